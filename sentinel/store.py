@@ -1,0 +1,160 @@
+"""SQLite state that must survive a restart (WAL mode, versioned migrations).
+
+Each component (freeze state, incidents, alert outbox, baselines, rotation progress, ...)
+owns its tables and an ordered list of migration scripts, registered under a component
+name. ``Store.migrate(component, scripts)`` applies the scripts it has not applied yet, each
+in its own transaction, and records the version in ``schema_versions``. Components
+therefore evolve independently, the way each Django app has its own migrations, and a
+database written by a newer Sentinel is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sentinel.errors import StoreError
+
+_BASE = """
+CREATE TABLE IF NOT EXISTS schema_versions (
+    component TEXT PRIMARY KEY,
+    version   INTEGER NOT NULL,
+    applied   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+);
+CREATE TABLE IF NOT EXISTS kv (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    """A thread-safe handle on the state database.
+
+    One connection, serialised by a lock: SQLite in WAL mode lets other processes (the
+    CLI while the daemon runs) read and write concurrently; within one process the lock
+    keeps transactions from interleaving.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.executescript(_BASE)
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(f"{self.path}: cannot open state database: {e}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- migrations -----------------------------------------------------------------
+    def version(self, component: str) -> int:
+        row = self.query_one("SELECT version FROM schema_versions WHERE component = ?", (component,))
+        return int(row["version"]) if row else 0
+
+    def migrate(self, component: str, scripts: Sequence[str]) -> int:
+        """Apply the scripts of ``component`` not yet applied; return the new version."""
+        with self._lock:
+            current = self.version(component)
+            if current > len(scripts):
+                raise StoreError(
+                    f"{self.path}: component {component!r} is at schema version {current}, newer than this "
+                    f"Sentinel knows ({len(scripts)}); upgrade Sentinel or use a matching state directory"
+                )
+            for number in range(current + 1, len(scripts) + 1):
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    for statement in _split(scripts[number - 1]):
+                        self._db.execute(statement)
+                    self._db.execute(
+                        "INSERT INTO schema_versions(component, version) VALUES(?, ?) "
+                        "ON CONFLICT(component) DO UPDATE SET version = excluded.version, "
+                        "applied = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
+                        (component, number),
+                    )
+                    self._db.execute("COMMIT")
+                except sqlite3.Error as e:
+                    self._db.execute("ROLLBACK")
+                    raise StoreError(
+                        f"{self.path}: migration {number} of {component!r} failed: {e}"
+                    ) from None
+            return len(scripts)
+
+    # -- queries --------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error)."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise StoreError(f"{self.path}: cannot start transaction: {e}") from None
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    self._db.execute("COMMIT")
+                except sqlite3.Error as e:
+                    raise StoreError(f"{self.path}: commit failed: {e}") from None
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one statement in autocommit; return the rowcount (or last row id for INSERT)."""
+        with self._lock:
+            try:
+                cur = self._db.execute(sql, params)
+            except sqlite3.Error as e:
+                raise StoreError(f"{self.path}: {e}") from None
+            if sql.lstrip().upper().startswith("INSERT"):
+                return int(cur.lastrowid or 0)
+            return int(cur.rowcount)
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return list(self._db.execute(sql, params).fetchall())
+            except sqlite3.Error as e:
+                raise StoreError(f"{self.path}: {e}") from None
+
+    def query_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    # -- small key/value area for cursors and flags ------------------------------------
+    def get(self, key: str, default: str | None = None) -> str | None:
+        row = self.query_one("SELECT value FROM kv WHERE key = ?", (key,))
+        return str(row["value"]) if row else default
+
+    def put(self, key: str, value: str) -> None:
+        self.execute(
+            "INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside literals, by convention)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
