@@ -1,0 +1,80 @@
+"""What a CLI command needs, loaded lazily: config, inventory, state store, Vault client."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sentinel.config import Config, load_config
+from sentinel.inventory import Inventory, load_inventory
+from sentinel.redact import scrub
+from sentinel.store import Store
+
+if TYPE_CHECKING:
+    from sentinel.vault.client import VaultClient
+
+
+class Context:
+    def __init__(self, config_path: str | None = None, as_json: bool = False, debug: bool = False) -> None:
+        self.config_path = config_path
+        self.as_json = as_json
+        self.debug = debug
+        self._config: Config | None = None
+        self._inventory: Inventory | None = None
+        self._store: Store | None = None
+        self._vault: VaultClient | None = None
+        self._logging = False
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path, os.environ)
+        return self._config
+
+    def setup_logging(self, fmt: str | None = None) -> None:
+        from sentinel import logs
+
+        level = "debug" if self.debug else self.config.sentinel.log_level
+        logs.configure(level=level, fmt=fmt or self.config.sentinel.log_format)
+        self._logging = True
+
+    @property
+    def inventory(self) -> Inventory:
+        if self._inventory is None:
+            self._inventory = load_inventory(self.config.sentinel.inventory)
+        return self._inventory
+
+    def load_inventory(self, path: str | Path | None) -> Inventory:
+        """The inventory at ``path`` when given (``--inventory``), else the configured one."""
+        if path:
+            self._inventory = load_inventory(path)
+        return self.inventory
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.config.sentinel.database)
+        return self._store
+
+    @property
+    def vault(self) -> VaultClient:
+        if self._vault is None:
+            from sentinel.vault.client import VaultClient
+
+            self._vault = VaultClient.from_settings(self.config.vault)
+        return self._vault
+
+    def scrub(self, text: str) -> str:
+        return scrub(text)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._vault is not None:
+            self._vault.close()
+            self._vault = None
+
+    def extra(self) -> dict[str, Any]:
+        return {}

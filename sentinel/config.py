@@ -1,0 +1,259 @@
+"""Sentinel's configuration: one TOML file, ``SENTINEL_*`` environment variables over it.
+
+The file (default ``/etc/sentinel/sentinel.toml``; ``--config`` or ``SENTINEL_CONFIG``
+elsewhere) has a ``[sentinel]`` table for general keys and one table per component
+(``[vault]``, ``[api]``, ``[audit]``, ...). An environment variable overrides one key:
+``SENTINEL_<SECTION>_<KEY>`` (``SENTINEL_VAULT_ADDR``) or, for the ``[sentinel]`` table,
+``SENTINEL_<KEY>`` (``SENTINEL_STATE_DIR``); lists are comma-separated.
+
+The result is one frozen ``Config``. Loading validates everything and raises
+``ConfigError`` naming the key and what is allowed; the daemon keeps its old ``Config`` when
+a reload fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sentinel.errors import ConfigError
+from sentinel.settings import Duration, build_section, convert, section_fields
+
+DEFAULT_PATH = Path("/etc/sentinel/sentinel.toml")
+PACKAGE_ROOT = Path(__file__).resolve().parent
+SHIPPED_RULES = PACKAGE_ROOT.parent / "rules"
+
+
+@dataclass(frozen=True)
+class GeneralSettings:
+    """``[sentinel]``: where things are and how Sentinel logs."""
+
+    state_dir: Path = Path("/var/lib/sentinel")
+    inventory: Path = Path("/etc/sentinel/inventory.toml")
+    rules_dirs: tuple[Path, ...] = ()
+    shipped_rules: bool = True
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    organisation: str = "Sentinel"
+    runbook_url: str = ""
+
+    @property
+    def database(self) -> Path:
+        return self.state_dir / "sentinel.sqlite3"
+
+    @property
+    def all_rules_dirs(self) -> tuple[Path, ...]:
+        shipped = (SHIPPED_RULES,) if self.shipped_rules and SHIPPED_RULES.is_dir() else ()
+        return shipped + self.rules_dirs
+
+
+@dataclass(frozen=True)
+class VaultSettings:
+    """``[vault]``: how Sentinel reaches Vault (or OpenBao) and logs in.
+
+    The token is never written in this file: it comes from ``token_file``, the
+    ``VAULT_TOKEN`` environment variable, or the systemd credential
+    ``$CREDENTIALS_DIRECTORY/vault-token``, in that order; or Sentinel logs in with AppRole.
+    """
+
+    addr: str = "http://127.0.0.1:8200"
+    ca_cert: Path | None = None
+    namespace: str = ""
+    kv_mount: str = "sentinel"
+    policy_prefix: str = "sentinel"
+    password_policy: str = "sentinel-platform"
+    auth: Literal["token", "approle"] = "token"
+    token_file: Path | None = None
+    approle_mount: str = "approle"
+    approle_role_id: str = ""
+    approle_secret_id_file: Path | None = None
+    timeout: Duration = Duration(10.0)
+    renew_fraction: float = 0.5
+
+    def validate(self, prefix: str) -> None:
+        if not self.addr.startswith(("http://", "https://")):
+            raise ConfigError(f"config key '{prefix}.addr': {self.addr!r} must start with http:// or https://")
+        if self.auth == "approle" and (not self.approle_role_id or self.approle_secret_id_file is None):
+            raise ConfigError(
+                f"config key '{prefix}.auth' is 'approle', which needs '{prefix}.approle_role_id' "
+                f"and '{prefix}.approle_secret_id_file'"
+            )
+        if not 0.1 <= self.renew_fraction <= 0.9:
+            raise ConfigError(f"config key '{prefix}.renew_fraction' must be between 0.1 and 0.9")
+        if not self.kv_mount.strip("/"):
+            raise ConfigError(f"config key '{prefix}.kv_mount' must not be empty")
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """``[api]``: the HTTP API other tools and responders call."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8470
+    capability_cache: Duration = Duration(5.0)
+
+    def validate(self, prefix: str) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"config key '{prefix}.port' must be between 0 and 65535")
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """``[audit]``: the signed, hash-chained audit trail.
+
+    ``signing_key``: ``"vault"`` keeps the Ed25519 key in Vault's KV mount; ``"credential"``
+    reads it from ``$CREDENTIALS_DIRECTORY/audit-key`` (a systemd credential);
+    ``"file"`` reads ``key_file`` (PEM, PKCS#8).
+    """
+
+    signing_key: Literal["vault", "credential", "file"] = "vault"
+    key_file: Path | None = None
+
+    def validate(self, prefix: str) -> None:
+        if self.signing_key == "file" and self.key_file is None:
+            raise ConfigError(f"config key '{prefix}.signing_key' is 'file', which needs '{prefix}.key_file'")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything Sentinel is configured with; frozen once loaded."""
+
+    sentinel: GeneralSettings = field(default_factory=GeneralSettings)
+    vault: VaultSettings = field(default_factory=VaultSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
+    source: str = "<defaults>"
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+def _sections() -> dict[str, type[Any]]:
+    return {f.name: f.type for f in dataclasses.fields(Config) if f.name != "source"}  # type: ignore[misc]
+
+
+def _section_types() -> dict[str, type[Any]]:
+    hints = section_fields(Config)
+    return {name: hints[name] for name in _sections()}
+
+
+def apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Overlay ``SENTINEL_*`` variables onto the raw TOML document (a new dict)."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    sections = _section_types()
+    for name, value in env.items():
+        if not name.startswith("SENTINEL_") or name in ("SENTINEL_CONFIG", "SENTINEL_DEBUG"):
+            continue
+        rest = name[len("SENTINEL_") :].lower()
+        target = None
+        for sec, cls in sections.items():
+            if sec != "sentinel" and rest.startswith(sec + "_"):
+                key = rest[len(sec) + 1 :]
+                hints = section_fields(cls)
+                if key in hints:
+                    target = (sec, key, hints[key])
+                    break
+        if target is None:
+            hints = section_fields(sections["sentinel"])
+            if rest in hints:
+                target = ("sentinel", rest, hints[rest])
+        if target is None:
+            raise ConfigError(
+                f"environment variable {name} names no config key; use SENTINEL_<SECTION>_<KEY>, "
+                "e.g. SENTINEL_VAULT_ADDR or SENTINEL_STATE_DIR"
+            )
+        sec, key, tp = target
+        section = out.setdefault(sec, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"config key {sec!r} must be a table")
+        section[key] = _env_value(value, tp, f"{sec}.{key} (from {name})")
+    return out
+
+
+def _env_value(value: str, tp: Any, key: str) -> Any:
+    # Convert now so the error names the variable; build_section accepts the converted value.
+    converted = convert(value, tp, key, from_env=True)
+    if isinstance(converted, Path):
+        return str(converted)
+    if isinstance(converted, tuple):
+        return [str(v) if isinstance(v, Path) else v for v in converted]
+    return converted
+
+
+def parse_config(raw: Mapping[str, Any], source: str = "<memory>", env: Mapping[str, str] | None = None) -> Config:
+    """Validate a parsed TOML document (plus environment overrides) into a ``Config``."""
+    doc = apply_env(dict(raw), env if env is not None else {})
+    sections = _section_types()
+    unknown = sorted(set(doc) - set(sections))
+    if unknown:
+        raise ConfigError(
+            f"{source}: config section {unknown[0]!r} is unknown; allowed: " + ", ".join(sorted(sections))
+        )
+    built: dict[str, Any] = {}
+    for name, cls in sections.items():
+        table = doc.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: config key {name!r} must be a table ([{name}])")
+        try:
+            built[name] = build_section(cls, table, name)
+        except ConfigError as e:
+            raise ConfigError(f"{source}: {e.message}") from None
+    return Config(source=source, **built)
+
+
+def config_path(explicit: str | Path | None, env: Mapping[str, str]) -> tuple[Path, bool]:
+    """The config file to read and whether it was asked for (then it must exist)."""
+    if explicit:
+        return Path(explicit), True
+    if env.get("SENTINEL_CONFIG"):
+        return Path(env["SENTINEL_CONFIG"]), True
+    return DEFAULT_PATH, False
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load the config file (missing default file: built-in defaults) with env overrides."""
+    env = os.environ if env is None else env
+    p, required = config_path(path, env)
+    raw: dict[str, Any] = {}
+    if p.exists():
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p}: not valid TOML: {e}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{p}: cannot read config: {e}") from None
+    elif required:
+        raise ConfigError(f"{p}: config file not found")
+    cfg = parse_config(raw, source=str(p) if p.exists() else "<defaults>", env=env)
+    return _resolve_relative(cfg, p.parent if p.exists() else Path.cwd())
+
+
+def _resolve_relative(cfg: Config, base: Path) -> Config:
+    """Relative paths in the config file are relative to the file's directory."""
+
+    def fix(p: Path | None) -> Path | None:
+        return None if p is None or p.is_absolute() else (base / p)
+
+    g = cfg.sentinel
+    general = dataclasses.replace(
+        g,
+        state_dir=fix(g.state_dir) or g.state_dir,
+        inventory=fix(g.inventory) or g.inventory,
+        rules_dirs=tuple(fix(d) or d for d in g.rules_dirs),
+    )
+    v = cfg.vault
+    vault = dataclasses.replace(
+        v,
+        ca_cert=fix(v.ca_cert) or v.ca_cert,
+        token_file=fix(v.token_file) or v.token_file,
+        approle_secret_id_file=fix(v.approle_secret_id_file) or v.approle_secret_id_file,
+    )
+    a = cfg.audit
+    audit = dataclasses.replace(a, key_file=fix(a.key_file) or a.key_file)
+    return cfg.replace(sentinel=general, vault=vault, audit=audit)

@@ -1,0 +1,90 @@
+"""Structured logging with structlog: JSON lines for journald, colours on a terminal.
+
+The last processor before rendering is the redactor: every registered secret value and
+every value under a secret-looking key is replaced, in the event, its fields and the text
+of any exception, before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from sentinel.redact import REDACTOR
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def redact_processor(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """Scrub secrets from every key and value, including rendered exceptions."""
+    exc = event.pop("exc_info", None)
+    if exc:
+        if exc is True:
+            exc = sys.exc_info()
+        if isinstance(exc, BaseException):
+            exc = (type(exc), exc, exc.__traceback__)
+        if isinstance(exc, tuple) and exc[0] is not None:
+            event["exception"] = "".join(traceback.format_exception(*exc))
+    return {k: REDACTOR.scrub_value(k, v) for k, v in event.items()}
+
+
+def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+    """Set up structlog (and the stdlib root logger) for this process."""
+    stream = stream or sys.stderr
+    use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
+    renderer: Any
+    if use_json:
+        renderer = structlog.processors.JSONRenderer(sort_keys=False)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty(), exception_formatter=_plain_exc)
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_processor,
+        renderer,
+    ]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries that use the stdlib logger (uvicorn, httpx, watchdog) go through the same scrubbing.
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_sentinel", False):
+            root.removeHandler(h)
+    handler = _StructlogHandler()
+    handler._sentinel = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(max(_LEVELS.get(level, logging.INFO), logging.INFO))
+    for noisy in ("httpx", "httpcore", "watchdog", "hpack", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _plain_exc(sio: TextIO, exc_info: Any) -> None:
+    sio.write("\n" + str(exc_info))
+
+
+class _StructlogHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            log = structlog.get_logger(record.name)
+            msg = record.getMessage()
+            kw: dict[str, Any] = {"logger": record.name}
+            if record.exc_info:
+                kw["exc_info"] = record.exc_info
+            method = getattr(log, record.levelname.lower(), log.info)
+            method(msg, **kw)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+def get_logger(name: str = "sentinel", **bind: Any) -> Any:
+    return structlog.get_logger(name).bind(**bind) if bind else structlog.get_logger(name)

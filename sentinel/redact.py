@@ -1,0 +1,135 @@
+"""Keep secret values out of logs, exceptions, CLI output and alerts.
+
+Every secret Sentinel reads (from Vault, a token file, a credential) is registered with
+``register_secret``; ``scrub`` replaces any registered value, and values of keys that
+look secret (password, token, secret, seed, ...), with ``[REDACTED]``. The registry is
+process-wide and holds values only in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+REDACTED = "[REDACTED]"
+MIN_SECRET_LENGTH = 6
+SECRET_KEY = re.compile(
+    r"(pass(word|wd|phrase)?|secret|token|seed|api[_-]?key|private[_-]?key|authorization|cookie|"
+    r"credential|otp|signing[_-]?key|session[_-]?key|refresh|access[_-]?jwt|refresh[_-]?jwt|secret_id)",
+    re.IGNORECASE,
+)
+# Keys that match the pattern above but carry no secret value.
+NOT_SECRET_KEYS = frozenset(
+    {
+        "token_ttl",
+        "token_accessor",
+        "accessor",
+        "token_policies",
+        "token_type",
+        "password_policy",
+        "credential_kind",
+        "credentials",
+        "secret_path",
+        "token_file",
+        "approle_secret_id_file",
+        "otp_period",
+        "refresh_interval",
+    }
+)
+# Shapes of secrets worth catching even when nobody registered them.
+_PATTERNS = (
+    re.compile(r"\b(?:hvs|hvb|hvr|s)\.[A-Za-z0-9_-]{20,}\b"),  # Vault / OpenBao tokens
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"),  # JWTs
+    re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{12,}"),
+    re.compile(r"otpauth://[^\s\"']+"),
+)
+
+
+class Redactor:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._regex: re.Pattern[str] | None = None
+
+    def register(self, value: str | bytes | None) -> None:
+        if value is None:
+            return
+        if isinstance(value, bytes):
+            try:
+                value = value.decode()
+            except UnicodeDecodeError:
+                return
+        value = value.strip()
+        if len(value) < MIN_SECRET_LENGTH:
+            return
+        with self._lock:
+            if value not in self._values:
+                self._values.add(value)
+                self._regex = None
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._regex = None
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._regex is None and self._values:
+                alts = sorted(self._values, key=len, reverse=True)
+                self._regex = re.compile("|".join(re.escape(v) for v in alts))
+            return self._regex
+
+    def scrub(self, text: str) -> str:
+        rx = self._compiled()
+        if rx is not None:
+            text = rx.sub(REDACTED, text)
+        for p in _PATTERNS:
+            if p.pattern.startswith("(?i)\\b(bearer)"):
+                text = p.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+            else:
+                text = p.sub(REDACTED, text)
+        return text
+
+    def scrub_value(self, key: str, value: Any) -> Any:
+        """Scrub one value found under ``key`` in a structured event (recursively)."""
+        if is_secret_key(key) and value not in (None, "", [], {}):
+            if isinstance(value, Mapping | list | tuple):
+                return self.scrub_obj(value)
+            return REDACTED
+        return self.scrub_obj(value)
+
+    def scrub_obj(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, bytes):
+            return self.scrub(value.decode("utf-8", "replace"))
+        if isinstance(value, Mapping):
+            return {k: self.scrub_value(str(k), v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub_obj(v) for v in value]
+        if isinstance(value, BaseException):
+            return self.scrub(f"{value.__class__.__name__}: {value}")
+        return value
+
+
+def is_secret_key(key: str) -> bool:
+    k = key.lower()
+    return k not in NOT_SECRET_KEYS and bool(SECRET_KEY.search(k))
+
+
+REDACTOR = Redactor()
+
+
+def register_secret(value: str | bytes | None) -> None:
+    """Remember ``value`` so that it is scrubbed from everything Sentinel prints or logs."""
+    REDACTOR.register(value)
+
+
+def scrub(text: str) -> str:
+    return REDACTOR.scrub(text)
+
+
+def scrub_obj(value: Any) -> Any:
+    return REDACTOR.scrub_obj(value)
