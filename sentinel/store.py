@@ -156,5 +156,15 @@ class Store:
 
 
 def _split(script: str) -> list[str]:
-    """Split a migration script into statements (no semicolons inside literals, by convention)."""
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a migration script into complete SQL statements (trigger bodies stay whole)."""
+    out: list[str] = []
+    buf = ""
+    for piece in script.split(";"):
+        buf = f"{buf};{piece}" if buf else piece
+        if sqlite3.complete_statement(buf + ";"):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
