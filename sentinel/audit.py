@@ -119,7 +119,9 @@ def _pem(key: Ed25519PrivateKey) -> str:
 
 
 def _public_pem(pub: Ed25519PublicKey) -> str:
-    return pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return pub.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
 
 
 def _load_private(pem: str, where: str) -> Ed25519PrivateKey:
@@ -224,8 +226,18 @@ class FileKeyStore:
         tmp.replace(self.anchor_path)
 
 
-def canonical(seq: int, ts: str, actor: str, action: str, target: str, details: Mapping[str, Any], prev: str) -> bytes:
-    body = {"seq": seq, "ts": ts, "actor": actor, "action": action, "target": target, "details": details, "prev": prev}
+def canonical(
+    seq: int, ts: str, actor: str, action: str, target: str, details: Mapping[str, Any], prev: str
+) -> bytes:
+    body = {
+        "seq": seq,
+        "ts": ts,
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "details": details,
+        "prev": prev,
+    }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -234,10 +246,17 @@ def _now() -> str:
 
 
 class AuditTrail:
-    def __init__(self, store: Store, keys: KeyStore) -> None:
+    def __init__(self, store: Store, keys: KeyStore | None = None) -> None:
+        """``keys`` may be None for read-only use (export); append and verify need it."""
         self.store = store
-        self.keys = keys
+        self._keys = keys
         store.migrate("audit", MIGRATIONS)
+
+    @property
+    def keys(self) -> KeyStore:
+        if self._keys is None:
+            raise AuditError("the audit signing key is not available")
+        return self._keys
 
     def append(self, actor: str, action: str, target: str, details: Mapping[str, Any] | None = None) -> Entry:
         """Write one entry (details scrubbed of secrets); return it."""
@@ -310,17 +329,27 @@ class AuditTrail:
                     problems.append(Problem(e.seq, "bad-signature", "signature does not verify"))
             if e.prev_hash != prev_hash:
                 if e.prev_hash in seen and seen[e.prev_hash] != e.seq - 1:
-                    problems.append(Problem(e.seq, "reordered", f"follows entry {seen[e.prev_hash]} in the chain"))
+                    problems.append(
+                        Problem(e.seq, "reordered", f"follows entry {seen[e.prev_hash]} in the chain")
+                    )
                 elif e.seq > expected_seq:
                     problems.append(
-                        Problem(e.seq, "deleted", f"entries {expected_seq}..{e.seq - 1} before it are missing")
+                        Problem(
+                            e.seq, "deleted", f"entries {expected_seq}..{e.seq - 1} before it are missing"
+                        )
                     )
                 elif e.seq < expected_seq:
-                    problems.append(Problem(e.seq, "reordered", f"sequence {e.seq} appears after {expected_seq - 1}"))
+                    problems.append(
+                        Problem(e.seq, "reordered", f"sequence {e.seq} appears after {expected_seq - 1}")
+                    )
                 else:
-                    problems.append(Problem(e.seq, "inserted", "its predecessor hash does not match the entry before it"))
+                    problems.append(
+                        Problem(e.seq, "inserted", "its predecessor hash does not match the entry before it")
+                    )
             elif e.seq != expected_seq:
-                problems.append(Problem(e.seq, "inserted", f"sequence {e.seq} where {expected_seq} was expected"))
+                problems.append(
+                    Problem(e.seq, "inserted", f"sequence {e.seq} where {expected_seq} was expected")
+                )
             seen[e.hash] = e.seq
             prev_hash, expected_seq = e.hash, e.seq + 1
         anchor = self.keys.read_anchor()
@@ -328,8 +357,14 @@ class AuditTrail:
             a_seq, a_hash = anchor
             if a_seq >= expected_seq:
                 problems.append(
-                    Problem(a_seq, "truncated", f"the anchor records entry {a_seq} but the trail ends at {expected_seq - 1}")
+                    Problem(
+                        a_seq,
+                        "truncated",
+                        f"the anchor records entry {a_seq} but the trail ends at {expected_seq - 1}",
+                    )
                 )
             elif a_seq > 0 and seen.get(a_hash) != a_seq:
-                problems.append(Problem(a_seq, "edited", "does not match the hash anchored outside the database"))
+                problems.append(
+                    Problem(a_seq, "edited", "does not match the hash anchored outside the database")
+                )
         return count, problems

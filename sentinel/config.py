@@ -41,6 +41,7 @@ class GeneralSettings:
     log_format: Literal["auto", "json", "console"] = "auto"
     organisation: str = "Sentinel"
     runbook_url: str = ""
+    max_operator_reach: int = 20
 
     @property
     def database(self) -> Path:
@@ -77,7 +78,9 @@ class VaultSettings:
 
     def validate(self, prefix: str) -> None:
         if not self.addr.startswith(("http://", "https://")):
-            raise ConfigError(f"config key '{prefix}.addr': {self.addr!r} must start with http:// or https://")
+            raise ConfigError(
+                f"config key '{prefix}.addr': {self.addr!r} must start with http:// or https://"
+            )
         if self.auth == "approle" and (not self.approle_role_id or self.approle_secret_id_file is None):
             raise ConfigError(
                 f"config key '{prefix}.auth' is 'approle', which needs '{prefix}.approle_role_id' "
@@ -186,7 +189,9 @@ def _env_value(value: str, tp: Any, key: str) -> Any:
     return converted
 
 
-def parse_config(raw: Mapping[str, Any], source: str = "<memory>", env: Mapping[str, str] | None = None) -> Config:
+def parse_config(
+    raw: Mapping[str, Any], source: str = "<memory>", env: Mapping[str, str] | None = None
+) -> Config:
     """Validate a parsed TOML document (plus environment overrides) into a ``Config``."""
     doc = apply_env(dict(raw), env if env is not None else {})
     sections = _section_types()

@@ -36,7 +36,7 @@ def parse_duration(text: str | int | float) -> float:
 
 def format_duration(seconds: float) -> str:
     """Format seconds as the largest whole units, e.g. ``3d4h`` or ``45s``."""
-    sec = int(round(seconds))
+    sec = round(seconds)
     if sec == 0:
         return "0s"
     sign = "-" if sec < 0 else ""

@@ -273,7 +273,7 @@ def _account(raw: Any, index: int, source: str) -> Account:
     retired = raw.get("retired", False)
     if not isinstance(retired, bool):
         raise InventoryError(f"{where}: key 'retired' must be true or false")
-    creds = []
+    creds: list[CredentialSpec] = []
     raw_creds = raw.get("credentials", [])
     if not isinstance(raw_creds, list):
         raise InventoryError(f"{where}: key 'credentials' must be an array of tables")
@@ -297,11 +297,11 @@ def _account(raw: Any, index: int, source: str) -> Account:
         name = _str(c, "name", cw, required=False)
         if name and not _ID.match(name):
             raise InventoryError(f"{cw}: key 'name' must be lowercase letters, digits, '.', '_' or '-'")
-        spec = CredentialSpec(kind=kind, rotation_seconds=rot, name=name)
-        if spec.key in seen:
-            raise InventoryError(f"{cw}: credential {spec.key!r} is listed twice; give one a 'name'")
-        seen.add(spec.key)
-        creds.append(spec)
+        cred = CredentialSpec(kind=kind, rotation_seconds=rot, name=name)
+        if cred.key in seen:
+            raise InventoryError(f"{cw}: credential {cred.key!r} is listed twice; give one a 'name'")
+        seen.add(cred.key)
+        creds.append(cred)
     return Account(
         id=aid,
         platform=platform,

@@ -66,9 +66,7 @@ def convert(value: Any, tp: Any, key: str, from_env: bool = False) -> Any:
         try:
             return Duration(parse_duration(value))
         except (ValueError, TypeError):
-            raise ConfigError(
-                f"config key {key!r}: got {_show(value)}, expected {_describe(tp)}"
-            ) from None
+            raise ConfigError(f"config key {key!r}: got {_show(value)}, expected {_describe(tp)}") from None
     if origin is Literal:
         if value in get_args(tp):
             return value

@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sentinel {__version__}")
-    parser.add_argument("--config", help="config file (default /etc/sentinel/sentinel.toml or $SENTINEL_CONFIG)")
+    parser.add_argument(
+        "--config", help="config file (default /etc/sentinel/sentinel.toml or $SENTINEL_CONFIG)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -41,7 +41,9 @@ def _read_secret_file(path: Path, what: str) -> str:
     try:
         value = path.read_text(encoding="utf-8").strip()
     except OSError as e:
-        raise VaultAuthError(f"cannot read {what} from {path}: {e.strerror or e.__class__.__name__}") from None
+        raise VaultAuthError(
+            f"cannot read {what} from {path}: {e.strerror or e.__class__.__name__}"
+        ) from None
     if not value:
         raise VaultAuthError(f"{what} file {path} is empty")
     register_secret(value)
@@ -50,7 +52,9 @@ def _read_secret_file(path: Path, what: str) -> str:
 
 def find_token(settings: VaultSettings, env: Mapping[str, str]) -> tuple[str, TokenSource]:
     if settings.token_file is not None:
-        return _read_secret_file(settings.token_file, "Vault token"), TokenSource("file", str(settings.token_file))
+        return _read_secret_file(settings.token_file, "Vault token"), TokenSource(
+            "file", str(settings.token_file)
+        )
     if env.get("VAULT_TOKEN"):
         token = env["VAULT_TOKEN"].strip()
         register_secret(token)
@@ -61,7 +65,7 @@ def find_token(settings: VaultSettings, env: Mapping[str, str]) -> tuple[str, To
         return _read_secret_file(path, "Vault token"), TokenSource("credential", str(path))
     raise VaultAuthError(
         "no Vault token: set [vault] token_file, the VAULT_TOKEN environment variable, or the systemd "
-        "credential vault-token (LoadCredential=vault-token:PATH), or use [vault] auth = \"approle\""
+        'credential vault-token (LoadCredential=vault-token:PATH), or use [vault] auth = "approle"'
     )
 
 

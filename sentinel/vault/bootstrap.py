@@ -42,7 +42,9 @@ def bootstrap(
         steps.append(Step(f"password policy {settings.password_policy}", "unchanged"))
     else:
         client.password_policy_write(settings.password_policy, PASSWORD_POLICY)
-        steps.append(Step(f"password policy {settings.password_policy}", "created" if current is None else "updated"))
+        steps.append(
+            Step(f"password policy {settings.password_policy}", "created" if current is None else "updated")
+        )
 
     name = daemon_policy_name(settings)
     wanted = daemon_policy(settings)

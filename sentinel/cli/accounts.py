@@ -1,0 +1,147 @@
+"""``sentinel accounts``: list, show and audit the inventory's accounts."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from sentinel.activity import last_posts
+from sentinel.cli.context import Context
+from sentinel.cli.output import emit_json, table
+from sentinel.errors import VaultError
+from sentinel.posture import CredentialInfo, audit_posture
+from sentinel.vault.layout import account_prefix, credential_path
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("accounts", help="list, show and audit protected accounts")
+    p.add_argument("--inventory", help="inventory file (default: [sentinel] inventory)")
+    asub = p.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
+    ls = asub.add_parser("list", help="one line per account")
+    ls.add_argument("--tag", action="append", default=[], help="only accounts with this tag (repeatable)")
+    ls.add_argument("--platform", action="append", default=[], help="only accounts on this platform")
+    ls.set_defaults(func=handle_list)
+    show = asub.add_parser("show", help="everything the inventory says about one account")
+    show.add_argument("account")
+    show.set_defaults(func=handle_show)
+    audit = asub.add_parser(
+        "audit",
+        help="posture report: missing credentials or 2FA, overdue rotation, no owner, blast radius, silent",
+    )
+    audit.add_argument("--no-vault", action="store_true", help="skip the checks that need Vault")
+    audit.set_defaults(func=handle_audit)
+
+
+def handle_list(ctx: Context, args: argparse.Namespace) -> int:
+    inv = ctx.load_inventory(args.inventory)
+    accounts = [
+        a
+        for a in inv
+        if (not args.tag or set(args.tag) & set(a.tags))
+        and (not args.platform or a.platform in args.platform)
+    ]
+    if ctx.as_json:
+        emit_json([a.to_dict() for a in accounts])
+        return 0
+    table(
+        ["id", "platform", "handle", "publishing", "owners", "tags"],
+        [
+            (
+                a.id + (" (retired)" if a.retired else ""),
+                a.platform,
+                a.handle,
+                a.publishing,
+                len(a.owners),
+                ",".join(a.tags),
+            )
+            for a in accounts
+        ],
+    )
+    return 0
+
+
+def handle_show(ctx: Context, args: argparse.Namespace) -> int:
+    account = ctx.load_inventory(args.inventory)[args.account]
+    data = account.to_dict()
+    if ctx.as_json:
+        emit_json(data)
+        return 0
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = ", ".join(str(v) if not isinstance(v, dict) else v["name"] for v in value) or "-"
+        print(f"{key:15} {value if value not in (None, '') else '-'}")
+    return 0
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def gather_credentials(ctx: Context) -> dict[str, dict[str, CredentialInfo]]:
+    vault = ctx.vault
+    out: dict[str, dict[str, CredentialInfo]] = {}
+    for account in ctx.inventory.active:
+        creds: dict[str, CredentialInfo] = {}
+        for key in vault.kv_list(account_prefix(account.id)):
+            if key.endswith("/"):
+                continue
+            meta = vault.kv_metadata(credential_path(account.id, key))
+            cm = meta.custom_metadata
+            rotated = _parse_time(cm.get("rotated") or cm.get("created") or meta.updated_time or "")
+            creds[key] = CredentialInfo(key=key, kind=cm.get("kind", key), rotated=rotated)
+        out[account.id] = creds
+    return out
+
+
+def handle_audit(ctx: Context, args: argparse.Namespace) -> int:
+    inv = ctx.load_inventory(args.inventory)
+    stored = None
+    note = ""
+    if not args.no_vault:
+        try:
+            stored = gather_credentials(ctx)
+        except VaultError as e:
+            note = f"Vault checks not run: {e.message}"
+    unsupported = _platform_gaps()
+    findings = audit_posture(
+        inv,
+        stored,
+        last_posts(ctx.store),
+        datetime.now(UTC),
+        ctx.config.sentinel.max_operator_reach,
+        unsupported=unsupported,
+    )
+    if ctx.as_json:
+        emit_json(
+            {
+                "accounts": len(inv.active),
+                "vault_checked": stored is not None,
+                "note": note,
+                "findings": [f.to_dict() for f in findings],
+            }
+        )
+    else:
+        table(
+            ["severity", "check", "subject", "detail"],
+            [(f.severity, f.check, f.subject, f.detail) for f in findings],
+        )
+        print(
+            f"\n{len(findings)} finding(s) over {len(inv.active)} active accounts."
+            + (f" {note}" if note else "")
+        )
+    if note:
+        return 3
+    return 1 if any(f.severity in ("high", "medium") for f in findings) else 0
+
+
+def _platform_gaps() -> dict[str, list[str]]:
+    """Steps each platform's API cannot do (declared by the platform adapters)."""
+    try:
+        from sentinel.platforms import unsupported_steps  # type: ignore[attr-defined,import-not-found,unused-ignore]
+    except ImportError:
+        return {}
+    result: dict[str, list[str]] = unsupported_steps()
+    return result

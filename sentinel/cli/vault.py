@@ -1,0 +1,82 @@
+"""``sentinel vault``: prepare Vault for Sentinel and check Sentinel's access to it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from sentinel.cli.context import Context
+from sentinel.cli.output import emit_json, table
+from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
+from sentinel.vault.policies import daemon_policy_name
+
+NEEDED = ("create", "read", "update")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("vault", help="bootstrap Vault for Sentinel, check access")
+    vsub = p.add_subparsers(dest="vault_command", metavar="ACTION", required=True)
+    b = vsub.add_parser(
+        "bootstrap",
+        help="enable the KV v2 mount, write the password policy and Sentinel's own policy (idempotent)",
+        description="Run with an administrator's Vault token (VAULT_TOKEN). Safe to run again.",
+    )
+    b.add_argument(
+        "--approle", action="store_true", help="also enable AppRole and create the 'sentinel' role"
+    )
+    b.add_argument(
+        "--token-file", type=Path, help="write a token with only Sentinel's policy to this file (0600)"
+    )
+    b.add_argument("--token-ttl", default="24h", help="TTL of the token written with --token-file")
+    b.set_defaults(func=handle_bootstrap)
+    c = vsub.add_parser("check", help="is Vault reachable, and may Sentinel's token do what it needs?")
+    c.set_defaults(func=handle_check)
+
+
+def handle_bootstrap(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.config.vault
+    steps = bootstrap(ctx.vault, settings, approle=args.approle, token_ttl=args.token_ttl)
+    token_note = None
+    if args.token_file:
+        token, accessor = issue_daemon_token(ctx.vault, settings, ttl=args.token_ttl)
+        path: Path = args.token_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        token_note = {"token_file": str(path), "accessor": accessor, "policy": daemon_policy_name(settings)}
+    if ctx.as_json:
+        emit_json({"steps": [s.__dict__ for s in steps], "token": token_note})
+    else:
+        table(["step", "status"], [(s.name, s.status) for s in steps])
+        if token_note:
+            print(
+                f"\nA token with only the {token_note['policy']} policy was written to {token_note['token_file']}"
+            )
+    return 0
+
+
+def handle_check(ctx: Context, args: argparse.Namespace) -> int:
+    vault = ctx.vault
+    health = vault.health()
+    me = vault.lookup_self()
+    mount = ctx.config.vault.kv_mount
+    probe = f"{mount}/data/accounts/_probe"
+    caps = vault.capabilities_self([probe])[probe]
+    ok = all(c in caps for c in NEEDED) or "root" in caps
+    result = {
+        "addr": ctx.config.vault.addr,
+        "version": health.get("version"),
+        "sealed": health.get("sealed"),
+        "token_policies": list(me.policies),
+        "token_ttl": me.ttl,
+        "token_renewable": me.renewable,
+        "kv_capabilities": caps,
+        "ok": ok,
+    }
+    if ctx.as_json:
+        emit_json(result)
+    else:
+        table(["check", "result"], [(k, v) for k, v in result.items()])
+    return 0 if ok else 1

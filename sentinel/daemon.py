@@ -1,0 +1,339 @@
+"""``sentinel run``: the asyncio service and its lifecycle.
+
+In the spirit of uvicorn's ``Server``: start every service, tell systemd ``READY=1``,
+then tick once a second (watchdog, Vault token renewal, status heartbeat) until SIGTERM
+or SIGINT, then drain: ``STOPPING=1``, stop services in reverse order with a deadline,
+close the store. SIGHUP reloads config, inventory and rules; a bad reload keeps the old
+ones in force, logs the error and raises an alert.
+
+Vault being down does not stop the daemon: the gate keeps checking posts from what is in
+memory and the store, ``/readyz`` says not ready, and Sentinel retries with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sentinel import __version__
+from sentinel.audit import AuditTrail
+from sentinel.config import Config
+from sentinel.errors import SentinelError, VaultError
+from sentinel.inventory import Inventory, load_inventory
+from sentinel.keys import audit_keystore
+from sentinel.logs import get_logger
+from sentinel.sdnotify import Notifier
+from sentinel.store import Store
+from sentinel.vault.auth import TokenKeeper
+from sentinel.vault.client import VaultClient
+
+log = get_logger("sentinel.daemon")
+STATUS_KEY = "daemon.status"
+HEARTBEAT_SECONDS = 5.0
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class App:
+    """What the running daemon's services share."""
+
+    config: Config
+    inventory: Inventory
+    store: Store
+    notifier: Notifier
+    vault: VaultClient | None = None
+    audit: AuditTrail | None = None
+    vault_ok: bool = False
+    vault_error: str | None = None
+    started: str = field(default_factory=utcnow)
+    errors: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=20))
+    services: list[Service] = field(default_factory=list)
+    alert: Callable[..., None] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def record_error(self, where: str, message: str) -> None:
+        self.errors.append({"ts": utcnow(), "where": where, "error": message})
+
+    def raise_alert(self, kind: str, severity: str, summary: str, **details: Any) -> None:
+        """Raise an alert through the alerts service when one is running; always log it."""
+        log.warning("alert.raised", alert_kind=kind, severity=severity, summary=summary)
+        if self.alert is not None:
+            try:
+                self.alert(kind=kind, severity=severity, summary=summary, **details)
+            except Exception as e:  # an alert path failure must never stop the daemon
+                log.error("alert.failed", alert_kind=kind, error=str(e))
+
+
+class Service(Protocol):
+    """A long-running part of the daemon (API server, watcher, alert dispatcher, ...)."""
+
+    name: str
+
+    async def start(self, app: App) -> None: ...
+    async def stop(self) -> None: ...
+    async def reload(self, app: App) -> None: ...
+    def status(self) -> dict[str, Any]: ...
+
+
+ServiceFactory = Callable[[App], Sequence[Service]]
+
+
+def default_services(app: App) -> list[Service]:
+    """The services a full daemon runs; components add themselves here."""
+    from sentinel.services import build_services
+
+    return list(build_services(app))
+
+
+class Daemon:
+    def __init__(
+        self,
+        load: Callable[[], Config],
+        services: ServiceFactory = default_services,
+        notifier: Notifier | None = None,
+        drain_timeout: float = 10.0,
+    ) -> None:
+        self._load = load
+        self._services_factory = services
+        self.notifier = notifier or Notifier()
+        self.drain_timeout = drain_timeout
+        self.app: App | None = None
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._keeper: TokenKeeper | None = None
+        self._vault_retry_at = 0.0
+        self._vault_backoff = 1.0
+        self.reloads = 0
+        self.failed_reloads = 0
+
+    # -- control from signals or tests ----------------------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+        for sig, handler in (
+            (signal.SIGTERM, self.request_stop),
+            (signal.SIGINT, self.request_stop),
+            (signal.SIGHUP, self.request_reload),
+        ):
+            try:
+                loop.add_signal_handler(sig, handler)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        try:
+            await self.startup()
+            await self.main_loop()
+        finally:
+            await self.shutdown()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+        return 0
+
+    async def startup(self) -> None:
+        config = self._load()
+        inventory = load_inventory(config.sentinel.inventory)
+        store = Store(config.sentinel.database)
+        app = App(config=config, inventory=inventory, store=store, notifier=self.notifier)
+        self.app = app
+        self.notifier.status("connecting to Vault")
+        self._connect_vault()
+        for service in self._services_factory(app):
+            await service.start(app)
+            app.services.append(service)
+            log.info("service.started", service=service.name)
+        self._heartbeat()
+        summary = self._summary()
+        self.notifier.ready(summary)
+        log.info(
+            "sentinel.ready",
+            version=__version__,
+            accounts=len(inventory),
+            vault=config.vault.addr,
+            vault_ok=app.vault_ok,
+            config=config.source,
+        )
+
+    def _connect_vault(self) -> None:
+        app = self.app
+        assert app is not None
+        try:
+            if app.vault is None:
+                app.vault = VaultClient.from_settings(app.config.vault)
+            app.vault.health()
+            self._keeper = TokenKeeper(app.vault, app.config.vault)
+            self._keeper.start()
+            if app.audit is None:
+                app.audit = AuditTrail(app.store, audit_keystore(app.config, app.vault))
+            app.vault_ok, app.vault_error = True, None
+            self._vault_backoff = 1.0
+            log.info("vault.connected", addr=app.config.vault.addr, token_ttl=self._keeper.ttl)
+        except SentinelError as e:
+            was_ok = app.vault_ok
+            app.vault_ok, app.vault_error = False, e.message
+            app.record_error("vault", e.message)
+            self._vault_retry_at = time.monotonic() + self._vault_backoff
+            self._vault_backoff = min(self._vault_backoff * 2, 60.0)
+            log.error("vault.unavailable", error=e.message, retry_in=self._vault_backoff)
+            if was_ok or self._vault_backoff == 2.0:
+                app.raise_alert("vault_unreachable", "high", f"Vault unreachable: {e.message}")
+
+    async def main_loop(self) -> None:
+        app = self.app
+        assert app is not None
+        interval = self.notifier.watchdog_interval
+        tick = min(1.0, interval) if interval else 1.0
+        last_beat = 0.0
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._wait_any(), timeout=tick)
+            except TimeoutError:
+                pass
+            if self._stop.is_set():
+                break
+            if self._reload.is_set():
+                self._reload.clear()
+                await self.reload()
+            self.notifier.watchdog()
+            self._tick_vault()
+            now = time.monotonic()
+            if now - last_beat >= HEARTBEAT_SECONDS:
+                last_beat = now
+                self._heartbeat()
+
+    async def _wait_any(self) -> None:
+        stop = asyncio.ensure_future(self._stop.wait())
+        reload = asyncio.ensure_future(self._reload.wait())
+        try:
+            await asyncio.wait({stop, reload}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            reload.cancel()
+
+    def _tick_vault(self) -> None:
+        app = self.app
+        assert app is not None
+        if not app.vault_ok:
+            if time.monotonic() >= self._vault_retry_at:
+                self._connect_vault()
+            return
+        if self._keeper is None:
+            return
+        try:
+            if self._keeper.tick():
+                log.info("vault.token_renewed", ttl=self._keeper.ttl)
+        except VaultError as e:
+            app.vault_ok, app.vault_error = False, e.message
+            app.record_error("vault", e.message)
+            self._vault_retry_at = time.monotonic() + self._vault_backoff
+            log.error("vault.renewal_failed", error=e.message)
+            app.raise_alert("vault_unreachable", "high", f"Vault token renewal failed: {e.message}")
+
+    async def reload(self) -> bool:
+        """Reload config and inventory (and let services reload rules); keep the old on error."""
+        app = self.app
+        assert app is not None
+        self.notifier.reloading()
+        log.info("sentinel.reloading")
+        try:
+            config = self._load()
+            inventory = load_inventory(config.sentinel.inventory)
+        except SentinelError as e:
+            self.failed_reloads += 1
+            app.record_error("reload", e.message)
+            log.error("sentinel.reload_failed", error=e.message, kept="previous configuration")
+            app.raise_alert(
+                "config_error", "high", f"Reload failed, previous configuration kept: {e.message}"
+            )
+            self.notifier.ready(self._summary())
+            return False
+        app.config, app.inventory = config, inventory
+        for service in app.services:
+            try:
+                await service.reload(app)
+            except SentinelError as e:
+                app.record_error(service.name, e.message)
+                log.error("service.reload_failed", service=service.name, error=e.message)
+        self.reloads += 1
+        log.info("sentinel.reloaded", accounts=len(inventory), config=config.source)
+        self.notifier.ready(self._summary())
+        return True
+
+    async def shutdown(self) -> None:
+        app = self.app
+        self.notifier.stopping()
+        log.info("sentinel.stopping")
+        if app is None:
+            return
+        for service in reversed(app.services):
+            try:
+                await asyncio.wait_for(service.stop(), timeout=self.drain_timeout)
+                log.info("service.stopped", service=service.name)
+            except TimeoutError:
+                log.error("service.stop_timeout", service=service.name, timeout=self.drain_timeout)
+            except Exception as e:
+                log.error("service.stop_failed", service=service.name, error=str(e))
+        app.services.clear()
+        try:
+            if app.audit is not None and app.vault_ok:
+                app.audit.anchor()
+        except SentinelError as e:
+            log.warning("audit.anchor_failed", error=e.message)
+        self._heartbeat(stopped=True)
+        app.store.close()
+        if app.vault is not None:
+            app.vault.close()
+        self.notifier.close()
+        log.info("sentinel.stopped")
+
+    # -- status ---------------------------------------------------------------------------
+    def _summary(self) -> str:
+        app = self.app
+        assert app is not None
+        vault = "Vault ok" if app.vault_ok else "Vault UNAVAILABLE"
+        return f"{len(app.inventory)} accounts, {vault}, {len(app.services)} services"
+
+    def status(self, stopped: bool = False) -> dict[str, Any]:
+        app = self.app
+        assert app is not None
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "state": "stopped" if stopped else "running",
+            "started": app.started,
+            "heartbeat": utcnow(),
+            "config": app.config.source,
+            "accounts": len(app.inventory),
+            "vault": {"addr": app.config.vault.addr, "ok": app.vault_ok, "error": app.vault_error},
+            "token_ttl": self._keeper.ttl if self._keeper else None,
+            "services": {s.name: s.status() for s in app.services},
+            "reloads": self.reloads,
+            "failed_reloads": self.failed_reloads,
+            "errors": list(app.errors),
+        }
+
+    def _heartbeat(self, stopped: bool = False) -> None:
+        app = self.app
+        if app is None:
+            return
+        try:
+            app.store.put(STATUS_KEY, json.dumps(self.status(stopped=stopped)))
+        except SentinelError as e:
+            log.error("status.write_failed", error=e.message)

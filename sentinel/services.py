@@ -1,0 +1,14 @@
+"""The services a full daemon runs, in start order (stopped in reverse)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sentinel.daemon import App, Service
+
+
+def build_services(app: App) -> Sequence[Service]:
+    services: list[Service] = []
+    return services
