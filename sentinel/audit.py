@@ -40,7 +40,8 @@ ANCHOR_PATH = "system/audit-anchor"
 MIGRATIONS = [
     """
     CREATE TABLE audit (
-        seq       INTEGER PRIMARY KEY,
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq       INTEGER NOT NULL,
         ts        TEXT NOT NULL,
         actor     TEXT NOT NULL,
         action    TEXT NOT NULL,
@@ -52,6 +53,7 @@ MIGRATIONS = [
         signature TEXT NOT NULL
     );
     CREATE INDEX audit_ts ON audit(ts);
+    CREATE INDEX audit_seq ON audit(seq);
     CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
@@ -282,7 +284,7 @@ class AuditTrail:
         if since:
             sql += " WHERE ts >= ?"
             params = (since,)
-        for r in self.store.query(sql + " ORDER BY rowid", params):
+        for r in self.store.query(sql + " ORDER BY id", params):
             yield Entry(
                 int(r["seq"]),
                 r["ts"],
@@ -308,6 +310,8 @@ class AuditTrail:
 
     def verify(self, public_key: Ed25519PublicKey | None = None) -> tuple[int, list[Problem]]:
         """Check the whole chain; return (entries checked, problems found)."""
+        if public_key is None and self.head()[0] == 0 and self.keys.read_anchor() is None:
+            return 0, []  # nothing written yet, nothing to check
         pub = public_key or self.keys.public_key()
         kid = _key_id(pub)
         problems: list[Problem] = []

@@ -160,6 +160,7 @@ class Daemon:
             app.services.append(service)
             log.info("service.started", service=service.name)
         self._heartbeat()
+        self._audit("daemon.start", {"config": config.source, "version": __version__})
         summary = self._summary()
         self.notifier.ready(summary)
         log.info(
@@ -291,6 +292,7 @@ class Daemon:
             except Exception as e:
                 log.error("service.stop_failed", service=service.name, error=str(e))
         app.services.clear()
+        self._audit("daemon.stop", {})
         try:
             if app.audit is not None and app.vault_ok:
                 app.audit.anchor()
@@ -302,6 +304,16 @@ class Daemon:
             app.vault.close()
         self.notifier.close()
         log.info("sentinel.stopped")
+
+    def _audit(self, action: str, details: dict[str, Any]) -> None:
+        app = self.app
+        if app is None or app.audit is None or not app.vault_ok:
+            return
+        try:
+            app.audit.append("sentinel", action, "daemon", details)
+        except SentinelError as e:
+            app.record_error("audit", e.message)
+            log.error("audit.write_failed", action=action, error=e.message)
 
     # -- status ---------------------------------------------------------------------------
     def _summary(self) -> str:

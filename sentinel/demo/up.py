@@ -1,0 +1,182 @@
+"""``sentinel demo up`` (what ``make run`` calls): the whole product on one machine.
+
+Starts an in-memory OpenBao dev server on 127.0.0.1, bootstraps it exactly as an
+administrator would (``sentinel vault bootstrap``), gives the daemon a token that carries
+only Sentinel's own policy, stores demo credentials for a dozen accounts, writes a config
+under ``.run/`` and runs the daemon in the foreground with readable console logs. Ctrl-C
+stops the daemon and everything it started; nothing is left running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyotp
+
+from sentinel.config import Config, load_config
+from sentinel.daemon import Daemon
+from sentinel.inventory import Inventory, load_inventory
+from sentinel.logs import configure, get_logger
+from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
+from sentinel.vault.client import VaultClient
+from sentinel.vault.devserver import DevVault, free_port
+from sentinel.vault.layout import credential_path
+
+DEMO_INVENTORY = Path(__file__).with_name("inventory.toml")
+log = get_logger("sentinel.demo")
+
+
+@dataclass
+class DemoEnvironment:
+    """Everything ``demo up`` started, so that it can all be stopped."""
+
+    workdir: Path
+    vault: DevVault
+    config_path: Path
+    api_port: int
+    stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for stop in reversed(self.stoppers):
+            try:
+                stop()
+            except Exception as e:  # keep stopping the rest
+                print(f"demo: while stopping: {e.__class__.__name__}: {e}", file=sys.stderr)
+        self.vault.stop()
+
+
+def write_config(workdir: Path, vault_addr: str, api_port: int, extra: str = "") -> Path:
+    path = workdir / "sentinel.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            # Written by `sentinel demo up`: a local demo, not a deployment.
+            [sentinel]
+            state_dir = "state"
+            inventory = "inventory.toml"
+            log_format = "console"
+            organisation = "Example Corp (demo)"
+
+            [vault]
+            addr = "{vault_addr}"
+            token_file = "vault-token"
+
+            [api]
+            host = "127.0.0.1"
+            port = {api_port}
+
+            [audit]
+            signing_key = "vault"
+            """
+        )
+        + extra
+    )
+    return path
+
+
+def seed_credentials(vault: VaultClient, inventory: Inventory, password_policy: str) -> int:
+    """Store a demo credential (and TOTP seed where listed) for every account."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    count = 0
+    for account in inventory.active:
+        for spec in account.credentials:
+            path = credential_path(account.id, spec.key)
+            if spec.kind == "totp_seed":
+                data: dict[str, Any] = {"seed": pyotp.random_base32()}
+            else:
+                data = {"value": vault.generate_password(password_policy)}
+            version = vault.kv_write(path, data, cas=0)
+            vault.kv_patch_metadata(
+                path,
+                {
+                    "kind": spec.kind,
+                    "platform": account.platform,
+                    "created": now,
+                    "rotated": now,
+                    "rotation_period": str(int(spec.rotation_seconds or 0)),
+                    "changed_by": "demo-seed",
+                    "state": "current",
+                    "current_version": str(version),
+                },
+            )
+            count += 1
+    return count
+
+
+def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
+    """Start the dev Vault, bootstrap it, seed credentials, write the config."""
+    if fresh and workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.chmod(workdir, 0o700)
+    shutil.copy(DEMO_INVENTORY, workdir / "inventory.toml")
+    dev = DevVault(log_path=workdir / "openbao.log").start()
+    try:
+        api_port = free_port()
+        config_path = write_config(workdir, dev.addr, api_port)
+        config = load_config(config_path, env={})
+        admin = VaultClient(dev.addr, dev.root_token, kv_mount=config.vault.kv_mount)
+        bootstrap(admin, config.vault)
+        fd = os.open(workdir / "root-token", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(dev.root_token + "\n")
+        token, _ = issue_daemon_token(admin, config.vault)
+        fd = os.open(workdir / "vault-token", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        daemon_client = admin.with_token(token)
+        seed_credentials(
+            daemon_client, load_inventory(workdir / "inventory.toml"), config.vault.password_policy
+        )
+        admin.close()
+        daemon_client.close()
+    except BaseException:
+        dev.stop()
+        raise
+    return DemoEnvironment(workdir=workdir, vault=dev, config_path=config_path, api_port=api_port)
+
+
+def banner(env: DemoEnvironment, config: Config) -> str:
+    cli = f"{Path(sys.executable).parent / 'sentinel'} --config {env.config_path}"
+    return textwrap.dedent(
+        f"""\
+
+        ──────────────────────────────────────────────────────────────────────────
+         Sentinel demo — {len(load_inventory(config.sentinel.inventory))} accounts of Example Corp, local OpenBao dev server
+        ──────────────────────────────────────────────────────────────────────────
+         API            http://127.0.0.1:{env.api_port}   (OpenAPI: /openapi.json)
+         Vault          {env.vault.addr}   (in memory; root token in {env.workdir}/root-token)
+         Config, state  {env.config_path}, {config.sentinel.state_dir}
+         Logs           this terminal (JSON lines when not a terminal)
+
+         In another terminal:
+           {cli} status
+           {cli} accounts audit
+           {cli} audit verify
+           {cli} lockdown example-brand-x --reason "trying it" --yes
+
+         Ctrl-C stops the daemon and the dev server.
+        ──────────────────────────────────────────────────────────────────────────
+        """
+    )
+
+
+def run(workdir: Path) -> int:
+    env = prepare(workdir)
+    try:
+        config = load_config(env.config_path, env={})
+        configure(level="info", fmt="console")
+        print(banner(env, config), flush=True)
+        daemon = Daemon(lambda: load_config(env.config_path, env={}))
+        return asyncio.run(daemon.serve())
+    finally:
+        env.stop()

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sentinel.audit import AuditTrail, FileKeyStore, VaultKeyStore
+from sentinel.store import Store
+from sentinel.vault.client import VaultClient
+from sentinel.vault.devserver import DevVault
+
+
+@pytest.fixture
+def trail(tmp_path: Path) -> Iterator[AuditTrail]:
+    store = Store(tmp_path / "state.sqlite3")
+    keys = FileKeyStore(tmp_path / "audit-key.pem", tmp_path / "anchor.json", create=True)
+    t = AuditTrail(store, keys)
+    for i in range(1, 7):
+        t.append(f"op-{i}", "credential.reveal", f"acct-{i}", {"n": i, "password": "hunter2-hunter2"})
+    t.anchor()
+    yield t
+    store.close()
+
+
+def raw(trail: AuditTrail) -> sqlite3.Connection:
+    """What an attacker with the database file does: drop the guards, then edit."""
+    db = sqlite3.connect(trail.store.path, isolation_level=None)
+    db.execute("DROP TRIGGER audit_no_update")
+    db.execute("DROP TRIGGER audit_no_delete")
+    return db
+
+
+COLS = "seq, ts, actor, action, target, details, prev_hash, hash, key_id, signature"
+
+
+def rows_of(db: sqlite3.Connection) -> list[tuple[object, ...]]:
+    return list(db.execute(f"SELECT {COLS} FROM audit ORDER BY id").fetchall())
+
+
+def rewrite(db: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    db.execute("DELETE FROM audit")
+    for r in rows:
+        db.execute(f"INSERT INTO audit({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", r)
+
+
+def test_intact_trail_verifies_and_details_are_scrubbed(trail: AuditTrail) -> None:
+    count, problems = trail.verify()
+    assert (count, problems) == (6, [])
+    entry = next(trail.entries())
+    assert entry.details["password"] == "[REDACTED]"
+    assert "hunter2" not in Path(trail.store.path).read_bytes().decode("latin-1")
+
+
+def test_append_only_guard(trail: AuditTrail) -> None:
+    from sentinel.errors import StoreError
+
+    with pytest.raises(StoreError, match="append-only"):
+        trail.store.execute("UPDATE audit SET actor = 'x' WHERE seq = 1")
+    with pytest.raises(StoreError, match="append-only"):
+        trail.store.execute("DELETE FROM audit WHERE seq = 1")
+
+
+def test_edited_entry_is_named(trail: AuditTrail) -> None:
+    raw(trail).execute("UPDATE audit SET actor = 'op-evil' WHERE seq = 3")
+    _, problems = trail.verify()
+    assert [(p.seq, p.kind) for p in problems] == [(3, "edited")]
+
+
+def test_edited_and_rehashed_entry_fails_signature(trail: AuditTrail) -> None:
+    import hashlib
+
+    from sentinel.audit import canonical
+
+    db = raw(trail)
+    row = db.execute("SELECT seq, ts, action, target, details, prev_hash FROM audit WHERE seq = 2").fetchone()
+    digest = hashlib.sha256(
+        canonical(2, row[1], "op-evil", row[2], row[3], json.loads(row[4]), row[5])
+    ).hexdigest()
+    db.execute("UPDATE audit SET actor = 'op-evil', hash = ? WHERE seq = 2", (digest,))
+    _, problems = trail.verify()
+    kinds = {(p.seq, p.kind) for p in problems}
+    assert (2, "bad-signature") in kinds
+    assert (3, "inserted") in kinds or (3, "reordered") in kinds  # the chain breaks after it
+
+
+def test_deleted_entry_is_named(trail: AuditTrail) -> None:
+    raw(trail).execute("DELETE FROM audit WHERE seq = 4")
+    _, problems = trail.verify()
+    assert [(p.seq, p.kind) for p in problems] == [(5, "deleted")]
+    assert "entries 4..4" in problems[0].detail
+
+
+def test_inserted_entry_is_named(trail: AuditTrail) -> None:
+    db = raw(trail)
+    rows = rows_of(db)
+    forged = (3, rows[2][1], "op-forger", *rows[2][3:])
+    # The forger renumbers everything after the insertion point to keep the sequence tidy.
+    tail = [(int(r[0]) + 1, *r[1:]) for r in rows[3:]]  # type: ignore[call-overload]
+    rewrite(db, [*rows[:3], (4, *forged[1:]), *tail])
+    _, problems = trail.verify()
+    assert problems and problems[0].seq == 4
+    assert problems[0].kind in ("edited", "inserted")
+
+
+def test_reordered_entries_are_named(trail: AuditTrail) -> None:
+    db = raw(trail)
+    rows = rows_of(db)
+    rewrite(db, [rows[0], rows[1], rows[3], rows[2], rows[4], rows[5]])
+    _, problems = trail.verify()
+    assert (problems[0].seq, problems[0].kind) == (4, "deleted")
+    assert any(p.seq == 3 and p.kind == "reordered" for p in problems)
+
+
+def test_truncation_detected_by_anchor(trail: AuditTrail) -> None:
+    raw(trail).execute("DELETE FROM audit WHERE seq >= 5")
+    _, problems = trail.verify()
+    assert [(p.seq, p.kind) for p in problems] == [(6, "truncated")]
+
+
+def test_wrong_key_is_reported(trail: AuditTrail) -> None:
+    other = Ed25519PrivateKey.generate().public_key()
+    _, problems = trail.verify(other)
+    assert {p.kind for p in problems} == {"unknown-key"}
+
+
+def test_vault_keystore_creates_key_once(bao: DevVault, tmp_path: Path) -> None:
+    admin = VaultClient(bao.addr, bao.root_token, kv_mount="audit-test")
+    admin.enable_kv2("audit-test")
+    store = Store(tmp_path / "s.sqlite3")
+    t1 = AuditTrail(store, VaultKeyStore(admin))
+    t1.append("alice", "unfreeze", "acct", {})
+    t2 = AuditTrail(store, VaultKeyStore(admin))  # a second process reads the same key
+    t2.append("bob", "approve", "acct", {})
+    t1.anchor()
+    assert t2.verify() == (2, [])
+    store.close()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sentinel.config import load_config, parse_config
+from sentinel.errors import ConfigError
+
+
+def test_defaults_without_file(tmp_path: Path) -> None:
+    cfg = load_config(None, env={})
+    assert cfg.vault.kv_mount == "sentinel"
+    assert cfg.sentinel.database.name == "sentinel.sqlite3"
+    assert cfg.source == "<defaults>"
+
+
+def test_file_values_and_relative_paths(tmp_path: Path) -> None:
+    p = tmp_path / "sentinel.toml"
+    p.write_text(
+        '[sentinel]\nstate_dir = "state"\ninventory = "inv.toml"\nrules_dirs = ["rules.d"]\n'
+        '[vault]\naddr = "https://vault.example:8200"\ntimeout = "30s"\ntoken_file = "tok"\n'
+    )
+    cfg = load_config(p, env={})
+    assert cfg.sentinel.state_dir == tmp_path / "state"
+    assert cfg.sentinel.rules_dirs == (tmp_path / "rules.d",)
+    assert cfg.vault.timeout == 30.0
+    assert cfg.vault.token_file == tmp_path / "tok"
+    with pytest.raises(AttributeError):
+        cfg.vault.addr = "x"  # type: ignore[misc]  # frozen
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    p = tmp_path / "sentinel.toml"
+    p.write_text('[vault]\naddr = "https://a:8200"\n')
+    env = {
+        "SENTINEL_VAULT_ADDR": "https://b:8200",
+        "SENTINEL_STATE_DIR": "/srv/sentinel",
+        "SENTINEL_API_PORT": "9000",
+        "SENTINEL_SHIPPED_RULES": "false",
+        "SENTINEL_RULES_DIRS": "/a, /b",
+    }
+    cfg = load_config(p, env=env)
+    assert cfg.vault.addr == "https://b:8200"
+    assert cfg.sentinel.state_dir == Path("/srv/sentinel")
+    assert cfg.api.port == 9000
+    assert cfg.sentinel.shipped_rules is False
+    assert cfg.sentinel.rules_dirs == (Path("/a"), Path("/b"))
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"vault": {"timeout": "soon"}}, "config key 'vault.timeout': got 'soon', expected a duration"),
+        (
+            {"vault": {"auth": "ldap"}},
+            "config key 'vault.auth': got 'ldap', expected one of 'token', 'approle'",
+        ),
+        ({"vault": {"adress": "x"}}, "config key 'vault.adress' is unknown; allowed in [vault]:"),
+        ({"vault": {"addr": "vault:8200"}}, "'vault.addr': 'vault:8200' must start with http:// or https://"),
+        ({"vault": {"auth": "approle"}}, "needs 'vault.approle_role_id'"),
+        ({"api": {"port": 70000}}, "'api.port' must be between 0 and 65535"),
+        ({"api": {"port": "80"}}, "config key 'api.port': got '80', expected a whole number"),
+        ({"sentinel": {"log_level": "loud"}}, "config key 'sentinel.log_level'"),
+        ({"valt": {}}, "config section 'valt' is unknown"),
+        ({"audit": {"signing_key": "file"}}, "needs 'audit.key_file'"),
+    ],
+)
+def test_bad_values_name_key_and_allowed(doc: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(doc, "sentinel.toml")
+    assert message in str(err.value)
+    assert str(err.value).startswith("sentinel.toml: ")
+
+
+def test_bad_env_var_names_variable() -> None:
+    with pytest.raises(ConfigError, match="SENTINEL_API_PORT"):
+        parse_config({}, "x", env={"SENTINEL_API_PORT": "eighty"})
+    with pytest.raises(ConfigError, match="SENTINEL_NOPE names no config key"):
+        parse_config({}, "x", env={"SENTINEL_NOPE": "1"})
+
+
+def test_missing_explicit_file_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "missing.toml", env={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[vault\n")
+    with pytest.raises(ConfigError, match=r"bad.toml: not valid TOML: .*line 1"):
+        load_config(bad, env={})
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(None, env={"SENTINEL_CONFIG": str(tmp_path / "nope.toml")})

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sentinel.errors import StoreError
+from sentinel.store import Store
+
+V1 = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v)"
+V2 = (
+    "ALTER TABLE t ADD COLUMN w TEXT;"
+    "CREATE TRIGGER t_guard BEFORE DELETE ON t BEGIN SELECT RAISE(ABORT, 'no; really'); END"
+)
+
+
+def test_migrations_apply_once_per_component_and_survive_reopen(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    with Store(db) as s:
+        assert s.migrate("one", [V1]) == 1
+        s.execute("INSERT INTO t(v) VALUES('a')")
+        assert s.migrate("one", [V1, V2]) == 2
+        assert s.version("one") == 2 and s.version("other") == 0
+        with pytest.raises(StoreError, match="no; really"):
+            s.execute("DELETE FROM t")
+    with Store(db) as s:
+        assert s.migrate("one", [V1, V2]) == 2  # nothing re-applied
+        assert [r["v"] for r in s.query("SELECT v FROM t")] == ["a"]
+        assert s.query_one("PRAGMA journal_mode")[0] == "wal"  # type: ignore[index]
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as s:
+        s.migrate("one", [V1, V2])
+        with pytest.raises(StoreError, match="schema version 2, newer than this Sentinel knows"):
+            s.migrate("one", [V1])
+
+
+def test_failed_migration_rolls_back(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as s:
+        with pytest.raises(StoreError, match="migration 1 of 'bad' failed"):
+            s.migrate("bad", ["CREATE TABLE ok1 (x); CREATE TABLE broken ("])
+        assert s.version("bad") == 0
+        assert s.query_one("SELECT name FROM sqlite_master WHERE name = 'ok1'") is None
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as s:
+        s.migrate("one", [V1])
+        with pytest.raises(RuntimeError), s.transaction() as db:
+            db.execute("INSERT INTO t(v) VALUES('x')")
+            raise RuntimeError("boom")
+        assert s.query("SELECT * FROM t") == []
+
+
+def test_kv_and_unopenable_path(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as s:
+        assert s.get("k") is None
+        s.put("k", "1")
+        s.put("k", "2")
+        assert s.get("k") == "2"
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="cannot open state database"):
+        Store(blocker / "sub" / "s.sqlite3")
+
+
+def test_second_process_sees_committed_rows(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    with Store(db) as s:
+        s.migrate("one", [V1])
+        s.execute("INSERT INTO t(v) VALUES('seen')")
+        other = sqlite3.connect(db)
+        assert other.execute("SELECT v FROM t").fetchall() == [("seen",)]
+        other.close()
