@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from sentinel.config import VaultSettings
+from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
+from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
 
 
@@ -18,3 +24,50 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
         yield server
     finally:
         server.stop()
+
+
+DEMO_INVENTORY = Path(__file__).resolve().parents[1] / "sentinel" / "demo" / "inventory.toml"
+
+
+@dataclass
+class Deployment:
+    """A config directory like /etc/sentinel, against the session's OpenBao."""
+
+    dir: Path
+    vault: DevVault
+    settings: VaultSettings
+    token: str
+    admin: VaultClient
+
+    @property
+    def config(self) -> Path:
+        return self.dir / "sentinel.toml"
+
+    def write_config(self, extra: str = "", addr: str | None = None) -> None:
+        s = self.settings
+        self.config.write_text(
+            f'[sentinel]\nstate_dir = "state"\ninventory = "inventory.toml"\nlog_format = "json"\n'
+            f'[vault]\naddr = "{addr or s.addr}"\nkv_mount = "{s.kv_mount}"\npolicy_prefix = "{s.policy_prefix}"\n'
+            f'password_policy = "{s.password_policy}"\ntoken_file = "vault-token"\n'
+            f"[api]\nenabled = false\n{extra}"
+        )
+
+    def cli(self, *args: str) -> list[str]:
+        return ["--config", str(self.config), *args]
+
+
+@pytest.fixture
+def deployment(bao: DevVault, tmp_path: Path) -> Iterator[Deployment]:
+    tag = secrets.token_hex(4)
+    settings = VaultSettings(
+        addr=bao.addr, kv_mount=f"d-{tag}", policy_prefix=f"d-{tag}", password_policy=f"d-{tag}"
+    )
+    admin = VaultClient(bao.addr, bao.root_token, kv_mount=settings.kv_mount)
+    bootstrap(admin, settings)
+    token, _ = issue_daemon_token(admin, settings, ttl="1h")
+    (tmp_path / "vault-token").write_text(token)
+    (tmp_path / "inventory.toml").write_text(DEMO_INVENTORY.read_text())
+    d = Deployment(dir=tmp_path, vault=bao, settings=settings, token=token, admin=admin)
+    d.write_config()
+    yield d
+    admin.close()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sentinel.activity import record_post
+from sentinel.cli import main
+from sentinel.demo.up import seed_credentials
+from sentinel.inventory import load_inventory
+from sentinel.store import Store
+from tests.conftest import Deployment
+
+
+def test_list_and_show(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(deployment.cli("accounts", "list", "--tag", "support")) == 0
+    out = capsys.readouterr().out
+    assert "example-support-x" in out and "example-brand-x" not in out
+    assert main(["--json", *deployment.cli("accounts", "show", "example-brand-x")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["business_hours"] == "mon-fri 08:00-19:00" and data["publishing"] == "gated"
+    assert main(deployment.cli("accounts", "show", "nope")) == 2
+    assert "no account with id 'nope'" in capsys.readouterr().err
+
+
+def test_audit_reports_posture(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
+    inv_path = deployment.dir / "inventory.toml"
+    text = inv_path.read_text().replace('owners = ["op-kenji", "op-alice"]', "owners = []")
+    inv_path.write_text(text)
+    daemon = deployment.admin.with_token(deployment.token)
+    inventory = load_inventory(inv_path)
+    seed_credentials(daemon, inventory, deployment.settings.password_policy)
+    # One credential overdue: rotated 40 days ago with a 30-day period.
+    daemon.kv_patch_metadata("accounts/example-news-x/password", {"rotated": "2026-01-01T00:00:00Z"})
+    # One account without anything in Vault.
+    deployment.admin.kv_delete_all("accounts/example-careers-linkedin/oauth_token")
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        record_post(store, "example-brand-youtube", "2020-01-01T00:00:00Z")
+        record_post(store, "example-brand-x", "2099-01-01T00:00:00Z")
+    cfg = deployment.config.read_text().replace(
+        'log_format = "json"\n', 'log_format = "json"\nmax_operator_reach = 4\n'
+    )
+    deployment.config.write_text(cfg)
+    assert main(["--json", *deployment.cli("accounts", "audit")]) == 1
+    report = json.loads(capsys.readouterr().out)
+    found = {(f["check"], f["subject"]) for f in report["findings"]}
+    assert ("no-owner", "example-region-jp-x") in found
+    assert ("overdue-rotation", "example-news-x") in found
+    assert ("no-credential", "example-careers-linkedin") in found
+    assert ("no-2fa", "example-brand-bluesky") in found and ("no-2fa", "example-brand-x") not in found
+    assert ("blast-radius", "op-alice") in found  # 5 accounts > 4
+    assert ("silent", "example-brand-youtube") in found and ("silent", "example-brand-x") not in found
+    assert report["vault_checked"] is True
+    assert deployment.token not in json.dumps(report)
+
+
+def test_audit_without_vault_says_so(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
+    deployment.write_config(addr="http://127.0.0.1:9")
+    assert main(deployment.cli("accounts", "audit")) == 3
+    assert "Vault checks not run" in capsys.readouterr().out

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sentinel.cli import main
+
+
+def test_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for cmd in ("run", "status", "accounts", "vault", "audit", "demo"):
+        assert cmd in out
+    assert "exit codes:" in out and "70 internal error" in out
+
+
+def test_no_command_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(tmp_path / "nope.toml"), "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sentinel: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_debug_shows_the_exception(tmp_path: Path) -> None:
+    from sentinel.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        main(["--debug", "--config", str(tmp_path / "nope.toml"), "status"])

@@ -1,0 +1,129 @@
+"""The daemon as systemd runs it: a real process, real signals, a bound notify socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sentinel.store import Store
+from sentinel.vault.devserver import free_port
+from tests.conftest import Deployment
+
+
+@pytest.fixture
+def notify(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
+    path = str(tmp_path / "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(20)
+    yield s, path
+    s.close()
+
+
+def wait_for(sock: socket.socket, prefix: str, seen: list[str]) -> str:
+    while True:
+        msg = sock.recv(4096).decode()
+        seen.append(msg)
+        if msg.startswith(prefix):
+            return msg
+
+
+def start(deployment: Deployment, notify_path: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTINEL_", "VAULT_"))}
+    env.update({"NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": "1000000"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "sentinel", *deployment.cli("run")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_lifecycle_ready_watchdog_reload_and_stop(
+    deployment: Deployment, notify: tuple[socket.socket, str]
+) -> None:
+    sock, path = notify
+    proc = start(deployment, path)
+    seen: list[str] = []
+    try:
+        ready = wait_for(sock, "READY=1", seen)
+        assert "12 accounts" in ready and "Vault ok" in ready
+        wait_for(sock, "WATCHDOG=1", seen)  # pinged from the event loop at half of WATCHDOG_USEC
+
+        # A bad config on reload: the daemon keeps the old one and keeps running.
+        deployment.write_config(extra="[vault]\n")  # duplicate table: invalid TOML
+        proc.send_signal(signal.SIGHUP)
+        wait_for(sock, "RELOADING=1", seen)
+        wait_for(sock, "READY=1", seen)
+        assert proc.poll() is None
+
+        # A good change is picked up.
+        inv = (deployment.dir / "inventory.toml").read_text().split("[[accounts]]")
+        (deployment.dir / "inventory.toml").write_text("[[accounts]]".join(inv[:-1]))
+        deployment.write_config()
+        proc.send_signal(signal.SIGHUP)
+        wait_for(sock, "RELOADING=1", seen)
+        assert "11 accounts" in wait_for(sock, "READY=1", seen)
+
+        proc.send_signal(signal.SIGTERM)
+        wait_for(sock, "STOPPING=1", seen)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    events = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+    names = [e["event"] for e in events]
+    assert (
+        "sentinel.reload_failed" in names and "sentinel.reloaded" in names and names[-1] == "sentinel.stopped"
+    )
+    failed = next(e for e in events if e["event"] == "sentinel.reload_failed")
+    assert "not valid TOML" in failed["error"]
+    assert deployment.token not in out.decode()
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        status = json.loads(store.get("daemon.status") or "{}")
+        actions = [r["action"] for r in store.query("SELECT action FROM audit ORDER BY id")]
+    assert status["state"] == "stopped" and status["failed_reloads"] == 1 and status["reloads"] == 1
+    assert actions == ["daemon.start", "daemon.stop"]
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "sentinel.toml").write_text('[vault]\naddr = "vault.example:8200"\n')
+    r = subprocess.run(
+        [sys.executable, "-m", "sentinel", "--config", str(tmp_path / "sentinel.toml"), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "config key 'vault.addr'" in r.stderr
+
+
+def test_vault_down_at_start_keeps_running_and_reconnects(
+    deployment: Deployment, notify: tuple[socket.socket, str], tmp_path: Path
+) -> None:
+    sock, path = notify
+    deployment.write_config(addr=f"http://127.0.0.1:{free_port()}")
+    proc = start(deployment, path)
+    seen: list[str] = []
+    try:
+        assert "Vault UNAVAILABLE" in wait_for(sock, "READY=1", seen)
+        time.sleep(0.5)
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert b"vault.unavailable" in out
