@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from sentinel.alerts.settings import AlertsSettings
 from sentinel.errors import ConfigError
 from sentinel.settings import Duration, build_section, convert, section_fields
 
@@ -131,6 +132,7 @@ class Config:
     vault: VaultSettings = field(default_factory=VaultSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    alerts: AlertsSettings = field(default_factory=AlertsSettings)
     source: str = "<defaults>"
 
     def replace(self, **changes: Any) -> Config:
