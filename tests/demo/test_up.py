@@ -17,7 +17,7 @@ from sentinel.cli import main
 
 def bao_processes(addr: str) -> list[str]:
     listen = addr.removeprefix("http://")
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ps", "-eww", "-o", "pid,args"], capture_output=True, text=True, check=True).stdout
     return [line for line in out.splitlines() if f"-dev-listen-address={listen}" in line]
 
 
