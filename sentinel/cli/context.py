@@ -65,6 +65,43 @@ class Context:
             self._vault = VaultClient.from_settings(self.config.vault)
         return self._vault
 
+    def operator(self) -> tuple[VaultClient, str]:
+        """A Vault client acting as the person at the keyboard, and who that is.
+
+        Commands done *by a person* (reveal a secret, print a TOTP code, lock down, unfreeze,
+        approve) use the person's own Vault token — ``$VAULT_TOKEN`` or ``~/.vault-token``,
+        as the ``vault`` CLI leaves it after ``vault login`` — never Sentinel's, so Vault
+        policies decide what each person may do and the audit trail names them.
+        """
+        from sentinel.errors import VaultAuthError
+        from sentinel.redact import register_secret
+        from sentinel.vault.client import VaultClient
+
+        token = os.environ.get("VAULT_TOKEN", "").strip()
+        if not token:
+            path = Path(os.environ.get("HOME", "~")).expanduser() / ".vault-token"
+            try:
+                token = path.read_text().strip()
+            except OSError:
+                token = ""
+        if not token:
+            raise VaultAuthError(
+                "this command acts as you: log in to Vault first (vault login / bao login), or set VAULT_TOKEN"
+            )
+        register_secret(token)
+        v = self.config.vault
+        client = VaultClient(
+            v.addr,
+            token,
+            kv_mount=v.kv_mount,
+            namespace=v.namespace,
+            ca_cert=str(v.ca_cert) if v.ca_cert else None,
+            timeout=v.timeout,
+        )
+        info = client.lookup_self()
+        who = info.meta.get("operator") or info.display_name or f"accessor:{info.accessor}"
+        return client, who
+
     def scrub(self, text: str) -> str:
         return scrub(text)
 
