@@ -36,6 +36,7 @@ log = get_logger(__name__)
 MAX_INLINE_WAIT = 2.0
 """Pauses up to this long (rate limits) happen inside a worker's pass; longer ones end it."""
 MAX_FAILURES_PER_PASS = 3
+MAX_RETRY_AFTER = 3600.0
 
 
 class Dispatcher:
@@ -129,15 +130,12 @@ class Dispatcher:
         self._failures[name] = failures
         initial, cap = float(self.settings.backoff_initial), float(self.settings.backoff_max)
         delay = backoff_delay(delivery.attempts + 1, initial, cap, self.rng)
+        pause = backoff_delay(failures, initial, cap, self.rng)
         if outcome.retry_after is not None:
-            delay = min(max(outcome.retry_after, 0.0), cap)
+            # The service said when to come back: honour it (within reason) for this receiver.
+            delay = pause = min(max(outcome.retry_after, 0.0), MAX_RETRY_AFTER)
         self.outbox.mark_retry(delivery, now, outcome.error, now + delay)
-        pause = (
-            outcome.retry_after
-            if outcome.retry_after is not None
-            else backoff_delay(failures, initial, cap, self.rng)
-        )
-        self._not_before[name] = now + min(pause, cap)
+        self._not_before[name] = now + pause
         return False
 
     async def _pause(self, name: str, seconds: float) -> bool:
