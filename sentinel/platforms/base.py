@@ -1,0 +1,298 @@
+"""The adapter interface every platform implements, and the data it speaks in.
+
+An adapter is one account's handle on one platform: it lists the account's own posts since
+a cursor, publishes, deletes, revokes sessions and app passwords, rotates a credential and
+locks the account, *where the platform's API allows it*. What an API cannot do is declared
+in the adapter's ``info`` (``PlatformInfo``: capability flags, rate limits, and for every
+missing capability the exact manual step), and calling it raises ``PlatformNotSupported``
+carrying those instructions; nothing is faked.
+
+Credentials arrive as a plain mapping from the caller (the rotator reads them from Vault):
+``identifier``, ``password``, ``app_password``, ``access_token``, ``refresh_token``,
+``client_id``, ``client_secret`` and platform-specific ids. Adapters register every secret
+value with ``sentinel.redact.register_secret`` as soon as they receive or create it.
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from sentinel.platforms.errors import PlatformNotSupported
+from sentinel.redact import is_secret_key, register_secret
+
+
+class Capability(enum.StrEnum):
+    """Things Sentinel may need to do on a platform."""
+
+    LIST_TIMELINE = "list_timeline"
+    PUBLISH = "publish"
+    DELETE_POST = "delete_post"
+    VERIFY_CREDENTIAL = "verify_credential"
+    REVOKE_SESSIONS = "revoke_sessions"
+    REVOKE_TOKEN = "revoke_token"
+    APP_PASSWORDS = "app_passwords"
+    ROTATE_CREDENTIAL = "rotate_credential"
+    CHANGE_PASSWORD = "change_password"
+    LOCK_ACCOUNT = "lock_account"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """``count`` calls per ``per_seconds`` (as the platform documents it)."""
+
+    count: int
+    per_seconds: float
+    source: str = ""
+
+    @property
+    def min_interval(self) -> float:
+        """Seconds between calls that keep within the limit when spread evenly."""
+        return self.per_seconds / self.count if self.count else float("inf")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "per_seconds": self.per_seconds, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Documented limits that bound how fast Sentinel can read, write and clean up."""
+
+    delete: RateLimit | None = None
+    write: RateLimit | None = None
+    read: RateLimit | None = None
+    poll_interval: float = 60.0
+    """Default seconds between timeline polls of one account (within ``read``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "delete": self.delete.to_dict() if self.delete else None,
+            "write": self.write.to_dict() if self.write else None,
+            "read": self.read.to_dict() if self.read else None,
+            "poll_interval": self.poll_interval,
+        }
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    """What one platform's API offers, for the responder, the watcher and ``accounts audit``."""
+
+    platform: str
+    capabilities: frozenset[Capability]
+    limits: RateLimits
+    manual: Mapping[Capability, str] = field(default_factory=dict)
+    """For each capability the API lacks: what a person must do instead, step by step."""
+    notes: Mapping[Capability, str] = field(default_factory=dict)
+    """Caveats about capabilities that exist but do less than their name suggests."""
+    endpoints: tuple[str, ...] = ()
+    """The documented API endpoints the adapter uses."""
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def require(self, capability: Capability, account: str = "") -> None:
+        """Raise ``PlatformNotSupported`` (with the manual step) unless ``capability`` is offered."""
+        if capability not in self.capabilities:
+            raise not_supported(self, capability, account)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "capabilities": {c.value: c in self.capabilities for c in Capability},
+            "limits": self.limits.to_dict(),
+            "manual": {c.value: text for c, text in self.manual.items()},
+            "notes": {c.value: text for c, text in self.notes.items()},
+            "endpoints": list(self.endpoints),
+        }
+
+
+def not_supported(info: PlatformInfo, capability: Capability, account: str = "") -> PlatformNotSupported:
+    who = f"account {account!r} on " if account else ""
+    step = info.manual.get(capability, "")
+    msg = f"{who}{info.platform}: the platform's API cannot {capability.value.replace('_', ' ')}"
+    if step:
+        msg += f"; by hand: {step}"
+    return PlatformNotSupported(msg, instructions=step)
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One post as the platform shows it."""
+
+    post_id: str
+    text: str
+    created_at: str
+    """UTC, ``YYYY-MM-DDTHH:MM:SSZ`` (the platform's own timestamp, normalised)."""
+    client: str = ""
+    """The application that published it, where the platform says (Mastodon, sandbox)."""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinePage:
+    """Posts newer than the cursor, oldest first, and the cursor to ask from next time."""
+
+    posts: tuple[Post, ...]
+    cursor: str | None
+    more: bool = False
+    """True when the platform has further new posts beyond this page."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppPassword:
+    name: str
+    created_at: str = ""
+    secret: str = field(default="", repr=False)
+    """Only set right after creation (platforms show it once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a verified credential belongs to."""
+
+    user_id: str
+    handle: str = ""
+    active: bool = True
+
+
+@runtime_checkable
+class PlatformAdapter(Protocol):
+    """One account on one platform. Every method is a coroutine; unsupported ones raise
+    ``PlatformNotSupported`` with the manual step from ``info.manual``."""
+
+    info: PlatformInfo
+    account: str
+
+    async def verify(self, credentials: Mapping[str, str] | None = None) -> Identity:
+        """Log in with ``credentials`` (default: the adapter's own) and say whose they are."""
+        ...
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
+        """The account's own posts newer than ``cursor``, oldest first. Without a cursor:
+        the newest ``limit`` posts, and a cursor at the newest, to start watching from."""
+        ...
+
+    async def publish(self, text: str) -> Post: ...
+
+    async def delete_post(self, post_id: str) -> None:
+        """Delete one post; a post that is already gone is not an error."""
+        ...
+
+    async def revoke_sessions(self) -> None:
+        """End every session / token the platform lets us end (see ``info.notes``)."""
+        ...
+
+    async def revoke_token(self) -> None:
+        """Revoke Sentinel's own OAuth token at the platform (a stolen copy dies with it)."""
+        ...
+
+    async def create_app_password(self, name: str) -> AppPassword: ...
+
+    async def list_app_passwords(self) -> list[AppPassword]: ...
+
+    async def revoke_app_password(self, name: str) -> None: ...
+
+    async def rotate_credential(self) -> dict[str, str]:
+        """Replace the account's rotatable credential; return the new credential mapping."""
+        ...
+
+    async def change_password(self, new_password: str) -> None: ...
+
+    async def lock(self) -> None:
+        """Lock the account at the platform so no session, old or new, can post."""
+        ...
+
+    async def unlock(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AdapterBase:
+    """Defaults for every ``PlatformAdapter`` method: raise ``PlatformNotSupported`` with the
+    platform's manual step. Adapters override what their API offers."""
+
+    info: PlatformInfo
+
+    def __init__(self, account: str, credentials: Mapping[str, str]) -> None:
+        self.account = account
+        self.credentials: dict[str, str] = dict(credentials)
+        register_credentials(self.credentials)
+
+    def _unsupported(self, capability: Capability) -> PlatformNotSupported:
+        return not_supported(self.info, capability, self.account)
+
+    async def verify(self, credentials: Mapping[str, str] | None = None) -> Identity:
+        raise self._unsupported(Capability.VERIFY_CREDENTIAL)
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
+        raise self._unsupported(Capability.LIST_TIMELINE)
+
+    async def publish(self, text: str) -> Post:
+        raise self._unsupported(Capability.PUBLISH)
+
+    async def delete_post(self, post_id: str) -> None:
+        raise self._unsupported(Capability.DELETE_POST)
+
+    async def revoke_sessions(self) -> None:
+        raise self._unsupported(Capability.REVOKE_SESSIONS)
+
+    async def revoke_token(self) -> None:
+        raise self._unsupported(Capability.REVOKE_TOKEN)
+
+    async def create_app_password(self, name: str) -> AppPassword:
+        raise self._unsupported(Capability.APP_PASSWORDS)
+
+    async def list_app_passwords(self) -> list[AppPassword]:
+        raise self._unsupported(Capability.APP_PASSWORDS)
+
+    async def revoke_app_password(self, name: str) -> None:
+        raise self._unsupported(Capability.APP_PASSWORDS)
+
+    async def rotate_credential(self) -> dict[str, str]:
+        raise self._unsupported(Capability.ROTATE_CREDENTIAL)
+
+    async def change_password(self, new_password: str) -> None:
+        raise self._unsupported(Capability.CHANGE_PASSWORD)
+
+    async def lock(self) -> None:
+        raise self._unsupported(Capability.LOCK_ACCOUNT)
+
+    async def unlock(self) -> None:
+        raise self._unsupported(Capability.LOCK_ACCOUNT)
+
+    async def aclose(self) -> None:
+        return None
+
+    async def __aenter__(self) -> AdapterBase:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def register_credentials(credentials: Mapping[str, str]) -> None:
+    """Register every secret-looking value of a credential mapping with the redactor."""
+    for key, value in credentials.items():
+        if is_secret_key(key) and isinstance(value, str):
+            register_secret(value)
+
+
+def normalise_text(text: str) -> str:
+    """Text as compared when reconciling: NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def page_since(posts: Iterable[Post], cursor: str | None, limit: int = 50) -> TimelinePage:
+    """A page for platforms that list newest first and filter by time: posts at or after the
+    cursor (a ``YYYY-MM-DDTHH:MM:SSZ`` timestamp; the watcher drops ids it has seen), oldest
+    first. Without a cursor: the newest ``limit`` posts and a cursor at the newest."""
+    ordered = sorted(posts, key=lambda p: (p.created_at, p.post_id))
+    if cursor is None:
+        ordered = ordered[-limit:]
+    elif cursor:
+        ordered = [p for p in ordered if p.created_at >= cursor]
+    newest = ordered[-1].created_at if ordered else (cursor or "")
+    return TimelinePage(posts=tuple(ordered), cursor=newest)

@@ -1,0 +1,375 @@
+"""Bluesky (AT Protocol) over XRPC, against the account's PDS.
+
+Endpoints used (https://docs.bsky.app/docs/api/, lexicons ``com.atproto.*``):
+
+- ``com.atproto.server.createSession`` / ``refreshSession`` / ``deleteSession`` / ``getSession``
+- ``com.atproto.repo.createRecord`` / ``listRecords`` / ``deleteRecord`` (collection ``app.bsky.feed.post``)
+- ``com.atproto.server.createAppPassword`` / ``listAppPasswords`` / ``revokeAppPassword``
+- ``com.atproto.server.deactivateAccount`` / ``activateAccount`` (the platform-side lock)
+
+Credentials: ``identifier`` (handle or DID), ``password`` (the main password, needed for
+app passwords and the lock), ``app_password`` and ``app_password_name`` (what the broker
+publishes with), optional ``service`` (the PDS URL, default ``https://bsky.social``).
+
+The trap this adapter is built around: revoking an app password ends its *refresh* token,
+but an access token already issued for it keeps working until it expires (up to 2 hours).
+Only deactivating the account (or a main-password reset, which needs an e-mailed code)
+cuts such a session off at once, so ``lock`` deactivates. Reactivating lets a surviving
+access token post again, so unlock only after the app passwords were revoked at least
+2 hours before, or after the incident is over.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from sentinel.errors import PlatformError
+from sentinel.platforms.base import (
+    AdapterBase,
+    AppPassword,
+    Capability,
+    Identity,
+    PlatformInfo,
+    Post,
+    RateLimit,
+    RateLimits,
+    TimelinePage,
+)
+from sentinel.platforms.errors import (
+    PlatformAuthFailed,
+    PlatformLocked,
+    PlatformNotFound,
+    PlatformRateLimited,
+)
+from sentinel.platforms.http import HttpClient, Sleep, retry_after_seconds
+from sentinel.platforms.timefmt import normalise_time, now_z
+from sentinel.redact import register_secret
+
+COLLECTION = "app.bsky.feed.post"
+DEFAULT_SERVICE = "https://bsky.social"
+_DOCS = "https://docs.bsky.app/docs/advanced-guides/rate-limits"
+
+INFO = PlatformInfo(
+    platform="bluesky",
+    capabilities=frozenset(
+        {
+            Capability.LIST_TIMELINE,
+            Capability.PUBLISH,
+            Capability.DELETE_POST,
+            Capability.VERIFY_CREDENTIAL,
+            Capability.REVOKE_SESSIONS,
+            Capability.APP_PASSWORDS,
+            Capability.ROTATE_CREDENTIAL,
+            Capability.LOCK_ACCOUNT,
+        }
+    ),
+    limits=RateLimits(
+        # Repo writes cost points: 5,000 per hour per account; create 3, delete 1.
+        delete=RateLimit(5000, 3600, _DOCS),
+        write=RateLimit(1666, 3600, _DOCS),
+        read=RateLimit(3000, 300, _DOCS),
+        poll_interval=30.0,
+    ),
+    manual={
+        Capability.CHANGE_PASSWORD: (
+            "a password change needs a code e-mailed to the account's address: sign in at "
+            "https://bsky.app, Settings > Account > Change password, enter the e-mailed code and a "
+            "new password from Vault, then store it with `sentinel vault`"
+        ),
+    },
+    notes={
+        Capability.REVOKE_SESSIONS: (
+            "revokes every app password and ends Sentinel's own sessions; access tokens already "
+            "issued stay valid up to 2 h, so a hijack also needs lock (deactivateAccount)"
+        ),
+        Capability.LOCK_ACCOUNT: (
+            "deactivateAccount cuts off every open session at once; activateAccount lets a still "
+            "unexpired access token (up to 2 h old) post again"
+        ),
+        Capability.LIST_TIMELINE: "listRecords by record key; a back-dated record key from a third-party "
+        "client sorts before the cursor and is missed",
+    },
+    endpoints=(
+        "com.atproto.server.createSession",
+        "com.atproto.server.refreshSession",
+        "com.atproto.server.deleteSession",
+        "com.atproto.repo.createRecord",
+        "com.atproto.repo.listRecords",
+        "com.atproto.repo.deleteRecord",
+        "com.atproto.server.createAppPassword",
+        "com.atproto.server.listAppPasswords",
+        "com.atproto.server.revokeAppPassword",
+        "com.atproto.server.deactivateAccount",
+        "com.atproto.server.activateAccount",
+    ),
+)
+
+
+class _TokenExpired(PlatformAuthFailed):
+    """The access token expired: refresh the session and try once more."""
+
+
+@dataclass(slots=True)
+class _Session:
+    did: str
+    handle: str
+    access: str
+    refresh: str
+    active: bool = True
+
+
+def _xrpc_error(response: httpx.Response, message: str) -> PlatformError | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    name = body.get("error") if isinstance(body, dict) else None
+    if name == "ExpiredToken":
+        return _TokenExpired(message)
+    if name in ("InvalidToken", "AuthenticationRequired", "AuthMissing", "InvalidPassword"):
+        return PlatformAuthFailed(message)
+    if name in ("AccountDeactivated", "AccountTakedown", "AccountSuspended"):
+        return PlatformLocked(message)
+    if name in ("RecordNotFound", "RepoNotFound", "AccountNotFound"):
+        return PlatformNotFound(message)
+    if name == "InvalidRequest" and "could not find" in str(body.get("message", "")).lower():
+        return PlatformNotFound(message)
+    if name == "RateLimitExceeded":
+        return PlatformRateLimited(message, retry_after=retry_after_seconds(response.headers))
+    return None
+
+
+def rkey_of(post_id: str) -> str:
+    """The record key of a post id given as a record key or an ``at://`` URI."""
+    return post_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+class BlueskyAdapter(AdapterBase):
+    info = INFO
+
+    def __init__(
+        self,
+        account: str,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        super().__init__(account, credentials)
+        self.service = (base_url or self.credentials.get("service") or DEFAULT_SERVICE).rstrip("/")
+        self.http = HttpClient(
+            "bluesky",
+            account,
+            self.service + "/xrpc/",
+            transport=transport,
+            sleep=sleep,
+            timeout=timeout,
+            error_hook=_xrpc_error,
+        )
+        self._sessions: dict[str, _Session] = {}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # -- sessions ------------------------------------------------------------------------
+    def _identifier(self, credentials: Mapping[str, str] | None = None) -> str:
+        ident = (credentials or self.credentials).get("identifier", "")
+        if not ident:
+            raise PlatformAuthFailed(f"account {self.account!r} on bluesky: credential has no 'identifier'")
+        return ident
+
+    async def _create_session(self, identifier: str, password: str) -> _Session:
+        data = await self.http.json(
+            "POST",
+            "com.atproto.server.createSession",
+            json={"identifier": identifier, "password": password},
+        )
+        session = _Session(
+            did=str(data["did"]),
+            handle=str(data.get("handle", "")),
+            access=str(data["accessJwt"]),
+            refresh=str(data["refreshJwt"]),
+            active=bool(data.get("active", True)),
+        )
+        register_secret(session.access)
+        register_secret(session.refresh)
+        return session
+
+    def _secret_for(self, kind: str) -> str:
+        if kind == "app" and self.credentials.get("app_password"):
+            return self.credentials["app_password"]
+        if self.credentials.get("password"):
+            return self.credentials["password"]
+        what = "main password ('password')" if kind == "main" else "'app_password' or 'password'"
+        raise PlatformAuthFailed(f"account {self.account!r} on bluesky: this step needs the {what}")
+
+    def _key(self, kind: str) -> str:
+        """ "app" (posting) falls back to the main password when there is no app password."""
+        return "app" if kind == "app" and self.credentials.get("app_password") else "main"
+
+    async def _session(self, kind: str) -> _Session:
+        """The cached session of ``kind`` ("app" for posting, "main" for account settings)."""
+        key = self._key(kind)
+        session = self._sessions.get(key)
+        if session is None:
+            session = await self._create_session(self._identifier(), self._secret_for(key))
+            self._sessions[key] = session
+        return session
+
+    async def _refresh(self, kind: str, session: _Session) -> _Session:
+        try:
+            data = await self.http.json("POST", "com.atproto.server.refreshSession", token=session.refresh)
+        except PlatformAuthFailed:
+            self._sessions.pop(self._key(kind), None)
+            return await self._session(kind)
+        fresh = _Session(
+            did=str(data.get("did", session.did)),
+            handle=str(data.get("handle", session.handle)),
+            access=str(data["accessJwt"]),
+            refresh=str(data["refreshJwt"]),
+            active=bool(data.get("active", True)),
+        )
+        register_secret(fresh.access)
+        register_secret(fresh.refresh)
+        self._sessions[self._key(kind)] = fresh
+        return fresh
+
+    async def _call(self, kind: str, method: str, nsid: str, **kwargs: Any) -> Any:
+        """An authenticated XRPC call; an expired access token is refreshed once."""
+        session = await self._session(kind)
+        try:
+            return await self.http.json(method, nsid, token=session.access, **kwargs)
+        except _TokenExpired:
+            session = await self._refresh(kind, session)
+            return await self.http.json(method, nsid, token=session.access, **kwargs)
+
+    async def _did(self) -> str:
+        ident = self.credentials.get("did") or self._identifier()
+        if ident.startswith("did:"):
+            return ident
+        return (await self._session("app")).did
+
+    # -- the interface ---------------------------------------------------------------------
+    async def verify(self, credentials: Mapping[str, str] | None = None) -> Identity:
+        if credentials is None:
+            self._sessions.pop("app", None)
+            session = await self._session("app")
+        else:
+            secret = credentials.get("app_password") or credentials.get("password") or ""
+            register_secret(secret)
+            session = await self._create_session(self._identifier(credentials), secret)
+            await self._end_session(session)
+        return Identity(user_id=session.did, handle=session.handle, active=session.active)
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
+        repo = self.credentials.get("did") or self._identifier()
+        params: dict[str, Any] = {"repo": repo, "collection": COLLECTION, "limit": max(1, min(limit, 100))}
+        if cursor is None:
+            data = await self.http.json("GET", "com.atproto.repo.listRecords", params=params)
+            records = list(reversed(data.get("records", [])))
+            posts = tuple(self._post(r) for r in records)
+            return TimelinePage(posts=posts, cursor=posts[-1].post_id if posts else "")
+        params["reverse"] = "true"
+        if cursor:
+            params["cursor"] = cursor
+        data = await self.http.json("GET", "com.atproto.repo.listRecords", params=params)
+        posts = tuple(self._post(r) for r in data.get("records", []))
+        return TimelinePage(
+            posts=posts,
+            cursor=posts[-1].post_id if posts else cursor,
+            more=len(posts) >= params["limit"],
+        )
+
+    def _post(self, record: Mapping[str, Any]) -> Post:
+        uri = str(record.get("uri", ""))
+        value = record.get("value") or {}
+        return Post(
+            post_id=rkey_of(uri),
+            text=str(value.get("text", "")),
+            created_at=normalise_time(str(value.get("createdAt", ""))),
+            client="",
+            url=uri,
+        )
+
+    async def publish(self, text: str) -> Post:
+        did = await self._did()
+        created = now_z()
+        data = await self._call(
+            "app",
+            "POST",
+            "com.atproto.repo.createRecord",
+            json={
+                "repo": did,
+                "collection": COLLECTION,
+                "record": {"$type": COLLECTION, "text": text, "createdAt": created},
+            },
+        )
+        uri = str(data["uri"])
+        return Post(post_id=rkey_of(uri), text=text, created_at=created, url=uri)
+
+    async def delete_post(self, post_id: str) -> None:
+        did = await self._did()
+        await self._call(
+            "app",
+            "POST",
+            "com.atproto.repo.deleteRecord",
+            json={"repo": did, "collection": COLLECTION, "rkey": rkey_of(post_id)},
+        )
+
+    async def create_app_password(self, name: str) -> AppPassword:
+        data = await self._call("main", "POST", "com.atproto.server.createAppPassword", json={"name": name})
+        secret = str(data["password"])
+        register_secret(secret)
+        return AppPassword(name=str(data["name"]), created_at=str(data.get("createdAt", "")), secret=secret)
+
+    async def list_app_passwords(self) -> list[AppPassword]:
+        data = await self._call("main", "GET", "com.atproto.server.listAppPasswords")
+        return [
+            AppPassword(name=str(p["name"]), created_at=str(p.get("createdAt", "")))
+            for p in data.get("passwords", [])
+        ]
+
+    async def revoke_app_password(self, name: str) -> None:
+        await self._call("main", "POST", "com.atproto.server.revokeAppPassword", json={"name": name})
+
+    async def rotate_credential(self) -> dict[str, str]:
+        """New app password, verified by logging in with it, then the old one revoked."""
+        name = f"sentinel-{int(time.time() * 1000)}"
+        created = await self.create_app_password(name)
+        try:
+            await self.verify({"identifier": self._identifier(), "app_password": created.secret})
+        except PlatformError:
+            await self.revoke_app_password(name)
+            raise
+        old = self.credentials.get("app_password_name")
+        if old and old != name:
+            await self.revoke_app_password(old)
+        self.credentials.update({"app_password": created.secret, "app_password_name": name})
+        self._sessions.pop("app", None)
+        return {"app_password": created.secret, "app_password_name": name}
+
+    async def revoke_sessions(self) -> None:
+        for app in await self.list_app_passwords():
+            await self.revoke_app_password(app.name)
+        for kind in list(self._sessions):
+            await self._end_session(self._sessions.pop(kind))
+
+    async def _end_session(self, session: _Session) -> None:
+        try:
+            await self.http.request("POST", "com.atproto.server.deleteSession", token=session.refresh)
+        except PlatformAuthFailed:
+            pass  # already ended
+
+    async def lock(self) -> None:
+        await self._call("main", "POST", "com.atproto.server.deactivateAccount", json={})
+        self._sessions.pop("app", None)
+
+    async def unlock(self) -> None:
+        await self._call("main", "POST", "com.atproto.server.activateAccount")

@@ -1,0 +1,237 @@
+"""The one HTTP helper every adapter uses: timeouts, bounded retries, error translation.
+
+Retries: up to ``max_attempts`` tries on 5xx, 429 and connection failures, waiting an
+exponential backoff with jitter, or what the platform asked for (``Retry-After`` as seconds
+or an HTTP date; ``RateLimit-Reset`` / ``X-RateLimit-Reset`` / ``X-Rate-Limit-Reset`` as
+seconds, epoch seconds or an ISO timestamp). A wait longer than ``max_wait`` is not slept
+through: ``PlatformRateLimited`` is raised with ``retry_after`` so the caller can schedule.
+Requests that are not idempotent (POST by default) are retried only when the platform
+cannot have acted on them: connection failures, 429 and 503.
+
+Every failure becomes a ``PlatformError`` subclass whose one-line message names the
+platform, account, method and path, with any secret scrubbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from sentinel.errors import PlatformError
+from sentinel.logs import get_logger
+from sentinel.platforms.errors import (
+    PlatformAuthFailed,
+    PlatformNotFound,
+    PlatformRateLimited,
+    PlatformRejected,
+    PlatformUnavailable,
+)
+from sentinel.redact import scrub
+
+log = get_logger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+ErrorHook = Callable[[httpx.Response, str], PlatformError | None]
+"""Platform-specific translation of an error response (``None``: use the generic one)."""
+
+_RESET_HEADERS = ("retry-after", "ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset")
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait according to the response headers, or ``None`` when they do not say."""
+    now = time.time() if now is None else now
+    for name in _RESET_HEADERS:
+        raw = headers.get(name)
+        if not raw:
+            continue
+        raw = raw.strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            pass
+        else:
+            # Large numbers are epoch timestamps (Bluesky, X); small ones are deltas.
+            return max(0.0, value - now) if value > 1e9 else max(0.0, value)
+        try:
+            parsed = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            parsed = None
+        if parsed is None:
+            try:
+                parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+        if parsed.tzinfo is None:
+            continue
+        return max(0.0, parsed.timestamp() - now)
+    return None
+
+
+def error_text(response: httpx.Response, limit: int = 200) -> str:
+    """A short, scrubbed description of an error body (JSON ``error``/``message`` preferred)."""
+    text = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        parts = []
+        for key in ("error", "error_description", "message", "title", "detail"):
+            val = body.get(key)
+            if isinstance(val, str) and val:
+                parts.append(val)
+            elif isinstance(val, dict) and isinstance(val.get("message"), str):
+                parts.append(val["message"])
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            parts.append(str(first.get("message") or first.get("detail") or first.get("title") or ""))
+        text = ": ".join(p for p in parts if p)
+    if not text:
+        text = response.text
+    text = " ".join(scrub(text).split())
+    return text[:limit]
+
+
+class HttpClient:
+    """An ``httpx.AsyncClient`` with Sentinel's retry and error rules, for one account."""
+
+    def __init__(
+        self,
+        platform: str,
+        account: str,
+        base_url: str = "",
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 15.0,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        max_wait: float = 30.0,
+        sleep: Sleep | None = None,
+        error_hook: ErrorHook | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.platform = platform
+        self.account = account
+        self.max_attempts = max(1, max_attempts)
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_wait = max_wait
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._error_hook = error_hook
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            headers={"user-agent": "sentinel-social", **(headers or {})},
+        )
+        if client is not None and base_url:
+            self._client.base_url = httpx.URL(base_url)
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    def _where(self, method: str, path: str) -> str:
+        return f"account {self.account!r} on {self.platform}: {method} {path}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        token: str | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Send one request (retrying as described above); return a 2xx response or raise."""
+        method = method.upper()
+        idem = method in _IDEMPOTENT if idempotent is None else idempotent
+        hdrs = dict(headers or {})
+        if token:
+            hdrs["authorization"] = f"Bearer {token}"
+        where = self._where(method, path)
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= self.max_attempts
+            try:
+                response = await self._client.request(
+                    method, path, params=params, json=json, data=data, headers=hdrs
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+                if last:
+                    raise PlatformUnavailable(
+                        f"{where}: cannot connect: {scrub(str(e)) or type(e).__name__}"
+                    ) from None
+                await self._wait(where, attempt, None, f"connect: {type(e).__name__}")
+                continue
+            except httpx.TransportError as e:
+                if last or not idem:
+                    raise PlatformUnavailable(f"{where}: {type(e).__name__}: {scrub(str(e))}") from None
+                await self._wait(where, attempt, None, type(e).__name__)
+                continue
+            status = response.status_code
+            if status < 400:
+                return response
+            retryable = status in (429, 503) or (status >= 500 and idem)
+            wait = retry_after_seconds(response.headers) if retryable else None
+            if retryable and not last and (wait is None or wait <= self.max_wait):
+                await self._wait(where, attempt, wait, f"HTTP {status}")
+                continue
+            raise self._translate(response, where, wait)
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """``request`` and decode a JSON body (an empty body is ``{}``)."""
+        response = await self.request(method, path, **kwargs)
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            raise PlatformRejected(
+                f"{self._where(method.upper(), path)}: answer is not JSON (HTTP {response.status_code})"
+            ) from None
+
+    async def _wait(self, where: str, attempt: int, asked: float | None, why: str) -> None:
+        if asked is None:
+            delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+            delay *= 0.5 + random.random() / 2
+        else:
+            delay = asked
+        log.warning("platform.retry", where=where, attempt=attempt, reason=why, delay=round(delay, 3))
+        await self._sleep(delay)
+
+    def _translate(self, response: httpx.Response, where: str, wait: float | None) -> PlatformError:
+        status = response.status_code
+        detail = error_text(response)
+        if self._error_hook is not None:
+            specific = self._error_hook(response, f"{where} -> HTTP {status}: {detail}")
+            if specific is not None:
+                return specific
+        msg = f"{where} -> HTTP {status}: {detail}" if detail else f"{where} -> HTTP {status}"
+        if status == 429:
+            if wait is None:
+                wait = retry_after_seconds(response.headers)
+            return PlatformRateLimited(msg, retry_after=wait)
+        if status in (401, 403):
+            return PlatformAuthFailed(msg)
+        if status in (404, 410):
+            return PlatformNotFound(msg)
+        if status >= 500:
+            return PlatformUnavailable(msg)
+        return PlatformRejected(msg)

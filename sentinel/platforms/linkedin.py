@@ -1,0 +1,148 @@
+"""LinkedIn organisation or member posts through the versioned REST Posts API
+(https://learn.microsoft.com/linkedin/marketing/community-management/shares/posts-api).
+
+Endpoints used:
+
+- ``GET /rest/posts?q=author&author={urn}`` (list, newest first)
+- ``POST /rest/posts`` (publish; the new post's URN is in the ``x-restli-id`` header)
+- ``DELETE /rest/posts/{urn}`` (delete)
+- ``POST https://www.linkedin.com/oauth/v2/introspectToken`` (verify)
+- ``POST https://www.linkedin.com/oauth/v2/accessToken`` with ``grant_type=refresh_token`` (rotate;
+  programmatic refresh tokens are granted to approved Marketing partners)
+- ``POST https://www.linkedin.com/oauth/v2/revoke`` (revoke)
+
+Credentials: ``access_token``, ``author`` (``urn:li:organization:...`` or ``urn:li:person:...``),
+``client_id``, ``client_secret``, optional ``refresh_token``. Requests carry
+``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0``.
+
+Rate limits are per application and member per day and shown only in the developer portal;
+the recorded figure is the documented member share limit (150 posts a day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from sentinel.platforms.base import (
+    Capability,
+    Identity,
+    PlatformInfo,
+    Post,
+    RateLimit,
+    RateLimits,
+    TimelinePage,
+    page_since,
+)
+from sentinel.platforms.errors import PlatformAuthFailed, PlatformNotFound
+from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.timefmt import utc_z
+
+OAUTH = "https://www.linkedin.com/oauth/v2"
+API_VERSION = "202405"
+
+INFO = PlatformInfo(
+    platform="linkedin",
+    capabilities=frozenset(
+        {
+            Capability.LIST_TIMELINE,
+            Capability.PUBLISH,
+            Capability.DELETE_POST,
+            Capability.VERIFY_CREDENTIAL,
+            Capability.ROTATE_CREDENTIAL,
+            Capability.REVOKE_TOKEN,
+        }
+    ),
+    limits=RateLimits(
+        write=RateLimit(
+            150, 86400, "https://learn.microsoft.com/linkedin/shared/api-guide/concepts/rate-limits"
+        ),
+        poll_interval=300.0,
+    ),
+    manual={
+        Capability.CHANGE_PASSWORD: "each Page admin changes their own LinkedIn password at "
+        "https://www.linkedin.com/mypreferences/d/change-password",
+        Capability.REVOKE_SESSIONS: "each Page admin signs out of all sessions under Settings > Sign in & "
+        "security > Where you're signed in; Page super admins remove unknown admins under Admin tools > Manage admins",
+        Capability.LOCK_ACCOUNT: "LinkedIn has no self-lock for Pages: remove every admin but the incident "
+        "lead (Admin tools > Manage admins) and report at https://www.linkedin.com/help/linkedin/ask/TS-RHA",
+        Capability.APP_PASSWORDS: "LinkedIn has no app passwords; each tool holds its own OAuth token",
+    },
+    notes={Capability.ROTATE_CREDENTIAL: "needs a refresh token, granted to approved Marketing partners"},
+    endpoints=(
+        "GET /rest/posts?q=author",
+        "POST /rest/posts",
+        "DELETE /rest/posts/{urn}",
+        "POST /oauth/v2/introspectToken",
+        "POST /oauth/v2/accessToken",
+        "POST /oauth/v2/revoke",
+    ),
+)
+
+
+class LinkedInAdapter(OAuthAdapter):
+    info = INFO
+    base_url = "https://api.linkedin.com"
+    extra_headers: ClassVar[Mapping[str, str]] = {
+        "linkedin-version": API_VERSION,
+        "x-restli-protocol-version": "2.0.0",
+    }
+
+    def _client(self) -> dict[str, str]:
+        return {"client_id": self.need("client_id"), "client_secret": self.need("client_secret")}
+
+    async def verify(self, credentials: Any = None) -> Identity:
+        token = (credentials or self.credentials).get("access_token") or self.token
+        data = await self.http.json(
+            "POST", f"{OAUTH}/introspectToken", data={**self._client(), "token": token}
+        )
+        if not data.get("active"):
+            raise PlatformAuthFailed(f"account {self.account!r} on linkedin: the access token is not active")
+        return Identity(user_id=self.credentials.get("author", ""), handle=str(data.get("authorized_at", "")))
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
+        params = {"q": "author", "author": self.need("author"), "count": min(limit, 100), "sortBy": "CREATED"}
+        data = await self.api("GET", "/rest/posts", params=params)
+        posts = [
+            Post(
+                post_id=str(p["id"]),
+                text=str(p.get("commentary", "")),
+                created_at=utc_z(float(p.get("publishedAt") or p.get("createdAt") or 0) / 1000),
+            )
+            for p in data.get("elements", [])
+        ]
+        return page_since(posts, cursor, limit)
+
+    async def publish(self, text: str) -> Post:
+        body = {
+            "author": self.need("author"),
+            "commentary": text,
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        response = await self.http.request("POST", "/rest/posts", json=body, token=self.token)
+        return Post(post_id=response.headers.get("x-restli-id", ""), text=text, created_at="")
+
+    async def delete_post(self, post_id: str) -> None:
+        try:
+            await self.http.request("DELETE", f"/rest/posts/{quote(post_id, safe='')}", token=self.token)
+        except PlatformNotFound:
+            return
+
+    async def rotate_credential(self) -> dict[str, str]:
+        changed = await self.refresh_grant(
+            f"{OAUTH}/accessToken",
+            {**self._client(), "grant_type": "refresh_token", "refresh_token": self.need("refresh_token")},
+        )
+        await self.verify({"access_token": changed["access_token"]})
+        return changed
+
+    async def revoke_token(self) -> None:
+        await self.revoke_at(f"{OAUTH}/revoke", {**self._client(), "token": self.token})

@@ -1,0 +1,148 @@
+"""Mastodon, through its REST API (https://docs.joinmastodon.org/methods/).
+
+Endpoints used:
+
+- ``GET /api/v1/accounts/verify_credentials`` (whose token this is)
+- ``GET /api/v1/accounts/:id/statuses`` with ``min_id`` / ``limit`` (the account's own posts)
+- ``POST /api/v1/statuses`` with an ``Idempotency-Key`` (publish)
+- ``DELETE /api/v1/statuses/:id`` (delete)
+- ``POST /oauth/revoke`` (revoke Sentinel's own access token)
+
+Credentials: ``access_token``, ``service`` (the instance URL), optional ``account_id``,
+``client_id`` and ``client_secret`` (needed to revoke the token).
+
+Rate limits (https://docs.joinmastodon.org/api/rate-limits/): 300 calls per 5 minutes per
+account; deleting statuses 30 per 30 minutes. Mastodon has no API to end a user's other
+sessions, change the password, create app passwords or suspend one's own account: those
+steps are manual.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sentinel.platforms.base import (
+    Capability,
+    Identity,
+    PlatformInfo,
+    Post,
+    RateLimit,
+    RateLimits,
+    TimelinePage,
+)
+from sentinel.platforms.errors import PlatformNotFound
+from sentinel.platforms.htmltext import html_to_text
+from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.timefmt import normalise_time
+
+_LIMITS = "https://docs.joinmastodon.org/api/rate-limits/"
+
+INFO = PlatformInfo(
+    platform="mastodon",
+    capabilities=frozenset(
+        {
+            Capability.LIST_TIMELINE,
+            Capability.PUBLISH,
+            Capability.DELETE_POST,
+            Capability.VERIFY_CREDENTIAL,
+            Capability.REVOKE_TOKEN,
+        }
+    ),
+    limits=RateLimits(
+        delete=RateLimit(30, 1800, _LIMITS),
+        write=RateLimit(300, 300, _LIMITS),
+        read=RateLimit(300, 300, _LIMITS),
+        poll_interval=60.0,
+    ),
+    manual={
+        Capability.REVOKE_SESSIONS: "sign in on the instance's web site, Preferences > Account > "
+        "Sessions: revoke every session; Preferences > Account > Authorized apps: revoke every app",
+        Capability.CHANGE_PASSWORD: "Preferences > Account > Security: set a new password from Vault",
+        Capability.ROTATE_CREDENTIAL: "Mastodon tokens do not expire or refresh: authorise Sentinel's "
+        "app again (Preferences > Development), store the new token with `sentinel vault`, then revoke the old",
+        Capability.LOCK_ACCOUNT: "ask the instance's moderators to suspend the account (Mastodon has "
+        "no self-lock); meanwhile revoke every session and app",
+        Capability.APP_PASSWORDS: "Mastodon has no app passwords; each tool has its own OAuth token, "
+        "listed under Preferences > Account > Authorized apps",
+    },
+    endpoints=(
+        "GET /api/v1/accounts/verify_credentials",
+        "GET /api/v1/accounts/:id/statuses",
+        "POST /api/v1/statuses",
+        "DELETE /api/v1/statuses/:id",
+        "POST /oauth/revoke",
+    ),
+)
+
+
+class MastodonAdapter(OAuthAdapter):
+    info = INFO
+    base_url = ""
+
+    def __init__(self, account: str, credentials: Any, **options: Any) -> None:
+        if not options.get("base_url"):
+            options["base_url"] = str(credentials.get("service", "")).rstrip("/")
+        super().__init__(account, credentials, **options)
+
+    async def verify(self, credentials: Any = None) -> Identity:
+        token = (credentials or self.credentials).get("access_token") or self.token
+        data = await self.http.json("GET", "/api/v1/accounts/verify_credentials", token=token)
+        if credentials is None:
+            self.credentials.setdefault("account_id", str(data["id"]))
+        return Identity(
+            user_id=str(data["id"]), handle=str(data.get("acct", "")), active=not data.get("suspended")
+        )
+
+    async def _account_id(self) -> str:
+        if not self.credentials.get("account_id"):
+            await self.verify()
+        return self.credentials["account_id"]
+
+    def _post(self, status: dict[str, Any]) -> Post:
+        app = status.get("application") or {}
+        return Post(
+            post_id=str(status["id"]),
+            text=html_to_text(str(status.get("content") or "")),
+            created_at=normalise_time(str(status.get("created_at", ""))),
+            client=str(app.get("name", "")) if isinstance(app, dict) else "",
+            url=str(status.get("url") or ""),
+        )
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 40) -> TimelinePage:
+        limit = max(1, min(limit, 40))
+        params: dict[str, Any] = {"limit": limit}
+        if cursor is not None:
+            params["min_id"] = cursor or "0"
+        data = await self.api("GET", f"/api/v1/accounts/{await self._account_id()}/statuses", params=params)
+        posts = sorted((self._post(s) for s in data), key=lambda p: int(p.post_id))
+        newest = posts[-1].post_id if posts else (cursor or "0")
+        return TimelinePage(
+            posts=tuple(posts), cursor=newest, more=cursor is not None and len(posts) >= limit
+        )
+
+    async def publish(self, text: str) -> Post:
+        data = await self.api(
+            "POST",
+            "/api/v1/statuses",
+            json={"status": text},
+            headers={"idempotency-key": str(uuid.uuid4())},
+            idempotent=True,
+        )
+        return self._post(data)
+
+    async def delete_post(self, post_id: str) -> None:
+        try:
+            await self.api("DELETE", f"/api/v1/statuses/{post_id}")
+        except PlatformNotFound:
+            return
+
+    async def revoke_token(self) -> None:
+        await self.revoke_at(
+            "/oauth/revoke",
+            {
+                "client_id": self.need("client_id"),
+                "client_secret": self.need("client_secret"),
+                "token": self.token,
+            },
+        )

@@ -1,0 +1,271 @@
+"""Meta: Facebook Pages and Instagram business accounts (Graph API) and Threads (Threads API).
+
+Facebook Page (https://developers.facebook.com/docs/pages-api/), with a Page access token:
+``GET /{page-id}`` (verify), ``GET /{page-id}/posts?fields=id,message,created_time``
+(list), ``POST /{page-id}/feed`` (publish), ``DELETE /{post-id}`` (delete).
+
+Instagram business (https://developers.facebook.com/docs/instagram-platform/):
+``GET /{ig-user-id}?fields=id,username`` (verify), ``GET /{ig-user-id}/media?fields=id,caption,timestamp,permalink``
+(list). Publishing needs an image or video and media cannot be deleted through the API.
+
+Threads (https://developers.facebook.com/docs/threads/): ``GET /me`` (verify),
+``GET /{user-id}/threads`` (list), ``POST /{user-id}/threads`` + ``/threads_publish`` (publish,
+two steps), ``DELETE /{media-id}`` (delete; 100 per 24 h), ``GET /refresh_access_token``
+with ``grant_type=th_refresh_token`` (rotate the long-lived token).
+
+Graph errors carry ``{"error": {"code": ...}}``: 190 is an invalid or expired token; 4,
+17, 32, 613 and 80001-80014 are rate limits (Business Use Case limits scale with the
+Page's engaged users, so no fixed count is recorded for Pages).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from sentinel.errors import PlatformError
+from sentinel.platforms.base import (
+    Capability,
+    Identity,
+    PlatformInfo,
+    Post,
+    RateLimit,
+    RateLimits,
+    TimelinePage,
+    page_since,
+)
+from sentinel.platforms.errors import PlatformAuthFailed, PlatformNotFound, PlatformRateLimited
+from sentinel.platforms.http import retry_after_seconds
+from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.timefmt import normalise_time
+from sentinel.redact import register_secret
+
+GRAPH = "https://graph.facebook.com/v21.0"
+THREADS = "https://graph.threads.net/v1.0"
+_RATE_CODES = frozenset({4, 17, 32, 613})
+
+_META_MANUAL = {
+    Capability.CHANGE_PASSWORD: "the password belongs to the people with access to the Page: each "
+    "changes it at https://accountscenter.facebook.com > Password and security",
+    Capability.REVOKE_SESSIONS: "Meta Business Suite > Settings > People: remove unknown people and "
+    "partners; each admin logs out other sessions in Accounts Center > Where you're logged in",
+    Capability.LOCK_ACCOUNT: "Meta has no self-lock: remove every person's access in Meta Business "
+    "Suite > Settings > People, then report at https://www.facebook.com/hacked",
+    Capability.APP_PASSWORDS: "Meta has no app passwords; tokens are issued per app and system user",
+    Capability.REVOKE_TOKEN: "Business Settings > Users > System users: revoke the token, or remove "
+    "the app under Business Settings > Integrations",
+    Capability.ROTATE_CREDENTIAL: "generate a new Page token for the system user in Business Settings, "
+    "store it with `sentinel vault`, then revoke the old one",
+}
+
+
+def graph_error(response: httpx.Response, message: str) -> PlatformError | None:
+    try:
+        err = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(err, dict):
+        return None
+    code = err.get("code")
+    if code == 190 or code in (10, 200):
+        return PlatformAuthFailed(message)
+    if code in _RATE_CODES or (isinstance(code, int) and 80001 <= code <= 80014):
+        return PlatformRateLimited(message, retry_after=retry_after_seconds(response.headers))
+    if code == 100 and "does not exist" in str(err.get("message", "")).lower():
+        return PlatformNotFound(message)
+    return None
+
+
+class _GraphAdapter(OAuthAdapter):
+    def classify(self, response: httpx.Response, message: str) -> PlatformError | None:
+        return graph_error(response, message)
+
+    async def _delete(self, object_id: str) -> None:
+        try:
+            await self.api("DELETE", f"/{object_id}")
+        except PlatformNotFound:
+            return
+
+
+FACEBOOK_INFO = PlatformInfo(
+    platform="facebook",
+    capabilities=frozenset(
+        {Capability.LIST_TIMELINE, Capability.PUBLISH, Capability.DELETE_POST, Capability.VERIFY_CREDENTIAL}
+    ),
+    limits=RateLimits(poll_interval=120.0),
+    manual=_META_MANUAL,
+    notes={
+        Capability.LIST_TIMELINE: "Business Use Case rate limits scale with the Page's engaged users "
+        "(https://developers.facebook.com/docs/graph-api/overview/rate-limiting/)"
+    },
+    endpoints=("GET /{page-id}", "GET /{page-id}/posts", "POST /{page-id}/feed", "DELETE /{post-id}"),
+)
+
+
+class FacebookPageAdapter(_GraphAdapter):
+    info = FACEBOOK_INFO
+    base_url = GRAPH
+
+    async def verify(self, credentials: Any = None) -> Identity:
+        token = (credentials or self.credentials).get("access_token") or self.token
+        data = await self.http.json(
+            "GET", f"/{self.need('page_id')}", params={"fields": "id,name"}, token=token
+        )
+        return Identity(user_id=str(data["id"]), handle=str(data.get("name", "")))
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
+        params: dict[str, Any] = {"fields": "id,message,created_time,permalink_url", "limit": min(limit, 100)}
+        data = await self.api("GET", f"/{self.need('page_id')}/posts", params=params)
+        posts = [
+            Post(
+                post_id=str(p["id"]),
+                text=str(p.get("message", "")),
+                created_at=normalise_time(str(p.get("created_time", ""))),
+                url=str(p.get("permalink_url", "")),
+            )
+            for p in data.get("data", [])
+        ]
+        return page_since(posts, cursor, limit)
+
+    async def publish(self, text: str) -> Post:
+        data = await self.api("POST", f"/{self.need('page_id')}/feed", data={"message": text})
+        return Post(post_id=str(data["id"]), text=text, created_at="")
+
+    async def delete_post(self, post_id: str) -> None:
+        await self._delete(post_id)
+
+
+INSTAGRAM_INFO = PlatformInfo(
+    platform="instagram",
+    capabilities=frozenset({Capability.LIST_TIMELINE, Capability.VERIFY_CREDENTIAL}),
+    limits=RateLimits(
+        write=RateLimit(
+            100, 86400, "https://developers.facebook.com/docs/instagram-platform/content-publishing"
+        ),
+        read=RateLimit(200, 3600, "https://developers.facebook.com/docs/graph-api/overview/rate-limiting/"),
+        poll_interval=300.0,
+    ),
+    manual={
+        **_META_MANUAL,
+        Capability.PUBLISH: "Instagram posts need an image or video: publish through Meta Business Suite",
+        Capability.DELETE_POST: "the API cannot delete media: open the post in the Instagram app, "
+        "... > Delete (or archive it)",
+    },
+    endpoints=("GET /{ig-user-id}", "GET /{ig-user-id}/media"),
+)
+
+
+class InstagramAdapter(_GraphAdapter):
+    info = INSTAGRAM_INFO
+    base_url = GRAPH
+
+    async def verify(self, credentials: Any = None) -> Identity:
+        token = (credentials or self.credentials).get("access_token") or self.token
+        data = await self.http.json(
+            "GET", f"/{self.need('ig_user_id')}", params={"fields": "id,username"}, token=token
+        )
+        return Identity(user_id=str(data["id"]), handle=str(data.get("username", "")))
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
+        params = {"fields": "id,caption,timestamp,permalink", "limit": min(limit, 100)}
+        data = await self.api("GET", f"/{self.need('ig_user_id')}/media", params=params)
+        posts = [
+            Post(
+                post_id=str(m["id"]),
+                text=str(m.get("caption", "")),
+                created_at=normalise_time(str(m.get("timestamp", ""))),
+                url=str(m.get("permalink", "")),
+            )
+            for m in data.get("data", [])
+        ]
+        return page_since(posts, cursor, limit)
+
+
+THREADS_INFO = PlatformInfo(
+    platform="threads",
+    capabilities=frozenset(
+        {
+            Capability.LIST_TIMELINE,
+            Capability.PUBLISH,
+            Capability.DELETE_POST,
+            Capability.VERIFY_CREDENTIAL,
+            Capability.ROTATE_CREDENTIAL,
+        }
+    ),
+    limits=RateLimits(
+        delete=RateLimit(
+            100, 86400, "https://developers.facebook.com/docs/threads/troubleshooting#rate-limiting"
+        ),
+        write=RateLimit(
+            250, 86400, "https://developers.facebook.com/docs/threads/troubleshooting#rate-limiting"
+        ),
+        poll_interval=120.0,
+    ),
+    manual=_META_MANUAL,
+    notes={
+        Capability.ROTATE_CREDENTIAL: "refreshes the long-lived token (valid 60 days); the old one "
+        "is not revoked by the API"
+    },
+    endpoints=(
+        "GET /me",
+        "GET /{user-id}/threads",
+        "POST /{user-id}/threads",
+        "POST /{user-id}/threads_publish",
+        "DELETE /{media-id}",
+        "GET /refresh_access_token",
+    ),
+)
+
+
+class ThreadsAdapter(_GraphAdapter):
+    info = THREADS_INFO
+    base_url = THREADS
+
+    async def verify(self, credentials: Any = None) -> Identity:
+        token = (credentials or self.credentials).get("access_token") or self.token
+        data = await self.http.json("GET", "/me", params={"fields": "id,username"}, token=token)
+        if credentials is None:
+            self.credentials.setdefault("user_id", str(data["id"]))
+        return Identity(user_id=str(data["id"]), handle=str(data.get("username", "")))
+
+    async def _uid(self) -> str:
+        if not self.credentials.get("user_id"):
+            await self.verify()
+        return self.credentials["user_id"]
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
+        params = {"fields": "id,text,timestamp,permalink", "limit": min(limit, 100)}
+        data = await self.api("GET", f"/{await self._uid()}/threads", params=params)
+        posts = [
+            Post(
+                post_id=str(t["id"]),
+                text=str(t.get("text", "")),
+                created_at=normalise_time(str(t.get("timestamp", ""))),
+                url=str(t.get("permalink", "")),
+            )
+            for t in data.get("data", [])
+        ]
+        return page_since(posts, cursor, limit)
+
+    async def publish(self, text: str) -> Post:
+        uid = await self._uid()
+        container = await self.api("POST", f"/{uid}/threads", data={"media_type": "TEXT", "text": text})
+        data = await self.api("POST", f"/{uid}/threads_publish", data={"creation_id": str(container["id"])})
+        return Post(post_id=str(data["id"]), text=text, created_at="")
+
+    async def delete_post(self, post_id: str) -> None:
+        await self._delete(post_id)
+
+    async def rotate_credential(self) -> dict[str, str]:
+        data = await self.api(
+            "GET",
+            "/refresh_access_token",
+            params={"grant_type": "th_refresh_token", "access_token": self.token},
+        )
+        token = str(data["access_token"])
+        register_secret(token)
+        await self.verify({"access_token": token})
+        changed = {"access_token": token, "expires_in": str(data.get("expires_in", ""))}
+        self.credentials.update(changed)
+        return changed

@@ -1,0 +1,59 @@
+"""Which adapter serves which platform, and what each platform's API can do.
+
+``create_adapter(platform, account, credentials, **options)`` builds the adapter for one
+account; ``capabilities_for(platform)`` returns its ``PlatformInfo`` (capability flags,
+rate limits, manual steps) without credentials, for ``sentinel accounts audit``;
+``capability_table()`` lists every platform as plain dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sentinel.errors import ConfigError
+from sentinel.platforms import bluesky, linkedin, mastodon, meta, sandbox, tiktok, x, youtube
+from sentinel.platforms.base import PlatformAdapter, PlatformInfo
+
+AdapterFactory = Callable[..., PlatformAdapter]
+
+_ADAPTERS: dict[str, tuple[AdapterFactory, PlatformInfo]] = {
+    "bluesky": (bluesky.BlueskyAdapter, bluesky.INFO),
+    "sandbox": (sandbox.SandboxAdapter, sandbox.INFO),
+    "mastodon": (mastodon.MastodonAdapter, mastodon.INFO),
+    "x": (x.XAdapter, x.INFO),
+    "facebook": (meta.FacebookPageAdapter, meta.FACEBOOK_INFO),
+    "instagram": (meta.InstagramAdapter, meta.INSTAGRAM_INFO),
+    "threads": (meta.ThreadsAdapter, meta.THREADS_INFO),
+    "linkedin": (linkedin.LinkedInAdapter, linkedin.INFO),
+    "youtube": (youtube.YouTubeAdapter, youtube.INFO),
+    "tiktok": (tiktok.TikTokAdapter, tiktok.INFO),
+}
+
+
+def platforms() -> tuple[str, ...]:
+    return tuple(sorted(_ADAPTERS))
+
+
+def _entry(platform: str) -> tuple[AdapterFactory, PlatformInfo]:
+    try:
+        return _ADAPTERS[platform]
+    except KeyError:
+        raise ConfigError(f"platform {platform!r} has no adapter; known: {', '.join(platforms())}") from None
+
+
+def create_adapter(
+    platform: str, account: str, credentials: Mapping[str, str], **options: Any
+) -> PlatformAdapter:
+    """The adapter for ``account`` on ``platform``. Options: ``base_url``, ``transport``
+    (an ``httpx.AsyncBaseTransport``, for tests), ``sleep``, ``timeout``."""
+    factory, _ = _entry(platform)
+    return factory(account, credentials, **options)
+
+
+def capabilities_for(platform: str) -> PlatformInfo:
+    return _entry(platform)[1]
+
+
+def capability_table() -> list[dict[str, Any]]:
+    return [capabilities_for(p).to_dict() for p in platforms()]

@@ -1,0 +1,235 @@
+"""Adapter for the sandbox platform (``sentinel.platforms.sandbox_server``).
+
+The sandbox offers every capability, so it drives demos and end-to-end tests of the whole
+response loop. Credentials: ``identifier`` (handle), ``password``, optional ``app_password``
+and ``app_password_name``, and ``service`` (the sandbox URL) unless ``base_url`` is given.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from sentinel.errors import PlatformError
+from sentinel.platforms.base import (
+    AdapterBase,
+    AppPassword,
+    Capability,
+    Identity,
+    PlatformInfo,
+    Post,
+    RateLimit,
+    RateLimits,
+    TimelinePage,
+)
+from sentinel.platforms.errors import PlatformAuthFailed, PlatformLocked, PlatformNotFound
+from sentinel.platforms.http import HttpClient, Sleep
+from sentinel.redact import register_secret
+
+DEFAULT_SERVICE = "http://127.0.0.1:8480"
+
+INFO = PlatformInfo(
+    platform="sandbox",
+    capabilities=frozenset(Capability),
+    limits=RateLimits(
+        delete=RateLimit(30, 1800, "sandbox: mirrors Mastodon's 30 deletes per 30 min"),
+        write=RateLimit(300, 10800, "sandbox"),
+        read=RateLimit(300, 300, "sandbox"),
+        poll_interval=30.0,
+    ),
+    endpoints=(
+        "POST /api/sessions",
+        "GET /api/session",
+        "DELETE /api/sessions",
+        "GET /api/accounts/{handle}/posts",
+        "POST /api/posts",
+        "DELETE /api/posts/{id}",
+        "GET|POST /api/app-passwords",
+        "DELETE /api/app-passwords/{name}",
+        "POST /api/password",
+        "POST /api/lock",
+        "POST /api/unlock",
+    ),
+)
+
+
+def _locked_hook(response: httpx.Response, message: str) -> PlatformError | None:
+    return PlatformLocked(message) if response.status_code == 423 else None
+
+
+class SandboxAdapter(AdapterBase):
+    info = INFO
+
+    def __init__(
+        self,
+        account: str,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
+        sleep: Sleep | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(account, credentials)
+        self.service = (base_url or self.credentials.get("service") or DEFAULT_SERVICE).rstrip("/")
+        self.http = HttpClient(
+            "sandbox",
+            account,
+            self.service,
+            transport=transport,
+            client=client,
+            sleep=sleep,
+            timeout=timeout,
+            error_hook=_locked_hook,
+        )
+        self._tokens: dict[str, str] = {}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    @property
+    def handle(self) -> str:
+        handle = self.credentials.get("identifier", "")
+        if not handle:
+            raise PlatformAuthFailed(f"account {self.account!r} on sandbox: credential has no 'identifier'")
+        return handle
+
+    async def _login(self, password: str) -> dict[str, Any]:
+        data: dict[str, Any] = await self.http.json(
+            "POST", "/api/sessions", json={"handle": self.handle, "password": password}
+        )
+        register_secret(str(data["token"]))
+        return data
+
+    def _key(self, kind: str) -> str:
+        return "app" if kind == "app" and self.credentials.get("app_password") else "main"
+
+    async def _token(self, kind: str) -> str:
+        key = self._key(kind)
+        if key not in self._tokens:
+            secret = self.credentials.get("app_password" if key == "app" else "password", "")
+            if not secret:
+                raise PlatformAuthFailed(
+                    f"account {self.account!r} on sandbox: this step needs the main password"
+                )
+            self._tokens[key] = str((await self._login(secret))["token"])
+        return self._tokens[key]
+
+    async def _call(self, kind: str, method: str, path: str, **kwargs: Any) -> Any:
+        token = await self._token(kind)
+        try:
+            return await self.http.json(method, path, token=token, **kwargs)
+        except PlatformAuthFailed:
+            # The session may have been ended (password change, revocation): log in once more.
+            self._tokens.pop(self._key(kind), None)
+            token = await self._token(kind)
+            return await self.http.json(method, path, token=token, **kwargs)
+
+    async def verify(self, credentials: Mapping[str, str] | None = None) -> Identity:
+        creds = credentials if credentials is not None else self.credentials
+        secret = creds.get("app_password") or creds.get("password") or ""
+        register_secret(secret)
+        data = await self._login(secret)
+        if credentials is not None:
+            await self.http.request("DELETE", "/api/session", token=str(data["token"]))
+        return Identity(
+            user_id=str(data["handle"]), handle=str(data["handle"]), active=not data.get("locked")
+        )
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
+        params: dict[str, Any] = {"limit": max(1, min(limit, 100))}
+        if cursor is not None:
+            params["since"] = cursor or "0"
+        data = await self.http.json("GET", f"/api/accounts/{self.handle}/posts", params=params)
+        posts = tuple(
+            Post(
+                post_id=str(p["id"]),
+                text=str(p["text"]),
+                created_at=str(p["created_at"]),
+                client=str(p["client"]),
+            )
+            for p in data.get("posts", [])
+        )
+        return TimelinePage(
+            posts=posts,
+            cursor=str(data.get("cursor", "0")),
+            more=cursor is not None and len(posts) >= params["limit"],
+        )
+
+    async def publish(self, text: str, client: str = "Sentinel") -> Post:
+        p = await self._call("app", "POST", "/api/posts", json={"text": text, "client": client})
+        return Post(
+            post_id=str(p["id"]),
+            text=str(p["text"]),
+            created_at=str(p["created_at"]),
+            client=str(p["client"]),
+        )
+
+    async def delete_post(self, post_id: str) -> None:
+        try:
+            await self._call("app", "DELETE", f"/api/posts/{post_id}")
+        except PlatformNotFound:
+            return  # already gone
+
+    async def revoke_sessions(self) -> None:
+        for app in await self.list_app_passwords():
+            await self.revoke_app_password(app.name)
+        await self._call("main", "DELETE", "/api/sessions")
+
+    async def create_app_password(self, name: str) -> AppPassword:
+        data = await self._call("main", "POST", "/api/app-passwords", json={"name": name})
+        register_secret(str(data["password"]))
+        return AppPassword(
+            name=str(data["name"]), created_at=str(data["created_at"]), secret=str(data["password"])
+        )
+
+    async def list_app_passwords(self) -> list[AppPassword]:
+        data = await self._call("main", "GET", "/api/app-passwords")
+        return [
+            AppPassword(name=str(a["name"]), created_at=str(a["created_at"])) for a in data["app_passwords"]
+        ]
+
+    async def revoke_app_password(self, name: str) -> None:
+        await self._call("main", "DELETE", f"/api/app-passwords/{name}")
+
+    async def rotate_credential(self) -> dict[str, str]:
+        """New app password, verified, then the old one revoked (like Bluesky)."""
+        name = f"sentinel-{int(time.time() * 1000)}"
+        created = await self.create_app_password(name)
+        try:
+            await self.verify({"app_password": created.secret})
+        except PlatformError:
+            await self.revoke_app_password(name)
+            raise
+        old = self.credentials.get("app_password_name")
+        if old and old != name:
+            await self.revoke_app_password(old)
+        self.credentials.update({"app_password": created.secret, "app_password_name": name})
+        self._tokens.pop("app", None)
+        return {"app_password": created.secret, "app_password_name": name}
+
+    async def change_password(self, new_password: str) -> None:
+        register_secret(new_password)
+        await self._call(
+            "main",
+            "POST",
+            "/api/password",
+            json={"current": self.credentials.get("password", ""), "new": new_password},
+        )
+        self.credentials["password"] = new_password
+
+    async def lock(self) -> None:
+        await self._call("main", "POST", "/api/lock")
+
+    async def unlock(self) -> None:
+        await self._call("main", "POST", "/api/unlock")
+
+
+def random_password() -> str:
+    """A password the sandbox accepts (for demos and tests)."""
+    return secrets.token_urlsafe(18)

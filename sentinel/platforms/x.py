@@ -1,0 +1,159 @@
+"""X (Twitter) through the X API v2 with an OAuth 2.0 user-context token
+(https://docs.x.com/x-api/).
+
+Endpoints used:
+
+- ``GET /2/users/me`` (whose token this is)
+- ``GET /2/users/:id/tweets`` with ``since_id``, ``max_results``, ``pagination_token``
+- ``POST /2/tweets`` (publish), ``DELETE /2/tweets/:id`` (delete)
+- ``POST /2/oauth2/token`` with ``grant_type=refresh_token`` (rotate: X rotates the refresh token too)
+- ``POST /2/oauth2/revoke`` (revoke the old access token)
+
+Credentials: ``access_token``, ``refresh_token``, ``client_id``, optional ``client_secret``
+(confidential clients authenticate with HTTP Basic), optional ``user_id``.
+
+Rate limits (per user, https://docs.x.com/x-api/fundamentals/rate-limits): deleting posts
+50 per 15 minutes; creating posts 100 per 15 minutes; reading a user's posts 900 per 15
+minutes at the Pro tier (far less on lower tiers: set ``[watcher] intervals.x``). X has no
+API to change the password, end other sessions or lock an account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentinel.platforms.base import (
+    Capability,
+    Identity,
+    PlatformInfo,
+    Post,
+    RateLimit,
+    RateLimits,
+    TimelinePage,
+)
+from sentinel.platforms.errors import PlatformNotFound
+from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.timefmt import normalise_time
+
+_LIMITS = "https://docs.x.com/x-api/fundamentals/rate-limits"
+MAX_PAGES = 5
+
+INFO = PlatformInfo(
+    platform="x",
+    capabilities=frozenset(
+        {
+            Capability.LIST_TIMELINE,
+            Capability.PUBLISH,
+            Capability.DELETE_POST,
+            Capability.VERIFY_CREDENTIAL,
+            Capability.ROTATE_CREDENTIAL,
+            Capability.REVOKE_TOKEN,
+        }
+    ),
+    limits=RateLimits(
+        delete=RateLimit(50, 900, _LIMITS),
+        write=RateLimit(100, 900, _LIMITS),
+        read=RateLimit(900, 900, _LIMITS),
+        poll_interval=120.0,
+    ),
+    manual={
+        Capability.CHANGE_PASSWORD: "sign in at https://x.com, Settings and privacy > Your account > "
+        "Change your password, use a new password from Vault, then store it with `sentinel vault`",
+        Capability.REVOKE_SESSIONS: "Settings and privacy > Security and account access > Apps and "
+        "sessions > Sessions: Log out all other sessions; then Connected apps: revoke unknown apps",
+        Capability.LOCK_ACCOUNT: "X has no self-lock: change the password (which ends other sessions) "
+        "and revoke connected apps; if you cannot sign in, use https://help.x.com/forms/hacked",
+        Capability.APP_PASSWORDS: "X has no app passwords; each tool holds its own OAuth token",
+    },
+    endpoints=(
+        "GET /2/users/me",
+        "GET /2/users/:id/tweets",
+        "POST /2/tweets",
+        "DELETE /2/tweets/:id",
+        "POST /2/oauth2/token",
+        "POST /2/oauth2/revoke",
+    ),
+)
+
+
+class XAdapter(OAuthAdapter):
+    info = INFO
+    base_url = "https://api.x.com"
+
+    def _client_auth(self) -> tuple[dict[str, str], tuple[str, str] | None]:
+        client_id = self.need("client_id")
+        secret = self.credentials.get("client_secret")
+        if secret:
+            return {}, (client_id, secret)
+        return {"client_id": client_id}, None
+
+    async def verify(self, credentials: Any = None) -> Identity:
+        token = (credentials or self.credentials).get("access_token") or self.token
+        data = (await self.http.json("GET", "/2/users/me", token=token))["data"]
+        if credentials is None:
+            self.credentials.setdefault("user_id", str(data["id"]))
+        return Identity(user_id=str(data["id"]), handle=str(data.get("username", "")))
+
+    async def _user_id(self) -> str:
+        if not self.credentials.get("user_id"):
+            await self.verify()
+        return self.credentials["user_id"]
+
+    async def list_posts(self, cursor: str | None = None, limit: int = 100) -> TimelinePage:
+        params: dict[str, Any] = {"max_results": max(5, min(limit, 100)), "tweet.fields": "created_at,source"}
+        if cursor:
+            params["since_id"] = cursor
+        uid = await self._user_id()
+        tweets: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES if cursor is not None else 1):
+            data = await self.api("GET", f"/2/users/{uid}/tweets", params=params)
+            tweets.extend(data.get("data") or [])
+            token = (data.get("meta") or {}).get("next_token")
+            if not token:
+                break
+            params["pagination_token"] = token
+        posts = sorted(
+            (
+                Post(
+                    post_id=str(t["id"]),
+                    text=str(t.get("text", "")),
+                    created_at=normalise_time(str(t.get("created_at", ""))),
+                    client=str(t.get("source", "")),
+                    url=f"https://x.com/i/web/status/{t['id']}",
+                )
+                for t in tweets
+            ),
+            key=lambda p: int(p.post_id),
+        )
+        return TimelinePage(posts=tuple(posts), cursor=posts[-1].post_id if posts else (cursor or ""))
+
+    async def publish(self, text: str) -> Post:
+        data = (await self.api("POST", "/2/tweets", json={"text": text}))["data"]
+        return Post(post_id=str(data["id"]), text=str(data.get("text", text)), created_at="")
+
+    async def delete_post(self, post_id: str) -> None:
+        try:
+            await self.api("DELETE", f"/2/tweets/{post_id}")
+        except PlatformNotFound:
+            return
+
+    async def rotate_credential(self) -> dict[str, str]:
+        """Refresh the token pair, then revoke the old access token."""
+        old = self.token
+        form, auth = self._client_auth()
+        changed = await self.refresh_grant(
+            "/2/oauth2/token",
+            {**form, "grant_type": "refresh_token", "refresh_token": self.need("refresh_token")},
+            auth,
+        )
+        await self.verify({"access_token": changed["access_token"]})
+        await self.revoke_at(
+            "/2/oauth2/revoke", {**form, "token": old, "token_type_hint": "access_token"}, auth
+        )
+        return changed
+
+    async def revoke_token(self) -> None:
+        form, auth = self._client_auth()
+        await self.revoke_at(
+            "/2/oauth2/revoke", {**form, "token": self.token, "token_type_hint": "access_token"}, auth
+        )

@@ -1,0 +1,33 @@
+"""``[watcher]``: how often each platform's timelines are polled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sentinel.errors import ConfigError
+from sentinel.settings import Duration
+
+
+@dataclass(frozen=True)
+class WatcherSettings:
+    """``intervals`` maps a platform to seconds between polls of one account (default: the
+    adapter's documented-safe interval); ``reconcile_window`` is how far apart a gate
+    allowance and an observed post with the same text may be and still match."""
+
+    enabled: bool = True
+    intervals: dict[str, Any] = field(default_factory=dict)
+    max_backoff: Duration = Duration(900.0)
+    concurrency: int = 20
+    reconcile_window: Duration = Duration(900.0)
+
+    def validate(self, prefix: str) -> None:
+        for platform, value in self.intervals.items():
+            if not isinstance(value, int | float) or value < 1:
+                raise ConfigError(
+                    f"config key '{prefix}.intervals.{platform}' must be a number of seconds >= 1"
+                )
+        if self.concurrency < 1:
+            raise ConfigError(f"config key '{prefix}.concurrency' must be at least 1")
+        if self.max_backoff < 1:
+            raise ConfigError(f"config key '{prefix}.max_backoff' must be at least 1s")
