@@ -118,6 +118,24 @@ class Synapse:
         r.raise_for_status()
         return str(r.json()["room_id"])
 
+    def join(self, inviter: str, token: str, user_id: str, room_id: str) -> None:
+        """``inviter`` invites ``user_id``, who joins with ``token``."""
+        room = quote(room_id, safe="")
+        r = httpx.post(
+            f"{self.url}/_matrix/client/v3/rooms/{room}/invite",
+            json={"user_id": user_id},
+            headers={"authorization": f"Bearer {inviter}"},
+            timeout=30,
+        )
+        r.raise_for_status()
+        r = httpx.post(
+            f"{self.url}/_matrix/client/v3/rooms/{room}/join",
+            json={},
+            headers={"authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        r.raise_for_status()
+
     def messages(self, token: str, room_id: str) -> list[dict[str, Any]]:
         """The room's ``m.room.message`` events, oldest first."""
         r = httpx.get(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import time
 from typing import Any
 
@@ -93,7 +94,7 @@ async def test_a_rejected_payload_is_dead_lettered_with_a_log_line_and_a_metric(
     dead = outbox.dead()
     assert len(dead) == 1 and "HTTP 400" in dead[0].last_error
     assert METRICS.value("deliveries_dead_lettered", "hook") == before + 1
-    assert [e for e in logs if e["event"] == "alert.dead_letter"][0]["receiver"] == "hook"
+    assert next(e for e in logs if e["event"] == "alert.dead_letter")["receiver"] == "hook"
     # Fixed on the receiver's side: retry brings it back and it goes through.
     assert outbox.retry([dead[0].id]) == 1
     await dispatcher.tick()
@@ -135,7 +136,7 @@ async def test_rate_limit_spaces_messages_per_receiver(store: Store, http_receiv
         await dispatcher.stop()
     times = [r.at for r in http_receiver.to("/slack")]
     assert len(times) == 3
-    assert all(b - a >= 0.28 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 0.28 for a, b in itertools.pairwise(times))
 
 
 async def test_the_loop_wakes_on_a_new_alert(store: Store, http_receiver: HttpReceiver) -> None:
