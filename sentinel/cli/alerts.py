@@ -67,6 +67,7 @@ def register(sub: Any) -> None:
 
 
 def _outbox(ctx: Context) -> AlertOutbox:
+    ctx.setup_logging()  # log lines go to stderr, so stdout stays a clean table or JSON document
     return AlertOutbox.from_config(ctx.store, ctx.config)
 
 
@@ -141,6 +142,7 @@ def test_alert(receiver: str, runbook_url: str) -> Alert:
 
 
 def cmd_test(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.setup_logging()
     cfg = ctx.config
     settings = cfg.alerts.receivers.get(args.receiver)
     if settings is None:
@@ -224,7 +226,6 @@ def _silence_dict(s: Silence) -> dict[str, Any]:
 
 
 def cmd_deliver(ctx: Context, args: argparse.Namespace) -> int:
-    ctx.setup_logging()
     outbox = _outbox(ctx)
     receivers = build_receivers(ctx.config.alerts)
 
