@@ -1,0 +1,456 @@
+"""Freeze, lockdown and unfreeze: cut an attacker off everywhere, and keep the record.
+
+A freeze runs these steps per account, each idempotent and recorded in the store:
+
+1. ``gate``      every post for the account is blocked (memory and store), for all the
+                 selected accounts at once, before anything slower starts;
+2. ``vault``     the freeze policy denies the account's secrets to its operators, tokens
+                 Sentinel issued for it are revoked, and (blast radius) a named operator's
+                 Vault entity is disabled;
+3. ``sessions``  the platform's sessions, app passwords and tokens are revoked;
+4. ``rotate``    the credentials are rotated (forced), so whatever the attacker holds dies;
+5. ``lock``      the account is locked or deactivated at the platform where it can be;
+6. ``evidence``  optionally the offending posts are stored in the incident, then deleted;
+7. ``record``    the incident is extended, an alert raised, an audit entry written.
+
+Rotation runs *before* the platform lock, not after: most platforms refuse credential
+changes on a locked or deactivated account, and the sessions step has already cut the
+attacker off by then. What a platform's API cannot do becomes a ``todo`` with the exact
+manual step, carried in the alert; a step that fails is retried with backoff, reported
+per account, and resumed after a restart. A freeze is never reported complete when it is
+not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sentinel.errors import SentinelError
+from sentinel.inventory import Account, Inventory
+from sentinel.logs import get_logger
+from sentinel.platforms.base import Capability, PlatformAdapter
+from sentinel.platforms.errors import PlatformNotSupported
+from sentinel.response.containment import VaultContainment
+from sentinel.response.store import FINISHED, FreezeRecord, ResponseStore
+
+log = get_logger("sentinel.response")
+
+STEPS = ("gate", "vault", "sessions", "rotate", "lock", "evidence", "record")
+
+
+class GateControl(Protocol):
+    """The gate (the engine in the daemon): blocks every post of a frozen account."""
+
+    def block(self, account: str, reason: str) -> None: ...
+    def unblock(self, account: str) -> None: ...
+
+
+class Rotation(Protocol):
+    async def force_rotate(self, account: str, reason: str) -> Any: ...
+
+
+AdapterFactory = Callable[[Account], Awaitable[PlatformAdapter]]
+AlertSink = Callable[..., None]
+AuditSink = Callable[[str, str, str, Mapping[str, Any]], None]
+
+
+class StepTodo(SentinelError):
+    """The platform cannot do this step: a person must (the message says how)."""
+
+
+@dataclass
+class Evidence:
+    """An offending post, stored in the incident before anything deletes it."""
+
+    account: str
+    post_id: str
+    text: str
+    ts: str = ""
+    client: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "post_id": self.post_id,
+            "text": self.text,
+            "ts": self.ts,
+            "client": self.client,
+            **self.extra,
+        }
+
+
+@dataclass
+class LockdownReport:
+    accounts: list[FreezeRecord]
+    incident: int | None
+    gate_seconds: float
+    total_seconds: float
+    already_frozen: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No step failed (manual to-dos may remain: see ``complete``)."""
+        return all(s.status != "failed" for r in self.accounts for s in r.steps)
+
+    @property
+    def complete(self) -> bool:
+        return all(r.complete for r in self.accounts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "complete": self.complete,
+            "incident": self.incident,
+            "gate_seconds": round(self.gate_seconds, 6),
+            "total_seconds": round(self.total_seconds, 3),
+            "already_frozen": self.already_frozen,
+            "accounts": [r.to_dict() for r in self.accounts],
+        }
+
+
+@dataclass
+class ResponderSettings:
+    attempts: int = 4
+    backoff: float = 0.5
+    backoff_max: float = 8.0
+    concurrency: int = 16
+    delete_offending: bool = False
+
+
+class Responder:
+    def __init__(
+        self,
+        inventory: Inventory,
+        store: ResponseStore,
+        gate: GateControl,
+        containment: VaultContainment | None,
+        adapters: AdapterFactory | None,
+        rotation: Rotation | None = None,
+        alert: AlertSink | None = None,
+        audit: AuditSink | None = None,
+        settings: ResponderSettings | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.inventory = inventory
+        self.store = store
+        self.gate = gate
+        self.containment = containment
+        self.adapters = adapters
+        self.rotation = rotation
+        self.alert = alert
+        self.audit = audit
+        self.settings = settings or ResponderSettings()
+        self.sleep = sleep
+        self.on_progress: Callable[[str, str, str, str], None] | None = None
+
+    # -- freeze ------------------------------------------------------------------------------
+    async def lock(
+        self,
+        accounts: Sequence[str],
+        reason: str,
+        actor: str,
+        automatic: bool = False,
+        operator: str = "",
+        evidence: Sequence[Evidence] = (),
+        findings: Sequence[Mapping[str, Any]] = (),
+    ) -> LockdownReport:
+        """Freeze ``accounts`` (a lockdown when several): gate first for all, then the rest."""
+        t0 = time.perf_counter()
+        for a in accounts:
+            self.inventory[a]  # unknown ids fail before anything changes
+        for a in accounts:
+            self.gate.block(a, reason)
+        fresh = self.store.mark_frozen(
+            accounts, STEPS, reason, actor, automatic, operator=operator, done=("gate",)
+        )
+        gate_seconds = time.perf_counter() - t0
+        already = [a for a in accounts if a not in fresh]
+        title = f"{'Automatic freeze' if automatic else 'Lockdown'}: {reason}"
+        incident = self.store.open_incident(title, list(accounts))
+        self.store.set_incident(fresh, incident)
+        for a in fresh:
+            self.store.add_event(
+                incident, "action", actor, {"step": "gate", "status": "done", "reason": reason}, a
+            )
+        for f in findings:
+            self.store.add_event(incident, "finding", "sentinel", dict(f), str(f.get("account", "")))
+        if self.audit:
+            self.audit(
+                actor,
+                "freeze" if len(accounts) == 1 else "lockdown",
+                ",".join(accounts),
+                {"reason": reason, "automatic": automatic, "operator": operator, "incident": incident},
+            )
+        log.warning(
+            "freeze.gate_blocked", accounts=len(accounts), seconds=round(gate_seconds, 6), actor=actor
+        )
+        ev = {a: [e for e in evidence if e.account == a] for a in accounts}
+        await self._run_all([self.store.get(a) for a in fresh], ev, operator)
+        records = [r for r in (self.store.get(a) for a in accounts) if r is not None]
+        report = LockdownReport(records, incident, gate_seconds, time.perf_counter() - t0, already)
+        return report
+
+    async def resume(self) -> list[FreezeRecord]:
+        """Finish the steps of freezes a restart interrupted."""
+        pending = self.store.unfinished()
+        for rec in pending:
+            self.gate.block(rec.account, rec.reason)
+        if pending:
+            log.warning("freeze.resuming", accounts=[r.account for r in pending])
+            await self._run_all(pending, {}, "")
+        return [r for r in (self.store.get(p.account) for p in pending) if r is not None]
+
+    async def _run_all(
+        self,
+        records: Sequence[FreezeRecord | None],
+        evidence: Mapping[str, Sequence[Evidence]],
+        operator: str,
+    ) -> None:
+        sem = asyncio.Semaphore(self.settings.concurrency)
+        vault_lock = asyncio.Lock()  # one freeze policy for all accounts: written serially
+
+        async def one(rec: FreezeRecord) -> None:
+            async with sem:
+                account = self.inventory.get(rec.account)
+                for step in rec.steps:
+                    if step.status not in FINISHED:
+                        await self._attempt(
+                            rec, step.step, account, evidence.get(rec.account, ()), operator, vault_lock
+                        )
+
+        await asyncio.gather(*(one(r) for r in records if r is not None))
+
+    async def _attempt(
+        self,
+        rec: FreezeRecord,
+        step: str,
+        account: Account | None,
+        evidence: Sequence[Evidence],
+        operator: str,
+        vault_lock: asyncio.Lock,
+    ) -> tuple[str, str]:
+        """Run one step with bounded retries and backoff; record every attempt."""
+        delay = self.settings.backoff
+        detail = ""
+        for attempt in range(1, self.settings.attempts + 1):
+            try:
+                status, detail = await self._step(rec, step, account, evidence, operator, vault_lock)
+            except StepTodo as e:
+                status, detail = "todo", e.message
+            except SentinelError as e:
+                status, detail = "failed", e.message
+            except (OSError, TimeoutError) as e:
+                status, detail = "failed", f"{e.__class__.__name__}: {e}"
+            self.store.set_step(rec.account, step, status, detail, attempts=attempt)
+            self._progress(rec.account, step, status, detail)
+            if status != "failed":
+                if rec.incident is not None:
+                    self.store.add_event(
+                        rec.incident,
+                        "action",
+                        "sentinel",
+                        {"step": step, "status": status, "detail": detail},
+                        rec.account,
+                    )
+                return status, detail
+            log.warning("freeze.step_failed", account=rec.account, step=step, attempt=attempt, error=detail)
+            if attempt < self.settings.attempts:
+                await self.sleep(min(delay, self.settings.backoff_max) * (0.5 + random.random()))
+                delay *= 2
+        if rec.incident is not None:
+            self.store.add_event(
+                rec.incident,
+                "action",
+                "sentinel",
+                {"step": step, "status": "failed", "detail": detail},
+                rec.account,
+            )
+        return "failed", detail
+
+    def _progress(self, account: str, step: str, status: str, detail: str) -> None:
+        if self.on_progress:
+            self.on_progress(account, step, status, detail)
+
+    async def _with_adapter(self, account: Account) -> PlatformAdapter:
+        if self.adapters is None:
+            raise StepTodo("no platform adapter configured: do it by hand at the platform")
+        return await self.adapters(account)
+
+    async def _step(
+        self,
+        rec: FreezeRecord,
+        step: str,
+        account: Account | None,
+        evidence: Sequence[Evidence],
+        operator: str,
+        vault_lock: asyncio.Lock,
+    ) -> tuple[str, str]:
+        if step == "gate":
+            self.gate.block(rec.account, rec.reason)
+            return "done", "posts blocked at the gate"
+        if step == "vault":
+            if self.containment is None:
+                raise StepTodo("Vault not configured: deny the account's secrets by hand")
+            async with vault_lock:
+                denied = await asyncio.to_thread(self.containment.apply_freeze_policy)
+            revoked = await asyncio.to_thread(self.containment.revoke_issued, rec.account)
+            detail = f"secrets denied to operators ({denied} frozen); {len(revoked)} issued token(s) revoked"
+            op = operator or rec.operator
+            if op:
+                entity = await asyncio.to_thread(self.containment.set_operator_disabled, op, True)
+                detail += f"; operator {op} disabled in Vault (entity {entity})"
+            return "done", detail
+        if account is None:
+            raise StepTodo(f"account {rec.account!r} is not in the inventory any more")
+        if step == "sessions":
+            return await self._platform(account, self._revoke_sessions)
+        if step == "rotate":
+            if self.rotation is None:
+                raise StepTodo("no rotator running: rotate the credentials by hand (sentinel rotate)")
+            await self.rotation.force_rotate(account.id, f"freeze: {rec.reason}")
+            return "done", "credentials rotated; the new secret is readable only by responders"
+        if step == "lock":
+            return await self._platform(account, self._lock)
+        if step == "evidence":
+            if not evidence:
+                return "skipped", "no offending posts given"
+            if rec.incident is not None:
+                for e in evidence:
+                    self.store.add_event(rec.incident, "post", "sentinel", e.to_dict(), e.account)
+            if not self.settings.delete_offending:
+                return "skipped", f"{len(evidence)} post(s) kept as evidence; deletion is off"
+
+            async def delete(adapter: PlatformAdapter) -> str:
+                for e in evidence:
+                    await adapter.delete_post(e.post_id)
+                return f"{len(evidence)} post(s) stored as evidence, then deleted"
+
+            return await self._platform(account, delete)
+        if step == "record":
+            rec2 = self.store.get(rec.account) or rec
+            summary = {s.step: s.status for s in rec2.steps if s.step != "record"}
+            todo = [s.detail for s in rec2.steps if s.status == "todo"]
+            failed = [f"{s.step}: {s.detail}" for s in rec2.steps if s.status == "failed"]
+            if self.alert:
+                self.alert(
+                    kind="freeze",
+                    severity="critical",
+                    summary=f"{rec.account} frozen: {rec.reason}",
+                    accounts=[rec.account],
+                    steps=summary,
+                    todo=todo,
+                    failed=failed,
+                    incident=rec.incident,
+                    automatic=rec.automatic,
+                )
+            if self.audit:
+                self.audit(
+                    "sentinel", "freeze.steps", rec.account, {"steps": summary, "incident": rec.incident}
+                )
+            return "done", "incident, alert and audit entry written"
+        raise StepTodo(f"unknown step {step!r}")
+
+    async def _platform(
+        self, account: Account, action: Callable[[PlatformAdapter], Awaitable[str]]
+    ) -> tuple[str, str]:
+        adapter = await self._with_adapter(account)
+        try:
+            return "done", await action(adapter)
+        except PlatformNotSupported as e:
+            raise StepTodo(e.message) from None
+        finally:
+            await adapter.aclose()
+
+    async def _revoke_sessions(self, adapter: PlatformAdapter) -> str:
+        done: list[str] = []
+        info = adapter.info
+        keep = getattr(adapter, "credentials", {}).get("app_password_name", "")
+        if info.supports(Capability.APP_PASSWORDS):
+            for app in await adapter.list_app_passwords():
+                if app.name != keep:
+                    await adapter.revoke_app_password(app.name)
+                    done.append(f"app password {app.name} revoked")
+        if info.supports(Capability.REVOKE_SESSIONS):
+            await adapter.revoke_sessions()
+            done.append("sessions revoked")
+        elif info.supports(Capability.REVOKE_TOKEN):
+            await adapter.revoke_token()
+            done.append("token revoked")
+        if not done:
+            info.require(Capability.REVOKE_SESSIONS, adapter.account)
+        return "; ".join(done)
+
+    async def _lock(self, adapter: PlatformAdapter) -> str:
+        adapter.info.require(Capability.LOCK_ACCOUNT, adapter.account)
+        await adapter.lock()
+        return "account locked at the platform"
+
+    # -- unfreeze -------------------------------------------------------------------------------
+    async def unfreeze(self, account: str, reason: str, actor: str, verified_step_up: bool) -> FreezeRecord:
+        """Lift a freeze. The caller has checked the ``unfreeze`` capability and the TOTP code."""
+        rec = self.store.get(account)
+        if rec is None or not rec.frozen:
+            raise SentinelError(f"account {account!r} is not frozen")
+        if not verified_step_up:
+            raise SentinelError("unfreeze needs a valid TOTP code from the responder")
+        if not rec.automatic and rec.actor == actor:
+            raise SentinelError(
+                f"two-person rule: {actor} froze {account} and cannot unfreeze it; ask another responder"
+            )
+        self.store.mark_unfrozen(account)
+        if self.containment is not None:
+            await asyncio.to_thread(self.containment.apply_freeze_policy)
+            if rec.operator and not self.store.frozen():
+                await asyncio.to_thread(self.containment.set_operator_disabled, rec.operator, False)
+        acct = self.inventory.get(account)
+        notes: list[str] = []
+        if acct is not None and self.adapters is not None:
+            try:
+                await self._platform(acct, self._unlock)
+            except (StepTodo, SentinelError) as e:
+                notes.append(f"unlock: {e}")
+        if self.rotation is not None:
+            await self.rotation.force_rotate(account, f"unfreeze: {reason}")
+        self.gate.unblock(account)
+        if rec.incident is not None:
+            self.store.add_event(
+                rec.incident, "action", actor, {"step": "unfreeze", "reason": reason, "notes": notes}, account
+            )
+            self.store.close_incident_if_clear(rec.incident)
+        if self.audit:
+            self.audit(actor, "unfreeze", account, {"reason": reason, "incident": rec.incident})
+        if self.alert:
+            self.alert(
+                kind="unfreeze",
+                severity="info",
+                summary=f"{account} unfrozen by {actor}: {reason}",
+                accounts=[account],
+                incident=rec.incident,
+                resolved=True,
+            )
+        out = self.store.get(account)
+        assert out is not None
+        return out
+
+    async def _unlock(self, adapter: PlatformAdapter) -> str:
+        if adapter.info.supports(Capability.LOCK_ACCOUNT):
+            await adapter.unlock()
+            return "unlocked"
+        return "nothing to unlock"
+
+
+def select_accounts(
+    inventory: Inventory,
+    ids: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    platforms: Sequence[str] = (),
+    operators: Sequence[str] = (),
+    everything: bool = False,
+) -> list[str]:
+    return [a.id for a in inventory.select(ids, tags, platforms, operators, everything) if not a.retired]
