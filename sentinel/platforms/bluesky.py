@@ -76,6 +76,8 @@ INFO = PlatformInfo(
         poll_interval=30.0,
     ),
     manual={
+        Capability.REVOKE_TOKEN: "Bluesky sessions are not OAuth tokens: use revoke_sessions (revokes "
+        "every app password) and lock (ends sessions already open)",
         Capability.CHANGE_PASSWORD: (
             "a password change needs a code e-mailed to the account's address: sign in at "
             "https://bsky.app, Settings > Account > Change password, enter the e-mailed code and a "

@@ -2,7 +2,17 @@
 // Usage: node launch.mjs <pds-port> <plc-port>
 // Prints one JSON line {"ready": true, "pds": url, "plc": url} when serving; stops on
 // SIGTERM/SIGINT or when its standard input closes (so it never outlives the test run).
+import http from 'node:http'
 import { TestNetworkNoAppView } from '@atproto/dev-env'
+
+// Bind every server the network starts to the loopback interface only.
+const listen = http.Server.prototype.listen
+http.Server.prototype.listen = function (...args) {
+  if (typeof args[0] === 'number' && (args.length === 1 || typeof args[1] === 'function')) {
+    args.splice(1, 0, '127.0.0.1')
+  }
+  return listen.apply(this, args)
+}
 
 const pdsPort = Number(process.argv[2] || 2583)
 const plcPort = Number(process.argv[3] || 2582)

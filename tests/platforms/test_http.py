@@ -1,0 +1,109 @@
+"""The shared HTTP helper: retries, Retry-After, error translation, scrubbing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sentinel.platforms import (
+    PlatformAuthFailed,
+    PlatformNotFound,
+    PlatformRateLimited,
+    PlatformRejected,
+    PlatformUnavailable,
+)
+from sentinel.platforms.http import HttpClient, retry_after_seconds
+from sentinel.redact import register_secret
+
+
+class Recorder:
+    def __init__(self, *responses: httpx.Response | Exception) -> None:
+        self.responses = list(responses)
+        self.requests: list[httpx.Request] = []
+        self.sleeps: list[float] = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        item = self.responses.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def client(self, **kw: object) -> HttpClient:
+        return HttpClient(
+            "test",
+            "acct-1",
+            "https://api.example",
+            transport=httpx.MockTransport(self.handler),
+            sleep=self.sleep,
+            **kw,  # type: ignore[arg-type]
+        )
+
+
+async def test_retries_5xx_with_backoff_then_succeeds() -> None:
+    rec = Recorder(httpx.Response(502), httpx.Response(500), httpx.Response(200, json={"ok": True}))
+    assert await rec.client().json("GET", "/x") == {"ok": True}
+    assert len(rec.requests) == 3
+    assert len(rec.sleeps) == 2 and 0 < rec.sleeps[0] <= rec.sleeps[1] * 2
+
+
+async def test_429_honours_retry_after_seconds() -> None:
+    rec = Recorder(httpx.Response(429, headers={"retry-after": "7"}), httpx.Response(200, json={}))
+    await rec.client().json("GET", "/x")
+    assert rec.sleeps == [7.0]
+
+
+async def test_long_retry_after_raises_rate_limited_for_the_caller_to_schedule() -> None:
+    rec = Recorder(httpx.Response(429, headers={"retry-after": "600"}, json={"error": "slow down"}))
+    with pytest.raises(PlatformRateLimited) as err:
+        await rec.client(max_wait=30).json("GET", "/x")
+    assert err.value.retry_after == 600
+    assert rec.sleeps == []
+
+
+async def test_bounded_attempts_end_in_unavailable() -> None:
+    rec = Recorder(*[httpx.Response(503) for _ in range(3)])
+    with pytest.raises(PlatformUnavailable, match="acct-1"):
+        await rec.client(max_attempts=3).json("GET", "/x")
+    assert len(rec.requests) == 3
+
+
+async def test_post_is_not_retried_on_500_but_is_on_connect_error() -> None:
+    rec = Recorder(httpx.Response(500))
+    with pytest.raises(PlatformUnavailable):
+        await rec.client().json("POST", "/publish", json={})
+    assert len(rec.requests) == 1
+    rec2 = Recorder(httpx.ConnectError("refused"), httpx.Response(200, json={"id": 1}))
+    assert await rec2.client().json("POST", "/publish", json={}) == {"id": 1}
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(401, PlatformAuthFailed), (403, PlatformAuthFailed), (404, PlatformNotFound), (422, PlatformRejected)],
+)
+async def test_status_translation(status: int, cls: type[Exception]) -> None:
+    rec = Recorder(httpx.Response(status, json={"error": "nope"}))
+    with pytest.raises(cls, match=f"GET /x -> HTTP {status}: nope"):
+        await rec.client().json("GET", "/x")
+
+
+async def test_error_messages_scrub_secrets_echoed_by_the_platform() -> None:
+    secret = "tok-SECRET-value-123"
+    register_secret(secret)
+    rec = Recorder(httpx.Response(401, json={"error": f"token {secret} is invalid"}))
+    with pytest.raises(PlatformAuthFailed) as err:
+        await rec.client().json("GET", "/x", token=secret)
+    assert secret not in str(err.value)
+    assert rec.requests[0].headers["authorization"] == f"Bearer {secret}"
+
+
+def test_retry_after_forms() -> None:
+    now = 1_700_000_000.0
+    assert retry_after_seconds({"retry-after": "12"}, now) == 12
+    assert retry_after_seconds({"x-rate-limit-reset": str(int(now) + 30)}, now) == 30
+    assert retry_after_seconds({"retry-after": "Tue, 14 Nov 2023 22:13:40 GMT"}, now) == 20
+    assert retry_after_seconds({"x-ratelimit-reset": "2023-11-14T22:14:20Z"}, now) == 60
+    assert retry_after_seconds({}, now) is None

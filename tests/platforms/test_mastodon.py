@@ -1,0 +1,113 @@
+"""Mastodon adapter against the documented REST shapes (httpx.MockTransport; no instance runs here)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sentinel.platforms import Capability, PlatformNotSupported, PlatformRateLimited, create_adapter
+from tests.platforms.mockapi import MockApi, body, form, no_sleep
+
+BASE = "https://social.example"
+CREDS = {
+    "service": BASE,
+    "access_token": "masto-token-abcdef",
+    "client_id": "cid-1",
+    "client_secret": "csecret-123456",
+}
+
+
+def status(sid: str, html: str, app: str = "Web", ts: str = "2026-03-01T10:00:00.000Z") -> dict[str, object]:
+    return {
+        "id": sid,
+        "created_at": ts,
+        "content": html,
+        "url": f"{BASE}/@brand/{sid}",
+        "application": {"name": app, "website": None},
+    }
+
+
+async def test_list_since_cursor_oldest_first_with_plain_text_and_client() -> None:
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{BASE}/api/v1/accounts/verify_credentials",
+        httpx.Response(200, json={"id": "42", "acct": "brand"}),
+    )
+    api.on(
+        "GET",
+        f"{BASE}/api/v1/accounts/42/statuses",
+        httpx.Response(
+            200,
+            json=[
+                status(
+                    "110000000000000003",
+                    '<p>Sale &amp; more<br>today <a href="https://x.example/a">https://x.example/a</a></p>',
+                    "Buffer",
+                ),
+                status("110000000000000002", "<p>Hello</p><p>world</p>"),
+            ],
+        ),
+    )
+    async with create_adapter("mastodon", "m1", CREDS, transport=api.transport, sleep=no_sleep) as m:
+        page = await m.list_posts("110000000000000001")
+    sent = api.last("GET", f"{BASE}/api/v1/accounts/42/statuses")
+    assert sent.url.params["min_id"] == "110000000000000001"
+    assert sent.headers["authorization"] == "Bearer masto-token-abcdef"
+    assert [p.post_id for p in page.posts] == ["110000000000000002", "110000000000000003"]
+    assert page.posts[0].text == "Hello\n\nworld"
+    assert page.posts[1].text == "Sale & more\ntoday https://x.example/a"
+    assert page.posts[1].client == "Buffer"
+    assert page.posts[1].created_at == "2026-03-01T10:00:00Z"
+    assert page.cursor == "110000000000000003"
+
+
+async def test_publish_uses_idempotency_key_and_delete_tolerates_gone() -> None:
+    api = MockApi()
+    api.on("POST", f"{BASE}/api/v1/statuses", httpx.Response(200, json=status("7", "<p>hi</p>")))
+    api.on("DELETE", f"{BASE}/api/v1/statuses/7", httpx.Response(404, json={"error": "Record not found"}))
+    async with create_adapter("mastodon", "m1", CREDS, transport=api.transport, sleep=no_sleep) as m:
+        post = await m.publish("hi")
+        await m.delete_post("7")
+    sent = api.last("POST", f"{BASE}/api/v1/statuses")
+    assert body(sent) == {"status": "hi"} and sent.headers["idempotency-key"]
+    assert post.post_id == "7"
+
+
+async def test_delete_rate_limit_surfaces_retry_after() -> None:
+    api = MockApi()
+    api.on(
+        "DELETE",
+        f"{BASE}/api/v1/statuses/9",
+        httpx.Response(
+            429,
+            headers={"x-ratelimit-reset": "2999-01-01T00:00:00.000Z"},
+            json={"error": "Too many requests"},
+        ),
+    )
+    async with create_adapter("mastodon", "m1", CREDS, transport=api.transport, sleep=no_sleep) as m:
+        with pytest.raises(PlatformRateLimited) as err:
+            await m.delete_post("9")
+    assert err.value.retry_after is not None and err.value.retry_after > 3600
+    assert m.info.limits.delete is not None and (
+        m.info.limits.delete.count,
+        m.info.limits.delete.per_seconds,
+    ) == (30, 1800)
+
+
+async def test_revoke_token_and_declared_gaps() -> None:
+    api = MockApi()
+    api.on("POST", f"{BASE}/oauth/revoke", httpx.Response(200, json={}))
+    async with create_adapter("mastodon", "m1", CREDS, transport=api.transport, sleep=no_sleep) as m:
+        await m.revoke_token()
+        with pytest.raises(PlatformNotSupported) as err:
+            await m.revoke_sessions()
+        with pytest.raises(PlatformNotSupported):
+            await m.lock()
+    assert form(api.last("POST", f"{BASE}/oauth/revoke")) == {
+        "client_id": "cid-1",
+        "client_secret": "csecret-123456",
+        "token": "masto-token-abcdef",
+    }
+    assert "Sessions" in err.value.instructions
+    assert not m.info.supports(Capability.CHANGE_PASSWORD)

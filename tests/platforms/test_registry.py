@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from sentinel.errors import ConfigError
+from sentinel.inventory import PLATFORMS
+from sentinel.platforms import Capability, PlatformAdapter, capabilities_for, capability_table, create_adapter
+
+
+def test_every_inventory_platform_has_an_adapter_and_capability_row() -> None:
+    rows = {row["platform"]: row for row in capability_table()}
+    assert set(rows) == set(PLATFORMS)
+    for platform in PLATFORMS:
+        info = capabilities_for(platform)
+        # Every capability a platform lacks says what a person must do instead.
+        for cap in Capability:
+            if not info.supports(cap):
+                assert info.manual.get(cap), f"{platform}: no manual step for {cap.value}"
+        assert set(rows[platform]["capabilities"]) == {c.value for c in Capability}
+
+
+def test_documented_cleanup_limits_are_recorded() -> None:
+    limits = {p: capabilities_for(p).limits.delete for p in ("mastodon", "x", "threads")}
+    assert {p: (lim.count, lim.per_seconds) for p, lim in limits.items() if lim} == {
+        "mastodon": (30, 1800),
+        "x": (50, 900),
+        "threads": (100, 86400),
+    }
+
+
+def test_factory_builds_protocol_adapters_and_rejects_unknown() -> None:
+    adapter = create_adapter("x", "acct", {"access_token": "t-123456"})
+    assert isinstance(adapter, PlatformAdapter)
+    with pytest.raises(ConfigError, match="no adapter"):
+        create_adapter("myspace", "acct", {})

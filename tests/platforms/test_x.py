@@ -1,0 +1,137 @@
+"""X API v2 adapter against the documented shapes (httpx.MockTransport; X cannot run here)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sentinel.platforms import PlatformAuthFailed, PlatformNotSupported, PlatformRateLimited, create_adapter
+from sentinel.redact import scrub
+from tests.platforms.mockapi import MockApi, body, form, no_sleep
+
+API = "https://api.x.com"
+CREDS = {
+    "access_token": "x-access-old-123",
+    "refresh_token": "x-refresh-old-123",
+    "client_id": "x-client",
+    "user_id": "2244994945",
+}
+
+
+async def test_list_follows_pagination_and_sorts_oldest_first() -> None:
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{API}/2/users/2244994945/tweets",
+        httpx.Response(
+            200,
+            json={
+                "data": [
+                    {"id": "1800000000000000004", "text": "newest", "created_at": "2026-03-01T10:05:00.000Z"},
+                    {"id": "1800000000000000003", "text": "newer", "created_at": "2026-03-01T10:04:00.000Z"},
+                ],
+                "meta": {
+                    "result_count": 2,
+                    "newest_id": "1800000000000000004",
+                    "next_token": "7140dibdnow9c7btw",
+                },
+            },
+        ),
+        httpx.Response(
+            200,
+            json={
+                "data": [
+                    {"id": "1800000000000000002", "text": "older", "created_at": "2026-03-01T10:03:00.000Z"}
+                ],
+                "meta": {"result_count": 1},
+            },
+        ),
+    )
+    async with create_adapter("x", "x1", CREDS, transport=api.transport, sleep=no_sleep) as x:
+        page = await x.list_posts("1800000000000000001")
+    first, second = [r for r in api.requests if r.url.path.endswith("/tweets")]
+    assert first.url.params["since_id"] == "1800000000000000001"
+    assert second.url.params["pagination_token"] == "7140dibdnow9c7btw"
+    assert [p.text for p in page.posts] == ["older", "newer", "newest"]
+    assert page.cursor == "1800000000000000004"
+
+
+async def test_publish_and_delete() -> None:
+    api = MockApi()
+    api.on(
+        "POST",
+        f"{API}/2/tweets",
+        httpx.Response(201, json={"data": {"id": "1445880548472328192", "text": "hi"}}),
+    )
+    api.on(
+        "DELETE", f"{API}/2/tweets/1445880548472328192", httpx.Response(200, json={"data": {"deleted": True}})
+    )
+    async with create_adapter("x", "x1", CREDS, transport=api.transport, sleep=no_sleep) as x:
+        post = await x.publish("hi")
+        await x.delete_post(post.post_id)
+    assert body(api.last("POST", f"{API}/2/tweets")) == {"text": "hi"}
+
+
+async def test_delete_limit_reset_header_is_honoured() -> None:
+    api = MockApi()
+    api.on(
+        "DELETE",
+        f"{API}/2/tweets/5",
+        httpx.Response(
+            429, headers={"x-rate-limit-reset": "4102444800"}, json={"title": "Too Many Requests"}
+        ),
+    )
+    async with create_adapter("x", "x1", CREDS, transport=api.transport, sleep=no_sleep) as x:
+        with pytest.raises(PlatformRateLimited) as err:
+            await x.delete_post("5")
+        assert x.info.limits.delete is not None and x.info.limits.delete.count == 50
+    assert err.value.retry_after is not None and err.value.retry_after > 0
+
+
+async def test_rotation_refreshes_verifies_and_revokes_the_old_token() -> None:
+    api = MockApi()
+    api.on(
+        "POST",
+        f"{API}/2/oauth2/token",
+        httpx.Response(
+            200,
+            json={
+                "token_type": "bearer",
+                "expires_in": 7200,
+                "access_token": "x-access-new-456",
+                "refresh_token": "x-refresh-new-456",
+            },
+        ),
+    )
+    api.on(
+        "GET",
+        f"{API}/2/users/me",
+        httpx.Response(200, json={"data": {"id": "2244994945", "username": "brand"}}),
+    )
+    api.on("POST", f"{API}/2/oauth2/revoke", httpx.Response(200, json={"revoked": True}))
+    async with create_adapter("x", "x1", dict(CREDS), transport=api.transport, sleep=no_sleep) as x:
+        changed = await x.rotate_credential()
+    assert changed["access_token"] == "x-access-new-456" and changed["refresh_token"] == "x-refresh-new-456"
+    assert form(api.last("POST", f"{API}/2/oauth2/token")) == {
+        "client_id": "x-client",
+        "grant_type": "refresh_token",
+        "refresh_token": "x-refresh-old-123",
+    }
+    assert api.last("GET", f"{API}/2/users/me").headers["authorization"] == "Bearer x-access-new-456"
+    assert form(api.last("POST", f"{API}/2/oauth2/revoke"))["token"] == "x-access-old-123"
+    assert "x-access-new-456" not in scrub("new token x-access-new-456")
+
+
+async def test_unauthorized_and_no_password_api() -> None:
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{API}/2/users/me",
+        httpx.Response(401, json={"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}),
+    )
+    async with create_adapter("x", "x1", CREDS, transport=api.transport, sleep=no_sleep) as x:
+        with pytest.raises(PlatformAuthFailed):
+            await x.verify()
+        with pytest.raises(PlatformNotSupported) as err:
+            await x.change_password("new-password-1")
+    assert "Change your password" in err.value.instructions
