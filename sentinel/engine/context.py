@@ -1,0 +1,125 @@
+"""What a detector sees: the event, its account, the learned state and derived features.
+
+Features (links, local time, text signature, campaign cluster) are computed once per event
+and only when a rule asks for them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from sentinel.engine.campaigns import CampaignIndex, Cluster
+from sentinel.engine.events import Event
+from sentinel.engine.links import Link, TextLinks, extract_links
+from sentinel.engine.lookalike import Brand
+from sentinel.engine.settings import EngineSettings
+from sentinel.engine.similarity import Signature, signature
+from sentinel.engine.state import AccountState, AuthorState, OrgState
+from sentinel.inventory import Account
+
+
+class Context:
+    def __init__(
+        self,
+        event: Event,
+        account: Account,
+        state: AccountState,
+        org: OrgState,
+        brand: Brand,
+        campaigns: CampaignIndex,
+        settings: EngineSettings,
+        tz: ZoneInfo,
+        approved_text: int | None = None,
+    ) -> None:
+        self.event = event
+        self.account = account
+        self.state = state
+        self.org = org
+        self.brand = brand
+        self.campaigns = campaigns
+        self.settings = settings
+        self.tz = tz
+        self.approved_text = approved_text
+        """For an observed post of an allowed gate check: the approved text's key."""
+        self.partial_score = 0.0
+        """The score of the findings so far (for rules that run after the others)."""
+
+    @property
+    def matched(self) -> bool:
+        return self.approved_text is not None
+
+    @property
+    def out_of_band(self) -> bool:
+        return self.event.via == "observed" and self.account.gated and self.approved_text is None
+
+    @cached_property
+    def mature(self) -> bool:
+        learning = self.settings.learning
+        return self.state.mature(self.event.ts, learning.min_posts, learning.min_days)
+
+    @cached_property
+    def org_mature(self) -> bool:
+        return self.org.learned >= self.settings.learning.org_min_posts
+
+    @cached_property
+    def author(self) -> AuthorState | None:
+        a = self.event.author
+        return self.org.authors.get(a) if a else None
+
+    @cached_property
+    def parsed(self) -> TextLinks:
+        return extract_links(self.event.text)
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        return self.parsed.links
+
+    @cached_property
+    def foreign_links(self) -> tuple[Link, ...]:
+        """Links to domains the organisation does not own."""
+        own = self.account.domains
+        out = []
+        for link in self.parsed.links:
+            d = link.domain
+            if d is not None and (self.brand.owns(d) or d in own or link.host in own):
+                continue
+            out.append(link)
+        return tuple(out)
+
+    @cached_property
+    def local(self) -> datetime:
+        return datetime.fromtimestamp(self.event.ts, self.tz)
+
+    @cached_property
+    def hour_of_week(self) -> int:
+        t = self.local
+        return t.weekday() * 24 + t.hour
+
+    @cached_property
+    def signature(self) -> Signature:
+        return signature(self.event.text)
+
+    @cached_property
+    def cluster(self) -> Cluster | None:
+        if self.signature.words < 3:
+            return None
+        return self.campaigns.match(self.signature, self.event.ts)
+
+    @cached_property
+    def new_link_keys(self) -> tuple[str, ...]:
+        """Targets of foreign links the organisation has not linked to before."""
+        keys = []
+        for link in self.foreign_links:
+            if (link.domain or link.host) not in self.org.domains:
+                keys.append(link.key)
+        return tuple(keys)
+
+    def link_clusters(self) -> list[tuple[str, Cluster]]:
+        out = []
+        for key in self.new_link_keys:
+            c = self.campaigns.link(key, self.event.ts)
+            if c is not None:
+                out.append((key, c))
+        return out

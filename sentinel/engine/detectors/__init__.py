@@ -1,0 +1,8 @@
+"""Detectors that rule files can name; importing this package registers them all."""
+
+from __future__ import annotations
+
+from sentinel.engine.detectors import behaviour, content, links, provenance
+from sentinel.engine.detectors.base import DETECTORS, DetectorSpec, Hit, Param
+
+__all__ = ["DETECTORS", "DetectorSpec", "Hit", "Param", "behaviour", "content", "links", "provenance"]

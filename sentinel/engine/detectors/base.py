@@ -1,0 +1,128 @@
+"""The detector registry: what a rule file's ``detector:`` names and which parameters it takes.
+
+A detector is a pure function ``(context, params) -> Hit | None``. A hit is a readable
+detail and a factor (usually 1.0) that scales the rule's score, so one detector can say
+"strongly" or "weakly" without a second rule. ``phase="after"`` detectors run once the
+others have scored (``context.partial_score``); ``on_matched`` detectors also run for an
+observed post that an allowed gate check already covered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sentinel.durations import parse_duration
+from sentinel.engine.context import Context
+from sentinel.engine.state import WINDOWS
+
+Hit = tuple[str, float]
+Check = Callable[[Context, Mapping[str, Any]], Hit | None]
+Kind = Literal[
+    "int", "float", "bool", "str", "duration", "window", "choice", "str_list", "domain_list", "regex_list"
+]
+
+
+@dataclass(frozen=True)
+class Param:
+    kind: Kind
+    default: Any
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+
+    def compile(self, value: Any) -> Any:
+        """Check and convert a value from a rule file; ``ValueError`` says what is allowed."""
+        k = self.kind
+        if k == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"expected true or false, got {value!r}")
+            return value
+        if k == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"expected a whole number, got {value!r}")
+            if value < 0:
+                raise ValueError("must not be negative")
+            return value
+        if k == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"expected a number, got {value!r}")
+            return float(value)
+        if k == "str":
+            if not isinstance(value, str):
+                raise ValueError(f"expected a string, got {value!r}")
+            return value
+        if k == "choice":
+            if value not in self.choices:
+                raise ValueError(f"expected one of {', '.join(self.choices)}, got {value!r}")
+            return value
+        if k in ("duration", "window"):
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise ValueError(f"expected a duration such as 30m, got {value!r}")
+            seconds = parse_duration(value)
+            if k == "window" and int(seconds) not in WINDOWS:
+                allowed = ", ".join(f"{w // 60}m" for w in WINDOWS)
+                raise ValueError(f"rate windows are {allowed}, got {value!r}")
+            return int(seconds) if k == "window" else seconds
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ValueError("expected a list of non-empty strings")
+        if k == "str_list":
+            return tuple(value)
+        if k == "domain_list":
+            return frozenset(v.strip().lower().strip(".") for v in value)
+        compiled = []
+        for i, v in enumerate(value):
+            try:
+                compiled.append(re.compile(v, re.IGNORECASE))
+            except re.error as e:
+                raise ValueError(f"item {i}: invalid regular expression {v!r}: {e}") from None
+        return tuple(compiled)
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    name: str
+    check: Check
+    params: Mapping[str, Param]
+    doc: str
+    phase: Literal["main", "after"] = "main"
+    on_matched: bool = False
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def compile_params(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``raw``, each checked; ``KeyError``/``ValueError`` name the problem."""
+        out = {
+            name: p.compile(p.default) if p.default is not None else None for name, p in self.params.items()
+        }
+        for key, value in raw.items():
+            if key not in self.params:
+                raise KeyError(key)
+            out[key] = self.params[key].compile(value)
+        return out
+
+
+DETECTORS: dict[str, DetectorSpec] = {}
+
+
+def detector(
+    name: str,
+    doc: str,
+    params: Mapping[str, Param] | None = None,
+    phase: Literal["main", "after"] = "main",
+    on_matched: bool = False,
+) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        if name in DETECTORS:
+            raise RuntimeError(f"detector {name!r} registered twice")
+        DETECTORS[name] = DetectorSpec(
+            name=name, check=fn, params=dict(params or {}), doc=doc, phase=phase, on_matched=on_matched
+        )
+        return fn
+
+    return register
+
+
+def quote(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,161 @@
+"""Content detectors: what the post says, whoever posts it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from hashlib import sha256
+from typing import Any
+
+from sentinel.engine.context import Context
+from sentinel.engine.detectors.base import Hit, Param, detector, quote
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {c: i for i, c in enumerate(_B58)}
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BECH32_INDEX = {c: i for i, c in enumerate(_BECH32)}
+
+_WALLETS = (
+    ("Bitcoin (bech32)", re.compile(r"(?<![\w])(?:bc1|tb1)[ac-hj-np-z02-9]{11,87}(?![\w])", re.I)),
+    ("Bitcoin", re.compile(r"(?<![\w])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![\w])")),
+    ("Ethereum/EVM", re.compile(r"(?<![\w])0x[0-9a-fA-F]{40}(?![\w])")),
+    ("Tron", re.compile(r"(?<![\w])T[1-9A-HJ-NP-Za-km-z]{33}(?![\w])")),
+    (
+        "Litecoin",
+        re.compile(r"(?<![\w])(?:ltc1[ac-hj-np-z02-9]{11,87}|[LM][1-9A-HJ-NP-Za-km-z]{26,33})(?![\w])"),
+    ),
+    ("Monero", re.compile(r"(?<![\w])4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}(?![\w])")),
+)
+
+
+def _base58check(s: str) -> bool:
+    n = 0
+    for c in s:
+        n = n * 58 + _B58_INDEX[c]
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    raw = b"\x00" * (len(s) - len(s.lstrip("1"))) + raw
+    if len(raw) < 5:
+        return False
+    body, check = raw[:-4], raw[-4:]
+    return sha256(sha256(body).digest()).digest()[:4] == check
+
+
+def _bech32_ok(s: str) -> bool:
+    s = s.lower()
+    hrp, _, data = s.rpartition("1")
+    if not hrp or len(data) < 6:
+        return False
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    values = [ord(x) >> 5 for x in hrp] + [0] + [ord(x) & 31 for x in hrp] + [_BECH32_INDEX[c] for c in data]
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk in (1, 0x2BC830A3)  # bech32, bech32m
+
+
+def _verified(kind: str, addr: str) -> bool:
+    try:
+        if kind.endswith("(bech32)") or addr.lower().startswith("ltc1"):
+            return _bech32_ok(addr)
+        if kind in ("Bitcoin", "Tron", "Litecoin"):
+            return _base58check(addr)
+    except KeyError:
+        return False
+    return kind == "Ethereum/EVM" and addr[2:] not in (addr[2:].lower(), addr[2:].upper())
+
+
+def find_wallets(text: str) -> list[tuple[str, str, bool]]:
+    """(kind, address, checksum verified) for every cryptocurrency address shape in ``text``."""
+    out = []
+    for kind, pattern in _WALLETS:
+        for m in pattern.finditer(text):
+            addr = m.group(0)
+            out.append((kind, addr, _verified(kind, addr)))
+    return out
+
+
+@detector(
+    "crypto_wallet",
+    "A cryptocurrency wallet address in the post. Addresses whose checksum verifies, and segwit "
+    "addresses of the standard lengths, count fully; other address-shaped strings count "
+    "``unverified_factor``.",
+    {"unverified_factor": Param("float", 0.6, "share of the score for an address-shaped string")},
+)
+def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    text = ctx.event.text
+    if len(text) < 26:
+        return None
+    found = find_wallets(text)
+    if not found:
+        return None
+    best = 0.0
+    shown = ""
+    for kind, addr, ok in found:
+        standard = kind.endswith("(bech32)") and len(addr) in (42, 62)
+        factor = 1.0 if ok or standard or kind == "Ethereum/EVM" else p["unverified_factor"]
+        if factor > best:
+            best, shown = (
+                factor,
+                f"{kind} address {addr[:10]}…{addr[-4:]}" + ("" if ok else " (checksum not verified)"),
+            )
+    return shown, best
+
+
+@detector(
+    "text_pattern",
+    "The text matches regular expressions (case-insensitive); rule files hold the phrases.",
+    {
+        "patterns": Param("regex_list", [], "regular expressions; any match counts"),
+        "min_matches": Param("int", 1, "how many different patterns must match"),
+        "include_links": Param("bool", False, "also search inside links"),
+    },
+)
+def text_pattern(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    text = ctx.event.text if p["include_links"] else ctx.parsed.clean_text
+    hits = []
+    for pattern in p["patterns"]:
+        m = pattern.search(text)
+        if m:
+            hits.append(m.group(0))
+            if len(hits) >= p["min_matches"]:
+                break
+    if not hits or len(hits) < max(1, p["min_matches"]):
+        return None
+    return "says " + ", ".join(repr(quote(h, 40)) for h in hits), 1.0
+
+
+_INJECTION = tuple(
+    re.compile(x, re.IGNORECASE)
+    for x in (
+        r"<\s*script\b",
+        r"<\s*/\s*script\s*>",
+        r"<\s*(?:iframe|object|embed|svg|math|base|meta|link|form)\b[^>]*>",
+        r"<\s*[a-z]+[^>]*\son[a-z]+\s*=",
+        r"\bjavascript\s*:",
+        r"\bvbscript\s*:",
+        r"\bdata\s*:\s*text/html",
+        r"document\s*\.\s*(?:cookie|write|location)",
+        r"\beval\s*\(",
+        r"\$\(\s*['\"][^'\"]+['\"]\s*\)\s*\.",
+        r"\{\{.*\}\}|\$\{[^}]*\}",
+    )
+)
+
+
+@detector(
+    "html_injection",
+    "Script or HTML injection markup (script tags, event handlers, javascript: URLs, template injection).",
+    {"patterns": Param("regex_list", [], "extra patterns on top of the built-in ones")},
+)
+def html_injection(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    text = ctx.event.text
+    if "<" not in text and ":" not in text and "(" not in text and "{" not in text:
+        return None
+    for pattern in (*_INJECTION, *p["patterns"]):
+        m = pattern.search(text)
+        if m:
+            return f"injection markup {quote(m.group(0), 40)!r}", 1.0
+    return None

@@ -1,0 +1,118 @@
+"""Provenance detectors: did this post come through the gate, and is it part of a campaign?"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sentinel.engine.context import Context
+from sentinel.engine.detectors.base import Hit, Param, detector
+from sentinel.engine.similarity import text_key
+
+
+@detector(
+    "out_of_band",
+    "On a gated account, a published post that no allowed gate check covers: someone posted "
+    "with the account's credentials outside the publishing tools.",
+)
+def out_of_band(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    if ctx.out_of_band:
+        return "published without an allowed gate check on a gated account", 1.0
+    return None
+
+
+@detector(
+    "gate_mismatch",
+    "An observed post whose words differ from the text its gate check approved (links are left "
+    "out of the comparison: platforms rewrite them).",
+    on_matched=True,
+)
+def gate_mismatch(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    if ctx.approved_text is None or ctx.approved_text == text_key(ctx.event.text):
+        return None
+    return "published text differs from the text approved at the gate", 1.0
+
+
+@detector(
+    "campaign",
+    "The same or nearly the same text posted by at least ``min_accounts`` accounts within "
+    "``window``, when no member of the group was a clean gate-approved post (a sanctioned "
+    "organisation campaign) and the text is not one the organisation posts routinely.",
+    {
+        "window": Param("duration", "30m", "how close in time the copies are"),
+        "min_accounts": Param("int", 3, "accounts, this one included"),
+        "sanctioned_exempt": Param("bool", True, "ignore groups with a clean gate-approved member"),
+    },
+)
+def campaign(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    c = ctx.cluster
+    if c is None:
+        return None
+    if p["sanctioned_exempt"] and c.sanctioned:
+        return None
+    if ctx.signature.exact in ctx.org.texts:
+        return None
+    others = c.accounts_since(ctx.event.ts - p["window"], ctx.account.id)
+    if others + 1 < p["min_accounts"]:
+        return None
+    return f"same text on {others} other account(s) within {int(p['window'] // 60)} min", 1.0
+
+
+@detector(
+    "campaign_link",
+    "The same link to a target new to the organisation posted by at least ``min_accounts`` "
+    "accounts within ``window``.",
+    {
+        "window": Param("duration", "30m", "how close in time the copies are"),
+        "min_accounts": Param("int", 3, "accounts, this one included"),
+        "sanctioned_exempt": Param("bool", True, "ignore links a clean gate-approved post also used"),
+    },
+)
+def campaign_link(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    for key, c in ctx.link_clusters():
+        if p["sanctioned_exempt"] and c.sanctioned:
+            continue
+        others = c.accounts_since(ctx.event.ts - p["window"], ctx.account.id)
+        if others + 1 >= p["min_accounts"]:
+            return f"new link {key} on {others} other account(s) within {int(p['window'] // 60)} min", 1.0
+    return None
+
+
+@detector(
+    "campaign_taint",
+    "A copy of a text, or a new link, that was found suspicious on an account within ``memory``: "
+    "a campaign spreading across accounts inherits the first detection.",
+    {"memory": Param("duration", "6h", "how long a suspicious text stays suspicious")},
+)
+def campaign_taint(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    since = ctx.event.ts - p["memory"]
+    c = ctx.cluster
+    if c is not None and c.taint and c.taint_ts >= since:
+        where = "this account" if c.taint_account == ctx.account.id else c.taint_account
+        return f"copy of a post found suspicious on {where} ({c.taint})", 1.0
+    for key, lc in ctx.link_clusters():
+        if lc.taint and lc.taint_ts >= since:
+            where = "this account" if lc.taint_account == ctx.account.id else lc.taint_account
+            return f"link {key} was found suspicious on {where} ({lc.taint})", 1.0
+    return None
+
+
+@detector(
+    "escalation",
+    "Another anomalous post shortly after suspicious ones on the same account: counts when the "
+    "account had a held, blocked or flagged post within ``window`` and this post has anomalies "
+    "of its own (score at least ``min_own_score``).",
+    {
+        "window": Param("duration", "2h", "how far back suspicious posts count"),
+        "min_own_score": Param("float", 1.0, "this post's own score needed"),
+    },
+    phase="after",
+)
+def escalation(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    if ctx.partial_score < p["min_own_score"]:
+        return None
+    since = ctx.event.ts - p["window"]
+    recent = [s for t, s in ctx.state.suspicious if t >= since]
+    if not recent:
+        return None
+    return f"{len(recent)} suspicious post(s) on this account in the last {int(p['window'] // 60)} min", 1.0

@@ -1,0 +1,294 @@
+"""The detection engine: one post in, one decision out, learning as it goes.
+
+``Engine(inventory, rules, settings)`` is pure: no clock (time comes with each event), no
+files, no network. The daemon, the API gate and ``sentinel replay`` all call
+``evaluate(event)``; the daemon persists ``snapshot()`` (or ``snapshot_account``) in its
+store and calls ``restore()`` on start. A responder's lockdown calls ``freeze()``; from then
+on every gate check of that account is blocked until ``unfreeze()``.
+
+Per event:
+
+1. An observed post of a gate check that was not allowed is ``skipped`` (never published).
+   One of an allowed gate check was already judged: only the ``on_matched`` rules run
+   (the published text must be the approved text).
+2. A frozen account: gate checks are blocked, observed posts flagged.
+3. Otherwise every rule in scope runs, the policy combines the scores into a verdict and
+   maybe a freeze, and a clean post (not held, blocked or flagged) is learned into the
+   account's, author's and organisation's baselines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sentinel.engine import policy
+from sentinel.engine.campaigns import CampaignIndex
+from sentinel.engine.context import Context
+from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze, format_ts
+from sentinel.engine.lookalike import Brand
+from sentinel.engine.rules import Rule, RuleSet
+from sentinel.engine.settings import EngineSettings
+from sentinel.engine.similarity import text_key
+from sentinel.engine.state import AccountState, AuthorState, OrgState, touch
+from sentinel.inventory import Account, Inventory
+
+STATE_VERSION = 1
+FROZEN_RULE = "policy.frozen"
+
+
+class Engine:
+    def __init__(self, inventory: Inventory, rules: RuleSet, settings: EngineSettings | None = None) -> None:
+        self.settings = settings or EngineSettings()
+        self.rules = rules
+        self.inventory = inventory
+        self.org = OrgState()
+        self.campaigns = CampaignIndex()
+        self._accounts: dict[str, AccountState] = {}
+        self._tz: dict[str, ZoneInfo] = {}
+        self._dirty: set[str] = set()
+        self._brand = Brand.of(d for a in inventory for d in a.domains)
+
+    # -- configuration -------------------------------------------------------------------
+    def set_rules(self, rules: RuleSet) -> None:
+        """Swap the rule set (hot reload); the next event uses the new one."""
+        self.rules = rules
+
+    def set_inventory(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._brand = Brand.of(d for a in inventory for d in a.domains)
+        self._tz.clear()
+
+    # -- freezing from outside -----------------------------------------------------------
+    def freeze(
+        self, account_id: str, ts: float, reason: str, event: str = "", until: float | None = None
+    ) -> Freeze:
+        """Freeze an account (responder lockdown): its gate checks are blocked from now on.
+
+        Without ``until`` the freeze lasts until ``unfreeze``; an existing policy freeze that
+        would lift by itself is made permanent.
+        """
+        self._account(account_id)
+        st = self.state(account_id)
+        if st.frozen is None:
+            st.frozen = Freeze(account_id, ts, event, reason, format_ts(ts), until)
+        elif st.frozen.until is not None and (until is None or until > st.frozen.until):
+            st.frozen = dataclasses.replace(st.frozen, until=until, reason=f"{st.frozen.reason}; {reason}")
+        self._dirty.add(account_id)
+        return st.frozen
+
+    def unfreeze(self, account_id: str) -> bool:
+        """Lift a freeze; returns whether the account was frozen. Recent suspicion is forgotten."""
+        st = self._accounts.get(account_id)
+        if st is None or st.frozen is None:
+            return False
+        st.frozen = None
+        st.suspicious.clear()
+        self._dirty.add(account_id)
+        return True
+
+    def frozen(self, account_id: str) -> Freeze | None:
+        st = self._accounts.get(account_id)
+        return st.frozen if st else None
+
+    def frozen_accounts(self) -> dict[str, Freeze]:
+        return {k: s.frozen for k, s in self._accounts.items() if s.frozen is not None}
+
+    # -- state -----------------------------------------------------------------------------
+    def state(self, account_id: str) -> AccountState:
+        st = self._accounts.get(account_id)
+        if st is None:
+            st = self._accounts[account_id] = AccountState()
+        return st
+
+    def snapshot(self) -> dict[str, Any]:
+        """All learned state as plain JSON data (the campaign index is short-lived and left out)."""
+        self._dirty.clear()
+        return {
+            "version": STATE_VERSION,
+            "org": self.org.to_state(),
+            "accounts": {k: s.to_state() for k, s in self._accounts.items()},
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Load a ``snapshot()``; raises ``EventError`` for data from another version."""
+        if data.get("version") != STATE_VERSION:
+            raise EventError(f"engine state version {data.get('version')!r} is not {STATE_VERSION}")
+        self.org = OrgState.from_state(data.get("org", {}))
+        self._accounts = {str(k): AccountState.from_state(v) for k, v in data.get("accounts", {}).items()}
+        self._dirty.clear()
+
+    def snapshot_org(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "org": self.org.to_state()}
+
+    def snapshot_account(self, account_id: str) -> dict[str, Any] | None:
+        st = self._accounts.get(account_id)
+        return st.to_state() if st else None
+
+    def restore_account(self, account_id: str, data: Mapping[str, Any]) -> None:
+        self._accounts[account_id] = AccountState.from_state(data)
+
+    def drain_dirty(self) -> set[str]:
+        """Accounts whose state changed since the last call (persist just those)."""
+        out, self._dirty = self._dirty, set()
+        return out
+
+    # -- evaluation ------------------------------------------------------------------------
+    def _account(self, account_id: str) -> Account:
+        a = self.inventory.get(account_id)
+        if a is None:
+            raise EventError(f"account {account_id!r} is not in the inventory")
+        return a
+
+    def _zone(self, a: Account) -> ZoneInfo:
+        tz = self._tz.get(a.timezone)
+        if tz is None:
+            tz = self._tz[a.timezone] = ZoneInfo(a.timezone)
+        return tz
+
+    def evaluate(self, event: Event) -> Decision:
+        a = self._account(event.account)
+        st = self.state(a.id)
+        self._dirty.add(a.id)
+        p = self.settings.policy
+        if st.first_ts == 0.0:
+            st.first_ts = event.ts
+        if self.org.first_ts == 0.0:
+            self.org.first_ts = event.ts
+        approved: int | None = None
+        if event.via == "observed":
+            if event.post_id in st.withheld:
+                del st.withheld[event.post_id]
+                return Decision(event.id, a.id, event.via, "skipped", 0.0, "info")
+            got = st.approved.pop(event.post_id, None)
+            if got is not None:
+                approved = got[1]
+        ctx = Context(
+            event, a, st, self.org, self._brand, self.campaigns, self.settings, self._zone(a), approved
+        )
+        rules = self.rules.for_account(a)
+        if approved is not None:
+            return self._matched(ctx, rules.matched)
+        fz = st.frozen
+        if fz is not None and fz.until is not None and event.ts >= fz.until:
+            st.frozen = fz = None  # the freeze ran out without further suspicious activity
+        findings: list[Finding] = []
+        self._run(ctx, rules.main, findings)
+        score = policy.combine(findings, p.group_damping)
+        if rules.after:
+            ctx.partial_score = score
+            self._run(ctx, rules.after, findings)
+            score = policy.combine(findings, p.group_damping)
+        verdict = policy.verdict(event.via, score, p)
+        freeze = None
+        if fz is not None:
+            if policy.suspicious(score, p) and fz.until is not None:
+                st.frozen = dataclasses.replace(fz, until=event.ts + p.freeze_duration)
+            since = fz.ts_text or format_ts(fz.ts)
+            findings.append(
+                Finding(FROZEN_RULE, "critical", f"account frozen since {since}: {fz.reason}", 0.0)
+            )
+            if event.via == "gate":
+                verdict = "block"
+        elif policy.should_freeze(score, p):
+            until = event.ts + p.freeze_duration if p.freeze_duration > 0 else None
+            freeze = Freeze(a.id, event.ts, event.id, policy.freeze_reason(findings, score), event.iso, until)
+            st.frozen = freeze
+            if event.via == "gate":
+                verdict = "block"
+        self._after(ctx, findings, score, verdict, frozen=fz is not None or freeze is not None)
+        return Decision(
+            event.id,
+            a.id,
+            event.via,
+            verdict,
+            score,
+            policy.severity(score, p),
+            tuple(findings),
+            freeze=freeze,
+            frozen=st.frozen is not None,
+        )
+
+    @staticmethod
+    def _run(ctx: Context, rules: Iterable[Rule], findings: list[Finding]) -> None:
+        for rule in rules:
+            if rule.exceptions.per_event and rule.exceptions.excludes_event(ctx):
+                continue
+            hit = rule.detector.check(ctx, rule.params)
+            if hit is not None:
+                findings.append(Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group))
+
+    def _matched(self, ctx: Context, rules: Iterable[Rule]) -> Decision:
+        ev = ctx.event
+        findings: list[Finding] = []
+        self._run(ctx, rules, findings)
+        p = self.settings.policy
+        score = policy.combine(findings, p.group_damping)
+        if ev.client and ctx.state.frozen is None:
+            touch(ctx.state.clients, ev.client, ev.ts, AccountState.CLIENT_CAP)
+        return Decision(
+            ev.id,
+            ctx.account.id,
+            ev.via,
+            policy.verdict(ev.via, score, p),
+            score,
+            policy.severity(score, p),
+            tuple(findings),
+            frozen=ctx.state.frozen is not None,
+        )
+
+    def _after(self, ctx: Context, findings: list[Finding], score: float, verdict: str, frozen: bool) -> None:
+        ev, st, org, p = ctx.event, ctx.state, self.org, self.settings.policy
+        author = org.author(ev.author) if ev.author else None
+        st.rate.add(ev.ts)
+        org.rate.add(ev.ts)
+        if author is not None:
+            author.rate.add(ev.ts)
+        bad = policy.suspicious(score, p)
+        if bad:
+            st.suspicious.append((ev.ts, score))
+        if ev.via == "gate":
+            allowed = verdict == "allow"
+            st.remember_gate(ev.post_id, ev.ts, allowed, text_key(ev.text) if allowed else 0)
+        sig = ctx.signature
+        if sig.words >= 3 or ctx.new_link_keys:
+            taint = ""
+            if bad:
+                taint = max(findings, key=lambda f: f.score).rule
+            sanctioned = ev.via == "gate" and verdict == "allow" and score < 1.0 and bool(ev.author)
+            self.campaigns.add(
+                sig,
+                ev.ts,
+                ctx.account.id,
+                ctx.cluster if sig.words >= 3 else None,
+                sanctioned,
+                taint,
+                ctx.new_link_keys,
+            )
+        if bad or frozen:
+            return
+        # learn: a clean post becomes part of the account's, author's and organisation's normal
+        st.rate.record(ev.ts)
+        org.rate.record(ev.ts)
+        st.learned += 1
+        st.last_ts = ev.ts
+        st.learn_time(ctx.hour_of_week)
+        org.learned += 1
+        for link in ctx.links:
+            d = link.domain or link.host
+            touch(st.domains, d, ev.ts, AccountState.DOMAIN_CAP)
+            touch(org.domains, d, ev.ts, OrgState.DOMAIN_CAP)
+        if ev.client:
+            touch(st.clients, ev.client, ev.ts, AccountState.CLIENT_CAP)
+        if author is not None:
+            author.rate.record(ev.ts)
+            author.learned += 1
+            touch(st.authors, ev.author, ev.ts, AccountState.AUTHOR_CAP)
+            if ev.ip:
+                touch(author.ips, ev.ip, ev.ts, AuthorState.IP_CAP)
+        if ev.ip:
+            touch(org.ips, ev.ip, ev.ts, OrgState.IP_CAP)
+        if sig.words >= 3:
+            org.learn_text(sig.exact, ev.ts)

@@ -1,0 +1,234 @@
+"""Finding the links in a post, including the ones written to slip past a filter.
+
+``extract_links(text)`` undoes the usual defanging and hiding first: zero-width and
+bidirectional control characters, ``hxxp``, ``[.]``/``(.)``/``[dot]``, ``[:]``, trailing
+punctuation, and scheme-less domains (``evil.example/claim``). Each ``Link`` records
+its host, registrable domain (public suffix list, offline) and how it was obfuscated, so
+the link rules judge the real target.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from publicsuffixlist import PublicSuffixList
+
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+_HIDDEN_RE = re.compile(f"[{ZERO_WIDTH}{BIDI}]")
+# A hidden character between two letters/digits/dots is hiding something; one between emoji
+# (the zero-width joiner in family emoji) is not.
+_HIDDEN_INSIDE_RE = re.compile(f"(?<=[\\w./:-])[{ZERO_WIDTH}]+(?=[\\w./:-])|[{BIDI}]")
+_DEFANG = (
+    (re.compile(r"(?i)\bh(?:xx|\*\*)p(s?)(\[?:\]?)//"), r"http\1://", "hxxp scheme"),
+    (re.compile(r"(?i)\bh(?:xx|\*\*)p(s?)\b"), r"http\1", "hxxp scheme"),
+    (re.compile(r"\s?[\[\(\{](?:\.|dot)[\]\)\}]\s?", re.IGNORECASE), ".", "bracketed dot"),
+    (re.compile(r"(?i)\[:\]"), ":", "bracketed colon"),
+    (re.compile(r"(?i)\[/\]"), "/", "bracketed slash"),
+)
+_SCHEME_URL = re.compile(r"(?i)\b((?:https?|ftp)://)([^\s<>\"'`]+)")
+_BARE_HOST = re.compile(
+    r"(?i)(?<![\w@/.-])((?:www\.)?(?:[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]{0,61}[a-z0-9\u00a1-\uffff])?\.)+"
+    r"(?:[a-z\u00a1-\uffff]{2,63}|xn--[a-z0-9-]{2,59}))((?::\d{1,5})?(?:/[^\s<>\"'`]*)?)"
+)
+_TRAILING = ".,;:!?)]}>'\"\u2019\u201d\u2026"
+# Suffixes that are also common file extensions: a bare "notes.md" is a file, not a link,
+# unless it starts with www. or has a path.
+_FILEISH = frozenset(
+    {"md", "py", "js", "sh", "zip", "exe", "txt", "pdf", "doc", "png", "jpg", "gif", "rs", "go"}
+)
+SHORTENERS = frozenset(
+    {
+        "bit.ly",
+        "tinyurl.com",
+        "t.co",
+        "goo.gl",
+        "ow.ly",
+        "is.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "tiny.cc",
+        "rb.gy",
+        "t.ly",
+        "bl.ink",
+        "lnkd.in",
+        "s.id",
+        "v.gd",
+        "qr.ae",
+        "x.co",
+        "short.io",
+        "soo.gd",
+        "clck.ru",
+        "shorte.st",
+        "adf.ly",
+        "bitly.com",
+        "tiny.one",
+        "urlz.fr",
+    }
+)
+
+
+@lru_cache(maxsize=1)
+def _psl() -> PublicSuffixList:
+    return PublicSuffixList(accept_unknown=False)
+
+
+@lru_cache(maxsize=65536)
+def registrable_domain(host: str) -> str | None:
+    """``www.bbc.co.uk`` -> ``bbc.co.uk``; None for an IP literal or an unknown suffix."""
+    host = host.strip(".").lower()
+    if not host or is_ip_literal(host):
+        return None
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        ascii_host = host
+    found = _psl().privatesuffix(ascii_host)
+    return str(found) if found else None
+
+
+@lru_cache(maxsize=65536)
+def public_suffix(host: str) -> str:
+    suffix = _psl().publicsuffix(host.strip(".").lower())
+    return str(suffix) if suffix else ""
+
+
+def is_ip_literal(host: str) -> bool:
+    h = host.strip("[]")
+    try:
+        ipaddress.ip_address(h)
+        return True
+    except ValueError:
+        pass
+    # Decimal (http://3232235777/) and hex (http://0xC0A80001/) forms browsers still accept.
+    return bool(re.fullmatch(r"(?:0x[0-9a-f]{1,8}|\d{8,10})", h, re.IGNORECASE)) or bool(
+        re.fullmatch(
+            r"(?:(?:0x[0-9a-f]{1,2}|0\d{1,3}|\d{1,3})\.){3}(?:0x[0-9a-f]{1,2}|0\d{1,3}|\d{1,3})", h, re.I
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    host: str
+    domain: str | None
+    path: str
+    scheme: str
+    obfuscation: tuple[str, ...] = ()
+    userinfo: str = ""
+
+    @property
+    def ip_literal(self) -> bool:
+        return is_ip_literal(self.host)
+
+    @property
+    def idn(self) -> bool:
+        return (not self.host.isascii()) or any(label.startswith("xn--") for label in self.host.split("."))
+
+    @property
+    def key(self) -> str:
+        """What identifies this link target: the domain, or the whole URL for a shortener."""
+        if self.domain in SHORTENERS or not self.domain:
+            return f"{self.host}{self.path}".rstrip("/")
+        return self.domain
+
+
+@dataclass(frozen=True, slots=True)
+class TextLinks:
+    links: tuple[Link, ...]
+    hidden_chars: int
+    defanged: tuple[str, ...]
+    clean_text: str
+
+
+def _refang(text: str) -> tuple[str, list[str]]:
+    kinds: list[str] = []
+    for pattern, repl, name in _DEFANG:
+        new = pattern.sub(repl, text)
+        if new != text:
+            if name not in kinds:
+                kinds.append(name)
+            text = new
+    return text, kinds
+
+
+def _split(rest: str) -> tuple[str, str, str]:
+    """``user@host:port/path`` -> (userinfo, host, path)."""
+    cut = len(rest)
+    for ch in "/?#":
+        i = rest.find(ch)
+        if i != -1:
+            cut = min(cut, i)
+    authority, path = rest[:cut], rest[cut:]
+    userinfo = ""
+    if "@" in authority:
+        userinfo, authority = authority.rsplit("@", 1)
+    host = authority
+    if host.startswith("["):
+        end = host.find("]")
+        host = host[: end + 1] if end != -1 else host
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return userinfo, host.lower().strip("."), path
+
+
+def extract_links(text: str) -> TextLinks:
+    """Every link in ``text``, hidden or defanged ones included."""
+    hidden = len(_HIDDEN_INSIDE_RE.findall(text)) if _HIDDEN_RE.search(text) else 0
+    clean = _HIDDEN_RE.sub("", text) if hidden or _HIDDEN_RE.search(text) else text
+    kinds: list[str] = []
+    if "xx" in clean.lower() or "[" in clean or "(" in clean or "{" in clean or "**" in clean:
+        clean, kinds = _refang(clean)
+    links: list[Link] = []
+    spans: list[tuple[int, int]] = []
+    obf_base = tuple(kinds) + (("hidden characters",) if hidden else ())
+    if "://" in clean:
+        for m in _SCHEME_URL.finditer(clean):
+            rest = m.group(2).rstrip(_TRAILING)
+            if not rest:
+                continue
+            userinfo, host, path = _split(rest)
+            if not host:
+                continue
+            obf = obf_base + (("credentials before host",) if userinfo else ())
+            links.append(
+                Link(
+                    url=m.group(1).lower() + rest,
+                    host=host,
+                    domain=registrable_domain(host),
+                    path=path,
+                    scheme=m.group(1)[:-3].lower(),
+                    obfuscation=obf,
+                    userinfo=userinfo,
+                )
+            )
+            spans.append((m.start(), m.start() + len(m.group(1)) + len(rest)))
+    if "." in clean:
+        for m in _BARE_HOST.finditer(clean):
+            if any(s <= m.start() < e for s, e in spans):
+                continue
+            host = m.group(1).lower().rstrip(".")
+            path = m.group(2).rstrip(_TRAILING)
+            domain = registrable_domain(host)
+            if domain is None:
+                continue
+            tld = host.rsplit(".", 1)[-1]
+            if tld in _FILEISH and not host.startswith("www.") and not path:
+                continue
+            links.append(
+                Link(
+                    url=host + path,
+                    host=host,
+                    domain=domain,
+                    path=path,
+                    scheme="",
+                    obfuscation=(*obf_base, "no scheme") if obf_base else (),
+                )
+            )
+    return TextLinks(links=tuple(links), hidden_chars=hidden, defanged=tuple(kinds), clean_text=clean)

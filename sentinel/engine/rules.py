@@ -1,0 +1,150 @@
+"""Rules: a detector bound to parameters, a severity and score, a scope and exceptions.
+
+Rules come from YAML files (see ``sentinel.engine.loader``). A ``RuleSet`` is immutable;
+hot reload swaps the whole set at once, so an event is always judged by one consistent set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sentinel.engine.context import Context
+from sentinel.engine.detectors import DetectorSpec
+from sentinel.engine.events import Severity
+from sentinel.inventory import Account
+
+SEVERITY_SCORES: dict[str, float] = {"info": 0.0, "low": 1.0, "medium": 2.0, "high": 4.0, "critical": 8.0}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which accounts a rule applies to; every key given must match (empty: all accounts)."""
+
+    accounts: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    platforms: frozenset[str] = frozenset()
+    publishing: frozenset[str] = frozenset()
+
+    def matches(self, a: Account) -> bool:
+        if self.accounts and a.id not in self.accounts:
+            return False
+        if self.tags and not self.tags.intersection(a.tags):
+            return False
+        if self.platforms and a.platform not in self.platforms:
+            return False
+        return not (self.publishing and a.publishing not in self.publishing)
+
+
+@dataclass(frozen=True)
+class Exceptions:
+    """When a rule does not apply: any one matching key is enough."""
+
+    accounts: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    platforms: frozenset[str] = frozenset()
+    authors: frozenset[str] = frozenset()
+    clients: frozenset[str] = frozenset()
+    via: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+    text: tuple[re.Pattern[str], ...] = ()
+
+    def excludes_account(self, a: Account) -> bool:
+        return a.id in self.accounts or bool(self.tags.intersection(a.tags)) or a.platform in self.platforms
+
+    @property
+    def per_event(self) -> bool:
+        return bool(self.authors or self.clients or self.via or self.domains or self.text)
+
+    def excludes_event(self, ctx: Context) -> bool:
+        ev = ctx.event
+        if ev.author and ev.author in self.authors:
+            return True
+        if ev.client in self.clients or ev.via in self.via:
+            return True
+        if self.domains:
+            for link in ctx.links:
+                if (link.domain or link.host) in self.domains or link.host in self.domains:
+                    return True
+        return any(p.search(ev.text) for p in self.text)
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """A sample for ``sentinel rules test``: events (after an optional generated history) and the
+    expected outcome for the last one."""
+
+    name: str
+    events: tuple[Mapping[str, Any], ...]
+    expect: str  # "finding" or "none"
+    detail: str = ""
+    account: Mapping[str, Any] = field(default_factory=dict)
+    history: Mapping[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    detector: DetectorSpec
+    params: Mapping[str, Any]
+    severity: Severity
+    score: float
+    group: str
+    scope: Scope = Scope()
+    exceptions: Exceptions = Exceptions()
+    fixtures: tuple[Fixture, ...] = ()
+    enabled: bool = True
+    file: str = ""
+    line: int = 0
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.file else "<memory>"
+
+
+@dataclass(frozen=True)
+class AccountRules:
+    main: tuple[Rule, ...]
+    after: tuple[Rule, ...]
+    matched: tuple[Rule, ...]
+
+
+class RuleSet:
+    """An immutable set of rules, with the rules for each account worked out once."""
+
+    def __init__(self, rules: tuple[Rule, ...] = (), sources: tuple[str, ...] = ()) -> None:
+        self.rules = rules
+        self.sources = sources
+        self._by_id = {r.id: r for r in rules}
+        self._cache: dict[Account, AccountRules] = {}
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.rules)
+
+    def get(self, rule_id: str) -> Rule | None:
+        return self._by_id.get(rule_id)
+
+    def for_account(self, a: Account) -> AccountRules:
+        got = self._cache.get(a)
+        if got is None:
+            live = [
+                r
+                for r in self.rules
+                if r.enabled and r.scope.matches(a) and not r.exceptions.excludes_account(a)
+            ]
+            got = AccountRules(
+                main=tuple(r for r in live if r.detector.phase == "main"),
+                after=tuple(r for r in live if r.detector.phase == "after"),
+                matched=tuple(r for r in live if r.detector.on_matched),
+            )
+            if len(self._cache) > 100000:
+                self._cache.clear()
+            self._cache[a] = got
+        return got
