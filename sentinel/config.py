@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sentinel.alerts.settings import AlertsSettings
+from sentinel.engine.settings import EngineSettings
 from sentinel.errors import ConfigError
 from sentinel.settings import Duration, build_section, convert, section_fields
 
@@ -132,6 +133,7 @@ class Config:
     vault: VaultSettings = field(default_factory=VaultSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
     source: str = "<defaults>"
 
