@@ -1,0 +1,126 @@
+"""``sentinel incidents``: the timeline of each incident, for responders and the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from sentinel.cli.context import Context
+from sentinel.cli.output import emit_json, table
+from sentinel.errors import UsageError
+from sentinel.response.store import ResponseStore
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("incidents", help="list, show and export incidents (findings, evidence, actions)")
+    isub = p.add_subparsers(dest="incidents_command", metavar="ACTION", required=True)
+    ls = isub.add_parser("list", help="one line per incident, newest first")
+    ls.add_argument("--open", action="store_true", help="only open incidents")
+    ls.set_defaults(func=handle_list)
+    show = isub.add_parser("show", help="the full timeline of one incident")
+    show.add_argument("id", type=int)
+    show.set_defaults(func=handle_show)
+    export = isub.add_parser("export", help="export one incident for the post-incident report")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=["json", "markdown"], default="markdown")
+    export.set_defaults(func=handle_export)
+
+
+def _get(ctx: Context, incident: int) -> dict[str, Any]:
+    data = ResponseStore(ctx.store).incident(incident)
+    if data is None:
+        raise UsageError(f"no incident {incident}")
+    return data
+
+
+def handle_list(ctx: Context, args: argparse.Namespace) -> int:
+    rows = ResponseStore(ctx.store).incidents("open" if args.open else None)
+    if ctx.as_json:
+        emit_json(rows)
+    else:
+        table(
+            ["id", "status", "opened", "accounts", "title"],
+            [(r["id"], r["status"], r["opened"][:19], len(r["accounts"]), r["title"]) for r in rows],
+        )
+    return 0
+
+
+def _line(e: dict[str, Any]) -> str:
+    d = e["data"]
+    if e["kind"] == "action":
+        what = f"{d.get('step')}: {d.get('status', '')} {d.get('detail') or d.get('reason') or ''}".strip()
+    elif e["kind"] == "post":
+        what = f"post {d.get('post_id')}: {d.get('text', '')!r}"
+    elif e["kind"] == "finding":
+        what = f"{d.get('rule', '')} ({d.get('severity', '')}): {d.get('detail', '')}"
+    else:
+        what = json.dumps(d, sort_keys=True)
+    return f"{e['ts'][:19]}  {e['kind']:8} {e['account'] or '-':28} {e['actor']:12} {what}"
+
+
+def handle_show(ctx: Context, args: argparse.Namespace) -> int:
+    data = _get(ctx, args.id)
+    if ctx.as_json:
+        emit_json(data)
+        return 0
+    print(f"Incident {data['id']} ({data['status']}): {data['title']}")
+    print(f"Opened {data['opened']}; accounts: {', '.join(data['accounts'])}\n")
+    for e in data["events"]:
+        print(_line(e))
+    return 0
+
+
+def markdown(data: dict[str, Any]) -> str:
+    out = [
+        f"# Incident {data['id']}: {data['title']}",
+        "",
+        f"- Status: {data['status']}",
+        f"- Opened: {data['opened']}" + (f", closed {data['closed']}" if data.get("closed") else ""),
+        f"- Accounts: {', '.join(data['accounts'])}",
+        "",
+    ]
+    sections = (
+        ("finding", "Findings"),
+        ("post", "Evidence (posts)"),
+        ("action", "Actions"),
+        ("note", "Notes"),
+    )
+    for kind, title in sections:
+        events = [e for e in data["events"] if e["kind"] == kind]
+        if not events:
+            continue
+        out += [f"## {title}", ""]
+        if kind == "post":
+            for e in events:
+                d = e["data"]
+                out += [
+                    f"- `{e['account']}` post `{d.get('post_id')}` at {d.get('ts') or e['ts']}:",
+                    "",
+                    "  > " + str(d.get("text", "")).replace("\n", "\n  > "),
+                    "",
+                ]
+        else:
+            out += ["| time | account | by | what |", "|---|---|---|---|"]
+            for e in events:
+                what = (
+                    _line(e).split(None, 4)[-1]
+                    if kind != "action"
+                    else (
+                        f"{e['data'].get('step')}: {e['data'].get('status', '')} {e['data'].get('detail', '')}"
+                    )
+                )
+                out.append(
+                    f"| {e['ts'][:19]} | {e['account'] or '-'} | {e['actor']} | {what.replace('|', '/')} |"
+                )
+            out.append("")
+    return "\n".join(out)
+
+
+def handle_export(ctx: Context, args: argparse.Namespace) -> int:
+    data = _get(ctx, args.id)
+    if args.format == "json" or ctx.as_json:
+        emit_json(data)
+    else:
+        print(markdown(data))
+    return 0

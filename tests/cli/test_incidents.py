@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sentinel.cli import main
+from sentinel.response.store import ResponseStore
+from sentinel.store import Store
+from tests.conftest import Deployment
+
+
+def test_list_show_export(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        rs = ResponseStore(store)
+        rs.mark_frozen(["example-brand-x"], ["gate", "vault"], "worm", "sentinel", True, done=("gate",))
+        inc = rs.open_incident("Automatic freeze: worm", ["example-brand-x"])
+        rs.add_event(
+            inc,
+            "finding",
+            "sentinel",
+            {"rule": "campaign", "severity": "high", "detail": "12 accounts"},
+            "example-brand-x",
+        )
+        rs.add_event(
+            inc,
+            "post",
+            "sentinel",
+            {"post_id": "p9", "text": "claim at hxxps://evil[.]com"},
+            "example-brand-x",
+        )
+        rs.add_event(
+            inc,
+            "action",
+            "sentinel",
+            {"step": "vault", "status": "done", "detail": "denied"},
+            "example-brand-x",
+        )
+    assert main(deployment.cli("incidents", "list")) == 0
+    assert "Automatic freeze: worm" in capsys.readouterr().out
+    assert main(deployment.cli("incidents", "show", str(inc))) == 0
+    out = capsys.readouterr().out
+    assert "campaign (high): 12 accounts" in out and "post p9" in out
+    assert main(deployment.cli("incidents", "export", str(inc))) == 0
+    md = capsys.readouterr().out
+    assert md.startswith(f"# Incident {inc}: Automatic freeze: worm")
+    assert "## Findings" in md and "## Evidence (posts)" in md and "> claim at hxxps://evil[.]com" in md
+    assert main(["--json", *deployment.cli("incidents", "export", str(inc))]) == 0
+    assert [e["kind"] for e in json.loads(capsys.readouterr().out)["events"]] == ["finding", "post", "action"]
+    assert main(deployment.cli("incidents", "show", "999")) == 2
+    assert main(["--json", *deployment.cli("status")]) == 0
+    frozen = json.loads(capsys.readouterr().out)["frozen"]
+    assert frozen["count"] == 1 and frozen["accounts"]["example-brand-x"]["reason"] == "worm"
