@@ -130,18 +130,23 @@ class HttpClient:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._error_hook = error_hook
         self._owns_client = client is None
+        # A shared client (many accounts, one connection pool) is not re-based: paths are prefixed.
+        self._prefix = base_url.rstrip("/") if client is not None else ""
         self._client = client or httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
             timeout=httpx.Timeout(timeout),
             headers={"user-agent": "sentinel-social", **(headers or {})},
         )
-        if client is not None and base_url:
-            self._client.base_url = httpx.URL(base_url)
 
     async def aclose(self) -> None:
         if self._owns_client:
             await self._client.aclose()
+
+    def _url(self, path: str) -> str:
+        if not self._prefix or path.startswith(("http://", "https://")):
+            return path
+        return f"{self._prefix}/{path.lstrip('/')}"
 
     def _where(self, method: str, path: str) -> str:
         return f"account {self.account!r} on {self.platform}: {method} {path}"
@@ -171,7 +176,7 @@ class HttpClient:
             last = attempt >= self.max_attempts
             try:
                 response = await self._client.request(
-                    method, path, params=params, json=json, data=data, headers=hdrs
+                    method, self._url(path), params=params, json=json, data=data, headers=hdrs
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as e:
                 if last:

@@ -1,0 +1,174 @@
+"""Benchmark: the watcher over 1,000 sandbox accounts polled every 30 s.
+
+Starts the sandbox platform in its own process, creates the accounts, runs the watcher in
+this process, publishes posts on random accounts at random moments, and prints:
+
+- the watcher process's CPU share of one core over the measured window (goal < 10 %);
+- the detection delay, post published -> observed event handed to the engine callback
+  (goal: under the interval + 2 s), as p50 / p95 / max.
+
+Usage: python bench/watcher.py [--accounts 1000] [--interval 30] [--measure 90] [--posts 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sentinel.logs import configure
+from sentinel.platforms.sandbox import SandboxAdapter
+from sentinel.store import Store
+from sentinel.watcher import WatchedAccount, Watcher
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_sandbox(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sentinel.platforms.sandbox_server", "--port", str(port)],
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).raise_for_status()
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("sandbox server did not start")
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_sandbox(port)
+    try:
+        accounts = [
+            {"handle": f"bench{i:04d}", "password": secrets.token_urlsafe(12)} for i in range(args.accounts)
+        ]
+        httpx.post(f"{url}/api/accounts", json={"accounts": accounts}, timeout=60).raise_for_status()
+        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+        with tempfile.TemporaryDirectory() as tmp:
+            async with httpx.AsyncClient(timeout=10, limits=limits) as shared:
+                adapters = [
+                    SandboxAdapter(
+                        a["handle"],
+                        {"identifier": a["handle"], "password": a["password"]},
+                        base_url=url,
+                        client=shared,
+                    )
+                    for a in accounts
+                ]
+                published: dict[str, float] = {}
+                delays: list[float] = []
+
+                def on_post(event: dict[str, Any]) -> None:
+                    sent = published.get(event["text"])
+                    if sent is not None:
+                        delays.append(time.time() - sent)
+
+                store = Store(Path(tmp) / "bench.sqlite3")
+                watcher = Watcher(
+                    store,
+                    [WatchedAccount(a.account, a, gated=True, interval=args.interval) for a in adapters],
+                    on_post,
+                    concurrency=args.concurrency,
+                )
+                runner = asyncio.create_task(watcher.run())
+                # First interval: every account takes its baseline.
+                await asyncio.sleep(args.interval + 1)
+                baselined = sum(1 for s in watcher.state.values() if s.polls >= 1)
+                wall0, cpu0 = time.monotonic(), cpu_seconds()
+                polls0 = sum(s.polls for s in watcher.state.values())
+                async with httpx.AsyncClient(base_url=url, timeout=10) as poster:
+                    tokens: dict[str, str] = {}
+                    start = time.monotonic()
+                    schedule = sorted(
+                        random.uniform(0, args.measure - args.interval - 3) for _ in range(args.posts)
+                    )
+                    for n, at in enumerate(schedule):
+                        await asyncio.sleep(max(0.0, start + at - time.monotonic()))
+                        acct = random.choice(accounts)
+                        token = tokens.get(acct["handle"])
+                        if token is None:
+                            r = await poster.post(
+                                "/api/sessions", json={"handle": acct["handle"], "password": acct["password"]}
+                            )
+                            token = tokens[acct["handle"]] = r.json()["token"]
+                        text = f"bench post {n} {secrets.token_hex(4)}"
+                        published[text] = time.time()
+                        (
+                            await poster.post(
+                                "/api/posts",
+                                json={"text": text},
+                                headers={"authorization": f"Bearer {token}"},
+                            )
+                        ).raise_for_status()
+                    await asyncio.sleep(max(0.0, start + args.measure - time.monotonic()))
+                wall, cpu = time.monotonic() - wall0, cpu_seconds() - cpu0
+                polls = sum(s.polls for s in watcher.state.values()) - polls0
+                errors = sum(1 for s in watcher.state.values() if s.errors)
+                watcher.stop()
+                await runner
+                store.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    delays.sort()
+    return {
+        "accounts": args.accounts,
+        "interval_s": args.interval,
+        "baselined_in_first_interval": baselined,
+        "measured_s": round(wall, 1),
+        "polls": polls,
+        "polls_per_s": round(polls / wall, 1),
+        "accounts_in_error": errors,
+        "cpu_share_of_one_core": f"{100 * cpu / wall:.1f}%",
+        "posts_published": len(published),
+        "posts_detected": len(delays),
+        "delay_p50_s": round(statistics.median(delays), 2) if delays else None,
+        "delay_p95_s": round(delays[int(0.95 * (len(delays) - 1))], 2) if delays else None,
+        "delay_max_s": round(delays[-1], 2) if delays else None,
+        "goal_delay_s": args.interval + 2,
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=30.0)
+    parser.add_argument(
+        "--measure", type=float, default=90.0, help="seconds measured after the baseline interval"
+    )
+    parser.add_argument("--posts", type=int, default=150)
+    parser.add_argument("--concurrency", type=int, default=20)
+    configure(level="warning", fmt="json", stream=open(os.devnull, "w"))  # noqa: SIM115
+    result = asyncio.run(main(parser.parse_args()))
+    print(json.dumps(result, indent=2))
