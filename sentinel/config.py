@@ -24,7 +24,9 @@ from typing import Any, Literal
 from sentinel.alerts.settings import AlertsSettings
 from sentinel.engine.settings import EngineSettings
 from sentinel.errors import ConfigError
+from sentinel.response.settings import ResponseSettings
 from sentinel.settings import Duration, build_section, convert, section_fields
+from sentinel.watcher.settings import WatcherSettings
 
 DEFAULT_PATH = Path("/etc/sentinel/sentinel.toml")
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -135,6 +137,8 @@ class Config:
     audit: AuditSettings = field(default_factory=AuditSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    response: ResponseSettings = field(default_factory=ResponseSettings)
+    watcher: WatcherSettings = field(default_factory=WatcherSettings)
     source: str = "<defaults>"
 
     def replace(self, **changes: Any) -> Config:

@@ -121,7 +121,9 @@ def start() -> Pds:
     info = json.loads(line) if line.startswith(b"{") else None
     if not info or not info.get("ready"):
         proc.kill()
-        pytest.fail(f"local PDS did not start within {START_TIMEOUT:.0f}s (exit {proc.poll()})", pytrace=False)
+        pytest.fail(
+            f"local PDS did not start within {START_TIMEOUT:.0f}s (exit {proc.poll()})", pytrace=False
+        )
     return Pds(
         url=f"http://127.0.0.1:{pds_port}",
         plc_url=f"http://127.0.0.1:{plc_port}",
