@@ -270,8 +270,16 @@ class Engine:
         if bad or frozen:
             return
         # learn: a clean post becomes part of the account's, author's and organisation's normal
-        st.rate.record(ev.ts)
-        org.rate.record(ev.ts)
+        # (a burst is not learned as a normal rate)
+        bursting = set()
+        for f in findings:
+            rule = self.rules.get(f.rule)
+            if rule is not None and rule.detector.name == "burst":
+                bursting.add(rule.params.get("subject"))
+        if "account" not in bursting:
+            st.rate.record(ev.ts)
+        if "org" not in bursting:
+            org.rate.record(ev.ts)
         st.learned += 1
         st.last_ts = ev.ts
         st.learn_time(ctx.hour_of_week)
@@ -283,7 +291,8 @@ class Engine:
         if ev.client:
             touch(st.clients, ev.client, ev.ts, AccountState.CLIENT_CAP)
         if author is not None:
-            author.rate.record(ev.ts)
+            if "author" not in bursting:
+                author.rate.record(ev.ts)
             author.learned += 1
             touch(st.authors, ev.author, ev.ts, AccountState.AUTHOR_CAP)
             if ev.ip:

@@ -25,7 +25,6 @@ WINDOWS = (600, 3600)
 """The rate windows (seconds) tracked for every account, author and the organisation."""
 
 HOW_CAP = 4000  # halve the hour-of-week profile past this many posts: old habits fade
-HIST_CAP = 4000
 
 
 def touch(d: dict[str, float], key: str, ts: float, cap: int) -> None:
@@ -37,14 +36,20 @@ def touch(d: dict[str, float], key: str, ts: float, cap: int) -> None:
 
 
 class Rate:
-    """Posts in sliding windows, and a histogram of the counts seen at clean posts."""
+    """Posts in sliding windows, and each day's peak count (at clean posts) as the baseline.
 
-    __slots__ = ("cap", "hist", "windows")
+    The baseline only holds completed days, so a burst today cannot raise today's threshold.
+    """
+
+    __slots__ = ("cap", "peaks", "today", "windows")
+
+    DAYS = 28
 
     def __init__(self, cap: int = 1000) -> None:
         self.cap = cap
         self.windows: dict[int, deque[float]] = {w: deque() for w in WINDOWS}
-        self.hist: dict[int, dict[int, int]] = {w: {} for w in WINDOWS}
+        self.peaks: dict[int, list[int]] = {w: [] for w in WINDOWS}
+        self.today: dict[int, list[int]] = {w: [0, 0] for w in WINDOWS}  # [day number, peak]
 
     def count(self, ts: float, window: int) -> int:
         """Posts in the ``window`` seconds up to ``ts``, this one included."""
@@ -64,38 +69,40 @@ class Rate:
                 dq.popleft()
 
     def record(self, ts: float) -> None:
-        """Record the counts at a clean post into the baseline histograms."""
+        """Record the counts at a clean post into today's peak."""
+        day = int(ts // 86400)
         for w, dq in self.windows.items():
-            c = len(dq)
-            h = self.hist[w]
-            h[c] = h.get(c, 0) + 1
-            if sum(h.values()) > HIST_CAP:
-                self.hist[w] = {k: v // 2 for k, v in h.items() if v // 2}
+            today = self.today[w]
+            if today[0] != day:
+                if today[1]:
+                    peaks = self.peaks[w]
+                    peaks.append(today[1])
+                    if len(peaks) > self.DAYS:
+                        del peaks[0]
+                today[0], today[1] = day, 0
+            today[1] = max(today[1], len(dq))
 
     def quantile(self, window: int, q: float) -> tuple[int, int]:
-        """(count at quantile ``q``, number of observations) of the baseline."""
-        h = self.hist[window]
-        n = sum(h.values())
-        if not n:
+        """(daily peak count at quantile ``q``, number of days) of the baseline."""
+        peaks = self.peaks[window]
+        if not peaks:
             return 0, 0
-        need = q * n
-        run = 0
-        for k in sorted(h):
-            run += h[k]
-            if run >= need:
-                return k, n
-        return max(h), n
+        ordered = sorted(peaks)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))], len(ordered)
 
     def to_state(self) -> dict[str, Any]:
         return {
             "windows": {str(w): list(dq) for w, dq in self.windows.items()},
-            "hist": {str(w): {str(k): v for k, v in h.items()} for w, h in self.hist.items()},
+            "peaks": {str(w): list(p) for w, p in self.peaks.items()},
+            "today": {str(w): list(t) for w, t in self.today.items()},
         }
 
     def restore(self, raw: Mapping[str, Any]) -> None:
         for w in WINDOWS:
             self.windows[w] = deque(float(x) for x in raw.get("windows", {}).get(str(w), []))
-            self.hist[w] = {int(k): int(v) for k, v in raw.get("hist", {}).get(str(w), {}).items()}
+            self.peaks[w] = [int(x) for x in raw.get("peaks", {}).get(str(w), [])][-self.DAYS :]
+            today = raw.get("today", {}).get(str(w), [0, 0])
+            self.today[w] = [int(today[0]), int(today[1])]
 
 
 class AccountState:
@@ -263,9 +270,9 @@ class OrgState:
         return a
 
     def learn_text(self, key: int, ts: float) -> None:
-        if key in self.texts:
-            del self.texts[key]
-        self.texts[key] = ts
+        """Remember a clean post's text (first seen time kept, recency refreshed)."""
+        first = self.texts.pop(key, ts)
+        self.texts[key] = first
         if len(self.texts) > self.TEXT_CAP:
             del self.texts[next(iter(self.texts))]
 

@@ -73,15 +73,15 @@ def _rate(ctx: Context, subject: str) -> tuple[Rate | None, str]:
 @detector(
     "burst",
     "Posting far faster than normal for the account, the author or the organisation: the count "
-    "in the window exceeds ``min_count`` and ``factor`` times the ``quantile`` of the counts "
-    "seen at clean posts.",
+    "in the window reaches ``min_count`` and exceeds ``factor`` times the ``quantile`` of the "
+    "daily peak counts of the last 28 days (today's burst never raises today's baseline).",
     {
         "subject": Param("choice", "account", "account, author or org", choices=("account", "author", "org")),
         "window": Param("window", "1h", "10m or 1h"),
         "min_count": Param("int", 6, "never a burst below this many posts in the window"),
         "factor": Param("float", 3.0, "times the usual count"),
-        "quantile": Param("float", 0.99, "which usual count"),
-        "min_history": Param("int", 20, "clean posts needed for a baseline"),
+        "quantile": Param("float", 0.9, "which daily peak counts as usual"),
+        "min_history": Param("int", 7, "days with clean posts needed for a baseline"),
     },
 )
 def burst(ctx: Context, p: Mapping[str, Any]) -> Hit | None:

@@ -50,8 +50,9 @@ def campaign(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         return None
     if p["sanctioned_exempt"] and c.sanctioned:
         return None
-    if ctx.signature.exact in ctx.org.texts:
-        return None
+    seen = ctx.org.texts.get(ctx.signature.exact)
+    if seen is not None and seen < c.first_ts:
+        return None  # a text the organisation posted before this wave began
     others = c.accounts_since(ctx.event.ts - p["window"], ctx.account.id)
     if others + 1 < p["min_accounts"]:
         return None

@@ -1,0 +1,166 @@
+"""``sentinel rules validate|test|list``: check rule files, run their fixtures, list detectors.
+
+``validate`` reports every problem with file, line and field and exits 2 when there is one.
+``test`` runs every rule's fixtures against the whole rule set and exits 1 on a mismatch.
+Without ``DIR`` arguments both use the configured rule directories (shipped rules included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from sentinel.cli.context import Context
+from sentinel.cli.output import emit_json, table
+from sentinel.errors import UsageError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("rules", help="validate and test detection rule files", description=__doc__)
+    rsub = p.add_subparsers(dest="rules_command", metavar="ACTION")
+    v = rsub.add_parser("validate", help="check rule files; report every error with file, line and field")
+    v.add_argument("dirs", nargs="*", metavar="DIR", help="rule directories or files (default: configured)")
+    v.set_defaults(func=validate)
+    t = rsub.add_parser("test", help="run every rule's fixtures; exit 1 on a mismatch")
+    t.add_argument("dirs", nargs="*", metavar="DIR", help="rule directories or files (default: configured)")
+    t.add_argument("--rule", action="append", default=[], help="only this rule id (repeatable)")
+    t.add_argument("-v", "--verbose", action="store_true", help="show passing fixtures too")
+    t.set_defaults(func=test)
+    ls = rsub.add_parser("list", help="list the rules, or the detectors rule files can use")
+    ls.add_argument("dirs", nargs="*", metavar="DIR", help="rule directories or files (default: configured)")
+    ls.add_argument("--detectors", action="store_true", help="list detectors and their parameters")
+    ls.set_defaults(func=list_rules)
+    p.set_defaults(func=lambda ctx, args: (p.print_help(sys.stderr), 2)[1])
+
+
+def _dirs(ctx: Context, args: argparse.Namespace) -> list[Path]:
+    dirs = [Path(d) for d in args.dirs] if args.dirs else list(ctx.config.sentinel.all_rules_dirs)
+    if not dirs:
+        raise UsageError("no rule directories: pass DIR or set rules_dirs in the config")
+    for d in dirs:
+        if not d.exists():
+            raise UsageError(f"{d}: no such rule directory or file")
+    return dirs
+
+
+def validate(ctx: Context, args: argparse.Namespace) -> int:
+    from sentinel.engine.loader import collect_rules
+
+    ruleset, issues = collect_rules(_dirs(ctx, args))
+    if ctx.as_json:
+        emit_json(
+            {
+                "valid": not issues,
+                "rules": len(ruleset),
+                "files": list(ruleset.sources),
+                "problems": [i.to_dict() for i in issues],
+            }
+        )
+        return 2 if issues else 0
+    for issue in issues:
+        print(str(issue), file=sys.stderr)
+    if issues:
+        print(f"{len(issues)} problem(s) in {len(ruleset.sources)} file(s)", file=sys.stderr)
+        return 2
+    print(f"{len(ruleset)} rules in {len(ruleset.sources)} file(s): valid")
+    return 0
+
+
+def test(ctx: Context, args: argparse.Namespace) -> int:
+    from sentinel.engine.fixtures import run_fixture
+    from sentinel.engine.loader import load_rules
+
+    ruleset = load_rules(_dirs(ctx, args))
+    wanted = set(args.rule)
+    unknown = sorted(wanted - {r.id for r in ruleset.rules})
+    if unknown:
+        raise UsageError(f"no rule with id {unknown[0]!r}")
+    results = [
+        run_fixture(rule, fx, ruleset, ctx.config.engine)
+        for rule in ruleset.rules
+        if not wanted or rule.id in wanted
+        for fx in rule.fixtures
+    ]
+    failed = [r for r in results if not r.passed]
+    if ctx.as_json:
+        emit_json(
+            {
+                "passed": len(results) - len(failed),
+                "failed": len(failed),
+                "results": [r.to_dict() for r in results],
+            }
+        )
+        return 1 if failed else 0
+    for r in results:
+        if r.passed and not args.verbose:
+            continue
+        mark = "ok  " if r.passed else "FAIL"
+        print(f"{mark} {r.rule.id}: {r.fixture.name} ({r.rule.file}:{r.fixture.line}): {r.message}")
+    untested = [r.id for r in ruleset.rules if not r.fixtures and (not wanted or r.id in wanted)]
+    print(
+        f"{len(results) - len(failed)} passed, {len(failed)} failed"
+        + (f"; rules without fixtures: {', '.join(untested)}" if untested else "")
+    )
+    return 1 if failed else 0
+
+
+def list_rules(ctx: Context, args: argparse.Namespace) -> int:
+    if args.detectors:
+        from sentinel.engine.detectors import DETECTORS
+
+        if ctx.as_json:
+            emit_json(
+                {
+                    name: {
+                        "doc": d.doc,
+                        "params": {
+                            k: {"kind": p.kind, "default": p.default, "doc": p.doc}
+                            for k, p in d.params.items()
+                        },
+                    }
+                    for name, d in sorted(DETECTORS.items())
+                }
+            )
+            return 0
+        for name, d in sorted(DETECTORS.items()):
+            print(f"{name}: {d.doc}")
+            for k, p in d.params.items():
+                print(f"    {k} ({p.kind}, default {p.default!r}): {p.doc}")
+        return 0
+    from sentinel.engine.loader import load_rules
+
+    ruleset = load_rules(_dirs(ctx, args))
+    if ctx.as_json:
+        emit_json(
+            [
+                {
+                    "id": r.id,
+                    "detector": r.detector.name,
+                    "severity": r.severity,
+                    "score": r.score,
+                    "group": r.group,
+                    "enabled": r.enabled,
+                    "fixtures": len(r.fixtures),
+                    "where": r.where,
+                }
+                for r in ruleset.rules
+            ]
+        )
+        return 0
+    table(
+        ["id", "detector", "severity", "score", "fixtures", "where"],
+        [
+            (
+                r.id + ("" if r.enabled else " (disabled)"),
+                r.detector.name,
+                r.severity,
+                f"{r.score:g}",
+                len(r.fixtures),
+                r.where,
+            )
+            for r in ruleset.rules
+        ],
+    )
+    return 0
