@@ -10,5 +10,8 @@ if TYPE_CHECKING:
 
 
 def build_services(app: App) -> Sequence[Service]:
-    services: list[Service] = []
+    from sentinel.guard import Guard
+    from sentinel.response.service import ResponseService
+
+    services: list[Service] = [Guard(), ResponseService()]
     return services

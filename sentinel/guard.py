@@ -1,0 +1,230 @@
+"""The daemon's guard: the detection engine behind the gate, the broker and the watcher.
+
+Every post — a gate check from a publishing tool, a broker publish, a post the watcher saw
+on a platform — goes through ``Guard.check``: the engine decides, the account's activity is
+noted, and when the freeze policy fires the responder is started on the account at once
+(the gate is blocked in memory before ``check`` returns). Learned baselines are written to
+the store every few seconds (only the accounts that changed) and on stop, and read back
+on start, so a restart neither forgets each account's normal nor re-learns it. Rule files
+are watched: a valid change takes effect within two seconds; an invalid one keeps the
+previous rules in force, is logged with file, line and field, and raises an alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sentinel.activity import record_post
+from sentinel.engine.engine import Engine
+from sentinel.engine.events import Decision, Event, format_ts, parse_event
+from sentinel.engine.loader import RuleSetError, load_rules
+from sentinel.engine.rules import RuleSet
+from sentinel.engine.watcher import RuleWatcher
+from sentinel.errors import SentinelError
+from sentinel.logs import get_logger
+from sentinel.response.responder import Evidence
+from sentinel.response.store import ResponseStore
+
+if TYPE_CHECKING:
+    from sentinel.daemon import App
+
+log = get_logger("sentinel.guard")
+ORG_KEY = "__org__"
+PERSIST_SECONDS = 5.0
+
+MIGRATIONS = [
+    """
+    CREATE TABLE engine_state (
+        account TEXT PRIMARY KEY,
+        data    TEXT NOT NULL,
+        updated TEXT NOT NULL
+    )
+    """,
+]
+
+
+class Guard:
+    name = "guard"
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.app: App | None = None
+        self.watcher: RuleWatcher | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._persist: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.checked: dict[str, int] = {}
+        self.rules_loaded = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self, app: App) -> None:
+        self.app = app
+        self._loop = asyncio.get_running_loop()
+        app.store.migrate("engine", MIGRATIONS)
+        dirs = app.config.sentinel.all_rules_dirs
+        rules = load_rules(dirs)
+        self.rules_loaded = True
+        engine = Engine(app.inventory, rules, app.config.engine)
+        self._restore(engine)
+        self.engine = engine
+        frozen = ResponseStore(app.store).frozen()
+        now = time.time()
+        for account in frozen:
+            if app.inventory.get(account) is not None:
+                engine.freeze(account, now, "frozen (restored at start)")
+        self.watcher = RuleWatcher(
+            dirs, on_reload=self._on_reload, on_error=self._on_rule_error, current=rules
+        )
+        if dirs:
+            self.watcher.start()
+        self._persist = asyncio.create_task(self._persist_loop())
+        app.extras["guard"] = self
+        log.info("guard.started", rules=len(rules), accounts=len(app.inventory), frozen=len(frozen))
+
+    async def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self._persist is not None:
+            self._persist.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        self.save()
+
+    async def reload(self, app: App) -> None:
+        self.app = app
+        if self.engine is not None:
+            self.engine.set_inventory(app.inventory)
+        if self.watcher is not None:
+            self.watcher.reload()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "rules": len(self.engine.rules) if self.engine else 0,
+            "checked": dict(self.checked),
+            "frozen": sorted(self.engine.frozen_accounts()) if self.engine else [],
+            "rule_reloads": self.watcher.reloads if self.watcher else 0,
+            "rule_reload_failures": self.watcher.failures if self.watcher else 0,
+        }
+
+    # -- rules (called from the watcher's thread) ----------------------------------------------
+    def _on_reload(self, rules: RuleSet) -> None:
+        if self._loop is not None and self.engine is not None:
+            self._loop.call_soon_threadsafe(self.engine.set_rules, rules)
+
+    def _on_rule_error(self, error: RuleSetError) -> None:
+        if self._loop is None or self.app is None:
+            return
+        app = self.app
+        summary = f"Rule files rejected, previous rules kept: {error.message}"
+        self._loop.call_soon_threadsafe(lambda: app.raise_alert("rule_file_error", "high", summary))
+
+    # -- the gate ---------------------------------------------------------------------------------
+    def block(self, account: str, reason: str) -> None:
+        """GateControl for the responder: from now on every post of ``account`` is blocked."""
+        if self.engine is not None and self.app is not None and self.app.inventory.get(account):
+            self.engine.freeze(account, time.time(), reason)
+
+    def unblock(self, account: str) -> None:
+        if self.engine is not None:
+            self.engine.unfreeze(account)
+
+    def check(self, raw: Mapping[str, Any]) -> Decision:
+        """Decide one event (gate check or observed post) given as a replay-format mapping."""
+        if self.engine is None or self.app is None:
+            raise SentinelError("the guard is not running")
+        event = parse_event(dict(raw))
+        return self.check_event(event)
+
+    def check_event(self, event: Event) -> Decision:
+        assert self.engine is not None and self.app is not None
+        decision = self.engine.evaluate(event)
+        self.checked[decision.verdict] = self.checked.get(decision.verdict, 0) + 1
+        if decision.published:
+            record_post(self.app.store, event.account, format_ts(event.ts))
+        if decision.freeze is not None:
+            self._freeze(event, decision)
+        elif decision.verdict in ("hold", "block", "flagged"):
+            log.warning(
+                "guard.suspicious",
+                account=event.account,
+                event_id=event.id,
+                verdict=decision.verdict,
+                findings=[f.rule for f in decision.findings],
+            )
+        return decision
+
+    def _freeze(self, event: Event, decision: Decision) -> None:
+        assert self.app is not None and decision.freeze is not None
+        reason = decision.freeze.reason
+        log.error("guard.freeze", account=event.account, event_id=event.id, reason=reason)
+        self.block(event.account, reason)  # permanent until a person unfreezes
+        responder = self.app.extras.get("responder")
+        if responder is None:
+            self.app.raise_alert(
+                "freeze", "critical", f"{event.account} frozen: {reason}", accounts=[event.account]
+            )
+            return
+        evidence = []
+        if event.via == "observed" or decision.verdict == "allow":
+            evidence.append(
+                Evidence(event.account, event.post_id, event.text, format_ts(event.ts), event.client)
+            )
+        findings = [{**f.to_dict(), "account": event.account, "event": event.id} for f in decision.findings]
+        task = asyncio.ensure_future(
+            responder.lock(
+                [event.account], reason, "sentinel", automatic=True, evidence=evidence, findings=findings
+            )
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- persistence --------------------------------------------------------------------------------
+    def _restore(self, engine: Engine) -> None:
+        assert self.app is not None
+        rows = self.app.store.query("SELECT account, data FROM engine_state")
+        for row in rows:
+            try:
+                data = json.loads(row["data"])
+                if row["account"] == ORG_KEY:
+                    engine.restore(
+                        {"version": data.get("version"), "org": data.get("org", {}), "accounts": {}}
+                    )
+                elif self.app.inventory.get(row["account"]) is not None:
+                    engine.restore_account(row["account"], data)
+            except (SentinelError, ValueError, KeyError, TypeError) as e:
+                log.error("guard.state_unreadable", account=row["account"], error=str(e))
+        if rows:
+            log.info("guard.baselines_restored", accounts=len(rows) - 1)
+
+    def save(self) -> int:
+        """Write the baselines of accounts that changed; return how many."""
+        if self.engine is None or self.app is None:
+            return 0
+        dirty = self.engine.drain_dirty()
+        if not dirty:
+            return 0
+        stamp = format_ts(time.time())
+        rows = [(ORG_KEY, json.dumps(self.engine.snapshot_org()), stamp)]
+        for account in dirty:
+            snap = self.engine.snapshot_account(account)
+            if snap is not None:
+                rows.append((account, json.dumps(snap), stamp))
+        with self.app.store.transaction() as db:
+            db.executemany(
+                "INSERT INTO engine_state(account, data, updated) VALUES(?, ?, ?) "
+                "ON CONFLICT(account) DO UPDATE SET data = excluded.data, updated = excluded.updated",
+                rows,
+            )
+        return len(rows) - 1
+
+    async def _persist_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PERSIST_SECONDS)
+            try:
+                self.save()
+            except SentinelError as e:
+                log.error("guard.save_failed", error=e.message)

@@ -1,0 +1,132 @@
+"""The responder as a daemon service, and how it reaches Vault and the platforms."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sentinel.errors import SentinelError, VaultNotFound
+from sentinel.inventory import Account
+from sentinel.logs import get_logger
+from sentinel.platforms import create_adapter
+from sentinel.platforms.base import PlatformAdapter
+from sentinel.response.containment import VaultContainment
+from sentinel.response.responder import AdapterFactory, Responder, ResponderSettings
+from sentinel.response.settings import ResponseSettings
+from sentinel.response.store import ResponseStore
+from sentinel.vault.client import VaultClient
+from sentinel.vault.layout import account_prefix, credential_path
+
+if TYPE_CHECKING:
+    from sentinel.daemon import App
+
+log = get_logger("sentinel.response")
+
+# How each stored credential's fields map onto the adapter's credential mapping.
+_FIELD = {"password": "password", "app_password": "app_password", "api_key": "api_key"}
+
+
+def platform_credentials(vault: VaultClient, account: Account) -> dict[str, str]:
+    """Everything Vault holds for ``account``, as the mapping platform adapters take.
+
+    ``value`` of a password, app password or API key becomes ``password``,
+    ``app_password`` or ``api_key``; other fields (``access_token``, ``refresh_token``,
+    ``client_id``, ``name``, ``identifier``, ``service``, ...) are passed as they are, an
+    app password's ``name`` as ``app_password_name``. ``identifier`` defaults to the handle.
+    """
+    out: dict[str, str] = {"identifier": account.handle}
+    try:
+        keys = vault.kv_list(account_prefix(account.id))
+    except VaultNotFound:
+        keys = []
+    for key in keys:
+        if key.endswith("/") or key == "totp_seed":
+            continue
+        data = vault.kv_read(credential_path(account.id, key)).data
+        kind = key if key in _FIELD else ""
+        for field_name, value in data.items():
+            if not isinstance(value, str):
+                continue
+            if field_name == "value" and kind:
+                out[_FIELD[kind]] = value
+            elif field_name == "name" and kind == "app_password":
+                out["app_password_name"] = value
+            else:
+                out[field_name] = value
+    return out
+
+
+def vault_adapters(vault: VaultClient, options: Mapping[str, Any] | None = None) -> AdapterFactory:
+    """An adapter factory that reads the account's credentials from Vault each time."""
+
+    async def make(account: Account) -> PlatformAdapter:
+        creds = await asyncio.to_thread(platform_credentials, vault, account)
+        return create_adapter(account.platform, account.id, creds, **dict(options or {}))
+
+    return make
+
+
+def responder_settings(s: ResponseSettings) -> ResponderSettings:
+    return ResponderSettings(
+        attempts=s.attempts,
+        backoff=s.backoff,
+        backoff_max=s.backoff_max,
+        concurrency=s.concurrency,
+        delete_offending=s.delete_offending,
+    )
+
+
+class ResponseService:
+    name = "responder"
+
+    def __init__(self) -> None:
+        self.responder: Responder | None = None
+        self._resume: asyncio.Task[Any] | None = None
+
+    async def start(self, app: App) -> None:
+        rstore = ResponseStore(app.store)
+        guard = app.extras.get("guard")
+        if guard is None:
+            raise SentinelError("the responder needs the guard service to be started first")
+        containment = VaultContainment(app.vault, app.config.vault, rstore) if app.vault else None
+        adapters = vault_adapters(app.vault) if app.vault else None
+
+        def audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
+            if app.audit is not None:
+                try:
+                    app.audit.append(actor, action, target, details)
+                except SentinelError as e:
+                    app.record_error("audit", e.message)
+
+        def alert(**kw: Any) -> None:
+            kind, severity, summary = kw.pop("kind"), kw.pop("severity"), kw.pop("summary")
+            app.raise_alert(kind, severity, summary, **kw)
+
+        self.responder = Responder(
+            app.inventory,
+            rstore,
+            guard,
+            containment,
+            adapters,
+            rotation=app.extras.get("rotator"),
+            alert=alert,
+            audit=audit,
+            settings=responder_settings(app.config.response),
+        )
+        app.extras["responder"] = self.responder
+        self._resume = asyncio.create_task(self.responder.resume())
+
+    async def stop(self) -> None:
+        if self._resume is not None and not self._resume.done():
+            await asyncio.wait({self._resume}, timeout=10)
+
+    async def reload(self, app: App) -> None:
+        if self.responder is not None:
+            self.responder.inventory = app.inventory
+            self.responder.settings = responder_settings(app.config.response)
+
+    def status(self) -> dict[str, Any]:
+        if self.responder is None:
+            return {}
+        return {"frozen": len(self.responder.store.frozen())}

@@ -1,0 +1,30 @@
+"""``[response]``: how freezes are carried out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sentinel.errors import ConfigError
+from sentinel.settings import Duration
+
+
+@dataclass(frozen=True)
+class ResponseSettings:
+    attempts: int = 4
+    """How many times a failing freeze step is tried before it is reported failed."""
+    backoff: Duration = Duration(0.5)
+    backoff_max: Duration = Duration(8.0)
+    concurrency: int = 16
+    """Accounts worked on at once during a lockdown (the gate step is always immediate for all)."""
+    delete_offending: bool = False
+    """Delete the posts that triggered a freeze, after storing them in the incident."""
+    delete_offending_accounts: tuple[str, ...] = ()
+    """Delete offending posts only on these accounts (empty: on all, when delete_offending)."""
+
+    def validate(self, prefix: str) -> None:
+        if self.attempts < 1:
+            raise ConfigError(f"config key '{prefix}.attempts' must be at least 1")
+        if self.concurrency < 1:
+            raise ConfigError(f"config key '{prefix}.concurrency' must be at least 1")
+        if self.backoff <= 0 or self.backoff_max < self.backoff:
+            raise ConfigError(f"config key '{prefix}.backoff_max' must be at least '{prefix}.backoff' (> 0)")

@@ -1,0 +1,174 @@
+"""The guard in the daemon: engine + responder, real OpenBao and the sandbox platform."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from sentinel.audit import AuditTrail
+from sentinel.config import load_config
+from sentinel.daemon import App
+from sentinel.guard import Guard
+from sentinel.inventory import load_inventory
+from sentinel.keys import audit_keystore
+from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.response.service import ResponseService
+from sentinel.response.store import ResponseStore
+from sentinel.sdnotify import Notifier
+from sentinel.store import Store
+from sentinel.vault.client import VaultClient
+from tests.conftest import Deployment
+
+SCAM = "Send 1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh and get 2 back! https://claim-example.com"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as s:
+        yield s
+
+
+def setup(deployment: Deployment, sandbox: SandboxServer) -> tuple[App, dict[str, str]]:
+    tag = secrets.token_hex(3)
+    handles = {"acme-x": f"acme-{tag}", "acme-bsky": f"acmeb-{tag}"}
+    inv = "\n".join(
+        f'[[accounts]]\nid = "{aid}"\nplatform = "sandbox"\nhandle = "{h}"\ntimezone = "UTC"\n'
+        f'publishing = "gated"\nowners = ["op-ann"]\ndomains = ["example.com"]\n'
+        for aid, h in handles.items()
+    )
+    (deployment.dir / "inventory.toml").write_text(inv)
+    config = load_config(deployment.config, env={})
+    vault = VaultClient.from_settings(config.vault, env={})
+    for aid, handle in handles.items():
+        pw = "pw-" + secrets.token_hex(8)
+        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": handle, "password": pw})
+        vault.kv_write(f"accounts/{aid}/password", {"value": pw, "service": sandbox.url}, cas=0)
+    store = Store(config.sentinel.database)
+    app = App(
+        config=config,
+        inventory=load_inventory(config.sentinel.inventory),
+        store=store,
+        notifier=Notifier({}),
+        vault=vault,
+        vault_ok=True,
+    )
+    app.audit = AuditTrail(store, audit_keystore(config, vault))
+    return app, handles
+
+
+async def test_out_of_band_scam_freezes_and_survives_restart(
+    deployment: Deployment, sandbox: SandboxServer
+) -> None:
+    app, handles = setup(deployment, sandbox)
+    alerts: list[tuple[str, str]] = []
+    app.alert = lambda **kw: alerts.append((kw["kind"], kw["summary"]))
+    guard, responder = Guard(), ResponseService()
+    await guard.start(app)
+    await responder.start(app)
+
+    ok = guard.check(
+        {
+            "id": "g1",
+            "ts": "2026-11-28T10:00:00Z",
+            "account": "acme-bsky",
+            "via": "gate",
+            "text": "Our spring collection is here https://example.com/spring",
+            "client": "Buffer",
+            "post_id": "p0",
+            "author": "op-ann",
+        }
+    )
+    assert ok.verdict == "allow"
+    d = guard.check(
+        {
+            "id": "o1",
+            "ts": "2026-11-28T10:05:00Z",
+            "account": "acme-x",
+            "via": "observed",
+            "text": SCAM,
+            "client": "Web",
+            "post_id": "p1",
+        }
+    )
+    assert d.freeze is not None
+    # The gate is blocked before check() returned; the responder finishes in the background.
+    blocked = guard.check(
+        {
+            "id": "g2",
+            "ts": "2026-11-28T10:05:01Z",
+            "account": "acme-x",
+            "via": "gate",
+            "text": "hello",
+            "client": "Buffer",
+            "post_id": "p2",
+            "author": "op-ann",
+        }
+    )
+    assert blocked.verdict == "block"
+    await asyncio.gather(*list(guard._tasks))
+    rec = ResponseStore(app.store).get("acme-x")
+    assert rec is not None and rec.frozen and rec.automatic
+    steps = {s.step: s.status for s in rec.steps}
+    assert steps["vault"] == "done" and steps["sessions"] == "done" and steps["lock"] == "done"
+    assert steps["evidence"] == "skipped"  # stored as evidence, deletion is off by default
+    incident = ResponseStore(app.store).incident(rec.incident or 0)
+    assert incident and any(e["kind"] == "post" and e["data"]["text"] == SCAM for e in incident["events"])
+    assert ("freeze", f"acme-x frozen: {rec.reason}") in alerts
+    status = httpx.post(
+        f"{sandbox.url}/api/sessions", json={"handle": handles["acme-x"], "password": "x" * 10}
+    )
+    assert status.status_code == 401
+    await responder.stop()
+    await guard.stop()
+
+    # A restart: the freeze and the learned baselines come back from the store.
+    guard2 = Guard()
+    await guard2.start(app)
+    again = guard2.check(
+        {
+            "id": "g3",
+            "ts": "2026-11-28T11:00:00Z",
+            "account": "acme-x",
+            "via": "gate",
+            "text": "hello",
+            "client": "Buffer",
+            "post_id": "p3",
+            "author": "op-ann",
+        }
+    )
+    assert again.verdict == "block"
+    assert guard2.engine is not None and guard2.engine.state("acme-bsky").to_state() != {}
+    await guard2.stop()
+    actions = [e.action for e in app.audit.entries()]
+    assert "freeze" in actions and "freeze.steps" in actions
+    app.store.close()
+
+
+async def test_broken_rule_file_keeps_rules_and_alerts(
+    deployment: Deployment, sandbox: SandboxServer
+) -> None:
+    rules = deployment.dir / "rules.d"
+    rules.mkdir()
+    cfg = deployment.config.read_text().replace(
+        'log_format = "json"\n', f'log_format = "json"\nrules_dirs = ["{rules}"]\n'
+    )
+    deployment.config.write_text(cfg)
+    app, _ = setup(deployment, sandbox)
+    alerts: list[str] = []
+    app.alert = lambda **kw: alerts.append(kw["kind"])
+    guard = Guard()
+    await guard.start(app)
+    before = len(guard.engine.rules) if guard.engine else 0
+    (rules / "broken.yaml").write_text("rules:\n  - id: x\n    detector: [nope\n")
+    for _ in range(60):
+        await asyncio.sleep(0.05)
+        if alerts:
+            break
+    assert alerts == ["rule_file_error"]
+    assert guard.engine is not None and len(guard.engine.rules) == before
+    await guard.stop()
+    app.store.close()
