@@ -254,19 +254,25 @@ class Engine:
             st.remember_gate(ev.post_id, ev.ts, allowed, text_key(ev.text) if allowed else 0)
         sig = ctx.signature
         if sig.words >= 3 or ctx.new_link_keys:
-            taint = ""
-            if bad:
-                taint = max(findings, key=lambda f: f.score).rule
-            sanctioned = ev.via == "gate" and verdict == "allow" and score < 1.0 and bool(ev.author)
-            self.campaigns.add(
-                sig,
-                ev.ts,
-                ctx.account.id,
-                ctx.cluster if sig.words >= 3 else None,
-                sanctioned,
-                taint,
-                ctx.new_link_keys,
+            # A cluster is tainted by a post suspicious on its own merits (not for being a copy),
+            # and sanctioned by a clean gate check from an author and address this account knows.
+            campaign_rules = self.rules.campaign_rules
+            own_findings = [f for f in findings if f.rule not in campaign_rules]
+            own = policy.combine(own_findings, p.group_damping)
+            known_source = (
+                ev.via == "gate"
+                and ev.author in st.authors
+                and author is not None
+                and (not ev.ip or ev.ip in author.ips)
             )
+            sanctioned = known_source and verdict == "allow" and not policy.suspicious(own, p)
+            cluster = ctx.cluster if sig.words >= 3 else None
+            taint = ""
+            if policy.suspicious(own, p) and (
+                policy.should_freeze(own, p) or cluster is None or not cluster.sanctioned
+            ):
+                taint = max(own_findings, key=lambda f: f.score).rule
+            self.campaigns.add(sig, ev.ts, ctx.account.id, cluster, sanctioned, taint, ctx.new_link_keys)
         if bad or frozen:
             return
         # learn: a clean post becomes part of the account's, author's and organisation's normal

@@ -120,6 +120,8 @@ class RuleSet:
         self.rules = rules
         self.sources = sources
         self._by_id = {r.id: r for r in rules}
+        self.campaign_rules = frozenset(r.id for r in rules if r.detector.name.startswith("campaign"))
+        """Rules that judge a post by its copies elsewhere (their findings never taint a campaign)."""
         self._cache: dict[Account, AccountRules] = {}
 
     def __len__(self) -> int:

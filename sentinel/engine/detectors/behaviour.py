@@ -25,7 +25,7 @@ def _in_org_campaign(ctx: Context, window: float) -> bool:
     {
         "rare_share": Param("float", 0.01, "share of learned posts below which an hour is rare"),
         "rare_factor": Param("float", 0.5, "share of the score for a rare (not unseen) hour"),
-        "min_posts": Param("int", 40, "learned posts needed before judging hours"),
+        "min_posts": Param("int", 25, "learned posts needed before judging hours"),
         "campaign_window": Param("duration", "1h", "how recent the campaign's other copies must be"),
     },
 )
