@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = get_logger("sentinel.guard")
 ORG_KEY = "__org__"
 PERSIST_SECONDS = 5.0
+SYNC_SECONDS = 0.5
 
 MIGRATIONS = [
     """
@@ -59,6 +60,7 @@ class Guard:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.checked: dict[str, int] = {}
         self.rules_loaded = False
+        self._local: set[str] = set()
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, app: App) -> None:
@@ -127,10 +129,12 @@ class Guard:
         """GateControl for the responder: from now on every post of ``account`` is blocked."""
         if self.engine is not None and self.app is not None and self.app.inventory.get(account):
             self.engine.freeze(account, time.time(), reason)
+            self._local.add(account)  # until the store shows it, sync must not undo it
 
     def unblock(self, account: str) -> None:
         if self.engine is not None:
             self.engine.unfreeze(account)
+        self._local.discard(account)
 
     def check(self, raw: Mapping[str, Any]) -> Decision:
         """Decide one event (gate check or observed post) given as a replay-format mapping."""
@@ -221,10 +225,35 @@ class Guard:
             )
         return len(rows) - 1
 
+    def sync_freezes(self) -> tuple[list[str], list[str]]:
+        """Follow freezes and unfreezes made by other processes (``sentinel lockdown``)."""
+        if self.engine is None or self.app is None:
+            return [], []
+        wanted = {a for a in ResponseStore(self.app.store).frozen() if self.app.inventory.get(a) is not None}
+        have = set(self.engine.frozen_accounts())
+        self._local -= wanted
+        added = sorted(wanted - have)
+        for account in added:
+            self.engine.freeze(account, time.time(), "frozen by a responder")
+        removed = []
+        for account in sorted(have - wanted):
+            freeze = self.engine.frozen(account)
+            if freeze is not None and freeze.until is None and account not in self._local:
+                self.engine.unfreeze(account)
+                removed.append(account)
+        if added or removed:
+            log.warning("guard.freezes_synced", frozen=added, unfrozen=removed)
+        return added, removed
+
     async def _persist_loop(self) -> None:
+        ticks = 0
         while True:
-            await asyncio.sleep(PERSIST_SECONDS)
+            await asyncio.sleep(SYNC_SECONDS)
+            ticks += 1
             try:
-                self.save()
+                self.sync_freezes()
+                if ticks * SYNC_SECONDS >= PERSIST_SECONDS:
+                    ticks = 0
+                    self.save()
             except SentinelError as e:
                 log.error("guard.save_failed", error=e.message)

@@ -33,9 +33,23 @@ def redact_processor(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     return {k: REDACTOR.scrub_value(k, v) for k, v in event.items()}
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at the moment of writing (it may be swapped after set-up)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
-    """Set up structlog (and the stdlib root logger) for this process."""
-    stream = stream or sys.stderr
+    """Set up structlog (and the stdlib root logger) for this process (default: stderr)."""
+    stream = stream or _Stderr()  # type: ignore[assignment]
+    assert stream is not None
     use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     renderer: Any
     if use_json:

@@ -13,7 +13,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from sentinel import __version__
+from sentinel import __version__, logs
 from sentinel.cli.context import Context
 from sentinel.errors import SentinelError
 
@@ -24,6 +24,7 @@ EXIT_CODES = """exit codes:
   3  Vault unreachable, sealed, or refused the request
   4  a platform call failed
   5  a destructive command was not confirmed (use --yes)
+  6  your Vault token lacks the Sentinel capability the command needs
   70 internal error (run with --debug for the traceback)
 """
 
@@ -59,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     ctx = Context(config_path=args.config, as_json=args.json, debug=args.debug)
+    # Commands keep stdout for their output; their log lines (warnings up) go to stderr.
+    # `sentinel run` configures logging again from the config.
+    logs.configure(level="debug" if args.debug else "warning", fmt="auto")
     try:
         return int(args.func(ctx, args) or 0)
     except SentinelError as e:

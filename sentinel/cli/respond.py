@@ -1,0 +1,202 @@
+"""``sentinel lockdown`` and ``sentinel unfreeze``: what incident responders type.
+
+Both act as the person at the keyboard (their own Vault token: ``vault login`` or
+``$VAULT_TOKEN``): Vault decides whether they hold ``lockdown`` or ``unfreeze``, and the
+audit trail and the incident name them. The work itself is done with Sentinel's own
+token, from this process; a running daemon picks the freeze up from the shared state
+database within a second (its gate blocks the accounts), delivers the alerts from the
+durable outbox, and finishes any step this process could not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from sentinel.audit import AuditTrail
+from sentinel.authz import require_self
+from sentinel.cli.context import Context
+from sentinel.cli.output import confirm, emit_json, table
+from sentinel.errors import ConfirmationRequired, SentinelError, UsageError
+from sentinel.keys import audit_keystore
+from sentinel.response import stepup
+from sentinel.response.containment import VaultContainment
+from sentinel.response.responder import STEPS, Responder, select_accounts
+from sentinel.response.service import responder_settings, vault_adapters
+from sentinel.response.store import ResponseStore
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "lockdown",
+        help="freeze accounts now: block posts, deny secrets, revoke sessions, rotate, lock",
+        description="Freeze one account, a group, or everything. Needs the 'lockdown' capability in Vault.",
+    )
+    p.add_argument("accounts", nargs="*", metavar="ACCOUNT")
+    p.add_argument("--tag", action="append", default=[], help="every account with this tag (repeatable)")
+    p.add_argument("--platform", action="append", default=[], help="every account on this platform")
+    p.add_argument(
+        "--operator",
+        action="append",
+        default=[],
+        help="every account this operator can reach (blast radius); also disables their Vault entity",
+    )
+    p.add_argument("--all", action="store_true", help="every active account")
+    p.add_argument(
+        "--reason", required=True, help="why (goes into the incident, the alert and the audit trail)"
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=handle_lockdown)
+    u = sub.add_parser(
+        "unfreeze",
+        help="lift a freeze (deliberate: another responder, TOTP step-up, 'unfreeze' capability)",
+    )
+    u.add_argument("account")
+    u.add_argument("--reason", required=True)
+    u.add_argument("--code", help="your current TOTP code (asked for on a terminal when left out)")
+    u.set_defaults(func=handle_unfreeze)
+
+
+def _responder(ctx: Context) -> Responder:
+    rstore = ResponseStore(ctx.store)
+    trail = AuditTrail(ctx.store, audit_keystore(ctx.config, ctx.vault))
+
+    def audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
+        trail.append(actor, action, target, details)
+
+    return Responder(
+        ctx.inventory,
+        rstore,
+        _StoreGate(),
+        VaultContainment(ctx.vault, ctx.config.vault, rstore),
+        vault_adapters(ctx.vault),
+        rotation=_rotation(ctx),
+        alert=_alert_sink(ctx),
+        audit=audit,
+        settings=responder_settings(ctx.config.response),
+    )
+
+
+class _StoreGate:
+    """In this process the gate is the store's frozen set, which the daemon follows."""
+
+    def block(self, account: str, reason: str) -> None:
+        return None
+
+    def unblock(self, account: str) -> None:
+        return None
+
+
+def _rotation(ctx: Context) -> Any:
+    try:
+        from sentinel.creds.service import cli_rotation  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return cli_rotation(ctx)
+
+
+def _alert_sink(ctx: Context) -> Any:
+    try:
+        from sentinel.alerts.bridge import outbox_sink  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return outbox_sink(ctx.config, ctx.store)
+
+
+def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
+    inv = ctx.inventory
+    accounts = select_accounts(inv, args.accounts, args.tag, args.platform, args.operator, args.all)
+    if not accounts:
+        raise UsageError("no account selected: name accounts, or use --tag, --platform, --operator or --all")
+    person, who = ctx.operator()
+    require_self(person, ctx.config.vault.policy_prefix, "lockdown")
+    preview = ", ".join(accounts[:8]) + (f" and {len(accounts) - 8} more" if len(accounts) > 8 else "")
+    if not confirm(f"Lock down {len(accounts)} account(s): {preview}?", args.yes):
+        raise ConfirmationRequired("lockdown not confirmed (use --yes to skip the question)")
+    responder = _responder(ctx)
+    live = _LiveTable(accounts, enabled=sys.stdout.isatty() and not ctx.as_json)
+    responder.on_progress = live.update
+    operator = args.operator[0] if len(args.operator) == 1 else ""
+    report = asyncio.run(responder.lock(accounts, args.reason, who, operator=operator))
+    live.close()
+    if ctx.as_json:
+        emit_json(report.to_dict())
+    else:
+        _final_table(report.to_dict()["accounts"])
+        print(
+            f"\nGate blocked {len(accounts)} account(s) in {report.gate_seconds * 1000:.1f} ms; "
+            f"all steps in {report.total_seconds:.2f} s; incident {report.incident}."
+        )
+        todo = [f"  {r.account}: {s.detail}" for r in report.accounts for s in r.steps if s.status == "todo"]
+        if todo:
+            print("\nTo do by hand:\n" + "\n".join(todo))
+        if report.already_frozen:
+            print(f"Already frozen: {', '.join(report.already_frozen)}")
+    return 0 if report.ok else 1
+
+
+def _final_table(rows: list[dict[str, Any]]) -> None:
+    table(["account", *STEPS], [[r["account"], *[_mark(s["status"]) for s in r["steps"]]] for r in rows])
+
+
+def _mark(status: str) -> str:
+    return {"done": "ok", "failed": "FAILED", "todo": "to-do", "skipped": "-", "pending": "..."}.get(
+        status, status
+    )
+
+
+class _LiveTable:
+    """A per-account table of steps redrawn as they complete (on a terminal)."""
+
+    def __init__(self, accounts: list[str], enabled: bool) -> None:
+        self.enabled = enabled
+        self.rows = {a: dict.fromkeys(STEPS, "...") for a in accounts}
+        for a in accounts:
+            self.rows[a]["gate"] = "ok"
+        self.drawn = 0
+
+    def update(self, account: str, step: str, status: str, detail: str) -> None:
+        if account in self.rows:
+            self.rows[account][step] = _mark(status)
+        if not self.enabled:
+            return
+        shown = list(self.rows.items())[:30]
+        if self.drawn:
+            sys.stdout.write(f"\x1b[{self.drawn}F\x1b[J")
+        width = max(len(a) for a, _ in shown)
+        lines = ["  ".join(["ACCOUNT".ljust(width), *[s.upper().ljust(8) for s in STEPS]])]
+        lines += ["  ".join([a.ljust(width), *[r[s].ljust(8) for s in STEPS]]) for a, r in shown]
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        self.drawn = len(lines)
+
+    def close(self) -> None:
+        if self.enabled and self.drawn:
+            sys.stdout.write(f"\x1b[{self.drawn}F\x1b[J")
+            sys.stdout.flush()
+
+
+def handle_unfreeze(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.inventory[args.account]
+    person, who = ctx.operator()
+    require_self(person, ctx.config.vault.policy_prefix, "unfreeze")
+    code = args.code
+    if not code:
+        if not sys.stdin.isatty():
+            raise UsageError("give your TOTP code with --code (no terminal to ask on)")
+        code = getpass.getpass("Your TOTP code: ")
+    verified = stepup.verify(ctx.vault, who, code)
+    if not verified:
+        raise SentinelError("TOTP code not valid (or already used): unfreeze refused")
+    rec = asyncio.run(_responder(ctx).unfreeze(args.account, args.reason, who, verified_step_up=True))
+    if ctx.as_json:
+        emit_json(rec.to_dict())
+    else:
+        print(
+            f"{args.account} unfrozen by {who}; credentials rotated where a rotator runs; incident {rec.incident}."
+        )
+    return 0

@@ -1,0 +1,115 @@
+"""`sentinel lockdown` / `sentinel unfreeze` as responders use them: real OpenBao, sandbox platform."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+
+import httpx
+import pyotp
+import pytest
+
+from sentinel.cli import main
+from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.response import stepup
+from sentinel.response.store import ResponseStore
+from sentinel.store import Store
+from tests.conftest import Deployment
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as s:
+        yield s
+
+
+def prepare(deployment: Deployment, sandbox: SandboxServer) -> dict[str, str]:
+    tag = secrets.token_hex(3)
+    ids = ["shop-x", "shop-bsky", "help-x"]
+    inv = "\n".join(
+        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
+        f'publishing = "gated"\nowners = ["op-ann"]\ntags = ["{a.split("-")[0]}"]\n'
+        for a in ids
+    )
+    (deployment.dir / "inventory.toml").write_text(inv)
+    daemon = deployment.admin.with_token(deployment.token)
+    for a in ids:
+        pw = "pw-" + secrets.token_hex(8)
+        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
+        daemon.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
+    p = deployment.settings.policy_prefix
+    admin = deployment.admin
+    admin.policy_write(f"{p}-role-irt", f'path "{p}/global/lockdown" {{ capabilities = ["update"] }}')
+    admin.policy_write(
+        f"{p}-role-lead",
+        f'path "{p}/global/unfreeze" {{ capabilities = ["update"] }}\n'
+        f'path "{p}/global/lockdown" {{ capabilities = ["update"] }}',
+    )
+    tokens = {}
+    for name, policy in (("op-ivy", "irt"), ("op-lee", "lead"), ("op-nobody", "")):
+        tok, _ = admin.create_token(
+            policies=[f"{p}-role-{policy}"] if policy else ["default"], ttl="30m", meta={"operator": name}
+        )
+        tokens[name] = tok
+    return tokens
+
+
+def test_lockdown_and_unfreeze(
+    deployment: Deployment,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tokens = prepare(deployment, sandbox)
+    monkeypatch.setenv("VAULT_TOKEN", tokens["op-nobody"])
+    assert main(deployment.cli("lockdown", "--tag", "shop", "--reason", "worm", "--yes")) == 6
+    assert "missing capability 'lockdown'" in capsys.readouterr().err
+
+    monkeypatch.setenv("VAULT_TOKEN", tokens["op-ivy"])
+    assert main(deployment.cli("lockdown", "--tag", "shop", "--reason", "worm")) == 5  # no terminal, no --yes
+    assert main(deployment.cli("lockdown", "--reason", "nothing")) == 2
+    assert main(["--json", *deployment.cli("lockdown", "--tag", "shop", "--reason", "worm", "--yes")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and {r["account"] for r in report["accounts"]} == {"shop-x", "shop-bsky"}
+    for r in report["accounts"]:
+        steps = {s["step"]: s["status"] for s in r["steps"]}
+        assert steps["gate"] == steps["vault"] == steps["sessions"] == steps["lock"] == "done"
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        rec = ResponseStore(store).get("shop-x")
+        assert rec is not None and rec.actor == "op-ivy" and not rec.automatic
+        audit = [r["action"] for r in store.query("SELECT action FROM audit ORDER BY id")]
+    assert "lockdown" in audit
+
+    # op-ivy may lock down but not unfreeze.
+    monkeypatch.setenv("VAULT_TOKEN", tokens["op-ivy"])
+    assert main(deployment.cli("unfreeze", "shop-x", "--reason", "ok", "--code", "123456")) == 6
+    # Another responder with 'unfreeze' but no TOTP enrolment, then with a wrong and a right code.
+    monkeypatch.setenv("VAULT_TOKEN", tokens["op-lee"])
+    assert main(deployment.cli("unfreeze", "shop-x", "--reason", "ok", "--code", "123456")) == 1
+    assert "has no TOTP seed" in capsys.readouterr().err
+    daemon = deployment.admin.with_token(deployment.token)
+    uri = stepup.enroll(daemon, "op-lee")
+    seed = uri.split("secret=")[1].split("&")[0]
+    assert main(deployment.cli("unfreeze", "shop-x", "--reason", "ok", "--code", "000000")) == 1
+    assert (
+        main(deployment.cli("unfreeze", "shop-x", "--reason", "checked", "--code", pyotp.TOTP(seed).now()))
+        == 0
+    )
+    assert "shop-x unfrozen by op-lee" in capsys.readouterr().out
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        assert ResponseStore(store).frozen() == ["shop-bsky"]
+
+
+def test_lockdown_unknown_account_changes_nothing(
+    deployment: Deployment,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tokens = prepare(deployment, sandbox)
+    monkeypatch.setenv("VAULT_TOKEN", tokens["op-ivy"])
+    assert main(deployment.cli("lockdown", "shop-x", "nope", "--reason", "x", "--yes")) == 2
+    assert "no account with id 'nope'" in capsys.readouterr().err
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        assert ResponseStore(store).frozen() == []
