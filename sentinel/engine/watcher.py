@@ -38,7 +38,10 @@ class _Handler(FileSystemEventHandler):
         dest = getattr(event, "dest_path", "")
         if dest:
             paths.append(str(dest))
-        if any(self.watcher.relevant(p, event.is_directory) for p in paths):
+        # a directory that is created, removed or renamed may hold rule files; a directory
+        # "modified" event only echoes a change to a file in it (judged on its own)
+        whole_dir = event.is_directory and event.event_type in ("created", "deleted", "moved")
+        if any(self.watcher.relevant(p, whole_dir) for p in paths):
             self.watcher.schedule()
 
 

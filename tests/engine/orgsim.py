@@ -47,7 +47,10 @@ ACCOUNTS = [
     ("acme-careers-li", "linkedin", "open", "Europe/London", "Hootsuite", ["op-lead", "op-f"]),
     ("acme-au-fb", "facebook", "gated", "Australia/Sydney", "Buffer", ["op-lead", "op-i"]),
 ]
-IPS = {f"op-{x}": f"198.51.100.{10 + i}" for i, x in enumerate(["lead", "b", "c", "d", "e", "f", "g", "h", "i", "s1", "s2"])}
+IPS = {
+    f"op-{x}": f"198.51.100.{10 + i}"
+    for i, x in enumerate(["lead", "b", "c", "d", "e", "f", "g", "h", "i", "s1", "s2"])
+}
 IPS["op-lead"] = "198.51.100.10"
 
 

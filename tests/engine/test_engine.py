@@ -1,0 +1,147 @@
+"""The engine API the daemon and the API gate call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sentinel.engine.engine import Engine
+from sentinel.engine.events import EventError, parse_event
+from sentinel.engine.loader import load_rules
+from sentinel.engine.settings import EngineSettings, PolicySettings
+from sentinel.inventory import Account, Inventory
+
+RULES = load_rules([Path(__file__).resolve().parents[2] / "rules"])
+INV = Inventory(
+    accounts=(
+        Account(
+            id="g",
+            platform="x",
+            handle="@g",
+            timezone="UTC",
+            publishing="gated",
+            owners=("op-a",),
+            domains=("example.com",),
+        ),
+        Account(
+            id="o", platform="x", handle="@o", timezone="UTC", publishing="open", domains=("example.com",)
+        ),
+    )
+)
+N = 0
+
+
+def ev(**kw: Any) -> Any:
+    global N
+    N += 1
+    raw = {
+        "id": f"e{N}",
+        "ts": "2026-03-02T10:00:00Z",
+        "account": "g",
+        "via": "gate",
+        "text": "Hello world today",
+        "client": "Tool",
+        "post_id": f"p{N}",
+        "author": "op-a",
+        "ip": "198.51.100.1",
+    }
+    raw.update(kw)
+    return parse_event(raw)
+
+
+def test_gate_then_observed_and_skipped_posts() -> None:
+    e = Engine(INV, RULES)
+    d = e.evaluate(ev(post_id="a"))
+    assert d.verdict == "allow" and d.to_dict() == {
+        "type": "decision",
+        "event": d.event,
+        "account": "g",
+        "verdict": "allow",
+        "findings": [],
+    }
+    assert e.evaluate(ev(via="observed", post_id="a")).verdict == "ok"
+    blocked = e.evaluate(ev(post_id="b", text="<script>alert(1)</script>"))
+    assert blocked.verdict == "block" and blocked.freeze is not None
+    assert e.evaluate(ev(via="observed", post_id="b", text="<script>alert(1)</script>")).skipped
+    assert blocked.freeze.to_dict()["ts"] == "2026-03-02T10:00:00Z"
+    assert blocked.freeze.to_dict()["type"] == "freeze"
+
+
+def test_out_of_band_post_on_gated_account() -> None:
+    d = Engine(INV, RULES).evaluate(ev(via="observed", post_id="zzz"))
+    assert d.verdict == "flagged" and "provenance.out-of-band" in {f.rule for f in d.findings}
+
+
+def test_external_freeze_blocks_gate_until_unfreeze() -> None:
+    e = Engine(INV, RULES)
+    fz = e.freeze("g", 1772445600.0, "lockdown by responder")
+    assert fz.until is None and e.frozen("g") is fz
+    d = e.evaluate(ev())
+    assert d.verdict == "block" and d.findings[-1].rule == "policy.frozen" and d.freeze is None
+    assert e.unfreeze("g") and not e.unfreeze("g")
+    assert e.evaluate(ev()).verdict == "allow"
+    with pytest.raises(EventError):
+        e.freeze("nope", 0.0, "x")
+
+
+def test_policy_freeze_lifts_after_quiet_period() -> None:
+    settings = EngineSettings(policy=PolicySettings(freeze_duration=3600.0))
+    e = Engine(INV, RULES, settings)
+    assert e.evaluate(ev(text="<script>x</script>", ts="2026-03-02T10:00:00Z")).freeze is not None
+    assert e.evaluate(ev(ts="2026-03-02T10:30:00Z")).verdict == "block"
+    assert e.evaluate(ev(ts="2026-03-02T11:01:00Z")).verdict == "allow"
+
+
+def test_unknown_account_is_an_event_error() -> None:
+    with pytest.raises(EventError, match="not in the inventory"):
+        Engine(INV, RULES).evaluate(ev(account="missing"))
+
+
+def test_snapshot_restore_keeps_learning_and_freezes() -> None:
+    a = Engine(INV, RULES)
+    for day in range(1, 28):
+        a.evaluate(
+            ev(
+                ts=f"2026-02-{day:02d}T10:00:00Z" if day <= 28 else "",
+                account="o",
+                via="observed",
+                client="Tool",
+                text=f"Update number {day} https://example.com/x",
+            )
+        )
+    a.freeze("g", 1.0, "test")
+    data = json.loads(json.dumps(a.snapshot()))
+    b = Engine(INV, RULES)
+    b.restore(data)
+    assert b.frozen("g") is not None
+    later = ev(
+        ts="2026-03-01T10:00:00Z", account="o", via="observed", client="Other App", text="A new post here"
+    )
+    da, db = a.evaluate(later), b.evaluate(later)
+    assert [f.rule for f in da.findings] == [f.rule for f in db.findings]
+    assert "source.new-client" in {f.rule for f in db.findings}
+    assert a.drain_dirty() == {"o"} and a.drain_dirty() == set()
+    assert b.snapshot_account("o") is not None
+    with pytest.raises(EventError):
+        b.restore({"version": 99})
+
+
+def test_state_stays_bounded() -> None:
+    e = Engine(INV, RULES)
+    for i in range(3000):
+        e.evaluate(
+            ev(
+                account="o",
+                via="observed",
+                ts=f"2026-03-{1 + i // 200:02d}T{(i // 10) % 24:02d}:{i % 60:02d}:00Z",
+                text=f"link https://d{i}.example.org/ and more words",
+                client=f"c{i % 50}",
+            )
+        )
+    st = e.state("o")
+    assert len(st.domains) <= st.DOMAIN_CAP and len(st.clients) <= st.CLIENT_CAP
+    assert all(len(dq) <= st.rate.cap for dq in st.rate.windows.values())
+    assert len(e.campaigns) < 3000

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from sentinel.engine.links import extract_links, registrable_domain
+
+
+def hosts(text: str) -> list[str]:
+    return [link.host for link in extract_links(text).links]
+
+
+def test_plain_and_trailing_punctuation() -> None:
+    assert hosts("See https://www.bbc.co.uk/news.") == ["www.bbc.co.uk"]
+    assert registrable_domain("www.bbc.co.uk") == "bbc.co.uk"
+    assert extract_links("See https://x.example.com/a).").links[0].path == "/a"
+
+
+def test_defanged_and_hidden() -> None:
+    parsed = extract_links("go hxxps://evil[.]com/claim")
+    assert parsed.links[0].host == "evil.com" and "hxxp scheme" in parsed.links[0].obfuscation
+    assert hosts("evil (dot) com/path") == ["evil.com"]
+    hidden = extract_links("visit ex\u200bample.com/login")
+    assert hidden.hidden_chars == 1 and hosts("visit ex\u200bample.com/login") == ["example.com"]
+    assert extract_links("family \U0001f468\u200d\U0001f469 photo").hidden_chars == 0
+
+
+def test_scheme_less_needs_a_real_suffix() -> None:
+    assert hosts("tickets at acmefest.com/tickets") == ["acmefest.com"]
+    assert hosts("see notes.md, Node.js and e.g. this") == []
+
+
+def test_ip_idn_and_credentials() -> None:
+    link = extract_links("http://203.0.113.9/x").links[0]
+    assert link.ip_literal and link.domain is None
+    assert extract_links("https://xn--80ak6aa92e.com/").links[0].idn
+    cred = extract_links("https://acme.com@evil.io/x").links[0]
+    assert cred.host == "evil.io" and "credentials before host" in cred.obfuscation
