@@ -218,11 +218,22 @@ class AlertOutbox:
 
     # -- raising --------------------------------------------------------------------------
     def raise_alert(self, alert: Alert) -> Alert:
-        """Commit ``alert`` (scrubbed, with defaults) and queue it for its receivers; return what was stored."""
+        """Commit ``alert`` (scrubbed, with defaults) and queue it for its receivers; return what was stored.
+
+        Idempotent: raising an alert whose ``id`` is already stored, or an identical copy
+        of an alert of the same open incident, returns the stored alert and sends nothing new.
+        """
         stored = alert.with_defaults(self.runbook_url).scrubbed()
-        receivers = receivers_for(stored, self.settings)
+        receivers = receivers_for(stored, self.settings) if self.settings.enabled else ()
         now = self.clock()
         with self.store.transaction() as db:
+            row = db.execute("SELECT body FROM alerts WHERE id = ?", (stored.id,)).fetchone()
+            if row is not None:  # raising the same alert again (a caller's retry) is harmless
+                return alert_from_dict(json.loads(row["body"]))
+            same = self._same_open_alert(db, stored, now)
+            if same is not None:
+                log.info("alert.duplicate", alert_id=same.id, dedup_key=same.dedup_key, kind=same.kind)
+                return same
             self._insert(db, stored, receivers, now)
         METRICS.inc("alerts_raised")
         if not receivers:
@@ -239,6 +250,35 @@ class AlertOutbox:
         )
         self._notify()
         return stored
+
+    def _same_open_alert(self, db: Any, alert: Alert, now: float) -> Alert | None:
+        """An identical alert of the same open incident raised within ``repeat_interval`` (or ever, if 0).
+
+        A health check that raises "Vault unreachable" every few seconds makes one
+        notification and the repeat reminders, not a stream of copies. Copies of an alert
+        that was muted by a silence are not swallowed: once the silence ends they go out.
+        """
+        if alert.status != "firing":
+            return None
+        horizon = now - self.timing.repeat_interval if self.timing.repeat_interval > 0 else float("-inf")
+        rows = db.execute(
+            "SELECT body FROM alerts WHERE dedup_key = ? AND status = 'firing' AND resolved_at IS NULL "
+            "AND raised_at >= ? AND EXISTS (SELECT 1 FROM alert_members m WHERE m.alert_seq = alerts.seq "
+            "AND m.state != 'silenced') ORDER BY seq DESC LIMIT 20",
+            (alert.dedup_key, horizon),
+        ).fetchall()
+        for r in rows:
+            old = alert_from_dict(json.loads(r["body"]))
+            if (old.kind, old.summary, old.accounts, old.rule, old.post_excerpt, old.steps) == (
+                alert.kind,
+                alert.summary,
+                alert.accounts,
+                alert.rule,
+                alert.post_excerpt,
+                alert.steps,
+            ):
+                return old
+        return None
 
     def _insert(self, db: Any, alert: Alert, receivers: Iterable[str], now: float) -> None:
         cur = db.execute(
@@ -300,7 +340,8 @@ class AlertOutbox:
             receivers = [
                 r["receiver"]
                 for r in db.execute(
-                    f"SELECT DISTINCT receiver FROM alert_members WHERE alert_seq IN ({marks})",  # noqa: S608
+                    f"SELECT DISTINCT receiver FROM alert_members WHERE alert_seq IN ({marks}) "  # noqa: S608
+                    "AND state != 'silenced'",
                     seqs,
                 ).fetchall()
             ]

@@ -196,3 +196,17 @@ async def test_permanent_statuses_are_not_retried(
     await dispatcher.stop()
     assert len(http_receiver.to("/hook")) == 1
     assert outbox.dead()[0].last_error.startswith(f"rejected: HTTP {status}")
+
+
+async def test_an_alert_raised_from_another_thread_wakes_the_loop(
+    store: Store, http_receiver: HttpReceiver
+) -> None:
+    outbox = AlertOutbox(store, alerts_settings(config(http_receiver.url, poll_interval="60s")))
+    dispatcher = Dispatcher(outbox, build_receivers(outbox.settings))
+    await dispatcher.start()
+    try:
+        await asyncio.sleep(0.1)
+        await asyncio.to_thread(outbox.raise_alert, alert(7))
+        await until(lambda: outbox.counts()["delivered"] == 1, timeout=5)
+    finally:
+        await dispatcher.stop()

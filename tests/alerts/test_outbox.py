@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -217,3 +218,35 @@ def test_outbox_survives_reopening(store: Store, clock: FakeClock) -> None:
         assert len(again.pending()) == 2
     finally:
         reopened.close()
+
+
+def test_identical_alerts_of_an_open_incident_are_not_repeated(store: Store, clock: FakeClock) -> None:
+    outbox = make_outbox(store, clock, {**CFG, "routes": [{"receivers": ["chat"]}]})
+    vault = Alert(
+        kind="vault_unreachable",
+        severity="critical",
+        summary="Vault at 127.0.0.1:8200 refused the connection",
+    )
+    first = outbox.raise_alert(vault)
+    clock.advance(5)
+    assert outbox.raise_alert(vault).id == first.id
+    changed = outbox.raise_alert(
+        Alert(kind="vault_unreachable", severity="critical", summary="Vault is sealed")
+    )
+    assert changed.id != first.id
+    clock.advance(10)
+    renders = Renders()
+    assert outbox.flush_due(renders) == 1
+    assert len(renders.messages[0][1].alert_ids) == 2
+    outbox.resolve(first.dedup_key)
+    assert outbox.raise_alert(vault).id == first.id  # the same alert object again: stored once
+    again = outbox.raise_alert(dataclasses.replace(vault, id="new-occurrence"))
+    assert again.id == "new-occurrence"  # a new incident after the resolution
+
+
+def test_disabled_alerts_are_stored_but_not_routed(store: Store, clock: FakeClock) -> None:
+    outbox = make_outbox(store, clock, {**CFG, "enabled": False})
+    a = outbox.raise_alert(freeze("acct-01"))
+    assert outbox.alert(a.id) == a
+    clock.advance(60)
+    assert outbox.flush_due(Renders()) == 0 and outbox.waiting_alerts() == 0

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import httpx
+
 from sentinel.alerts.receivers.teams import CARD_CONTENT_TYPE, MAX_BYTES, TeamsReceiver
 from sentinel.alerts.render import Message
 from tests.alerts.conftest import receiver_settings
@@ -44,7 +46,7 @@ def test_card_fits_teams_size_limit(huge_message: Message) -> None:
 
 
 async def test_send(message: Message) -> None:
-    cap = Capture(lambda r: __import__("httpx").Response(202))
+    cap = Capture(lambda r: httpx.Response(202))
     async with cap.client() as client:
         outcome = await teams().send(client, teams().render(message), "k")
     assert outcome.delivered and cap.json()["type"] == "message"

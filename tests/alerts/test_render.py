@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+
+from sentinel.alerts.model import Alert, Finding, Step
+from sentinel.alerts.render import TRUNCATED, build_message, truncate, truncate_bytes
+from sentinel.redact import register_secret
+
+
+def test_truncate_marks_what_it_cut() -> None:
+    assert truncate("short", 10) == "short"
+    cut = truncate("x" * 100, 40)
+    assert len(cut) == 40 and cut.endswith(TRUNCATED)
+    assert truncate("abcdef", 3) == TRUNCATED[:3]
+    b = truncate_bytes("é" * 100, 50)
+    assert len(b.encode()) <= 50 and b.endswith(TRUNCATED)
+
+
+def test_single_alert_says_what_happened_what_was_done_and_what_next() -> None:
+    a = Alert(
+        kind="freeze",
+        severity="critical",
+        summary="out-of-band post on brand-news",
+        accounts=("brand-news",),
+        rule="oob.unknown_client",
+        findings=(Finding("oob.unknown_client", "posted from client 'scamtool' via https://evil.com"),),
+        post_excerpt="Giveaway!!  Send 1 BTC to\nhttps://evil.com/x",
+        post_url="https://bsky.app/profile/brand-news/post/3k",
+        steps=(Step("gate_block", True), Step("rotate", False, "vault sealed")),
+        runbook_url="https://wiki/runbook",
+    ).with_defaults()
+    m = build_message([a], "firing", a.dedup_key, "Example Corp", now=1_800_000_000)
+    text = m.text()
+    assert m.headline == "[CRITICAL] Account frozen: out-of-band post on brand-news"
+    assert "Account:\nbrand-news" in text
+    assert '    post: "Giveaway!! Send 1 BTC to hxxps://evil[.]com/x"' in text
+    assert "oob.unknown_client: posted from client 'scamtool' via hxxps://evil[.]com" in text
+    assert "✔ gate_block" in text and "✘ rotate FAILED — brand-news (vault sealed)" in text
+    assert '  $ sentinel unfreeze brand-news --reason "..."' in text
+    assert m.links == (
+        ("Runbook", "https://wiki/runbook"),
+        ("Post", "https://bsky.app/profile/brand-news/post/3k"),
+    )
+    assert (
+        m.footer == "Example Corp · incident freeze:oob.unknown_client:brand-news · 2027-01-15 08:00:00 UTC"
+    )
+
+
+def test_group_title_and_order_most_severe_first() -> None:
+    alerts = [
+        Alert(kind="held_post", severity="warning", summary="w", accounts=("a",), rule="r"),
+        Alert(kind="held_post", severity="critical", summary="c", accounts=("b",), rule="r"),
+    ]
+    m = build_message(alerts, "firing", "k")
+    assert m.severity == "critical" and m.accounts == ("b", "a")
+    assert m.title == "Post held for approval: 2 alerts, 2 accounts, rule r"
+    assert build_message(alerts, "firing", "k", repeat=True).title.startswith("Still open — ")
+    with pytest.raises(ValueError, match="at least one alert"):
+        build_message([], "firing", "k")
+
+
+def test_long_lists_are_shortened() -> None:
+    alerts = [Alert(kind="freeze", summary="s", accounts=(f"acct-{i:03d}",), rule="r") for i in range(100)]
+    text = build_message(alerts, "firing", "k").text()
+    assert "Accounts (100)" in text and "and 40 more" in text
+    assert "… and 90 more alerts in this group" in text
+
+
+def test_message_is_scrubbed_even_if_the_alert_was_not() -> None:
+    register_secret("render-secret-value-42")
+    a = Alert(
+        kind="rotation_failed",
+        summary="boom render-secret-value-42",
+        next_steps=("x render-secret-value-42",),
+    )
+    text = build_message([a], "firing", "k").text()
+    assert "render-secret-value-42" not in text and "[REDACTED]" in text
