@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sentinel.engine.context import Context
@@ -54,7 +55,7 @@ class Exceptions:
     def excludes_account(self, a: Account) -> bool:
         return a.id in self.accounts or bool(self.tags.intersection(a.tags)) or a.platform in self.platforms
 
-    @property
+    @cached_property
     def per_event(self) -> bool:
         return bool(self.authors or self.clients or self.via or self.domains or self.text)
 

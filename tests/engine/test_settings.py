@@ -15,5 +15,5 @@ def test_engine_section_from_toml() -> None:
 
 
 def test_invalid_policy_names_the_key() -> None:
-    with pytest.raises(ConfigError, match="engine.policy.block_score"):
+    with pytest.raises(ConfigError, match=r"engine\.policy\.block_score"):
         parse_config({"engine": {"policy": {"hold_score": 5, "block_score": 3}}})

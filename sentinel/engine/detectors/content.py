@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from hashlib import sha256
 from typing import Any
 
@@ -115,6 +116,8 @@ def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
 )
 def text_pattern(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text if p["include_links"] else ctx.parsed.clean_text
+    if not _combined(p["patterns"]).search(text):
+        return None
     hits = []
     for pattern in p["patterns"]:
         m = pattern.search(text)
@@ -125,6 +128,14 @@ def text_pattern(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     if not hits or len(hits) < max(1, p["min_matches"]):
         return None
     return "says " + ", ".join(repr(quote(h, 40)) for h in hits), 1.0
+
+
+@lru_cache(maxsize=256)
+def _combined(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str]:
+    """One alternation of all patterns: a single scan tells whether any matches."""
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
 
 
 _INJECTION = tuple(
@@ -153,6 +164,8 @@ _INJECTION = tuple(
 def html_injection(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text
     if "<" not in text and ":" not in text and "(" not in text and "{" not in text:
+        return None
+    if not _combined((*_INJECTION, *p["patterns"])).search(text):
         return None
     for pattern in (*_INJECTION, *p["patterns"]):
         m = pattern.search(text)
