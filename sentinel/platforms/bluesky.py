@@ -261,7 +261,7 @@ class BlueskyAdapter(AdapterBase):
     # -- the interface ---------------------------------------------------------------------
     async def verify(self, credentials: Mapping[str, str] | None = None) -> Identity:
         if credentials is None:
-            self._sessions.pop("app", None)
+            self._sessions.pop(self._key("app"), None)
             session = await self._session("app")
         else:
             secret = credentials.get("app_password") or credentials.get("password") or ""

