@@ -25,9 +25,9 @@ from sentinel.errors import ConfirmationRequired, SentinelError, UsageError
 from sentinel.keys import audit_keystore
 from sentinel.response import stepup
 from sentinel.response.containment import VaultContainment
-from sentinel.response.responder import STEPS, Responder, select_accounts
+from sentinel.response.responder import STEPS, LockdownReport, Responder, select_accounts
 from sentinel.response.service import responder_settings, vault_adapters
-from sentinel.response.store import ResponseStore
+from sentinel.response.store import FreezeRecord, ResponseStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -121,7 +121,13 @@ def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
     live = _LiveTable(accounts, enabled=sys.stdout.isatty() and not ctx.as_json)
     responder.on_progress = live.update
     operator = args.operator[0] if len(args.operator) == 1 else ""
-    report = asyncio.run(responder.lock(accounts, args.reason, who, operator=operator))
+    async def go() -> LockdownReport:
+        try:
+            return await responder.lock(accounts, args.reason, who, operator=operator)
+        finally:
+            await responder.aclose()
+
+    report = asyncio.run(go())
     live.close()
     if ctx.as_json:
         emit_json(report.to_dict())
@@ -192,7 +198,15 @@ def handle_unfreeze(ctx: Context, args: argparse.Namespace) -> int:
     verified = stepup.verify(ctx.vault, who, code)
     if not verified:
         raise SentinelError("TOTP code not valid (or already used): unfreeze refused")
-    rec = asyncio.run(_responder(ctx).unfreeze(args.account, args.reason, who, verified_step_up=True))
+    responder = _responder(ctx)
+
+    async def go() -> FreezeRecord:
+        try:
+            return await responder.unfreeze(args.account, args.reason, who, verified_step_up=True)
+        finally:
+            await responder.aclose()
+
+    rec = asyncio.run(go())
     if ctx.as_json:
         emit_json(rec.to_dict())
     else:

@@ -148,6 +148,16 @@ class Responder:
         self.settings = settings or ResponderSettings()
         self.sleep = sleep
         self.on_progress: Callable[[str, str, str, str], None] | None = None
+        self._open: dict[str, PlatformAdapter] = {}
+
+    async def aclose(self) -> None:
+        """Close open platform sessions and the adapters' connection pool."""
+        for adapter in list(self._open.values()):
+            await adapter.aclose()
+        self._open.clear()
+        close = getattr(self.adapters, "aclose", None)
+        if close is not None:
+            await close()
 
     # -- freeze ------------------------------------------------------------------------------
     async def lock(
@@ -278,9 +288,13 @@ class Responder:
             self.on_progress(account, step, status, detail)
 
     async def _with_adapter(self, account: Account) -> PlatformAdapter:
+        """One adapter (one platform session) per account for all the steps of a run."""
         if self.adapters is None:
             raise StepTodo("no platform adapter configured: do it by hand at the platform")
-        return await self.adapters(account)
+        adapter = self._open.get(account.id)
+        if adapter is None:
+            adapter = self._open[account.id] = await self.adapters(account)
+        return adapter
 
     async def _step(
         self,
@@ -364,8 +378,12 @@ class Responder:
             return "done", await action(adapter)
         except PlatformNotSupported as e:
             raise StepTodo(e.message) from None
-        finally:
-            await adapter.aclose()
+        except SentinelError:
+            # A failed call may leave a stale session behind: the next attempt starts afresh.
+            stale = self._open.pop(account.id, None)
+            if stale is not None:
+                await stale.aclose()
+            raise
 
     async def _revoke_sessions(self, adapter: PlatformAdapter) -> str:
         done: list[str] = []
@@ -415,6 +433,10 @@ class Responder:
                 await self._platform(acct, self._unlock)
             except (StepTodo, SentinelError) as e:
                 notes.append(f"unlock: {e}")
+            finally:
+                adapter = self._open.pop(account, None)
+                if adapter is not None:
+                    await adapter.aclose()
         if self.rotation is not None:
             await self.rotation.force_rotate(account, f"unfreeze: {reason}")
         self.gate.unblock(account)
