@@ -157,7 +157,7 @@ def serve(port: int, record: Path, flaky: float) -> int:
         h = request.headers
         verified = sign(SECRET, h["webhook-id"], int(h["webhook-timestamp"]), body) == h["webhook-signature"]
         status = 500 if rng.random() < flaky else (200 if verified else 401)
-        alerts = [a["id"] for a in json.loads(body)["data"]["alerts"]]
+        alerts = json.loads(body)["data"]["alert_ids"]
         out.write(
             json.dumps({"id": h["webhook-id"], "status": status, "verified": verified, "alerts": alerts})
             + "\n"

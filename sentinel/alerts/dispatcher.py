@@ -130,12 +130,14 @@ class Dispatcher:
         self._failures[name] = failures
         initial, cap = float(self.settings.backoff_initial), float(self.settings.backoff_max)
         delay = backoff_delay(delivery.attempts + 1, initial, cap, self.rng)
-        pause = backoff_delay(failures, initial, cap, self.rng)
+        # One failure after a success may be that message's bad luck: the others go on. Two in a
+        # row mean the service is struggling: the whole receiver backs off.
+        pause = backoff_delay(failures - 1, initial, cap, self.rng) if failures >= 2 else 0.0
         if outcome.retry_after is not None:
             # The service said when to come back: honour it (within reason) for this receiver.
             delay = pause = min(max(outcome.retry_after, 0.0), MAX_RETRY_AFTER)
         self.outbox.mark_retry(delivery, now, outcome.error, now + delay)
-        self._not_before[name] = now + pause
+        self._not_before[name] = now + max(pause, receiver.settings.effective_min_interval)
         return False
 
     async def _pause(self, name: str, seconds: float) -> bool:

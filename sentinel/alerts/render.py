@@ -19,6 +19,7 @@ TRUNCATED = "… [truncated]"
 MAX_ALERTS_SHOWN = 10
 MAX_EXCERPT = 280
 MAX_ACCOUNTS_SHOWN = 60
+MAX_COMMANDS = 6
 
 
 def truncate(text: str, limit: int, marker: str = TRUNCATED) -> str:
@@ -125,11 +126,25 @@ def _title(alerts: Sequence[Alert], status: Status, accounts: Sequence[str], rep
 
 
 def _happened(alerts: Sequence[Alert]) -> list[str]:
+    """What happened, with alerts that say the same thing (a worm's copies) listed once."""
+    same: dict[tuple[object, ...], list[Alert]] = {}
+    for a in alerts:
+        key = (a.rule, a.summary, a.findings, " ".join(a.post_excerpt.split()), tuple(a.details.items()))
+        same.setdefault(key, []).append(a)
     lines: list[str] = []
-    for a in alerts[:MAX_ALERTS_SHOWN]:
-        who = ", ".join(a.accounts) or "(no account)"
+    many = len(alerts) > 1
+    for shown, group in enumerate(same.values()):
+        if shown == MAX_ALERTS_SHOWN:
+            rest = sum(len(g) for g in list(same.values())[MAX_ALERTS_SHOWN:])
+            lines.append(f"… and {rest} more alerts in this group")
+            break
+        a = group[0]
+        accounts = [acct for g in group for acct in g.accounts]
+        who = _list(accounts, 10) or "(no account)"
+        if len(accounts) > 1:
+            who += f" ({len(accounts)} accounts)"
         rule = f" [{a.rule}]" if a.rule else ""
-        lines.append(f"• {who}{rule}: {defuse(a.summary)}" if len(alerts) > 1 else f"• {defuse(a.summary)}")
+        lines.append(f"• {who}{rule}: {defuse(a.summary)}" if many else f"• {defuse(a.summary)}")
         for f in a.findings[:5]:
             lines.append(f"    – {f.rule}: {defuse(f.message)}")
         if a.post_excerpt:
@@ -137,12 +152,10 @@ def _happened(alerts: Sequence[Alert]) -> list[str]:
             lines.append(f'    post: "{excerpt}"')
         for k, v in list(a.details.items())[:8]:
             lines.append(f"    {k}: {defuse(v)}")
-    if len(alerts) > MAX_ALERTS_SHOWN:
-        lines.append(f"… and {len(alerts) - MAX_ALERTS_SHOWN} more alerts in this group")
     return lines
 
 
-def _did(alerts: Sequence[Alert]) -> list[str]:
+def _did(alerts: Sequence[Alert], accounts: Sequence[str]) -> list[str]:
     """Steps, one line per step name: which accounts it succeeded or failed for."""
     order: dict[str, tuple[list[str], list[str]]] = {}
     for a in alerts:
@@ -154,8 +167,12 @@ def _did(alerts: Sequence[Alert]) -> list[str]:
     lines: list[str] = []
     single = len(alerts) == 1
     for name, (ok, failed) in order.items():
-        if ok:
-            lines.append(f"✔ {name}" + ("" if single and not failed else f" — {_list(ok, 20)}"))
+        if ok and (single and not failed):
+            lines.append(f"✔ {name}")
+        elif ok and len(accounts) > 1 and sorted(ok) == sorted(accounts):
+            lines.append(f"✔ {name} — all {len(accounts)} accounts")
+        elif ok:
+            lines.append(f"✔ {name} — {_list(ok, 20)}")
         if failed:
             lines.append(f"✘ {name} FAILED — {_list(failed, 20)}")
     return lines
@@ -183,7 +200,7 @@ def build_message(
     happened = _happened(alerts)
     if happened:
         sections.append(Section("What happened", tuple(happened)))
-    did = _did(alerts)
+    did = _did(alerts, accounts)
     if did:
         sections.append(Section("What Sentinel did", tuple(did)))
     commands: dict[str, None] = {}
@@ -205,7 +222,7 @@ def build_message(
         kind=alerts[0].kind,
         accounts=accounts,
         sections=tuple(sections),
-        commands=tuple(list(commands)[:10]) if status == "firing" else (),
+        commands=_commands(list(commands)) if status == "firing" else (),
         links=tuple(links.items()),
         footer=footer,
         incident_key=incident_key,
@@ -214,6 +231,14 @@ def build_message(
         repeat=repeat,
     )
     return _scrub_message(message)
+
+
+def _commands(commands: list[str]) -> tuple[str, ...]:
+    """At most ``MAX_COMMANDS``; a long run of per-account commands ends with how many were left out."""
+    if len(commands) <= MAX_COMMANDS:
+        return tuple(commands)
+    shown = commands[: MAX_COMMANDS - 1]
+    return (*shown, f"# … and {len(commands) - len(shown)} more like these, one per account, after review")
 
 
 def _scrub_message(m: Message) -> Message:

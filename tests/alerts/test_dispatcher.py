@@ -210,3 +210,32 @@ async def test_an_alert_raised_from_another_thread_wakes_the_loop(
         await until(lambda: outbox.counts()["delivered"] == 1, timeout=5)
     finally:
         await dispatcher.stop()
+
+
+async def test_one_failure_does_not_hold_up_the_rest(store: Store, http_receiver: HttpReceiver) -> None:
+    http_receiver.on("/hook", Reply(500, body="hiccup"))
+    outbox = AlertOutbox(
+        store, alerts_settings(config(http_receiver.url, backoff_initial="5s", backoff_max="10s"))
+    )
+    dispatcher = Dispatcher(outbox, build_receivers(outbox.settings))
+    outbox.raise_alert(alert(1))
+    outbox.raise_alert(alert(2))
+    await dispatcher.tick()
+    await dispatcher.stop()
+    assert [r.answered for r in http_receiver.to("/hook")] == [500, 200]
+    assert outbox.counts()["delivered"] == 1 and len(outbox.pending()) == 1
+
+
+async def test_a_receiver_that_is_down_is_not_hammered(store: Store, http_receiver: HttpReceiver) -> None:
+    http_receiver.default = lambda _: Reply(503, body="down")
+    outbox = AlertOutbox(
+        store, alerts_settings(config(http_receiver.url, backoff_initial="5s", backoff_max="10s"))
+    )
+    dispatcher = Dispatcher(outbox, build_receivers(outbox.settings))
+    for n in range(5):
+        outbox.raise_alert(alert(n))
+    await dispatcher.tick()
+    await dispatcher.tick()
+    await dispatcher.stop()
+    assert len(http_receiver.to("/hook")) == 2  # two failures in a row: the receiver backs off
+    assert len(outbox.pending()) == 5

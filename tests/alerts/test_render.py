@@ -59,11 +59,22 @@ def test_group_title_and_order_most_severe_first() -> None:
         build_message([], "firing", "k")
 
 
-def test_long_lists_are_shortened() -> None:
-    alerts = [Alert(kind="freeze", summary="s", accounts=(f"acct-{i:03d}",), rule="r") for i in range(100)]
-    text = build_message(alerts, "firing", "k").text()
+def test_copies_are_listed_once_and_long_lists_are_shortened() -> None:
+    steps = (Step("gate_block", True),)
+    alerts = [
+        Alert(kind="freeze", summary="s", accounts=(f"acct-{i:03d}",), rule="r", steps=steps)
+        for i in range(100)
+    ]
+    m = build_message([a.with_defaults() for a in alerts], "firing", "k")
+    text = m.text()
     assert "Accounts (100)" in text and "and 40 more" in text
-    assert "… and 90 more alerts in this group" in text
+    assert text.count("• ") == 1 and "acct-009 and 90 more (100 accounts) [r]: s" in text
+    assert "✔ gate_block — all 100 accounts" in text
+    assert (
+        len(m.commands) == 6 and m.commands[-1] == "# … and 95 more like these, one per account, after review"
+    )
+    distinct = [Alert(kind="freeze", summary=f"s{i}", accounts=(f"a{i}",)) for i in range(25)]
+    assert "… and 15 more alerts in this group" in build_message(distinct, "firing", "k").text()
 
 
 def test_message_is_scrubbed_even_if_the_alert_was_not() -> None:

@@ -6,7 +6,8 @@ v1,<base64 HMAC-SHA256 over "{id}.{timestamp}.{body}">``. The secret is written
 ``whsec_<base64 key>``; a secret without that prefix is used as raw UTF-8 bytes. The
 body is ``{"type": "alert.firing" | "alert.resolved", "timestamp", "data": {...}}``;
 ``data.alerts`` are the alerts as stored (scrubbed of secrets, links not defanged so
-automation can read indicators), ``data.text`` the same message people see.
+automation can read indicators; at most 200, ``data.alert_ids`` lists every one), and
+``data.text`` the same message people see.
 See docs/alerts.md for how a receiver verifies it.
 """
 
@@ -83,6 +84,7 @@ class WebhookReceiver(Receiver):
                 "links": [{"text": t, "url": u} for t, u in message.links],
                 "alert_ids": list(message.alert_ids),
                 "alerts": scrub_obj(data),
+                "alerts_truncated": len(alerts) > len(data),
             },
         }
 

@@ -18,7 +18,9 @@ from sentinel.alerts.model import Alert, Finding, Step
 from sentinel.alerts.render import Message, build_message
 
 
-def worm_alerts(n: int = 40, excerpt: str = "Free BTC at https://evil.com/claim @everyone") -> list[Alert]:
+def worm_alerts(
+    n: int = 40, excerpt: str = "Free BTC at https://evil.com/claim @everyone", vary: bool = False
+) -> list[Alert]:
     return [
         Alert(
             kind="freeze",
@@ -27,7 +29,7 @@ def worm_alerts(n: int = 40, excerpt: str = "Free BTC at https://evil.com/claim 
             accounts=(f"brand-{i:03d}",),
             rule="campaign.cross_account",
             findings=(Finding("campaign.cross_account", "same text on 40 accounts with link to evil.com"),),
-            post_excerpt=excerpt,
+            post_excerpt=f"{i}: {excerpt}" if vary else excerpt,
             steps=(
                 Step("gate_block", True),
                 Step("vault_deny", True),
@@ -47,7 +49,7 @@ def message() -> Message:
 
 @pytest.fixture
 def huge_message() -> Message:
-    alerts = worm_alerts(400, excerpt="x" * 5000 + " https://evil.com")
+    alerts = worm_alerts(400, excerpt="x" * 5000 + " https://evil.com", vary=True)
     return build_message(alerts, "firing", "inc-worm", "Example Corp", now=1_800_000_000)
 
 
