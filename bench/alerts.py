@@ -2,12 +2,13 @@
 
 Raises the alerts as fast as the outbox commits them, with a signed webhook receiver on
 127.0.0.1 that refuses connections until ``--down`` seconds have passed, then answers 200
-(optionally failing a share of requests with 500, ``--flaky``). Prints how many alerts were
+(optionally failing a share of requests with 500, ``--flaky``, or processing a share but
+answering after the sender's timeout, ``--lost-acks``, so the sender repeats them). Prints how many alerts were
 delivered (must be all), duplicates (the same alert in two different notifications: must
 be 0; repeats of one notification carry the same webhook-id and are absorbed by the
 receiver), and the time to drain once the receiver is back.
 
-    python bench/alerts.py [--alerts 1000] [--down 30] [--grouped] [--flaky 0.0]
+    python bench/alerts.py [--alerts 1000] [--down 30] [--grouped] [--flaky 0.0] [--lost-acks 0.0]
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ async def bench(args: argparse.Namespace) -> int:
                     "type": "webhook",
                     "url": f"http://127.0.0.1:{port}/hook",
                     "token": SECRET,
-                    "timeout": "2s",
+                    "timeout": "1s",
                     "group_by": ["kind", "rule"] if args.grouped else ["dedup_key"],
                 }
             },
@@ -86,7 +87,7 @@ async def bench(args: argparse.Namespace) -> int:
         ]
         raised = time.monotonic() - t0
         await asyncio.sleep(max(0.0, args.down - (time.monotonic() - t0)))
-        server = start_receiver(port, record, args.flaky)
+        server = start_receiver(port, record, args.flaky, args.lost_acks)
         up = time.monotonic()
         deadline = up + args.timeout
         while time.monotonic() < deadline:
@@ -113,7 +114,10 @@ async def bench(args: argparse.Namespace) -> int:
     print(
         f"alerts raised:            {args.alerts} in {raised:.2f} s ({args.alerts / raised:.0f}/s committed)"
     )
-    print(f"receiver down for:        {args.down:.0f} s (connection refused), flaky share {args.flaky:.0%}")
+    print(
+        f"receiver down for:        {args.down:.0f} s (connection refused), "
+        f"flaky share {args.flaky:.0%}, lost acks {args.lost_acks:.0%}"
+    )
     print(f"notifications sent:       {len(by_message)} ({'grouped' if args.grouped else 'one per alert'})")
     print(f"HTTP requests received:   {len(received)} ({len(received) - len(accepted)} answered 5xx)")
     print(f"signatures verified:      {sum(r['verified'] for r in received)} of {len(received)}")
@@ -126,9 +130,10 @@ async def bench(args: argparse.Namespace) -> int:
     return 0 if delivered == args.alerts and duplicates == 0 else 1
 
 
-def start_receiver(port: int, record: Path, flaky: float) -> subprocess.Popen[bytes]:
+def start_receiver(port: int, record: Path, flaky: float, lost_acks: float) -> subprocess.Popen[bytes]:
     """The receiver runs in its own process, as a real one would."""
-    cmd = [sys.executable, __file__, "--serve", str(port), "--record", str(record), "--flaky", str(flaky)]
+    cmd = [sys.executable, __file__, "--serve", str(port), "--record", str(record)]
+    cmd += ["--flaky", str(flaky), "--lost-acks", str(lost_acks)]
     proc = subprocess.Popen(cmd)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -139,7 +144,7 @@ def start_receiver(port: int, record: Path, flaky: float) -> subprocess.Popen[by
     raise RuntimeError("bench receiver did not start")
 
 
-def serve(port: int, record: Path, flaky: float) -> int:
+def serve(port: int, record: Path, flaky: float, lost_acks: float) -> int:
     """A Standard Webhooks receiver that verifies signatures and records what it accepted."""
     import uvicorn
     from starlette.applications import Starlette
@@ -157,12 +162,15 @@ def serve(port: int, record: Path, flaky: float) -> int:
         h = request.headers
         verified = sign(SECRET, h["webhook-id"], int(h["webhook-timestamp"]), body) == h["webhook-signature"]
         status = 500 if rng.random() < flaky else (200 if verified else 401)
+        lose_ack = status == 200 and rng.random() < lost_acks
         alerts = json.loads(body)["data"]["alert_ids"]
         out.write(
             json.dumps({"id": h["webhook-id"], "status": status, "verified": verified, "alerts": alerts})
             + "\n"
         )
         out.flush()
+        if lose_ack:  # processed, but the answer comes after the sender gave up: it will send again
+            await asyncio.sleep(1.5)
         return Response("ok" if status == 200 else "error", status_code=status)
 
     app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
@@ -179,6 +187,7 @@ def main() -> int:
         "--grouped", action="store_true", help="group by kind and rule (one message for the burst)"
     )
     p.add_argument("--flaky", type=float, default=0.0, help="share of requests answered 500 once up")
+    p.add_argument("--lost-acks", type=float, default=0.0, help="share processed but answered too late")
     p.add_argument("--backoff-initial", default="1s")
     p.add_argument("--backoff-max", default="10s")
     p.add_argument("--timeout", type=float, default=300.0, help="give up draining after this long")
@@ -186,7 +195,7 @@ def main() -> int:
     p.add_argument("--record", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.serve:
-        return serve(args.serve, args.record, args.flaky)
+        return serve(args.serve, args.record, args.flaky, args.lost_acks)
     logs.configure(level="error", fmt="console")
     return asyncio.run(bench(args))
 

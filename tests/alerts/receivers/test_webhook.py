@@ -65,3 +65,11 @@ def test_resolved_type(resolved_message: Message) -> None:
 def test_render_without_alerts_has_an_empty_list() -> None:
     m = build_message([Alert(kind="test", summary="t")], "firing", "k")
     assert hook().render(m)["data"]["alerts"] == []
+
+
+def test_big_groups_carry_every_id_but_at_most_200_alerts() -> None:
+    alerts = worm_alerts(250)
+    body = hook().render_for(build_message(alerts, "firing", "inc-worm"), alerts)
+    data = body["data"]
+    assert len(data["alerts"]) == 200 and data["alerts_truncated"] is True
+    assert len(data["alert_ids"]) == 250
