@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sentinel.alerts.settings import AlertsSettings
+from sentinel.creds.settings import RotationSettings
 from sentinel.engine.settings import EngineSettings
 from sentinel.errors import ConfigError
 from sentinel.response.settings import ResponseSettings
@@ -104,6 +105,9 @@ class ApiSettings:
     host: str = "127.0.0.1"
     port: int = 8470
     capability_cache: Duration = Duration(5.0)
+    acl_prefix: str = "sentinel"
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret_file: Path | None = None
 
     def validate(self, prefix: str) -> None:
         if not 0 <= self.port <= 65535:
@@ -139,6 +143,7 @@ class Config:
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
     response: ResponseSettings = field(default_factory=ResponseSettings)
     watcher: WatcherSettings = field(default_factory=WatcherSettings)
+    rotation: RotationSettings = field(default_factory=RotationSettings)
     source: str = "<defaults>"
 
     def replace(self, **changes: Any) -> Config:

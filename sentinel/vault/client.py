@@ -331,16 +331,22 @@ class VaultClient:
             updated_time=str(d.get("updated_time") or ""),
         )
 
-    def kv_patch_metadata(self, path: str, custom_metadata: Mapping[str, str | None]) -> None:
+    def kv_patch_metadata(
+        self, path: str, custom_metadata: Mapping[str, str | None], max_versions: int | None = None
+    ) -> None:
         """Merge keys into ``custom_metadata`` on the server (JSON merge patch; None deletes a key).
 
         hvac's ``update_metadata`` replaces ``custom_metadata`` wholesale and resets
         ``delete_version_after``; the server-side PATCH keeps every other key intact.
+        ``max_versions`` (when given) is set in the same request.
         """
+        body: dict[str, Any] = {"custom_metadata": dict(custom_metadata)}
+        if max_versions is not None:
+            body["max_versions"] = max_versions
         self.request(
             "PATCH",
             f"{self.kv_mount}/metadata/{path}",
-            json={"custom_metadata": dict(custom_metadata)},
+            json=body,
             headers={"Content-Type": "application/merge-patch+json"},
         )
 
