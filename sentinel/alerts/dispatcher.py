@@ -62,6 +62,7 @@ class Dispatcher:
         self._not_before: dict[str, float] = {}
         self._failures: dict[str, int] = {}
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._wake: asyncio.Event | None = None
         self._events: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -143,7 +144,7 @@ class Dispatcher:
     async def _pause(self, name: str, seconds: float) -> bool:
         """Sleep up to ``seconds`` (real time); False if stopping cut it short."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop_event().wait(), seconds)
+            await asyncio.wait_for(self._stopped.wait(), seconds)
         return not self._stopping
 
     # -- the loop -------------------------------------------------------------------------
@@ -162,18 +163,13 @@ class Dispatcher:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
 
-    def _stop_event(self) -> asyncio.Event:
-        if not hasattr(self, "_stopped_event"):
-            self._stopped_event = asyncio.Event()
-        return self._stopped_event
-
     async def start(self) -> None:
         """Start the scheduler and one worker per receiver as tasks of the running loop."""
         if self._tasks:
             return
         self._loop = asyncio.get_running_loop()
         self._stopping = False
-        self._stop_event().clear()
+        self._stopped.clear()
         self._wake = asyncio.Event()
         self._events = {name: asyncio.Event() for name in self.receivers}
         self.outbox.add_listener(self.wake)
@@ -196,7 +192,7 @@ class Dispatcher:
         """
         self._stopping = True
         self.outbox.remove_listener(self.wake)
-        self._stop_event().set()
+        self._stopped.set()
         if self._wake is not None:
             self._wake.set()
         for event in self._events.values():

@@ -208,9 +208,9 @@ def build_message(
     for a in alerts:
         for c in a.next_steps:
             commands.setdefault(c, None)
-        if a.runbook_url:
+        if _web(a.runbook_url):
             links.setdefault("Runbook", a.runbook_url)
-        if a.post_url and len(alerts) == 1:
+        if _web(a.post_url) and len(alerts) == 1:
             links.setdefault("Post", a.post_url)
     created = now if now is not None else alerts[0].occurred_at
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(created))
@@ -231,6 +231,11 @@ def build_message(
         repeat=repeat,
     )
     return _scrub_message(message)
+
+
+def _web(url: str) -> bool:
+    """Only http(s) links become buttons and anchors (no ``javascript:`` or ``data:``)."""
+    return url.startswith(("https://", "http://")) and not any(c in url for c in " \n<>\"'")
 
 
 def _commands(commands: list[str]) -> tuple[str, ...]:

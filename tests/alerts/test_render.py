@@ -86,3 +86,10 @@ def test_message_is_scrubbed_even_if_the_alert_was_not() -> None:
     )
     text = build_message([a], "firing", "k").text()
     assert "render-secret-value-42" not in text and "[REDACTED]" in text
+
+
+def test_only_web_links_become_links() -> None:
+    a = Alert(
+        kind="held_post", summary="s", runbook_url="javascript:alert(1)", post_url='https://x.io/p"><script>'
+    )
+    assert build_message([a], "firing", "k").links == ()
