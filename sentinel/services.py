@@ -14,4 +14,8 @@ def build_services(app: App) -> Sequence[Service]:
     from sentinel.response.service import ResponseService
 
     services: list[Service] = [Guard(), ResponseService()]
+    if app.config.api.enabled:
+        from sentinel.api.service import ApiService
+
+        services.append(ApiService())
     return services

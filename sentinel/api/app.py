@@ -1,0 +1,67 @@
+"""The Starlette application: routes, the OpenAPI document, JSON errors for unknown routes."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sentinel.api.deps import Deps
+from sentinel.api.errors import error_response
+from sentinel.api.openapi import document
+from sentinel.api.routes import Api, endpoint
+
+# (method, path, handler, route name): the one list the app and the OpenAPI test read.
+ROUTES: tuple[tuple[str, str, str, str], ...] = (
+    ("GET", "/healthz", "healthz", "healthz"),
+    ("GET", "/readyz", "readyz", "readyz"),
+    ("GET", "/metrics", "metrics", "metrics"),
+    ("POST", "/v1/check", "check", "check"),
+    ("GET", "/v1/accounts", "accounts", "accounts"),
+    ("GET", "/v1/accounts/{account}", "account_status", "account"),
+    ("POST", "/v1/accounts/{account}/posts", "publish", "publish"),
+    ("DELETE", "/v1/accounts/{account}/posts/{post}", "delete_post", "delete_post"),
+    ("POST", "/v1/accounts/{account}/unfreeze", "unfreeze", "unfreeze"),
+    ("POST", "/v1/lockdown", "lockdown", "lockdown"),
+    ("GET", "/v1/held", "held_list", "held_list"),
+    ("GET", "/v1/held/{held}", "held_get", "held_get"),
+    ("POST", "/v1/held/{held}/approve", "held_approve", "held_approve"),
+    ("POST", "/v1/held/{held}/reject", "held_reject", "held_reject"),
+    ("GET", "/v1/incidents", "incidents", "incidents"),
+    ("GET", "/v1/incidents/{incident}", "incident", "incident"),
+    ("GET", "/v1/alerts", "alerts", "alerts"),
+)
+
+
+def create_app(deps: Deps) -> Starlette:
+    api = Api(deps)
+    spec = json.dumps(document()).encode()
+
+    async def openapi(request: Request) -> Response:
+        return Response(spec, media_type="application/json")
+
+    routes = [
+        Route(path, endpoint(name, getattr(api, handler)), methods=[method])
+        for method, path, handler, name in ROUTES
+    ]
+    routes.append(Route("/openapi.json", openapi, methods=["GET"]))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            response = error_response(
+                "method_not_allowed", f"{request.method} is not allowed on {request.url.path}"
+            )
+            response.headers.update(exc.headers or {})
+            return response
+        if exc.status_code == 404:
+            return error_response("not_found", f"no route {request.url.path}")
+        return error_response("invalid_request", str(exc.detail))
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app.state.api = api
+    return app

@@ -1,0 +1,243 @@
+"""Least privilege decided by Vault: what may this caller's token do on this account?
+
+The ACL path scheme (``prefix`` is ``[api] acl_prefix``, default ``sentinel``)::
+
+    <prefix>/accounts/<account-id>/<capability>   publish | respond | moderate | analytics | admin
+    <prefix>/global/<capability>                  approve | lockdown | unfreeze
+
+A token holds a capability when Vault grants it ``update`` (or the token is a root token)
+on that path. Nothing is ever read or written there: the paths only exist so that Vault
+policies, and therefore the company's own login (OIDC, LDAP, AppRole through Vault auth
+methods), decide who may do what, with Vault's globbing (``<prefix>/accounts/+/publish``)
+and templating. ``sentinel policies render`` writes such policies from a roles file.
+
+Per request: the caller's token is looked up with Sentinel's own token
+(``auth/token/lookup``) to learn its accessor and who it is, then
+``sys/capabilities-accessor`` answers for the paths the request needs. Both answers are
+cached for ``[api] capability_cache`` seconds and never past the token's remaining TTL, so a
+revoked token is refused at the latest one cache window after the revocation. The token
+itself is never logged or kept: the cache is keyed by its SHA-256.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sentinel import metrics
+from sentinel.api.errors import ApiError
+from sentinel.errors import VaultError, VaultUnavailable
+from sentinel.logs import get_logger
+from sentinel.vault.client import TokenInfo
+
+log = get_logger("sentinel.api.authz")
+
+ACCOUNT_CAPABILITIES = ("publish", "respond", "moderate", "analytics", "admin")
+GLOBAL_CAPABILITIES = ("approve", "lockdown", "unfreeze")
+CAPABILITIES = ACCOUNT_CAPABILITIES + GLOBAL_CAPABILITIES
+GRANTING = frozenset({"update", "root"})
+"""Vault capabilities on an ACL path that mean the Sentinel capability is held."""
+
+DECISIONS = metrics.counter(
+    "sentinel_api_authz_decisions_total",
+    "Authorization decisions by capability and result",
+    ("capability", "result"),
+)
+VAULT_SECONDS = metrics.histogram(
+    "sentinel_vault_request_seconds", "Latency of Vault calls made by Sentinel", ("operation",)
+)
+
+
+def capability_path(prefix: str, capability: str, account: str | None = None) -> str:
+    """The Vault ACL path that stands for ``capability`` (on ``account`` for per-account ones)."""
+    if capability in GLOBAL_CAPABILITIES:
+        return f"{prefix}/global/{capability}"
+    if capability not in ACCOUNT_CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}")
+    if not account:
+        raise ValueError(f"capability {capability!r} is per account: name the account")
+    return f"{prefix}/accounts/{account}/{capability}"
+
+
+class VaultLookup(Protocol):
+    """The two Vault calls authorization needs (``VaultClient`` has them)."""
+
+    def lookup_token(self, token: str) -> TokenInfo: ...
+    def capabilities_accessor(self, accessor: str, paths: Sequence[str]) -> dict[str, list[str]]: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as Vault knows the token (never the token itself)."""
+
+    accessor: str
+    actor: str
+    entity_id: str = ""
+    policies: tuple[str, ...] = ()
+    ttl: int = 0
+
+    @classmethod
+    def from_token_info(cls, info: TokenInfo) -> Caller:
+        actor = info.meta.get("operator") or info.display_name or f"accessor:{info.accessor}"
+        return cls(info.accessor, actor, info.entity_id, info.policies, info.ttl)
+
+
+@dataclass
+class _Entry:
+    caller: Caller
+    expires: float
+    grants: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Need:
+    """One capability a request needs (``account`` for per-account capabilities)."""
+
+    capability: str
+    account: str | None = None
+
+
+class Authorizer:
+    def __init__(
+        self,
+        vault: Callable[[], VaultLookup | None],
+        prefix: str = "sentinel",
+        cache_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10000,
+    ) -> None:
+        self._vault = vault
+        self.prefix = prefix.strip("/")
+        self.cache_seconds = cache_seconds
+        self.clock = clock
+        self.max_entries = max_entries
+        self._cache: dict[str, _Entry] = {}
+        self._inflight: dict[str, asyncio.Future[_Entry]] = {}
+        self.vault_calls = 0
+
+    def path(self, need: Need) -> str:
+        return capability_path(self.prefix, need.capability, need.account)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    # -- the token -------------------------------------------------------------------------
+    async def authenticate(self, token: str) -> Caller:
+        return (await self._entry(token)).caller
+
+    async def _entry(self, token: str) -> _Entry:
+        key = hashlib.sha256(token.encode()).hexdigest()
+        now = self.clock()
+        entry = self._cache.get(key)
+        if entry is not None and entry.expires > now:
+            return entry
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            entry = await self._lookup(token)
+            self._store(key, entry)
+            fut.set_result(entry)
+            return entry
+        except Exception as e:
+            fut.set_exception(e)
+            fut.exception()  # retrieved: waiters get it, an unawaited future does not warn
+            raise
+        except BaseException:
+            fut.cancel()
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _lookup(self, token: str) -> _Entry:
+        vault = self._client()
+        t0 = time.perf_counter()
+        try:
+            info = await asyncio.to_thread(vault.lookup_token, token)
+        except VaultUnavailable as e:
+            raise ApiError("vault_unavailable", f"cannot check the token: {e.message}") from None
+        except VaultError:
+            log.info("authz.token_refused", reason="unknown to Vault")
+            raise ApiError("invalid_token", "Vault does not accept this token") from None
+        finally:
+            self.vault_calls += 1
+            VAULT_SECONDS.observe(time.perf_counter() - t0, operation="token_lookup")
+        if info.ttl <= 0 and info.expire_time:
+            raise ApiError("invalid_token", "the token has expired")
+        lifetime = self.cache_seconds if info.ttl <= 0 else min(self.cache_seconds, float(info.ttl))
+        return _Entry(Caller.from_token_info(info), self.clock() + lifetime)
+
+    def _store(self, key: str, entry: _Entry) -> None:
+        if len(self._cache) >= self.max_entries:
+            now = self.clock()
+            for k in [k for k, e in self._cache.items() if e.expires <= now]:
+                del self._cache[k]
+            while len(self._cache) >= self.max_entries:
+                del self._cache[next(iter(self._cache))]
+        self._cache[key] = entry
+
+    def _client(self) -> VaultLookup:
+        vault = self._vault()
+        if vault is None:
+            raise ApiError("vault_unavailable", "Sentinel is not connected to Vault")
+        return vault
+
+    # -- capabilities ------------------------------------------------------------------------
+    async def grants(self, token: str, needs: Iterable[Need]) -> tuple[Caller, dict[Need, bool]]:
+        """Whether the token holds each of ``needs`` (one Vault call for all uncached ones)."""
+        entry = await self._entry(token)
+        wanted = list(dict.fromkeys(needs))
+        missing = [self.path(n) for n in wanted if self.path(n) not in entry.grants]
+        if missing:
+            vault = self._client()
+            t0 = time.perf_counter()
+            try:
+                answer = await asyncio.to_thread(
+                    vault.capabilities_accessor, entry.caller.accessor, list(dict.fromkeys(missing))
+                )
+            except VaultUnavailable as e:
+                raise ApiError("vault_unavailable", f"cannot check capabilities: {e.message}") from None
+            except VaultError:
+                # the accessor vanished between lookup and this call: the token was revoked
+                self._cache.pop(hashlib.sha256(token.encode()).hexdigest(), None)
+                raise ApiError("invalid_token", "Vault does not accept this token") from None
+            finally:
+                self.vault_calls += 1
+                VAULT_SECONDS.observe(time.perf_counter() - t0, operation="capabilities")
+            for p, caps in answer.items():
+                entry.grants[p] = bool(GRANTING.intersection(caps))
+        return entry.caller, {n: entry.grants.get(self.path(n), False) for n in wanted}
+
+    async def require(self, token: str, need: Need, route: str = "") -> Caller:
+        """The caller, if the token holds ``need``; else ``ApiError`` 403 naming the capability."""
+        caller, got = await self.grants(token, [need])
+        allowed = got[need]
+        self.record(caller, need, allowed, route)
+        if not allowed:
+            where = f" on account {need.account!r}" if need.account else ""
+            raise ApiError(
+                "missing_capability",
+                f"this token lacks the {need.capability!r} capability{where}",
+                capability=need.capability,
+                **({"account": need.account} if need.account else {}),
+            )
+        return caller
+
+    def record(self, caller: Caller, need: Need, allowed: bool, route: str = "") -> None:
+        """Log and count one decision (who, what, where; never the token)."""
+        DECISIONS.inc(capability=need.capability, result="allow" if allowed else "deny")
+        log.info(
+            "authz.decision",
+            actor=caller.actor,
+            accessor=caller.accessor,
+            capability=need.capability,
+            account=need.account,
+            allowed=allowed,
+            route=route,
+        )

@@ -1,0 +1,46 @@
+"""What the API's handlers need, as one object the app factory receives.
+
+Components that may start after the API, or be swapped on reload (the engine, the
+responder, the platform adapters), are passed as getters and resolved per request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sentinel.api.authz import Authorizer
+from sentinel.api.held import HeldStore
+from sentinel.api.protocols import AdapterFactory, Gate, Responder
+from sentinel.inventory import Inventory
+from sentinel.watcher.ledger import PublishedLedger
+
+AuditSink = Callable[[str, str, str, Mapping[str, Any]], None]
+EventSink = Callable[[str, Mapping[str, Any]], None]
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Deps:
+    inventory: Callable[[], Inventory]
+    authorizer: Authorizer
+    held: HeldStore
+    gate: Callable[[], Gate | None] = _nothing
+    responder: Callable[[], Responder | None] = _nothing
+    adapters: Callable[[], AdapterFactory | None] = _nothing
+    ledger: PublishedLedger | None = None
+    incidents: Callable[[], list[dict[str, Any]]] | None = None
+    incident: Callable[[int], dict[str, Any] | None] | None = None
+    alerts: Callable[[int], list[dict[str, Any]]] | None = None
+    readiness: Callable[[], dict[str, bool]] = field(default_factory=lambda: dict)
+    audit: AuditSink | None = None
+    events: EventSink | None = None
+    """Outbound events for integrators (``post.held``, ``account.frozen``, ...)."""
+    clock: Callable[[], float] = time.time
+    aclose: Callable[[], Awaitable[None]] | None = None
+    """Releases what the deps opened (connection pools), when the API stops."""

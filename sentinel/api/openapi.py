@@ -1,0 +1,513 @@
+"""The OpenAPI 3.1 document for the API, written by hand (served at ``/openapi.json``).
+
+A test checks that every route the app serves is documented here, with the same methods,
+and that nothing is documented that the app does not serve.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentinel import __version__
+from sentinel.api.authz import ACCOUNT_CAPABILITIES, CAPABILITIES, GLOBAL_CAPABILITIES
+from sentinel.api.errors import CODES
+from sentinel.api.held import STATUSES
+
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"vaultToken": []}]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status in sorted(set(statuses)):
+        codes = [c for c, (s, _) in CODES.items() if s == status]
+        text = "; ".join(f"`{c}`: {CODES[c][1]}" for c in codes)
+        out[str(status)] = _json(_ref("Error"), text)
+    return out
+
+
+STR = {"type": "string"}
+NSTR = {"type": ["string", "null"]}
+ACCOUNT_PARAM = {
+    "name": "account",
+    "in": "path",
+    "required": True,
+    "description": "The account id from the inventory.",
+    "schema": {"type": "string", "minLength": 1},
+}
+HELD_PARAM = {"name": "held", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+LIMIT_PARAM = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "enum": sorted(CODES)},
+                    "message": STR,
+                    "capability": {"type": "string", "enum": list(CAPABILITIES)},
+                    "account": STR,
+                    "field": STR,
+                },
+            }
+        },
+    },
+    "Finding": {
+        "type": "object",
+        "required": ["rule", "severity", "detail"],
+        "properties": {"rule": STR, "severity": STR, "detail": STR},
+    },
+    "CheckRequest": {
+        "type": "object",
+        "required": ["account", "text"],
+        "properties": {
+            "account": {"type": "string", "minLength": 1, "maxLength": 512},
+            "text": {"type": "string", "minLength": 1, "maxLength": 100000},
+            "client": {"type": "string", "maxLength": 512, "description": "The publishing tool."},
+            "author": {
+                "type": "string",
+                "maxLength": 512,
+                "description": "Who wrote it (default: the caller).",
+            },
+            "ip": {"type": "string", "maxLength": 64, "description": "The author's IP address."},
+            "reply_to": {
+                "type": "string",
+                "maxLength": 512,
+                "description": "Post replied to: needs only respond.",
+            },
+            "post_id": {"type": "string", "maxLength": 512, "description": "The tool's own id for the post."},
+        },
+    },
+    "Decision": {
+        "type": "object",
+        "required": ["event", "account", "post_id", "verdict", "score", "severity", "findings", "frozen"],
+        "properties": {
+            "event": STR,
+            "account": STR,
+            "post_id": STR,
+            "verdict": {"type": "string", "enum": ["allow", "hold", "block"]},
+            "score": {"type": "number"},
+            "severity": STR,
+            "findings": {"type": "array", "items": _ref("Finding")},
+            "frozen": {"type": "boolean"},
+            "held_id": {"type": "string", "description": "Set when held: poll GET /v1/held/{held}."},
+        },
+    },
+    "PostRequest": {
+        "type": "object",
+        "required": ["text"],
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": 100000},
+            "reply_to": {"type": "string", "maxLength": 512},
+            "client": {"type": "string", "maxLength": 512},
+            "post_id": {"type": "string", "maxLength": 512},
+        },
+    },
+    "HeldPost": {
+        "type": "object",
+        "required": ["id", "kind", "account", "author", "text", "status", "findings"],
+        "properties": {
+            "id": STR,
+            "kind": {"type": "string", "enum": ["broker", "gate"]},
+            "account": STR,
+            "author": STR,
+            "text": STR,
+            "reply_to": NSTR,
+            "client": STR,
+            "event": STR,
+            "created": STR,
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "score": {"type": "number"},
+            "findings": {"type": "array", "items": _ref("Finding")},
+            "decided_by": NSTR,
+            "decided_at": NSTR,
+            "reason": NSTR,
+            "post_id": NSTR,
+            "url": NSTR,
+            "error": NSTR,
+        },
+    },
+    "PublishResult": {
+        "type": "object",
+        "required": ["decision", "status"],
+        "properties": {
+            "decision": _ref("Decision"),
+            "status": {"type": "string", "enum": ["published", "held"]},
+            "post": {"type": "object", "properties": {"post_id": STR, "url": STR}},
+            "held": _ref("HeldPost"),
+        },
+    },
+    "Account": {
+        "type": "object",
+        "required": ["id", "platform", "handle", "publishing", "tags", "retired"],
+        "properties": {
+            "id": STR,
+            "platform": STR,
+            "handle": STR,
+            "display_name": STR,
+            "publishing": {"type": "string", "enum": ["gated", "open"]},
+            "tags": {"type": "array", "items": STR},
+            "retired": {"type": "boolean"},
+        },
+    },
+    "AccountStatus": {
+        "allOf": [
+            _ref("Account"),
+            {
+                "type": "object",
+                "required": ["status", "capabilities"],
+                "properties": {
+                    "timezone": STR,
+                    "domains": {"type": "array", "items": STR},
+                    "status": {
+                        "type": "object",
+                        "required": ["frozen", "held"],
+                        "properties": {
+                            "frozen": {"type": "boolean"},
+                            "frozen_since": NSTR,
+                            "freeze_reason": NSTR,
+                            "held": {"type": "integer"},
+                        },
+                    },
+                    "capabilities": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": list(CAPABILITIES)},
+                    },
+                },
+            },
+        ]
+    },
+    "LockdownRequest": {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {
+            "reason": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "accounts": {"type": "array", "items": STR},
+            "tags": {"type": "array", "items": STR},
+            "all": {"type": "boolean", "default": False},
+        },
+    },
+    "UnfreezeRequest": {
+        "type": "object",
+        "required": ["reason", "totp"],
+        "properties": {
+            "reason": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "totp": {"type": "string", "minLength": 1, "maxLength": 16, "description": "Current TOTP code."},
+        },
+    },
+    "Incident": {
+        "type": "object",
+        "required": ["id", "status", "title", "accounts"],
+        "properties": {
+            "id": {"type": "integer"},
+            "opened": STR,
+            "status": STR,
+            "title": STR,
+            "accounts": {"type": "array", "items": STR},
+            "closed": NSTR,
+            "events": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Alert": {
+        "type": "object",
+        "required": ["id", "kind", "status", "severity", "summary", "accounts"],
+        "properties": {
+            "id": STR,
+            "kind": STR,
+            "status": STR,
+            "severity": STR,
+            "summary": STR,
+            "accounts": {"type": "array", "items": STR},
+        },
+    },
+}
+
+
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    errors: tuple[int, ...],
+    capability: str = "",
+    body: str = "",
+    params: tuple[dict[str, Any], ...] = (),
+    secured: bool = True,
+    optional_body: bool = False,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {**ok, **_errors(*errors)}}
+    if capability:
+        op["description"] = f"Needs: {capability}."
+        op["x-sentinel-capability"] = capability
+    if secured:
+        op["security"] = SECURITY
+        op["responses"].update(_errors(401, 503))
+    else:
+        op["security"] = []
+    if body:
+        op["requestBody"] = {
+            "required": not optional_body,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+        op["responses"].update(_errors(400))
+    if params:
+        op["parameters"] = list(params)
+    return op
+
+
+def document() -> dict[str, Any]:
+    held_status = {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": list(STATUSES)},
+    }
+    paths: dict[str, Any] = {
+        "/healthz": {
+            "get": _op(
+                "Liveness: the process serves requests",
+                _ok({"type": "object", "required": ["status"], "properties": {"status": STR}}),
+                (),
+                secured=False,
+            )
+        },
+        "/readyz": {
+            "get": _op(
+                "Readiness: Vault reachable and rules loaded",
+                {
+                    **_ok(_READY),
+                    "503": _json(_READY, "Not ready: the checks say what is missing"),
+                },
+                (),
+                secured=False,
+            )
+        },
+        "/metrics": {
+            "get": _op(
+                "Prometheus metrics (text exposition format)",
+                {"200": {"description": "Metrics", "content": {"text/plain": {"schema": STR}}}},
+                (),
+                secured=False,
+            )
+        },
+        "/openapi.json": {
+            "get": _op("This document", _ok({"type": "object"}), (), secured=False),
+        },
+        "/v1/check": {
+            "post": _op(
+                "Gate: ask whether a post may be published (allow, hold or block)",
+                _ok(_ref("Decision")),
+                (403, 404),
+                "publish on the account (respond when reply_to is set)",
+                body="CheckRequest",
+            )
+        },
+        "/v1/accounts": {
+            "get": _op(
+                "Accounts the caller holds analytics on",
+                _ok(
+                    {"type": "object", "required": ["accounts"], "properties": {"accounts": _arr("Account")}}
+                ),
+                (),
+            )
+        },
+        "/v1/accounts/{account}": {
+            "get": _op(
+                "One account, its status and the caller's capabilities on it",
+                _ok(_ref("AccountStatus")),
+                (403, 404),
+                "analytics on the account",
+                params=(ACCOUNT_PARAM,),
+            )
+        },
+        "/v1/accounts/{account}/posts": {
+            "post": _op(
+                "Broker: check the post, then publish it with the credential from Vault",
+                {
+                    "201": _json(_ref("PublishResult"), "Published"),
+                    "202": _json(_ref("PublishResult"), "Held for approval"),
+                },
+                (403, 404, 422, 502),
+                "publish on the account (respond when reply_to is set)",
+                body="PostRequest",
+                params=(ACCOUNT_PARAM,),
+            )
+        },
+        "/v1/accounts/{account}/posts/{post}": {
+            "delete": _op(
+                "Moderation: delete a post",
+                _ok(
+                    {
+                        "type": "object",
+                        "required": ["deleted"],
+                        "properties": {"deleted": {"type": "boolean"}},
+                    }
+                ),
+                (403, 404, 422, 502),
+                "moderate on the account",
+                params=(ACCOUNT_PARAM, {"name": "post", "in": "path", "required": True, "schema": STR}),
+            )
+        },
+        "/v1/accounts/{account}/unfreeze": {
+            "post": _op(
+                "Lift a freeze (TOTP step-up; not by the person who froze it)",
+                _ok(
+                    {"type": "object", "required": ["account"], "properties": {"account": STR, "record": {}}}
+                ),
+                (403, 404, 409),
+                "unfreeze (global)",
+                body="UnfreezeRequest",
+                params=(ACCOUNT_PARAM,),
+            )
+        },
+        "/v1/lockdown": {
+            "post": _op(
+                "Freeze the selected accounts now",
+                _ok(
+                    {"type": "object", "required": ["accounts"], "properties": {"accounts": {}, "report": {}}}
+                ),
+                (403, 404),
+                "lockdown (global)",
+                body="LockdownRequest",
+            )
+        },
+        "/v1/held": {
+            "get": _op(
+                "Held posts",
+                _ok({"type": "object", "required": ["held"], "properties": {"held": _arr("HeldPost")}}),
+                (403,),
+                "approve (global)",
+                params=(
+                    held_status,
+                    {"name": "account", "in": "query", "required": False, "schema": STR},
+                    LIMIT_PARAM,
+                ),
+            )
+        },
+        "/v1/held/{held}": {
+            "get": _op(
+                "One held post (tools poll it after a hold)",
+                _ok(_ref("HeldPost")),
+                (403, 404),
+                "approve, or publish/respond on the post's account",
+                params=(HELD_PARAM,),
+            )
+        },
+        "/v1/held/{held}/approve": {
+            "post": _op(
+                "Approve a held post (broker posts are published now)",
+                _ok(_ref("HeldPost")),
+                (403, 404, 409, 422, 502),
+                "approve (global); the approver must not be the author",
+                params=(HELD_PARAM,),
+            )
+        },
+        "/v1/held/{held}/reject": {
+            "post": _op(
+                "Reject a held post",
+                _ok(_ref("HeldPost")),
+                (403, 404, 409),
+                "approve (global)",
+                body="RejectRequest",
+                params=(HELD_PARAM,),
+                optional_body=True,
+            )
+        },
+        "/v1/incidents": {
+            "get": _op(
+                "Incidents about accounts the caller may see (all with lockdown)",
+                _ok(
+                    {
+                        "type": "object",
+                        "required": ["incidents"],
+                        "properties": {"incidents": _arr("Incident")},
+                    }
+                ),
+                (),
+                "analytics on an account of the incident, or lockdown",
+                params=(
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["open", "resolved"]},
+                    },
+                    LIMIT_PARAM,
+                ),
+            )
+        },
+        "/v1/incidents/{incident}": {
+            "get": _op(
+                "One incident with its events",
+                _ok(_ref("Incident")),
+                (403, 404),
+                "analytics on an account of the incident, or lockdown",
+                params=({"name": "incident", "in": "path", "required": True, "schema": {"type": "integer"}},),
+            )
+        },
+        "/v1/alerts": {
+            "get": _op(
+                "Recent alerts about accounts the caller may see (all with lockdown)",
+                _ok({"type": "object", "required": ["alerts"], "properties": {"alerts": _arr("Alert")}}),
+                (),
+                "analytics on an account of the alert, or lockdown",
+                params=(LIMIT_PARAM,),
+            )
+        },
+    }
+    schemas = {
+        **SCHEMAS,
+        "RejectRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sentinel API",
+            "version": __version__,
+            "description": (
+                "Gate, broker and response API of Sentinel. Authenticate with your own Vault token. "
+                "Capabilities are Vault ACL paths: per account "
+                + ", ".join(ACCOUNT_CAPABILITIES)
+                + " at <prefix>/accounts/<id>/<capability>; global "
+                + ", ".join(GLOBAL_CAPABILITIES)
+                + " at <prefix>/global/<capability>; 'update' on the path grants it."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A Vault token."},
+                "vaultToken": {"type": "apiKey", "in": "header", "name": "X-Vault-Token"},
+            },
+        },
+    }
+
+
+_READY = {
+    "type": "object",
+    "required": ["ready", "checks"],
+    "properties": {"ready": {"type": "boolean"}, "checks": {"type": "object"}},
+}
+
+
+def _ok(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"200": _json(schema, "OK")}
+
+
+def _arr(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}

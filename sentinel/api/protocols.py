@@ -1,0 +1,105 @@
+"""What the API calls into, as small protocols, and the adapter to the real responder.
+
+- ``Gate``: the detection engine (``sentinel.engine.Engine`` satisfies it as it is).
+- ``Responder``: lockdown and unfreeze. ``ResponderBridge`` adapts
+  ``sentinel.response.Responder`` (which takes an already verified step-up) by checking the
+  caller's TOTP code with ``sentinel.response.stepup.verify`` first.
+- ``AdapterFactory``: the platform adapter for an account, holding the credential from
+  Vault (in the daemon: ``sentinel.response.service.VaultAdapters``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sentinel.errors import SentinelError
+from sentinel.inventory import Account
+from sentinel.platforms.base import PlatformAdapter
+
+if TYPE_CHECKING:
+    from sentinel.engine.events import Decision, Event, Freeze
+    from sentinel.guard import Guard
+    from sentinel.response.responder import Responder as RealResponder
+    from sentinel.vault.client import VaultClient
+
+
+class Gate(Protocol):
+    def evaluate(self, event: Event) -> Decision: ...
+    def frozen(self, account: str) -> Freeze | None: ...
+
+
+class GuardGate:
+    """``Gate`` over the daemon's ``Guard`` (which also starts the responder on a freeze)."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+
+    def evaluate(self, event: Event) -> Decision:
+        return self.guard.check_event(event)
+
+    def frozen(self, account: str) -> Freeze | None:
+        engine = self.guard.engine
+        return engine.frozen(account) if engine is not None else None
+
+
+class Responder(Protocol):
+    async def lock(self, accounts: Sequence[str], reason: str, actor: str) -> Mapping[str, Any]:
+        """Freeze ``accounts`` now; return a JSON-able report."""
+        ...
+
+    async def unfreeze(self, account: str, reason: str, actor: str, totp_code: str) -> Mapping[str, Any]:
+        """Lift a freeze after checking ``actor``'s TOTP code. Raises ``StepUpFailed`` for a bad
+        code and ``ResponderConflict`` when the account cannot be unfrozen (not frozen,
+        two-person rule)."""
+        ...
+
+
+class StepUpFailed(SentinelError):
+    """The TOTP step-up code is wrong, reused, or the responder has none."""
+
+
+class ResponderConflict(SentinelError):
+    """The request conflicts with the freeze state (e.g. the account is not frozen)."""
+
+
+AdapterFactory = Callable[[Account], Awaitable[PlatformAdapter]]
+
+
+class ResponderBridge:
+    """``Responder`` over ``sentinel.response.Responder`` and TOTP seeds in Vault."""
+
+    def __init__(
+        self,
+        responder: RealResponder,
+        vault: Callable[[], VaultClient | None],
+        now: Callable[[], float] | None = None,
+    ) -> None:
+        self.responder = responder
+        self.vault = vault
+        self.now = now
+
+    async def lock(self, accounts: Sequence[str], reason: str, actor: str) -> Mapping[str, Any]:
+        report = await self.responder.lock(list(accounts), reason, actor)
+        return report.to_dict()
+
+    async def unfreeze(self, account: str, reason: str, actor: str, totp_code: str) -> Mapping[str, Any]:
+        from sentinel.response import stepup
+
+        vault = self.vault()
+        if vault is None:
+            raise SentinelError("Sentinel is not connected to Vault; the step-up cannot be checked")
+        try:
+            ok = await asyncio.to_thread(
+                stepup.verify, vault, actor, totp_code, self.now() if self.now else None
+            )
+        except SentinelError as e:
+            raise StepUpFailed(e.message) from None
+        if not ok:
+            raise StepUpFailed("the TOTP code is wrong or was already used")
+        try:
+            record = await self.responder.unfreeze(account, reason, actor, verified_step_up=True)
+        except SentinelError as e:
+            raise ResponderConflict(e.message) from None
+        return record.to_dict()

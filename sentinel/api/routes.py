@@ -1,0 +1,592 @@
+"""The API's handlers: gate, broker, moderation, held posts, response, read-only views.
+
+Every ``/v1`` handler first authenticates the caller's Vault token (401 without a valid
+one, before the body is even read), then asks the ``Authorizer`` for the capability the
+request needs (403 naming it), then acts. Each handler runs inside ``endpoint()``, which
+turns any error into the one JSON error shape and counts requests per route and status.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from sentinel import metrics
+from sentinel.api.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES, Caller, Need
+from sentinel.api.deps import Deps
+from sentinel.api.errors import ApiError
+from sentinel.api.held import STATUSES, HeldPost
+from sentinel.api.protocols import ResponderConflict, StepUpFailed
+from sentinel.engine.events import Decision, Event, EventError, format_ts
+from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
+from sentinel.inventory import Account
+from sentinel.logs import get_logger
+from sentinel.platforms.errors import PlatformNotSupported
+
+log = get_logger("sentinel.api")
+
+REQUESTS = metrics.counter(
+    "sentinel_api_requests_total", "API requests by route and status", ("route", "status")
+)
+LATENCY = metrics.histogram("sentinel_api_request_seconds", "API request latency by route", ("route",))
+CHECKED = metrics.counter(
+    "sentinel_posts_checked_total", "Posts checked at the gate by verdict", ("verdict",)
+)
+PUBLISHED = metrics.counter("sentinel_posts_published_total", "Posts the broker published", ("account",))
+
+MAX_TEXT = 100_000
+MAX_FIELD = 512
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def endpoint(route: str, fn: Handler) -> Handler:
+    """Wrap a handler: one JSON error shape, request metrics, no stack trace to the caller."""
+
+    async def handle(request: Request) -> Response:
+        t0 = time.perf_counter()
+        try:
+            response = await fn(request)
+        except ApiError as e:
+            response = e.response(
+                {"WWW-Authenticate": 'Bearer realm="sentinel"'} if e.status == 401 else None
+            )
+        except VaultUnavailable as e:
+            response = ApiError("vault_unavailable", e.message).response()
+        except PlatformNotSupported as e:
+            response = ApiError("not_supported", e.message).response()
+        except PlatformError as e:
+            response = ApiError("platform_error", e.message).response()
+        except Exception as e:
+            log.error("api.internal_error", route=route, error=str(e), exc_info=True)
+            response = ApiError("internal_error", "internal error; see the daemon log").response()
+        REQUESTS.inc(route=route, status=response.status_code)
+        LATENCY.observe(time.perf_counter() - t0, route=route)
+        return response
+
+    return handle
+
+
+def bearer(request: Request) -> str:
+    """The caller's Vault token from ``Authorization: Bearer`` or ``X-Vault-Token``."""
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else ""
+    token = token or request.headers.get("x-vault-token", "").strip()
+    if not token:
+        raise ApiError(
+            "missing_token", "send your Vault token as 'Authorization: Bearer <token>' or 'X-Vault-Token'"
+        )
+    if len(token) > 4096 or not token.isprintable():
+        raise ApiError("invalid_token", "Vault does not accept this token")
+    return token
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        raise ApiError("invalid_request", "the request needs a JSON object body")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("invalid_request", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_request", "the body must be a JSON object")
+    return body
+
+
+def field_str(
+    body: Mapping[str, Any], key: str, required: bool = False, max_len: int = MAX_FIELD, min_len: int = 0
+) -> str:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise ApiError("invalid_request", f"field {key!r} is required", field=key)
+        return ""
+    if not isinstance(value, str):
+        raise ApiError("invalid_request", f"field {key!r} must be a string", field=key)
+    if len(value) > max_len:
+        raise ApiError("invalid_request", f"field {key!r} is longer than {max_len} characters", field=key)
+    if len(value) < max(min_len, 1 if required else 0):
+        raise ApiError("invalid_request", f"field {key!r} must not be empty", field=key)
+    return value
+
+
+def field_list(body: Mapping[str, Any], key: str) -> list[str]:
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError("invalid_request", f"field {key!r} must be a list of strings", field=key)
+    return value
+
+
+def decision_dict(d: Decision, post_id: str) -> dict[str, Any]:
+    return {
+        "event": d.event,
+        "account": d.account,
+        "post_id": post_id,
+        "verdict": d.verdict,
+        "score": round(d.score, 3),
+        "severity": d.severity,
+        "findings": [f.to_dict() for f in d.findings],
+        "frozen": d.frozen,
+    }
+
+
+def account_summary(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "platform": a.platform,
+        "handle": a.handle,
+        "display_name": a.display_name,
+        "publishing": a.publishing,
+        "tags": list(a.tags),
+        "retired": a.retired,
+    }
+
+
+class Api:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.authz = deps.authorizer
+
+    # -- helpers ---------------------------------------------------------------------------
+    def account(self, account_id: str) -> Account:
+        a = self.deps.inventory().get(account_id)
+        if a is None:
+            raise ApiError("not_found", f"no account {account_id!r} in the inventory", account=account_id)
+        return a
+
+    async def caller(self, request: Request) -> tuple[str, Caller]:
+        token = bearer(request)
+        return token, await self.authz.authenticate(token)
+
+    async def require(self, token: str, capability: str, account: str | None, route: str) -> Caller:
+        return await self.authz.require(token, Need(capability, account), route)
+
+    async def visible(self, token: str, caller: Caller, accounts: Iterable[str], route: str) -> set[str]:
+        """Accounts among ``accounts`` the caller holds ``analytics`` on."""
+        inv = self.deps.inventory()
+        ids = [a for a in dict.fromkeys(accounts) if a in inv]
+        _, got = await self.authz.grants(token, [Need("analytics", a) for a in ids])
+        return {n.account for n, ok in got.items() if ok and n.account}
+
+    async def holds(self, token: str, capability: str) -> bool:
+        _, got = await self.authz.grants(token, [Need(capability)])
+        return next(iter(got.values()))
+
+    def audit(self, actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
+        if self.deps.audit is None:
+            return
+        try:
+            self.deps.audit(actor, action, target, details)
+        except SentinelError as e:
+            log.error("api.audit_failed", action=action, error=e.message)
+
+    def emit(self, kind: str, data: Mapping[str, Any]) -> None:
+        if self.deps.events is None:
+            return
+        try:
+            self.deps.events(kind, data)
+        except Exception as e:  # an integrator's webhook never breaks the API
+            log.error("api.event_failed", event_type=kind, error=str(e))
+
+    def evaluate(self, event: Event) -> Decision:
+        gate = self.deps.gate()
+        if gate is None:
+            raise ApiError("not_configured", "the detection engine is not running in this daemon")
+        try:
+            decision = gate.evaluate(event)
+        except EventError as e:
+            raise ApiError("invalid_request", e.message) from None
+        CHECKED.inc(verdict=decision.verdict)
+        log.info(
+            "gate.decision",
+            event_id=event.id,
+            account=event.account,
+            author=event.author,
+            verdict=decision.verdict,
+            score=round(decision.score, 3),
+            rules=[f.rule for f in decision.findings],
+        )
+        if decision.freeze is not None:
+            self.on_freeze(decision)
+        return decision
+
+    def on_freeze(self, decision: Decision) -> None:
+        """The policy froze the account on this post (the guard has started the responder)."""
+        fz = decision.freeze
+        assert fz is not None
+        self.emit(
+            "account.frozen",
+            {"account": fz.account, "reason": fz.reason, "event": fz.event, "actor": "sentinel"},
+        )
+
+    def event(self, account: Account, body: Mapping[str, Any], author: str, ip: str) -> Event:
+        now = self.deps.clock()
+        post_id = field_str(body, "post_id", max_len=MAX_FIELD) or "api:" + uuid.uuid4().hex
+        return Event(
+            id="evt_" + uuid.uuid4().hex,
+            ts=now,
+            account=account.id,
+            via="gate",
+            text=field_str(body, "text", required=True, max_len=MAX_TEXT),
+            client=field_str(body, "client"),
+            post_id=post_id,
+            author=author,
+            ip=ip,
+            reply_to=field_str(body, "reply_to"),
+            ts_text=format_ts(now),
+        )
+
+    # -- unauthenticated -----------------------------------------------------------------------
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        checks = self.deps.readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    async def metrics(self, request: Request) -> Response:
+        return PlainTextResponse(metrics.render(), media_type=metrics.CONTENT_TYPE)
+
+    # -- gate -----------------------------------------------------------------------------
+    async def check(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        body = await json_body(request)
+        account = self.account(field_str(body, "account", required=True))
+        reply_to = field_str(body, "reply_to")
+        await self.require(token, "respond" if reply_to else "publish", account.id, "check")
+        author = field_str(body, "author") or caller.actor
+        event = self.event(account, body, author, field_str(body, "ip", max_len=64))
+        decision = self.evaluate(event)
+        out = decision_dict(decision, event.post_id)
+        if decision.verdict == "allow" and self.deps.ledger is not None:
+            self.deps.ledger.record(account.id, event.text, ts=event.ts, source="gate")
+        elif decision.verdict == "hold":
+            held = self.hold("gate", event, decision)
+            out["held_id"] = held.id
+        return JSONResponse(out)
+
+    def hold(self, kind: str, event: Event, decision: Decision) -> HeldPost:
+        held = self.deps.held.add(
+            kind,
+            event.account,
+            event.author,
+            event.text,
+            event.id,
+            event.ts,
+            decision.score,
+            [f.to_dict() for f in decision.findings],
+            reply_to=event.reply_to,
+            client=event.client,
+        )
+        self.emit(
+            "post.held", {"held_id": held.id, "account": held.account, "author": held.author, "kind": kind}
+        )
+        return held
+
+    # -- broker --------------------------------------------------------------------------------
+    async def publish(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        body = await json_body(request)
+        account = self.account(request.path_params["account"])
+        reply_to = field_str(body, "reply_to")
+        await self.require(token, "respond" if reply_to else "publish", account.id, "publish")
+        ip = request.client.host if request.client else ""
+        event = self.event(
+            account, {**body, "client": body.get("client") or "sentinel-broker"}, caller.actor, ip
+        )
+        decision = self.evaluate(event)
+        out: dict[str, Any] = {"decision": decision_dict(decision, event.post_id)}
+        if decision.verdict == "block":
+            raise ApiError(
+                "post_blocked",
+                "the gate blocked this post; nothing was published",
+                verdict="block",
+                findings=[f.to_dict() for f in decision.findings],
+            )
+        if decision.verdict == "hold":
+            held = self.hold("broker", event, decision)
+            out["status"] = "held"
+            out["held"] = held.to_dict()
+            return JSONResponse(out, status_code=202)
+        post_id, url = await self.send(account, event.text, reply_to)
+        self.audit(caller.actor, "post.publish", account.id, {"post_id": post_id, "event": event.id})
+        out.update(status="published", post={"post_id": post_id, "url": url})
+        return JSONResponse(out, status_code=201)
+
+    async def send(self, account: Account, text: str, reply_to: str = "") -> tuple[str, str]:
+        factory = self.deps.adapters()
+        if factory is None:
+            raise ApiError("not_configured", "no platform adapters are configured in this daemon")
+        adapter = await factory(account)
+        try:
+            if reply_to:
+                reply = getattr(adapter, "reply", None)
+                if reply is None:
+                    raise ApiError(
+                        "not_supported",
+                        f"the {account.platform} adapter cannot publish replies",
+                        account=account.id,
+                    )
+                post = await reply(reply_to, text)
+            else:
+                post = await adapter.publish(text)
+        finally:
+            close = getattr(adapter, "aclose", None)
+            if close is not None:
+                await close()
+        PUBLISHED.inc(account=account.id)
+        if self.deps.ledger is not None:
+            self.deps.ledger.record(account.id, text, post_id=post.post_id, source="broker")
+        log.info("broker.published", account=account.id, post_id=post.post_id)
+        return post.post_id, post.url
+
+    async def delete_post(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        account = self.account(request.path_params["account"])
+        post_id = request.path_params["post"]
+        await self.require(token, "moderate", account.id, "delete_post")
+        factory = self.deps.adapters()
+        if factory is None:
+            raise ApiError("not_configured", "no platform adapters are configured in this daemon")
+        adapter = await factory(account)
+        try:
+            await adapter.delete_post(post_id)
+        finally:
+            close = getattr(adapter, "aclose", None)
+            if close is not None:
+                await close()
+        self.audit(caller.actor, "post.delete", account.id, {"post_id": post_id})
+        log.info("broker.deleted", account=account.id, post_id=post_id, actor=caller.actor)
+        return JSONResponse({"account": account.id, "post_id": post_id, "deleted": True})
+
+    # -- held posts ------------------------------------------------------------------------------
+    async def held_list(self, request: Request) -> Response:
+        token, _ = await self.caller(request)
+        status = request.query_params.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise ApiError("invalid_request", f"status must be one of {', '.join(STATUSES)}", field="status")
+        account = request.query_params.get("account") or None
+        limit = _limit(request)
+        await self.require(token, "approve", None, "held_list")
+        posts = self.deps.held.list(status, account, limit)
+        return JSONResponse({"held": [p.to_dict() for p in posts]})
+
+    def held_post(self, request: Request) -> HeldPost:
+        held = self.deps.held.get(request.path_params["held"])
+        if held is None:
+            raise ApiError("not_found", f"no held post {request.path_params['held']!r}")
+        return held
+
+    async def held_get(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        held = self.held_post(request)
+        need = Need("respond" if held.reply_to else "publish", held.account)
+        _, got = await self.authz.grants(token, [Need("approve"), need])
+        if not any(got.values()):
+            self.authz.record(caller, Need("approve"), False, "held_get")
+            raise ApiError(
+                "missing_capability",
+                f"reading a held post needs 'approve' or {need.capability!r} on its account",
+                capability="approve",
+            )
+        return JSONResponse(held.to_dict())
+
+    async def held_approve(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        held = self.held_post(request)
+        await self.require(token, "approve", None, "held_approve")
+        if held.author == caller.actor:
+            raise ApiError(
+                "self_approval", f"{caller.actor} wrote this post and cannot approve it; ask another approver"
+            )
+        now = self.deps.clock()
+        done = self.deps.held.transition(held.id, ("held", "failed"), "approved", caller.actor, now)
+        if done is None:
+            raise ApiError("conflict", f"held post {held.id} is {held.status}, not held", status=held.status)
+        self.audit(caller.actor, "held.approve", held.account, {"held_id": held.id, "author": held.author})
+        if done.kind == "gate":
+            if self.deps.ledger is not None:
+                self.deps.ledger.record(done.account, done.text, ts=now, source="approved")
+            return JSONResponse(done.to_dict())
+        account = self.account(done.account)
+        try:
+            post_id, url = await self.send(account, done.text, done.reply_to)
+        except ApiError as e:
+            self.deps.held.failed(done.id, e.message)
+            raise
+        except SentinelError as e:
+            self.deps.held.failed(done.id, e.message)
+            raise
+        published = self.deps.held.published(done.id, post_id, url)
+        assert published is not None
+        return JSONResponse(published.to_dict())
+
+    async def held_reject(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        held = self.held_post(request)
+        body = await _optional_body(request)
+        reason = field_str(body, "reason", max_len=1000)
+        await self.require(token, "approve", None, "held_reject")
+        done = self.deps.held.transition(
+            held.id, ("held", "failed"), "rejected", caller.actor, self.deps.clock(), reason
+        )
+        if done is None:
+            raise ApiError("conflict", f"held post {held.id} is {held.status}, not held", status=held.status)
+        self.audit(caller.actor, "held.reject", held.account, {"held_id": held.id, "reason": reason})
+        return JSONResponse(done.to_dict())
+
+    # -- response -------------------------------------------------------------------------------
+    async def lockdown(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        body = await json_body(request)
+        reason = field_str(body, "reason", required=True, max_len=1000)
+        ids, tags = field_list(body, "accounts"), field_list(body, "tags")
+        everything = body.get("all", False)
+        if not isinstance(everything, bool):
+            raise ApiError("invalid_request", "field 'all' must be true or false", field="all")
+        await self.require(token, "lockdown", None, "lockdown")
+        inv = self.deps.inventory()
+        unknown = [i for i in ids if i not in inv]
+        if unknown:
+            raise ApiError("not_found", f"no account {unknown[0]!r} in the inventory", account=unknown[0])
+        try:
+            selected = [a.id for a in inv.select(ids, tags, (), (), everything) if not a.retired]
+        except InventoryError as e:
+            raise ApiError("not_found", e.message) from None
+        if not selected:
+            raise ApiError("invalid_request", "the selection names no active account")
+        responder = self.deps.responder()
+        if responder is None:
+            raise ApiError("not_configured", "the responder is not running in this daemon")
+        log.warning("api.lockdown", actor=caller.actor, accounts=len(selected), reason=reason)
+        report = await responder.lock(selected, reason, caller.actor)
+        for a in selected:
+            self.emit("account.frozen", {"account": a, "reason": reason, "actor": caller.actor})
+        return JSONResponse({"accounts": selected, "report": dict(report)})
+
+    async def unfreeze(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        account = self.account(request.path_params["account"])
+        body = await json_body(request)
+        reason = field_str(body, "reason", required=True, max_len=1000)
+        code = field_str(body, "totp", required=True, max_len=16)
+        await self.require(token, "unfreeze", None, "unfreeze")
+        responder = self.deps.responder()
+        if responder is None:
+            raise ApiError("not_configured", "the responder is not running in this daemon")
+        try:
+            record = await responder.unfreeze(account.id, reason, caller.actor, code)
+        except StepUpFailed as e:
+            log.warning("api.step_up_failed", actor=caller.actor, account=account.id)
+            raise ApiError("step_up_failed", e.message) from None
+        except ResponderConflict as e:
+            raise ApiError("conflict", e.message) from None
+        self.emit("account.unfrozen", {"account": account.id, "reason": reason, "actor": caller.actor})
+        return JSONResponse({"account": account.id, "record": dict(record)})
+
+    # -- read-only views -----------------------------------------------------------------------------
+    async def accounts(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        inv = self.deps.inventory()
+        seen = await self.visible(token, caller, (a.id for a in inv), "accounts")
+        return JSONResponse({"accounts": [account_summary(a) for a in inv if a.id in seen]})
+
+    async def account_status(self, request: Request) -> Response:
+        token, _ = await self.caller(request)
+        account = self.account(request.path_params["account"])
+        await self.require(token, "analytics", account.id, "account")
+        needs = [Need(c, account.id) for c in ACCOUNT_CAPABILITIES] + [Need(c) for c in GLOBAL_CAPABILITIES]
+        _, got = await self.authz.grants(token, needs)
+        gate = self.deps.gate()
+        fz = gate.frozen(account.id) if gate is not None else None
+        status = {
+            "frozen": fz is not None,
+            "frozen_since": format_ts(fz.ts) if fz is not None else None,
+            "freeze_reason": fz.reason if fz is not None else None,
+            "held": self.deps.held.count(account.id),
+        }
+        out = {
+            **account_summary(account),
+            "timezone": account.timezone,
+            "domains": list(account.domains),
+            "status": status,
+            "capabilities": [n.capability for n, ok in got.items() if ok],
+        }
+        return JSONResponse(out)
+
+    async def incidents(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        status = request.query_params.get("status") or None
+        if status is not None and status not in ("open", "resolved"):
+            raise ApiError("invalid_request", "status must be 'open' or 'resolved'", field="status")
+        if self.deps.incidents is None:
+            raise ApiError("not_configured", "incidents are not recorded in this daemon")
+        rows = [i for i in self.deps.incidents() if status is None or i.get("status") == status]
+        rows = await self.filter_visible(token, caller, rows, "incidents")
+        return JSONResponse({"incidents": rows[: _limit(request)]})
+
+    async def incident(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        try:
+            number = int(request.path_params["incident"])
+        except ValueError:
+            raise ApiError("not_found", "incident ids are numbers") from None
+        if self.deps.incident is None:
+            raise ApiError("not_configured", "incidents are not recorded in this daemon")
+        row = self.deps.incident(number) if 0 < number < 2**63 else None
+        if row is None:
+            raise ApiError("not_found", f"no incident {number}")
+        if not await self.filter_visible(token, caller, [row], "incident"):
+            raise ApiError(
+                "missing_capability",
+                "reading this incident needs 'analytics' on one of its accounts or 'lockdown'",
+                capability="analytics",
+            )
+        return JSONResponse(row)
+
+    async def alerts(self, request: Request) -> Response:
+        token, caller = await self.caller(request)
+        limit = _limit(request)
+        if self.deps.alerts is None:
+            raise ApiError("not_configured", "alerts are not recorded in this daemon")
+        rows = await self.filter_visible(token, caller, self.deps.alerts(1000), "alerts")
+        return JSONResponse({"alerts": rows[:limit]})
+
+    async def filter_visible(
+        self, token: str, caller: Caller, rows: list[dict[str, Any]], route: str
+    ) -> list[dict[str, Any]]:
+        """Rows about accounts the caller may see: all for ``lockdown`` holders, else by ``analytics``."""
+        if await self.holds(token, "lockdown"):
+            return rows
+        seen = await self.visible(token, caller, (a for r in rows for a in r.get("accounts", ())), route)
+        return [r for r in rows if seen.intersection(r.get("accounts", ()))]
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return 100
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ApiError("invalid_request", "limit must be a whole number", field="limit") from None
+    if not 1 <= limit <= 1000:
+        raise ApiError("invalid_request", "limit must be between 1 and 1000", field="limit")
+    return limit
+
+
+async def _optional_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    return await json_body(request)

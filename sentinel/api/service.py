@@ -1,0 +1,132 @@
+"""The daemon service that serves the API with uvicorn in the daemon's own event loop.
+
+uvicorn's ``Server`` normally installs SIGINT/SIGTERM handlers; here the daemon owns the
+signals (it drains every service in order), so the server runs without them and stops
+when the daemon calls ``stop()``: no new connections, in-flight requests finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from sentinel.api.app import create_app
+from sentinel.api.deps import Deps
+from sentinel.errors import ConfigError
+from sentinel.logs import get_logger
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from sentinel.daemon import App
+
+log = get_logger("sentinel.api")
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # the daemon handles signals
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ConfigError(
+            f"config key 'api.host'/'api.port': cannot listen on {host}:{port}: {e.strerror}"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+class ServerHandle:
+    """A uvicorn server for one ASGI app on an already bound socket, in the running loop."""
+
+    def __init__(self, asgi: Any, sock: socket.socket) -> None:
+        self.sock = sock
+        host, port = sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        config = uvicorn.Config(
+            asgi,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+        self.server = _Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, timeout: float = 10.0) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.server.serve(sockets=[self.sock]))
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()
+                raise ConfigError(f"the API server on {self.url} stopped while starting")
+            if asyncio.get_running_loop().time() > deadline:
+                raise ConfigError(f"the API server on {self.url} did not start within {timeout} s")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            await self.task
+            self.task = None
+        self.sock.close()
+
+
+class ApiService:
+    name = "api"
+
+    def __init__(self, deps: Callable[[App], Deps] | None = None) -> None:
+        self._deps_factory = deps
+        self.deps: Deps | None = None
+        self.asgi: Starlette | None = None
+        self.handle: ServerHandle | None = None
+
+    async def start(self, app: App) -> None:
+        from sentinel.api.wiring import build_deps, engine_for
+
+        self.deps = (self._deps_factory or build_deps)(app)
+        engine_for(app)
+        self.asgi = create_app(self.deps)
+        settings = app.config.api
+        self.handle = ServerHandle(self.asgi, bind(settings.host, settings.port))
+        await self.handle.start()
+        log.info("api.listening", url=self.handle.url)
+
+    async def stop(self) -> None:
+        if self.handle is not None:
+            await self.handle.stop()
+            self.handle = None
+        if self.deps is not None and self.deps.aclose is not None:
+            await self.deps.aclose()
+
+    async def reload(self, app: App) -> None:
+        """New inventory and rules for the engine the API built; forget cached decisions."""
+        if self.deps is not None:
+            self.deps.authorizer.cache_seconds = float(app.config.api.capability_cache)
+            self.deps.authorizer.clear()
+        engine = app.extras.get("engine")
+        if engine is not None and app.extras.get("engine_owner") == "api":
+            from sentinel.engine.loader import load_rules
+
+            engine.set_inventory(app.inventory)
+            engine.set_rules(load_rules(app.config.sentinel.all_rules_dirs))
+
+    def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"url": self.handle.url if self.handle else None}
+        if self.deps is not None:
+            out["vault_calls"] = self.deps.authorizer.vault_calls
+        return out

@@ -1,0 +1,141 @@
+"""Build the API's ``Deps`` from the running daemon's ``App``.
+
+Shared components live in ``app.extras`` so the services that own them and the API use the
+same instance:
+
+- ``"guard"``: the daemon's ``Guard`` (engine behind the gate; it starts the responder when
+  the freeze policy fires). Without a guard (an API-only setup) the API builds a bare
+  ``Engine`` from the configured rules and shares it as ``"engine"``.
+- ``"responder"``: a ``sentinel.api.protocols.Responder``, or a
+  ``sentinel.response.Responder`` (wrapped in ``ResponderBridge`` for the TOTP step-up).
+- ``"adapters"``: an ``AdapterFactory``; by default ``VaultAdapters`` (credentials read from
+  Vault with Sentinel's own token, ``sentinel.platforms.create_adapter``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sentinel.api.authz import Authorizer
+from sentinel.api.deps import Deps
+from sentinel.api.held import HeldStore
+from sentinel.api.protocols import AdapterFactory, Gate, GuardGate, Responder, ResponderBridge
+from sentinel.errors import SentinelError
+from sentinel.logs import get_logger
+from sentinel.watcher.ledger import PublishedLedger
+
+if TYPE_CHECKING:
+    from sentinel.daemon import App
+    from sentinel.engine.engine import Engine
+
+log = get_logger("sentinel.api")
+
+
+def gate_for(app: App) -> Gate | None:
+    guard = app.extras.get("guard")
+    if guard is not None:
+        return GuardGate(guard)
+    return engine_for(app)
+
+
+def engine_for(app: App) -> Engine | None:
+    """The shared bare engine (no guard service), built from the configured rules once."""
+    if app.extras.get("guard") is not None:
+        return None
+    engine = app.extras.get("engine")
+    if engine is not None:
+        return engine  # type: ignore[no-any-return]
+    from sentinel.engine.engine import Engine
+    from sentinel.engine.loader import load_rules
+
+    try:
+        rules = load_rules(app.config.sentinel.all_rules_dirs)
+    except SentinelError as e:
+        app.record_error("api", f"rules not loaded: {e.message}")
+        log.error("api.rules_failed", error=e.message)
+        return None
+    built = Engine(app.inventory, rules, app.config.engine)
+    app.extras["engine"] = built
+    app.extras["engine_owner"] = "api"
+    log.info("api.engine_built", rules=len(rules))
+    return built
+
+
+def responder_for(app: App) -> Responder | None:
+    got = app.extras.get("responder")
+    if got is None:
+        return None
+    from sentinel.response.responder import Responder as RealResponder
+
+    if isinstance(got, RealResponder):
+        return ResponderBridge(got, lambda: app.vault)
+    return got  # type: ignore[no-any-return]
+
+
+def alerts_from_store(app: App, limit: int) -> list[dict[str, Any]]:
+    """Recent alerts from the alert outbox's table (read only)."""
+    from sentinel.errors import StoreError
+
+    try:
+        rows = app.store.query("SELECT body FROM alerts ORDER BY seq DESC LIMIT ?", (limit,))
+    except StoreError:  # the alerts component has not created its table in this database
+        return []
+    out = []
+    for r in rows:
+        body = json.loads(r["body"])
+        out.append(
+            {k: body.get(k) for k in ("id", "kind", "status", "severity", "summary", "accounts", "rule")}
+            | {"occurred_at": body.get("occurred_at"), "incident_id": body.get("incident_id")}
+        )
+    return out
+
+
+def build_deps(app: App) -> Deps:
+    settings = app.config.api
+    from sentinel.response.service import VaultAdapters
+    from sentinel.response.store import ResponseStore
+
+    incidents = ResponseStore(app.store)
+    own: list[VaultAdapters] = []
+
+    def adapters() -> AdapterFactory | None:
+        shared = app.extras.get("adapters")
+        if shared is not None:
+            return shared  # type: ignore[no-any-return]
+        if app.vault is None:
+            return None
+        if not own or own[0].vault is not app.vault:
+            own[:] = [VaultAdapters(app.vault)]
+        return own[0]
+
+    def readiness() -> dict[str, bool]:
+        guard = app.extras.get("guard")
+        engine = guard.engine if guard is not None else app.extras.get("engine")
+        return {"vault": app.vault_ok, "rules": engine is not None and len(engine.rules) > 0}
+
+    def audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
+        if app.audit is not None and app.vault_ok:
+            app.audit.append(actor, action, target, details)
+
+    async def aclose() -> None:
+        for a in own:
+            await a.aclose()
+
+    return Deps(
+        aclose=aclose,
+        inventory=lambda: app.inventory,
+        authorizer=Authorizer(lambda: app.vault, settings.acl_prefix, float(settings.capability_cache)),
+        held=HeldStore(app.store),
+        gate=lambda: gate_for(app),
+        responder=lambda: responder_for(app),
+        adapters=adapters,
+        ledger=PublishedLedger(app.store),
+        incidents=lambda: incidents.incidents(),
+        incident=incidents.incident,
+        alerts=lambda limit: alerts_from_store(app, limit),
+        readiness=readiness,
+        audit=audit,
+        events=app.extras.get("webhooks"),
+    )

@@ -1,0 +1,233 @@
+"""A world for API tests: real OpenBao, role policies rendered from a roles file, people's
+tokens, three accounts on the real sandbox platform, the real engine with marker rules."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+
+from sentinel.api.app import create_app
+from sentinel.api.authz import Authorizer
+from sentinel.api.deps import Deps
+from sentinel.api.held import HeldStore
+from sentinel.api.protocols import ResponderConflict, StepUpFailed
+from sentinel.config import VaultSettings
+from sentinel.engine.engine import Engine
+from sentinel.engine.loader import load_rules
+from sentinel.engine.settings import EngineSettings, PolicySettings
+from sentinel.inventory import Inventory, parse_inventory
+from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.policies import apply, parse_roles, plan, render
+from sentinel.response.service import VaultAdapters
+from sentinel.store import Store
+from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
+from sentinel.vault.client import VaultClient
+from sentinel.vault.devserver import DevVault
+from sentinel.watcher.ledger import PublishedLedger
+
+RULES = Path(__file__).parent / "rules"
+
+ROLES = {
+    "roles": {
+        "publisher-a": {"grants": [{"accounts": ["acct-a"], "capabilities": ["publish"]}]},
+        "replier-a": {"grants": [{"accounts": ["acct-a"], "capabilities": ["respond"]}]},
+        "moderator-a": {"grants": [{"accounts": ["acct-a"], "capabilities": ["moderate", "analytics"]}]},
+        "analyst": {"grants": [{"all": True, "capabilities": ["analytics"]}]},
+        "editor": {
+            "global": ["approve"],
+            "grants": [{"tags": ["brand"], "capabilities": ["publish", "respond", "analytics"]}],
+        },
+        "approver": {"global": ["approve"]},
+        "locker": {"global": ["lockdown"]},
+        "unfreezer": {"global": ["unfreeze"]},
+    }
+}
+# person -> roles
+PEOPLE = {
+    "op-pub": ["publisher-a"],
+    "op-rep": ["replier-a"],
+    "op-mod": ["moderator-a"],
+    "op-analyst": ["analyst"],
+    "op-editor": ["editor"],
+    "op-approver": ["approver"],
+    "op-lock": ["locker"],
+    "op-unfreeze": ["unfreezer"],
+    "op-nobody": [],
+}
+
+
+def make_inventory(tag: str) -> Inventory:
+    tags = {"acct-a": ["brand"], "acct-b": ["brand"], "acct-c": ["support"]}
+    return parse_inventory(
+        {
+            "accounts": [
+                {
+                    "id": aid,
+                    "platform": "sandbox",
+                    "handle": f"{aid}-{tag}",
+                    "timezone": "UTC",
+                    "publishing": "gated",
+                    "owners": ["op-pub"],
+                    "tags": t,
+                    "credentials": [{"kind": "password"}],
+                }
+                for aid, t in tags.items()
+            ]
+        }
+    )
+
+
+@dataclass
+class World:
+    bao: DevVault
+    sandbox: SandboxServer
+    settings: VaultSettings
+    acl_prefix: str
+    admin: VaultClient
+    daemon: VaultClient
+    inventory: Inventory
+    tokens: dict[str, str] = field(default_factory=dict)
+    accessors: dict[str, str] = field(default_factory=dict)
+
+    def person(self, name: str, policies: Sequence[str], ttl: str = "1h") -> str:
+        token, accessor = self.admin.create_token(
+            policies=list(policies) or ["default"], ttl=ttl, display_name=name, meta={"operator": name}
+        )
+        self.tokens[name], self.accessors[name] = token, accessor
+        return token
+
+    def policy(self, role: str) -> str:
+        return f"{self.settings.policy_prefix}-role-{role}"
+
+    def auth(self, person: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[person]}"}
+
+    def posts(self, account: str) -> list[dict[str, Any]]:
+        handle = self.inventory[account].handle
+        resp = httpx.get(f"{self.sandbox.url}/api/accounts/{handle}/posts")
+        return list(resp.json()["posts"])
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def world(bao: DevVault, sandbox: SandboxServer) -> Iterator[World]:
+    tag = secrets.token_hex(4)
+    settings = VaultSettings(
+        addr=bao.addr, kv_mount=f"a-{tag}", policy_prefix=f"a-{tag}", password_policy=f"a-{tag}"
+    )
+    admin = VaultClient(bao.addr, bao.root_token, kv_mount=settings.kv_mount)
+    bootstrap(admin, settings)
+    token, _ = issue_daemon_token(admin, settings, ttl="2h")
+    daemon = admin.with_token(token)
+    inventory = make_inventory(tag)
+    w = World(bao, sandbox, settings, f"acl-{tag}", admin, daemon, inventory)
+    for a in inventory:
+        pw = "pw-" + secrets.token_hex(8)
+        httpx.post(
+            f"{sandbox.url}/api/accounts", json={"handle": a.handle, "password": pw}
+        ).raise_for_status()
+        daemon.kv_write(f"accounts/{a.id}/password", {"value": pw}, cas=0)
+    rendered = render(parse_roles(ROLES), inventory, w.acl_prefix, settings.policy_prefix)
+    apply(admin, plan(admin, rendered, settings.policy_prefix))
+    for person, roles in PEOPLE.items():
+        w.person(person, [w.policy(r) for r in roles])
+    yield w
+    admin.close()
+    daemon.close()
+
+
+class FakeResponder:
+    """Lockdown and unfreeze reduced to what the API relies on: records calls, checks TOTP."""
+
+    def __init__(self) -> None:
+        self.seed = pyotp.random_base32()
+        self.frozen: dict[str, str] = {}
+        self.calls: list[tuple[str, Any]] = []
+
+    async def lock(self, accounts: Sequence[str], reason: str, actor: str) -> Mapping[str, Any]:
+        self.calls.append(("lock", (list(accounts), reason, actor)))
+        for a in accounts:
+            self.frozen[a] = actor
+        return {"ok": True, "accounts": list(accounts)}
+
+    async def unfreeze(self, account: str, reason: str, actor: str, totp_code: str) -> Mapping[str, Any]:
+        self.calls.append(("unfreeze", (account, reason, actor)))
+        if not pyotp.TOTP(self.seed).verify(totp_code):
+            raise StepUpFailed("the TOTP code is wrong")
+        if account not in self.frozen:
+            raise ResponderConflict(f"account {account!r} is not frozen")
+        del self.frozen[account]
+        return {"account": account, "frozen": False}
+
+
+@dataclass
+class Harness:
+    world: World
+    deps: Deps
+    client: httpx.AsyncClient
+    engine: Engine
+    responder: FakeResponder
+    events: list[tuple[str, dict[str, Any]]]
+    store: Store
+
+    def auth(self, person: str) -> dict[str, str]:
+        return self.world.auth(person)
+
+
+def engine_for(inventory: Inventory) -> Engine:
+    # High freeze threshold: a blocked post stays a block, it does not freeze the account.
+    settings = EngineSettings(policy=PolicySettings(freeze_score=50.0))
+    return Engine(inventory, load_rules([RULES]), settings)
+
+
+def build_deps(
+    world: World, store: Store, cache: float = 5.0, **overrides: Any
+) -> tuple[Deps, Engine, FakeResponder, list[Any]]:
+    engine = engine_for(world.inventory)
+    responder = FakeResponder()
+    events: list[tuple[str, dict[str, Any]]] = []
+    adapters = VaultAdapters(world.daemon, {"base_url": world.sandbox.url})
+    kw: dict[str, Any] = {
+        "inventory": lambda: world.inventory,
+        "authorizer": Authorizer(lambda: world.daemon, world.acl_prefix, cache),
+        "held": HeldStore(store),
+        "gate": lambda: engine,
+        "responder": lambda: responder,
+        "adapters": lambda: adapters,
+        "ledger": PublishedLedger(store),
+        "incidents": lambda: [],
+        "incident": lambda n: None,
+        "alerts": lambda limit: [],
+        "readiness": lambda: {"vault": True, "rules": True},
+        "events": lambda kind, data: events.append((kind, dict(data))),
+        "aclose": adapters.aclose,
+    }
+    kw.update(overrides)
+    return Deps(**kw), engine, responder, events
+
+
+@pytest.fixture
+async def harness(world: World, tmp_path: Path) -> AsyncIterator[Harness]:
+    store = Store(tmp_path / "state.sqlite3")
+    deps, engine, responder, events = build_deps(world, store)
+    app = create_app(deps)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+        yield Harness(world, deps, client, engine, responder, events, store)
+    assert deps.aclose is not None
+    await deps.aclose()
+    store.close()
+
+
+HarnessFactory = Callable[..., Harness]
