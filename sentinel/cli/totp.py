@@ -1,0 +1,98 @@
+"""``sentinel totp``: store an account's TOTP seed, print its current code (audited).
+
+``totp enroll ACCOUNT`` reads an ``otpauth://`` URI or a base32 secret from stdin (or asks
+for it on a terminal, without echo) and stores it with *your* Vault token. ``totp code
+ACCOUNT`` prints the current code to a person allowed to read the seed, and audits it.
+``totp enroll --operator NAME`` gives a responder their own step-up seed (for unfreeze).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import UTC, datetime
+
+from sentinel.cli.context import Context
+from sentinel.cli.creds import audit_sink
+from sentinel.cli.output import emit_json
+from sentinel.creds.reveal import totp_code
+from sentinel.creds.store import CredentialStore
+from sentinel.creds.totp import parse_seed
+from sentinel.errors import UsageError
+from sentinel.inventory import Account
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("totp", help="store an account's TOTP seed; print its current code (audited)")
+    tsub = p.add_subparsers(dest="totp_command", metavar="SUBCOMMAND", required=True)
+    e = tsub.add_parser("enroll", help="store a TOTP seed (otpauth:// URI or base32, from stdin)")
+    e.add_argument("account", nargs="?")
+    e.add_argument("--operator", help="instead: issue a responder's own step-up seed")
+    e.add_argument("--replace", action="store_true", help="replace a stored seed")
+    e.set_defaults(func=handle_enroll)
+    c = tsub.add_parser("code", help="the account's current TOTP code (your Vault token; audited)")
+    c.add_argument("account")
+    c.set_defaults(func=handle_code)
+
+
+def _key(account: Account) -> str:
+    return next((c.key for c in account.credentials if c.kind == "totp_seed"), "totp_seed")
+
+
+def handle_enroll(ctx: Context, args: argparse.Namespace) -> int:
+    if args.operator:
+        return _enroll_operator(ctx, args)
+    if not args.account:
+        raise UsageError("name the ACCOUNT whose TOTP seed to store (or --operator NAME)")
+    account = ctx.inventory[args.account]
+    if sys.stdin.isatty():
+        text = getpass.getpass(f"otpauth:// URI or base32 secret for {account.id}: ")
+    else:
+        text = sys.stdin.read()
+    seed = parse_seed(text)
+    person, who = ctx.operator()
+    try:
+        version = CredentialStore(person).replace(
+            account, _key(account), "totp_seed", seed.to_data(), who, datetime.now(UTC), replace=args.replace
+        )
+    finally:
+        person.close()
+    audit_sink(ctx)(who, "totp.enroll", f"accounts/{account.id}/{_key(account)}", {"version": version})
+    if ctx.as_json:
+        emit_json({"account": account.id, "version": version, "digits": seed.digits, "period": seed.period})
+    else:
+        print(
+            f"stored the TOTP seed of {account.id} as version {version} ({seed.digits} digits, {seed.period}s)"
+        )
+    return 0
+
+
+def _enroll_operator(ctx: Context, args: argparse.Namespace) -> int:
+    from sentinel.response import stepup
+
+    uri = stepup.enroll(
+        ctx.vault, args.operator, issuer=ctx.config.sentinel.organisation, replace=args.replace
+    )
+    audit_sink(ctx)(f"cli:{args.operator}", "totp.enroll_operator", f"system/totp/{args.operator}", {})
+    print(
+        "sentinel: WARNING: this URI is the responder's second factor: add it to their authenticator "
+        "now; it is not shown again.",
+        file=sys.stderr,
+    )
+    print(uri)
+    return 0
+
+
+def handle_code(ctx: Context, args: argparse.Namespace) -> int:
+    account = ctx.inventory[args.account]
+    person, who = ctx.operator()
+    try:
+        code, left = totp_code(person, who, account, _key(account), audit_sink(ctx))
+    finally:
+        person.close()
+    if ctx.as_json:
+        emit_json({"account": account.id, "code": code, "valid_for": left})
+    else:
+        print(f"{code}  (valid {left}s more)")
+    return 0
