@@ -228,11 +228,16 @@ class Responder:
         async def one(rec: FreezeRecord) -> None:
             async with sem:
                 account = self.inventory.get(rec.account)
-                for step in rec.steps:
-                    if step.status not in FINISHED:
-                        await self._attempt(
-                            rec, step.step, account, evidence.get(rec.account, ()), operator, vault_lock
-                        )
+                try:
+                    for step in rec.steps:
+                        if step.status not in FINISHED:
+                            await self._attempt(
+                                rec, step.step, account, evidence.get(rec.account, ()), operator, vault_lock
+                            )
+                finally:
+                    adapter = self._open.pop(rec.account, None)
+                    if adapter is not None:
+                        await adapter.aclose()
 
         await asyncio.gather(*(one(r) for r in records if r is not None))
 
