@@ -319,21 +319,37 @@ class AlertOutbox:
                     (flush, name, gk),
                 )
 
-    def resolve(self, dedup_key: str, summary: str = "", steps: Sequence[Step] = ()) -> Alert | None:
-        """End the incident ``dedup_key``: mark its alerts resolved and send a resolved notice.
+    def resolve(
+        self,
+        dedup_key: str,
+        summary: str = "",
+        steps: Sequence[Step] = (),
+        accounts: Sequence[str] | None = None,
+    ) -> Alert | None:
+        """End the incident ``dedup_key`` (or, with ``accounts``, its part about those accounts).
 
-        The notice goes to the receivers that got the incident (PagerDuty resolves its
-        page). Returns the resolved notice, or ``None`` when nothing with that key is open.
+        Marks the open alerts resolved and sends a resolved notice to the receivers that got
+        them. With ``accounts``, only alerts about nothing but those accounts are resolved
+        (unfreezing one account of a 40-account worm leaves the other 39 open), and
+        PagerDuty's page is resolved only once nothing of the incident is left open.
+        Returns the notice, or ``None`` when nothing matching is open.
         """
         now = self.clock()
         with self.store.transaction() as db:
-            rows = db.execute(
+            open_rows = db.execute(
                 "SELECT seq, body FROM alerts WHERE dedup_key = ? AND status = 'firing' AND resolved_at IS NULL "
                 "ORDER BY seq",
                 (dedup_key,),
             ).fetchall()
+            wanted = None if accounts is None else set(accounts)
+            rows = [
+                r
+                for r in open_rows
+                if wanted is None or set(alert_from_dict(json.loads(r["body"])).accounts) <= wanted
+            ]
             if not rows:
                 return None
+            remaining = len(open_rows) - len(rows)
             seqs = [r["seq"] for r in rows]
             marks = ",".join("?" * len(seqs))
             db.execute(f"UPDATE alerts SET resolved_at = ? WHERE seq IN ({marks})", (now, *seqs))  # noqa: S608
@@ -345,17 +361,24 @@ class AlertOutbox:
                     seqs,
                 ).fetchall()
             ]
+            if remaining:
+                # A page is one incident: it stays open while any of its alerts is.
+                receivers = [
+                    n
+                    for n in receivers
+                    if (rs := self.settings.receivers.get(n)) is None or rs.type != "pagerduty"
+                ]
             originals = [alert_from_dict(json.loads(r["body"])) for r in rows]
             first = originals[0]
-            accounts: dict[str, None] = {}
+            covered: dict[str, None] = {}
             for a in originals:
-                accounts.update(dict.fromkeys(a.accounts))
+                covered.update(dict.fromkeys(a.accounts))
             notice = Alert(
                 kind=first.kind,
                 status="resolved",
                 severity=first.severity,
                 summary=summary or f"{first.title} resolved",
-                accounts=tuple(accounts),
+                accounts=tuple(covered),
                 rule=first.rule,
                 tags=first.tags,
                 steps=tuple(steps),
@@ -367,7 +390,13 @@ class AlertOutbox:
             ).scrubbed()
             self._insert(db, notice, receivers, now)
         METRICS.inc("alerts_resolved")
-        log.info("alert.resolved", dedup_key=dedup_key, alerts=len(originals), receivers=receivers)
+        log.info(
+            "alert.resolved",
+            dedup_key=dedup_key,
+            alerts=len(originals),
+            still_open=remaining,
+            receivers=receivers,
+        )
         self._notify()
         return notice
 

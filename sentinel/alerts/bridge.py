@@ -1,0 +1,116 @@
+"""The alert sink other components call with plain keyword arguments.
+
+The responder (freeze, lockdown, unfreeze) and the rotator take an ``alert`` callable so
+they need not import this package; ``outbox_sink(config, store)`` is that callable. It
+turns their keywords into an ``Alert`` and commits it to the outbox (or, for
+``resolved=True``, resolves the incident), and never raises into the caller: an alert that
+cannot be written is logged.
+
+Keywords understood: ``kind``, ``severity``, ``summary``, ``accounts``, ``rule``,
+``findings`` (strings or ``Finding``), ``post_excerpt``, ``post_url``, ``steps`` (a
+mapping step -> status such as ``"done"``/``"failed"``/``"todo"``/``"skipped"``, or
+``Step`` values), ``failed`` (``"step: detail"`` strings), ``todo`` (what a person must do
+by hand), ``incident``, ``automatic``, ``tags``, ``details``, ``dedup_key``, ``resolved``.
+Anything else is added to ``details``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from sentinel.alerts.model import SEVERITIES, Alert, Finding, Step, default_next_steps
+from sentinel.alerts.outbox import AlertOutbox
+from sentinel.logs import get_logger
+from sentinel.store import Store
+
+log = get_logger(__name__)
+
+OK_STATUSES = frozenset({"done", "ok", "skipped", "already", "not_needed"})
+FREEZE_KINDS = frozenset({"freeze", "lockdown", "unfreeze"})
+
+
+def incident_key(kind: str, accounts: Iterable[str], incident: object) -> str:
+    """The dedup key a freeze (and its unfreeze) share: the incident, else the account."""
+    if incident not in (None, ""):
+        return f"incident:{incident}"
+    return f"freeze:{','.join(sorted(accounts))}" if kind in FREEZE_KINDS else ""
+
+
+def _steps(raw: Any, failed: Iterable[str]) -> tuple[Step, ...]:
+    details = {}
+    for f in failed:
+        name, _, detail = str(f).partition(":")
+        details[name.strip()] = detail.strip()
+    if isinstance(raw, Mapping):
+        return tuple(
+            Step(
+                str(name),
+                str(status) in OK_STATUSES,
+                "" if str(status) in OK_STATUSES else details.get(str(name)) or str(status),
+            )
+            for name, status in raw.items()
+        )
+    return tuple(s for s in (raw or ()) if isinstance(s, Step))
+
+
+def alert_from_kwargs(**kw: Any) -> tuple[Alert, bool]:
+    """The ``Alert`` the keywords describe, and whether they ask to resolve instead."""
+    kind = str(kw.pop("kind", "alert"))
+    severity = str(kw.pop("severity", "warning"))
+    accounts = tuple(str(a) for a in kw.pop("accounts", ()) or ())
+    incident = kw.pop("incident", None)
+    automatic = kw.pop("automatic", None)
+    resolved = bool(kw.pop("resolved", False))
+    todo = [str(t) for t in kw.pop("todo", ()) or ()]
+    steps = _steps(kw.pop("steps", ()), kw.pop("failed", ()) or ())
+    findings = tuple(
+        f if isinstance(f, Finding) else Finding(rule=str(kw.get("rule", "")), message=str(f))
+        for f in kw.pop("findings", ()) or ()
+    )
+    details = {str(k): str(v) for k, v in dict(kw.pop("details", {}) or {}).items()}
+    if automatic is not None:
+        details["frozen by" if kind in FREEZE_KINDS else "raised by"] = (
+            "Sentinel (automatic)" if automatic else "a responder"
+        )
+    alert = Alert(
+        kind=kind,
+        severity=severity if severity in SEVERITIES else "warning",
+        summary=str(kw.pop("summary", "")),
+        accounts=accounts,
+        rule=str(kw.pop("rule", "")),
+        findings=findings,
+        post_excerpt=str(kw.pop("post_excerpt", "") or ""),
+        post_url=str(kw.pop("post_url", "") or ""),
+        steps=steps,
+        tags=tuple(str(t) for t in kw.pop("tags", ()) or ()),
+        incident_id="" if incident is None else str(incident),
+        dedup_key=str(kw.pop("dedup_key", "") or incident_key(kind, accounts, incident)),
+    )
+    details.update({str(k): str(v) for k, v in kw.items() if v not in (None, "", [], {}, ())})
+    next_steps = default_next_steps(alert) + tuple(f"# to do by hand: {t}" for t in todo)
+    return dataclasses.replace(alert, details=details, next_steps=next_steps), resolved
+
+
+def outbox_sink(config: Any, store: Store) -> Callable[..., None]:
+    """``alert(**keywords)`` for the responder and the rotator, writing to this store's outbox."""
+    outbox = AlertOutbox.from_config(store, config)
+
+    def sink(**kw: Any) -> None:
+        try:
+            alert, resolved = alert_from_kwargs(**kw)
+            if resolved:
+                notice = outbox.resolve(
+                    alert.dedup_key, summary=alert.summary, accounts=alert.accounts or None
+                )
+                if notice is None:
+                    # Nothing open under that key (raised before alerts existed, or already
+                    # resolved): say it anyway, as an info alert.
+                    outbox.raise_alert(alert)
+            else:
+                outbox.raise_alert(alert)
+        except Exception:  # an alert failure must never break a freeze or a rotation
+            log.exception("alert.sink_failed", kind=kw.get("kind"), accounts=list(kw.get("accounts") or ()))
+
+    return sink

@@ -1,0 +1,128 @@
+"""The keyword sink the responder and rotator call: freeze, worm, unfreeze, rotation failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentinel.alerts.bridge import alert_from_kwargs, outbox_sink
+from sentinel.alerts.model import Alert
+from sentinel.alerts.outbox import AlertOutbox
+from sentinel.alerts.render import Message
+from sentinel.config import parse_config
+from sentinel.store import Store
+
+
+def test_freeze_keywords_from_the_responder() -> None:
+    alert, resolved = alert_from_kwargs(
+        kind="freeze",
+        severity="critical",
+        summary="brand-x frozen: out-of-band post",
+        accounts=["brand-x"],
+        steps={"gate_block": "done", "vault_deny": "done", "platform_revoke": "failed", "lock": "todo"},
+        todo=["disable the app password in the platform's settings"],
+        failed=["platform_revoke: HTTP 502"],
+        incident=42,
+        automatic=True,
+    )
+    assert not resolved
+    assert alert.dedup_key == "incident:42" and alert.incident_id == "42"
+    assert [(s.name, s.ok, s.detail) for s in alert.steps] == [
+        ("gate_block", True, ""),
+        ("vault_deny", True, ""),
+        ("platform_revoke", False, "HTTP 502"),
+        ("lock", False, "todo"),
+    ]
+    assert alert.next_steps[0] == "sentinel incidents show 42"
+    assert alert.next_steps[-1] == "# to do by hand: disable the app password in the platform's settings"
+    assert alert.details == {"frozen by": "Sentinel (automatic)"}
+
+
+def test_rotation_failure_keywords_from_the_rotator() -> None:
+    alert, _ = alert_from_kwargs(
+        kind="rotation_failed",
+        severity="error",
+        summary="rotation of brand-x password failed",
+        accounts=("brand-x",),
+        details={"credential": "password", "cancel": "sentinel rotate --cancel brand-x"},
+        extra_thing=3,
+    )
+    assert alert.details == {
+        "credential": "password",
+        "cancel": "sentinel rotate --cancel brand-x",
+        "extra_thing": "3",
+    }
+    assert alert.next_steps == ("sentinel rotate brand-x",)
+
+
+def _cfg() -> Any:
+    return parse_config(
+        {
+            "alerts": {
+                "group_wait": "0s",
+                "group_interval": "0s",
+                "receivers": {
+                    "chat": {"type": "slack", "url": "http://127.0.0.1:9/chat"},
+                    "pager": {"type": "pagerduty", "token": "pd-key-bridge-0001"},
+                },
+            }
+        }
+    )
+
+
+def _render(receiver: str, message: Message, alerts: Any) -> dict[str, Any]:
+    return {"receiver": receiver, "status": message.status, "accounts": list(message.accounts)}
+
+
+def test_unfreezing_one_account_of_a_worm_resolves_only_it_and_the_page_at_the_end(store: Store) -> None:
+    sink = outbox_sink(_cfg(), store)
+    for acct in ("a1", "a2"):
+        sink(
+            kind="freeze",
+            severity="critical",
+            summary=f"{acct} frozen",
+            accounts=[acct],
+            incident=7,
+            automatic=True,
+        )
+    outbox = AlertOutbox.from_config(store, _cfg())
+    outbox.flush_due(_render)
+    sink(
+        kind="unfreeze",
+        severity="info",
+        summary="a1 unfrozen by alice: false alarm",
+        accounts=["a1"],
+        incident=7,
+        resolved=True,
+    )
+    outbox.flush_due(_render)
+    resolved = [d for d in outbox.pending() if d.status == "resolved"]
+    assert [(d.receiver, d.body["accounts"]) for d in resolved] == [("chat", ["a1"])]  # the page stays open
+    sink(
+        kind="unfreeze",
+        severity="info",
+        summary="a2 unfrozen by alice",
+        accounts=["a2"],
+        incident=7,
+        resolved=True,
+    )
+    outbox.flush_due(_render)
+    resolved = [d for d in outbox.pending() if d.status == "resolved"]
+    assert sorted((d.receiver, tuple(d.body["accounts"])) for d in resolved) == [
+        ("chat", ("a1",)),
+        ("chat", ("a2",)),
+        ("pager", ("a2",)),
+    ]
+
+
+def test_unfreeze_without_an_open_alert_is_still_said(store: Store) -> None:
+    sink = outbox_sink(_cfg(), store)
+    sink(kind="unfreeze", severity="info", summary="b unfrozen", accounts=["b"], incident=None, resolved=True)
+    rows = store.query("SELECT kind, status FROM alerts")
+    assert [(r["kind"], r["status"]) for r in rows] == [("unfreeze", "firing")]
+
+
+def test_the_sink_never_raises(store: Store) -> None:
+    sink = outbox_sink(_cfg(), store)
+    store.close()
+    sink(kind="freeze", summary="x", accounts=["a"])  # the store is closed: logged, not raised
+    assert isinstance(alert_from_kwargs(kind="x")[0], Alert)
