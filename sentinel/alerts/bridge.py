@@ -29,6 +29,7 @@ log = get_logger(__name__)
 
 OK_STATUSES = frozenset({"done", "ok", "skipped", "already", "not_needed"})
 FREEZE_KINDS = frozenset({"freeze", "lockdown", "unfreeze"})
+SEVERITY_SYNONYMS = {"high": "error", "medium": "warning", "low": "info", "crit": "critical", "err": "error"}
 
 
 def incident_key(kind: str, accounts: Iterable[str], incident: object) -> str:
@@ -58,7 +59,8 @@ def _steps(raw: Any, failed: Iterable[str]) -> tuple[Step, ...]:
 def alert_from_kwargs(**kw: Any) -> tuple[Alert, bool]:
     """The ``Alert`` the keywords describe, and whether they ask to resolve instead."""
     kind = str(kw.pop("kind", "alert"))
-    severity = str(kw.pop("severity", "warning"))
+    severity = str(kw.pop("severity", "warning")).lower()
+    severity = SEVERITY_SYNONYMS.get(severity, severity)
     accounts = tuple(str(a) for a in kw.pop("accounts", ()) or ())
     incident = kw.pop("incident", None)
     automatic = kw.pop("automatic", None)
@@ -95,7 +97,11 @@ def alert_from_kwargs(**kw: Any) -> tuple[Alert, bool]:
 
 def outbox_sink(config: Any, store: Store) -> Callable[..., None]:
     """``alert(**keywords)`` for the responder and the rotator, writing to this store's outbox."""
-    outbox = AlertOutbox.from_config(store, config)
+    return sink_for(AlertOutbox.from_config(store, config))
+
+
+def sink_for(outbox: AlertOutbox) -> Callable[..., None]:
+    """``alert(**keywords)`` writing to ``outbox``."""
 
     def sink(**kw: Any) -> None:
         try:
