@@ -196,12 +196,18 @@ SCHEMAS: dict[str, Any] = {
     "LockdownRequest": {
         "type": "object",
         "required": ["reason"],
+        "description": "Select accounts by id, by tag, or all of them (at least one selector).",
         "properties": {
             "reason": {"type": "string", "minLength": 1, "maxLength": 1000},
             "accounts": {"type": "array", "items": STR},
             "tags": {"type": "array", "items": STR},
             "all": {"type": "boolean", "default": False},
         },
+        "anyOf": [
+            {"required": ["accounts"], "properties": {"accounts": {"minItems": 1}}},
+            {"required": ["tags"], "properties": {"tags": {"minItems": 1}}},
+            {"required": ["all"], "properties": {"all": {"const": True}}},
+        ],
     },
     "UnfreezeRequest": {
         "type": "object",
@@ -266,6 +272,7 @@ def _op(
         op["responses"].update(_errors(400))
     if params:
         op["parameters"] = list(params)
+        op["responses"].update(_errors(400, 404) if any(p["in"] == "path" for p in params) else _errors(400))
     return op
 
 
@@ -359,7 +366,16 @@ def document() -> dict[str, Any]:
                 ),
                 (403, 404, 422, 502),
                 "moderate on the account",
-                params=(ACCOUNT_PARAM, {"name": "post", "in": "path", "required": True, "schema": STR}),
+                params=(
+                    ACCOUNT_PARAM,
+                    {
+                        "name": "post",
+                        "in": "path",
+                        "required": True,
+                        "description": "The platform's post id (printable ASCII, no '/').",
+                        "schema": {"type": "string", "pattern": "^[!-.0-~]{1,512}$"},
+                    },
+                ),
             )
         },
         "/v1/accounts/{account}/unfreeze": {

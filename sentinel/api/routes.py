@@ -9,6 +9,7 @@ turns any error into the one JSON error shape and counts requests per route and 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -40,6 +41,7 @@ CHECKED = metrics.counter(
 )
 PUBLISHED = metrics.counter("sentinel_posts_published_total", "Posts the broker published", ("account",))
 
+POST_ID = re.compile(r"[!-.0-~]{1,512}")
 MAX_TEXT = 100_000
 MAX_FIELD = 512
 Handler = Callable[[Request], Awaitable[Response]]
@@ -354,6 +356,8 @@ class Api:
         token, caller = await self.caller(request)
         account = self.account(request.path_params["account"])
         post_id = request.path_params["post"]
+        if not POST_ID.fullmatch(post_id):
+            raise ApiError("invalid_request", "post ids are 1-512 printable ASCII characters", field="post")
         await self.require(token, "moderate", account.id, "delete_post")
         factory = self.deps.adapters()
         if factory is None:
@@ -463,8 +467,10 @@ class Api:
             selected = [a.id for a in inv.select(ids, tags, (), (), everything) if not a.retired]
         except InventoryError as e:
             raise ApiError("not_found", e.message) from None
+        if not (ids or tags or everything):
+            raise ApiError("invalid_request", "name the accounts: 'accounts', 'tags' or 'all': true")
         if not selected:
-            raise ApiError("invalid_request", "the selection names no active account")
+            raise ApiError("not_found", "no active account has the tags or ids named")
         responder = self.deps.responder()
         if responder is None:
             raise ApiError("not_configured", "the responder is not running in this daemon")

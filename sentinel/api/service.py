@@ -96,10 +96,11 @@ class ApiService:
         self.handle: ServerHandle | None = None
 
     async def start(self, app: App) -> None:
-        from sentinel.api.wiring import build_deps, engine_for
+        from sentinel.api.wiring import build_deps, engine_for, register_metrics
 
         self.deps = (self._deps_factory or build_deps)(app)
         engine_for(app)
+        register_metrics(app)
         self.asgi = create_app(self.deps)
         settings = app.config.api
         self.handle = ServerHandle(self.asgi, bind(settings.host, settings.port))

@@ -92,6 +92,35 @@ def alerts_from_store(app: App, limit: int) -> list[dict[str, Any]]:
     return out
 
 
+def register_metrics(app: App) -> None:
+    """Scrape-time metrics for values other components keep (alerts, freezes)."""
+    from sentinel import metrics
+    from sentinel.alerts.metrics import METRICS
+    from sentinel.response.store import ResponseStore
+
+    rstore = ResponseStore(app.store)
+
+    def alert_counts() -> list[metrics.Sample]:
+        return [
+            ({"counter": name, "receiver": receiver}, float(n))
+            for name, per in METRICS.snapshot().items()
+            for receiver, n in per.items()
+        ]
+
+    metrics.callback(
+        "sentinel_alert_pipeline_total",
+        "Alert pipeline counters (raised, deliveries, ...)",
+        alert_counts,
+        "counter",
+    )
+    metrics.callback(
+        "sentinel_frozen_accounts", "Accounts frozen now", lambda: [({}, float(len(rstore.frozen())))]
+    )
+    metrics.callback(
+        "sentinel_vault_up", "Whether Sentinel reaches Vault", lambda: [({}, 1.0 if app.vault_ok else 0.0)]
+    )
+
+
 def build_deps(app: App) -> Deps:
     settings = app.config.api
     from sentinel.response.service import VaultAdapters

@@ -47,6 +47,12 @@ ROLES = {
         "approver": {"global": ["approve"]},
         "locker": {"global": ["lockdown"]},
         "unfreezer": {"global": ["unfreeze"]},
+        "everything": {
+            "global": ["approve", "lockdown", "unfreeze"],
+            "grants": [
+                {"all": True, "capabilities": ["publish", "respond", "moderate", "analytics", "admin"]}
+            ],
+        },
     }
 }
 # person -> roles
@@ -60,6 +66,7 @@ PEOPLE = {
     "op-lock": ["locker"],
     "op-unfreeze": ["unfreezer"],
     "op-nobody": [],
+    "op-all": ["everything"],
 }
 
 

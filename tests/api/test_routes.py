@@ -242,6 +242,10 @@ async def test_lockdown_selection_errors(harness: Harness) -> None:
     assert unknown.status_code == 404
     empty = await c.post("/v1/lockdown", json={"reason": "x"}, headers=harness.auth("op-lock"))
     assert empty.status_code == 400
+    no_tag = await c.post(
+        "/v1/lockdown", json={"tags": ["nope"], "reason": "x"}, headers=harness.auth("op-lock")
+    )
+    assert no_tag.status_code == 404
     assert harness.responder.calls == []
 
 

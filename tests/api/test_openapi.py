@@ -1,0 +1,71 @@
+"""The OpenAPI document and the served routes agree, both ways."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import Route
+
+from sentinel.api.app import create_app
+from sentinel.api.errors import CODES
+from sentinel.api.openapi import document
+from sentinel.store import Store
+from tests.api.conftest import World, build_deps
+
+
+def served_routes(world: World, tmp_path: Path) -> set[tuple[str, str]]:
+    store = Store(tmp_path / "s.sqlite3")
+    deps, *_ = build_deps(world, store)
+    app = create_app(deps)
+    out = set()
+    for route in app.routes:
+        assert isinstance(route, Route)
+        for method in route.methods or ():
+            if method != "HEAD":
+                out.add((method, route.path))
+    store.close()
+    return out
+
+
+def test_every_route_is_documented_and_nothing_else(world: World, tmp_path: Path) -> None:
+    doc = document()
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    assert served_routes(world, tmp_path) == documented
+
+
+def test_every_v1_operation_is_secured_and_documents_its_errors() -> None:
+    doc = document()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if path.startswith("/v1/"):
+                assert op["security"], (method, path)
+                assert {"401", "503"} <= set(op["responses"]), (method, path)
+            else:
+                assert op["security"] == [], (method, path)
+            if "requestBody" in op:
+                assert "400" in op["responses"], (method, path)
+
+
+def test_error_codes_are_listed_in_the_document() -> None:
+    doc = document()
+    codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    assert codes == sorted(CODES)
+
+
+def test_references_resolve() -> None:
+    doc = document()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if ref:
+                name = ref.rsplit("/", 1)[-1]
+                assert name in doc["components"]["schemas"], ref
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(doc)

@@ -1,0 +1,111 @@
+"""The API as a daemon service (uvicorn in the daemon's loop, behind the real guard), and the
+bridge to the real responder with the TOTP step-up kept in Vault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+
+from sentinel.api.protocols import ResponderBridge, StepUpFailed
+from sentinel.api.service import ApiService
+from sentinel.api.wiring import build_deps
+from sentinel.config import ApiSettings, Config, GeneralSettings
+from sentinel.daemon import App
+from sentinel.guard import Guard
+from sentinel.response import stepup
+from sentinel.response.responder import Responder
+from sentinel.response.store import ResponseStore
+from sentinel.sdnotify import Notifier
+from sentinel.store import Store
+from tests.api.conftest import RULES, World
+
+
+def make_app(world: World, tmp_path: Path) -> App:
+    config = Config(
+        sentinel=GeneralSettings(state_dir=tmp_path, rules_dirs=(RULES,), shipped_rules=False),
+        vault=world.settings,
+        api=ApiSettings(port=0, acl_prefix=world.acl_prefix, capability_cache=1.0),
+    )
+    return App(
+        config=config,
+        inventory=world.inventory,
+        store=Store(config.sentinel.database),
+        notifier=Notifier({}),
+        vault=world.daemon,
+        vault_ok=True,
+    )
+
+
+async def test_service_serves_the_gate_through_the_guard(world: World, tmp_path: Path) -> None:
+    app = make_app(world, tmp_path)
+    guard, api = Guard(), ApiService()
+    await guard.start(app)
+    await api.start(app)
+    try:
+        assert api.handle is not None
+        url = api.handle.url
+        async with httpx.AsyncClient(base_url=url) as c:
+            assert (await c.get("/healthz")).json() == {"status": "ok"}
+            ready = await c.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["checks"] == {"vault": True, "rules": True}
+            resp = await c.post(
+                "/v1/check", json={"account": "acct-a", "text": "BLOCKME"}, headers=world.auth("op-pub")
+            )
+            assert resp.status_code == 200 and resp.json()["verdict"] == "block"
+            assert (await c.post("/v1/check", json={"account": "acct-a", "text": "x"})).status_code == 401
+            metrics = (await c.get("/metrics")).text
+            assert "sentinel_frozen_accounts 0" in metrics and "sentinel_vault_up 1" in metrics
+        assert guard.checked.get("block") == 1
+        assert api.status()["url"] == url
+    finally:
+        await api.stop()
+        await guard.stop()
+        app.store.close()
+    assert api.handle is None
+
+
+async def test_without_a_guard_the_api_builds_its_engine(world: World, tmp_path: Path) -> None:
+    app = make_app(world, tmp_path)
+    api = ApiService()
+    await api.start(app)
+    try:
+        assert app.extras["engine_owner"] == "api" and len(app.extras["engine"].rules) == 2
+        deps = build_deps(app)
+        gate = deps.gate()
+        assert gate is not None and gate.frozen("acct-a") is None
+        await api.reload(app)
+    finally:
+        await api.stop()
+        app.store.close()
+
+
+class GateStub:
+    def __init__(self) -> None:
+        self.blocked: set[str] = set()
+
+    def block(self, account: str, reason: str) -> None:
+        self.blocked.add(account)
+
+    def unblock(self, account: str) -> None:
+        self.blocked.discard(account)
+
+
+async def test_bridge_to_the_real_responder_checks_the_totp_in_vault(world: World, tmp_path: Path) -> None:
+    store = Store(tmp_path / "r.sqlite3")
+    gate = GateStub()
+    responder = Responder(world.inventory, ResponseStore(store), gate, None, None)
+    bridge = ResponderBridge(responder, lambda: world.daemon)
+    report = await bridge.lock(["acct-c"], "test lockdown", "op-lock")
+    assert report["accounts"][0]["account"] == "acct-c" and gate.blocked == {"acct-c"}
+    uri = stepup.enroll(world.daemon, "op-unfreeze", replace=True)
+    totp = pyotp.parse_uri(uri)
+    with pytest.raises(StepUpFailed):
+        await bridge.unfreeze("acct-c", "all clear", "op-unfreeze", "12345x")
+    record = await bridge.unfreeze("acct-c", "all clear", "op-unfreeze", totp.now())
+    assert record["frozen"] is False and gate.blocked == set()
+    with pytest.raises(StepUpFailed):  # the same code twice: refused before the responder is asked
+        await bridge.unfreeze("acct-c", "again", "op-unfreeze", totp.now())
+    store.close()
