@@ -10,10 +10,11 @@ if TYPE_CHECKING:
 
 
 def build_services(app: App) -> Sequence[Service]:
+    from sentinel.alerts.service import AlertService
     from sentinel.guard import Guard
     from sentinel.response.service import ResponseService
 
-    services: list[Service] = [Guard(), ResponseService()]
+    services: list[Service] = [AlertService(), Guard(), ResponseService()]
     if app.config.api.enabled:
         from sentinel.api.service import ApiService
 
