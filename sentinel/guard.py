@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from sentinel.activity import record_post
 from sentinel.engine.engine import Engine
-from sentinel.engine.events import Decision, Event, format_ts, parse_event
+from sentinel.engine.events import Decision, Event, format_ts, parse_event, parse_ts
 from sentinel.engine.loader import RuleSetError, load_rules
 from sentinel.engine.rules import RuleSet
 from sentinel.engine.watcher import RuleWatcher
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
+from sentinel.platforms.base import normalise_text
 from sentinel.response.responder import Evidence
 from sentinel.response.store import ResponseStore
+from sentinel.watcher.ledger import PublishedLedger
 
 if TYPE_CHECKING:
     from sentinel.daemon import App
@@ -61,6 +63,9 @@ class Guard:
         self.checked: dict[str, int] = {}
         self.rules_loaded = False
         self._local: set[str] = set()
+        self.ledger: PublishedLedger | None = None
+        self._expected: dict[tuple[str, str], list[tuple[float, str]]] = {}
+        self._platform_ids: dict[tuple[str, str], tuple[str, float]] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, app: App) -> None:
@@ -137,11 +142,81 @@ class Guard:
         self._local.discard(account)
 
     def check(self, raw: Mapping[str, Any]) -> Decision:
-        """Decide one event (gate check or observed post) given as a replay-format mapping."""
+        """Decide one event (gate check or observed post) given as a replay-format mapping.
+
+        A gate check without a ``post_id`` gets ``gate:<id>``; when it is allowed, the
+        post it approves is expected on the platform (by text, within the reconcile
+        window) and recorded in the published ledger.
+        """
         if self.engine is None or self.app is None:
             raise SentinelError("the guard is not running")
-        event = parse_event(dict(raw))
-        return self.check_event(event)
+        data = dict(raw)
+        if data.get("via") == "gate" and not data.get("post_id"):
+            data["post_id"] = f"gate:{data.get('id', '')}"
+        event = parse_event(data)
+        decision = self.check_event(event)
+        if event.via == "gate" and decision.verdict == "allow":
+            self._expect(event)
+        return decision
+
+    def _expect(self, event: Event) -> None:
+        key = (event.account, normalise_text(event.text))
+        self._expected.setdefault(key, []).append((event.ts, event.post_id))
+        if self.ledger is not None:
+            self.ledger.record(event.account, event.text, ts=event.ts, source="gate")
+
+    def published(self, account: str, gate_post_id: str, platform_post_id: str, text: str) -> None:
+        """The broker published an approved post: its platform id now names it."""
+        self._platform_ids[(account, platform_post_id)] = (gate_post_id, time.time())
+        if self.ledger is not None:
+            self.ledger.record(account, text, post_id=platform_post_id, source="broker")
+
+    async def observe(self, raw: Mapping[str, Any]) -> None:
+        """A post the watcher saw on a platform: reconcile it with the gate, then decide."""
+        data = {k: raw[k] for k in ("id", "ts", "account", "via", "text", "client", "post_id") if k in raw}
+        account, platform_id = str(data["account"]), str(data["post_id"])
+        native = platform_id.split(":", 1)[-1]
+        by_id = self._platform_ids.pop((account, platform_id), None) or self._platform_ids.pop(
+            (account, native), None
+        )
+        gate_id = by_id[0] if by_id else None
+        if gate_id is None and raw.get("reconciled"):
+            gate_id = self._claim(account, str(data["text"]), str(data["ts"]))
+        if gate_id is not None:
+            data["post_id"] = gate_id
+        try:
+            self.check(data)
+        except SentinelError as e:
+            log.error("guard.observed_rejected", account=account, error=e.message)
+
+    def forget_expected(self, now: float) -> None:
+        """Drop approvals whose post never showed up within the reconcile window (bounded memory)."""
+        window = self.app.config.watcher.reconcile_window if self.app else 900.0
+        for key in list(self._expected):
+            kept = [w for w in self._expected[key] if w[0] >= now - 2 * window]
+            if kept:
+                self._expected[key] = kept
+            else:
+                del self._expected[key]
+        for pid, (_, ts) in list(self._platform_ids.items()):
+            if ts < now - 2 * window:
+                del self._platform_ids[pid]
+
+    def _claim(self, account: str, text: str, ts: str) -> str | None:
+        """The allowed gate check whose text this observed post carries (nearest in time)."""
+        window = self.app.config.watcher.reconcile_window if self.app else 900.0
+        key = (account, normalise_text(text))
+        waiting = self._expected.get(key)
+        if not waiting:
+            return None
+        when = parse_ts(ts)
+        best = min(waiting, key=lambda w: abs(w[0] - when))
+        if abs(best[0] - when) > window:
+            return None
+        waiting.remove(best)
+        if not waiting:
+            del self._expected[key]
+        return best[1]
 
     def check_event(self, event: Event) -> Decision:
         assert self.engine is not None and self.app is not None
@@ -255,5 +330,6 @@ class Guard:
                 if ticks * SYNC_SECONDS >= PERSIST_SECONDS:
                     ticks = 0
                     self.save()
+                    self.forget_expected(time.time())
             except SentinelError as e:
                 log.error("guard.save_failed", error=e.message)

@@ -15,6 +15,10 @@ def build_services(app: App) -> Sequence[Service]:
     from sentinel.response.service import ResponseService
 
     services: list[Service] = [AlertService(), Guard(), ResponseService()]
+    if app.config.watcher.enabled:
+        from sentinel.watcher.service import WatcherService
+
+        services.append(WatcherService())
     if app.config.api.enabled:
         from sentinel.api.service import ApiService
 

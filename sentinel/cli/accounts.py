@@ -138,10 +138,21 @@ def handle_audit(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _platform_gaps() -> dict[str, list[str]]:
-    """Steps each platform's API cannot do (declared by the platform adapters)."""
-    try:
-        from sentinel.platforms import unsupported_steps  # type: ignore[attr-defined,import-not-found,unused-ignore]
-    except ImportError:
-        return {}
-    result: dict[str, list[str]] = unsupported_steps()
-    return result
+    """For each platform: what its API cannot do in an incident (a person must)."""
+    from sentinel.inventory import PLATFORMS
+    from sentinel.platforms import capabilities_for
+    from sentinel.platforms.base import Capability
+
+    needed = (
+        Capability.REVOKE_SESSIONS,
+        Capability.ROTATE_CREDENTIAL,
+        Capability.LOCK_ACCOUNT,
+        Capability.DELETE_POST,
+    )
+    out: dict[str, list[str]] = {}
+    for platform in PLATFORMS:
+        info = capabilities_for(platform)
+        gaps = [c.value.replace("_", " ") for c in needed if not info.supports(c)]
+        if gaps:
+            out[platform] = gaps
+    return out

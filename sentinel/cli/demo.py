@@ -14,9 +14,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = dsub.add_parser("up", help="start everything in the foreground; Ctrl-C stops it all")
     up.add_argument("--dir", type=Path, default=Path(".run"), help="working directory (wiped at start)")
     up.set_defaults(func=handle_up)
+    attack = dsub.add_parser("attack", help="play a hijack against the running demo: hoax, giveaway or worm")
+    attack.add_argument("scenario", choices=["hoax", "giveaway", "worm"])
+    attack.add_argument("--dir", type=Path, default=Path(".run"), help="the demo's working directory")
+    attack.set_defaults(func=handle_attack)
 
 
 def handle_up(ctx: Context, args: argparse.Namespace) -> int:
     from sentinel.demo.up import run
 
     return run(args.dir.resolve())
+
+
+def handle_attack(ctx: Context, args: argparse.Namespace) -> int:
+    from sentinel.demo.attack import play
+
+    for line in play(args.dir.resolve(), args.scenario):
+        print(line)
+    print(
+        "\nWatch the demo's terminal: the watcher sees the posts within seconds, the engine judges them "
+        "and the responder freezes the accounts.\nThen: sentinel --config "
+        f"{args.dir / 'sentinel.toml'} incidents list"
+    )
+    return 0

@@ -20,12 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyotp
 
 from sentinel.config import Config, load_config
 from sentinel.daemon import Daemon
+from sentinel.errors import VaultNotFound
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.logs import configure, get_logger
+from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault, free_port
@@ -44,6 +47,7 @@ class DemoEnvironment:
     config_path: Path
     api_port: int
     stoppers: list[Callable[[], None]] = field(default_factory=list)
+    sandbox_url: str = ""
 
     def stop(self) -> None:
         for stop in reversed(self.stoppers):
@@ -76,6 +80,9 @@ def write_config(workdir: Path, vault_addr: str, api_port: int, extra: str = "")
 
             [audit]
             signing_key = "vault"
+
+            [watcher]
+            intervals = {{ sandbox = 3 }}
             """
         )
         + extra
@@ -112,6 +119,28 @@ def seed_credentials(vault: VaultClient, inventory: Inventory, password_policy: 
     return count
 
 
+def seed_sandbox(vault: VaultClient, inventory: Inventory, sandbox_url: str) -> int:
+    """Open each sandbox account with the password Vault holds for it, and record where it lives."""
+    count = 0
+    with httpx.Client(base_url=sandbox_url, timeout=10) as http:
+        for account in inventory.active:
+            if account.platform != "sandbox":
+                continue
+            path = credential_path(account.id, "password")
+            try:
+                secret = vault.kv_read(path)
+            except VaultNotFound:
+                continue
+            password = str(secret.data["value"])
+            # Handles repeat across real platforms (@examplecorp on X and Instagram); on the one
+            # sandbox each demo account signs in with its inventory id instead.
+            http.post("/api/accounts", json={"handle": account.id, "password": password}).raise_for_status()
+            data = {**secret.data, "service": sandbox_url, "identifier": account.id}
+            vault.kv_write(path, data, cas=secret.version)
+            count += 1
+    return count
+
+
 def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
     """Start the dev Vault, bootstrap it, seed credentials, write the config."""
     if fresh and workdir.exists():
@@ -120,6 +149,7 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
     os.chmod(workdir, 0o700)
     shutil.copy(DEMO_INVENTORY, workdir / "inventory.toml")
     dev = DevVault(log_path=workdir / "openbao.log").start()
+    sandbox: SandboxServer | None = None
     try:
         api_port = free_port()
         config_path = write_config(workdir, dev.addr, api_port)
@@ -134,15 +164,22 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
         with os.fdopen(fd, "w") as f:
             f.write(token + "\n")
         daemon_client = admin.with_token(token)
-        seed_credentials(
-            daemon_client, load_inventory(workdir / "inventory.toml"), config.vault.password_policy
-        )
+        inventory = load_inventory(workdir / "inventory.toml")
+        seed_credentials(daemon_client, inventory, config.vault.password_policy)
+        sandbox = SandboxServer().start()
+        (workdir / "sandbox-url").write_text(sandbox.url + "\n")
+        seed_sandbox(daemon_client, inventory, sandbox.url)
         admin.close()
         daemon_client.close()
     except BaseException:
         dev.stop()
+        if sandbox is not None:
+            sandbox.stop()
         raise
-    return DemoEnvironment(workdir=workdir, vault=dev, config_path=config_path, api_port=api_port)
+    env = DemoEnvironment(workdir=workdir, vault=dev, config_path=config_path, api_port=api_port)
+    env.stoppers.append(sandbox.stop)
+    env.sandbox_url = sandbox.url
+    return env
 
 
 def banner(env: DemoEnvironment, config: Config) -> str:
@@ -154,6 +191,7 @@ def banner(env: DemoEnvironment, config: Config) -> str:
          Sentinel demo — {len(load_inventory(config.sentinel.inventory))} accounts of Example Corp, local OpenBao dev server
         ──────────────────────────────────────────────────────────────────────────
          API            http://127.0.0.1:{env.api_port}   (OpenAPI: /openapi.json)
+         Platform       {env.sandbox_url}   (the sandbox: every demo account lives here)
          Vault          {env.vault.addr}   (in memory; root token in {env.workdir}/root-token)
          Config, state  {env.config_path}, {config.sentinel.state_dir}
          Logs           this terminal (JSON lines when not a terminal)
@@ -162,7 +200,9 @@ def banner(env: DemoEnvironment, config: Config) -> str:
            {cli} status
            {cli} accounts audit
            {cli} audit verify
-           {cli} lockdown example-brand-x --reason "trying it" --yes
+           {cli} demo attack hoax          (or: giveaway, worm) — watch this terminal
+           VAULT_TOKEN=$(cat {env.workdir}/root-token) {cli} lockdown example-brand-x --reason "trying it" --yes
+           {cli} incidents list
 
          Ctrl-C stops the daemon and the dev server.
         ──────────────────────────────────────────────────────────────────────────

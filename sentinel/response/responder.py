@@ -36,7 +36,7 @@ from sentinel.logs import get_logger
 from sentinel.platforms.base import Capability, PlatformAdapter
 from sentinel.platforms.errors import PlatformNotSupported
 from sentinel.response.containment import VaultContainment
-from sentinel.response.store import FINISHED, FreezeRecord, ResponseStore
+from sentinel.response.store import AUTOMATIC, FINISHED, FreezeRecord, ResponseStore
 
 log = get_logger("sentinel.response")
 
@@ -181,8 +181,9 @@ class Responder:
         )
         gate_seconds = time.perf_counter() - t0
         already = [a for a in accounts if a not in fresh]
-        title = f"{'Automatic freeze' if automatic else 'Lockdown'}: {reason}"
-        incident = self.store.open_incident(title, list(accounts))
+        short = reason.split(";", maxsplit=1)[0].split(": ", 1)[-1] if automatic else reason
+        title = f"{AUTOMATIC if automatic else 'Lockdown'}: {short[:120]}"
+        incident = self.store.open_incident(title, list(accounts), window=900.0, automatic=automatic)
         self.store.set_incident(fresh, incident)
         for a in fresh:
             self.store.add_event(

@@ -74,6 +74,7 @@ MIGRATIONS = [
 # Step statuses: pending (not yet run), done, failed (gave up after retries; will be
 # resumed on restart), todo (the platform cannot do it: a person must), skipped (not wanted).
 FINISHED = ("done", "todo", "skipped")
+AUTOMATIC = "Automatic freeze"
 
 
 def now_iso() -> str:
@@ -266,15 +267,22 @@ class ResponseStore:
         self.store.execute("UPDATE issued_tokens SET revoked = ? WHERE accessor = ?", (now_iso(), accessor))
 
     # -- incidents -------------------------------------------------------------------------------
-    def open_incident(self, title: str, accounts: Sequence[str], window: float = 3600.0) -> int:
-        """Extend the open incident that shares an account (opened within ``window`` s), else open one."""
+    def open_incident(
+        self, title: str, accounts: Sequence[str], window: float = 3600.0, automatic: bool = False
+    ) -> int:
+        """Extend an open incident, else open one.
+
+        An open incident opened within ``window`` seconds is extended when it shares an
+        account, or, for an automatic freeze, when it is automatic too: a worm that freezes
+        forty accounts in a minute is one incident, not forty.
+        """
         cutoff = datetime.fromtimestamp(time.time() - window, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for row in self.store.query(
-            "SELECT id, accounts FROM incidents WHERE status = 'open' AND opened >= ? ORDER BY id DESC",
+            "SELECT id, accounts, title FROM incidents WHERE status = 'open' AND opened >= ? ORDER BY id DESC",
             (cutoff,),
         ):
             have = set(json.loads(row["accounts"]))
-            if have & set(accounts):
+            if have & set(accounts) or (automatic and str(row["title"]).startswith(AUTOMATIC)):
                 merged = sorted(have | set(accounts))
                 self.store.execute(
                     "UPDATE incidents SET accounts = ? WHERE id = ?", (json.dumps(merged), row["id"])

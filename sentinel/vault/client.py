@@ -33,6 +33,11 @@ from sentinel.vault.auth import TokenSource, login
 
 T = TypeVar("T")
 
+# Fields stored beside a secret that are not secret themselves (where and who, not how).
+PUBLIC_FIELDS = frozenset(
+    {"service", "identifier", "name", "handle", "client_id", "page_id", "user_id", "kind"}
+)
+
 
 @dataclass(frozen=True)
 class KvSecret:
@@ -291,8 +296,8 @@ class VaultClient:
         data = resp["data"]
         meta = data.get("metadata") or {}
         values = dict(data.get("data") or {})
-        for v in values.values():
-            if isinstance(v, str):
+        for k, v in values.items():
+            if isinstance(v, str) and k not in PUBLIC_FIELDS:
                 register_secret(v)
         return KvSecret(
             path=path,
@@ -304,8 +309,8 @@ class VaultClient:
 
     def kv_write(self, path: str, data: Mapping[str, Any], cas: int | None) -> int:
         """Write a new version with check-and-set (``cas=0``: only if absent). Returns the version."""
-        for v in data.values():
-            if isinstance(v, str):
+        for k, v in data.items():
+            if isinstance(v, str) and k not in PUBLIC_FIELDS:
                 register_secret(v)
         resp = self._call(
             f"writing {self.kv_mount}/{path}",

@@ -62,6 +62,11 @@ MAX_PAGES = 10
 FUTURE_SKEW = 300.0
 
 
+def _posted_at(post: Post) -> float:
+    parsed = parse_time(post.created_at) if post.created_at else None
+    return parsed.timestamp() if parsed else 0.0
+
+
 @dataclass
 class WatchedAccount:
     """One account to watch: its inventory id, adapter, and whether it publishes through the gate."""
@@ -103,6 +108,7 @@ class Watcher:
         page_size: int = 50,
         clock: Clock = time.time,
         spread: bool = True,
+        since: float | None = None,
     ) -> None:
         self.store = store
         store.migrate(COMPONENT, MIGRATIONS)
@@ -120,6 +126,7 @@ class Watcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._heap: list[tuple[float, str]] = []
         self._spread = spread
+        self.since = since
         for acct in accounts:
             self.add(acct)
 
@@ -153,9 +160,18 @@ class Watcher:
         acct = self._accounts[account]
         cursor = self.cursor(account)
         if cursor is None:
+            # The first poll sets where to start from: posts before ``since`` are history.
+            # Posts since then (a daemon start passes its start time: a post seconds after
+            # start, before this account's first poll) are fed like any other.
             page = await acct.adapter.list_posts(None, self.page_size)
-            self._baseline(account, page.posts, page.cursor)
-            return 0
+            since = self.since if self.since is not None else float("inf")
+            fresh = [p for p in page.posts if _posted_at(p) >= since]
+            self._baseline(account, [p for p in page.posts if _posted_at(p) < since], page.cursor)
+            fed = 0
+            for post in fresh:
+                if await self._feed(acct, post):
+                    fed += 1
+            return fed
         fed = 0
         for _ in range(MAX_PAGES):
             page = await acct.adapter.list_posts(cursor, self.page_size)

@@ -1,0 +1,69 @@
+"""The product tour: `make run`, then `sentinel demo attack worm` — detected, frozen, one incident."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sentinel.cli import main
+from sentinel.demo.attack import SCENARIOS
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(list(args))
+    return code, buf.getvalue()
+
+
+@pytest.mark.slow
+def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
+    workdir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTINEL_", "VAULT_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sentinel", "demo", "up", "--dir", str(workdir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line or "sentinel.ready" in line:
+                break
+        cfg = str(workdir / "sentinel.toml")
+        code, out = run_cli("demo", "attack", "worm", "--dir", str(workdir))
+        assert code == 0 and out.count("posted out of band") == len(SCENARIOS["worm"].accounts)
+        wanted = set(SCENARIOS["worm"].accounts)
+        frozen: set[str] = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and frozen != wanted:
+            time.sleep(1)
+            _, out = run_cli("--json", "--config", cfg, "status")
+            frozen = set(json.loads(out)["frozen"]["accounts"])
+        assert frozen == wanted
+        _, out = run_cli("--json", "--config", cfg, "incidents", "list")
+        incidents = json.loads(out)
+        assert len(incidents) == 1 and set(incidents[0]["accounts"]) == wanted
+        # The attacker's stolen passwords are useless now: every account is locked at the platform.
+        code, out = run_cli("demo", "attack", "worm", "--dir", str(workdir))
+        assert out.count("posted out of band") == 0
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
