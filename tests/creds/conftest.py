@@ -89,9 +89,13 @@ class CredsEnv:
             inventory=self.inventory,
             settings=settings,
             password_policy=self.settings.password_policy,
-            adapters=default_adapters({"base_url": self.sandbox_url}),
+            adapters=default_adapters({"base_url": self.sandbox_url, "sleep": _no_sleep}),
             **kw,
         )
+
+
+async def _no_sleep(seconds: float) -> None:
+    """The platform client's own retry pauses, skipped in tests."""
 
 
 def sandbox_api(url: str, method: str, path: str, token: str | None = None, json: Any = None) -> Any:
