@@ -358,6 +358,14 @@ class Responder:
             todo = [s.detail for s in rec2.steps if s.status == "todo"]
             failed = [f"{s.step}: {s.detail}" for s in rec2.steps if s.status == "failed"]
             if self.alert:
+                events = (self.store.incident(rec.incident) or {}).get("events", []) if rec.incident else []
+                mine = [e for e in events if e["account"] == rec.account]
+                posts = [str(e["data"].get("text", "")) for e in mine if e["kind"] == "post"]
+                findings = [
+                    f"{e['data'].get('rule', '')}: {e['data'].get('detail', '')}"
+                    for e in mine
+                    if e["kind"] == "finding"
+                ]
                 self.alert(
                     kind="freeze",
                     severity="critical",
@@ -368,6 +376,8 @@ class Responder:
                     failed=failed,
                     incident=rec.incident,
                     automatic=rec.automatic,
+                    findings=findings[:8],
+                    post_excerpt=posts[0] if posts else "",
                 )
             if self.audit:
                 self.audit(

@@ -33,7 +33,7 @@ def test_audit_reports_posture(deployment: Deployment, capsys: pytest.CaptureFix
     # One credential overdue: rotated 40 days ago with a 30-day period.
     daemon.kv_patch_metadata("accounts/example-news-x/password", {"rotated": "2026-01-01T00:00:00Z"})
     # One account without anything in Vault.
-    deployment.admin.kv_delete_all("accounts/example-careers-linkedin/oauth_token")
+    deployment.admin.kv_delete_all("accounts/example-careers-linkedin/password")
     with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
         record_post(store, "example-brand-youtube", "2020-01-01T00:00:00Z")
         record_post(store, "example-brand-x", "2099-01-01T00:00:00Z")
