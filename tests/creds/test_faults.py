@@ -40,7 +40,7 @@ pytestmark = pytest.mark.slow
 
 SANDBOX_KILLS = 200
 PDS_KILLS = 30
-CHAIN = 0.35
+CHAIN = 0.5
 """Chance that a killed run is followed by another killed run (a resume killed midway)."""
 
 
@@ -111,7 +111,10 @@ class Sandbox:
 
     def app_passwords(self, handle: str, main_password: str) -> set[str]:
         token = sandbox_login(self.url, handle, main_password)
-        return {a["name"] for a in sandbox_api(self.url, "GET", "/api/app-passwords", token=token)["app_passwords"]}
+        return {
+            a["name"]
+            for a in sandbox_api(self.url, "GET", "/api/app-passwords", token=token)["app_passwords"]
+        }
 
 
 @dataclass
@@ -326,7 +329,9 @@ def test_sigkill_at_random_points_against_sandbox_process(
 
 
 @pytest.mark.pds
-def test_sigkill_at_random_points_against_bluesky_pds(bao: DevVault, pds: Pds, forks: Any, tmp_path: Path) -> None:
+def test_sigkill_at_random_points_against_bluesky_pds(
+    bao: DevVault, pds: Pds, forks: Any, tmp_path: Path
+) -> None:
     seed = random.randrange(2**32)
     h = Harness(bao, Bluesky(pds), forks, tmp_path, random.Random(seed))
     specs = [h.account(("password", "app_password"))]

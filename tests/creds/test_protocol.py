@@ -31,7 +31,9 @@ def abort_at(step: str) -> Any:
 
 
 def fault(env: CredsEnv, handle: str, count: int, status: int = 503) -> None:
-    sandbox_api(env.sandbox_url, "POST", "/api/_faults", json={"handle": handle, "status": status, "count": count})
+    sandbox_api(
+        env.sandbox_url, "POST", "/api/_faults", json={"handle": handle, "status": status, "count": count}
+    )
 
 
 async def test_password_rotation_in_four_round_trips(env: CredsEnv) -> None:
@@ -121,7 +123,10 @@ async def test_failures_back_off_then_park_and_alert_with_the_current_password_i
     assert len(slept) == 3 and 0.5 <= slept[0] <= 1 and 1 <= slept[1] <= 2 and 1.5 <= slept[2] <= 3
     [alert] = alerts
     assert alert["kind"] == "rotation_failed" and alert["accounts"] == (account.id,)
-    assert "parked" in alert["summary"] and alert["details"]["cancel"] == f"sentinel rotate --cancel {account.id}"
+    assert (
+        "parked" in alert["summary"]
+        and alert["details"]["cancel"] == f"sentinel rotate --cancel {account.id}"
+    )
     st = env.store.state(account.id, "password")
     assert st is not None and st.phase == "parked" and "503" in st.parked_reason
     assert sandbox_accepts(env.sandbox_url, account.handle, first["password"])
@@ -180,9 +185,13 @@ async def test_an_orphaned_app_password_from_a_crash_is_revoked(env: CredsEnv) -
             account.id, force=True, credentials=["app_password"]
         )
     assert env.store.state(account.id, "app_password").phase == "idle"  # type: ignore[union-attr]
-    assert "sentinel-app_password-2" in sandbox_app_passwords(env.sandbox_url, account.handle, first["password"])
+    assert "sentinel-app_password-2" in sandbox_app_passwords(
+        env.sandbox_url, account.handle, first["password"]
+    )
     steps: list[str] = []
-    [r] = await env.rotator(checkpoint=steps.append).rotate_account(account.id, force=True, credentials=["app_password"])
+    [r] = await env.rotator(checkpoint=steps.append).rotate_account(
+        account.id, force=True, credentials=["app_password"]
+    )
     assert r.status == "rotated" and "create.orphan" in steps
     _, app = env.store.current(account.id, "app_password")
     assert sandbox_app_passwords(env.sandbox_url, account.handle, first["password"]) == [app["name"]]
@@ -228,7 +237,9 @@ async def test_not_due_outside_window_and_manual_kinds(env: CredsEnv) -> None:
 async def test_password_on_a_platform_without_a_password_api_is_manual(env: CredsEnv) -> None:
     account = Account("m", "mastodon", "brand", "UTC", "gated", credentials=(CredentialSpec("password"),))
     env.accounts.append(account)
-    env.store.replace(account, "password", "password", {"value": "mastodon-pass-123"}, "seed", datetime.now(UTC))
+    env.store.replace(
+        account, "password", "password", {"value": "mastodon-pass-123"}, "seed", datetime.now(UTC)
+    )
     [r] = await env.rotator().rotate_account("m", force=True)
     assert r.status == "manual" and "Preferences > Account > Security" in r.detail
 
@@ -246,7 +257,9 @@ async def test_force_rotate_raises_when_a_credential_could_not_be_rotated(env: C
 
 
 async def test_missing_credential_is_reported(env: CredsEnv) -> None:
-    env.accounts.append(Account("x1", "sandbox", "x1", "UTC", "gated", credentials=(CredentialSpec("password"),)))
+    env.accounts.append(
+        Account("x1", "sandbox", "x1", "UTC", "gated", credentials=(CredentialSpec("password"),))
+    )
     [r] = await env.rotator().rotate_account("x1", force=True)
     assert r.status == "missing"
 
@@ -264,7 +277,12 @@ async def test_oauth_refresh_is_stored_and_verified(env: CredsEnv) -> None:
             n = len(issued)
             issued.append(f"access-{n}-abcdefgh")
             return httpx.Response(
-                200, json={"access_token": issued[-1], "refresh_token": f"refresh-{n}-abcdefgh", "expires_in": 7200}
+                200,
+                json={
+                    "access_token": issued[-1],
+                    "refresh_token": f"refresh-{n}-abcdefgh",
+                    "expires_in": 7200,
+                },
             )
         if request.url.path == "/2/oauth2/revoke":
             form = dict(x.split("=", 1) for x in request.content.decode().split("&"))

@@ -44,7 +44,9 @@ def test_window_is_in_the_accounts_own_time_zone() -> None:
 
 
 def test_plan_orders_pending_then_due_and_honours_inventory_periods() -> None:
-    settings = RotationSettings(jitter=0, password=30 * DAY, app_password=10 * DAY, windows="mon-fri 09:00-17:00")
+    settings = RotationSettings(
+        jitter=0, password=30 * DAY, app_password=10 * DAY, windows="mon-fri 09:00-17:00"
+    )
     a = account("a", CredentialSpec("password"), CredentialSpec("app_password"), CredentialSpec("totp_seed"))
     b = account("b", CredentialSpec("password", rotation_seconds=5 * DAY))
     c = account("c", CredentialSpec("password"), tz="America/New_York")

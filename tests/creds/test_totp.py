@@ -19,7 +19,13 @@ def test_base32_seed_with_spaces_and_lower_case() -> None:
 def test_otpauth_uri_with_parameters() -> None:
     uri = f"otpauth://totp/Example%20Corp:brand%40example.com?secret={SEED}&issuer=Example&digits=8&period=60&algorithm=SHA256"
     s = parse_seed(uri)
-    assert (s.digits, s.period, s.algorithm, s.issuer, s.label) == (8, 60, "SHA256", "Example", "Example Corp:brand@example.com")
+    assert (s.digits, s.period, s.algorithm, s.issuer, s.label) == (
+        8,
+        60,
+        "SHA256",
+        "Example",
+        "Example Corp:brand@example.com",
+    )
     expected = pyotp.TOTP(SEED, digits=8, interval=60, digest=hashlib.sha256).at(1_234_567)
     code, left = s.code(1_234_567)
     assert code == expected and 0 < left <= 60
