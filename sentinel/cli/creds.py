@@ -65,7 +65,7 @@ def handle_show(ctx: Context, args: argparse.Namespace) -> int:
         ["credential", "kind", "phase", "current", "previous", "pending", "rotated", "changed by"],
         [
             [
-                r["credential"],
+                r["key"],
                 r["kind"],
                 r.get("phase", "not stored"),
                 r.get("current_version"),

@@ -20,8 +20,9 @@ step it was killed in:
                   answer and the Vault write loses the new token: the old access token keeps
                   working until it expires, and the next attempt refreshes again (platforms
                   that rotate refresh tokens may then ask for a new authorisation: parked and
-                  alerted). The old access token is left to expire rather than revoked:
-                  revoking it at Google or X can revoke the whole grant.
+                  alerted). Sentinel does not revoke the old access token itself (at Google
+                  that revokes the whole grant); adapters that can do it safely do it inside
+                  their refresh (X).
 ``api_key``       not rotatable through any platform API Sentinel knows: rotated by hand.
 ``totp_seed``     not rotatable: re-enrol 2FA at the platform, then ``sentinel totp enroll``.
 """

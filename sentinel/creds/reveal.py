@@ -35,7 +35,7 @@ def show(vault: VaultClient, account: Account, only: str | None = None) -> list[
         if only and key != only:
             continue
         st = store.state(account.id, key)
-        row: dict[str, Any] = {"credential": key, "kind": kind, "stored": bool(st and st.exists)}
+        row: dict[str, Any] = {"key": key, "kind": kind, "stored": bool(st and st.exists)}
         if st is not None and st.exists:
             row.update(st.to_dict())
             row.pop("account", None)

@@ -47,9 +47,17 @@ class RotationService:
 
     # -- Service protocol -------------------------------------------------------------------
     async def start(self, app: App) -> None:
+        """Register with the app and start the loop; the rotator itself is made once Vault is
+        there (the daemon keeps running while Vault is down)."""
         self.app = app
-        if app.vault is None:
-            raise SentinelError("the rotation service needs Vault")
+        app.extras["rotator"] = self
+        self._ensure_rotator()
+        self._task = asyncio.create_task(self._loop(), name="rotation-scheduler")
+
+    def _ensure_rotator(self) -> Rotator | None:
+        app = self.app
+        if self.rotator is not None or app is None or app.vault is None:
+            return self.rotator
 
         def alert(**kw: Any) -> None:
             kind, severity, summary = kw.pop("kind"), kw.pop("severity"), kw.pop("summary")
@@ -69,8 +77,7 @@ class RotationService:
             audit=audit,
             on_result=self._remember,
         )
-        app.extras["rotator"] = self
-        self._task = asyncio.create_task(self._loop(), name="rotation-scheduler")
+        return self.rotator
 
     async def stop(self) -> None:
         """Stop scheduling; a rotation in flight is cancelled where it stands (it resumes at
@@ -105,14 +112,18 @@ class RotationService:
 
     # -- what the responder and the API call ------------------------------------------------
     async def force_rotate(self, account: str, reason: str) -> list[RotationResult]:
-        if self.rotator is None:
-            raise SentinelError("the rotation service is not running")
-        return await self.rotator.force_rotate(account, reason)
+        """Rotate every credential of ``account`` now (after a freeze, after an unfreeze);
+        raises ``SentinelError`` if one could not be rotated."""
+        return await self._need().force_rotate(account, reason)
 
     async def cancel(self, account: str, actor: str) -> list[RotationResult]:
-        if self.rotator is None:
-            raise SentinelError("the rotation service is not running")
-        return await self.rotator.cancel(account, actor)
+        return await self._need().cancel(account, actor)
+
+    def _need(self) -> Rotator:
+        rotator = self._ensure_rotator()
+        if rotator is None:
+            raise SentinelError("credentials cannot be rotated: Vault is not connected")
+        return rotator
 
     def wake(self) -> None:
         """Plan again now (after a reload, or when something changed in Vault)."""
@@ -138,10 +149,10 @@ class RotationService:
 
     async def run_pass(self) -> list[RotationResult]:
         """One planning pass: refresh states when stale, then resume and rotate what is runnable."""
-        app, rotator = self.app, self.rotator
-        assert app is not None and rotator is not None
+        app, rotator = self.app, self._ensure_rotator()
+        assert app is not None
         self.passes += 1
-        if not app.vault_ok:
+        if not app.vault_ok or rotator is None:
             return []
         settings = app.config.rotation
         accounts = app.inventory.active

@@ -137,7 +137,7 @@ class CredentialState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "account": self.account,
-            "credential": self.key,
+            "key": self.key,
             "kind": self.kind,
             "phase": self.phase,
             "current_version": self.current,

@@ -36,7 +36,7 @@ def summarise(states: dict[tuple[str, str], CredentialState | None], due: list[A
         assert st is not None
         stuck.append(
             {
-                "credential": f"{d.account}/{d.credential}",
+                "path": f"{d.account}/{d.credential}",
                 "phase": st.phase,
                 "pending_version": st.pending,
                 "since": st.newest_created,

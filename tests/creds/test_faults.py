@@ -39,7 +39,7 @@ from tests.pds_fixture import Pds
 pytestmark = pytest.mark.slow
 
 SANDBOX_KILLS = 200
-PDS_KILLS = 30
+PDS_KILLS = 12
 CHAIN = 0.5
 """Chance that a killed run is followed by another killed run (a resume killed midway)."""
 
