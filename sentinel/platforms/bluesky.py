@@ -161,6 +161,7 @@ class BlueskyAdapter(AdapterBase):
         *,
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
         sleep: Sleep | None = None,
         timeout: float = 15.0,
     ) -> None:
@@ -171,6 +172,7 @@ class BlueskyAdapter(AdapterBase):
             account,
             self.service + "/xrpc/",
             transport=transport,
+            client=client,
             sleep=sleep,
             timeout=timeout,
             error_hook=_xrpc_error,

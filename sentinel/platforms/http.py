@@ -130,6 +130,8 @@ class HttpClient:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._error_hook = error_hook
         self._owns_client = client is None
+        # On a shared client the account's own default headers go with each request.
+        self._headers = dict(headers or {}) if client is not None else {}
         # A shared client (many accounts, one connection pool) is not re-based: paths are prefixed.
         self._prefix = base_url.rstrip("/") if client is not None else ""
         self._client = client or httpx.AsyncClient(
@@ -166,7 +168,7 @@ class HttpClient:
         """Send one request (retrying as described above); return a 2xx response or raise."""
         method = method.upper()
         idem = method in _IDEMPOTENT if idempotent is None else idempotent
-        hdrs = dict(headers or {})
+        hdrs = {**self._headers, **(headers or {})}
         if token:
             hdrs["authorization"] = f"Bearer {token}"
         where = self._where(method, path)

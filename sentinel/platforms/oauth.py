@@ -35,6 +35,7 @@ class OAuthAdapter(AdapterBase):
         *,
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
         sleep: Sleep | None = None,
         timeout: float = 15.0,
     ) -> None:
@@ -44,6 +45,7 @@ class OAuthAdapter(AdapterBase):
             account,
             base_url or self.base_url,
             transport=transport,
+            client=client,
             sleep=sleep,
             timeout=timeout,
             error_hook=self.classify,

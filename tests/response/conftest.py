@@ -1,0 +1,1 @@
+from tests.pds_fixture import pds  # noqa: F401
