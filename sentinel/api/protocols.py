@@ -31,13 +31,19 @@ class Gate(Protocol):
 
 
 class GuardGate:
-    """``Gate`` over the daemon's ``Guard`` (which also starts the responder on a freeze)."""
+    """``Gate`` over the daemon's ``Guard``: it starts the responder on a freeze and keeps the
+    published ledger (gate approvals and broker posts) the watcher reconciles with."""
 
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
 
     def evaluate(self, event: Event) -> Decision:
-        return self.guard.check_event(event)
+        # through ``check``: an allowed gate post is then expected on the platform (reconciled)
+        return self.guard.check(event.to_dict())
+
+    def published(self, account: str, gate_post_id: str, platform_post_id: str, text: str) -> None:
+        """The broker published the post: the watcher will see it under the platform's id."""
+        self.guard.published(account, gate_post_id, platform_post_id, text)
 
     def frozen(self, account: str) -> Freeze | None:
         engine = self.guard.engine

@@ -320,12 +320,14 @@ class Api:
             out["status"] = "held"
             out["held"] = held.to_dict()
             return JSONResponse(out, status_code=202)
-        post_id, url = await self.send(account, event.text, reply_to)
+        post_id, url = await self.send(account, event.text, reply_to, event.post_id)
         self.audit(caller.actor, "post.publish", account.id, {"post_id": post_id, "event": event.id})
         out.update(status="published", post={"post_id": post_id, "url": url})
         return JSONResponse(out, status_code=201)
 
-    async def send(self, account: Account, text: str, reply_to: str = "") -> tuple[str, str]:
+    async def send(
+        self, account: Account, text: str, reply_to: str = "", gate_post_id: str = ""
+    ) -> tuple[str, str]:
         factory = self.deps.adapters()
         if factory is None:
             raise ApiError("not_configured", "no platform adapters are configured in this daemon")
@@ -349,6 +351,9 @@ class Api:
         PUBLISHED.inc(account=account.id)
         if self.deps.ledger is not None:
             self.deps.ledger.record(account.id, text, post_id=post.post_id, source="broker")
+        hook = getattr(self.deps.gate(), "published", None)
+        if callable(hook):
+            hook(account.id, gate_post_id, post.post_id, text)
         log.info("broker.published", account=account.id, post_id=post.post_id)
         return post.post_id, post.url
 
@@ -424,7 +429,7 @@ class Api:
             return JSONResponse(done.to_dict())
         account = self.account(done.account)
         try:
-            post_id, url = await self.send(account, done.text, done.reply_to)
+            post_id, url = await self.send(account, done.text, done.reply_to, done.event)
         except ApiError as e:
             self.deps.held.failed(done.id, e.message)
             raise

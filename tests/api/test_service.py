@@ -20,6 +20,7 @@ from sentinel.response.responder import Responder
 from sentinel.response.store import ResponseStore
 from sentinel.sdnotify import Notifier
 from sentinel.store import Store
+from sentinel.watcher.ledger import PublishedLedger
 from tests.api.conftest import RULES, World
 
 
@@ -43,6 +44,7 @@ async def test_service_serves_the_gate_through_the_guard(world: World, tmp_path:
     app = make_app(world, tmp_path)
     guard, api = Guard(), ApiService()
     await guard.start(app)
+    guard.ledger = PublishedLedger(app.store)  # as the watcher service shares it
     await api.start(app)
     try:
         assert api.handle is not None
@@ -56,6 +58,14 @@ async def test_service_serves_the_gate_through_the_guard(world: World, tmp_path:
             )
             assert resp.status_code == 200 and resp.json()["verdict"] == "block"
             assert (await c.post("/v1/check", json={"account": "acct-a", "text": "x"})).status_code == 401
+            ok = await c.post(
+                "/v1/check",
+                json={"account": "acct-b", "text": "Hello from the gate"},
+                headers=world.auth("op-editor"),
+            )
+            assert ok.json()["verdict"] == "allow"
+            # the guard expects the approved post on the platform: the watcher will reconcile it
+            assert guard.ledger.match("acct-b", "999", "Hello from the gate") == "text"
             metrics = (await c.get("/metrics")).text
             assert "sentinel_frozen_accounts 0" in metrics and "sentinel_vault_up 1" in metrics
         assert guard.checked.get("block") == 1
