@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import socket
 import subprocess
@@ -82,6 +83,12 @@ def seed(n: int, url: str, daemon: VaultClient) -> list[Account]:
     return accounts
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bare_writes(vault: DevVault, mount: str, count: int) -> float:
     """``count`` KV v2 writes with plain hvac, one after the other."""
     import hvac
@@ -130,14 +137,19 @@ def main() -> int:
         )
         targets = [(a, a.credentials[0]) for a in accounts]
         daemon.round_trips = 0
+        pids = {"sentinel": os.getpid(), "openbao": dev.process.pid, "sandbox": sandbox.pid}
+        cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
         t0 = time.perf_counter()
         results = asyncio.run(rotator.rotate_many(targets, force=True, reason="bench"))
         rotate_s = time.perf_counter() - t0
+        cpu = {k: cpu_seconds(p) - cpu0[k] for k, p in pids.items()}
         trips = daemon.round_trips
         ok = sum(r.status == "rotated" for r in results)
         retries = sum(r.attempts - 1 for r in results)
 
+        cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
         bare_same = bare_writes(dev, "bench", trips)
+        bare_cpu = {k: cpu_seconds(p) - cpu0[k] for k, p in pids.items()}
         bare_1000 = bare_writes(dev, "bench", 1000)
 
         n = len(results)
@@ -152,6 +164,13 @@ def main() -> int:
         print(
             f"bare hvac KV writes x1000:    {bare_1000:.2f} s  (1,000 rotations vs 1,000 bare writes: "
             f"{rotate_s / bare_1000 * 1000 / n:.2f}x)"
+        )
+        print(
+            "CPU seconds while rotating:   "
+            + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+            + "  (bare writes: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in bare_cpu.items() if k != "sandbox")
+            + ")"
         )
         store.close()
         admin.close()
