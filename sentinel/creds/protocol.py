@@ -293,6 +293,9 @@ class Rotator:
                 return result("failed", _one_line(e.message), attempts=attempt)
             except SentinelError as e:
                 last = e
+            except Exception as e:  # a bug or bad data: report it, never take the batch down
+                log.error("rotation.error", account=account.id, key=spec.key, error=e.__class__.__name__)
+                return result("failed", f"unexpected {e.__class__.__name__} (see the logs)", attempts=attempt)
             log.warning(
                 "rotation.retry",
                 account=account.id,

@@ -53,6 +53,11 @@ def test_enroll_uri_then_code_is_audited(
     assert data["code"] in {pyotp.TOTP(SEED).at(now + d) for d in (-3, 0)}
     assert 0 < data["valid_for"] <= 30
     assert ("op-ann", "totp.enroll") in actions(sd) and ("op-ann", "totp.code") in actions(sd)
+    # The posture audit no longer reports the account as lacking 2FA.
+    main(["--json", *sd.d.cli("accounts", "audit")])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert ("no-2fa", sd.a) not in {(f["check"], f["subject"]) for f in findings}
+    assert ("no-2fa", sd.b) in {(f["check"], f["subject"]) for f in findings}
     # Stored once: replacing needs --replace.
     monkeypatch.setattr("sys.stdin", io.StringIO(SEED))
     assert main(sd.d.cli("totp", "enroll", sd.a)) == 1

@@ -316,3 +316,14 @@ def test_default_rotation_periods_per_kind() -> None:
     settings = RotationSettings()
     assert settings.period_for("password") == 90 * 86400 and settings.period_for("app_password") == 30 * 86400
     assert settings.period_for("totp_seed") == 0 and settings.period_for("api_key") == 0
+
+
+async def test_bad_data_in_vault_fails_that_credential_only(env: CredsEnv) -> None:
+    bad, _ = env.sandbox_account(("password",))
+    good, _ = env.sandbox_account(("password",))
+    env.store.write_pending(bad.id, "password", {"not-a-value": "x"}, cas=1)
+    results = await env.rotator().rotate_many(
+        [(bad, bad.credentials[0]), (good, good.credentials[0])], force=True
+    )
+    assert [(r.account, r.status) for r in results] == [(bad.id, "failed"), (good.id, "rotated")]
+    assert results[0].detail == "unexpected KeyError (see the logs)"

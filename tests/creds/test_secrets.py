@@ -67,7 +67,9 @@ async def test_no_secret_in_logs_results_exceptions_or_audit(env: CredsEnv, tmp_
         fault(env, b.handle, count=0)
         seen += [r.to_dict() for r in await rotator().cancel(b.id, "op-ann")]
         # A wrong password at the platform: the error travels through retries and parking.
-        env.store.replace(b, "password", "password", {"value": "wrong-pass-0123456789"}, "op", _now(), replace=True)
+        env.store.replace(
+            b, "password", "password", {"value": "wrong-pass-0123456789"}, "op", _now(), replace=True
+        )
         seen += [r.to_dict() for r in await rotator().rotate_account(b.id, force=True)]
 
         def conflict(name: str) -> None:

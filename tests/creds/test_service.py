@@ -25,7 +25,9 @@ SETTINGS = RotationSettings(attempts=2, backoff=0.01, backoff_max=0.02, jitter=0
 
 def app_for(env: CredsEnv, tmp_path: Path, settings: RotationSettings = SETTINGS) -> App:
     config = Config(vault=env.settings, rotation=settings)
-    app = App(config=config, inventory=env.inventory, store=Store(tmp_path / "s.sqlite3"), notifier=Notifier({}))
+    app = App(
+        config=config, inventory=env.inventory, store=Store(tmp_path / "s.sqlite3"), notifier=Notifier({})
+    )
     app.vault, app.vault_ok = env.vault, True
     return app
 
@@ -37,7 +39,9 @@ async def until(check: Any, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_resumes_pending_at_start_rotates_due_and_serves_force_rotate(env: CredsEnv, tmp_path: Path) -> None:
+async def test_resumes_pending_at_start_rotates_due_and_serves_force_rotate(
+    env: CredsEnv, tmp_path: Path
+) -> None:
     pending, _ = env.sandbox_account(("password",))
     due, _ = env.sandbox_account(("password",), rotation=86400)
     idle, first_idle = env.sandbox_account(("password",), rotation=86400)
@@ -55,14 +59,17 @@ async def test_resumes_pending_at_start_rotates_due_and_serves_force_rotate(env:
             assert st is not None
             return st.phase, st.current
 
-        await until(lambda: phase(pending.id) == ("idle", 2) and phase(due.id) == ("idle", 2))
+        await until(lambda: len(service.status()["last"]) == 2)
+        assert phase(pending.id) == ("idle", 2) and phase(due.id) == ("idle", 2)
         assert phase(idle.id) == ("idle", 1)  # not due
         status = service.status()
         assert status["passes"] >= 1 and status["last"][f"{due.id}/password"]["status"] == "rotated"
         assert status["last"][f"{pending.id}/password"]["status"] == "resumed"
         # The responder's entry point, and a reload that changes the inventory.
         [r] = await service.force_rotate(idle.id, "freeze: test")
-        assert r.status == "rotated" and not sandbox_accepts(env.sandbox_url, idle.handle, first_idle["password"])
+        assert r.status == "rotated" and not sandbox_accepts(
+            env.sandbox_url, idle.handle, first_idle["password"]
+        )
         extra, _ = env.sandbox_account(("password",))
         app.inventory = env.inventory
         await service.reload(app)
