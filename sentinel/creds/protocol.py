@@ -376,21 +376,9 @@ class Rotator:
             if dry_run:
                 return result("dry_run", f"would resume pending version {st.pending}", version=st.pending)
             current = await self._v(self.store.read_version, account.id, spec.key, st.current)
-        siblings = await self._siblings(account, spec, kind)
-        creds = {**siblings, **adapter_credentials(spec.kind, current)}
-        adapter = self.adapters(account, creds)
+        step = await self._step(account, spec, kind, current, {}, st.pending or st.newest + 1)
+        adapter = step.adapter
         try:
-            step = Step(
-                account=account.id,
-                key=spec.key,
-                adapter=adapter,
-                current=dict(current),
-                pending={},
-                version=st.pending or st.newest + 1,
-                identifier=creds.get("identifier", account.handle),
-                generate=self._generate,
-                checkpoint=self._check,
-            )
             problem = kind.unsupported(adapter)
             if problem:
                 return result("manual", problem)
@@ -459,21 +447,9 @@ class Rotator:
             return result("nothing_pending", f"version {st.current} is current")
         kind = kind_of(spec.kind)
         current = await self._v(self.store.read_version, account.id, spec.key, st.current)
-        siblings = await self._siblings(account, spec, kind)
-        creds = {**siblings, **adapter_credentials(spec.kind, current)}
-        adapter = self.adapters(account, creds)
+        step = await self._step(account, spec, kind, current, loaded.data, st.pending)
+        adapter = step.adapter
         try:
-            step = Step(
-                account.id,
-                spec.key,
-                adapter,
-                dict(current),
-                dict(loaded.data),
-                st.pending,
-                creds.get("identifier", account.handle),
-                self._generate,
-                self._check,
-            )
             if not isinstance(kind, Manual) and kind.unsupported(adapter) is None:
                 pending_ok = await works(adapter, kind.login(step, step.pending))
                 current_ok = await works(adapter, kind.login(step, step.current))
@@ -507,6 +483,31 @@ class Rotator:
             for spec in account.credentials:
                 out[(account.id, spec.key)] = await self._v(self.store.state, account.id, spec.key)
         return out
+
+    async def _step(
+        self,
+        account: Account,
+        spec: CredentialSpec,
+        kind: Kind,
+        current: Mapping[str, Any],
+        pending: Mapping[str, Any],
+        version: int,
+    ) -> Step:
+        """What a kind's platform steps work with; the adapter holds the current credentials
+        (and those of the account's other credentials the kind needs)."""
+        siblings = await self._siblings(account, spec, kind)
+        creds = {**siblings, **adapter_credentials(spec.kind, current)}
+        return Step(
+            account=account.id,
+            key=spec.key,
+            adapter=self.adapters(account, creds),
+            current=dict(current),
+            pending=dict(pending),
+            version=version,
+            identifier=creds.get("identifier", account.handle),
+            generate=self._generate,
+            checkpoint=self._check,
+        )
 
     async def _siblings(self, account: Account, spec: CredentialSpec, kind: Kind) -> dict[str, str]:
         keys = [c.key for c in account.credentials if c.kind in kind.needs and c.key != spec.key]

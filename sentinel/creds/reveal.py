@@ -45,34 +45,32 @@ def show(vault: VaultClient, account: Account, only: str | None = None) -> list[
     return out
 
 
+def _read_as_person(
+    person: VaultClient, who: str, account: Account, key: str, action: str, audit: AuditSink, missing: str
+) -> tuple[int, dict[str, Any]]:
+    """The current version, read with the person's token; a refusal is audited too."""
+    path = L.credential_path(account.id, key)
+    try:
+        st, data = CredentialStore(person).current(account.id, key)
+    except VaultPermissionDenied:
+        audit(who, f"{action}_denied", path, {})
+        raise
+    except VaultNotFound:
+        raise VaultNotFound(missing) from None
+    audit(who, action, path, {"version": st.current, "fields": sorted(data)})
+    return st.current, data
+
+
 def reveal(
     person: VaultClient, who: str, account: Account, key: str, audit: AuditSink
 ) -> tuple[int, dict[str, Any]]:
     """The current version of a credential, read with the person's own token; audited."""
-    path = L.credential_path(account.id, key)
-    try:
-        st, data = CredentialStore(person).current(account.id, key)
-    except VaultPermissionDenied:
-        audit(who, "credential.reveal_denied", path, {})
-        raise
-    except VaultNotFound:
-        raise VaultNotFound(f"no credential {key!r} stored for {account.id}") from None
-    audit(who, "credential.reveal", path, {"version": st.current, "fields": sorted(data)})
-    return st.current, data
+    missing = f"no credential {key!r} stored for {account.id}"
+    return _read_as_person(person, who, account, key, "credential.reveal", audit, missing)
 
 
 def totp_code(person: VaultClient, who: str, account: Account, key: str, audit: AuditSink) -> tuple[str, int]:
     """The account's current TOTP code (and seconds left), read with the person's token; audited."""
-    path = L.credential_path(account.id, key)
-    try:
-        st, data = CredentialStore(person).current(account.id, key)
-    except VaultPermissionDenied:
-        audit(who, "totp.code_denied", path, {})
-        raise
-    except VaultNotFound:
-        raise VaultNotFound(
-            f"{account.id} has no TOTP seed stored; enrol one with: sentinel totp enroll {account.id}"
-        ) from None
-    code, left = TotpSeed.from_data(data).code()
-    audit(who, "totp.code", path, {"version": st.current})
-    return code, left
+    missing = f"{account.id} has no TOTP seed stored; enrol one with: sentinel totp enroll {account.id}"
+    _, data = _read_as_person(person, who, account, key, "totp.code", audit, missing)
+    return TotpSeed.from_data(data).code()

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from sentinel.audit import AuditTrail
 from sentinel.cli import main
-from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
-from tests.conftest import Deployment
-from tests.creds.deploy import SandboxDeployment, sandbox_deployment
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sd(deployment: Deployment, sandbox: SandboxServer) -> SandboxDeployment:
-    return sandbox_deployment(deployment, sandbox.url)
+from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
 
 
 def audit(sd: SandboxDeployment) -> list[tuple[str, str, str]]:

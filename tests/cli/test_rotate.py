@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,22 +11,9 @@ from sentinel.audit import AuditTrail
 from sentinel.cli import main
 from sentinel.cli.rotate import Progress
 from sentinel.creds.protocol import RotationResult
-from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
-from tests.conftest import Deployment
 from tests.creds.conftest import sandbox_accepts, sandbox_api
-from tests.creds.deploy import SandboxDeployment, sandbox_deployment
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sd(deployment: Deployment, sandbox: SandboxServer) -> SandboxDeployment:
-    return sandbox_deployment(deployment, sandbox.url)
+from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
 
 
 def test_rotate_named_account_prints_a_table_and_no_secret(

@@ -5,30 +5,16 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
 
 import pyotp
 import pytest
 
 from sentinel.audit import AuditTrail
 from sentinel.cli import main
-from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
-from tests.conftest import Deployment
-from tests.creds.deploy import SandboxDeployment, sandbox_deployment
+from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
 
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sd(deployment: Deployment, sandbox: SandboxServer) -> SandboxDeployment:
-    return sandbox_deployment(deployment, sandbox.url)
 
 
 def actions(sd: SandboxDeployment) -> list[tuple[str, str]]:

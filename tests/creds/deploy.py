@@ -4,11 +4,15 @@ in Vault, and people's Vault tokens with different policies, for the CLI tests."
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pytest
+
 from sentinel.creds.store import CredentialStore
 from sentinel.inventory import load_inventory
+from sentinel.platforms.sandbox_server import SandboxServer
 from tests.conftest import Deployment
 from tests.creds.conftest import sandbox_api, sandbox_login
 
@@ -90,3 +94,15 @@ def sandbox_deployment(d: Deployment, url: str) -> SandboxDeployment:
             store.replace(acct, "app_password", "app_password", data, "seed", now)
             first[f"{acct.id}/app_password"] = app["password"]
     return SandboxDeployment(d, url, a, b, handles, first)
+
+
+@pytest.fixture(scope="module", name="cli_sandbox")
+def cli_sandbox_fixture() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture(name="sd")
+def sd_fixture(deployment: Deployment, cli_sandbox: SandboxServer) -> SandboxDeployment:
+    """For a test module: ``from tests.creds.deploy import cli_sandbox_fixture, sd_fixture``."""
+    return sandbox_deployment(deployment, cli_sandbox.url)
