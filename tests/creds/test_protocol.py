@@ -327,3 +327,18 @@ async def test_bad_data_in_vault_fails_that_credential_only(env: CredsEnv) -> No
     )
     assert [(r.account, r.status) for r in results] == [(bad.id, "failed"), (good.id, "rotated")]
     assert results[0].detail == "unexpected KeyError (see the logs)"
+
+
+async def test_a_secret_stored_by_another_tool_is_recorded_once_then_rotated(env: CredsEnv) -> None:
+    account, first = env.sandbox_account(("password",))
+    path = credential_path(account.id, "password")
+    env.admin.kv_delete_all(path)
+    env.admin.kv_write(path, {"value": first["password"]}, cas=0)  # no custom_metadata at all
+    env.vault.round_trips = 0
+    [r] = await env.rotator().rotate_account(account.id, force=True)
+    assert (r.status, r.version, r.previous) == ("rotated", 2, 1)
+    assert env.vault.round_trips == 5  # one metadata patch to record version 1 as current
+    st = env.store.state(account.id, "password")
+    assert st is not None and st.metadata["kind"] == "password" and st.metadata["platform"] == "sandbox"
+    creds = env.store.account_credentials(account)
+    assert creds["identifier"] == account.handle and creds["password"] != first["password"]
