@@ -32,9 +32,23 @@ class Cluster:
     taint_ts: float = 0.0
     taint_account: str = ""
     members: int = 0
+    top_ts: float = float("-inf")
+    """The latest time any member joined at."""
+    lag: float = 0.0
+    """How far a member ever joined before ``top_ts`` (0 while posts arrive in time order)."""
 
     def accounts_since(self, since: float, exclude: str = "") -> int:
-        return sum(1 for a, t in self.accounts.items() if t >= since and a != exclude)
+        # ``accounts`` is in joining order and a member joins at most ``lag`` before any earlier
+        # one, so scanning from the newest can stop at the first member older than since - lag.
+        stop = since - self.lag
+        n = 0
+        for a, t in reversed(self.accounts.items()):
+            if t >= since:
+                if a != exclude:
+                    n += 1
+            elif t < stop:
+                break
+        return n
 
 
 class CampaignIndex:
@@ -115,6 +129,10 @@ class CampaignIndex:
     def _join(c: Cluster, ts: float, account: str, sanctioned: bool, taint: str) -> None:
         c.last_ts = ts
         c.members += 1
+        if ts >= c.top_ts:
+            c.top_ts = ts
+        elif c.top_ts - ts > c.lag:
+            c.lag = c.top_ts - ts
         if account in c.accounts:
             del c.accounts[account]
         c.accounts[account] = ts

@@ -6,8 +6,9 @@ and only when a rule asks for them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from sentinel.engine.campaigns import CampaignIndex, Cluster
@@ -18,6 +19,34 @@ from sentinel.engine.settings import EngineSettings
 from sentinel.engine.similarity import Signature, signature
 from sentinel.engine.state import AccountState, AuthorState, OrgState
 from sentinel.inventory import Account
+
+_T = TypeVar("_T")
+
+
+class lazy(Generic[_T]):
+    """A computed-once attribute, like ``functools.cached_property`` but without its lock.
+
+    A context lives for one event on one thread; the first read stores the value in the
+    instance dictionary, so later reads never reach the descriptor again.
+    """
+
+    def __init__(self, fn: Callable[[Any], _T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> lazy[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+    def __get__(self, obj: object, owner: type | None = None) -> _T | lazy[_T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
 
 
 class Context:
@@ -54,21 +83,21 @@ class Context:
     def out_of_band(self) -> bool:
         return self.event.via == "observed" and self.account.gated and self.approved_text is None
 
-    @cached_property
+    @lazy
     def mature(self) -> bool:
         learning = self.settings.learning
         return self.state.mature(self.event.ts, learning.min_posts, learning.min_days)
 
-    @cached_property
+    @lazy
     def org_mature(self) -> bool:
         return self.org.learned >= self.settings.learning.org_min_posts
 
-    @cached_property
+    @lazy
     def author(self) -> AuthorState | None:
         a = self.event.author
         return self.org.authors.get(a) if a else None
 
-    @cached_property
+    @lazy
     def parsed(self) -> TextLinks:
         return extract_links(self.event.text)
 
@@ -76,7 +105,7 @@ class Context:
     def links(self) -> tuple[Link, ...]:
         return self.parsed.links
 
-    @cached_property
+    @lazy
     def foreign_links(self) -> tuple[Link, ...]:
         """Links to domains the organisation does not own."""
         own = self.account.domains
@@ -88,26 +117,26 @@ class Context:
             out.append(link)
         return tuple(out)
 
-    @cached_property
+    @lazy
     def local(self) -> datetime:
         return datetime.fromtimestamp(self.event.ts, self.tz)
 
-    @cached_property
+    @lazy
     def hour_of_week(self) -> int:
         t = self.local
         return t.weekday() * 24 + t.hour
 
-    @cached_property
+    @lazy
     def signature(self) -> Signature:
         return signature(self.event.text)
 
-    @cached_property
+    @lazy
     def cluster(self) -> Cluster | None:
         if self.signature.words < 3:
             return None
         return self.campaigns.match(self.signature, self.event.ts)
 
-    @cached_property
+    @lazy
     def new_link_keys(self) -> tuple[str, ...]:
         """Targets of foreign links the organisation has not linked to before."""
         keys = []

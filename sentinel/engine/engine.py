@@ -29,7 +29,7 @@ from sentinel.engine.campaigns import CampaignIndex
 from sentinel.engine.context import Context
 from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze, format_ts
 from sentinel.engine.lookalike import Brand
-from sentinel.engine.rules import Rule, RuleSet
+from sentinel.engine.rules import RuleSet, Runner
 from sentinel.engine.settings import EngineSettings
 from sentinel.engine.similarity import text_key
 from sentinel.engine.state import AccountState, AuthorState, OrgState, touch
@@ -170,16 +170,16 @@ class Engine:
         )
         rules = self.rules.for_account(a)
         if approved is not None:
-            return self._matched(ctx, rules.matched)
+            return self._matched(ctx, rules.run_matched)
         fz = st.frozen
         if fz is not None and fz.until is not None and event.ts >= fz.until:
             st.frozen = fz = None  # the freeze ran out without further suspicious activity
         findings: list[Finding] = []
-        self._run(ctx, rules.main, findings)
+        self._run(ctx, rules.run_main, findings)
         score = policy.combine(findings, p.group_damping)
         if rules.after:
             ctx.partial_score = score
-            self._run(ctx, rules.after, findings)
+            self._run(ctx, rules.run_after, findings)
             score = policy.combine(findings, p.group_damping)
         verdict = policy.verdict(event.via, score, p)
         freeze = None
@@ -212,15 +212,15 @@ class Engine:
         )
 
     @staticmethod
-    def _run(ctx: Context, rules: Iterable[Rule], findings: list[Finding]) -> None:
-        for rule in rules:
-            if rule.exceptions.per_event and rule.exceptions.excludes_event(ctx):
+    def _run(ctx: Context, runners: Iterable[Runner], findings: list[Finding]) -> None:
+        for check, params, exceptions, rule in runners:
+            if exceptions is not None and exceptions.excludes_event(ctx):
                 continue
-            hit = rule.detector.check(ctx, rule.params)
+            hit = check(ctx, params)
             if hit is not None:
                 findings.append(Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group))
 
-    def _matched(self, ctx: Context, rules: Iterable[Rule]) -> Decision:
+    def _matched(self, ctx: Context, rules: Iterable[Runner]) -> Decision:
         ev = ctx.event
         findings: list[Finding] = []
         self._run(ctx, rules, findings)
@@ -278,10 +278,10 @@ class Engine:
         # learn: a clean post becomes part of the account's, author's and organisation's normal
         # (a burst is not learned as a normal rate)
         bursting = set()
+        subjects = self.rules.burst_subjects
         for f in findings:
-            rule = self.rules.get(f.rule)
-            if rule is not None and rule.detector.name == "burst":
-                bursting.add(rule.params.get("subject"))
+            if f.rule in subjects:
+                bursting.add(subjects[f.rule])
         if "account" not in bursting:
             st.rate.record(ev.ts)
         if "org" not in bursting:

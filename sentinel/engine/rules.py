@@ -14,6 +14,7 @@ from typing import Any
 
 from sentinel.engine.context import Context
 from sentinel.engine.detectors import DetectorSpec
+from sentinel.engine.detectors.base import Check
 from sentinel.engine.events import Severity
 from sentinel.inventory import Account
 
@@ -107,11 +108,26 @@ class Rule:
         return f"{self.file}:{self.line}" if self.file else "<memory>"
 
 
+Runner = tuple[Check, Mapping[str, Any], "Exceptions | None", Rule]
+"""A rule ready to run: its check, parameters, per-event exceptions (None: none) and the rule."""
+
+
+def _runners(rules: tuple[Rule, ...]) -> tuple[Runner, ...]:
+    return tuple(
+        (r.detector.check, r.params, r.exceptions if r.exceptions.per_event else None, r) for r in rules
+    )
+
+
 @dataclass(frozen=True)
 class AccountRules:
     main: tuple[Rule, ...]
     after: tuple[Rule, ...]
     matched: tuple[Rule, ...]
+    account: Account | None = None
+    """The account these were worked out for (the cache checks it is still the same object)."""
+    run_main: tuple[Runner, ...] = ()
+    run_after: tuple[Runner, ...] = ()
+    run_matched: tuple[Runner, ...] = ()
 
 
 class RuleSet:
@@ -123,7 +139,9 @@ class RuleSet:
         self._by_id = {r.id: r for r in rules}
         self.campaign_rules = frozenset(r.id for r in rules if r.detector.name.startswith("campaign"))
         """Rules that judge a post by its copies elsewhere (their findings never taint a campaign)."""
-        self._cache: dict[Account, AccountRules] = {}
+        self.burst_subjects = {r.id: r.params.get("subject") for r in rules if r.detector.name == "burst"}
+        """Rate rules by id: whose rate (account, author, org) each one watches."""
+        self._cache: dict[str, AccountRules] = {}
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -135,19 +153,20 @@ class RuleSet:
         return self._by_id.get(rule_id)
 
     def for_account(self, a: Account) -> AccountRules:
-        got = self._cache.get(a)
-        if got is None:
+        # Keyed by id and checked by identity: hashing a whole Account per event costs more than
+        # working the list out again after an inventory reload.
+        got = self._cache.get(a.id)
+        if got is None or got.account is not a:
             live = [
                 r
                 for r in self.rules
                 if r.enabled and r.scope.matches(a) and not r.exceptions.excludes_account(a)
             ]
-            got = AccountRules(
-                main=tuple(r for r in live if r.detector.phase == "main"),
-                after=tuple(r for r in live if r.detector.phase == "after"),
-                matched=tuple(r for r in live if r.detector.on_matched),
-            )
+            main = tuple(r for r in live if r.detector.phase == "main")
+            after = tuple(r for r in live if r.detector.phase == "after")
+            matched = tuple(r for r in live if r.detector.on_matched)
+            got = AccountRules(main, after, matched, a, _runners(main), _runners(after), _runners(matched))
             if len(self._cache) > 100000:
                 self._cache.clear()
-            self._cache[a] = got
+            self._cache[a.id] = got
         return got

@@ -11,10 +11,11 @@ processes and can be persisted.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 import struct
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from hashlib import blake2b
 
 N_HASHES = 16
@@ -52,16 +53,22 @@ class Signature:
     exact: int
     minhash: tuple[int, ...]
     words: int
+    bands: tuple[int, ...] = field(default=(), compare=False)
+    """The LSH band keys (worked out once, in ``signature``)."""
 
     def similarity(self, other: Signature) -> float:
         if self.exact == other.exact:
             return 1.0
-        same = sum(1 for a, b in zip(self.minhash, other.minhash, strict=True) if a == b)
-        return same / N_HASHES
+        if len(self.minhash) != len(other.minhash):
+            raise ValueError("signatures of different lengths")
+        return float(sum(map(operator.eq, self.minhash, other.minhash))) / N_HASHES
 
     def band_keys(self) -> tuple[int, ...]:
-        m = self.minhash
-        return tuple(hash((i, m[i * ROWS], m[i * ROWS + 1])) for i in range(BANDS))
+        return self.bands or _band_keys(self.minhash)
+
+
+def _band_keys(m: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(hash((i, m[i * ROWS], m[i * ROWS + 1])) for i in range(BANDS))
 
 
 def _h64(s: str) -> int:
@@ -79,7 +86,7 @@ def signature(text: str) -> Signature:
         items = [""]
     rows = list(map(_row, items))
     mins = tuple(map(min, zip(*rows, strict=True)))
-    return Signature(exact=_h64(norm), minhash=mins, words=len(norm.split()))
+    return Signature(exact=_h64(norm), minhash=mins, words=len(norm.split()), bands=_band_keys(mins))
 
 
 def text_key(text: str) -> int:

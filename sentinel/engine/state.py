@@ -15,7 +15,7 @@ link-shape, out-of-band and campaign rules work from the first post.
 from __future__ import annotations
 
 from array import array
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -255,10 +255,13 @@ class OrgState:
     def __init__(self) -> None:
         self.first_ts = 0.0
         self.learned = 0
-        self.domains: dict[str, float] = {}
-        self.ips: dict[str, float] = {}
-        self.authors: dict[str, AuthorState] = {}
-        self.texts: dict[int, float] = {}
+        # The organisation's capped LRU maps are large and lose their oldest entry on most
+        # inserts once full: OrderedDict finds its first entry in O(1), where a dict scans past
+        # the holes earlier deletions left at its front.
+        self.domains: dict[str, float] = OrderedDict()
+        self.ips: dict[str, float] = OrderedDict()
+        self.authors: dict[str, AuthorState] = OrderedDict()
+        self.texts: dict[int, float] = OrderedDict()
         self.rate = Rate(cap=100000)
 
     def author(self, name: str) -> AuthorState:
@@ -292,9 +295,11 @@ class OrgState:
         s = cls()
         s.first_ts = float(raw.get("first_ts", 0.0))
         s.learned = int(raw.get("learned", 0))
-        s.domains = {str(k): float(v) for k, v in raw.get("domains", {}).items()}
-        s.ips = {str(k): float(v) for k, v in raw.get("ips", {}).items()}
-        s.authors = {str(k): AuthorState.from_state(v) for k, v in raw.get("authors", {}).items()}
-        s.texts = {int(k): float(v) for k, v in raw.get("texts", [])}
+        s.domains = OrderedDict((str(k), float(v)) for k, v in raw.get("domains", {}).items())
+        s.ips = OrderedDict((str(k), float(v)) for k, v in raw.get("ips", {}).items())
+        s.authors = OrderedDict(
+            (str(k), AuthorState.from_state(v)) for k, v in raw.get("authors", {}).items()
+        )
+        s.texts = OrderedDict((int(k), float(v)) for k, v in raw.get("texts", []))
         s.rate.restore(raw.get("rate", {}))
         return s
