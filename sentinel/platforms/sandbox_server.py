@@ -414,7 +414,9 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly, so asyncio sets TCP_NODELAY on accepted connections
+        # (without it every small response waits for a delayed ACK, ~40 ms).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]

@@ -47,13 +47,16 @@ def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
         code, out = run_cli("demo", "attack", "worm", "--dir", str(workdir))
         assert code == 0 and out.count("posted out of band") == len(SCENARIOS["worm"].accounts)
         wanted = set(SCENARIOS["worm"].accounts)
-        frozen: set[str] = set()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and frozen != wanted:
+        frozen: dict[str, dict[str, str]] = {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
             time.sleep(1)
             _, out = run_cli("--json", "--config", cfg, "status")
-            frozen = set(json.loads(out)["frozen"]["accounts"])
-        assert frozen == wanted
+            frozen = json.loads(out)["frozen"]["accounts"]
+            if set(frozen) == wanted and all(f["steps"] != "in progress or failed" for f in frozen.values()):
+                break
+        assert set(frozen) == wanted
+        assert all(f["steps"] != "in progress or failed" for f in frozen.values()), frozen
         _, out = run_cli("--json", "--config", cfg, "incidents", "list")
         incidents = json.loads(out)
         assert len(incidents) == 1 and set(incidents[0]["accounts"]) == wanted
@@ -66,4 +69,6 @@ def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
     assert proc.returncode == 0

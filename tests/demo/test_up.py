@@ -71,6 +71,8 @@ def test_demo_up_runs_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
     assert proc.returncode == 0, rest
     assert "sentinel.stopped" in rest
     assert token not in banner + rest
