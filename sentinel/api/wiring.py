@@ -15,7 +15,7 @@ same instance:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sentinel.api.authz import Authorizer
@@ -121,6 +121,31 @@ def register_metrics(app: App) -> None:
     )
 
 
+def integrator_events(app: App) -> Callable[[str, Mapping[str, Any]], None]:
+    """API events for integrators, through the durable alert outbox.
+
+    Freezes, unfreezes and failed rotations already raise alerts where they happen; a held
+    post is raised here. Integrators receive them on an ``[alerts.receivers.X]`` of
+    ``type = "webhook"`` (signed the Standard Webhooks way), routed by kind with
+    ``[[alerts.routes]] kinds = ["held_post", "freeze", "unfreeze", "rotation_failed"]``.
+    """
+
+    def sink(kind: str, data: Mapping[str, Any]) -> None:
+        if kind != "post.held":
+            return
+        account = str(data.get("account", ""))
+        app.raise_alert(
+            "held_post",
+            "warning",
+            f"post held for approval on {account}",
+            accounts=[account],
+            post_excerpt=str(data.get("text", ""))[:500],
+            details={k: str(v) for k, v in data.items() if k in ("held_id", "author", "kind")},
+        )
+
+    return sink
+
+
 def build_deps(app: App) -> Deps:
     settings = app.config.api
     from sentinel.response.service import VaultAdapters
@@ -167,5 +192,5 @@ def build_deps(app: App) -> Deps:
         alerts=lambda limit: alerts_from_store(app, limit),
         readiness=readiness,
         audit=audit,
-        events=app.extras.get("webhooks"),
+        events=app.extras.get("webhooks") or integrator_events(app),
     )
