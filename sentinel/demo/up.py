@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,17 +90,27 @@ def write_config(workdir: Path, vault_addr: str, api_port: int, extra: str = "")
     return path
 
 
-def seed_credentials(vault: VaultClient, inventory: Inventory, password_policy: str) -> int:
-    """Store a demo credential (and TOTP seed where listed) for every account."""
+def seed_credentials(
+    vault: VaultClient,
+    inventory: Inventory,
+    password_policy: str,
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+) -> int:
+    """Store a demo credential (and TOTP seed where listed) for every account.
+
+    ``extra`` adds fields (where the account lives, what it signs in as) to the data of
+    every credential of an account, in its first version.
+    """
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     count = 0
     for account in inventory.active:
+        fields = dict((extra or {}).get(account.id, {}))
         for spec in account.credentials:
             path = credential_path(account.id, spec.key)
             if spec.kind == "totp_seed":
                 data: dict[str, Any] = {"seed": pyotp.random_base32()}
             else:
-                data = {"value": vault.generate_password(password_policy)}
+                data = {"value": vault.generate_password(password_policy), **fields}
             version = vault.kv_write(path, data, cas=0)
             vault.kv_patch_metadata(
                 path,
@@ -120,25 +130,29 @@ def seed_credentials(vault: VaultClient, inventory: Inventory, password_policy: 
 
 
 def seed_sandbox(vault: VaultClient, inventory: Inventory, sandbox_url: str) -> int:
-    """Open each sandbox account with the password Vault holds for it, and record where it lives."""
+    """Open each sandbox account with the password Vault holds for it."""
     count = 0
     with httpx.Client(base_url=sandbox_url, timeout=10) as http:
         for account in inventory.active:
             if account.platform != "sandbox":
                 continue
-            path = credential_path(account.id, "password")
             try:
-                secret = vault.kv_read(path)
+                password = str(vault.kv_read(credential_path(account.id, "password")).data["value"])
             except VaultNotFound:
                 continue
-            password = str(secret.data["value"])
-            # Handles repeat across real platforms (@examplecorp on X and Instagram); on the one
-            # sandbox each demo account signs in with its inventory id instead.
             http.post("/api/accounts", json={"handle": account.id, "password": password}).raise_for_status()
-            data = {**secret.data, "service": sandbox_url, "identifier": account.id}
-            vault.kv_write(path, data, cas=secret.version)
             count += 1
     return count
+
+
+def sandbox_fields(inventory: Inventory, sandbox_url: str) -> dict[str, dict[str, str]]:
+    """Where each demo account lives. Handles repeat across real platforms (@examplecorp on X
+    and on Instagram); on the one sandbox each demo account signs in with its inventory id."""
+    return {
+        a.id: {"service": sandbox_url, "identifier": a.id}
+        for a in inventory.active
+        if a.platform == "sandbox"
+    }
 
 
 def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
@@ -165,9 +179,11 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
             f.write(token + "\n")
         daemon_client = admin.with_token(token)
         inventory = load_inventory(workdir / "inventory.toml")
-        seed_credentials(daemon_client, inventory, config.vault.password_policy)
         sandbox = SandboxServer().start()
         (workdir / "sandbox-url").write_text(sandbox.url + "\n")
+        seed_credentials(
+            daemon_client, inventory, config.vault.password_policy, sandbox_fields(inventory, sandbox.url)
+        )
         seed_sandbox(daemon_client, inventory, sandbox.url)
         admin.close()
         daemon_client.close()

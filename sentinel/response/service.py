@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from sentinel.errors import SentinelError, VaultNotFound
+from sentinel.errors import SentinelError
 from sentinel.inventory import Account
 from sentinel.logs import get_logger
 from sentinel.platforms import create_adapter
@@ -18,45 +18,20 @@ from sentinel.response.responder import Responder, ResponderSettings
 from sentinel.response.settings import ResponseSettings
 from sentinel.response.store import ResponseStore
 from sentinel.vault.client import VaultClient
-from sentinel.vault.layout import account_prefix, credential_path
+from sentinel.vault.layout import account_prefix
 
 if TYPE_CHECKING:
     from sentinel.daemon import App
 
 log = get_logger("sentinel.response")
 
-# How each stored credential's fields map onto the adapter's credential mapping.
-_FIELD = {"password": "password", "app_password": "app_password", "api_key": "api_key"}
-
 
 def platform_credentials(vault: VaultClient, account: Account) -> dict[str, str]:
-    """Everything Vault holds for ``account``, as the mapping platform adapters take.
+    """The account's *current* credentials (not a pending rotation's) as adapters take them."""
+    from sentinel.creds.store import CredentialStore
 
-    ``value`` of a password, app password or API key becomes ``password``,
-    ``app_password`` or ``api_key``; other fields (``access_token``, ``refresh_token``,
-    ``client_id``, ``name``, ``identifier``, ``service``, ...) are passed as they are, an
-    app password's ``name`` as ``app_password_name``. ``identifier`` defaults to the handle.
-    """
-    out: dict[str, str] = {"identifier": account.handle}
-    try:
-        keys = vault.kv_list(account_prefix(account.id))
-    except VaultNotFound:
-        keys = []
-    for key in keys:
-        if key.endswith("/") or key == "totp_seed":
-            continue
-        data = vault.kv_read(credential_path(account.id, key)).data
-        kind = key if key in _FIELD else ""
-        for field_name, value in data.items():
-            if not isinstance(value, str):
-                continue
-            if field_name == "value" and kind:
-                out[_FIELD[kind]] = value
-            elif field_name == "name" and kind == "app_password":
-                out["app_password_name"] = value
-            else:
-                out[field_name] = value
-    return out
+    keys = [k for k in vault.kv_list(account_prefix(account.id)) if not k.endswith("/")]
+    return CredentialStore(vault).account_credentials(account, keys)
 
 
 class VaultAdapters:
