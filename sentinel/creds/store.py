@@ -18,7 +18,7 @@ from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.inventory import Account
 from sentinel.redact import register_secret
 from sentinel.vault import layout as L
-from sentinel.vault.client import VaultClient
+from sentinel.vault.client import PUBLIC_FIELDS, VaultClient
 
 # How a stored credential's fields map onto the mapping platform adapters take.
 _ADAPTER_FIELD = {"password": "password", "app_password": "app_password", "api_key": "api_key"}
@@ -26,8 +26,8 @@ _ADAPTER_FIELD = {"password": "password", "app_password": "app_password", "api_k
 
 def register_data(data: Mapping[str, Any]) -> None:
     """Register every string value of a credential's data with the redactor."""
-    for value in data.values():
-        if isinstance(value, str) and value:
+    for key, value in data.items():
+        if isinstance(value, str) and value and key not in PUBLIC_FIELDS:
             register_secret(value)
 
 

@@ -15,6 +15,7 @@ scenario models a public incident:
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,10 +83,15 @@ def play(workdir: Path, name: str) -> list[str]:
     sandbox = (workdir / "sandbox-url").read_text().strip()
     vault = VaultClient(config.vault.addr, root, kv_mount=config.vault.kv_mount)
     lines = []
+    loot_file = workdir / "attacker-loot.json"
+    loot: dict[str, str] = json.loads(loot_file.read_text()) if loot_file.exists() else {}
     with httpx.Client(base_url=sandbox, timeout=10) as http:
         for account_id in scenario.accounts:
             account = inventory[account_id]  # a typo in a scenario fails loudly
-            stolen = str(vault.kv_read(credential_path(account_id, "password")).data["value"])
+            # The password leaks once; the attacker keeps using what they stole.
+            if account_id not in loot:
+                loot[account_id] = str(vault.kv_read(credential_path(account_id, "password")).data["value"])
+            stolen = loot[account_id]
             login = http.post("/api/sessions", json={"handle": account.id, "password": stolen})
             if login.status_code not in (200, 201):
                 lines.append(
@@ -104,4 +110,6 @@ def play(workdir: Path, name: str) -> list[str]:
                 lines.append(f"{account_id}: post refused by the platform ({posted.status_code}): locked?")
             time.sleep(scenario.pause)
     vault.close()
+    loot_file.write_text(json.dumps(loot))
+    loot_file.chmod(0o600)
     return lines
