@@ -48,10 +48,11 @@ _PATTERNS = (
 
 
 class Redactor:
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = 4096) -> None:
         self._lock = threading.Lock()
-        self._values: set[str] = set()
+        self._values: dict[str, None] = {}  # insertion order: least recently registered first
         self._ordered: tuple[str, ...] = ()
+        self.capacity = capacity
 
     def register(self, value: str | bytes | None) -> None:
         if value is None:
@@ -64,11 +65,22 @@ class Redactor:
         value = value.strip()
         if len(value) < MIN_SECRET_LENGTH:
             return
+        if any(p.fullmatch(value) for p in _PATTERNS[:2]):
+            return  # tokens of a known shape are caught by pattern; no need to remember them
         with self._lock:
-            if value not in self._values:
-                self._values.add(value)
-                # Longest first, so a secret that contains another is replaced whole.
-                self._ordered = tuple(sorted(self._values, key=len, reverse=True))
+            if value in self._values:
+                # Seen again (a secret read again is still in use): keep it among the newest.
+                del self._values[value]
+                self._values[value] = None
+                return
+            self._values[value] = None
+            while len(self._values) > self.capacity:
+                # A long-running daemon registers every session token it ever gets; the
+                # oldest ones have expired long ago. Current secrets are read, and so
+                # registered, again and again, and stay.
+                del self._values[next(iter(self._values))]
+            # Longest first, so a secret that contains another is replaced whole.
+            self._ordered = tuple(sorted(self._values, key=len, reverse=True))
 
     def forget_all(self) -> None:
         with self._lock:

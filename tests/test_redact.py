@@ -44,3 +44,23 @@ def test_known_secret_shapes_without_registration() -> None:
 def test_exceptions_are_rendered_and_scrubbed() -> None:
     register_secret("s3cr3t-value-xyz")
     assert scrub_obj(ValueError("bad s3cr3t-value-xyz")) == f"ValueError: bad {REDACTED}"
+
+
+def test_registry_is_bounded_and_keeps_secrets_in_use() -> None:
+    from sentinel.redact import Redactor
+
+    r = Redactor(capacity=3)
+    for v in ("secret-one-1", "secret-two-2", "secret-three-3"):
+        r.register(v)
+    r.register("secret-one-1")  # read again: still in use
+    r.register("secret-four-4")  # evicts the least recently seen: secret-two-2
+    assert r.scrub("secret-one-1 secret-two-2 secret-four-4") == "[REDACTED] secret-two-2 [REDACTED]"
+
+
+def test_known_shapes_are_not_stored() -> None:
+    from sentinel.redact import Redactor
+
+    r = Redactor(capacity=10)
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    r.register(jwt)
+    assert r._values == {} and r.scrub(f"token {jwt}") == "token [REDACTED]"
