@@ -333,8 +333,8 @@ class Responder:
         if step == "rotate":
             if self.rotation is None:
                 raise StepTodo("no rotator running: rotate the credentials by hand (sentinel rotate)")
-            await self.rotation.force_rotate(account.id, f"freeze: {rec.reason}")
-            return "done", "credentials rotated; the new secret is readable only by responders"
+            results = await self.rotation.force_rotate(account.id, f"freeze: {rec.reason}")
+            return rotation_outcome(results)
         if step == "lock":
             return await self._platform(account, self._lock)
         if step == "evidence":
@@ -481,6 +481,19 @@ class Responder:
             await adapter.unlock()
             return "unlocked"
         return "nothing to unlock"
+
+
+def rotation_outcome(results: Any) -> tuple[str, str]:
+    """The rotate step's status from what the rotator did for each credential."""
+    done = [r for r in results or () if getattr(r, "status", "") in ("rotated", "resumed")]
+    manual = [r for r in results or () if getattr(r, "status", "") == "manual"]
+    if not done and not manual:
+        raise StepTodo("no rotatable credential is listed for this account: change its credentials by hand")
+    detail = f"{len(done)} credential(s) rotated; the new secrets are readable only by responders"
+    if manual:
+        names = ", ".join(getattr(r, "credential", "?") for r in manual)
+        raise StepTodo(f"{detail}; by hand at the platform: {names} (no API to change them)")
+    return "done", detail
 
 
 def select_accounts(

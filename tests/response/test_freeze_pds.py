@@ -17,6 +17,8 @@ import pytest
 
 from sentinel.audit import AuditTrail
 from sentinel.config import load_config
+from sentinel.creds.service import RotationService
+from sentinel.creds.store import CredentialStore
 from sentinel.daemon import App
 from sentinel.errors import SentinelError, VaultPermissionDenied
 from sentinel.guard import Guard
@@ -49,6 +51,7 @@ async def test_out_of_band_post_on_bluesky_is_frozen_and_the_attacker_cut_off(
     (deployment.dir / "inventory.toml").write_text(
         f'[[accounts]]\nid = "brand-bsky"\nplatform = "bluesky"\nhandle = "{handle}"\ntimezone = "UTC"\n'
         f'publishing = "gated"\nowners = ["op-ann"]\ndomains = ["example.com"]\n'
+        'credentials = [{ kind = "password" }, { kind = "app_password", rotation = "30d" }]\n'
     )
     cfg = deployment.config.read_text() + "[watcher]\nintervals = { bluesky = 1 }\n"
     deployment.config.write_text(cfg)
@@ -96,7 +99,7 @@ async def test_out_of_band_post_on_bluesky_is_frozen_and_the_attacker_cut_off(
     app.audit = AuditTrail(store, audit_keystore(config, vault))
     alerts: list[dict[str, Any]] = []
     app.alert = lambda **kw: alerts.append(kw)
-    services = [Guard(), ResponseService(), WatcherService()]
+    services = [Guard(), RotationService(), ResponseService(), WatcherService()]
     for s in services:
         await s.start(app)
     try:
@@ -125,6 +128,14 @@ async def test_out_of_band_post_on_bluesky_is_frozen_and_the_attacker_cut_off(
         assert rec is not None and rec.frozen and rec.automatic and rec.settled
         steps = {s.step: s.status for s in rec.steps}
         assert steps["gate"] == steps["vault"] == steps["sessions"] == steps["lock"] == "done", rec.steps
+        # The app password is rotated; Bluesky has no API to change the main password,
+        # so that is left to a person, and said so.
+        rotate = next(s for s in rec.steps if s.step == "rotate")
+        assert rotate.status == "todo" and "1 credential(s) rotated" in rotate.detail, rotate
+        assert "password" in rotate.detail.split("by hand at the platform:")[1]
+        creds = CredentialStore(vault)
+        _, fresh = creds.current("brand-bsky", "app_password")
+        assert fresh["value"] != ours["password"] and fresh["name"] != "sentinel"  # a new app password
 
         # The attacker's app password no longer logs in ...
         again = xrpc(pds, "com.atproto.server.createSession", identifier=handle, password=theirs["password"])
@@ -157,8 +168,15 @@ async def test_out_of_band_post_on_bluesky_is_frozen_and_the_attacker_cut_off(
             await responder.unfreeze("brand-bsky", "cleaned up", "op-lee", verified_step_up=False)
         await responder.unfreeze("brand-bsky", "cleaned up", "op-lee", verified_step_up=True)
         assert operator.kv_read("accounts/brand-bsky/password").data
-        relogin = xrpc(pds, "com.atproto.server.createSession", identifier=handle, password=main_password)
+        # After the unfreeze (one more rotation) the credential Vault holds as current works.
+        _, now_current = creds.current("brand-bsky", "app_password")
+        assert now_current["value"] != fresh["value"]
+        relogin = xrpc(
+            pds, "com.atproto.server.createSession", identifier=handle, password=now_current["value"]
+        )
         assert relogin.status_code == 200 and relogin.json().get("active", True) is not False
+        old_one = xrpc(pds, "com.atproto.server.createSession", identifier=handle, password=fresh["value"])
+        assert old_one.status_code == 401
     finally:
         for s in reversed(services):
             await s.stop()
