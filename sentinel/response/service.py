@@ -46,7 +46,9 @@ class VaultAdapters:
     async def __call__(self, account: Account) -> PlatformAdapter:
         creds = await asyncio.to_thread(platform_credentials, self.vault, account)
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(10.0), follow_redirects=False, limits=httpx.Limits(max_connections=16)
+            )
         return create_adapter(account.platform, account.id, creds, client=self._client, **self.options)
 
     async def aclose(self) -> None:
