@@ -66,6 +66,8 @@ class Guard:
         self.ledger: PublishedLedger | None = None
         self._expected: dict[tuple[str, str], list[tuple[float, str]]] = {}
         self._platform_ids: dict[tuple[str, str], tuple[str, float]] = {}
+        self._by_operator: dict[str, list[tuple[float, str]]] = {}
+        self._contained: set[str] = set()
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, app: App) -> None:
@@ -257,6 +259,40 @@ class Guard:
             responder.lock(
                 [event.account], reason, "sentinel", automatic=True, evidence=evidence, findings=findings
             )
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if event.author:
+            self._blast_radius(event.author, event.account, event.ts, responder)
+
+    def _blast_radius(self, operator: str, account: str, ts: float, responder: Any) -> None:
+        """Several accounts frozen on one operator's posts: contain everything they reach."""
+        assert self.app is not None
+        s = self.app.config.response
+        if s.blast_radius == "off" or operator in self._contained:
+            return
+        recent = [(t, a) for t, a in self._by_operator.get(operator, []) if t >= ts - s.blast_radius_window]
+        recent.append((ts, account))
+        self._by_operator[operator] = recent
+        if len({a for _, a in recent}) < s.blast_radius_accounts:
+            return
+        self._contained.add(operator)
+        reach = [a for a in self.app.inventory.reach().get(operator, []) if self.app.inventory.get(a)]
+        reason = f"blast radius: posts by {operator} froze {len({a for _, a in recent})} accounts"
+        log.error("guard.blast_radius", operator=operator, reach=len(reach), mode=s.blast_radius)
+        if s.blast_radius == "alert" or not reach:
+            self.app.raise_alert(
+                "blast_radius",
+                "critical",
+                f"{reason}; {operator} reaches {len(reach)} account(s)",
+                accounts=reach,
+                details={"command": f"sentinel lockdown --operator {operator} --reason '{reason}'"},
+            )
+            return
+        for a in reach:
+            self.block(a, reason)
+        task = asyncio.ensure_future(
+            responder.lock(reach, reason, "sentinel", automatic=True, operator=operator)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -172,3 +172,65 @@ async def test_broken_rule_file_keeps_rules_and_alerts(
     assert guard.engine is not None and len(guard.engine.rules) == before
     await guard.stop()
     app.store.close()
+
+
+async def test_blast_radius_contains_everything_one_operator_reaches(
+    deployment: Deployment, sandbox: SandboxServer
+) -> None:
+    tag = secrets.token_hex(3)
+    owners = {"acme-a": "op-mal", "acme-b": "op-mal", "acme-c": "op-mal", "acme-d": "op-ann"}
+    inv = "\n".join(
+        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
+        f'publishing = "gated"\nowners = ["{o}"]\ndomains = ["example.com"]\n'
+        for a, o in owners.items()
+    )
+    (deployment.dir / "inventory.toml").write_text(inv)
+    config = load_config(deployment.config, env={})
+    vault = VaultClient.from_settings(config.vault, env={})
+    for a in owners:
+        pw = "pw-" + secrets.token_hex(8)
+        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
+        vault.kv_write(
+            f"accounts/{a}/password", {"value": pw, "service": sandbox.url, "identifier": f"{a}-{tag}"}, cas=0
+        )
+    entity = deployment.admin.request("POST", "identity/entity", json={"name": f"op-mal-{tag}"})["data"]["id"]
+    inv = (deployment.dir / "inventory.toml").read_text().replace('"op-mal"', f'"op-mal-{tag}"')
+    (deployment.dir / "inventory.toml").write_text(inv)
+    store = Store(config.sentinel.database)
+    app = App(
+        config=config,
+        inventory=load_inventory(config.sentinel.inventory),
+        store=store,
+        notifier=Notifier({}),
+        vault=vault,
+        vault_ok=True,
+    )
+    app.alert = lambda **kw: None
+    guard, responder = Guard(), ResponseService()
+    await guard.start(app)
+    await responder.start(app)
+    for i, account in enumerate(("acme-a", "acme-b")):
+        d = guard.check(
+            {
+                "id": f"g{i}",
+                "ts": f"2026-11-28T10:0{i}:00Z",
+                "account": account,
+                "via": "gate",
+                "text": SCAM,
+                "client": "SocialSuite",
+                "author": f"op-mal-{tag}",
+                "ip": "203.0.113.9",
+            }
+        )
+        assert d.verdict == "block" and d.freeze is not None
+    while guard._tasks:
+        await asyncio.gather(*list(guard._tasks))
+    rs = ResponseStore(app.store)
+    assert rs.frozen() == ["acme-a", "acme-b", "acme-c"]  # op-mal reaches acme-c too; acme-d is op-ann's
+    rec_c = rs.get("acme-c")
+    assert rec_c is not None and rec_c.operator == f"op-mal-{tag}"
+    assert "disabled in Vault" in next(s.detail for s in rec_c.steps if s.step == "vault")
+    assert deployment.admin.entity_read(entity)["disabled"] is True
+    await responder.stop()
+    await guard.stop()
+    store.close()

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sentinel.errors import SentinelError
+from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.inventory import Account, Inventory
 from sentinel.logs import get_logger
 from sentinel.platforms.base import Capability, PlatformAdapter
@@ -323,7 +323,12 @@ class Responder:
             detail = f"secrets denied to operators ({denied} frozen); {len(revoked)} issued token(s) revoked"
             op = operator or rec.operator
             if op:
-                entity = await asyncio.to_thread(self.containment.set_operator_disabled, op, True)
+                try:
+                    entity = await asyncio.to_thread(self.containment.set_operator_disabled, op, True)
+                except VaultNotFound:
+                    raise StepTodo(
+                        f"{detail}; no Vault identity entity is named {op}: end their logins by hand"
+                    ) from None
                 detail += f"; operator {op} disabled in Vault (entity {entity})"
             return "done", detail
         if account is None:

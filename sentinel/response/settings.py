@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sentinel.errors import ConfigError
 from sentinel.settings import Duration
@@ -20,11 +21,20 @@ class ResponseSettings:
     """Delete the posts that triggered a freeze, after storing them in the incident."""
     delete_offending_accounts: tuple[str, ...] = ()
     """Delete offending posts only on these accounts (empty: on all, when delete_offending)."""
+    blast_radius: Literal["off", "alert", "freeze"] = "freeze"
+    """When one operator's posts freeze several accounts, the attack spreads through that
+    operator (a phished manager, a compromised tool login): ``freeze`` every account the
+    operator can reach and disable their Vault entity, ``alert`` a responder, or ``off``."""
+    blast_radius_accounts: int = 2
+    """How many accounts one operator's posts must have frozen (within the window) first."""
+    blast_radius_window: Duration = Duration(900.0)
 
     def validate(self, prefix: str) -> None:
         if self.attempts < 1:
             raise ConfigError(f"config key '{prefix}.attempts' must be at least 1")
         if self.concurrency < 1:
             raise ConfigError(f"config key '{prefix}.concurrency' must be at least 1")
+        if self.blast_radius_accounts < 1:
+            raise ConfigError(f"config key '{prefix}.blast_radius_accounts' must be at least 1")
         if self.backoff <= 0 or self.backoff_max < self.backoff:
             raise ConfigError(f"config key '{prefix}.backoff_max' must be at least '{prefix}.backoff' (> 0)")
