@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.config import VaultSettings
+from sentinel.audit import AuditTrail
+from sentinel.config import Config, VaultSettings
+from sentinel.daemon import App
+from sentinel.inventory import load_inventory
+from sentinel.keys import audit_keystore
+from sentinel.sdnotify import Notifier
+from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
@@ -71,3 +77,18 @@ def deployment(bao: DevVault, tmp_path: Path) -> Iterator[Deployment]:
     d.write_config()
     yield d
     admin.close()
+
+
+def running_app(config: Config, vault: VaultClient) -> App:
+    """The daemon's shared ``App`` for in-process service tests: state store, Vault, audit trail."""
+    store = Store(config.sentinel.database)
+    app = App(
+        config=config,
+        inventory=load_inventory(config.sentinel.inventory),
+        store=store,
+        notifier=Notifier({}),
+        vault=vault,
+        vault_ok=True,
+    )
+    app.audit = AuditTrail(store, audit_keystore(config, vault))
+    return app

@@ -9,19 +9,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from sentinel.audit import AuditTrail
 from sentinel.config import load_config
 from sentinel.daemon import App
 from sentinel.guard import Guard
-from sentinel.inventory import load_inventory
-from sentinel.keys import audit_keystore
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
-from sentinel.sdnotify import Notifier
-from sentinel.store import Store
 from sentinel.vault.client import VaultClient
-from tests.conftest import Deployment
+from tests.conftest import Deployment, running_app
 
 SCAM = "Send 1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh and get 2 back! https://claim-example.com"
 
@@ -47,17 +42,7 @@ def setup(deployment: Deployment, sandbox: SandboxServer) -> tuple[App, dict[str
         pw = "pw-" + secrets.token_hex(8)
         httpx.post(f"{sandbox.url}/api/accounts", json={"handle": handle, "password": pw})
         vault.kv_write(f"accounts/{aid}/password", {"value": pw, "service": sandbox.url}, cas=0)
-    store = Store(config.sentinel.database)
-    app = App(
-        config=config,
-        inventory=load_inventory(config.sentinel.inventory),
-        store=store,
-        notifier=Notifier({}),
-        vault=vault,
-        vault_ok=True,
-    )
-    app.audit = AuditTrail(store, audit_keystore(config, vault))
-    return app, handles
+    return running_app(config, vault), handles
 
 
 async def test_out_of_band_scam_freezes_and_survives_restart(
@@ -196,15 +181,8 @@ async def test_blast_radius_contains_everything_one_operator_reaches(
     entity = deployment.admin.request("POST", "identity/entity", json={"name": f"op-mal-{tag}"})["data"]["id"]
     inv = (deployment.dir / "inventory.toml").read_text().replace('"op-mal"', f'"op-mal-{tag}"')
     (deployment.dir / "inventory.toml").write_text(inv)
-    store = Store(config.sentinel.database)
-    app = App(
-        config=config,
-        inventory=load_inventory(config.sentinel.inventory),
-        store=store,
-        notifier=Notifier({}),
-        vault=vault,
-        vault_ok=True,
-    )
+    app = running_app(config, vault)
+    store = app.store
     app.alert = lambda **kw: None
     guard, responder = Guard(), ResponseService()
     await guard.start(app)

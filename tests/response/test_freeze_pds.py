@@ -15,23 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from sentinel.audit import AuditTrail
 from sentinel.config import load_config
 from sentinel.creds.service import RotationService
 from sentinel.creds.store import CredentialStore
-from sentinel.daemon import App
 from sentinel.errors import SentinelError, VaultPermissionDenied
 from sentinel.guard import Guard
-from sentinel.inventory import load_inventory
-from sentinel.keys import audit_keystore
 from sentinel.response.containment import freeze_policy_name
 from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
-from sentinel.sdnotify import Notifier
-from sentinel.store import Store
 from sentinel.vault.client import VaultClient
 from sentinel.watcher.service import WatcherService
-from tests.conftest import Deployment
+from tests.conftest import Deployment, running_app
 
 SCAM = "We are giving back! Send 0.1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh, get 0.2 back https://claim-example.com"
 
@@ -87,16 +81,8 @@ async def test_out_of_band_post_on_bluesky_is_frozen_and_the_attacker_cut_off(
     operator = deployment.admin.with_token(op_token)
     assert operator.kv_read("accounts/brand-bsky/password").data
 
-    store = Store(config.sentinel.database)
-    app = App(
-        config=config,
-        inventory=load_inventory(config.sentinel.inventory),
-        store=store,
-        notifier=Notifier({}),
-        vault=vault,
-        vault_ok=True,
-    )
-    app.audit = AuditTrail(store, audit_keystore(config, vault))
+    app = running_app(config, vault)
+    store = app.store
     alerts: list[dict[str, Any]] = []
     app.alert = lambda **kw: alerts.append(kw)
     services = [Guard(), RotationService(), ResponseService(), WatcherService()]
