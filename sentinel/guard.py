@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sentinel.activity import record_post
+from sentinel.activity import ActivityBuffer
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, Event, format_ts, parse_event, parse_ts
 from sentinel.engine.loader import RuleSetError, load_rules
@@ -68,6 +68,7 @@ class Guard:
         self._platform_ids: dict[tuple[str, str], tuple[str, float]] = {}
         self._by_operator: dict[str, list[tuple[float, str]]] = {}
         self._contained: set[str] = set()
+        self.activity = ActivityBuffer()
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, app: App) -> None:
@@ -225,7 +226,7 @@ class Guard:
         decision = self.engine.evaluate(event)
         self.checked[decision.verdict] = self.checked.get(decision.verdict, 0) + 1
         if decision.published:
-            record_post(self.app.store, event.account, format_ts(event.ts))
+            self.activity.note(event.account, format_ts(event.ts))
         if decision.freeze is not None:
             self._freeze(event, decision)
         elif decision.verdict in ("hold", "block", "flagged"):
@@ -316,9 +317,10 @@ class Guard:
             log.info("guard.baselines_restored", accounts=len(rows) - 1)
 
     def save(self) -> int:
-        """Write the baselines of accounts that changed; return how many."""
+        """Write the baselines of accounts that changed (and posting activity); return how many."""
         if self.engine is None or self.app is None:
             return 0
+        self.activity.flush(self.app.store)
         dirty = self.engine.drain_dirty()
         if not dirty:
             return 0
