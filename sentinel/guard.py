@@ -23,10 +23,10 @@ from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, Event, format_ts, parse_event, parse_ts
 from sentinel.engine.loader import RuleSetError, load_rules
 from sentinel.engine.rules import RuleSet
+from sentinel.engine.similarity import text_key
 from sentinel.engine.watcher import RuleWatcher
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
-from sentinel.platforms.base import normalise_text
 from sentinel.response.responder import Evidence
 from sentinel.response.store import ResponseStore
 from sentinel.watcher.ledger import PublishedLedger
@@ -64,7 +64,6 @@ class Guard:
         self.rules_loaded = False
         self._local: set[str] = set()
         self.ledger: PublishedLedger | None = None
-        self._expected: dict[tuple[str, str], list[tuple[float, str]]] = {}
         self._platform_ids: dict[tuple[str, str], tuple[str, float]] = {}
         self._by_operator: dict[str, list[tuple[float, str]]] = {}
         self._contained: set[str] = set()
@@ -163,8 +162,8 @@ class Guard:
         return decision
 
     def _expect(self, event: Event) -> None:
-        key = (event.account, normalise_text(event.text))
-        self._expected.setdefault(key, []).append((event.ts, event.post_id))
+        # The engine remembers the approval (by post id and text, in its persisted state);
+        # the ledger lets the watcher label what it sees.
         if self.ledger is not None:
             self.ledger.record(event.account, event.text, ts=event.ts, source="gate")
 
@@ -183,7 +182,7 @@ class Guard:
             (account, native), None
         )
         gate_id = by_id[0] if by_id else None
-        if gate_id is None and raw.get("reconciled"):
+        if gate_id is None:
             gate_id = self._claim(account, str(data["text"]), str(data["ts"]))
         if gate_id is not None:
             data["post_id"] = gate_id
@@ -193,33 +192,29 @@ class Guard:
             log.error("guard.observed_rejected", account=account, error=e.message)
 
     def forget_expected(self, now: float) -> None:
-        """Drop approvals whose post never showed up within the reconcile window (bounded memory)."""
+        """Drop broker post ids whose post never showed up (bounded memory)."""
         window = self.app.config.watcher.reconcile_window if self.app else 900.0
-        for key in list(self._expected):
-            kept = [w for w in self._expected[key] if w[0] >= now - 2 * window]
-            if kept:
-                self._expected[key] = kept
-            else:
-                del self._expected[key]
         for pid, (_, ts) in list(self._platform_ids.items()):
             if ts < now - 2 * window:
                 del self._platform_ids[pid]
 
     def _claim(self, account: str, text: str, ts: str) -> str | None:
-        """The allowed gate check whose text this observed post carries (nearest in time)."""
-        window = self.app.config.watcher.reconcile_window if self.app else 900.0
-        key = (account, normalise_text(text))
-        waiting = self._expected.get(key)
-        if not waiting:
+        """The allowed gate check this observed post carries, by text, nearest in time.
+
+        Read from the engine's own (persisted) record of approvals, so a post approved just
+        before a restart is still recognised after it. Links are left out of the comparison:
+        platforms rewrite them (t.co).
+        """
+        if self.engine is None or self.app is None or self.app.inventory.get(account) is None:
             return None
-        when = parse_ts(ts)
-        best = min(waiting, key=lambda w: abs(w[0] - when))
-        if abs(best[0] - when) > window:
-            return None
-        waiting.remove(best)
-        if not waiting:
-            del self._expected[key]
-        return best[1]
+        window = self.app.config.watcher.reconcile_window
+        key, when = text_key(text), parse_ts(ts)
+        candidates = [
+            (abs(t - when), pid)
+            for pid, (t, k) in self.engine.state(account).approved.items()
+            if k == key and abs(t - when) <= window
+        ]
+        return min(candidates)[1] if candidates else None
 
     def check_event(self, event: Event) -> Decision:
         assert self.engine is not None and self.app is not None

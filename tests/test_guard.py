@@ -212,3 +212,59 @@ async def test_blast_radius_contains_everything_one_operator_reaches(
     await responder.stop()
     await guard.stop()
     store.close()
+
+
+async def test_approved_post_seen_on_the_platform_is_reconciled_even_after_a_restart(
+    deployment: Deployment, sandbox: SandboxServer
+) -> None:
+    app, _ = setup(deployment, sandbox)
+    app.alert = lambda **kw: None
+    guard = Guard()
+    await guard.start(app)
+    text = "Spring is here: our new collection https://example.com/spring"
+    ok = guard.check(
+        {
+            "id": "g1",
+            "ts": "2026-11-28T10:00:00Z",
+            "account": "acme-x",
+            "via": "gate",
+            "text": text,
+            "client": "Buffer",
+            "author": "op-ann",
+        }
+    )
+    assert ok.verdict == "allow"
+    await guard.stop()  # the approval is saved with the baselines
+    guard2 = Guard()
+    await guard2.start(app)
+    # The platform shows it under its own id, with the link shortened.
+    await guard2.observe(
+        {
+            "id": "o1",
+            "ts": "2026-11-28T10:00:40Z",
+            "account": "acme-x",
+            "via": "observed",
+            "text": "Spring is here: our new collection https://t.co/xyz",
+            "client": "Buffer",
+            "post_id": "sandbox:77",
+            "reconciled": None,
+        }
+    )
+    assert ResponseStore(app.store).frozen() == []
+    assert guard2.checked.get("ok") == 1 and not guard2.checked.get("flagged")
+    # The same text again is no longer covered: the approval was used once.
+    await guard2.observe(
+        {
+            "id": "o2",
+            "ts": "2026-11-28T10:01:00Z",
+            "account": "acme-x",
+            "via": "observed",
+            "text": text,
+            "client": "Web",
+            "post_id": "sandbox:78",
+            "reconciled": None,
+        }
+    )
+    assert guard2.checked.get("flagged") == 1 or ResponseStore(app.store).frozen() == ["acme-x"]
+    await guard2.stop()
+    app.store.close()
