@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sentinel.errors import PlatformError
+from sentinel.logs import get_logger
 from sentinel.platforms.base import (
     Capability,
     Identity,
@@ -34,6 +36,8 @@ from sentinel.platforms.base import (
 from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.oauth import OAuthAdapter
 from sentinel.platforms.timefmt import normalise_time
+
+log = get_logger(__name__)
 
 _LIMITS = "https://docs.x.com/x-api/fundamentals/rate-limits"
 MAX_PAGES = 5
@@ -147,9 +151,14 @@ class XAdapter(OAuthAdapter):
             auth,
         )
         await self.verify({"access_token": changed["access_token"]})
-        await self.revoke_at(
-            "/2/oauth2/revoke", {**form, "token": old, "token_type_hint": "access_token"}, auth
-        )
+        # The new pair exists only here until the caller stores it: a failed revocation of the
+        # old access token (it expires within 2 h anyway) must not lose it.
+        try:
+            await self.revoke_at(
+                "/2/oauth2/revoke", {**form, "token": old, "token_type_hint": "access_token"}, auth
+            )
+        except PlatformError as e:
+            log.warning("x.revoke_old_failed", account=self.account, error=e.message)
         return changed
 
     async def revoke_token(self) -> None:

@@ -122,6 +122,20 @@ async def test_rotation_refreshes_verifies_and_revokes_the_old_token() -> None:
     assert "x-access-new-456" not in scrub("new token x-access-new-456")
 
 
+async def test_rotation_keeps_the_new_pair_when_revoking_the_old_token_fails() -> None:
+    api = MockApi()
+    api.on(
+        "POST",
+        f"{API}/2/oauth2/token",
+        httpx.Response(200, json={"access_token": "x-access-new-789", "refresh_token": "x-refresh-new-789"}),
+    )
+    api.on("GET", f"{API}/2/users/me", httpx.Response(200, json={"data": {"id": "1", "username": "brand"}}))
+    api.on("POST", f"{API}/2/oauth2/revoke", httpx.Response(400, json={"error": "invalid_request"}))
+    async with create_adapter("x", "x1", dict(CREDS), transport=api.transport, sleep=no_sleep) as x:
+        changed = await x.rotate_credential()
+    assert changed["access_token"] == "x-access-new-789" and changed["refresh_token"] == "x-refresh-new-789"
+
+
 async def test_unauthorized_and_no_password_api() -> None:
     api = MockApi()
     api.on(
