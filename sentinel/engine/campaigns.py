@@ -70,21 +70,22 @@ class CampaignIndex:
     def match(self, sig: Signature, ts: float) -> Cluster | None:
         """The cluster this text belongs to, if any (nothing is added)."""
         self._sweep(ts)
+        clusters, bands = self._clusters, self._bands
         cid = self._exact.get(sig.exact)
-        if cid is not None and cid in self._clusters:
-            return self._clusters[cid]
+        if cid is not None and cid in clusters:
+            return clusters[cid]
         best: Cluster | None = None
         best_sim = self.threshold
         seen: set[int] = set()
         for key in sig.band_keys():
-            cid = self._bands.get(key)
+            cid = bands.get(key)
             if cid is None or cid in seen:
                 continue
             seen.add(cid)
-            c = self._clusters.get(cid)
+            c = clusters.get(cid)
             if c is None:
                 continue
-            sim = max(sig.similarity(s) for s in c.sigs)
+            sim = max(map(sig.similarity, c.sigs))
             if sim >= best_sim:
                 best, best_sim = c, sim
         return best
@@ -145,6 +146,8 @@ class CampaignIndex:
     def _sweep(self, ts: float) -> None:
         cutoff = ts - self.memory
         exp = self._expiry
+        if not exp or exp[0][0] >= cutoff:
+            return
         while exp and exp[0][0] < cutoff:
             _, cid, lk = exp.popleft()
             if lk:

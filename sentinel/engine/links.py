@@ -98,6 +98,7 @@ def public_suffix(host: str) -> str:
     return str(suffix) if suffix else ""
 
 
+@lru_cache(maxsize=65536)
 def is_ip_literal(host: str) -> bool:
     h = host.strip("[]")
     try:
@@ -180,8 +181,9 @@ def _split(rest: str) -> tuple[str, str, str]:
 
 def extract_links(text: str) -> TextLinks:
     """Every link in ``text``, hidden or defanged ones included."""
-    hidden = len(_HIDDEN_INSIDE_RE.findall(text)) if _HIDDEN_RE.search(text) else 0
-    clean = _HIDDEN_RE.sub("", text) if hidden or _HIDDEN_RE.search(text) else text
+    has_hidden = _HIDDEN_RE.search(text) is not None
+    hidden = len(_HIDDEN_INSIDE_RE.findall(text)) if has_hidden else 0
+    clean = _HIDDEN_RE.sub("", text) if has_hidden else text
     kinds: list[str] = []
     if "xx" in clean.lower() or "[" in clean or "(" in clean or "{" in clean or "**" in clean:
         clean, kinds = _refang(clean)

@@ -16,6 +16,7 @@ import re
 import struct
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from hashlib import blake2b
 
 N_HASHES = 16
@@ -30,15 +31,32 @@ _DIGITS = re.compile(r"\d+")
 
 def normalise(text: str, keep_links: bool = True) -> str:
     """Lower-case words without punctuation, mentions, hashtags or digits; links kept as host/path."""
+    with_links, without = _normalised(text)
+    return with_links if keep_links else without
+
+
+@lru_cache(maxsize=4096)
+def _normalised(text: str) -> tuple[str, str]:
+    """The text normalised with and without its links, worked out together.
+
+    Cached: a gate check's text is normalised for its signature and its text key, and the
+    published copy of an allowed check has the same text again seconds later.
+    """
     t = text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).lower()
-    links = _URL.findall(t) if keep_links else []
-    t = _URL.sub(" ", t)
-    t = _MENTION.sub(" ", t)
+    links: list[str] = []
+    if "://" in t:  # every link the pattern finds has a scheme
+        links = _URL.findall(t)
+        t = _URL.sub(" ", t)
+    if "@" in t or "#" in t:
+        t = _MENTION.sub(" ", t)
     t = _DIGITS.sub("0", t)
     words = _NON_WORD.sub(" ", t).split()
+    without = " ".join(words)
+    if not links:
+        return without, without
     for link in links:
         words.append(link.split("://", 1)[-1].rstrip(".,;:!?)"))
-    return " ".join(words)
+    return " ".join(words), without
 
 
 def shingles(norm: str) -> list[str]:
@@ -68,6 +86,17 @@ class Signature:
 
 
 def _band_keys(m: tuple[int, ...]) -> tuple[int, ...]:
+    if BANDS == 8 and ROWS == 2:  # unrolled: the same keys as the loop below
+        return (
+            hash((0, m[0], m[1])),
+            hash((1, m[2], m[3])),
+            hash((2, m[4], m[5])),
+            hash((3, m[6], m[7])),
+            hash((4, m[8], m[9])),
+            hash((5, m[10], m[11])),
+            hash((6, m[12], m[13])),
+            hash((7, m[14], m[15])),
+        )
     return tuple(hash((i, m[i * ROWS], m[i * ROWS + 1])) for i in range(BANDS))
 
 
@@ -79,14 +108,28 @@ def _row(s: str) -> tuple[int, ...]:
     return _UNPACK(blake2b(s.encode(), digest_size=64).digest())
 
 
+_ROWS: dict[str, tuple[int, ...]] = {}
+_ROWS_CAP = 8192
+"""Recent shingles' hash rows: common word pairs recur across posts (about 0.7 kB an entry)."""
+
+
+def _cached_row(s: str) -> tuple[int, ...]:
+    row = _ROWS.get(s)
+    if row is None:
+        row = _row(s)
+        if len(_ROWS) >= _ROWS_CAP:
+            _ROWS.clear()
+        _ROWS[s] = row
+    return row
+
+
 def signature(text: str) -> Signature:
     norm = normalise(text)
-    items = shingles(norm)
-    if not items:
-        items = [""]
-    rows = list(map(_row, items))
+    words = norm.split()
+    items = [f"{a} {b}" for a, b in itertools.pairwise(words)] if len(words) >= 3 else (words or [""])
+    rows = list(map(_cached_row, items))
     mins = tuple(map(min, zip(*rows, strict=True)))
-    return Signature(exact=_h64(norm), minhash=mins, words=len(norm.split()), bands=_band_keys(mins))
+    return Signature(exact=_h64(norm), minhash=mins, words=len(words), bands=_band_keys(mins))
 
 
 def text_key(text: str) -> int:

@@ -261,7 +261,7 @@ class OrgState:
         self.domains: dict[str, float] = OrderedDict()
         self.ips: dict[str, float] = OrderedDict()
         self.authors: dict[str, AuthorState] = OrderedDict()
-        self.texts: dict[int, float] = OrderedDict()
+        self.texts: OrderedDict[int, float] = OrderedDict()
         self.rate = Rate(cap=100000)
 
     def author(self, name: str) -> AuthorState:
@@ -274,10 +274,13 @@ class OrgState:
 
     def learn_text(self, key: int, ts: float) -> None:
         """Remember a clean post's text (first seen time kept, recency refreshed)."""
-        first = self.texts.pop(key, ts)
-        self.texts[key] = first
-        if len(self.texts) > self.TEXT_CAP:
-            del self.texts[next(iter(self.texts))]
+        texts = self.texts
+        if key in texts:
+            texts.move_to_end(key)
+        else:
+            texts[key] = ts
+        if len(texts) > self.TEXT_CAP:
+            del texts[next(iter(texts))]
 
     def to_state(self) -> dict[str, Any]:
         return {

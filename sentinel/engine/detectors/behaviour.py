@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from sentinel.engine.context import Context
@@ -174,13 +175,23 @@ _PLATFORM_WORDS = {
     "forged or replayed metadata.",
 )
 def client_platform_mismatch(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
-    client = ctx.event.client.lower()
+    client = ctx.event.client
     if not client:
         return None
-    own = _PLATFORM_WORDS.get(ctx.account.platform, ())
-    if any(w in client for w in own):
+    other = _other_platform(client, ctx.account.platform)
+    if other is None:
         return None
-    for platform, words in _PLATFORM_WORDS.items():
-        if platform != ctx.account.platform and any(w in client for w in words):
-            return f"client {ctx.event.client!r} belongs to {platform}, not {ctx.account.platform}", 1.0
+    return f"client {client!r} belongs to {other}, not {ctx.account.platform}", 1.0
+
+
+@lru_cache(maxsize=4096)
+def _other_platform(client: str, platform: str) -> str | None:
+    """The other platform a client's name points to (None: its own, or none)."""
+    name = client.lower()
+    own = _PLATFORM_WORDS.get(platform, ())
+    if any(w in name for w in own):
+        return None
+    for other, words in _PLATFORM_WORDS.items():
+        if other != platform and any(w in name for w in words):
+            return other
     return None

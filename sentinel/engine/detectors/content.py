@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from hashlib import sha256
 from typing import Any
@@ -68,9 +68,16 @@ def _verified(kind: str, addr: str) -> bool:
     return kind == "Ethereum/EVM" and addr[2:] not in (addr[2:].lower(), addr[2:].upper())
 
 
+# Every address shape above is a run of at least 14 letters and digits (bech32: "bc1" and 11
+# more; with IGNORECASE the ASCII letter ranges also match four non-ASCII letters, still \w).
+_ADDRESS_RUN = re.compile(r"[^\W_]{14}")
+
+
 def find_wallets(text: str) -> list[tuple[str, str, bool]]:
     """(kind, address, checksum verified) for every cryptocurrency address shape in ``text``."""
-    out = []
+    out: list[tuple[str, str, bool]] = []
+    if not _ADDRESS_RUN.search(text):
+        return out
     for kind, pattern in _WALLETS:
         for m in pattern.finditer(text):
             addr = m.group(0)
@@ -116,7 +123,7 @@ def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
 )
 def text_pattern(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text if p["include_links"] else ctx.parsed.clean_text
-    if not _combined(p["patterns"]).search(text):
+    if not _rule_combined(p["patterns"]).search(text):
         return None
     hits = []
     for pattern in p["patterns"]:
@@ -138,6 +145,31 @@ def _combined(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
 
 
+class _ByIdentity:
+    """``build(patterns)`` remembered per rule's own patterns tuple, looked up by identity.
+
+    Hashing a tuple of compiled patterns hashes each one's whole compiled program, which costs
+    more than the scan it guards; a rule's parameters are built once, so identity is enough.
+    """
+
+    def __init__(self, build: Callable[[tuple[re.Pattern[str], ...]], re.Pattern[str]]) -> None:
+        self._build = build
+        self._memo: dict[int, tuple[tuple[re.Pattern[str], ...], re.Pattern[str]]] = {}
+
+    def __call__(self, patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str]:
+        got = self._memo.get(id(patterns))
+        if got is not None and got[0] is patterns:
+            return got[1]
+        combined = self._build(patterns)
+        if len(self._memo) >= 1024:
+            self._memo.clear()
+        self._memo[id(patterns)] = (patterns, combined)  # holding the tuple keeps its id unique
+        return combined
+
+
+_rule_combined = _ByIdentity(_combined)
+
+
 _INJECTION = tuple(
     re.compile(x, re.IGNORECASE)
     for x in (
@@ -156,6 +188,9 @@ _INJECTION = tuple(
 )
 
 
+_injection_combined = _ByIdentity(lambda extra: _combined((*_INJECTION, *extra)))
+
+
 @detector(
     "html_injection",
     "Script or HTML injection markup (script tags, event handlers, javascript: URLs, template injection).",
@@ -165,7 +200,7 @@ def html_injection(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text
     if "<" not in text and ":" not in text and "(" not in text and "{" not in text:
         return None
-    if not _combined((*_INJECTION, *p["patterns"])).search(text):
+    if not _injection_combined(p["patterns"]).search(text):
         return None
     for pattern in (*_INJECTION, *p["patterns"]):
         m = pattern.search(text)
