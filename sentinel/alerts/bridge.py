@@ -56,6 +56,14 @@ def _steps(raw: Any, failed: Iterable[str]) -> tuple[Step, ...]:
     return tuple(s for s in (raw or ()) if isinstance(s, Step))
 
 
+def _finding(text: str, rule: str) -> Finding:
+    """``"rule.id: what it saw"`` becomes a finding of that rule; other text keeps ``rule``."""
+    head, sep, rest = text.partition(": ")
+    if sep and head and " " not in head:
+        return Finding(rule=head, message=rest)
+    return Finding(rule=rule, message=text)
+
+
 def alert_from_kwargs(**kw: Any) -> tuple[Alert, bool]:
     """The ``Alert`` the keywords describe, and whether they ask to resolve instead."""
     kind = str(kw.pop("kind", "alert"))
@@ -68,7 +76,7 @@ def alert_from_kwargs(**kw: Any) -> tuple[Alert, bool]:
     todo = [str(t) for t in kw.pop("todo", ()) or ()]
     steps = _steps(kw.pop("steps", ()), kw.pop("failed", ()) or ())
     findings = tuple(
-        f if isinstance(f, Finding) else Finding(rule=str(kw.get("rule", "")), message=str(f))
+        f if isinstance(f, Finding) else _finding(str(f), str(kw.get("rule", "")))
         for f in kw.pop("findings", ()) or ()
     )
     details = {str(k): str(v) for k, v in dict(kw.pop("details", {}) or {}).items()}

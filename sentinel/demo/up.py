@@ -25,6 +25,7 @@ import pyotp
 
 from sentinel.config import Config, load_config
 from sentinel.daemon import Daemon
+from sentinel.demo.inbox import Inbox, new_secret
 from sentinel.errors import VaultNotFound
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.logs import configure, get_logger
@@ -58,7 +59,7 @@ class DemoEnvironment:
         self.vault.stop()
 
 
-def write_config(workdir: Path, vault_addr: str, api_port: int, extra: str = "") -> Path:
+def write_config(workdir: Path, vault_addr: str, api_port: int, inbox_url: str, extra: str = "") -> Path:
     path = workdir / "sentinel.toml"
     path.write_text(
         textwrap.dedent(
@@ -83,6 +84,14 @@ def write_config(workdir: Path, vault_addr: str, api_port: int, extra: str = "")
 
             [watcher]
             intervals = {{ sandbox = 3 }}
+
+            [alerts]
+            group_wait = "2s"
+
+            [alerts.receivers.soc]
+            type = "webhook"
+            url = "{inbox_url}"
+            token_file = "{workdir / 'inbox-secret'}"
             """
         )
         + extra
@@ -164,9 +173,15 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
     shutil.copy(DEMO_INVENTORY, workdir / "inventory.toml")
     dev = DevVault(log_path=workdir / "openbao.log").start()
     sandbox: SandboxServer | None = None
+    inbox: Inbox | None = None
     try:
         api_port = free_port()
-        config_path = write_config(workdir, dev.addr, api_port)
+        secret = new_secret()
+        fd = os.open(workdir / "inbox-secret", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secret + "\n")
+        inbox = Inbox(secret).start()
+        config_path = write_config(workdir, dev.addr, api_port, inbox.url)
         config = load_config(config_path, env={})
         admin = VaultClient(dev.addr, dev.root_token, kv_mount=config.vault.kv_mount)
         bootstrap(admin, config.vault)
@@ -191,9 +206,12 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
         dev.stop()
         if sandbox is not None:
             sandbox.stop()
+        if inbox is not None:
+            inbox.stop()
         raise
     env = DemoEnvironment(workdir=workdir, vault=dev, config_path=config_path, api_port=api_port)
     env.stoppers.append(sandbox.stop)
+    env.stoppers.append(inbox.stop)
     env.sandbox_url = sandbox.url
     return env
 
@@ -210,7 +228,7 @@ def banner(env: DemoEnvironment, config: Config) -> str:
          Platform       {env.sandbox_url}   (the sandbox: every demo account lives here)
          Vault          {env.vault.addr}   (in memory; root token in {env.workdir}/root-token)
          Config, state  {env.config_path}, {config.sentinel.state_dir}
-         Logs           this terminal (JSON lines when not a terminal)
+         Logs, alerts   this terminal (alerts arrive in a signed-webhook inbox standing in for chat)
 
          In another terminal:
            {cli} status

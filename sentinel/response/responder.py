@@ -339,6 +339,9 @@ class Responder:
             if self.rotation is None:
                 raise StepTodo("no rotator running: rotate the credentials by hand (sentinel rotate)")
             results = await self.rotation.force_rotate(account.id, f"freeze: {rec.reason}")
+            stale = self._open.pop(account.id, None)  # it logged in with the credentials just replaced
+            if stale is not None:
+                await stale.aclose()
             return rotation_outcome(results)
         if step == "lock":
             return await self._platform(account, self._lock)

@@ -64,7 +64,10 @@ def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
         code, out = run_cli("demo", "attack", "worm", "--dir", str(workdir))
         assert out.count("posted out of band") == 0
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        rest, _ = proc.communicate(timeout=30)
+        # The alert reached the demo's chat stand-in, signed, as one grouped message.
+        assert "ALERT (critical, firing): Account frozen" in rest, rest[-3000:]
+        assert "hxxps://example-support-help[.]com" in rest
     finally:
         if proc.poll() is None:
             proc.kill()
