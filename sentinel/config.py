@@ -274,4 +274,13 @@ def _resolve_relative(cfg: Config, base: Path) -> Config:
     )
     a = cfg.audit
     audit = dataclasses.replace(a, key_file=fix(a.key_file) or a.key_file)
-    return cfg.replace(sentinel=general, vault=vault, audit=audit)
+    receivers = {
+        name: dataclasses.replace(
+            r,
+            url_file=fix(r.url_file) if r.url_file and "$" not in str(r.url_file) else r.url_file,
+            token_file=fix(r.token_file) if r.token_file and "$" not in str(r.token_file) else r.token_file,
+        )
+        for name, r in cfg.alerts.receivers.items()
+    }
+    alerts = dataclasses.replace(cfg.alerts, receivers=receivers)
+    return cfg.replace(sentinel=general, vault=vault, audit=audit, alerts=alerts)

@@ -89,3 +89,15 @@ def test_missing_explicit_file_and_bad_toml(tmp_path: Path) -> None:
         load_config(bad, env={})
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(None, env={"SENTINEL_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_receiver_secret_files_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    p = tmp_path / "sentinel.toml"
+    p.write_text(
+        '[alerts.receivers.soc]\ntype = "webhook"\nurl = "https://soc.example/hook"\ntoken_file = "secrets/wh"\n'
+        '[alerts.receivers.cred]\ntype = "webhook"\nurl = "https://x.example"\n'
+        'token_file = "$CREDENTIALS_DIRECTORY/wh"\n'
+    )
+    cfg = load_config(p, env={})
+    assert cfg.alerts.receivers["soc"].token_file == tmp_path / "secrets" / "wh"
+    assert str(cfg.alerts.receivers["cred"].token_file) == "$CREDENTIALS_DIRECTORY/wh"
