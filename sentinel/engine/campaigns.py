@@ -26,7 +26,6 @@ class Cluster:
     last_ts: float
     accounts: dict[str, float] = field(default_factory=dict)
     sigs: list[Signature] = field(default_factory=list)
-    keys: list[tuple[bool, int]] = field(default_factory=list)
     sanctioned: bool = False
     taint: str = ""
     taint_ts: float = 0.0
@@ -62,7 +61,11 @@ class CampaignIndex:
         self._bands: dict[int, int] = {}
         self._exact: dict[int, int] = {}
         self._links: dict[str, Cluster] = {}
-        self._expiry: deque[tuple[float, int, str]] = deque()
+        # When each post joined which cluster (id) or link cluster (key, id 0), oldest first; three
+        # parallel queues rather than a tuple per post keep the garbage collector's work down.
+        self._expiry: deque[float] = deque()
+        self._expiry_ids: deque[int] = deque()
+        self._expiry_links: deque[str] = deque()
 
     def __len__(self) -> int:
         return len(self._clusters) + len(self._links)
@@ -112,18 +115,16 @@ class CampaignIndex:
         if sig.exact not in self._exact and len(cluster.sigs) < MAX_SIGS:
             cluster.sigs.append(sig)
             self._exact[sig.exact] = cluster.id
-            cluster.keys.append((True, sig.exact))
             for key in sig.band_keys():
                 self._bands[key] = cluster.id
-                cluster.keys.append((False, key))
         self._join(cluster, ts, account, sanctioned, taint)
-        self._expiry.append((ts, cluster.id, ""))
+        self._expire_later(ts, cluster.id, "")
         for lk in links:
             lc = self._links.get(lk)
             if lc is None:
                 lc = self._links[lk] = Cluster(id=0, first_ts=ts, last_ts=ts)
             self._join(lc, ts, account, sanctioned, taint)
-            self._expiry.append((ts, 0, lk))
+            self._expire_later(ts, 0, lk)
         return cluster
 
     @staticmethod
@@ -143,13 +144,21 @@ class CampaignIndex:
         if taint:
             c.taint, c.taint_ts, c.taint_account = taint, ts, account
 
+    def _expire_later(self, ts: float, cid: int, link: str) -> None:
+        self._expiry.append(ts)
+        self._expiry_ids.append(cid)
+        self._expiry_links.append(link)
+
     def _sweep(self, ts: float) -> None:
         cutoff = ts - self.memory
         exp = self._expiry
-        if not exp or exp[0][0] >= cutoff:
+        if not exp or exp[0] >= cutoff:
             return
-        while exp and exp[0][0] < cutoff:
-            _, cid, lk = exp.popleft()
+        ids, links = self._expiry_ids, self._expiry_links
+        while exp and exp[0] < cutoff:
+            exp.popleft()
+            cid = ids.popleft()
+            lk = links.popleft()
             if lk:
                 lc = self._links.get(lk)
                 if lc is not None and lc.last_ts < cutoff:
@@ -159,7 +168,10 @@ class CampaignIndex:
             if c is None or c.last_ts >= cutoff:
                 continue
             del self._clusters[cid]
-            for exact, k in c.keys:
-                table = self._exact if exact else self._bands
-                if table.get(k) == cid:
-                    del table[k]
+            # the keys this cluster registered: each of its signatures' exact key and band keys
+            for sig in c.sigs:
+                if self._exact.get(sig.exact) == cid:
+                    del self._exact[sig.exact]
+                for k in sig.band_keys():
+                    if self._bands.get(k) == cid:
+                        del self._bands[k]
