@@ -277,8 +277,8 @@ def _resolve_relative(cfg: Config, base: Path) -> Config:
     receivers = {
         name: dataclasses.replace(
             r,
-            url_file=fix(r.url_file) if r.url_file and "$" not in str(r.url_file) else r.url_file,
-            token_file=fix(r.token_file) if r.token_file and "$" not in str(r.token_file) else r.token_file,
+            url_file=(fix(r.url_file) or r.url_file) if "$" not in str(r.url_file) else r.url_file,
+            token_file=(fix(r.token_file) or r.token_file) if "$" not in str(r.token_file) else r.token_file,
         )
         for name, r in cfg.alerts.receivers.items()
     }

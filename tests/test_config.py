@@ -97,7 +97,9 @@ def test_receiver_secret_files_are_relative_to_the_config_file(tmp_path: Path) -
         '[alerts.receivers.soc]\ntype = "webhook"\nurl = "https://soc.example/hook"\ntoken_file = "secrets/wh"\n'
         '[alerts.receivers.cred]\ntype = "webhook"\nurl = "https://x.example"\n'
         'token_file = "$CREDENTIALS_DIRECTORY/wh"\n'
+        '[alerts.receivers.abs]\ntype = "webhook"\nurl = "https://y.example"\ntoken_file = "/etc/sentinel/wh"\n'
     )
     cfg = load_config(p, env={})
     assert cfg.alerts.receivers["soc"].token_file == tmp_path / "secrets" / "wh"
     assert str(cfg.alerts.receivers["cred"].token_file) == "$CREDENTIALS_DIRECTORY/wh"
+    assert cfg.alerts.receivers["abs"].token_file == Path("/etc/sentinel/wh")

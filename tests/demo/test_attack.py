@@ -66,7 +66,7 @@ def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)
         # The alert reached the demo's chat stand-in, signed, as one grouped message.
-        assert "ALERT (critical, firing): Account frozen" in rest, rest[-3000:]
+        assert "ALERT (critical, firing): Account frozen" in rest, rest[-4000:]
         assert "hxxps://example-support-help[.]com" in rest
     finally:
         if proc.poll() is None:
