@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sentinel.errors import AuditError, VaultConflict, VaultNotFound
+from sentinel.files import write_private
 from sentinel.redact import register_secret, scrub_obj
 from sentinel.store import Store
 
@@ -200,9 +200,7 @@ class FileKeyStore:
             if not self.key_path.exists() and self.create:
                 key = Ed25519PrivateKey.generate()
                 self.key_path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as f:
-                    f.write(_pem(key))
+                write_private(self.key_path, _pem(key), exclusive=True)
             try:
                 pem = self.key_path.read_text()
             except OSError as e:

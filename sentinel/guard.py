@@ -191,7 +191,7 @@ class Guard:
         except SentinelError as e:
             log.error("guard.observed_rejected", account=account, error=e.message)
 
-    def forget_expected(self, now: float) -> None:
+    def forget_broker_ids(self, now: float) -> None:
         """Drop broker post ids whose post never showed up (bounded memory)."""
         window = self.app.config.watcher.reconcile_window if self.app else 900.0
         for pid, (_, ts) in list(self._platform_ids.items()):
@@ -363,6 +363,6 @@ class Guard:
                 if ticks * SYNC_SECONDS >= PERSIST_SECONDS:
                     ticks = 0
                     self.save()
-                    self.forget_expected(time.time())
+                    self.forget_broker_ids(time.time())
             except SentinelError as e:
                 log.error("guard.save_failed", error=e.message)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json, table
+from sentinel.files import write_private
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.policies import daemon_policy_name
 
@@ -42,9 +42,7 @@ def handle_bootstrap(ctx: Context, args: argparse.Namespace) -> int:
         token, accessor = issue_daemon_token(ctx.vault, settings, ttl=args.token_ttl)
         path: Path = args.token_file
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(token + "\n")
+        write_private(path, token + "\n")
         token_note = {"token_file": str(path), "accessor": accessor, "policy": daemon_policy_name(settings)}
     if ctx.as_json:
         emit_json({"steps": [s.__dict__ for s in steps], "token": token_note})

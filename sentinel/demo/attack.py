@@ -24,6 +24,7 @@ import httpx
 
 from sentinel.config import load_config
 from sentinel.errors import UsageError
+from sentinel.files import write_private
 from sentinel.inventory import load_inventory
 from sentinel.vault.client import VaultClient
 from sentinel.vault.layout import credential_path
@@ -110,6 +111,5 @@ def play(workdir: Path, name: str) -> list[str]:
                 lines.append(f"{account_id}: post refused by the platform ({posted.status_code}): locked?")
             time.sleep(scenario.pause)
     vault.close()
-    loot_file.write_text(json.dumps(loot))
-    loot_file.chmod(0o600)
+    write_private(loot_file, json.dumps(loot))
     return lines

@@ -27,6 +27,7 @@ from sentinel.config import Config, load_config
 from sentinel.daemon import Daemon
 from sentinel.demo.inbox import Inbox, new_secret
 from sentinel.errors import VaultNotFound
+from sentinel.files import write_private
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.logs import configure, get_logger
 from sentinel.platforms.sandbox_server import SandboxServer
@@ -91,7 +92,7 @@ def write_config(workdir: Path, vault_addr: str, api_port: int, inbox_url: str, 
             [alerts.receivers.soc]
             type = "webhook"
             url = "{inbox_url}"
-            token_file = "{workdir / 'inbox-secret'}"
+            token_file = "{workdir / "inbox-secret"}"
             """
         )
         + extra
@@ -177,21 +178,15 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
     try:
         api_port = free_port()
         secret = new_secret()
-        fd = os.open(workdir / "inbox-secret", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secret + "\n")
+        write_private(workdir / "inbox-secret", secret + "\n")
         inbox = Inbox(secret).start()
         config_path = write_config(workdir, dev.addr, api_port, inbox.url)
         config = load_config(config_path, env={})
         admin = VaultClient(dev.addr, dev.root_token, kv_mount=config.vault.kv_mount)
         bootstrap(admin, config.vault)
-        fd = os.open(workdir / "root-token", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(dev.root_token + "\n")
+        write_private(workdir / "root-token", dev.root_token + "\n")
         token, _ = issue_daemon_token(admin, config.vault)
-        fd = os.open(workdir / "vault-token", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(token + "\n")
+        write_private(workdir / "vault-token", token + "\n")
         daemon_client = admin.with_token(token)
         inventory = load_inventory(workdir / "inventory.toml")
         sandbox = SandboxServer().start()
