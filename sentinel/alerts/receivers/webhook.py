@@ -4,7 +4,10 @@ Headers: ``webhook-id`` (the notification's idempotency key, the same on every r
 ``webhook-timestamp`` (Unix seconds of this attempt) and ``webhook-signature:
 v1,<base64 HMAC-SHA256 over "{id}.{timestamp}.{body}">``. The secret is written
 ``whsec_<base64 key>``; a secret without that prefix is used as raw UTF-8 bytes. The
-body is ``{"type": "alert.firing" | "alert.resolved", "timestamp", "data": {...}}``;
+body is ``{"type", "timestamp", "data": {...}}``. ``type`` names the event the way
+integrators subscribe to it: ``post.held``, ``account.frozen`` (a freeze or lockdown),
+``account.unfrozen``, ``rotation.failed``; any other alert is ``alert.firing`` and every
+resolved notice ``alert.resolved`` (see ``event_type``);
 ``data.alerts`` are the alerts as stored (scrubbed of secrets, links not defanged so
 automation can read indicators; at most 200, ``data.alert_ids`` lists every one), and
 ``data.text`` the same message people see.
@@ -31,6 +34,21 @@ from sentinel.redact import scrub_obj
 
 SECRET_PREFIX = "whsec_"
 MAX_ALERTS = 200
+EVENT_TYPES = {
+    "held_post": "post.held",
+    "freeze": "account.frozen",
+    "lockdown": "account.frozen",
+    "unfreeze": "account.unfrozen",
+    "rotation_failed": "rotation.failed",
+}
+"""Alert kinds integrators subscribe to, by their Standard Webhooks event ``type``."""
+
+
+def event_type(kind: str, status: str) -> str:
+    """The payload's ``type``: the integrator event for a firing alert of a known kind."""
+    if status == "firing" and kind in EVENT_TYPES:
+        return EVENT_TYPES[kind]
+    return f"alert.{status}"
 
 
 def secret_key(secret: str) -> bytes:
@@ -69,7 +87,7 @@ class WebhookReceiver(Receiver):
     def render_for(self, message: Message, alerts: Sequence[Alert]) -> dict[str, Any]:
         data = [a.to_dict() for a in alerts[:MAX_ALERTS]]
         return {
-            "type": f"alert.{message.status}",
+            "type": event_type(message.kind, message.status),
             "timestamp": message.created_iso,
             "data": {
                 "incident_key": message.incident_key,

@@ -53,13 +53,31 @@ async def test_signed_delivery_verifies_and_carries_raw_alerts() -> None:
     tampered = first.content.replace(b"inc-worm", b"inc-xxxx")
     assert not verify(SECRET, dict(first.headers), tampered)
     sent = cap.json(0)
-    assert sent["type"] == "alert.firing" and sent["timestamp"] == "2027-01-15T08:00:00Z"
+    assert sent["type"] == "account.frozen" and sent["timestamp"] == "2027-01-15T08:00:00Z"
     assert len(sent["data"]["alerts"]) == 3 and sent["data"]["incident_key"] == "inc-worm"
     assert sent["data"]["alerts"][0]["post_excerpt"].startswith("Free BTC at https://evil.com")
 
 
 def test_resolved_type(resolved_message: Message) -> None:
     assert hook().render(resolved_message)["type"] == "alert.resolved"
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("held_post", "post.held"),
+        ("freeze", "account.frozen"),
+        ("lockdown", "account.frozen"),
+        ("unfreeze", "account.unfrozen"),
+        ("rotation_failed", "rotation.failed"),
+        ("out_of_band_post", "alert.firing"),
+        ("vault_unreachable", "alert.firing"),
+    ],
+)
+def test_integrator_event_types(kind: str, expected: str) -> None:
+    message = build_message([Alert(kind=kind, summary="s", accounts=("brand-x",))], "firing", "k")
+    body = hook().render(message)
+    assert body["type"] == expected and body["data"]["kind"] == kind
 
 
 def test_render_without_alerts_has_an_empty_list() -> None:
