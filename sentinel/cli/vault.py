@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sentinel.audit import AuditTrail
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json, table
+from sentinel.errors import SentinelError
 from sentinel.files import write_private
-from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
+from sentinel.keys import audit_keystore
+from sentinel.vault.bootstrap import Step, bootstrap, issue_daemon_token
 from sentinel.vault.policies import daemon_policy_name
 
 NEEDED = ("create", "read", "update")
@@ -44,15 +47,38 @@ def handle_bootstrap(ctx: Context, args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_private(path, token + "\n")
         token_note = {"token_file": str(path), "accessor": accessor, "policy": daemon_policy_name(settings)}
+    audit = _audit(ctx, steps, token_note)
     if ctx.as_json:
-        emit_json({"steps": [s.__dict__ for s in steps], "token": token_note})
+        emit_json({"steps": [s.__dict__ for s in steps], "token": token_note, "audit": audit})
     else:
         table(["step", "status"], [(s.name, s.status) for s in steps])
         if token_note:
             print(
                 f"\nA token with only the {token_note['policy']} policy was written to {token_note['token_file']}"
             )
+        print(f"\nAudit: {audit}")
     return 0
+
+
+def _audit(ctx: Context, steps: list[Step], token_note: dict[str, str] | None) -> str:
+    """One audit entry when bootstrap changed Vault or issued a token; says what happened.
+
+    Bootstrap often runs on an administrator's machine before Sentinel's state directory
+    exists: then no entry can be written, and the output says so (with why) instead.
+    """
+    changed = {s.name: s.status for s in steps if s.status != "unchanged"}
+    if not changed and token_note is None:
+        return "nothing changed, no entry written"
+    details: dict[str, object] = {"changed": changed, "addr": ctx.config.vault.addr}
+    if token_note is not None:
+        details["daemon_accessor"] = token_note["accessor"]
+    try:
+        who = ctx.vault.lookup_self().display_name or "vault-admin"
+        trail = AuditTrail(ctx.store, audit_keystore(ctx.config, ctx.vault))
+        entry = trail.append(who, "vault.bootstrap", ctx.config.vault.kv_mount, details)
+    except SentinelError as e:
+        return f"no entry written ({e.message})"
+    return f"entry {entry.seq} written by {who}"
 
 
 def handle_check(ctx: Context, args: argparse.Namespace) -> int:
