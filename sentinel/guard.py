@@ -27,6 +27,7 @@ from sentinel.engine.similarity import text_key
 from sentinel.engine.watcher import RuleWatcher
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
+from sentinel.response.reach import inventory_only, reach_for
 from sentinel.response.responder import Evidence
 from sentinel.response.store import ResponseStore
 from sentinel.watcher.ledger import PublishedLedger
@@ -262,7 +263,12 @@ class Guard:
             self._blast_radius(event.author, event.account, event.ts, responder)
 
     def _blast_radius(self, operator: str, account: str, ts: float, responder: Any) -> None:
-        """Several accounts frozen on one operator's posts: contain everything they reach."""
+        """Several accounts frozen on one operator's posts: contain everything they reach.
+
+        The accounts the inventory gives the operator are blocked at the gate at once; what
+        their Vault policies grant besides is computed off the event loop
+        (``sentinel.response.reach``), then everything is frozen together.
+        """
         assert self.app is not None
         s = self.app.config.response
         if s.blast_radius == "off" or operator in self._contained:
@@ -273,25 +279,45 @@ class Guard:
         if len({a for _, a in recent}) < s.blast_radius_accounts:
             return
         self._contained.add(operator)
-        reach = [a for a in self.app.inventory.reach().get(operator, []) if self.app.inventory.get(a)]
         reason = f"blast radius: posts by {operator} froze {len({a for _, a in recent})} accounts"
-        log.error("guard.blast_radius", operator=operator, reach=len(reach), mode=s.blast_radius)
-        if s.blast_radius == "alert" or not reach:
-            self.app.raise_alert(
-                "blast_radius",
-                "critical",
-                f"{reason}; {operator} reaches {len(reach)} account(s)",
-                accounts=reach,
-                details={"command": f"sentinel lockdown --operator {operator} --reason '{reason}'"},
-            )
-            return
-        for a in reach:
-            self.block(a, reason)
-        task = asyncio.ensure_future(
-            responder.lock(reach, reason, "sentinel", automatic=True, operator=operator)
-        )
+        if s.blast_radius == "freeze":
+            for a in self.app.inventory.reach().get(operator, []):
+                self.block(a, reason)  # never waits for Vault
+        task = asyncio.ensure_future(self._contain(operator, reason, responder))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _contain(self, operator: str, reason: str, responder: Any) -> None:
+        assert self.app is not None
+        app, mode = self.app, self.app.config.response.blast_radius
+        try:
+            found = await asyncio.to_thread(reach_for, app.vault, app.inventory, operator, app.config)
+        except Exception as e:  # the freeze goes on with what the inventory knows
+            found = inventory_only(app.inventory, operator, f"reach failed ({e.__class__.__name__}: {e})")
+        reach = [a for a in found.accounts if app.inventory.get(a)]
+        log.error(
+            "guard.blast_radius",
+            operator=operator,
+            reach=len(reach),
+            owned=len(found.owned),
+            vault=found.vault,
+            warnings=list(found.warnings),
+            mode=mode,
+        )
+        details = {
+            "command": f"sentinel lockdown --operator {operator} --reason '{reason}'",
+            "reach": found.to_dict(),
+            "warnings": list(found.warnings),
+        }
+        summary = f"{reason}; {found.summary()}"
+        if mode == "alert" or not reach:
+            app.raise_alert("blast_radius", "critical", summary, accounts=reach, details=details)
+            return
+        if found.warnings:  # containment may be incomplete: a person must look
+            app.raise_alert("blast_radius", "critical", summary, accounts=reach, details=details)
+        for a in reach:
+            self.block(a, reason)
+        await responder.lock(reach, reason, "sentinel", automatic=True, operator=operator)
 
     # -- persistence --------------------------------------------------------------------------------
     def _restore(self, engine: Engine) -> None:

@@ -25,6 +25,7 @@ from sentinel.errors import ConfirmationRequired, SentinelError, UsageError
 from sentinel.keys import audit_keystore
 from sentinel.response import stepup
 from sentinel.response.containment import VaultContainment
+from sentinel.response.reach import PolicySource, Reach, reach_for
 from sentinel.response.responder import STEPS, LockdownReport, Responder, select_accounts
 from sentinel.response.service import responder_settings, vault_adapters
 from sentinel.response.store import FreezeRecord, ResponseStore
@@ -109,11 +110,18 @@ def _alert_sink(ctx: Context) -> Any:
 
 def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
     inv = ctx.inventory
-    accounts = select_accounts(inv, args.accounts, args.tag, args.platform, args.operator, args.all)
-    if not accounts:
+    accounts = select_accounts(inv, args.accounts, args.tag, args.platform, (), args.all)
+    if not accounts and not args.operator:
         raise UsageError("no account selected: name accounts, or use --tag, --platform, --operator or --all")
     person, who = ctx.operator()
     require_self(person, ctx.config.vault.policy_prefix, "lockdown")
+    reaches = _operator_reach(ctx, args.operator)
+    wanted = set(accounts).union(*(r.accounts for r in reaches))
+    accounts = [a.id for a in inv if a.id in wanted and not a.retired]
+    if not accounts:
+        raise UsageError(
+            f"operator {', '.join(args.operator)} reaches no active account: nothing to lock down"
+        )
     preview = ", ".join(accounts[:8]) + (f" and {len(accounts) - 8} more" if len(accounts) > 8 else "")
     if not confirm(f"Lock down {len(accounts)} account(s): {preview}?", args.yes):
         raise ConfirmationRequired("lockdown not confirmed (use --yes to skip the question)")
@@ -121,6 +129,7 @@ def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
     live = _LiveTable(accounts, enabled=sys.stdout.isatty() and not ctx.as_json)
     responder.on_progress = live.update
     operator = args.operator[0] if len(args.operator) == 1 else ""
+
     async def go() -> LockdownReport:
         try:
             return await responder.lock(accounts, args.reason, who, operator=operator)
@@ -130,7 +139,9 @@ def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
     report = asyncio.run(go())
     live.close()
     if ctx.as_json:
-        emit_json(report.to_dict())
+        emit_json(
+            {**report.to_dict(), "reach": [r.to_dict() for r in reaches]} if reaches else report.to_dict()
+        )
     else:
         _final_table(report.to_dict()["accounts"])
         print(
@@ -143,6 +154,28 @@ def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
         if report.already_frozen:
             print(f"Already frozen: {', '.join(report.already_frozen)}")
     return 0 if report.ok else 1
+
+
+def _operator_reach(ctx: Context, operators: list[str]) -> list[Reach]:
+    """What each named operator reaches (inventory owners and Vault policies), shown on stderr.
+
+    Asked with Sentinel's own token: its policy may read policy texts and identities, a
+    responder's token usually may not, and the responder's right to lock down is already
+    checked. Unreachable Vault falls back to the inventory owners, with a warning.
+    """
+    out = []
+    for op in operators:
+        try:
+            vault: PolicySource | None = ctx.vault
+        except SentinelError as e:
+            vault = None
+            print(f"warning: Sentinel cannot log in to Vault ({e.message})", file=sys.stderr)
+        r = reach_for(vault, ctx.inventory, op, ctx.config)
+        print(r.summary(), file=sys.stderr)
+        for w in r.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        out.append(r)
+    return out
 
 
 def _final_table(rows: list[dict[str, Any]]) -> None:

@@ -105,6 +105,15 @@ path "identity/entity/name/*" {{
   capabilities = ["read"]
 }}
 
+# Blast radius: which accounts an operator reaches through the policies of their entity
+# and its groups (the policy texts and group memberships only, never a secret).
+path "sys/policies/acl/*" {{
+  capabilities = ["read"]
+}}
+path "identity/group/id/*" {{
+  capabilities = ["read"]
+}}
+
 # Its own token: look up and renew (also in Vault's default policy).
 path "auth/token/lookup-self" {{
   capabilities = ["read"]
