@@ -19,7 +19,7 @@ from sentinel.inventory import Inventory, parse_inventory
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.policies import apply, parse_roles, plan, render
 from sentinel.response.containment import freeze_policy_name, render_freeze_policy
-from sentinel.response.reach import Identity, UnknownTemplate, fill_templates, operator_reach, reach_for
+from sentinel.response.reach import Identity, UnknownTemplate, fill_templates, operator_reach
 from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
@@ -69,6 +69,16 @@ def daemon(deployment: Deployment) -> Iterator[VaultClient]:
     client.close()
 
 
+@pytest.fixture
+def op() -> str:
+    """A fresh operator name (Vault entity names are unique in the session's OpenBao)."""
+    return f"op-{secrets.token_hex(3)}"
+
+
+def inventory(op: str, tag: str = "t") -> Inventory:
+    return parse_inventory(tomllib.loads(inventory_toml(op, tag)))
+
+
 def roles(members: str = "") -> Any:
     return parse_roles(tomllib.loads(ROLES.replace("MEMBERS", members)), "roles.toml")
 
@@ -90,9 +100,10 @@ def reach(vault: VaultClient | None, inv: Inventory, op: str, deployment: Deploy
     )
 
 
-def test_entity_policy_rendered_from_a_roles_file_by_tag(deployment: Deployment, daemon: VaultClient) -> None:
-    op = f"op-{secrets.token_hex(3)}"
-    inv = parse_inventory(tomllib.loads(inventory_toml(op)))
+def test_entity_policy_rendered_from_a_roles_file_by_tag(
+    deployment: Deployment, daemon: VaultClient, op: str
+) -> None:
+    inv = inventory(op)
     policies = render(roles(), inv, ACL_PREFIX, deployment.settings.policy_prefix)
     for p in policies:
         deployment.admin.policy_write(p.name, p.hcl)
@@ -111,9 +122,8 @@ def test_entity_policy_rendered_from_a_roles_file_by_tag(deployment: Deployment,
     assert "1 owned in the inventory, 2 more through Vault policies" in r.summary()
 
 
-def test_group_policy_counts(deployment: Deployment, daemon: VaultClient) -> None:
-    op = f"op-{secrets.token_hex(3)}"
-    inv = parse_inventory(tomllib.loads(inventory_toml(op)))
+def test_group_policy_counts(deployment: Deployment, daemon: VaultClient, op: str) -> None:
+    inv = inventory(op)
     entity(deployment, op)  # no policy of its own: only through the role's identity group
     rendered = render(roles(f'"{op}"'), inv, ACL_PREFIX, deployment.settings.policy_prefix)
     changes = apply(deployment.admin, plan(deployment.admin, rendered, deployment.settings.policy_prefix))
@@ -124,10 +134,10 @@ def test_group_policy_counts(deployment: Deployment, daemon: VaultClient) -> Non
     assert r.policies == tuple(sorted((rendered[0].name, "default")))
 
 
-def test_deny_excludes_and_the_freeze_policy_is_left_out(deployment: Deployment, daemon: VaultClient) -> None:
-    op = f"op-{secrets.token_hex(3)}"
-    s = deployment.settings
-    inv = parse_inventory(tomllib.loads(inventory_toml(op)))
+def test_deny_excludes_and_the_freeze_policy_is_left_out(
+    deployment: Deployment, daemon: VaultClient, op: str
+) -> None:
+    s, inv = deployment.settings, inventory(op)
     everyone, deny = f"{s.policy_prefix}-all-{op}", f"{s.policy_prefix}-deny-{op}"
     deployment.admin.policy_write(
         everyone, f'path "{ACL_PREFIX}/accounts/+/respond" {{ capabilities = ["update"] }}'
@@ -157,10 +167,8 @@ def test_deny_excludes_and_the_freeze_policy_is_left_out(deployment: Deployment,
     assert caps[f"{ACL_PREFIX}/accounts/help-x/respond"] == ["update"]
 
 
-def test_credential_reads_and_templates(deployment: Deployment, daemon: VaultClient) -> None:
-    op = f"op-{secrets.token_hex(3)}"
-    s = deployment.settings
-    inv = parse_inventory(tomllib.loads(inventory_toml(op)))
+def test_credential_reads_and_templates(deployment: Deployment, daemon: VaultClient, op: str) -> None:
+    s, inv = deployment.settings, inventory(op)
     name = f"{s.policy_prefix}-creds-{op}"
     deployment.admin.policy_write(
         name,
@@ -196,11 +204,9 @@ def test_fill_templates() -> None:
 
 
 def test_what_cannot_be_understood_is_a_warning_not_a_silent_gap(
-    deployment: Deployment, daemon: VaultClient
+    deployment: Deployment, daemon: VaultClient, op: str
 ) -> None:
-    op = f"op-{secrets.token_hex(3)}"
-    s = deployment.settings
-    inv = parse_inventory(tomllib.loads(inventory_toml(op)))
+    s, inv = deployment.settings, inventory(op)
     good, odd = f"{s.policy_prefix}-good-{op}", f"{s.policy_prefix}-odd-{op}"
     deployment.admin.policy_write(
         good, f'path "{ACL_PREFIX}/accounts/help-x/moderate" {{ capabilities = ["update"] }}'
@@ -218,9 +224,8 @@ def test_what_cannot_be_understood_is_a_warning_not_a_silent_gap(
     assert "MAY BE LARGER" in r.summary()
 
 
-def test_unparseable_policy_names_the_policy(deployment: Deployment, daemon: VaultClient) -> None:
-    op = f"op-{secrets.token_hex(3)}"
-    inv = parse_inventory(tomllib.loads(inventory_toml(op)))
+def test_unparseable_policy_names_the_policy(deployment: Deployment, daemon: VaultClient, op: str) -> None:
+    inv = inventory(op)
 
     class Odd:
         """Vault as seen through a proxy that hands back a policy in a shape nobody wrote."""
@@ -242,9 +247,10 @@ def test_unparseable_policy_names_the_policy(deployment: Deployment, daemon: Vau
     )
 
 
-def test_no_entity_or_no_vault_falls_back_to_the_owners(deployment: Deployment, daemon: VaultClient) -> None:
-    op = f"op-{secrets.token_hex(3)}"
-    inv = parse_inventory(tomllib.loads(inventory_toml(op)))
+def test_no_entity_or_no_vault_falls_back_to_the_owners(
+    deployment: Deployment, daemon: VaultClient, op: str
+) -> None:
+    inv = inventory(op)
     r = reach(daemon, inv, op, deployment)
     assert r.accounts == ("shop-x",) and not r.vault
     assert r.warnings == (f"no Vault identity entity is named {op}: reach is the inventory owners only",)
@@ -270,7 +276,7 @@ def deploy(deployment: Deployment, sandbox: SandboxServer, op: str, with_entity:
     """The test inventory on the sandbox platform, credentials in Vault, the roles applied."""
     tag = secrets.token_hex(3)
     (deployment.dir / "inventory.toml").write_text(inventory_toml(op, tag))
-    inv = parse_inventory(tomllib.loads(inventory_toml(op, tag)))
+    inv = inventory(op, tag)
     daemon = deployment.admin.with_token(deployment.token)
     for a in inv:
         pw = "pw-" + secrets.token_hex(8)
@@ -286,10 +292,10 @@ def deploy(deployment: Deployment, sandbox: SandboxServer, op: str, with_entity:
 def test_lockdown_operator_locks_exactly_the_reach(
     deployment: Deployment,
     sandbox: SandboxServer,
+    op: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    op = f"op-{secrets.token_hex(3)}"
     deploy(deployment, sandbox, op)
     p = deployment.settings.policy_prefix
     deployment.admin.policy_write(
@@ -319,81 +325,56 @@ def test_lockdown_operator_locks_exactly_the_reach(
     assert "op-nobody reaches no active account" in capsys.readouterr().err
 
 
-async def test_daemon_blast_radius_freezes_what_vault_grants(
-    deployment: Deployment, sandbox: SandboxServer
-) -> None:
-    op = f"op-{secrets.token_hex(3)}"
-    deploy(deployment, sandbox, op)
+async def blast(
+    deployment: Deployment, op: str, accounts: tuple[str, str]
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The daemon's guard and responder; ``op``'s scam posts on ``accounts`` freeze both.
+
+    Returns every frozen account with the operator its freeze names, and the alerts raised.
+    """
     config = load_config(deployment.config, env={})
     vault = VaultClient.from_settings(config.vault, env={})
     app = running_app(config, vault)
-    assert reach_for(vault, app.inventory, op, config).complete  # the daemon's token may ask
     alerts: list[dict[str, Any]] = []
     app.alert = lambda **kw: alerts.append(kw)
     guard, responder = Guard(), ResponseService()
     await guard.start(app)
     await responder.start(app)
-    for i, account in enumerate(("brand-x", "shop-x")):
-        d = guard.check(
-            {
-                "id": f"g{i}",
-                "ts": f"2026-11-28T10:0{i}:00Z",
-                "account": account,
-                "via": "gate",
-                "text": SCAM,
-                "client": "SocialSuite",
-                "author": op,
-                "ip": "203.0.113.9",
-            }
-        )
+    for i, account in enumerate(accounts):
+        event = {"id": f"g{i}", "ts": f"2026-11-28T10:0{i}:00Z", "account": account, "via": "gate"}
+        d = guard.check({**event, "text": SCAM, "client": "SocialSuite", "author": op})
         assert d.verdict == "block" and d.freeze is not None
     while guard._tasks:
         await asyncio.gather(*list(guard._tasks))
-    # brand-ig only through the role's Vault group; help-x and old-x are op-ann's.
-    assert ResponseStore(app.store).frozen() == ["brand-ig", "brand-x", "shop-x"]
-    rec = ResponseStore(app.store).get("brand-ig")
-    assert rec is not None and rec.operator == op
-    assert not [a for a in alerts if a["kind"] == "blast_radius"]  # complete: no warning to raise
     await responder.stop()
     await guard.stop()
-    app.store.close()
     vault.close()
+    store = ResponseStore(app.store)
+    frozen = {a: rec.operator for a in store.frozen() if (rec := store.get(a)) is not None}
+    app.store.close()
+    return frozen, alerts
+
+
+async def test_daemon_blast_radius_freezes_what_vault_grants(
+    deployment: Deployment, sandbox: SandboxServer, op: str
+) -> None:
+    deploy(deployment, sandbox, op)
+    frozen, alerts = await blast(deployment, op, ("brand-x", "shop-x"))
+    # brand-ig only through the role's Vault group; help-x and old-x are op-ann's.
+    assert sorted(frozen) == ["brand-ig", "brand-x", "shop-x"] and frozen["brand-ig"] == op
+    assert not [a for a in alerts if a["kind"] == "blast_radius"]  # complete: no warning to raise
+    ent = deployment.admin.request("GET", f"identity/entity/name/{op}")["data"]
+    assert ent["disabled"] is True
 
 
 async def test_daemon_blast_radius_says_when_it_only_knows_the_owners(
-    deployment: Deployment, sandbox: SandboxServer
+    deployment: Deployment, sandbox: SandboxServer, op: str
 ) -> None:
-    op = f"op-{secrets.token_hex(3)}"
     deploy(deployment, sandbox, op, with_entity=False)
-    config = load_config(deployment.config, env={})
-    vault = VaultClient.from_settings(config.vault, env={})
-    app = running_app(config, vault)
-    alerts: list[dict[str, Any]] = []
-    app.alert = lambda **kw: alerts.append(kw)
-    guard, responder = Guard(), ResponseService()
-    await guard.start(app)
-    await responder.start(app)
-    for i, account in enumerate(("brand-x", "help-x")):
-        guard.check(
-            {
-                "id": f"g{i}",
-                "ts": f"2026-11-28T10:0{i}:00Z",
-                "account": account,
-                "via": "gate",
-                "text": SCAM,
-                "client": "SocialSuite",
-                "author": op,
-            }
-        )
-    while guard._tasks:
-        await asyncio.gather(*list(guard._tasks))
-    assert ResponseStore(app.store).frozen() == ["brand-x", "help-x", "shop-x"]
-    blast = [a for a in alerts if a["kind"] == "blast_radius"]
-    assert len(blast) == 1 and "MAY BE LARGER" in blast[0]["summary"]
-    assert blast[0]["details"]["warnings"] == [
+    frozen, alerts = await blast(deployment, op, ("brand-x", "help-x"))
+    assert sorted(frozen) == ["brand-x", "help-x", "shop-x"]
+    blast_alerts = [a for a in alerts if a["kind"] == "blast_radius"]
+    assert len(blast_alerts) == 1 and "MAY BE LARGER" in blast_alerts[0]["summary"]
+    assert blast_alerts[0]["details"]["warnings"] == [
         f"no Vault identity entity is named {op}: reach is the inventory owners only"
     ]
-    await responder.stop()
-    await guard.stop()
-    app.store.close()
-    vault.close()
