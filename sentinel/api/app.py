@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from sentinel.api.deps import Deps
 from sentinel.api.errors import error_response
+from sentinel.api.moderation import ROUTES as MODERATION_ROUTES
 from sentinel.api.openapi import document
 from sentinel.api.routes import Api, endpoint
 
@@ -34,6 +35,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/v1/incidents", "incidents", "incidents"),
     ("GET", "/v1/incidents/{incident}", "incident", "incident"),
     ("GET", "/v1/alerts", "alerts", "alerts"),
+    *MODERATION_ROUTES,
 )
 
 

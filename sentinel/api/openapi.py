@@ -230,6 +230,20 @@ SCHEMAS: dict[str, Any] = {
             "events": {"type": "array", "items": {"type": "object"}},
         },
     },
+    "Comment": {
+        "type": "object",
+        "required": ["comment_id", "text", "author", "hidden", "own"],
+        "properties": {
+            "comment_id": {"type": "string", "description": "What hide, unhide and delete take."},
+            "text": STR,
+            "author": STR,
+            "created_at": STR,
+            "parent_id": STR,
+            "hidden": {"type": "boolean"},
+            "own": {"type": "boolean", "description": "Written by the account itself."},
+            "url": STR,
+        },
+    },
     "Alert": {
         "type": "object",
         "required": ["id", "kind", "status", "severity", "summary", "accounts"],
@@ -485,6 +499,7 @@ def document() -> dict[str, Any]:
             )
         },
     }
+    paths.update(_moderation_paths())
     schemas = {
         **SCHEMAS,
         "RejectRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}},
@@ -527,3 +542,72 @@ def _ok(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _arr(name: str) -> dict[str, Any]:
     return {"type": "array", "items": _ref(name)}
+
+
+def _moderation_paths() -> dict[str, Any]:
+    """Comment moderation (``sentinel.api.moderation``)."""
+
+    def platform_id(name: str, description: str) -> dict[str, Any]:
+        pattern = "^[!-.0-~]{1,512}$"
+        return {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": description,
+            "schema": {"type": "string", "pattern": pattern},
+        }
+
+    comment = platform_id("comment", "The platform's comment id, as the comment listing gives it.")
+    post = platform_id("post", "The platform's post id (printable ASCII, no '/').")
+    done = {
+        "type": "object",
+        "required": ["account", "comment_id"],
+        "properties": {
+            "account": STR,
+            "comment_id": STR,
+            "hidden": {"type": "boolean"},
+            "deleted": {"type": "boolean"},
+        },
+    }
+    limit = {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+    }
+
+    def action(summary: str) -> dict[str, Any]:
+        return _op(
+            summary,
+            _ok(done),
+            (403, 404, 409, 422, 502),
+            "moderate on the account",
+            params=(ACCOUNT_PARAM, comment),
+        )
+
+    return {
+        "/v1/accounts/{account}/posts/{post}/comments": {
+            "get": _op(
+                "Moderation: the replies and comments under a post",
+                _ok(
+                    {
+                        "type": "object",
+                        "required": ["account", "post_id", "comments"],
+                        "properties": {"account": STR, "post_id": STR, "comments": _arr("Comment")},
+                    }
+                ),
+                (403, 404, 422, 502),
+                "moderate or analytics on the account",
+                params=(ACCOUNT_PARAM, post, limit),
+            )
+        },
+        "/v1/accounts/{account}/comments/{comment}/hide": {
+            "post": action("Moderation: hide a reply or comment from the post's readers")
+        },
+        "/v1/accounts/{account}/comments/{comment}/unhide": {
+            "post": action("Moderation: show a hidden reply or comment again")
+        },
+        "/v1/accounts/{account}/comments/{comment}": {
+            "delete": action("Moderation: delete a reply or comment (where the platform lets the account)")
+        },
+    }

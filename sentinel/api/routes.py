@@ -23,6 +23,7 @@ from sentinel.api.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES, Caller
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
 from sentinel.api.held import STATUSES, HeldPost
+from sentinel.api.moderation import ModerationRoutes
 from sentinel.api.protocols import ResponderConflict, StepUpFailed
 from sentinel.engine.events import Decision, Event, EventError, format_ts
 from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
@@ -153,7 +154,7 @@ def account_summary(a: Account) -> dict[str, Any]:
     }
 
 
-class Api:
+class Api(ModerationRoutes):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.authz = deps.authorizer

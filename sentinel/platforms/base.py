@@ -1,7 +1,8 @@
 """The adapter interface every platform implements, and the data it speaks in.
 
 An adapter is one account's handle on one platform: it lists the account's own posts since
-a cursor, publishes, deletes, revokes sessions and app passwords, rotates a credential and
+a cursor, publishes, replies, lists / hides / deletes the comments under a post, deletes,
+revokes sessions and app passwords, rotates a credential and
 locks the account, *where the platform's API allows it*. What an API cannot do is declared
 in the adapter's ``info`` (``PlatformInfo``: capability flags, rate limits, and for every
 missing capability the exact manual step), and calling it raises ``PlatformNotSupported``
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from sentinel.platforms.errors import PlatformNotSupported
+from sentinel.platforms.errors import PlatformNotSupported, PlatformRejected
 from sentinel.redact import is_secret_key, register_secret
 
 
@@ -38,6 +39,10 @@ class Capability(enum.StrEnum):
     ROTATE_CREDENTIAL = "rotate_credential"
     CHANGE_PASSWORD = "change_password"
     LOCK_ACCOUNT = "lock_account"
+    REPLY = "reply"
+    LIST_COMMENTS = "list_comments"
+    HIDE_COMMENT = "hide_comment"
+    DELETE_COMMENT = "delete_comment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,14 @@ def not_supported(info: PlatformInfo, capability: Capability, account: str = "")
     return PlatformNotSupported(msg, instructions=step)
 
 
+def not_own(adapter: AdapterBase, comment_id: str, instead: str) -> PlatformRejected:
+    """The platform lets the account delete only what it wrote itself."""
+    return PlatformRejected(
+        f"account {adapter.account!r} on {adapter.info.platform}: comment {comment_id!r} was written by "
+        f"someone else and the platform deletes only the account's own; {instead}"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Post:
     """One post as the platform shows it."""
@@ -129,6 +142,36 @@ class Post:
     client: str = ""
     """The application that published it, where the platform says (Mastodon, sandbox)."""
     url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """One reply or comment under a post, as the platform shows it to the post's owner."""
+
+    comment_id: str
+    """What ``hide_comment`` and ``delete_comment`` take (URL-path safe: no ``/``)."""
+    text: str
+    author: str = ""
+    """The author's handle or id on the platform."""
+    created_at: str = ""
+    parent_id: str = ""
+    """The post or comment it answers."""
+    hidden: bool = False
+    own: bool = False
+    """Written by the account itself (platforms that delete only an account's own posts)."""
+    url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "comment_id": self.comment_id,
+            "text": self.text,
+            "author": self.author,
+            "created_at": self.created_at,
+            "parent_id": self.parent_id,
+            "hidden": self.hidden,
+            "own": self.own,
+            "url": self.url,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +219,22 @@ class PlatformAdapter(Protocol):
         ...
 
     async def publish(self, text: str) -> Post: ...
+
+    async def reply(self, post_id: str, text: str) -> Post:
+        """Publish ``text`` as a reply to (or comment on) the post or comment ``post_id``."""
+        ...
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        """Replies / comments under one post, as far as the platform lists them (``limit`` at most)."""
+        ...
+
+    async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        """Hide a reply from the post's readers (``hidden=False``: show it again)."""
+        ...
+
+    async def delete_comment(self, comment_id: str) -> None:
+        """Delete a reply / comment where the platform lets the account (already gone: no error)."""
+        ...
 
     async def delete_post(self, post_id: str) -> None:
         """Delete one post; a post that is already gone is not an error."""
@@ -232,6 +291,18 @@ class AdapterBase:
 
     async def publish(self, text: str) -> Post:
         raise self._unsupported(Capability.PUBLISH)
+
+    async def reply(self, post_id: str, text: str) -> Post:
+        raise self._unsupported(Capability.REPLY)
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        raise self._unsupported(Capability.LIST_COMMENTS)
+
+    async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        raise self._unsupported(Capability.HIDE_COMMENT)
+
+    async def delete_comment(self, comment_id: str) -> None:
+        raise self._unsupported(Capability.DELETE_COMMENT)
 
     async def delete_post(self, post_id: str) -> None:
         raise self._unsupported(Capability.DELETE_POST)

@@ -6,6 +6,18 @@ Endpoints used (https://docs.bsky.app/docs/api/, lexicons ``com.atproto.*``):
 - ``com.atproto.repo.createRecord`` / ``listRecords`` / ``deleteRecord`` (collection ``app.bsky.feed.post``)
 - ``com.atproto.server.createAppPassword`` / ``listAppPasswords`` / ``revokeAppPassword``
 - ``com.atproto.server.deactivateAccount`` / ``activateAccount`` (the platform-side lock)
+- ``com.atproto.repo.getRecord`` (a replied-to post: its CID and its thread's root, for the
+  reply's ``root`` and ``parent`` strong refs)
+- ``app.bsky.feed.getPostThread`` (the replies under a post; an AppView method the PDS
+  proxies, or the AppView at ``appview`` directly)
+- ``com.atproto.repo.putRecord`` on ``app.bsky.feed.threadgate`` (record key = the root
+  post's): hiding a reply adds its URI to the gate's ``hiddenReplies``, keeping ``allow``
+
+Replies and comment ids: a reply is an ``app.bsky.feed.post`` record whose ``reply`` holds
+strong refs (URI and CID) to the thread's root and to the parent. Comment ids are
+``<did>:<rkey>`` (URL-path safe; an ``at://`` URI is accepted too). Only the root post's
+author can hide replies (the threadgate lives in their repository), and an account can
+delete only its own records: another person's reply can be hidden, not deleted.
 
 Credentials: ``identifier`` (handle or DID), ``password`` (the main password, needed for
 app passwords and the lock), ``app_password`` and ``app_password_name`` (what the broker
@@ -33,24 +45,29 @@ from sentinel.platforms.base import (
     AdapterBase,
     AppPassword,
     Capability,
+    Comment,
     Identity,
     PlatformInfo,
     Post,
     RateLimit,
     RateLimits,
     TimelinePage,
+    not_own,
 )
 from sentinel.platforms.errors import (
     PlatformAuthFailed,
     PlatformLocked,
     PlatformNotFound,
     PlatformRateLimited,
+    PlatformRejected,
 )
 from sentinel.platforms.http import HttpClient, Sleep, retry_after_seconds
 from sentinel.platforms.timefmt import normalise_time, now_z
 from sentinel.redact import register_secret
 
 COLLECTION = "app.bsky.feed.post"
+THREADGATE = "app.bsky.feed.threadgate"
+THREAD_DEPTH = 6
 DEFAULT_SERVICE = "https://bsky.social"
 _DOCS = "https://docs.bsky.app/docs/advanced-guides/rate-limits"
 
@@ -66,6 +83,10 @@ INFO = PlatformInfo(
             Capability.APP_PASSWORDS,
             Capability.ROTATE_CREDENTIAL,
             Capability.LOCK_ACCOUNT,
+            Capability.REPLY,
+            Capability.LIST_COMMENTS,
+            Capability.HIDE_COMMENT,
+            Capability.DELETE_COMMENT,
         }
     ),
     limits=RateLimits(
@@ -93,6 +114,11 @@ INFO = PlatformInfo(
             "deactivateAccount cuts off every open session at once; activateAccount lets a still "
             "unexpired access token (up to 2 h old) post again"
         ),
+        Capability.LIST_COMMENTS: "getPostThread is an AppView method: the PDS proxies it (or set "
+        "'appview' in the credential); replies from accounts that block this one are not listed",
+        Capability.HIDE_COMMENT: "a threadgate on the root post, so only replies in threads this account "
+        "started; hidden replies stay readable by link (Bluesky shows them behind a 'hidden' notice)",
+        Capability.DELETE_COMMENT: "only the account's own replies (records in its repository); hide others'",
         Capability.LIST_TIMELINE: "listRecords by record key; a back-dated record key from a third-party "
         "client sorts before the cursor and is missed",
     },
@@ -108,6 +134,9 @@ INFO = PlatformInfo(
         "com.atproto.server.revokeAppPassword",
         "com.atproto.server.deactivateAccount",
         "com.atproto.server.activateAccount",
+        "com.atproto.repo.getRecord",
+        "com.atproto.repo.putRecord",
+        "app.bsky.feed.getPostThread",
     ),
 )
 
@@ -151,6 +180,28 @@ def rkey_of(post_id: str) -> str:
     return post_id.rstrip("/").rsplit("/", 1)[-1]
 
 
+def split_ref(ref: str) -> tuple[str, str]:
+    """``(did, rkey)`` of a post named by ``at://`` URI or ``<did>:<rkey>``; ``("", rkey)`` for
+    a bare record key (the account's own post)."""
+    if ref.startswith("at://"):
+        parts = ref[5:].rstrip("/").split("/")
+        return parts[0], parts[-1]
+    if ref.startswith("did:"):
+        did, _, rkey = ref.rpartition(":")
+        return did, rkey
+    return "", ref
+
+
+def comment_id(uri: str) -> str:
+    """The URL-path-safe id of the post at ``uri``: ``<did>:<rkey>``."""
+    did, rkey = split_ref(uri)
+    return f"{did}:{rkey}"
+
+
+def post_uri(did: str, rkey: str) -> str:
+    return f"at://{did}/{COLLECTION}/{rkey}"
+
+
 class BlueskyAdapter(AdapterBase):
     info = INFO
 
@@ -178,9 +229,26 @@ class BlueskyAdapter(AdapterBase):
             error_hook=_xrpc_error,
         )
         self._sessions: dict[str, _Session] = {}
+        appview = self.credentials.get("appview", "").rstrip("/")
+        self.appview = (
+            HttpClient(
+                "bluesky",
+                account,
+                appview + "/xrpc/",
+                transport=transport,
+                client=client,
+                sleep=sleep,
+                timeout=timeout,
+                error_hook=_xrpc_error,
+            )
+            if appview
+            else None
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        if self.appview is not None:
+            await self.appview.aclose()
 
     # -- sessions ------------------------------------------------------------------------
     def _identifier(self, credentials: Mapping[str, str] | None = None) -> str:
@@ -317,6 +385,102 @@ class BlueskyAdapter(AdapterBase):
         )
         uri = str(data["uri"])
         return Post(post_id=rkey_of(uri), text=text, created_at=created, url=uri)
+
+    async def _record(self, ref: str, collection: str = COLLECTION) -> dict[str, Any]:
+        """``{uri, cid, value}`` of a record (a bare rkey: in the account's own repository)."""
+        did, rkey = split_ref(ref)
+        params = {"repo": did or await self._did(), "collection": collection, "rkey": rkey}
+        data: dict[str, Any] = await self.http.json("GET", "com.atproto.repo.getRecord", params=params)
+        return data
+
+    async def reply(self, post_id: str, text: str) -> Post:
+        parent = await self._record(post_id)
+        parent_ref = {"uri": str(parent["uri"]), "cid": str(parent["cid"])}
+        root = ((parent.get("value") or {}).get("reply") or {}).get("root") or parent_ref
+        did = await self._did()
+        created = now_z()
+        record = {
+            "$type": COLLECTION,
+            "text": text,
+            "createdAt": created,
+            "reply": {"root": {"uri": str(root["uri"]), "cid": str(root["cid"])}, "parent": parent_ref},
+        }
+        data = await self._call(
+            "app",
+            "POST",
+            "com.atproto.repo.createRecord",
+            json={"repo": did, "collection": COLLECTION, "record": record},
+        )
+        uri = str(data["uri"])
+        return Post(post_id=rkey_of(uri), text=text, created_at=created, url=uri)
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        did, rkey = split_ref(post_id)
+        params = {"uri": post_uri(did or await self._did(), rkey), "depth": THREAD_DEPTH, "parentHeight": 0}
+        if self.appview is not None:
+            data = await self.appview.json("GET", "app.bsky.feed.getPostThread", params=params)
+        else:
+            data = await self._call("app", "GET", "app.bsky.feed.getPostThread", params=params)
+        gate = ((data.get("threadgate") or {}).get("record") or {}).get("hiddenReplies") or []
+        own = await self._did()
+        out: list[Comment] = []
+        pending = [data.get("thread") or {}]
+        while pending and len(out) < limit:
+            node = pending.pop(0)
+            parent = str((node.get("post") or {}).get("uri", ""))
+            for child in node.get("replies") or []:
+                view = child.get("post") if isinstance(child, dict) else None
+                if not view:
+                    continue  # notFoundPost / blockedPost
+                record = view.get("record") or {}
+                author = view.get("author") or {}
+                uri = str(view.get("uri", ""))
+                out.append(
+                    Comment(
+                        comment_id=comment_id(uri),
+                        text=str(record.get("text", "")),
+                        author=str(author.get("handle") or author.get("did", "")),
+                        created_at=normalise_time(str(record.get("createdAt", ""))),
+                        parent_id=comment_id(parent),
+                        hidden=uri in gate,
+                        own=split_ref(uri)[0] == own,
+                        url=uri,
+                    )
+                )
+                pending.append(child)
+        return out[:limit]
+
+    async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        """Add the reply to (or take it off) the ``hiddenReplies`` of its thread's threadgate."""
+        reply = await self._record(comment_id)
+        uri = str(reply["uri"])
+        root = str((((reply.get("value") or {}).get("reply") or {}).get("root") or {}).get("uri", ""))
+        own = await self._did()
+        root_did, root_rkey = split_ref(root) if root else ("", "")
+        if not root:
+            raise PlatformRejected(f"account {self.account!r} on bluesky: {uri} is not a reply")
+        if root_did != own:
+            raise PlatformRejected(
+                f"account {self.account!r} on bluesky: the thread of {uri} was started by {root_did}, "
+                "not this account; only the thread's author can hide its replies"
+            )
+        try:
+            gate = await self._record(root_rkey, THREADGATE)
+        except PlatformNotFound:
+            gate = {}
+        value = dict(gate.get("value") or {"$type": THREADGATE, "post": root, "createdAt": now_z()})
+        listed = [u for u in value.get("hiddenReplies") or [] if u != uri]
+        value["hiddenReplies"] = [*listed, uri] if hidden else listed
+        body: dict[str, Any] = {"repo": own, "collection": THREADGATE, "rkey": root_rkey, "record": value}
+        if gate:
+            body["swapRecord"] = gate["cid"]  # a concurrent change fails instead of being lost
+        await self._call("app", "POST", "com.atproto.repo.putRecord", json=body)
+
+    async def delete_comment(self, comment_id: str) -> None:
+        did, rkey = split_ref(comment_id)
+        if did and did != await self._did():
+            raise not_own(self, comment_id, "hide the reply instead")
+        await self.delete_post(rkey)
 
     async def delete_post(self, post_id: str) -> None:
         did = await self._did()

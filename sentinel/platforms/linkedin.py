@@ -10,6 +10,10 @@ Endpoints used:
 - ``POST https://www.linkedin.com/oauth/v2/accessToken`` with ``grant_type=refresh_token`` (rotate;
   programmatic refresh tokens are granted to approved Marketing partners)
 - ``POST https://www.linkedin.com/oauth/v2/revoke`` (revoke)
+- ``POST /rest/socialActions/{urn}/comments`` (comment on a post, or answer a comment with
+  ``parentComment``), ``GET /rest/socialActions/{urn}/comments`` (list),
+  ``DELETE /rest/socialActions/{urn}/comments/{comment-id}?actor=`` (delete; Page admins may
+  delete comments on the Page's posts). LinkedIn has no API to hide a comment.
 
 Credentials: ``access_token``, ``author`` (``urn:li:organization:...`` or ``urn:li:person:...``),
 ``client_id``, ``client_secret``, optional ``refresh_token``. Requests carry
@@ -21,12 +25,14 @@ the recorded figure is the documented member share limit (150 posts a day).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from sentinel.platforms.base import (
     Capability,
+    Comment,
     Identity,
     PlatformInfo,
     Post,
@@ -41,6 +47,8 @@ from sentinel.platforms.timefmt import utc_z
 
 OAUTH = "https://www.linkedin.com/oauth/v2"
 API_VERSION = "202405"
+COMMENT_URN = re.compile(r"urn:li:comment:\((?P<object>urn:li:[a-zA-Z]+:[^,]+),(?P<id>[^)]+)\)")
+"""``urn:li:comment:(urn:li:activity:123,456)``: the commented object and the comment's id."""
 
 INFO = PlatformInfo(
     platform="linkedin",
@@ -52,6 +60,9 @@ INFO = PlatformInfo(
             Capability.VERIFY_CREDENTIAL,
             Capability.ROTATE_CREDENTIAL,
             Capability.REVOKE_TOKEN,
+            Capability.REPLY,
+            Capability.LIST_COMMENTS,
+            Capability.DELETE_COMMENT,
         }
     ),
     limits=RateLimits(
@@ -68,8 +79,13 @@ INFO = PlatformInfo(
         Capability.LOCK_ACCOUNT: "LinkedIn has no self-lock for Pages: remove every admin but the incident "
         "lead (Admin tools > Manage admins) and report at https://www.linkedin.com/help/linkedin/ask/TS-RHA",
         Capability.APP_PASSWORDS: "LinkedIn has no app passwords; each tool holds its own OAuth token",
+        Capability.HIDE_COMMENT: "LinkedIn cannot hide a comment: delete it, or on the post open the "
+        "comment's ... menu > Report; a Page admin can also turn comments off for the post",
     },
-    notes={Capability.ROTATE_CREDENTIAL: "needs a refresh token, granted to approved Marketing partners"},
+    notes={
+        Capability.ROTATE_CREDENTIAL: "needs a refresh token, granted to approved Marketing partners",
+        Capability.DELETE_COMMENT: "comments on the author's own posts (Page admins), or its own comments",
+    },
     endpoints=(
         "GET /rest/posts?q=author",
         "POST /rest/posts",
@@ -77,6 +93,8 @@ INFO = PlatformInfo(
         "POST /oauth/v2/introspectToken",
         "POST /oauth/v2/accessToken",
         "POST /oauth/v2/revoke",
+        "GET|POST /rest/socialActions/{urn}/comments",
+        "DELETE /rest/socialActions/{urn}/comments/{comment-id}",
     ),
 )
 
@@ -133,6 +151,47 @@ class LinkedInAdapter(OAuthAdapter):
     async def delete_post(self, post_id: str) -> None:
         try:
             await self.http.request("DELETE", f"/rest/posts/{quote(post_id, safe='')}", token=self.token)
+        except PlatformNotFound:
+            return
+
+    def _social(self, urn: str) -> str:
+        return f"/rest/socialActions/{quote(urn, safe='')}/comments"
+
+    async def reply(self, post_id: str, text: str) -> Post:
+        body: dict[str, Any] = {"actor": self.need("author"), "object": post_id, "message": {"text": text}}
+        parent = COMMENT_URN.fullmatch(post_id)
+        if parent:
+            body.update(object=parent["object"], parentComment=post_id)
+        response = await self.http.request("POST", self._social(post_id), json=body, token=self.token)
+        data = response.json() if response.content else {}
+        urn = str(data.get("commentUrn") or response.headers.get("x-restli-id", ""))
+        return Post(post_id=urn, text=text, created_at="")
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        data = await self.api("GET", self._social(post_id), params={"count": min(limit, 100)})
+        me = self.credentials.get("author", "")
+        return [
+            Comment(
+                comment_id=str(c.get("commentUrn") or c.get("id", "")),
+                text=str((c.get("message") or {}).get("text", "")),
+                author=str(c.get("actor", "")),
+                created_at=utc_z(float((c.get("created") or {}).get("time") or 0) / 1000),
+                parent_id=str(c.get("parentComment") or c.get("object") or post_id),
+                own=bool(me) and c.get("actor") == me,
+            )
+            for c in data.get("elements", [])[:limit]
+        ]
+
+    async def delete_comment(self, comment_id: str) -> None:
+        urn = COMMENT_URN.fullmatch(comment_id)
+        if urn is None:
+            raise PlatformNotFound(
+                f"account {self.account!r} on linkedin: {comment_id!r} is not a comment URN "
+                "(urn:li:comment:(<object>,<id>))"
+            )
+        path = f"{self._social(urn['object'])}/{quote(urn['id'], safe='')}"
+        try:
+            await self.http.request("DELETE", path, params={"actor": self.need("author")}, token=self.token)
         except PlatformNotFound:
             return
 

@@ -4,7 +4,9 @@ Endpoints used:
 
 - ``GET /api/v1/accounts/verify_credentials`` (whose token this is)
 - ``GET /api/v1/accounts/:id/statuses`` with ``min_id`` / ``limit`` (the account's own posts)
-- ``POST /api/v1/statuses`` with an ``Idempotency-Key`` (publish)
+- ``POST /api/v1/statuses`` with an ``Idempotency-Key`` (publish; ``in_reply_to_id`` for a reply)
+- ``GET /api/v1/statuses/:id/context`` (the replies under a post: ``descendants``)
+- ``GET /api/v1/statuses/:id`` (whose status a reply is, before deleting it)
 - ``DELETE /api/v1/statuses/:id`` (delete)
 - ``POST /oauth/revoke`` (revoke Sentinel's own access token)
 
@@ -14,22 +16,27 @@ Credentials: ``access_token``, ``service`` (the instance URL), optional ``accoun
 Rate limits (https://docs.joinmastodon.org/api/rate-limits/): 300 calls per 5 minutes per
 account; deleting statuses 30 per 30 minutes. Mastodon has no API to end a user's other
 sessions, change the password, create app passwords or suspend one's own account: those
-steps are manual.
+steps are manual. Nor can an account hide or delete other people's replies to its posts
+(``DELETE /api/v1/statuses/:id`` deletes only the caller's own statuses): report them to
+the instance's moderators, or block the author.
 """
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from sentinel.platforms.base import (
     Capability,
+    Comment,
     Identity,
     PlatformInfo,
     Post,
     RateLimit,
     RateLimits,
     TimelinePage,
+    not_own,
 )
 from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.htmltext import html_to_text
@@ -47,6 +54,9 @@ INFO = PlatformInfo(
             Capability.DELETE_POST,
             Capability.VERIFY_CREDENTIAL,
             Capability.REVOKE_TOKEN,
+            Capability.REPLY,
+            Capability.LIST_COMMENTS,
+            Capability.DELETE_COMMENT,
         }
     ),
     limits=RateLimits(
@@ -65,12 +75,20 @@ INFO = PlatformInfo(
         "no self-lock); meanwhile revoke every session and app",
         Capability.APP_PASSWORDS: "Mastodon has no app passwords; each tool has its own OAuth token, "
         "listed under Preferences > Account > Authorized apps",
+        Capability.HIDE_COMMENT: "Mastodon cannot hide a reply under a post: open the reply, ... > Report "
+        "(the instance's moderators can remove it), or ... > Block the author",
+    },
+    notes={
+        Capability.DELETE_COMMENT: "only the account's own replies; report other people's to the moderators",
+        Capability.LIST_COMMENTS: "the replies the account's instance knows of (remote replies arrive by federation)",
     },
     endpoints=(
         "GET /api/v1/accounts/verify_credentials",
         "GET /api/v1/accounts/:id/statuses",
         "POST /api/v1/statuses",
         "DELETE /api/v1/statuses/:id",
+        "GET /api/v1/statuses/:id",
+        "GET /api/v1/statuses/:id/context",
         "POST /oauth/revoke",
     ),
 )
@@ -122,14 +140,46 @@ class MastodonAdapter(OAuthAdapter):
         )
 
     async def publish(self, text: str) -> Post:
+        return await self._status({"status": text})
+
+    async def reply(self, post_id: str, text: str) -> Post:
+        return await self._status({"status": text, "in_reply_to_id": post_id})
+
+    async def _status(self, body: dict[str, str]) -> Post:
         data = await self.api(
             "POST",
             "/api/v1/statuses",
-            json={"status": text},
+            json=body,
             headers={"idempotency-key": str(uuid.uuid4())},
             idempotent=True,
         )
         return self._post(data)
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        data = await self.api("GET", f"/api/v1/statuses/{quote(post_id, safe='')}/context")
+        own = await self._account_id()
+        return [
+            Comment(
+                comment_id=str(s["id"]),
+                text=html_to_text(str(s.get("content") or "")),
+                author=str((s.get("account") or {}).get("acct", "")),
+                created_at=normalise_time(str(s.get("created_at", ""))),
+                parent_id=str(s.get("in_reply_to_id") or ""),
+                own=str((s.get("account") or {}).get("id", "")) == own,
+                url=str(s.get("url") or ""),
+            )
+            for s in (data.get("descendants") or [])[:limit]
+        ]
+
+    async def delete_comment(self, comment_id: str) -> None:
+        try:
+            status = await self.api("GET", f"/api/v1/statuses/{quote(comment_id, safe='')}")
+        except PlatformNotFound:
+            return
+        author = str((status.get("account") or {}).get("id", ""))
+        if author != await self._account_id():
+            raise not_own(self, comment_id, "report it to the instance's moderators or block its author")
+        await self.delete_post(comment_id)
 
     async def delete_post(self, post_id: str) -> None:
         try:

@@ -2,16 +2,27 @@
 
 Facebook Page (https://developers.facebook.com/docs/pages-api/), with a Page access token:
 ``GET /{page-id}`` (verify), ``GET /{page-id}/posts?fields=id,message,created_time``
-(list), ``POST /{page-id}/feed`` (publish), ``DELETE /{post-id}`` (delete).
+(list), ``POST /{page-id}/feed`` (publish), ``DELETE /{post-id}`` (delete). Comments
+(https://developers.facebook.com/docs/graph-api/reference/object/comments/):
+``POST /{object-id}/comments`` (reply to a post or a comment), ``GET /{object-id}/comments``
+(list), ``POST /{comment-id}`` with ``is_hidden`` (hide / show), ``DELETE /{comment-id}``.
 
 Instagram business (https://developers.facebook.com/docs/instagram-platform/):
 ``GET /{ig-user-id}?fields=id,username`` (verify), ``GET /{ig-user-id}/media?fields=id,caption,timestamp,permalink``
 (list). Publishing needs an image or video and media cannot be deleted through the API.
+Comments (https://developers.facebook.com/docs/instagram-platform/comment-moderation):
+``POST /{ig-media-id}/comments`` (comment on a post), ``POST /{ig-comment-id}/replies``
+(answer a comment), ``GET /{ig-media-id}/comments`` (list, with their replies),
+``POST /{ig-comment-id}?hide=true|false`` (hide / show), ``DELETE /{ig-comment-id}``.
 
 Threads (https://developers.facebook.com/docs/threads/): ``GET /me`` (verify),
 ``GET /{user-id}/threads`` (list), ``POST /{user-id}/threads`` + ``/threads_publish`` (publish,
 two steps), ``DELETE /{media-id}`` (delete; 100 per 24 h), ``GET /refresh_access_token``
-with ``grant_type=th_refresh_token`` (rotate the long-lived token).
+with ``grant_type=th_refresh_token`` (rotate the long-lived token). Replies
+(https://developers.facebook.com/docs/threads/reply-management): a reply is a post with
+``reply_to_id``; ``GET /{media-id}/replies`` (list), ``POST /{reply-id}/manage_reply`` with
+``hide`` (hide / show); deleting is for the account's own replies only
+(``is_reply_owned_by_me``).
 
 Graph errors carry ``{"error": {"code": ...}}``: 190 is an invalid or expired token; 4,
 17, 32, 613 and 80001-80014 are rate limits (Business Use Case limits scale with the
@@ -27,15 +38,22 @@ import httpx
 from sentinel.errors import PlatformError
 from sentinel.platforms.base import (
     Capability,
+    Comment,
     Identity,
     PlatformInfo,
     Post,
     RateLimit,
     RateLimits,
     TimelinePage,
+    not_own,
     page_since,
 )
-from sentinel.platforms.errors import PlatformAuthFailed, PlatformNotFound, PlatformRateLimited
+from sentinel.platforms.errors import (
+    PlatformAuthFailed,
+    PlatformNotFound,
+    PlatformRateLimited,
+    PlatformRejected,
+)
 from sentinel.platforms.http import retry_after_seconds
 from sentinel.platforms.oauth import OAuthAdapter
 from sentinel.platforms.timefmt import normalise_time
@@ -87,11 +105,24 @@ class _GraphAdapter(OAuthAdapter):
         except PlatformNotFound:
             return
 
+    async def _comment(self, path: str, text: str) -> Post:
+        data = await self.api("POST", path, data={"message": text})
+        return Post(post_id=str(data["id"]), text=text, created_at="")
+
 
 FACEBOOK_INFO = PlatformInfo(
     platform="facebook",
     capabilities=frozenset(
-        {Capability.LIST_TIMELINE, Capability.PUBLISH, Capability.DELETE_POST, Capability.VERIFY_CREDENTIAL}
+        {
+            Capability.LIST_TIMELINE,
+            Capability.PUBLISH,
+            Capability.DELETE_POST,
+            Capability.VERIFY_CREDENTIAL,
+            Capability.REPLY,
+            Capability.LIST_COMMENTS,
+            Capability.HIDE_COMMENT,
+            Capability.DELETE_COMMENT,
+        }
     ),
     limits=RateLimits(poll_interval=120.0),
     manual=_META_MANUAL,
@@ -99,7 +130,15 @@ FACEBOOK_INFO = PlatformInfo(
         Capability.LIST_TIMELINE: "Business Use Case rate limits scale with the Page's engaged users "
         "(https://developers.facebook.com/docs/graph-api/overview/rate-limiting/)"
     },
-    endpoints=("GET /{page-id}", "GET /{page-id}/posts", "POST /{page-id}/feed", "DELETE /{post-id}"),
+    endpoints=(
+        "GET /{page-id}",
+        "GET /{page-id}/posts",
+        "POST /{page-id}/feed",
+        "DELETE /{post-id}",
+        "GET|POST /{object-id}/comments",
+        "POST /{comment-id} (is_hidden)",
+        "DELETE /{comment-id}",
+    ),
 )
 
 
@@ -129,16 +168,55 @@ class FacebookPageAdapter(_GraphAdapter):
         return page_since(posts, cursor, limit)
 
     async def publish(self, text: str) -> Post:
-        data = await self.api("POST", f"/{self.need('page_id')}/feed", data={"message": text})
-        return Post(post_id=str(data["id"]), text=text, created_at="")
+        return await self._comment(f"/{self.need('page_id')}/feed", text)
 
     async def delete_post(self, post_id: str) -> None:
         await self._delete(post_id)
 
+    async def reply(self, post_id: str, text: str) -> Post:
+        return await self._comment(f"/{post_id}/comments", text)
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        params = {
+            "fields": "id,message,from{id,name},created_time,is_hidden,permalink_url,parent{id}",
+            "filter": "stream",
+            "limit": min(limit, 100),
+        }
+        data = await self.api("GET", f"/{post_id}/comments", params=params)
+        page = self.need("page_id")
+        return [
+            Comment(
+                comment_id=str(c["id"]),
+                text=str(c.get("message", "")),
+                author=str((c.get("from") or {}).get("name", "")),
+                created_at=normalise_time(str(c.get("created_time", ""))),
+                parent_id=str((c.get("parent") or {}).get("id") or post_id),
+                hidden=bool(c.get("is_hidden")),
+                own=str((c.get("from") or {}).get("id", "")) == page,
+                url=str(c.get("permalink_url", "")),
+            )
+            for c in data.get("data", [])[:limit]
+        ]
+
+    async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        await self.api("POST", f"/{comment_id}", data={"is_hidden": "true" if hidden else "false"})
+
+    async def delete_comment(self, comment_id: str) -> None:
+        await self._delete(comment_id)
+
 
 INSTAGRAM_INFO = PlatformInfo(
     platform="instagram",
-    capabilities=frozenset({Capability.LIST_TIMELINE, Capability.VERIFY_CREDENTIAL}),
+    capabilities=frozenset(
+        {
+            Capability.LIST_TIMELINE,
+            Capability.VERIFY_CREDENTIAL,
+            Capability.REPLY,
+            Capability.LIST_COMMENTS,
+            Capability.HIDE_COMMENT,
+            Capability.DELETE_COMMENT,
+        }
+    ),
     limits=RateLimits(
         write=RateLimit(
             100, 86400, "https://developers.facebook.com/docs/instagram-platform/content-publishing"
@@ -152,7 +230,19 @@ INSTAGRAM_INFO = PlatformInfo(
         Capability.DELETE_POST: "the API cannot delete media: open the post in the Instagram app, "
         "... > Delete (or archive it)",
     },
-    endpoints=("GET /{ig-user-id}", "GET /{ig-user-id}/media"),
+    notes={
+        Capability.REPLY: "a reply to a post is a comment on it, a reply to a comment answers it; "
+        "which one the id names is asked first (GET /{id}?fields=media_type, one extra read)",
+    },
+    endpoints=(
+        "GET /{ig-user-id}",
+        "GET /{ig-user-id}/media",
+        "GET|POST /{ig-media-id}/comments",
+        "GET /{id}?fields=media_type",
+        "POST /{ig-comment-id}/replies",
+        "POST /{ig-comment-id}?hide=",
+        "DELETE /{ig-comment-id}",
+    ),
 )
 
 
@@ -181,6 +271,43 @@ class InstagramAdapter(_GraphAdapter):
         ]
         return page_since(posts, cursor, limit)
 
+    async def reply(self, post_id: str, text: str) -> Post:
+        try:
+            await self.api("GET", f"/{post_id}", params={"fields": "media_type"})
+        except PlatformRejected:
+            # "nonexisting field (media_type) on node type (IGComment)": the id names a comment
+            return await self._comment(f"/{post_id}/replies", text)
+        return await self._comment(f"/{post_id}/comments", text)
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        fields = "id,text,username,from{id},timestamp,hidden"
+        params = {"fields": f"{fields},replies{{{fields}}}", "limit": min(limit, 50)}
+        data = await self.api("GET", f"/{post_id}/comments", params=params)
+        me = self.need("ig_user_id")
+
+        def comment(c: dict[str, Any], parent: str) -> Comment:
+            return Comment(
+                comment_id=str(c["id"]),
+                text=str(c.get("text", "")),
+                author=str(c.get("username", "")),
+                created_at=normalise_time(str(c.get("timestamp", ""))),
+                parent_id=parent,
+                hidden=bool(c.get("hidden")),
+                own=str((c.get("from") or {}).get("id", "")) == me,
+            )
+
+        out = []
+        for c in data.get("data", []):
+            out.append(comment(c, post_id))
+            out.extend(comment(r, str(c["id"])) for r in (c.get("replies") or {}).get("data", []))
+        return out[:limit]
+
+    async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        await self.api("POST", f"/{comment_id}", params={"hide": "true" if hidden else "false"})
+
+    async def delete_comment(self, comment_id: str) -> None:
+        await self._delete(comment_id)
+
 
 THREADS_INFO = PlatformInfo(
     platform="threads",
@@ -191,6 +318,10 @@ THREADS_INFO = PlatformInfo(
             Capability.DELETE_POST,
             Capability.VERIFY_CREDENTIAL,
             Capability.ROTATE_CREDENTIAL,
+            Capability.REPLY,
+            Capability.LIST_COMMENTS,
+            Capability.HIDE_COMMENT,
+            Capability.DELETE_COMMENT,
         }
     ),
     limits=RateLimits(
@@ -205,7 +336,9 @@ THREADS_INFO = PlatformInfo(
     manual=_META_MANUAL,
     notes={
         Capability.ROTATE_CREDENTIAL: "refreshes the long-lived token (valid 60 days); the old one "
-        "is not revoked by the API"
+        "is not revoked by the API",
+        Capability.DELETE_COMMENT: "only the account's own replies; hide other people's",
+        Capability.LIST_COMMENTS: "top-level replies (GET /{media-id}/replies), not the whole conversation",
     },
     endpoints=(
         "GET /me",
@@ -214,6 +347,9 @@ THREADS_INFO = PlatformInfo(
         "POST /{user-id}/threads_publish",
         "DELETE /{media-id}",
         "GET /refresh_access_token",
+        "GET /{media-id}/replies",
+        "GET /{media-id}?fields=is_reply_owned_by_me",
+        "POST /{reply-id}/manage_reply",
     ),
 )
 
@@ -249,10 +385,48 @@ class ThreadsAdapter(_GraphAdapter):
         return page_since(posts, cursor, limit)
 
     async def publish(self, text: str) -> Post:
+        return await self._thread({"media_type": "TEXT", "text": text})
+
+    async def reply(self, post_id: str, text: str) -> Post:
+        return await self._thread({"media_type": "TEXT", "text": text, "reply_to_id": post_id})
+
+    async def _thread(self, form: dict[str, str]) -> Post:
         uid = await self._uid()
-        container = await self.api("POST", f"/{uid}/threads", data={"media_type": "TEXT", "text": text})
+        container = await self.api("POST", f"/{uid}/threads", data=form)
         data = await self.api("POST", f"/{uid}/threads_publish", data={"creation_id": str(container["id"])})
-        return Post(post_id=str(data["id"]), text=text, created_at="")
+        return Post(post_id=str(data["id"]), text=form["text"], created_at="")
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        params = {
+            "fields": "id,text,username,timestamp,permalink,hide_status,is_reply_owned_by_me,replied_to",
+            "limit": min(limit, 100),
+        }
+        data = await self.api("GET", f"/{post_id}/replies", params=params)
+        return [
+            Comment(
+                comment_id=str(r["id"]),
+                text=str(r.get("text", "")),
+                author=str(r.get("username", "")),
+                created_at=normalise_time(str(r.get("timestamp", ""))),
+                parent_id=str((r.get("replied_to") or {}).get("id") or post_id),
+                hidden=r.get("hide_status") == "HIDDEN",
+                own=bool(r.get("is_reply_owned_by_me")),
+                url=str(r.get("permalink", "")),
+            )
+            for r in data.get("data", [])[:limit]
+        ]
+
+    async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        await self.api("POST", f"/{comment_id}/manage_reply", data={"hide": "true" if hidden else "false"})
+
+    async def delete_comment(self, comment_id: str) -> None:
+        try:
+            data = await self.api("GET", f"/{comment_id}", params={"fields": "id,is_reply_owned_by_me"})
+        except PlatformNotFound:
+            return
+        if not data.get("is_reply_owned_by_me"):
+            raise not_own(self, comment_id, "hide the reply instead")
+        await self._delete(comment_id)
 
     async def delete_post(self, post_id: str) -> None:
         await self._delete(post_id)

@@ -11,6 +11,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -19,6 +20,7 @@ from sentinel.platforms.base import (
     AdapterBase,
     AppPassword,
     Capability,
+    Comment,
     Identity,
     PlatformInfo,
     Post,
@@ -26,7 +28,7 @@ from sentinel.platforms.base import (
     RateLimits,
     TimelinePage,
 )
-from sentinel.platforms.errors import PlatformAuthFailed, PlatformLocked, PlatformNotFound
+from sentinel.platforms.errors import PlatformAuthFailed, PlatformLocked, PlatformNotFound, PlatformRejected
 from sentinel.platforms.http import HttpClient, Sleep
 from sentinel.redact import register_secret
 
@@ -48,6 +50,8 @@ INFO = PlatformInfo(
         "GET /api/accounts/{handle}/posts",
         "POST /api/posts",
         "DELETE /api/posts/{id}",
+        "GET /api/posts/{id}/replies",
+        "POST /api/posts/{id}/hide",
         "GET|POST /api/app-passwords",
         "DELETE /api/app-passwords/{name}",
         "POST /api/password",
@@ -58,7 +62,11 @@ INFO = PlatformInfo(
 
 
 def _locked_hook(response: httpx.Response, message: str) -> PlatformError | None:
-    return PlatformLocked(message) if response.status_code == 423 else None
+    if response.status_code == 423:
+        return PlatformLocked(message)
+    if response.status_code == 403 and any(k in response.text for k in ("NotAuthor", "NotModerator")):
+        return PlatformRejected(message)  # not the account's to moderate: logging in again won't help
+    return None
 
 
 class SandboxAdapter(AdapterBase):
@@ -162,17 +170,38 @@ class SandboxAdapter(AdapterBase):
         )
 
     async def publish(self, text: str, client: str = "Sentinel") -> Post:
-        p = await self._call("app", "POST", "/api/posts", json={"text": text, "client": client})
-        return Post(
-            post_id=str(p["id"]),
-            text=str(p["text"]),
-            created_at=str(p["created_at"]),
-            client=str(p["client"]),
+        return _post(await self._call("app", "POST", "/api/posts", json={"text": text, "client": client}))
+
+    async def reply(self, post_id: str, text: str) -> Post:
+        body = {"text": text, "client": "Sentinel", "reply_to": post_id}
+        return _post(await self._call("app", "POST", "/api/posts", json=body))
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        data = await self.http.json("GET", f"/api/posts/{quote(post_id, safe='')}/replies")
+        return [
+            Comment(
+                comment_id=str(p["id"]),
+                text=str(p["text"]),
+                author=str(p.get("author", "")),
+                created_at=str(p["created_at"]),
+                parent_id=post_id,
+                hidden=bool(p.get("hidden")),
+                own=p.get("author") == self.handle,
+            )
+            for p in data.get("replies", [])[:limit]
+        ]
+
+    async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        await self._call(
+            "app", "POST", f"/api/posts/{quote(comment_id, safe='')}/hide", json={"hidden": hidden}
         )
+
+    async def delete_comment(self, comment_id: str) -> None:
+        await self.delete_post(comment_id)
 
     async def delete_post(self, post_id: str) -> None:
         try:
-            await self._call("app", "DELETE", f"/api/posts/{post_id}")
+            await self._call("app", "DELETE", f"/api/posts/{quote(post_id, safe='')}")
         except PlatformNotFound:
             return  # already gone
 
@@ -228,6 +257,15 @@ class SandboxAdapter(AdapterBase):
 
     async def unlock(self) -> None:
         await self._call("main", "POST", "/api/unlock")
+
+
+def _post(p: Mapping[str, Any]) -> Post:
+    return Post(
+        post_id=str(p["id"]),
+        text=str(p["text"]),
+        created_at=str(p["created_at"]),
+        client=str(p["client"]),
+    )
 
 
 def random_password() -> str:

@@ -13,8 +13,10 @@ API (bearer tokens from ``POST /api/sessions``):
 ``DELETE /api/session``                log this token out
 ``DELETE /api/sessions``               end every session of the account (main password session)
 ``GET /api/accounts/{handle}/posts``   public timeline; ``?since=CURSOR`` oldest first, else newest
-``POST /api/posts``                    publish ``{"text", "client"?}``
-``DELETE /api/posts/{id}``             delete a post
+``POST /api/posts``                    publish ``{"text", "client"?, "reply_to"?}`` (a reply to any post)
+``DELETE /api/posts/{id}``             delete a post: the author's, or a reply to one of the caller's posts
+``GET /api/posts/{id}/replies``        public list of the replies to a post (with ``hidden``)
+``POST /api/posts/{id}/hide``          ``{"hidden": bool}``: the replied-to post's author hides a reply
 ``GET|POST /api/app-passwords``        list / create ``{"name"}`` (main password session)
 ``DELETE /api/app-passwords/{name}``   revoke an app password and end its sessions at once
 ``POST /api/password``                 change ``{"current", "new"}``; ends every other session
@@ -73,9 +75,20 @@ class _Post:
     text: str
     client: str
     created_at: str
+    author: str = ""
+    reply_to: str | None = None
+    hidden: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": str(self.seq), "text": self.text, "client": self.client, "created_at": self.created_at}
+        return {
+            "id": str(self.seq),
+            "text": self.text,
+            "client": self.client,
+            "created_at": self.created_at,
+            "author": self.author,
+            "reply_to": self.reply_to,
+            "hidden": self.hidden,
+        }
 
 
 @dataclass
@@ -101,6 +114,8 @@ class SandboxState:
         self.accounts: dict[str, _Account] = {}
         self.sessions: dict[str, _Session] = {}
         self.faults: dict[str, _Fault] = {}
+        self.posts: dict[str, _Post] = {}
+        """Every post by id (replies point at their parent by id, across accounts)."""
         self._seq = itertools.count(1)
 
     def create_account(self, handle: str, password: str) -> _Account:
@@ -134,10 +149,37 @@ class SandboxState:
             del self.sessions[t]
         return len(doomed)
 
-    def publish(self, acct: _Account, text: str, client: str, created: float | None = None) -> _Post:
-        post = _Post(seq=next(self._seq), text=text, client=client, created_at=utc_z(created or time.time()))
+    def publish(
+        self,
+        acct: _Account,
+        text: str,
+        client: str,
+        created: float | None = None,
+        reply_to: str | None = None,
+    ) -> _Post:
+        post = _Post(
+            seq=next(self._seq),
+            text=text,
+            client=client,
+            created_at=utc_z(created or time.time()),
+            author=acct.handle,
+            reply_to=reply_to,
+        )
         acct.posts.append(post)
+        self.posts[str(post.seq)] = post
         return post
+
+    def delete(self, post: _Post) -> None:
+        self.accounts[post.author].posts.remove(post)
+        del self.posts[str(post.seq)]
+
+    def replies(self, post_id: str) -> list[_Post]:
+        return [p for p in self.posts.values() if p.reply_to == post_id]
+
+    def may_moderate(self, handle: str, post: _Post) -> bool:
+        """The author of the post a reply answers moderates it (as on a Page)."""
+        parent = self.posts.get(post.reply_to or "")
+        return parent is not None and parent.author == handle
 
 
 def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -286,7 +328,15 @@ def build_app(state: SandboxState | None = None) -> Starlette:
         text = body.get("text")
         if not isinstance(text, str) or not text:
             return _error(400, "InvalidRequest", "'text' is required")
-        post = st.publish(acct, text, str(body.get("client") or "Sandbox API"))
+        reply_to = body.get("reply_to")
+        if reply_to is not None and str(reply_to) not in st.posts:
+            return _error(404, "PostNotFound", f"no post {reply_to!r} to reply to")
+        post = st.publish(
+            acct,
+            text,
+            str(body.get("client") or "Sandbox API"),
+            reply_to=str(reply_to) if reply_to is not None else None,
+        )
         return JSONResponse(post.to_dict(), status_code=201)
 
     async def delete_post(request: Request) -> Response:
@@ -295,11 +345,35 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             return ok
         _, acct = ok
         pid = request.path_params["post_id"]
-        for i, p in enumerate(acct.posts):
-            if str(p.seq) == pid:
-                del acct.posts[i]
-                return Response(status_code=204)
-        return _error(404, "PostNotFound", f"no post {pid!r}")
+        post = st.posts.get(pid)
+        if post is None:
+            return _error(404, "PostNotFound", f"no post {pid!r}")
+        if post.author != acct.handle and not st.may_moderate(acct.handle, post):
+            return _error(403, "NotAuthor", "only the author, or the author of the post it replies to")
+        st.delete(post)
+        return Response(status_code=204)
+
+    async def list_replies(request: Request) -> Response:
+        pid = request.path_params["post_id"]
+        if pid not in st.posts:
+            return _error(404, "PostNotFound", f"no post {pid!r}")
+        return JSONResponse({"replies": [p.to_dict() for p in st.replies(pid)]})
+
+    async def hide_reply(request: Request) -> Response:
+        ok = usable(request)
+        if isinstance(ok, Response):
+            return ok
+        _, acct = ok
+        post = st.posts.get(request.path_params["post_id"])
+        if post is None:
+            return _error(404, "PostNotFound", f"no post {request.path_params['post_id']!r}")
+        if not st.may_moderate(acct.handle, post):
+            return _error(403, "NotModerator", "only the author of the replied-to post may hide a reply")
+        hidden = (await _body(request)).get("hidden", True)
+        if not isinstance(hidden, bool):
+            return _error(400, "InvalidRequest", "'hidden' must be true or false")
+        post.hidden = hidden
+        return JSONResponse(post.to_dict())
 
     async def app_passwords(request: Request) -> Response:
         ok = usable(request, main=True)
@@ -387,6 +461,8 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             Route("/api/accounts/{handle}/posts", list_posts, methods=["GET"]),
             Route("/api/posts", create_post, methods=["POST"]),
             Route("/api/posts/{post_id}", delete_post, methods=["DELETE"]),
+            Route("/api/posts/{post_id}/replies", list_replies, methods=["GET"]),
+            Route("/api/posts/{post_id}/hide", hide_reply, methods=["POST"]),
             Route("/api/app-passwords", app_passwords, methods=["GET", "POST"]),
             Route("/api/app-passwords/{name}", revoke_app_password, methods=["DELETE"]),
             Route("/api/password", change_password, methods=["POST"]),

@@ -52,6 +52,11 @@ INFO = PlatformInfo(
         Capability.LOCK_ACCOUNT: "TikTok has no self-lock: change the password, remove devices, report at "
         "https://www.tiktok.com/legal/report/feedback",
         Capability.APP_PASSWORDS: "TikTok has no app passwords",
+        Capability.REPLY: "the Display API cannot comment: reply in the TikTok app or TikTok Studio",
+        Capability.LIST_COMMENTS: "the Display API cannot read comments: TikTok Studio > Comments",
+        Capability.HIDE_COMMENT: "TikTok Studio > Comments: filter or hide the comment, or turn "
+        "comments off on the video (... > Privacy settings)",
+        Capability.DELETE_COMMENT: "in the TikTok app long-press the comment under your video > Delete",
     },
     endpoints=(
         "GET /v2/user/info/",

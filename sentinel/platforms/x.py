@@ -5,7 +5,11 @@ Endpoints used:
 
 - ``GET /2/users/me`` (whose token this is)
 - ``GET /2/users/:id/tweets`` with ``since_id``, ``max_results``, ``pagination_token``
-- ``POST /2/tweets`` (publish), ``DELETE /2/tweets/:id`` (delete)
+- ``POST /2/tweets`` (publish; ``reply.in_reply_to_tweet_id`` for a reply), ``DELETE /2/tweets/:id`` (delete)
+- ``GET /2/tweets/search/recent`` with ``query=conversation_id:<id>`` (the replies under a post,
+  last 7 days), ``GET /2/tweets/:id`` (whose post a reply is, before deleting it)
+- ``PUT /2/tweets/:id/hidden`` (hide or show a reply to one of the account's posts; scope
+  ``tweet.moderate.write``)
 - ``POST /2/oauth2/token`` with ``grant_type=refresh_token`` (rotate: X rotates the refresh token too)
 - ``POST /2/oauth2/revoke`` (revoke the old access token)
 
@@ -15,7 +19,8 @@ Credentials: ``access_token``, ``refresh_token``, ``client_id``, optional ``clie
 Rate limits (per user, https://docs.x.com/x-api/fundamentals/rate-limits): deleting posts
 50 per 15 minutes; creating posts 100 per 15 minutes; reading a user's posts 900 per 15
 minutes at the Pro tier (far less on lower tiers: set ``[watcher] intervals.x``). X has no
-API to change the password, end other sessions or lock an account.
+API to change the password, end other sessions or lock an account, and deletes only the
+account's own posts (other people's replies can be hidden).
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ from sentinel.errors import PlatformError
 from sentinel.logs import get_logger
 from sentinel.platforms.base import (
     Capability,
+    Comment,
     Identity,
     PlatformInfo,
     Post,
     RateLimit,
     RateLimits,
     TimelinePage,
+    not_own,
 )
 from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.oauth import OAuthAdapter
@@ -52,6 +59,10 @@ INFO = PlatformInfo(
             Capability.VERIFY_CREDENTIAL,
             Capability.ROTATE_CREDENTIAL,
             Capability.REVOKE_TOKEN,
+            Capability.REPLY,
+            Capability.LIST_COMMENTS,
+            Capability.HIDE_COMMENT,
+            Capability.DELETE_COMMENT,
         }
     ),
     limits=RateLimits(
@@ -69,11 +80,19 @@ INFO = PlatformInfo(
         "and revoke connected apps; if you cannot sign in, use https://help.x.com/forms/hacked",
         Capability.APP_PASSWORDS: "X has no app passwords; each tool holds its own OAuth token",
     },
+    notes={
+        Capability.LIST_COMMENTS: "recent search: replies from the last 7 days; the API does not say "
+        "which replies are hidden",
+        Capability.DELETE_COMMENT: "only the account's own replies; hide other people's",
+    },
     endpoints=(
         "GET /2/users/me",
         "GET /2/users/:id/tweets",
         "POST /2/tweets",
         "DELETE /2/tweets/:id",
+        "GET /2/tweets/:id",
+        "GET /2/tweets/search/recent",
+        "PUT /2/tweets/:id/hidden",
         "POST /2/oauth2/token",
         "POST /2/oauth2/revoke",
     ),
@@ -132,8 +151,60 @@ class XAdapter(OAuthAdapter):
         return TimelinePage(posts=tuple(posts), cursor=posts[-1].post_id if posts else (cursor or ""))
 
     async def publish(self, text: str) -> Post:
-        data = (await self.api("POST", "/2/tweets", json={"text": text}))["data"]
-        return Post(post_id=str(data["id"]), text=str(data.get("text", text)), created_at="")
+        return await self._tweet({"text": text})
+
+    async def reply(self, post_id: str, text: str) -> Post:
+        return await self._tweet({"text": text, "reply": {"in_reply_to_tweet_id": post_id}})
+
+    async def _tweet(self, body: dict[str, Any]) -> Post:
+        data = (await self.api("POST", "/2/tweets", json=body))["data"]
+        return Post(post_id=str(data["id"]), text=str(data.get("text", body["text"])), created_at="")
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        params = {
+            "query": f"conversation_id:{post_id}",
+            "max_results": max(10, min(limit, 100)),
+            "tweet.fields": "author_id,created_at,conversation_id,referenced_tweets",
+            "expansions": "author_id",
+            "user.fields": "username",
+        }
+        data = await self.api("GET", "/2/tweets/search/recent", params=params)
+        users = {
+            str(u["id"]): str(u.get("username", "")) for u in (data.get("includes") or {}).get("users", [])
+        }
+        own = await self._user_id()
+        out = []
+        for t in data.get("data") or []:
+            parent = next(
+                (str(r["id"]) for r in t.get("referenced_tweets") or [] if r.get("type") == "replied_to"), ""
+            )
+            author = str(t.get("author_id", ""))
+            out.append(
+                Comment(
+                    comment_id=str(t["id"]),
+                    text=str(t.get("text", "")),
+                    author=users.get(author, author),
+                    created_at=normalise_time(str(t.get("created_at", ""))),
+                    parent_id=parent,
+                    own=author == own,
+                    url=f"https://x.com/i/web/status/{t['id']}",
+                )
+            )
+        return sorted(out, key=lambda c: int(c.comment_id))[:limit]
+
+    async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        await self.api("PUT", f"/2/tweets/{comment_id}/hidden", json={"hidden": hidden})
+
+    async def delete_comment(self, comment_id: str) -> None:
+        try:
+            data = await self.api("GET", f"/2/tweets/{comment_id}", params={"tweet.fields": "author_id"})
+        except PlatformNotFound:
+            return
+        if not data.get("data"):
+            return  # X answers 200 with an "errors" list (resource-not-found) for a deleted post
+        if str(data["data"].get("author_id", "")) != await self._user_id():
+            raise not_own(self, comment_id, "hide the reply instead")
+        await self.delete_post(comment_id)
 
     async def delete_post(self, post_id: str) -> None:
         try:

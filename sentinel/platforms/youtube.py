@@ -7,6 +7,13 @@ Endpoints used:
 - ``DELETE /youtube/v3/videos?id=...`` (delete, 50 quota units)
 - ``POST https://oauth2.googleapis.com/token`` with ``grant_type=refresh_token`` (rotate the access token)
 - ``POST https://oauth2.googleapis.com/revoke`` (revoke)
+- ``POST /youtube/v3/commentThreads?part=snippet`` (comment on a video) and
+  ``POST /youtube/v3/comments?part=snippet`` with ``parentId`` (answer a comment), 50 units each
+- ``GET /youtube/v3/commentThreads?part=snippet,replies&videoId=...`` (list, 1 unit)
+- ``POST /youtube/v3/comments/setModerationStatus`` (hide: ``heldForReview``; show again:
+  ``published``; 50 units)
+- ``GET /youtube/v3/comments?part=snippet&id=...`` and ``DELETE /youtube/v3/comments?id=...``
+  (delete the channel's own comments; 50 units)
 
 Credentials: ``access_token``, ``refresh_token``, ``client_id``, ``client_secret``, optional
 ``channel_id``. Publishing means uploading a video, which Sentinel does not broker.
@@ -17,16 +24,19 @@ Quota: 10,000 units a day per project by default, so at most 200 deletions a day
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sentinel.platforms.base import (
     Capability,
+    Comment,
     Identity,
     PlatformInfo,
     Post,
     RateLimit,
     RateLimits,
     TimelinePage,
+    not_own,
     page_since,
 )
 from sentinel.platforms.errors import PlatformNotFound
@@ -34,6 +44,9 @@ from sentinel.platforms.oauth import OAuthAdapter
 from sentinel.platforms.timefmt import normalise_time
 
 GOOGLE_OAUTH = "https://oauth2.googleapis.com"
+VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+"""Video ids are 11 characters; comment ids are longer."""
+HIDDEN_STATUSES = frozenset({"heldForReview", "likelySpam", "rejected"})
 _QUOTA = "https://developers.google.com/youtube/v3/determine_quota_cost"
 
 INFO = PlatformInfo(
@@ -45,6 +58,10 @@ INFO = PlatformInfo(
             Capability.VERIFY_CREDENTIAL,
             Capability.ROTATE_CREDENTIAL,
             Capability.REVOKE_TOKEN,
+            Capability.REPLY,
+            Capability.LIST_COMMENTS,
+            Capability.HIDE_COMMENT,
+            Capability.DELETE_COMMENT,
         }
     ),
     limits=RateLimits(
@@ -63,13 +80,23 @@ INFO = PlatformInfo(
         "recent uploads to private, and start recovery at https://support.google.com/youtube/answer/76187",
         Capability.APP_PASSWORDS: "Google app passwords do not apply to the YouTube Data API",
     },
-    notes={Capability.ROTATE_CREDENTIAL: "issues a new access token; Google keeps the refresh token"},
+    notes={
+        Capability.ROTATE_CREDENTIAL: "issues a new access token; Google keeps the refresh token",
+        Capability.HIDE_COMMENT: "sets the comment 'held for review' (YouTube Studio > Comments > Held "
+        "for review shows it; publishing it again unhides it)",
+        Capability.DELETE_COMMENT: "only the channel's own comments; hide other people's (held for review) "
+        "or remove them in YouTube Studio",
+        Capability.LIST_COMMENTS: "top-level comments with the replies the API includes (up to 5 per thread)",
+    },
     endpoints=(
         "GET /youtube/v3/channels",
         "GET /youtube/v3/playlistItems",
         "DELETE /youtube/v3/videos",
         "POST oauth2.googleapis.com/token",
         "POST oauth2.googleapis.com/revoke",
+        "GET|POST /youtube/v3/commentThreads",
+        "GET|POST|DELETE /youtube/v3/comments",
+        "POST /youtube/v3/comments/setModerationStatus",
     ),
 )
 
@@ -131,6 +158,74 @@ class YouTubeAdapter(OAuthAdapter):
     async def delete_post(self, post_id: str) -> None:
         try:
             await self.http.request("DELETE", "/youtube/v3/videos", params={"id": post_id}, token=self.token)
+        except PlatformNotFound:
+            return
+
+    async def reply(self, post_id: str, text: str) -> Post:
+        if VIDEO_ID.fullmatch(post_id):
+            path = "/youtube/v3/commentThreads"
+            body: dict[str, Any] = {
+                "snippet": {"videoId": post_id, "topLevelComment": {"snippet": {"textOriginal": text}}}
+            }
+        else:
+            path, body = "/youtube/v3/comments", {"snippet": {"parentId": post_id, "textOriginal": text}}
+        data = await self.api("POST", path, params={"part": "snippet"}, json=body)
+        return Post(post_id=str(data["id"]), text=text, created_at="")
+
+    async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        params = {
+            "part": "snippet,replies",
+            "videoId": post_id,
+            "maxResults": min(limit, 100),
+            "textFormat": "plainText",
+        }
+        data = await self.api("GET", "/youtube/v3/commentThreads", params=params)
+        channel = self.credentials.get("channel_id", "")
+        out = []
+        for thread in data.get("items", []):
+            top = (thread.get("snippet") or {}).get("topLevelComment") or {}
+            out.append(self._comment(top, post_id, channel))
+            for r in (thread.get("replies") or {}).get("comments", []):
+                out.append(self._comment(r, str(top.get("id", "")), channel))
+        return out[:limit]
+
+    def _comment(self, item: dict[str, Any], parent: str, channel: str) -> Comment:
+        sn = item.get("snippet") or {}
+        author = str((sn.get("authorChannelId") or {}).get("value", ""))
+        return Comment(
+            comment_id=str(item.get("id", "")),
+            text=str(sn.get("textOriginal") or sn.get("textDisplay") or ""),
+            author=str(sn.get("authorDisplayName") or author),
+            created_at=normalise_time(str(sn.get("publishedAt", ""))),
+            parent_id=str(sn.get("parentId") or parent),
+            hidden=sn.get("moderationStatus") in HIDDEN_STATUSES,
+            own=bool(channel) and author == channel,
+        )
+
+    async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
+        params = {"id": comment_id, "moderationStatus": "heldForReview" if hidden else "published"}
+        await self.http.request(
+            "POST",
+            "/youtube/v3/comments/setModerationStatus",
+            params=params,
+            token=self.token,
+            idempotent=True,
+        )
+
+    async def delete_comment(self, comment_id: str) -> None:
+        data = await self.api("GET", "/youtube/v3/comments", params={"part": "snippet", "id": comment_id})
+        items = data.get("items") or []
+        if not items:
+            return  # already gone
+        author = str(((items[0].get("snippet") or {}).get("authorChannelId") or {}).get("value", ""))
+        if not self.credentials.get("channel_id"):
+            await self.verify()
+        if author != self.credentials.get("channel_id"):
+            raise not_own(self, comment_id, "hide it (held for review) or remove it in YouTube Studio")
+        try:
+            await self.http.request(
+                "DELETE", "/youtube/v3/comments", params={"id": comment_id}, token=self.token
+            )
         except PlatformNotFound:
             return
 

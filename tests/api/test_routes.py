@@ -148,12 +148,12 @@ async def test_moderator_cannot_publish_but_can_delete(harness: Harness) -> None
     assert all(p["id"] != post_id for p in harness.world.posts("acct-a"))
 
 
-async def test_replies_need_respond_and_an_adapter_that_can_reply(harness: Harness) -> None:
+async def test_replies_need_respond_not_publish(harness: Harness) -> None:
+    # (replies end to end, and platforms that cannot reply: tests/api/test_moderation.py)
     resp = await harness.client.post(
-        "/v1/accounts/acct-a/posts", json={"text": "thanks", "reply_to": "7"}, headers=harness.auth("op-rep")
+        "/v1/accounts/acct-a/posts", json={"text": "thanks", "reply_to": "7"}, headers=harness.auth("op-pub")
     )
-    # respond is enough to get past authorization; the sandbox adapter has no reply call
-    assert resp.status_code == 422 and error(resp)["code"] == "not_supported"
+    assert resp.status_code == 403 and error(resp)["capability"] == "respond"
 
 
 # -- held posts ------------------------------------------------------------------------------------

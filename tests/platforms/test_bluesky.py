@@ -7,10 +7,19 @@ import json
 import httpx
 import pytest
 
-from sentinel.platforms import Capability, PlatformAuthFailed, PlatformLocked, create_adapter
-from sentinel.platforms.bluesky import BlueskyAdapter
+from sentinel.platforms import (
+    Capability,
+    PlatformAuthFailed,
+    PlatformLocked,
+    PlatformNotFound,
+    PlatformRejected,
+    PlatformUnavailable,
+    create_adapter,
+)
+from sentinel.platforms.bluesky import BlueskyAdapter, comment_id
 from sentinel.redact import scrub
 from tests.pds_fixture import Pds
+from tests.platforms.mockapi import no_sleep
 
 pytestmark = pytest.mark.pds
 
@@ -162,3 +171,186 @@ def test_capabilities_declare_what_bluesky_cannot_do() -> None:
     assert info.supports(Capability.LOCK_ACCOUNT)
     assert not info.supports(Capability.CHANGE_PASSWORD)
     assert "e-mailed code" in info.manual[Capability.CHANGE_PASSWORD]
+
+
+# -- replies and moderation ------------------------------------------------------------------------
+def record(pds: Pds, uri: str) -> dict[str, object] | None:
+    """A record read straight from the PDS (``None`` when it does not exist)."""
+    did, collection, rkey = uri.removeprefix("at://").split("/")
+    r = httpx.get(
+        f"{pds.url}/xrpc/com.atproto.repo.getRecord",
+        params={"repo": did, "collection": collection, "rkey": rkey},
+    )
+    if r.status_code == 400 and r.json().get("error") == "RecordNotFound":
+        return None
+    r.raise_for_status()
+    value: dict[str, object] = r.json()["value"]
+    return value
+
+
+async def test_replies_carry_root_and_parent_strong_refs(pds: Pds) -> None:
+    brand, fan = pds.create_account(), pds.create_account()
+    async with adapter(pds, brand, "brand") as owner, adapter(pds, fan, "fan") as other:
+        root = await owner.publish("We launched today")
+        question = await other.reply(root.url, "Which countries?")
+        answer = await owner.reply(comment_id(question.url), "All of the EU")
+        again = await owner.reply(root.post_id, "Thanks everyone")  # own post by record key
+    root_ref = record(pds, root.url)
+    assert root_ref is not None
+    q, a, g = record(pds, question.url), record(pds, answer.url), record(pds, again.url)
+    assert q is not None and a is not None and g is not None
+    assert q["reply"]["root"]["uri"] == q["reply"]["parent"]["uri"] == root.url  # type: ignore[index]
+    # an answer to a reply: root is the thread's first post, parent the reply, with their CIDs
+    assert a["reply"]["root"] == q["reply"]["root"]  # type: ignore[index]
+    assert a["reply"]["parent"]["uri"] == question.url  # type: ignore[index]
+    assert str(a["reply"]["parent"]["cid"]).startswith("bafy")  # type: ignore[index]
+    assert g["reply"]["parent"]["uri"] == root.url and a["text"] == "All of the EU"  # type: ignore[index]
+
+
+async def test_hiding_replies_writes_the_root_posts_threadgate_and_keeps_its_rules(pds: Pds) -> None:
+    brand, fan, troll = pds.create_account(), pds.create_account(), pds.create_account()
+    async with (
+        adapter(pds, brand, "brand") as owner,
+        adapter(pds, fan, "fan") as kind,
+        adapter(pds, troll, "troll") as rude,
+    ):
+        root = await owner.publish("Ask us anything")
+        nice = await kind.reply(root.url, "How is the team?")
+        spam = await rude.reply(root.url, "cheap followers at spam.example")
+        deep = await rude.reply(nice.url, "more spam")
+        gate_uri = f"at://{brand['did']}/app.bsky.feed.threadgate/{root.post_id}"
+        # the account had restricted replies to mentioned people: hiding must keep that
+        rules = [{"$type": "app.bsky.feed.threadgate#mentionRule"}]
+        await owner._call(
+            "app",
+            "POST",
+            "com.atproto.repo.createRecord",
+            json={
+                "repo": brand["did"],
+                "collection": "app.bsky.feed.threadgate",
+                "rkey": root.post_id,
+                "record": {
+                    "$type": "app.bsky.feed.threadgate",
+                    "post": root.url,
+                    "createdAt": "2026-01-01T00:00:00Z",
+                    "allow": rules,
+                },
+            },
+        )
+        await owner.hide_comment(comment_id(spam.url))
+        await owner.hide_comment(comment_id(deep.url))  # a reply to a reply: same root, same gate
+        await owner.hide_comment(comment_id(deep.url))  # twice: listed once
+        gate = record(pds, gate_uri)
+        assert gate is not None
+        assert gate["hiddenReplies"] == [spam.url, deep.url] and gate["allow"] == rules
+        await owner.hide_comment(deep.url, hidden=False)  # an at:// URI works too
+        gate = record(pds, gate_uri)
+        assert gate is not None and gate["hiddenReplies"] == [spam.url]
+        # only the thread's author can hide its replies
+        with pytest.raises(PlatformRejected, match="only the thread's author"):
+            await rude.hide_comment(comment_id(nice.url))
+        with pytest.raises(PlatformRejected, match="not a reply"):
+            await owner.hide_comment(comment_id(root.url))
+        with pytest.raises(PlatformNotFound):
+            await owner.hide_comment(f"{troll['did']}:3zzzzzzzzzzzz")
+
+
+async def test_hiding_in_a_thread_without_a_gate_creates_one(pds: Pds) -> None:
+    brand, fan = pds.create_account(), pds.create_account()
+    async with adapter(pds, brand, "brand") as owner, adapter(pds, fan, "fan") as other:
+        root = await owner.publish("Hello")
+        spam = await other.reply(root.url, "spam")
+        await owner.hide_comment(comment_id(spam.url))
+    gate = record(pds, f"at://{brand['did']}/app.bsky.feed.threadgate/{root.post_id}")
+    assert gate is not None and gate["hiddenReplies"] == [spam.url] and gate["post"] == root.url
+    assert "allow" not in gate  # no allow rules: everybody may still reply
+
+
+async def test_an_account_deletes_only_its_own_replies(pds: Pds) -> None:
+    brand, fan = pds.create_account(), pds.create_account()
+    async with adapter(pds, brand, "brand") as owner, adapter(pds, fan, "fan") as other:
+        root = await owner.publish("Hello")
+        theirs = await other.reply(root.url, "a reply by someone else")
+        mine = await owner.reply(theirs.url, "our answer")
+        with pytest.raises(PlatformRejected, match="hide the reply instead"):
+            await owner.delete_comment(comment_id(theirs.url))
+        await owner.delete_comment(comment_id(mine.url))
+        await owner.delete_comment(comment_id(mine.url))  # already gone: not an error
+    assert record(pds, theirs.url) is not None
+    assert record(pds, mine.url) is None
+
+
+async def test_listing_replies_needs_an_appview_which_the_test_pds_lacks(pds: Pds) -> None:
+    """The test network runs no AppView: the PDS cannot answer getPostThread, and the adapter
+    says the platform is unavailable rather than inventing an empty thread."""
+    user = pds.create_account()
+    bsky = BlueskyAdapter("acct", user, base_url=pds.url, sleep=no_sleep)
+    async with bsky:
+        root = await bsky.publish("Hello")
+        with pytest.raises(PlatformUnavailable):
+            await bsky.list_comments(root.post_id)
+
+
+async def test_list_comments_from_the_documented_thread_shape() -> None:
+    """app.bsky.feed.getPostThread's documented output (threadViewPost, notFoundPost,
+    threadgateView) through MockTransport, asked of the AppView named in the credential."""
+    root = "at://did:plc:brand/app.bsky.feed.post/3root"
+    fan = "at://did:plc:fan/app.bsky.feed.post/3fan"
+    spam = "at://did:plc:troll/app.bsky.feed.post/3spam"
+    ours = "at://did:plc:brand/app.bsky.feed.post/3ours"
+
+    def view(uri: str, handle: str, text: str) -> dict[str, object]:
+        did = uri.split("/")[2]
+        return {
+            "uri": uri,
+            "cid": "bafy" + uri[-4:],
+            "author": {"did": did, "handle": handle},
+            "record": {"$type": "app.bsky.feed.post", "text": text, "createdAt": "2026-03-01T10:00:00.000Z"},
+            "indexedAt": "2026-03-01T10:00:01.000Z",
+        }
+
+    thread = {
+        "thread": {
+            "$type": "app.bsky.feed.defs#threadViewPost",
+            "post": view(root, "brand.test", "root"),
+            "replies": [
+                {
+                    "$type": "app.bsky.feed.defs#threadViewPost",
+                    "post": view(fan, "fan.test", "question"),
+                    "replies": [
+                        {
+                            "$type": "app.bsky.feed.defs#threadViewPost",
+                            "post": view(ours, "brand.test", "answer"),
+                        }
+                    ],
+                },
+                {"$type": "app.bsky.feed.defs#notFoundPost", "uri": "at://x/y/z", "notFound": True},
+                {"$type": "app.bsky.feed.defs#threadViewPost", "post": view(spam, "troll.test", "spam")},
+            ],
+        },
+        "threadgate": {
+            "uri": "at://did:plc:brand/app.bsky.feed.threadgate/3root",
+            "cid": "bafygate",
+            "record": {"$type": "app.bsky.feed.threadgate", "post": root, "hiddenReplies": [spam]},
+        },
+    }
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        assert request.url.host == "appview.test"
+        assert request.url.path == "/xrpc/app.bsky.feed.getPostThread"
+        return httpx.Response(200, json=thread)
+
+    creds = {"identifier": "did:plc:brand", "password": "pw-123456", "appview": "https://appview.test"}
+    async with BlueskyAdapter("acct", creds, transport=httpx.MockTransport(handler)) as bsky:
+        comments = await bsky.list_comments("3root")
+        first = await bsky.list_comments("3root", limit=1)
+    assert seen[0].url.params["uri"] == root
+    assert [(c.comment_id, c.author, c.text, c.hidden, c.own, c.parent_id) for c in comments] == [
+        ("did:plc:fan:3fan", "fan.test", "question", False, False, "did:plc:brand:3root"),
+        ("did:plc:troll:3spam", "troll.test", "spam", True, False, "did:plc:brand:3root"),
+        ("did:plc:brand:3ours", "brand.test", "answer", False, True, "did:plc:fan:3fan"),
+    ]
+    assert comments[0].created_at == "2026-03-01T10:00:00Z" and comments[0].url == fan
+    assert [c.comment_id for c in first] == ["did:plc:fan:3fan"]
