@@ -203,7 +203,11 @@ class Inventory:
         return out
 
     def reach(self) -> dict[str, list[str]]:
-        """Operator id -> accounts the inventory lets that operator manage."""
+        """Operator id -> accounts whose ``owners`` name that operator.
+
+        The inventory's half of a blast radius; ``sentinel.response.reach`` adds the accounts
+        the operator's Vault policies grant.
+        """
         out: dict[str, list[str]] = {}
         for a in self.accounts:
             for o in a.owners:

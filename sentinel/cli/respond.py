@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--operator",
         action="append",
         default=[],
-        help="every account this operator can reach (blast radius); also disables their Vault entity",
+        help="every account this operator can reach (blast radius: inventory owners and what the Vault "
+        "policies of their entity and its groups grant); also disables their Vault entity",
     )
     p.add_argument("--all", action="store_true", help="every active account")
     p.add_argument(
