@@ -25,6 +25,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,7 @@ def serve(port_file: Path, state: Path) -> None:
     from sentinel.api.held import HeldStore
     from sentinel.api.service import ServerHandle, bind
     from sentinel.config import SHIPPED_RULES
+    from sentinel.daemon import HeapPolicy
     from sentinel.engine.engine import Engine
     from sentinel.engine.loader import load_rules
     from sentinel.engine.settings import EngineSettings, PolicySettings
@@ -78,17 +80,32 @@ def serve(port_file: Path, state: Path) -> None:
         readiness=lambda: {"vault": True, "rules": True},
     )
 
+    # every collection's pause while serving, written out when the benchmark stops the server
+    pauses: list[tuple[int, float]] = []
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((info["generation"], time.perf_counter() - started[0]))
+
+    def write_pauses() -> None:
+        (state / "gc.json").write_text(json.dumps(pauses))
+        os._exit(0)
+
     async def main() -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, write_pauses)
+        gc.callbacks.append(on_gc)
         handle = ServerHandle(create_app(deps), bind("127.0.0.1", 0))
         await handle.start()
+        if not env.get("BENCH_NO_HEAP_POLICY"):
+            # the daemon's garbage-collector policy, as ``sentinel run`` applies it once started
+            heap = HeapPolicy()
+            heap.start()
+            policy = asyncio.get_running_loop().create_task(heap.run())  # noqa: F841
+        pauses.clear()  # from here on: collections while serving (the settle at start is not one)
         port_file.write_text(handle.url)
-        if env.get("BENCH_GC_FREEZE"):
-            # What a daemon can do against full (generation 2) collections, which pause the
-            # loop for tens of ms once the engine holds a lot of state: move what survived
-            # so far out of the collector's sight, once a second.
-            while True:
-                gc.freeze()
-                await asyncio.sleep(1.0)
         await asyncio.Event().wait()
 
     from sentinel import logs
@@ -273,7 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
     parser.add_argument("--cache", type=float, default=5.0, help="[api] capability_cache seconds")
     parser.add_argument("--quick", action="store_true", help="5 s at the fixed rate, 2 s saturation")
-    parser.add_argument("--gc-freeze", action="store_true", help="server calls gc.freeze() once a second")
+    parser.add_argument(
+        "--no-heap-policy",
+        action="store_true",
+        help="server without the daemon's garbage-collector policy (sentinel.daemon.HeapPolicy)",
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -295,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             "BENCH_DAEMON_TOKEN": daemon_token,
             "BENCH_ACL_PREFIX": acl,
             "BENCH_CACHE": str(args.cache),
-            **({"BENCH_GC_FREEZE": "1"} if args.gc_freeze else {}),
+            **({"BENCH_NO_HEAP_POLICY": "1"} if args.no_heap_policy else {}),
         }
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(port_file), "--state", str(tmp)], env=env
@@ -312,10 +333,13 @@ def main(argv: list[str] | None = None) -> int:
             server.terminate()
             server.wait(10)
             bao.stop()
+        gc_file = tmp / "gc.json"
+        pauses = json.loads(gc_file.read_text()) if gc_file.exists() else []
     print(
         f"API benchmark: {args.rate:.0f} req/s for {args.duration:.0f} s per endpoint, "
         f"{args.connections} connections, then {args.max_seconds:.0f} s saturation; loopback, real OpenBao, "
-        f"shipped rules, {len(accounts)} accounts{', gc.freeze() every second' if args.gc_freeze else ''}"
+        f"shipped rules, {len(accounts)} accounts"
+        f"{', no heap policy' if args.no_heap_policy else ', the daemon heap policy'}"
     )
     print(
         f"{'endpoint':<18} {'achieved/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'max req/s':>10}  statuses"
@@ -325,11 +349,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:<18} {r['rate_achieved']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['max_ms']:>8.2f} "
             f"{r['max_rps']:>10.0f}  {r['statuses']}"
         )
+    for gen in range(3):
+        ms = sorted(p * 1000 for g, p in pauses if g == gen)
+        if ms:
+            print(
+                f"server gc generation {gen}: {len(ms)} collections, max {ms[-1]:.2f} ms, "
+                f"total {sum(ms):.0f} ms"
+            )
     check, bare = results["/v1/check"], results["/healthz (bare)"]
-    ratio = check["max_rps"] / bare["max_rps"]
     print(
-        f"/v1/check throughput is {ratio:.0%} of the bare endpoint's (goal >= 60%); "
-        f"p99 at {args.rate:.0f}/s is {check['p99_ms']:.2f} ms (goal < 5 ms)"
+        f"/v1/check at {args.rate:.0f}/s: achieved {check['rate_achieved']:.0f}/s, "
+        f"{check['rate_achieved'] / bare['rate_achieved']:.0%} of the bare endpoint's achieved rate; "
+        f"p99 {check['p99_ms']:.2f} ms (goal < 5 ms)"
+    )
+    print(
+        f"saturation: /v1/check {check['max_rps']:.0f}/s is {check['max_rps'] / bare['max_rps']:.0%} "
+        f"of the bare endpoint's {bare['max_rps']:.0f}/s (goal >= 60%)"
     )
     return 0
 

@@ -127,3 +127,28 @@ def test_vault_down_at_start_keeps_running_and_reconnects(
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert b"vault.unavailable" in out
+
+
+async def test_heap_policy_freezes_survivors_and_settles_now_and_then() -> None:
+    import asyncio
+    import gc
+
+    from sentinel.daemon import HeapPolicy
+
+    policy = HeapPolicy(freeze_every=0.01, settle_every=0.2)
+    try:
+        policy.start()
+        assert gc.get_freeze_count() > 0 and policy.settles == 1
+        task = asyncio.get_running_loop().create_task(policy.run())
+        kept = [[i] for i in range(1000)]  # survivors made after the start
+        ids = {id(k) for k in kept}
+        assert any(id(o) in ids for o in gc.get_objects())  # the collector would walk them...
+        await asyncio.sleep(0.1)
+        assert policy.freezes >= 1
+        assert not any(id(o) in ids for o in gc.get_objects())  # ...until the next freeze
+        while policy.settles < 2:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.wait({task})
+    finally:
+        gc.unfreeze()

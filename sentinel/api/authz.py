@@ -17,12 +17,20 @@ Per request: the caller's token is looked up with Sentinel's own token
 cached for ``[api] capability_cache`` seconds and never past the token's remaining TTL, so a
 revoked token is refused at the latest one cache window after the revocation. The token
 itself is never logged or kept: the cache is keyed by its SHA-256.
+
+A token in use is renewed ahead of time: a request in the last quarter of its entry's
+life (``REFRESH_AHEAD``) starts one background lookup that asks Vault again for the token
+and, in a single ``capabilities-accessor`` call, for every path the entry already holds
+an answer for; the new entry replaces the old one. Requests keep the answers Vault gave
+less than one cache window ago and never wait for Vault on the way; a token Vault refuses
+by then is dropped from the cache at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +49,8 @@ GLOBAL_CAPABILITIES = ("approve", "lockdown", "unfreeze")
 CAPABILITIES = ACCOUNT_CAPABILITIES + GLOBAL_CAPABILITIES
 GRANTING = frozenset({"update", "root"})
 """Vault capabilities on an ACL path that mean the Sentinel capability is held."""
+REFRESH_AHEAD = 0.25
+"""The last fraction of a cache entry's life in which a request renews it in the background."""
 
 DECISIONS = metrics.counter(
     "sentinel_api_authz_decisions_total",
@@ -91,6 +101,7 @@ class _Entry:
     caller: Caller
     expires: float
     grants: dict[str, bool] = field(default_factory=dict)
+    renew_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -117,13 +128,20 @@ class Authorizer:
         self.max_entries = max_entries
         self._cache: dict[str, _Entry] = {}
         self._inflight: dict[str, asyncio.Future[_Entry]] = {}
+        self._renewals: set[asyncio.Task[None]] = set()
         self.vault_calls = 0
+        self.renewals = 0
 
     def path(self, need: Need) -> str:
         return capability_path(self.prefix, need.capability, need.account)
 
     def clear(self) -> None:
         self._cache.clear()
+
+    @property
+    def renewing(self) -> int:
+        """Background renewals under way."""
+        return len(self._renewals)
 
     # -- the token -------------------------------------------------------------------------
     async def authenticate(self, token: str) -> Caller:
@@ -134,14 +152,23 @@ class Authorizer:
         now = self.clock()
         entry = self._cache.get(key)
         if entry is not None and entry.expires > now:
+            if now >= entry.renew_at:
+                entry.renew_at = math.inf  # one renewal per entry
+                self._renew(token, key, entry)
             return entry
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
+        return await self._fetch(token, key)
+
+    async def _fetch(self, token: str, key: str, previous: _Entry | None = None) -> _Entry:
+        """Ask Vault for the token (and for ``previous``'s paths again); one at a time per token."""
         fut: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:
             entry = await self._lookup(token)
+            if previous is not None and previous.grants:
+                await self._ask(token, entry, list(previous.grants))
             self._store(key, entry)
             fut.set_result(entry)
             return entry
@@ -171,7 +198,29 @@ class Authorizer:
         if info.ttl <= 0 and info.expire_time:
             raise ApiError("invalid_token", "the token has expired")
         lifetime = self.cache_seconds if info.ttl <= 0 else min(self.cache_seconds, float(info.ttl))
-        return _Entry(Caller.from_token_info(info), self.clock() + lifetime)
+        now = self.clock()
+        return _Entry(
+            Caller.from_token_info(info), now + lifetime, renew_at=now + lifetime * (1 - REFRESH_AHEAD)
+        )
+
+    def _renew(self, token: str, key: str, entry: _Entry) -> None:
+        """Renew a cache entry in use before it expires, without making the request wait."""
+
+        async def renew() -> None:
+            try:
+                await self._fetch(token, key, entry)
+                self.renewals += 1
+            except ApiError as e:
+                if e.code == "invalid_token":  # revoked or expired: refuse it from now on
+                    self._cache.pop(key, None)
+                else:  # Vault unreachable: the entry expires as usual and the next request asks again
+                    log.warning("authz.renewal_failed", error=e.message)
+            except Exception as e:
+                log.error("authz.renewal_failed", error=str(e))
+
+        task = asyncio.get_running_loop().create_task(renew())
+        self._renewals.add(task)
+        task.add_done_callback(self._renewals.discard)
 
     def _store(self, key: str, entry: _Entry) -> None:
         if len(self._cache) >= self.max_entries:
@@ -193,26 +242,30 @@ class Authorizer:
         """Whether the token holds each of ``needs`` (one Vault call for all uncached ones)."""
         entry = await self._entry(token)
         wanted = list(dict.fromkeys(needs))
-        missing = [self.path(n) for n in wanted if self.path(n) not in entry.grants]
+        paths = [self.path(n) for n in wanted]
+        grants = entry.grants
+        missing = [p for p in paths if p not in grants]
         if missing:
-            vault = self._client()
-            t0 = time.perf_counter()
-            try:
-                answer = await asyncio.to_thread(
-                    vault.capabilities_accessor, entry.caller.accessor, list(dict.fromkeys(missing))
-                )
-            except VaultUnavailable as e:
-                raise ApiError("vault_unavailable", f"cannot check capabilities: {e.message}") from None
-            except VaultError:
-                # the accessor vanished between lookup and this call: the token was revoked
-                self._cache.pop(hashlib.sha256(token.encode()).hexdigest(), None)
-                raise ApiError("invalid_token", "Vault does not accept this token") from None
-            finally:
-                self.vault_calls += 1
-                VAULT_SECONDS.observe(time.perf_counter() - t0, operation="capabilities")
-            for p, caps in answer.items():
-                entry.grants[p] = bool(GRANTING.intersection(caps))
-        return entry.caller, {n: entry.grants.get(self.path(n), False) for n in wanted}
+            await self._ask(token, entry, list(dict.fromkeys(missing)))
+        return entry.caller, {n: grants.get(p, False) for n, p in zip(wanted, paths, strict=True)}
+
+    async def _ask(self, token: str, entry: _Entry, paths: list[str]) -> None:
+        """One ``capabilities-accessor`` call for ``paths``; the answers go into ``entry``."""
+        vault = self._client()
+        t0 = time.perf_counter()
+        try:
+            answer = await asyncio.to_thread(vault.capabilities_accessor, entry.caller.accessor, paths)
+        except VaultUnavailable as e:
+            raise ApiError("vault_unavailable", f"cannot check capabilities: {e.message}") from None
+        except VaultError:
+            # the accessor vanished between lookup and this call: the token was revoked
+            self._cache.pop(hashlib.sha256(token.encode()).hexdigest(), None)
+            raise ApiError("invalid_token", "Vault does not accept this token") from None
+        finally:
+            self.vault_calls += 1
+            VAULT_SECONDS.observe(time.perf_counter() - t0, operation="capabilities")
+        for p, caps in answer.items():
+            entry.grants[p] = bool(GRANTING.intersection(caps))
 
     async def require(self, token: str, need: Need, route: str = "") -> Caller:
         """The caller, if the token holds ``need``; else ``ApiError`` 403 naming the capability."""

@@ -17,8 +17,9 @@ import uvicorn
 
 from sentinel.api.app import create_app
 from sentinel.api.deps import Deps
-from sentinel.errors import ConfigError
+from sentinel.errors import ConfigError, SentinelError
 from sentinel.logs import get_logger
+from sentinel.watcher.ledger import PublishedLedger
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -97,10 +98,12 @@ class ApiService:
         self.deps: Deps | None = None
         self.asgi: Starlette | None = None
         self.handle: ServerHandle | None = None
+        self.app: App | None = None
 
     async def start(self, app: App) -> None:
         from sentinel.api.wiring import build_deps, engine_for, register_metrics
 
+        self.app = app
         self.deps = (self._deps_factory or build_deps)(app)
         engine_for(app)
         register_metrics(app)
@@ -114,8 +117,19 @@ class ApiService:
         if self.handle is not None:
             await self.handle.stop()
             self.handle = None
+        self.flush_ledgers()
         if self.deps is not None and self.deps.aclose is not None:
             await self.deps.aclose()
+
+    def flush_ledgers(self) -> None:
+        """Write the published ledger's queued rows (gate and broker records come only from here)."""
+        guard = self.app.extras.get("guard") if self.app is not None else None
+        for ledger in (self.deps.ledger if self.deps else None, getattr(guard, "ledger", None)):
+            if isinstance(ledger, PublishedLedger):
+                try:
+                    ledger.flush()
+                except SentinelError as e:
+                    log.error("api.ledger_flush_failed", error=e.message)
 
     async def reload(self, app: App) -> None:
         """New inventory and rules for the engine the API built; forget cached decisions."""

@@ -6,13 +6,24 @@ watcher asks ``match`` for every post it sees: first by platform post id, else b
 normalised text within ``window`` seconds (15 minutes by default). A text match is used up
 by the post it matches, so one allowance cannot cover two identical posts. A post on a
 gated account that matches nothing is out-of-band.
+
+Inside a running event loop (the daemon's gate) ``record`` only queues the row: the queue
+is written in one transaction ``flush_delay`` seconds later (or at ``batch`` rows), so a
+gate check costs no SQLite commit of its own. ``match``, ``prune`` and ``flush`` write the
+queue first, so this process always sees every recorded row; the API service flushes on
+stop. Without a running loop (the CLI, threads) ``record`` writes at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 import time
 
+from sentinel.errors import StoreError
 from sentinel.inventory import PLATFORMS
+from sentinel.logs import get_logger
 from sentinel.platforms.base import normalise_text
 from sentinel.platforms.timefmt import parse_time
 from sentinel.store import Store
@@ -34,6 +45,11 @@ MIGRATIONS = [
     """,
 ]
 KEEP_SECONDS = 7 * 86400
+MAX_QUEUED = 100_000
+"""Rows kept for a retry while the store refuses writes (older ones are dropped, and logged)."""
+_INSERT = "INSERT INTO watcher_published(account, post_id, norm_text, ts, source) VALUES (?, ?, ?, ?, ?)"
+Row = tuple[str, str | None, str, float, str]
+log = get_logger("sentinel.watcher.ledger")
 
 
 def native_post_id(post_id: str) -> str:
@@ -56,9 +72,16 @@ def _epoch(ts: float | str | None) -> float:
 
 
 class PublishedLedger:
-    def __init__(self, store: Store, window: float = 900.0) -> None:
+    def __init__(
+        self, store: Store, window: float = 900.0, flush_delay: float = 0.25, batch: int = 1000
+    ) -> None:
         self.store = store
         self.window = window
+        self.flush_delay = flush_delay
+        self.batch = batch
+        self._queued: list[Row] = []
+        self._lock = threading.Lock()
+        self._timer: asyncio.TimerHandle | None = None
         store.migrate(COMPONENT, MIGRATIONS)
 
     def record(
@@ -71,15 +94,66 @@ class PublishedLedger:
         source: str = "gate",
     ) -> None:
         """Remember that ``account`` was allowed to (or did) publish ``text``."""
-        self.store.execute(
-            "INSERT INTO watcher_published(account, post_id, norm_text, ts, source) VALUES (?, ?, ?, ?, ?)",
-            (account, native_post_id(post_id) if post_id else None, normalise_text(text), _epoch(ts), source),
+        row = (
+            account,
+            native_post_id(post_id) if post_id else None,
+            normalise_text(text),
+            _epoch(ts),
+            source,
         )
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        with self._lock:
+            self._queued.append(row)
+            later = loop is not None and len(self._queued) < self.batch
+            if later and self._timer is None:
+                assert loop is not None
+                self._timer = loop.call_later(self.flush_delay, self._flush_queued)
+        if not later:
+            self.flush()
+
+    @property
+    def queued(self) -> int:
+        """Rows recorded but not written yet."""
+        return len(self._queued)
+
+    def flush(self) -> int:
+        """Write the queued rows in one transaction; returns how many (``StoreError`` on failure)."""
+        with self._lock:
+            rows, self._queued = self._queued, []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        if not rows:
+            return 0
+        try:
+            with self.store.transaction() as db:
+                db.executemany(_INSERT, rows)
+        except (sqlite3.Error, StoreError) as e:
+            with self._lock:  # keep them for the next flush, oldest first
+                self._queued[:0] = rows
+                dropped = len(self._queued) - MAX_QUEUED
+                if dropped > 0:
+                    del self._queued[:dropped]
+                    log.error("ledger.rows_dropped", rows=dropped)
+            raise StoreError(f"{self.store.path}: cannot write the published ledger: {e}") from None
+        return len(rows)
+
+    def _flush_queued(self) -> None:
+        with self._lock:
+            self._timer = None
+        try:
+            self.flush()
+        except StoreError as e:  # retried with the next row or the next match
+            log.error("ledger.flush_failed", error=e.message, queued=self.queued)
 
     def match(self, account: str, post_id: str, text: str, ts: float | str | None = None) -> str | None:
         """``"post_id"`` or ``"text"`` when the observed post was gated/published, else ``None``."""
         pid = native_post_id(post_id)
         when = _epoch(ts)
+        self.flush()
         with self.store.transaction() as db:
             row = db.execute(
                 "SELECT id FROM watcher_published WHERE account = ? AND post_id = ? LIMIT 1", (account, pid)
@@ -109,4 +183,5 @@ class PublishedLedger:
     def prune(self, now: float | None = None) -> int:
         """Forget entries older than a week."""
         cutoff = (time.time() if now is None else now) - KEEP_SECONDS
+        self.flush()
         return self.store.execute("DELETE FROM watcher_published WHERE ts < ?", (cutoff,))

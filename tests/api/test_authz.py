@@ -132,3 +132,40 @@ async def test_bearer_and_x_vault_token_are_both_accepted(harness: Harness) -> N
     assert basic.status_code == 401 and basic.headers["www-authenticate"].startswith("Bearer")
     bad = await c.get("/v1/accounts", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401 and bad.json()["error"]["code"] == "invalid_token"
+
+
+async def test_a_token_in_use_is_renewed_ahead_without_waiting(world: World) -> None:
+    clock = Clock()
+    authz = Authorizer(lambda: world.daemon, world.acl_prefix, cache_seconds=4, clock=clock)
+    token = world.tokens["op-editor"]
+    await authz.require(token, Need("publish", "acct-a"))
+    await authz.grants(token, [Need("approve"), Need("publish", "acct-c")])
+    assert authz.vault_calls == 3  # lookup, then one capabilities call per request
+    clock.now += 3.5  # the last quarter of the entry's life: answered from the cache at once...
+    caller = await authz.require(token, Need("publish", "acct-a"))
+    assert caller.actor == "op-editor" and authz.renewals == 0
+    while authz.renewals == 0:  # ...and renewed in the background
+        await asyncio.sleep(0.01)
+    # the renewal asked for the token and, in one call, for every path the entry knew
+    assert authz.vault_calls == 5
+    clock.now += 3.5  # past the old entry's end, within the renewed one's: no Vault call
+    _, got = await authz.grants(
+        token, [Need("publish", "acct-a"), Need("approve"), Need("publish", "acct-c")]
+    )
+    assert got == {Need("publish", "acct-a"): True, Need("approve"): True, Need("publish", "acct-c"): False}
+    assert authz.vault_calls == 5
+
+
+async def test_a_renewal_drops_a_revoked_token_at_once(world: World) -> None:
+    token = world.person("op-renew-revoked", [world.policy("publisher-a")])
+    clock = Clock()
+    authz = Authorizer(lambda: world.daemon, world.acl_prefix, cache_seconds=4, clock=clock)
+    await authz.require(token, Need("publish", "acct-a"))
+    world.admin.revoke_accessor(world.accessors["op-renew-revoked"])
+    clock.now += 3.5
+    await authz.require(token, Need("publish", "acct-a"))  # still within the window Vault answered for
+    while authz.vault_calls < 3 or authz.renewing:
+        await asyncio.sleep(0.01)
+    with pytest.raises(ApiError) as e:  # the renewal learned of the revocation: refused before expiry
+        await authz.require(token, Need("publish", "acct-a"))
+    assert e.value.code == "invalid_token"

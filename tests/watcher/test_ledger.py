@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
+
+from sentinel.errors import StoreError
 from sentinel.store import Store
 from sentinel.watcher import PublishedLedger, native_post_id
 
@@ -46,3 +50,48 @@ def test_native_post_id() -> None:
     assert native_post_id("bluesky:3abc") == "3abc"
     assert native_post_id("at://did:plc:x/app.bsky.feed.post/3abc") == "3abc"
     assert native_post_id("1234_99") == "1234_99"
+
+
+async def test_in_the_event_loop_rows_are_written_together_and_seen_by_match(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    led = PublishedLedger(store, flush_delay=0.05)
+    led.record("a1", "first post", ts=T0)
+    led.record("a1", "second post", ts=T0 + 1)
+    assert led.queued == 2
+    assert store.query_one("SELECT COUNT(*) AS n FROM watcher_published")["n"] == 0  # type: ignore[index]
+    assert led.match("a1", "p1", "first post", T0 + 5) == "text"  # match writes the queue first
+    assert led.queued == 0
+    led.record("a1", "third post", ts=T0 + 2)
+    for _ in range(100):  # written by the timer, without a match
+        if not led.queued:
+            break
+        await asyncio.sleep(0.01)
+    assert store.query_one("SELECT COUNT(*) AS n FROM watcher_published")["n"] == 3  # type: ignore[index]
+    other = PublishedLedger(Store(tmp_path / "s.sqlite3"))  # another process sees them
+    assert other.match("a1", "p3", "third post", T0 + 3) == "text"
+
+
+async def test_a_full_batch_is_written_at_once(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    led = PublishedLedger(store, flush_delay=60, batch=3)
+    for i in range(3):
+        led.record("a1", f"post {i}", ts=T0 + i)
+    assert led.queued == 0
+    assert store.query_one("SELECT COUNT(*) AS n FROM watcher_published")["n"] == 3  # type: ignore[index]
+    led.record("a1", "post 3", ts=T0 + 3)
+    assert led.flush() == 1 and led.queued == 0
+
+
+async def test_rows_survive_a_failed_write(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    led = PublishedLedger(store, flush_delay=60)
+    led.record("a1", "kept", ts=T0)
+    blocker = Store(tmp_path / "s.sqlite3")
+    blocker.execute("PRAGMA busy_timeout=0")
+    with blocker.transaction():  # another writer holds the database
+        store.execute("PRAGMA busy_timeout=0")
+        with pytest.raises(StoreError):
+            led.flush()
+        assert led.queued == 1
+    assert led.flush() == 1
+    assert led.match("a1", "p", "kept", T0) == "text"
