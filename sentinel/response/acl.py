@@ -385,7 +385,7 @@ class Acl:
         if exact is not None:
             return exact
         best: tuple[tuple[int, int, int, int, str], Match] | None = None
-        longest = max((p for p in self._prefix if path.startswith(p)), key=len, default=None)
+        longest = next((path[:n] for n in range(len(path), -1, -1) if path[:n] in self._prefix), None)
         if longest is not None:
             best = ((len(longest), 0, 0, len(longest), longest), self._prefix[longest])
         parts = path.split("/")
