@@ -2,8 +2,9 @@
 
 The Vault side of the layout in ``sentinel.vault.layout``. Every data write is
 check-and-set: a concurrent change raises ``VaultConflict`` and is never overwritten. The
-``CredentialStore`` is synchronous (the Vault client is); the rotator calls it from a
-worker thread.
+``CredentialStore`` is synchronous (the Vault client is), with ``async`` twins of the
+calls a rotation makes (``aload``, ``aread_version``, ``awrite_pending``, ``afinish``) that
+the rotator awaits on the event loop.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.inventory import Account
 from sentinel.redact import register_secret
 from sentinel.vault import layout as L
-from sentinel.vault.client import PUBLIC_FIELDS, VaultClient
+from sentinel.vault.client import PUBLIC_FIELDS, KvMetadata, KvSecret, VaultClient
 
 # How a stored credential's fields map onto the mapping platform adapters take.
 _ADAPTER_FIELD = {"password": "password", "app_password": "app_password", "api_key": "api_key"}
@@ -48,6 +49,20 @@ def adapter_credentials(kind: str, data: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def _loaded(account: str, key: str, secret: KvSecret) -> Loaded:
+    created = secret.created_time
+    state = CredentialState.from_metadata(account, key, secret.version, secret.custom_metadata, created)
+    return Loaded(state=state, data=secret.data)
+
+
+def _deleted(account: str, key: str, meta: KvMetadata) -> VaultNotFound:
+    state = CredentialState.from_metadata(account, key, meta.current_version, meta.custom_metadata)
+    return VaultNotFound(
+        f"the newest version ({state.newest}) of {L.credential_path(account, key)} is deleted or "
+        f"destroyed; restore it with 'vault kv undelete' or cancel with: sentinel rotate --cancel {account}"
+    )
+
+
 @dataclass(frozen=True)
 class Loaded:
     """A credential's state and the data of its newest version."""
@@ -68,15 +83,17 @@ class CredentialStore:
             secret = self.vault.kv_read(path)
         except VaultNotFound:
             # Nothing stored, or the newest version was deleted by hand: ask the metadata.
-            meta = self.vault.kv_metadata(path)
-            state = CredentialState.from_metadata(account, key, meta.current_version, meta.custom_metadata)
-            raise VaultNotFound(
-                f"the newest version ({state.newest}) of {path} is deleted or destroyed; "
-                f"restore it with 'vault kv undelete' or cancel with: sentinel rotate --cancel {account}"
-            ) from None
-        created = secret.created_time
-        state = CredentialState.from_metadata(account, key, secret.version, secret.custom_metadata, created)
-        return Loaded(state=state, data=secret.data)
+            raise _deleted(account, key, self.vault.kv_metadata(path)) from None
+        return _loaded(account, key, secret)
+
+    async def aload(self, account: str, key: str) -> Loaded:
+        """``load`` on the event loop."""
+        path = L.credential_path(account, key)
+        try:
+            secret = await self.vault.akv_read(path)
+        except VaultNotFound:
+            raise _deleted(account, key, await self.vault.akv_metadata(path)) from None
+        return _loaded(account, key, secret)
 
     def state(self, account: str, key: str) -> CredentialState | None:
         """The state from the metadata alone (None when nothing is stored)."""
@@ -92,6 +109,9 @@ class CredentialStore:
 
     def read_version(self, account: str, key: str, version: int) -> dict[str, Any]:
         return self.vault.kv_read(L.credential_path(account, key), version=version).data
+
+    async def aread_version(self, account: str, key: str, version: int) -> dict[str, Any]:
+        return (await self.vault.akv_read(L.credential_path(account, key), version=version)).data
 
     def current(self, account: str, key: str) -> tuple[CredentialState, dict[str, Any]]:
         """The credential that is current (never a pending one): one read, two while pending."""
@@ -121,9 +141,21 @@ class CredentialStore:
         register_data(data)
         return self.vault.kv_write(L.credential_path(account, key), data, cas=cas)
 
+    async def awrite_pending(self, account: str, key: str, data: Mapping[str, Any], cas: int) -> int:
+        register_data(data)
+        return await self.vault.akv_write(L.credential_path(account, key), data, cas=cas)
+
     def finish(self, state: CredentialState, pending: int, now: datetime, actor: str, grace: float) -> None:
         patch = state.finish_patch(pending, now, actor, grace)
         self.vault.kv_patch_metadata(
+            L.credential_path(state.account, state.key), patch["custom_metadata"], patch["max_versions"]
+        )
+
+    async def afinish(
+        self, state: CredentialState, pending: int, now: datetime, actor: str, grace: float
+    ) -> None:
+        patch = state.finish_patch(pending, now, actor, grace)
+        await self.vault.akv_patch_metadata(
             L.credential_path(state.account, state.key), patch["custom_metadata"], patch["max_versions"]
         )
 

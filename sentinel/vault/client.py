@@ -5,12 +5,24 @@ Sentinel's own (``VaultUnavailable``, ``VaultPermissionDenied``, ``VaultNotFound
 ``VaultConflict``, ...). Nothing above this module imports hvac. Secret values read or
 generated here are registered with the redactor before they are returned, and error
 messages name the path, never a value.
+
+The rotation hot path (KV read, write and metadata patch, password generation) also has
+``async`` twins (``akv_read``, ...). Inside ``async with client.session():`` they go out
+from the event loop over a small keep-alive pool (``sentinel.vault.aio``): no thread hop,
+no requests machinery, the same requests and the same error translation. Outside a session
+they run the synchronous call in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json as jsonlib
+import os
+import ssl
 import time
-from collections.abc import Callable, Mapping, Sequence
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,9 +41,11 @@ from sentinel.errors import (
     VaultUnavailable,
 )
 from sentinel.redact import register_secret, scrub
+from sentinel.vault.aio import Answer, LoopShared, Pool
 from sentinel.vault.auth import TokenSource, login
 
 T = TypeVar("T")
+MERGE_PATCH = "application/merge-patch+json"
 
 # Fields stored beside a secret that are not secret themselves (where and who, not how).
 PUBLIC_FIELDS = frozenset(
@@ -125,12 +139,29 @@ class VaultClient:
         self.last_latency = 0.0
         self._namespace, self._ca_cert, self._timeout = namespace, ca_cert, timeout
         verify: bool | str = ca_cert if ca_cert else True
+        # The environment (proxies, CA bundle) is read once here rather than by requests on
+        # every call: that lookup (netrc file, proxy variables) cost more than the call itself.
+        proxies = requests.utils.get_environ_proxies(self.addr)
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if verify is True and bundle:
+            verify = bundle
+        self._verify = verify
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = verify
+        session.proxies.update(proxies)
         self._hvac = hvac.Client(
             url=self.addr,
             token=token,
             verify=verify,
             timeout=timeout,
             namespace=namespace or None,
+            session=session,
+        )
+        # Event-loop pools (see ``session``): none through a proxy, which only hvac speaks.
+        self._direct = not proxies and self.addr.startswith(("http://", "https://"))
+        self._pools: LoopShared[Pool] = LoopShared(
+            lambda: Pool(self.addr, self._ssl_context(), self._timeout), Pool.aclose
         )
         if token:
             register_secret(token)
@@ -190,10 +221,8 @@ class VaultClient:
         def go() -> Any:
             kwargs: dict[str, Any] = {}
             if json is not None:
-                if headers and headers.get("Content-Type") == "application/merge-patch+json":
-                    import json as _json
-
-                    kwargs["data"] = _json.dumps(json)
+                if headers and headers.get("Content-Type") == MERGE_PATCH:
+                    kwargs["data"] = jsonlib.dumps(json)
                 else:
                     kwargs["json"] = json
             resp = self._hvac.adapter.request(method, f"/v1/{path.lstrip('/')}", headers=headers, **kwargs)
@@ -293,25 +322,11 @@ class VaultClient:
                 path=path, version=version, mount_point=self.kv_mount, raise_on_deleted_version=True
             ),
         )
-        data = resp["data"]
-        meta = data.get("metadata") or {}
-        values = dict(data.get("data") or {})
-        for k, v in values.items():
-            if isinstance(v, str) and k not in PUBLIC_FIELDS:
-                register_secret(v)
-        return KvSecret(
-            path=path,
-            data=values,
-            version=int(meta.get("version") or 0),
-            created_time=str(meta.get("created_time") or ""),
-            custom_metadata=dict(meta.get("custom_metadata") or {}),
-        )
+        return _kv_secret(path, resp)
 
     def kv_write(self, path: str, data: Mapping[str, Any], cas: int | None) -> int:
         """Write a new version with check-and-set (``cas=0``: only if absent). Returns the version."""
-        for k, v in data.items():
-            if isinstance(v, str) and k not in PUBLIC_FIELDS:
-                register_secret(v)
+        _register_values(data)
         resp = self._call(
             f"writing {self.kv_mount}/{path}",
             lambda: self._hvac.secrets.kv.v2.create_or_update_secret(
@@ -325,16 +340,7 @@ class VaultClient:
             f"reading metadata of {self.kv_mount}/{path}",
             lambda: self._hvac.secrets.kv.v2.read_secret_metadata(path=path, mount_point=self.kv_mount),
         )
-        d = resp["data"]
-        return KvMetadata(
-            path=path,
-            current_version=int(d.get("current_version") or 0),
-            oldest_version=int(d.get("oldest_version") or 0),
-            custom_metadata=dict(d.get("custom_metadata") or {}),
-            versions={int(k): dict(v) for k, v in (d.get("versions") or {}).items()},
-            created_time=str(d.get("created_time") or ""),
-            updated_time=str(d.get("updated_time") or ""),
-        )
+        return _kv_metadata(path, resp)
 
     def kv_patch_metadata(
         self, path: str, custom_metadata: Mapping[str, str | None], max_versions: int | None = None
@@ -345,15 +351,124 @@ class VaultClient:
         ``delete_version_after``; the server-side PATCH keeps every other key intact.
         ``max_versions`` (when given) is set in the same request.
         """
-        body: dict[str, Any] = {"custom_metadata": dict(custom_metadata)}
-        if max_versions is not None:
-            body["max_versions"] = max_versions
         self.request(
             "PATCH",
             f"{self.kv_mount}/metadata/{path}",
-            json=body,
-            headers={"Content-Type": "application/merge-patch+json"},
+            json=_metadata_patch(custom_metadata, max_versions),
+            headers={"Content-Type": MERGE_PATCH},
         )
+
+    # -- KV v2 and password generation from the event loop ----------------------------------
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """Let the ``a*`` methods use a keep-alive pool on the running loop while inside.
+
+        Sessions nest and overlap (concurrent rotations share one pool); the pool closes
+        when the last one leaves, so no connection outlives the loop.
+        """
+        if not self._direct:
+            yield
+            return
+        async with self._pools.session():
+            yield
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if not self.addr.startswith("https://"):
+            return None
+        if self._verify is False:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return ctx
+        if isinstance(self._verify, str):
+            return ssl.create_default_context(cafile=self._verify)
+        return ssl.create_default_context(cafile=requests.utils.DEFAULT_CA_BUNDLE_PATH)
+
+    def _pool(self) -> Pool | None:
+        return self._pools.current()
+
+    async def _acall(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = "application/json",
+        query: str = "",
+    ) -> Any:
+        """One call over the loop's pool (the caller checked there is one)."""
+        pool = self._pool()
+        assert pool is not None
+        headers = {"X-Vault-Request": "true"}
+        token = self._hvac.token
+        if token:
+            headers["X-Vault-Token"] = str(token)
+        if self._namespace:
+            headers["X-Vault-Namespace"] = self._namespace
+        data = None
+        if body is not None:
+            data = jsonlib.dumps(body).encode()
+            headers["Content-Type"] = content_type
+        url = "/v1/" + urllib.parse.quote(path.lstrip("/")) + (f"?{query}" if query else "")
+        start = time.perf_counter()
+        self.round_trips += 1
+        try:
+            answer = await pool.request(method, url, headers, data)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as e:
+            raise VaultUnavailable(f"Vault unreachable while {what}: {e.__class__.__name__}") from None
+        finally:
+            self.last_latency = time.perf_counter() - start
+        if 300 <= answer.status < 400:
+            # A redirect (a standby node): hvac follows it.
+            hdrs = {"Content-Type": content_type} if body is not None else None
+            full = f"{path}?{query}" if query else path
+            return await asyncio.to_thread(self.request, method, full, body, hdrs)
+        if answer.status >= 400:
+            raise translate(_hvac_error(method, url, answer), what)
+        return answer.json() if answer.body else None
+
+    async def akv_read(self, path: str, version: int | None = None) -> KvSecret:
+        if self._pool() is None:
+            return await asyncio.to_thread(self.kv_read, path, version)
+        q = f"version={int(version)}" if version is not None else ""
+        resp = await self._acall(
+            f"reading {self.kv_mount}/{path}", "GET", f"{self.kv_mount}/data/{path}", query=q
+        )
+        return _kv_secret(path, resp)
+
+    async def akv_write(self, path: str, data: Mapping[str, Any], cas: int | None) -> int:
+        if self._pool() is None:
+            return await asyncio.to_thread(self.kv_write, path, data, cas)
+        _register_values(data)
+        body: dict[str, Any] = {"options": {} if cas is None else {"cas": cas}, "data": dict(data)}
+        resp = await self._acall(
+            f"writing {self.kv_mount}/{path}", "POST", f"{self.kv_mount}/data/{path}", body
+        )
+        return int(resp["data"]["version"])
+
+    async def akv_metadata(self, path: str) -> KvMetadata:
+        if self._pool() is None:
+            return await asyncio.to_thread(self.kv_metadata, path)
+        resp = await self._acall(
+            f"reading metadata of {self.kv_mount}/{path}", "GET", f"{self.kv_mount}/metadata/{path}"
+        )
+        return _kv_metadata(path, resp)
+
+    async def akv_patch_metadata(
+        self, path: str, custom_metadata: Mapping[str, str | None], max_versions: int | None = None
+    ) -> None:
+        if self._pool() is None:
+            return await asyncio.to_thread(self.kv_patch_metadata, path, custom_metadata, max_versions)
+        p = f"{self.kv_mount}/metadata/{path}"
+        await self._acall(
+            f"PATCH {p}", "PATCH", p, _metadata_patch(custom_metadata, max_versions), MERGE_PATCH
+        )
+
+    async def agenerate_password(self, policy: str) -> str:
+        if self._pool() is None:
+            return await asyncio.to_thread(self.generate_password, policy)
+        p = f"sys/policies/password/{policy}/generate"
+        return _password(await self._acall(f"GET {p}", "GET", p))
 
     def kv_list(self, path: str = "") -> list[str]:
         try:
@@ -433,10 +548,7 @@ class VaultClient:
 
     def generate_password(self, policy: str) -> str:
         """A new password from Vault's password policy ``policy`` (registered as secret)."""
-        resp = self.request("GET", f"sys/policies/password/{policy}/generate")
-        pw = str(resp["data"]["password"])
-        register_secret(pw)
-        return pw
+        return _password(self.request("GET", f"sys/policies/password/{policy}/generate"))
 
     def entity_read(self, entity_id: str) -> dict[str, Any]:
         resp = self.request("GET", f"identity/entity/id/{entity_id}")
@@ -469,3 +581,72 @@ def _capabilities(resp: Any, paths: Sequence[str]) -> dict[str, list[str]]:
             caps = data.get("capabilities")
         out[p] = [str(c) for c in (caps or ["deny"])]
     return out
+
+
+def _register_values(data: Mapping[str, Any]) -> None:
+    for k, v in data.items():
+        if isinstance(v, str) and k not in PUBLIC_FIELDS:
+            register_secret(v)
+
+
+def _kv_secret(path: str, resp: Any) -> KvSecret:
+    data = resp["data"]
+    meta = data.get("metadata") or {}
+    values = dict(data.get("data") or {})
+    _register_values(values)
+    return KvSecret(
+        path=path,
+        data=values,
+        version=int(meta.get("version") or 0),
+        created_time=str(meta.get("created_time") or ""),
+        custom_metadata=dict(meta.get("custom_metadata") or {}),
+    )
+
+
+def _kv_metadata(path: str, resp: Any) -> KvMetadata:
+    d = resp["data"]
+    return KvMetadata(
+        path=path,
+        current_version=int(d.get("current_version") or 0),
+        oldest_version=int(d.get("oldest_version") or 0),
+        custom_metadata=dict(d.get("custom_metadata") or {}),
+        versions={int(k): dict(v) for k, v in (d.get("versions") or {}).items()},
+        created_time=str(d.get("created_time") or ""),
+        updated_time=str(d.get("updated_time") or ""),
+    )
+
+
+def _metadata_patch(custom_metadata: Mapping[str, str | None], max_versions: int | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"custom_metadata": dict(custom_metadata)}
+    if max_versions is not None:
+        body["max_versions"] = max_versions
+    return body
+
+
+def _password(resp: Any) -> str:
+    pw = str(resp["data"]["password"])
+    register_secret(pw)
+    return pw
+
+
+def _hvac_error(method: str, url: str, answer: Answer) -> hv.VaultError:
+    """The exception hvac would raise for this answer (so ``translate`` words it the same)."""
+    text = answer.body.decode("utf-8", "replace")
+    body: Any = None
+    errors = None
+    if answer.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            errors = body.get("errors")
+    return hv.VaultError.from_status(
+        answer.status,
+        None if errors is not None else text,
+        errors=errors,
+        method=method,
+        url=url,
+        text=text,
+        json=body,
+    )

@@ -53,6 +53,13 @@ class TrippingVault(VaultClient):
         self.tripwire.hit("vault:done")
         return out
 
+    async def _acall(self, what: str, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        """The event-loop path of the rotation's Vault calls: the same kill points."""
+        self.tripwire.hit(f"vault:{what.split(' ', maxsplit=1)[0]}")
+        out = await super()._acall(what, method, path, *args, **kwargs)
+        self.tripwire.hit("vault:done")
+        return out
+
 
 class TrippingTransport(httpx.AsyncBaseTransport):
     def __init__(self, tripwire: Tripwire, tls: ssl.SSLContext) -> None:

@@ -90,3 +90,56 @@ def test_tokens_capabilities_and_revocation(admin: VaultClient, daemon_client: V
     admin.revoke_accessor(accessor)
     with pytest.raises((VaultPermissionDenied, VaultAuthError)):
         other.lookup_self()
+
+
+async def test_event_loop_calls_match_the_synchronous_ones(
+    daemon_client: VaultClient, admin: VaultClient, settings: object
+) -> None:
+    path = "accounts/aio/password"
+    async with daemon_client.session():
+        assert daemon_client._pool() is not None
+        trips = daemon_client.round_trips
+        assert await daemon_client.akv_write(path, {"value": "aio-first-1"}, cas=0) == 1
+        with pytest.raises(VaultConflict, match="concurrent change detected while writing"):
+            await daemon_client.akv_write(path, {"value": "aio-lost-22"}, cas=0)
+        assert await daemon_client.akv_write(path, {"value": "aio-second-2"}, cas=1) == 2
+        latest = await daemon_client.akv_read(path)
+        assert (latest.version, latest.data) == (2, {"value": "aio-second-2"})
+        assert (await daemon_client.akv_read(path, version=1)).data == {"value": "aio-first-1"}
+        await daemon_client.akv_patch_metadata(path, {"state": "current", "kind": "password"}, 5)
+        await daemon_client.akv_patch_metadata(path, {"kind": None})
+        meta = await daemon_client.akv_metadata(path)
+        pw = await daemon_client.agenerate_password(settings.password_policy)  # type: ignore[attr-defined]
+        assert daemon_client.round_trips - trips == 9
+        with pytest.raises(VaultNotFound, match="nothing in Vault for reading"):
+            await daemon_client.akv_read("accounts/none/password")
+        with pytest.raises(VaultPermissionDenied, match="permission denied"):
+            await daemon_client.akv_write("elsewhere/x", {"v": "zzzzzzzz"}, cas=0)
+    assert meta.custom_metadata == {"state": "current"}
+    assert admin.kv_metadata(path).custom_metadata == {"state": "current"}
+    assert admin.request("GET", f"{admin.kv_mount}/metadata/{path}")["data"]["max_versions"] == 5
+    assert len(pw) == 32 and REDACTOR.scrub(pw) == "[REDACTED]"
+    assert REDACTOR.scrub("aio-second-2") == "[REDACTED]"
+    assert daemon_client._pools.active == 0  # the last session closed its pool
+
+
+async def test_event_loop_calls_outside_a_session_use_a_worker_thread(daemon_client: VaultClient) -> None:
+    assert daemon_client._pool() is None
+    assert await daemon_client.akv_write("accounts/t/password", {"value": "thread-1"}, cas=0) == 1
+    assert (await daemon_client.akv_read("accounts/t/password")).data == {"value": "thread-1"}
+
+
+async def test_sessions_nest_and_share_one_pool(daemon_client: VaultClient) -> None:
+    async with daemon_client.session():
+        outer = daemon_client._pool()
+        async with daemon_client.session():
+            assert daemon_client._pool() is outer
+        assert daemon_client._pool() is outer
+    assert daemon_client._pool() is None
+
+
+async def test_an_unreachable_vault_is_vault_unavailable_on_the_loop_too() -> None:
+    client = VaultClient(f"http://127.0.0.1:{free_port()}", "tok-unused-123456", timeout=1.0)
+    async with client.session():
+        with pytest.raises(VaultUnavailable, match="Vault unreachable while reading"):
+            await client.akv_read("accounts/a/password")

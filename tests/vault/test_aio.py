@@ -1,0 +1,115 @@
+"""The event-loop HTTP pool's framing and connection reuse, against a scripted local server.
+
+Vault's behaviour is tested against the real OpenBao in test_client.py; these tests cover
+what OpenBao will not do on demand: close an idle keep-alive connection, answer chunked,
+answer without a length and close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sentinel.vault.aio import Pool
+
+
+class Server:
+    """Answers each request with the next scripted raw response; counts connections."""
+
+    def __init__(self, answers: list[tuple[bytes, bool]]) -> None:
+        self.answers = answers  # (raw response, close the connection after it)
+        self.connections = 0
+        self.requests: list[bytes] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while self.answers:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                self.requests.append(head + await reader.readexactly(length))
+                raw, close = self.answers.pop(0)
+                writer.write(raw)
+                await writer.drain()
+                if close:
+                    break
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[object]:
+    servers: list[asyncio.Server] = []
+
+    async def start(script: Server) -> str:
+        srv = await asyncio.start_server(script.handle, "127.0.0.1", 0)
+        servers.append(srv)
+        port = srv.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for srv in servers:
+        srv.close()
+        await srv.wait_closed()
+
+
+def ok(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
+
+
+async def test_keep_alive_reuses_one_connection_and_sends_the_body(serve: object) -> None:
+    script = Server([(ok(b'{"n": 1}'), False), (ok(b'{"n": 2}'), False)])
+    pool = Pool(await serve(script), None, 5.0)  # type: ignore[operator]
+    a = await pool.request("POST", "/v1/x", {"X-Vault-Token": "t"}, b'{"a": 1}')
+    b = await pool.request("GET", "/v1/y", {})
+    await pool.aclose()
+    assert (a.status, a.json(), b.json()) == (200, {"n": 1}, {"n": 2})
+    assert script.connections == 1
+    assert script.requests[0].startswith(b"POST /v1/x HTTP/1.1\r\n")
+    assert b"Content-Length: 8\r\n" in script.requests[0] and script.requests[0].endswith(b'{"a": 1}')
+
+
+async def test_an_idle_connection_closed_by_the_server_is_replaced(serve: object) -> None:
+    script = Server([(ok(b'{"n": 1}'), True), (ok(b'{"n": 2}'), False)])
+    pool = Pool(await serve(script), None, 5.0)  # type: ignore[operator]
+    assert (await pool.request("GET", "/v1/a", {})).json() == {"n": 1}
+    await asyncio.sleep(0.05)  # the server has closed it by now
+    assert (await pool.request("GET", "/v1/b", {})).json() == {"n": 2}
+    await pool.aclose()
+    assert script.connections == 2
+
+
+async def test_chunked_answers_and_answers_ended_by_close(serve: object) -> None:
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'5\r\n{"n":\r\n3;ext=1\r\n 7}\r\n0\r\nX-Trailer: 1\r\n\r\n'
+    )
+    until_close = b'HTTP/1.0 200 OK\r\n\r\n{"n": 8}'
+    script = Server([(chunked, False), (until_close, True)])
+    pool = Pool(await serve(script), None, 5.0)  # type: ignore[operator]
+    assert (await pool.request("GET", "/v1/a", {})).json() == {"n": 7}
+    assert (await pool.request("GET", "/v1/b", {})).json() == {"n": 8}
+    await pool.aclose()
+
+
+async def test_a_server_that_never_answers_times_out(serve: object) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    srv = await asyncio.start_server(silent, "127.0.0.1", 0)
+    pool = Pool(f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}", None, 0.2)
+    with pytest.raises(TimeoutError):
+        await pool.request("GET", "/v1/a", {})
+    await pool.aclose()
+    srv.close()
+    await srv.wait_closed()
