@@ -85,3 +85,75 @@ async def test_verify_rotate_revoke() -> None:
     assert changed["access_token"] == "li-token-new-777"
     assert form(api.last("POST", f"{OAUTH}/accessToken"))["grant_type"] == "refresh_token"
     assert form(api.last("POST", f"{OAUTH}/revoke"))["token"] == "li-token-new-777"
+
+
+# -- replies and moderation (documented: socialActions comments) -----------------------------------
+async def test_comments_reply_list_and_delete_through_social_actions() -> None:
+    share = "urn:li:share:2"
+    comment = "urn:li:comment:(urn:li:activity:7000,6900)"
+    enc_share, enc_comment = (
+        "urn%3Ali%3Ashare%3A2",
+        "urn%3Ali%3Acomment%3A%28urn%3Ali%3Aactivity%3A7000%2C6900%29",
+    )
+    api = MockApi()
+    api.on(
+        "POST",
+        f"{API}/rest/socialActions/{enc_share}/comments",
+        httpx.Response(201, json={"commentUrn": "urn:li:comment:(urn:li:activity:7000,6901)", "id": "6901"}),
+    )
+    api.on(
+        "POST",
+        f"{API}/rest/socialActions/{enc_comment}/comments",
+        httpx.Response(201, headers={"x-restli-id": "urn:li:comment:(urn:li:activity:7000,6902)"}),
+    )
+    api.on(
+        "GET",
+        f"{API}/rest/socialActions/{enc_share}/comments",
+        httpx.Response(
+            200,
+            json={
+                "elements": [
+                    {
+                        "id": "6900",
+                        "commentUrn": comment,
+                        "actor": "urn:li:person:fan",
+                        "object": "urn:li:activity:7000",
+                        "message": {"text": "Hiring?"},
+                        "created": {"time": 1772359200000},
+                    },
+                    {
+                        "id": "6902",
+                        "commentUrn": "urn:li:comment:(urn:li:activity:7000,6902)",
+                        "actor": "urn:li:organization:5515715",
+                        "object": "urn:li:activity:7000",
+                        "parentComment": comment,
+                        "message": {"text": "Yes, see our careers page"},
+                        "created": {"time": 1772359260000},
+                    },
+                ]
+            },
+        ),
+    )
+    api.on(
+        "DELETE", f"{API}/rest/socialActions/urn%3Ali%3Aactivity%3A7000/comments/6900", httpx.Response(204)
+    )
+    async with create_adapter("linkedin", "li", CREDS, transport=api.transport, sleep=no_sleep) as li:
+        on_post = await li.reply(share, "Thank you!")
+        on_comment = await li.reply(comment, "Yes, see our careers page")
+        comments = await li.list_comments(share)
+        await li.delete_comment(comment)
+        with pytest.raises(PlatformNotSupported, match="cannot hide"):
+            await li.hide_comment(comment)
+    assert on_post.post_id.endswith("6901)") and on_comment.post_id.endswith("6902)")
+    sent = body(api.last("POST", f"{API}/rest/socialActions/{enc_share}/comments"))
+    assert sent == {"actor": CREDS["author"], "object": share, "message": {"text": "Thank you!"}}
+    nested = body(api.last("POST", f"{API}/rest/socialActions/{enc_comment}/comments"))
+    assert nested["object"] == "urn:li:activity:7000" and nested["parentComment"] == comment
+    assert [(c.comment_id, c.author, c.own, c.parent_id) for c in comments] == [
+        (comment, "urn:li:person:fan", False, "urn:li:activity:7000"),
+        ("urn:li:comment:(urn:li:activity:7000,6902)", CREDS["author"], True, comment),
+    ]
+    assert comments[0].created_at == "2026-03-01T10:00:00Z"
+    deleted = api.last("DELETE", f"{API}/rest/socialActions/urn%3Ali%3Aactivity%3A7000/comments/6900")
+    assert deleted.url.params["actor"] == CREDS["author"]
+    assert deleted.headers["linkedin-version"]

@@ -5,7 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sentinel.platforms import Capability, PlatformNotSupported, PlatformRateLimited, create_adapter
+from sentinel.platforms import (
+    Capability,
+    PlatformNotSupported,
+    PlatformRateLimited,
+    PlatformRejected,
+    create_adapter,
+)
 from tests.platforms.mockapi import MockApi, body, form, no_sleep
 
 BASE = "https://social.example"
@@ -111,3 +117,71 @@ async def test_revoke_token_and_declared_gaps() -> None:
     }
     assert "Sessions" in err.value.instructions
     assert not m.info.supports(Capability.CHANGE_PASSWORD)
+
+
+# -- replies and moderation (documented: statuses, statuses/:id/context) ---------------------------
+def reply_status(sid: str, author_id: str, acct: str, parent: str, html: str) -> dict[str, object]:
+    return {
+        **status(sid, html),
+        "in_reply_to_id": parent,
+        "account": {"id": author_id, "acct": acct},
+        "url": f"{BASE}/@{acct}/{sid}",
+    }
+
+
+async def test_reply_lists_context_and_deletes_only_own_replies() -> None:
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{BASE}/api/v1/accounts/verify_credentials",
+        httpx.Response(200, json={"id": "42", "acct": "brand"}),
+    )
+    api.on(
+        "POST",
+        f"{BASE}/api/v1/statuses",
+        httpx.Response(200, json=reply_status("120", "42", "brand", "110", "<p>Thanks!</p>")),
+    )
+    api.on(
+        "GET",
+        f"{BASE}/api/v1/statuses/100/context",
+        httpx.Response(
+            200,
+            json={
+                "ancestors": [],
+                "descendants": [
+                    reply_status("110", "7", "fan@other.example", "100", "<p>Nice <b>post</b></p>"),
+                    reply_status("120", "42", "brand", "110", "<p>Thanks!</p>"),
+                ],
+            },
+        ),
+    )
+    api.on(
+        "GET",
+        f"{BASE}/api/v1/statuses/110",
+        httpx.Response(200, json=reply_status("110", "7", "fan", "100", "x")),
+    )
+    api.on(
+        "GET",
+        f"{BASE}/api/v1/statuses/120",
+        httpx.Response(200, json=reply_status("120", "42", "brand", "110", "x")),
+    )
+    api.on("GET", f"{BASE}/api/v1/statuses/130", httpx.Response(404, json={"error": "Record not found"}))
+    api.on("DELETE", f"{BASE}/api/v1/statuses/120", httpx.Response(200, json={}))
+    async with create_adapter("mastodon", "m", CREDS, transport=api.transport, sleep=no_sleep) as m:
+        posted = await m.reply("110", "Thanks!")
+        comments = await m.list_comments("100")
+        with pytest.raises(PlatformRejected, match="someone else"):
+            await m.delete_comment("110")
+        await m.delete_comment("120")
+        await m.delete_comment("130")  # already gone
+        with pytest.raises(PlatformNotSupported, match="Report"):
+            await m.hide_comment("110")
+    sent = body(api.last("POST", f"{BASE}/api/v1/statuses"))
+    assert sent == {"status": "Thanks!", "in_reply_to_id": "110"}
+    assert api.last("POST", f"{BASE}/api/v1/statuses").headers["idempotency-key"]
+    assert posted.post_id == "120"
+    assert [(c.comment_id, c.author, c.text, c.parent_id, c.own) for c in comments] == [
+        ("110", "fan@other.example", "Nice post", "100", False),
+        ("120", "brand", "Thanks!", "110", True),
+    ]
+    assert [r.url.path for r in api.requests if r.method == "DELETE"] == ["/api/v1/statuses/120"]

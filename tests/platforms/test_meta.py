@@ -5,7 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sentinel.platforms import PlatformAuthFailed, PlatformNotSupported, PlatformRateLimited, create_adapter
+from sentinel.platforms import (
+    PlatformAuthFailed,
+    PlatformNotSupported,
+    PlatformRateLimited,
+    PlatformRejected,
+    create_adapter,
+)
 from tests.platforms.mockapi import MockApi, form, no_sleep
 
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -106,3 +112,203 @@ async def test_threads_two_step_publish_delete_and_refresh() -> None:
     assert post.post_id == "media-9"
     assert changed["access_token"] == "th-token-new-999"
     assert api.last("GET", f"{THREADS}/refresh_access_token").url.params["grant_type"] == "th_refresh_token"
+
+
+# -- replies and moderation (documented comment and reply-management shapes) ----------------------
+async def test_facebook_page_comments_reply_list_hide_delete() -> None:
+    api = MockApi()
+    api.on("POST", f"{GRAPH}/1234_10/comments", httpx.Response(200, json={"id": "1234_10_501"}))
+    api.on(
+        "GET",
+        f"{GRAPH}/1234_10/comments",
+        httpx.Response(
+            200,
+            json={
+                "data": [
+                    {
+                        "id": "1234_10_500",
+                        "message": "scam link here",
+                        "from": {"id": "555", "name": "Some One"},
+                        "created_time": "2026-03-01T10:05:00+0000",
+                        "is_hidden": True,
+                        "permalink_url": "https://www.facebook.com/1234/posts/10?comment_id=500",
+                    },
+                    {
+                        "id": "1234_10_501",
+                        "message": "Thanks!",
+                        "from": {"id": "1234", "name": "Brand"},
+                        "created_time": "2026-03-01T10:06:00+0000",
+                        "is_hidden": False,
+                        "parent": {"id": "1234_10_500"},
+                    },
+                ],
+                "paging": {"cursors": {"before": "b", "after": "a"}},
+            },
+        ),
+    )
+    api.on("POST", f"{GRAPH}/1234_10_500", httpx.Response(200, json={"success": True}))
+    api.on("DELETE", f"{GRAPH}/1234_10_500", httpx.Response(200, json={"success": True}))
+    api.on(
+        "DELETE",
+        f"{GRAPH}/1234_10_999",
+        httpx.Response(
+            400, json={"error": {"message": "Object with ID '1234_10_999' does not exist", "code": 100}}
+        ),
+    )
+    creds = {"access_token": "page-token-123456", "page_id": "1234"}
+    async with create_adapter("facebook", "fb", creds, transport=api.transport, sleep=no_sleep) as fb:
+        posted = await fb.reply("1234_10", "Thanks!")
+        comments = await fb.list_comments("1234_10")
+        await fb.hide_comment("1234_10_500")
+        await fb.hide_comment("1234_10_500", hidden=False)
+        await fb.delete_comment("1234_10_500")
+        await fb.delete_comment("1234_10_999")  # already gone
+    assert posted.post_id == "1234_10_501"
+    assert form(api.last("POST", f"{GRAPH}/1234_10/comments")) == {"message": "Thanks!"}
+    assert [(c.comment_id, c.author, c.hidden, c.own, c.parent_id) for c in comments] == [
+        ("1234_10_500", "Some One", True, False, "1234_10"),
+        ("1234_10_501", "Brand", False, True, "1234_10_500"),
+    ]
+    assert comments[0].created_at == "2026-03-01T10:05:00Z"
+    hides = [form(r) for r in api.requests if r.method == "POST" and r.url.path.endswith("_500")]
+    assert hides == [{"is_hidden": "true"}, {"is_hidden": "false"}]
+
+
+async def test_instagram_comments_reply_to_media_or_comment_hide_delete() -> None:
+    api = MockApi()
+    api.on("GET", f"{GRAPH}/1790", httpx.Response(200, json={"id": "1790", "media_type": "IMAGE"}))
+    api.on(
+        "GET",
+        f"{GRAPH}/1801",
+        httpx.Response(
+            400,
+            json={
+                "error": {
+                    "message": "(#100) Tried accessing nonexisting field (media_type) on node type (IGComment)",
+                    "type": "OAuthException",
+                    "code": 100,
+                }
+            },
+        ),
+    )
+    api.on("POST", f"{GRAPH}/1790/comments", httpx.Response(200, json={"id": "1810"}))
+    api.on("POST", f"{GRAPH}/1801/replies", httpx.Response(200, json={"id": "1811"}))
+    api.on(
+        "GET",
+        f"{GRAPH}/1790/comments",
+        httpx.Response(
+            200,
+            json={
+                "data": [
+                    {
+                        "id": "1801",
+                        "text": "where to buy?",
+                        "username": "fan",
+                        "from": {"id": "333", "username": "fan"},
+                        "timestamp": "2026-03-01T10:00:00+0000",
+                        "hidden": False,
+                        "replies": {
+                            "data": [
+                                {
+                                    "id": "1811",
+                                    "text": "In our shop",
+                                    "username": "brand",
+                                    "from": {"id": "17841400000000000", "username": "brand"},
+                                    "timestamp": "2026-03-01T10:01:00+0000",
+                                    "hidden": False,
+                                }
+                            ]
+                        },
+                    },
+                    {
+                        "id": "1802",
+                        "text": "spam",
+                        "username": "bot",
+                        "timestamp": "2026-03-01T10:02:00+0000",
+                        "hidden": True,
+                    },
+                ]
+            },
+        ),
+    )
+    api.on("POST", f"{GRAPH}/1802", httpx.Response(200, json={"success": True}))
+    api.on("DELETE", f"{GRAPH}/1802", httpx.Response(200, json={"success": True}))
+    creds = {"access_token": "ig-token-123456", "ig_user_id": "17841400000000000"}
+    async with create_adapter("instagram", "ig", creds, transport=api.transport, sleep=no_sleep) as ig:
+        on_media = await ig.reply("1790", "Thanks for the love")
+        on_comment = await ig.reply("1801", "In our shop")
+        comments = await ig.list_comments("1790")
+        await ig.hide_comment("1802")
+        await ig.delete_comment("1802")
+    assert (on_media.post_id, on_comment.post_id) == ("1810", "1811")
+    assert form(api.last("POST", f"{GRAPH}/1801/replies")) == {"message": "In our shop"}
+    assert [(c.comment_id, c.author, c.parent_id, c.hidden, c.own) for c in comments] == [
+        ("1801", "fan", "1790", False, False),
+        ("1811", "brand", "1801", False, True),
+        ("1802", "bot", "1790", True, False),
+    ]
+    assert api.last("POST", f"{GRAPH}/1802").url.params["hide"] == "true"
+
+
+async def test_threads_replies_reply_list_hide_and_delete_only_own() -> None:
+    api = MockApi()
+    api.on("POST", f"{THREADS}/77/threads", httpx.Response(200, json={"id": "container-2"}))
+    api.on("POST", f"{THREADS}/77/threads_publish", httpx.Response(200, json={"id": "reply-2"}))
+    api.on(
+        "GET",
+        f"{THREADS}/media-9/replies",
+        httpx.Response(
+            200,
+            json={
+                "data": [
+                    {
+                        "id": "reply-1",
+                        "text": "fake giveaway",
+                        "username": "scammer",
+                        "timestamp": "2026-03-01T10:00:00+0000",
+                        "hide_status": "HIDDEN",
+                        "is_reply_owned_by_me": False,
+                    },
+                    {
+                        "id": "reply-2",
+                        "text": "Thanks!",
+                        "username": "brand",
+                        "timestamp": "2026-03-01T10:01:00+0000",
+                        "hide_status": "NOT_HUSHED",
+                        "is_reply_owned_by_me": True,
+                        "replied_to": {"id": "media-9"},
+                    },
+                ]
+            },
+        ),
+    )
+    api.on("POST", f"{THREADS}/reply-1/manage_reply", httpx.Response(200, json={"success": True}))
+    api.on(
+        "GET",
+        f"{THREADS}/reply-1",
+        httpx.Response(200, json={"id": "reply-1", "is_reply_owned_by_me": False}),
+    )
+    api.on(
+        "GET", f"{THREADS}/reply-2", httpx.Response(200, json={"id": "reply-2", "is_reply_owned_by_me": True})
+    )
+    api.on("DELETE", f"{THREADS}/reply-2", httpx.Response(200, json={"success": True}))
+    creds = {"access_token": "th-token-old-123", "user_id": "77"}
+    async with create_adapter("threads", "th", creds, transport=api.transport, sleep=no_sleep) as th:
+        posted = await th.reply("media-9", "Thanks!")
+        comments = await th.list_comments("media-9")
+        await th.hide_comment("reply-1")
+        with pytest.raises(PlatformRejected, match="hide the reply instead"):
+            await th.delete_comment("reply-1")
+        await th.delete_comment("reply-2")
+    assert posted.post_id == "reply-2"
+    assert form(api.last("POST", f"{THREADS}/77/threads")) == {
+        "media_type": "TEXT",
+        "text": "Thanks!",
+        "reply_to_id": "media-9",
+    }
+    assert [(c.comment_id, c.hidden, c.own) for c in comments] == [
+        ("reply-1", True, False),
+        ("reply-2", False, True),
+    ]
+    assert form(api.last("POST", f"{THREADS}/reply-1/manage_reply")) == {"hide": "true"}
+    assert [r.url.path for r in api.requests if r.method == "DELETE"] == ["/v1.0/reply-2"]

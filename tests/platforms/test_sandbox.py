@@ -13,6 +13,8 @@ import pytest
 from sentinel.platforms import (
     PlatformAuthFailed,
     PlatformLocked,
+    PlatformNotFound,
+    PlatformRejected,
     create_adapter,
 )
 from sentinel.platforms.sandbox import SandboxAdapter
@@ -121,3 +123,47 @@ def test_runs_as_a_module_on_a_given_port() -> None:
         proc.wait(timeout=10)
         assert proc.stderr is not None
         proc.stderr.close()
+
+
+async def test_replies_and_comment_moderation(sandbox: SandboxServer) -> None:
+    async with (
+        sandbox_adapter(new_account(sandbox), "brand") as brand,
+        sandbox_adapter(new_account(sandbox), "fan") as fan,
+        sandbox_adapter(new_account(sandbox), "other") as other,
+    ):
+        root = await brand.publish("We are hiring")
+        question = await fan.reply(root.post_id, "Remote too?")
+        answer = await brand.reply(question.post_id, "Yes")
+        spam = await other.reply(root.post_id, "spam")
+        listed = await brand.list_comments(root.post_id)
+        assert [(c.comment_id, c.text, c.author, c.own) for c in listed] == [
+            (question.post_id, "Remote too?", fan.handle, False),
+            (spam.post_id, "spam", other.handle, False),
+        ]
+        assert [(c.comment_id, c.own) for c in await brand.list_comments(question.post_id)] == [
+            (answer.post_id, True)
+        ]
+        assert len(await brand.list_comments(root.post_id, limit=1)) == 1
+        # the author of the replied-to post moderates; nobody else does
+        with pytest.raises(PlatformRejected):
+            await other.hide_comment(question.post_id)
+        with pytest.raises(PlatformRejected):
+            await other.delete_comment(question.post_id)
+        await brand.hide_comment(spam.post_id)
+        assert [c.hidden for c in await fan.list_comments(root.post_id)] == [False, True]
+        await brand.hide_comment(spam.post_id, hidden=False)
+        await brand.delete_comment(spam.post_id)
+        await brand.delete_comment(spam.post_id)  # already gone
+        assert [c.comment_id for c in await brand.list_comments(root.post_id)] == [question.post_id]
+        # the reply is on the replier's own timeline too
+        assert [p.text for p in (await fan.list_posts(None)).posts] == ["Remote too?"]
+        with pytest.raises(PlatformNotFound):
+            await brand.hide_comment("999999")
+        with pytest.raises(PlatformNotFound):
+            await fan.reply("999999", "to nothing")
+        with pytest.raises(PlatformNotFound):
+            await brand.list_comments("999999")
+        await brand.lock()
+        with pytest.raises(PlatformLocked):
+            await brand.hide_comment(question.post_id)
+        await brand.unlock()

@@ -5,7 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sentinel.platforms import PlatformAuthFailed, PlatformNotSupported, PlatformRateLimited, create_adapter
+from sentinel.platforms import (
+    PlatformAuthFailed,
+    PlatformNotSupported,
+    PlatformRateLimited,
+    PlatformRejected,
+    create_adapter,
+)
 from sentinel.redact import scrub
 from tests.platforms.mockapi import MockApi, body, form, no_sleep
 
@@ -149,3 +155,102 @@ async def test_unauthorized_and_no_password_api() -> None:
         with pytest.raises(PlatformNotSupported) as err:
             await x.change_password("new-password-1")
     assert "Change your password" in err.value.instructions
+
+
+# -- replies and moderation (documented: POST /2/tweets reply, search/recent, PUT hidden) ------------
+async def test_reply_lists_conversation_hides_and_deletes_only_own() -> None:
+    api = MockApi()
+    api.on(
+        "POST",
+        f"{API}/2/tweets",
+        httpx.Response(201, json={"data": {"id": "1800000000000000020", "text": "Thanks!"}}),
+    )
+    api.on(
+        "GET",
+        f"{API}/2/tweets/search/recent",
+        httpx.Response(
+            200,
+            json={
+                "data": [
+                    {
+                        "id": "1800000000000000020",
+                        "text": "Thanks!",
+                        "author_id": "2244994945",
+                        "created_at": "2026-03-01T10:07:00.000Z",
+                        "conversation_id": "1800000000000000001",
+                        "referenced_tweets": [{"type": "replied_to", "id": "1800000000000000010"}],
+                    },
+                    {
+                        "id": "1800000000000000010",
+                        "text": "free crypto, DM me",
+                        "author_id": "99",
+                        "created_at": "2026-03-01T10:06:00.000Z",
+                        "conversation_id": "1800000000000000001",
+                        "referenced_tweets": [{"type": "replied_to", "id": "1800000000000000001"}],
+                    },
+                ],
+                "includes": {"users": [{"id": "99", "name": "Spam", "username": "spammer"}]},
+                "meta": {"result_count": 2},
+            },
+        ),
+    )
+    api.on(
+        "PUT",
+        f"{API}/2/tweets/1800000000000000010/hidden",
+        httpx.Response(200, json={"data": {"hidden": True}}),
+    )
+    api.on(
+        "GET",
+        f"{API}/2/tweets/1800000000000000010",
+        httpx.Response(200, json={"data": {"id": "1800000000000000010", "text": "x", "author_id": "99"}}),
+    )
+    api.on(
+        "GET",
+        f"{API}/2/tweets/1800000000000000020",
+        httpx.Response(
+            200, json={"data": {"id": "1800000000000000020", "text": "x", "author_id": "2244994945"}}
+        ),
+    )
+    api.on(
+        "GET",
+        f"{API}/2/tweets/1800000000000000030",
+        httpx.Response(
+            200,
+            json={
+                "errors": [
+                    {
+                        "value": "1800000000000000030",
+                        "detail": "Could not find tweet with id: [1800000000000000030].",
+                        "title": "Not Found Error",
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    }
+                ]
+            },
+        ),
+    )
+    api.on(
+        "DELETE", f"{API}/2/tweets/1800000000000000020", httpx.Response(200, json={"data": {"deleted": True}})
+    )
+    async with create_adapter("x", "x", CREDS, transport=api.transport, sleep=no_sleep) as x:
+        posted = await x.reply("1800000000000000010", "Thanks!")
+        comments = await x.list_comments("1800000000000000001")
+        await x.hide_comment("1800000000000000010")
+        await x.hide_comment("1800000000000000010", hidden=False)
+        with pytest.raises(PlatformRejected, match="hide the reply instead"):
+            await x.delete_comment("1800000000000000010")
+        await x.delete_comment("1800000000000000020")
+        await x.delete_comment("1800000000000000030")  # already gone
+    assert posted.post_id == "1800000000000000020"
+    assert body(api.last("POST", f"{API}/2/tweets")) == {
+        "text": "Thanks!",
+        "reply": {"in_reply_to_tweet_id": "1800000000000000010"},
+    }
+    search = api.last("GET", f"{API}/2/tweets/search/recent")
+    assert search.url.params["query"] == "conversation_id:1800000000000000001"
+    assert [(c.comment_id, c.author, c.parent_id, c.own) for c in comments] == [
+        ("1800000000000000010", "spammer", "1800000000000000001", False),
+        ("1800000000000000020", "2244994945", "1800000000000000010", True),
+    ]
+    hides = [body(r) for r in api.requests if r.method == "PUT"]
+    assert hides == [{"hidden": True}, {"hidden": False}]
+    assert [r.url.path for r in api.requests if r.method == "DELETE"] == ["/2/tweets/1800000000000000020"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sentinel.platforms import PlatformNotSupported, create_adapter
-from tests.platforms.mockapi import MockApi, form, no_sleep
+from sentinel.platforms import PlatformNotSupported, PlatformRejected, create_adapter
+from tests.platforms.mockapi import MockApi, body, form, no_sleep
 
 API = "https://www.googleapis.com/youtube/v3"
 CREDS = {
@@ -74,3 +74,108 @@ async def test_refresh_and_revoke_at_google_oauth() -> None:
         form(api.last("POST", "https://oauth2.googleapis.com/token"))["refresh_token"] == "1//refresh-token"
     )
     assert form(api.last("POST", "https://oauth2.googleapis.com/revoke")) == {"token": "ya29.new-token"}
+
+
+# -- replies and moderation (documented: commentThreads, comments, setModerationStatus) ------------
+def yt_comment(cid: str, author: str, text: str, parent: str = "", status: str = "") -> dict[str, object]:
+    snippet: dict[str, object] = {
+        "authorDisplayName": author,
+        "authorChannelId": {"value": "UCabc" if author == "Brand" else "UCfan"},
+        "textDisplay": text,
+        "textOriginal": text,
+        "publishedAt": "2026-03-01T10:00:00Z",
+    }
+    if parent:
+        snippet["parentId"] = parent
+    if status:
+        snippet["moderationStatus"] = status
+    return {"kind": "youtube#comment", "id": cid, "snippet": snippet}
+
+
+async def test_comment_threads_reply_list_hide_and_delete_only_own() -> None:
+    api = MockApi()
+    api.on(
+        "POST",
+        f"{API}/commentThreads",
+        httpx.Response(200, json={"kind": "youtube#commentThread", "id": "UgzTop1"}),
+    )
+    api.on(
+        "POST",
+        f"{API}/comments",
+        httpx.Response(200, json=yt_comment("UgzTop1.reply9", "Brand", "Thanks!", "UgzTop1")),
+    )
+    api.on(
+        "GET",
+        f"{API}/commentThreads",
+        httpx.Response(
+            200,
+            json={
+                "items": [
+                    {
+                        "id": "UgzTop1",
+                        "snippet": {
+                            "videoId": "dQw4w9WgXcQ",
+                            "topLevelComment": yt_comment("UgzTop1", "Fan", "great video"),
+                            "totalReplyCount": 1,
+                        },
+                        "replies": {
+                            "comments": [yt_comment("UgzTop1.reply9", "Brand", "Thanks!", "UgzTop1")]
+                        },
+                    },
+                    {
+                        "id": "UgzSpam",
+                        "snippet": {
+                            "videoId": "dQw4w9WgXcQ",
+                            "topLevelComment": yt_comment(
+                                "UgzSpam", "Fan", "crypto giveaway", status="heldForReview"
+                            ),
+                        },
+                    },
+                ]
+            },
+        ),
+    )
+    api.on("POST", f"{API}/comments/setModerationStatus", httpx.Response(204))
+
+    def lookup(request: httpx.Request) -> httpx.Response:
+        cid = request.url.params["id"]
+        known = {
+            "UgzSpam": yt_comment("UgzSpam", "Fan", "x"),
+            "UgzTop1.reply9": yt_comment(cid, "Brand", "x"),
+        }
+        return httpx.Response(200, json={"items": [known[cid]] if cid in known else []})
+
+    api.on("GET", f"{API}/comments", lookup)
+    api.on("DELETE", f"{API}/comments", httpx.Response(204))
+    creds = {**CREDS, "channel_id": "UCabc"}
+    async with create_adapter("youtube", "yt", creds, transport=api.transport, sleep=no_sleep) as yt:
+        top = await yt.reply("dQw4w9WgXcQ", "Welcome, everyone")
+        answer = await yt.reply("UgzTop1", "Thanks!")
+        comments = await yt.list_comments("dQw4w9WgXcQ")
+        await yt.hide_comment("UgzSpam")
+        await yt.hide_comment("UgzSpam", hidden=False)
+        with pytest.raises(PlatformRejected, match="held for review"):
+            await yt.delete_comment("UgzSpam")
+        await yt.delete_comment("UgzTop1.reply9")
+        await yt.delete_comment("UgzGone")  # already gone
+    assert (top.post_id, answer.post_id) == ("UgzTop1", "UgzTop1.reply9")
+    assert body(api.last("POST", f"{API}/commentThreads")) == {
+        "snippet": {
+            "videoId": "dQw4w9WgXcQ",
+            "topLevelComment": {"snippet": {"textOriginal": "Welcome, everyone"}},
+        }
+    }
+    assert body(api.last("POST", f"{API}/comments")) == {
+        "snippet": {"parentId": "UgzTop1", "textOriginal": "Thanks!"}
+    }
+    assert [(c.comment_id, c.author, c.parent_id, c.hidden, c.own) for c in comments] == [
+        ("UgzTop1", "Fan", "dQw4w9WgXcQ", False, False),
+        ("UgzTop1.reply9", "Brand", "UgzTop1", False, True),
+        ("UgzSpam", "Fan", "dQw4w9WgXcQ", True, False),
+    ]
+    statuses = [
+        r.url.params["moderationStatus"] for r in api.requests if r.url.path.endswith("setModerationStatus")
+    ]
+    assert statuses == ["heldForReview", "published"]
+    deletes = [r.url.params["id"] for r in api.requests if r.method == "DELETE"]
+    assert deletes == ["UgzTop1.reply9"]
