@@ -306,15 +306,19 @@ class Guard:
         )
         details = {
             "command": f"sentinel lockdown --operator {operator} --reason '{reason}'",
-            "reach": found.to_dict(),
-            "warnings": list(found.warnings),
+            **found.details(),
+        }
+        alert = {
+            "accounts": reach,
+            "details": details,
+            "todo": [f"reach may be larger, check by hand: {w}" for w in found.warnings],
         }
         summary = f"{reason}; {found.summary()}"
         if mode == "alert" or not reach:
-            app.raise_alert("blast_radius", "critical", summary, accounts=reach, details=details)
+            app.raise_alert("blast_radius", "critical", summary, **alert)
             return
         if found.warnings:  # containment may be incomplete: a person must look
-            app.raise_alert("blast_radius", "critical", summary, accounts=reach, details=details)
+            app.raise_alert("blast_radius", "critical", summary, **alert)
         for a in reach:
             self.block(a, reason)
         await responder.lock(reach, reason, "sentinel", automatic=True, operator=operator)

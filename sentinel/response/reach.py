@@ -111,6 +111,17 @@ class Reach:
             text += f"; MAY BE LARGER: {len(self.warnings)} warning(s): {self.warnings[0]}"
         return text
 
+    def details(self, most: int = 20) -> dict[str, str]:
+        """One line each, for an alert: where the reach comes from, and what is uncertain."""
+        extra = [a for a in self.accounts if a not in self.owned]
+        out = {"owned in the inventory": _some(self.owned, most) or "none"}
+        if self.vault:
+            out["through Vault policies"] = _some(extra, most) or "none"
+            out["policies read"] = ", ".join(self.policies) or "none"
+        if self.warnings:
+            out["warnings"] = " | ".join(self.warnings)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "operator": self.operator,
@@ -123,6 +134,11 @@ class Reach:
             "complete": self.complete,
             "warnings": list(self.warnings),
         }
+
+
+def _some(items: Sequence[str], most: int) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 # -- pure: templates, rules, accounts ----------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sentinel.alerts.bridge import alert_from_kwargs
 from sentinel.cli import main
 from sentinel.config import load_config
 from sentinel.guard import Guard
@@ -120,6 +121,8 @@ def test_entity_policy_rendered_from_a_roles_file_by_tag(
     )
     assert set(r.policies) == {policies[0].name, policies[1].name, "default"}
     assert "1 owned in the inventory, 2 more through Vault policies" in r.summary()
+    assert r.details()["through Vault policies"] == "brand-x, brand-ig"
+    assert r.details(most=1)["through Vault policies"] == "brand-x and 1 more"
 
 
 def test_group_policy_counts(deployment: Deployment, daemon: VaultClient, op: str) -> None:
@@ -375,6 +378,10 @@ async def test_daemon_blast_radius_says_when_it_only_knows_the_owners(
     assert sorted(frozen) == ["brand-x", "help-x", "shop-x"]
     blast_alerts = [a for a in alerts if a["kind"] == "blast_radius"]
     assert len(blast_alerts) == 1 and "MAY BE LARGER" in blast_alerts[0]["summary"]
-    assert blast_alerts[0]["details"]["warnings"] == [
-        f"no Vault identity entity is named {op}: reach is the inventory owners only"
-    ]
+    warning = f"no Vault identity entity is named {op}: reach is the inventory owners only"
+    assert blast_alerts[0]["details"]["warnings"] == warning
+    assert blast_alerts[0]["details"]["owned in the inventory"] == "shop-x"
+    assert blast_alerts[0]["todo"] == [f"reach may be larger, check by hand: {warning}"]
+    alert, _ = alert_from_kwargs(**blast_alerts[0])  # what the alerts service makes of it
+    assert f"# to do by hand: reach may be larger, check by hand: {warning}" in alert.next_steps
+    assert "MAY BE LARGER" in alert.summary and alert.accounts == ("shop-x",)  # the reach itself
