@@ -33,3 +33,24 @@ def test_factory_builds_protocol_adapters_and_rejects_unknown() -> None:
     assert isinstance(adapter, PlatformAdapter)
     with pytest.raises(ConfigError, match="no adapter"):
         create_adapter("myspace", "acct", {})
+
+
+def test_docs_capability_tables_match_the_adapters() -> None:
+    """docs/platforms.md's tables say exactly what each adapter declares."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "platforms.md").read_text()
+    seen: dict[str, set[str]] = {}
+    header: list[str] = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or set(cells[0]) <= {"-"}:
+            continue
+        if cells[0] == "platform":
+            header = cells[1:]
+            continue
+        row = seen.setdefault(cells[0], set())
+        row.update(cap for cap, cell in zip(header, cells[1:], strict=True) if cell == "yes")
+        seen.setdefault("_columns", set()).update(header)
+    assert seen.pop("_columns") == {c.value for c in Capability}
+    assert seen == {p: {c.value for c in capabilities_for(p).capabilities} for p in PLATFORMS}
