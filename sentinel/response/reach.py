@@ -76,6 +76,14 @@ class Identity:
     groups: tuple[Group, ...] = ()
     disabled: bool = False
 
+    def logins(self) -> tuple[str, ...]:
+        """``<type> at auth/<path>`` for each login method (alias) of the entity."""
+        found = (
+            f"{a.get('mount_type') or 'login'} at auth/{str(a.get('mount_path') or '').removeprefix('auth/')}"
+            for a in self.aliases
+        )
+        return tuple(dict.fromkeys(found))
+
     def policy_names(self) -> list[str]:
         """Every policy a token of this entity carries besides its login's own: entity, groups, default."""
         names = [*self.policies, *(p for g in self.groups for p in g.policies), "default"]
@@ -94,6 +102,10 @@ class Reach:
     entity: str = ""
     vault: bool = False
     warnings: tuple[str, ...] = ()
+    logins: tuple[str, ...] = ()
+    """The entity's login methods (``oidc at auth/oidc/``): policies a login role adds to the
+    token it issues are not part of the identity and not counted here; disabling the entity
+    stops those tokens all the same."""
 
     @property
     def complete(self) -> bool:
@@ -118,6 +130,8 @@ class Reach:
         if self.vault:
             out["through Vault policies"] = _some(extra, most) or "none"
             out["policies read"] = ", ".join(self.policies) or "none"
+        if self.logins:
+            out["login methods (their role policies not counted)"] = ", ".join(self.logins)
         if self.warnings:
             out["warnings"] = " | ".join(self.warnings)
         return out
@@ -133,6 +147,7 @@ class Reach:
             "vault": self.vault,
             "complete": self.complete,
             "warnings": list(self.warnings),
+            "logins": list(self.logins),
         }
 
 
@@ -335,7 +350,17 @@ def operator_reach(
         grants = reached_accounts(Acl(rules), inventory, kv_mount, capability_prefixes)
     wanted = set(owned) | set(grants)
     accounts = tuple(a.id for a in inventory if a.id in wanted)
-    result = Reach(operator, accounts, owned, grants, tuple(policies), identity.id, True, tuple(warnings))
+    result = Reach(
+        operator,
+        accounts,
+        owned,
+        grants,
+        tuple(policies),
+        identity.id,
+        True,
+        tuple(warnings),
+        identity.logins(),
+    )
     log.info(
         "reach.computed",
         operator=operator,

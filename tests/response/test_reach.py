@@ -127,7 +127,13 @@ def test_entity_policy_rendered_from_a_roles_file_by_tag(
 
 def test_group_policy_counts(deployment: Deployment, daemon: VaultClient, op: str) -> None:
     inv = inventory(op)
-    entity(deployment, op)  # no policy of its own: only through the role's identity group
+    eid = entity(deployment, op)  # no policy of its own: only through the role's identity group
+    mount = f"up-{op}"
+    deployment.admin.request("POST", f"sys/auth/{mount}", json={"type": "userpass"})
+    accessor = deployment.admin.request("GET", "sys/auth")["data"][f"{mount}/"]["accessor"]
+    deployment.admin.request(
+        "POST", "identity/entity-alias", json={"name": op, "canonical_id": eid, "mount_accessor": accessor}
+    )
     rendered = render(roles(f'"{op}"'), inv, ACL_PREFIX, deployment.settings.policy_prefix)
     changes = apply(deployment.admin, plan(deployment.admin, rendered, deployment.settings.policy_prefix))
     assert any(c.kind == "group" for c in changes)
@@ -135,6 +141,9 @@ def test_group_policy_counts(deployment: Deployment, daemon: VaultClient, op: st
     r = reach(daemon, inv, op, deployment)
     assert r.accounts == ("brand-x", "brand-ig", "shop-x")
     assert r.policies == tuple(sorted((rendered[0].name, "default")))
+    # Its login's own role policies live outside the identity: named, not guessed.
+    assert r.logins == (f"userpass at auth/{mount}/",)
+    assert r.details()["login methods (their role policies not counted)"] == f"userpass at auth/{mount}/"
 
 
 def test_deny_excludes_and_the_freeze_policy_is_left_out(
