@@ -1,8 +1,8 @@
 """Blast radius: every account an operator can reach, from the inventory and from Vault.
 
-An operator is a Vault identity entity, named as ``ctx.operator()`` and the API name people
-(token meta ``operator``, else the display name) and as the inventory's ``owners`` list
-them. What they can reach is the union of
+An operator is named the way ``ctx.operator()`` and the API name a person (token meta
+``operator``, else the token's display name) and the inventory's ``owners`` list them; in
+Vault that name is their identity entity's. What they can reach is the union of
 
 - the accounts whose inventory ``owners`` name them, and
 - the accounts Vault's policies let them act on: the policies of their entity
@@ -74,7 +74,6 @@ class Identity:
     metadata: Mapping[str, str] = field(default_factory=dict)
     aliases: tuple[Mapping[str, Any], ...] = ()
     groups: tuple[Group, ...] = ()
-    disabled: bool = False
 
     def logins(self) -> tuple[str, ...]:
         """``<type> at auth/<path>`` for each login method (alias) of the entity."""
@@ -274,7 +273,6 @@ def read_identity(vault: PolicySource, operator: str, warnings: list[str]) -> Id
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
         aliases=tuple(a for a in data.get("aliases") or () if isinstance(a, dict)),
         groups=tuple(groups),
-        disabled=bool(data.get("disabled")),
     )
 
 
@@ -330,19 +328,15 @@ def operator_reach(
     """Everything ``operator`` can reach; falls back to the inventory owners (with a warning)."""
     owned = tuple(inventory.reach().get(operator, []))
     warnings: list[str] = []
-
-    def fallback(why: str) -> Reach:
-        return inventory_only(inventory, operator, why)
-
     if vault is None:
-        return fallback("Vault is not available")
+        return inventory_only(inventory, operator, "Vault is not available")
     try:
         identity = read_identity(vault, operator, warnings)
         rules, policies, root = policy_rules(vault, identity, skip_policies, warnings)
     except VaultNotFound:
-        return fallback(f"no Vault identity entity is named {operator}")
+        return inventory_only(inventory, operator, f"no Vault identity entity is named {operator}")
     except VaultError as e:
-        return fallback(f"Vault could not be asked ({e.message})")
+        return inventory_only(inventory, operator, f"Vault could not be asked ({e.message})")
     grants: dict[str, tuple[str, ...]]
     if root:
         grants = {a.id: ("root policy",) for a in inventory}
