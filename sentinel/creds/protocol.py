@@ -49,6 +49,7 @@ from sentinel.creds.schedule import due_at, in_window, period_of
 from sentinel.creds.settings import RotationSettings
 from sentinel.creds.state import CredentialState
 from sentinel.creds.store import CredentialStore, adapter_credentials
+from sentinel.creds.transport import PooledTransport, proxied
 from sentinel.errors import SentinelError, VaultConflict, VaultNotFound, VaultPermissionDenied
 from sentinel.inventory import Account, CredentialSpec, Inventory
 from sentinel.logs import get_logger
@@ -128,9 +129,10 @@ class DefaultAdapters:
     """Adapters from the platform registry, all sharing one TLS context (loading the CA
     bundle costs ~20 ms, which would otherwise be paid on every rotation).
 
-    Inside ``session()`` they also share one HTTP connection pool on the running loop, so
-    a batch of rotations keeps its connections to a platform open instead of connecting
-    once per credential; outside a session each adapter has its own transport.
+    Inside ``session()`` they also share one HTTP client on the running loop, so a batch
+    of rotations keeps its connections to a platform open instead of connecting once per
+    credential, over the lean transport of ``sentinel.creds.transport``; outside a session
+    each adapter has its own httpx transport.
     """
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
@@ -154,11 +156,13 @@ class DefaultAdapters:
         return create_adapter(account.platform, account.id, credentials, **opts)
 
     def _new_client(self) -> httpx.AsyncClient:
+        timeout = float(self.options.get("timeout", 15.0))
         return httpx.AsyncClient(
             verify=self._context(),
-            timeout=httpx.Timeout(float(self.options.get("timeout", 15.0))),
+            timeout=httpx.Timeout(timeout),
             headers={"user-agent": "sentinel-social"},
             follow_redirects=False,
+            transport=None if proxied() else PooledTransport(self._context(), timeout),
         )
 
     @asynccontextmanager

@@ -3,9 +3,9 @@
 The rotation hot path makes four Vault calls per credential. Through hvac each costs a
 thread hop (hvac is synchronous) and ~0.4-0.6 ms of CPU in requests; this pool sends the
 same JSON requests from the event loop at about a tenth of that. It speaks only what
-Vault's API needs: one request at a time per connection, JSON bodies with
-``Content-Length``, answers framed by ``Content-Length``, chunked encoding or the end of
-the connection. Idle connections are reused; one that the server closed while idle is
+Vault's API (and the platform calls of a rotation, see ``sentinel.creds.transport``)
+needs: one request at a time per connection, bodies with ``Content-Length``, answers
+framed by ``Content-Length``, chunked encoding or the end of the connection. Idle connections are reused; one that the server closed while idle is
 replaced once, transparently (nothing was received on it, so Vault never saw the request).
 
 A pool belongs to one event loop. ``VaultClient.session()`` opens one for the running
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -35,7 +35,10 @@ MAX_IDLE = 32
 class Answer:
     status: int
     headers: dict[str, str]
+    """Lower-cased names (the last of repeated ones)."""
     body: bytes
+    raw_headers: tuple[tuple[str, str], ...] = ()
+    """As received, in order, repeats kept."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -53,6 +56,10 @@ class _Conn:
 
 class StaleConnection(OSError):
     """A reused connection was closed by the server before it answered anything."""
+
+
+class ConnectFailed(OSError):
+    """No connection could be opened (nothing was sent)."""
 
 
 class Pool:
@@ -73,12 +80,21 @@ class Pool:
         self.closed = False
 
     async def request(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]],
+        body: bytes | None = None,
     ) -> Answer:
-        """Send one request and read its answer (one retry on a stale idle connection)."""
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host_header}"]
-        head += [f"{k}: {v}" for k, v in headers.items()]
-        if body is not None or method in ("POST", "PUT", "PATCH"):
+        """Send one request and read its answer (one retry on a stale idle connection).
+        ``Host`` and ``Content-Length`` are added unless ``headers`` has them."""
+        pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+        names = {k.lower() for k, _ in pairs}
+        head = [f"{method} {path} HTTP/1.1"]
+        if "host" not in names:
+            head.append(f"Host: {self.host_header}")
+        head += [f"{k}: {v}" for k, v in pairs]
+        if "content-length" not in names and (body is not None or method in ("POST", "PUT", "PATCH")):
             head.append(f"Content-Length: {len(body or b'')}")
         raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b"")
         async with asyncio.timeout(self.timeout):
@@ -111,9 +127,12 @@ class Pool:
                 continue
             self._busy.add(conn)
             return conn
-        reader, writer = await asyncio.open_connection(
-            self.host, self.port, ssl=self.ssl, server_hostname=self.host if self.ssl else None
-        )
+        try:
+            reader, writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.ssl, server_hostname=self.host if self.ssl else None
+            )
+        except OSError as e:
+            raise ConnectFailed(f"cannot connect to {self.host}:{self.port}: {e.__class__.__name__}") from e
         conn = _Conn(reader, writer)
         self._busy.add(conn)
         return conn
@@ -136,9 +155,11 @@ class Pool:
         version, status_text = lines[0].split(" ", 2)[:2]
         status = int(status_text)
         headers: dict[str, str] = {}
+        fields: list[tuple[str, str]] = []
         for line in lines[1:]:
             if ":" in line:
                 k, v = line.split(":", 1)
+                fields.append((k.strip(), v.strip()))
                 headers[k.strip().lower()] = v.strip()
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
@@ -150,7 +171,7 @@ class Pool:
         else:
             body = await conn.reader.read()
             keep = False
-        return Answer(status, headers, body), keep
+        return Answer(status, headers, body, tuple(fields)), keep
 
     async def aclose(self) -> None:
         self.closed = True
