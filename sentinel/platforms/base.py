@@ -19,10 +19,14 @@ from __future__ import annotations
 import enum
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import httpx
+
+from sentinel.errors import PlatformError
 from sentinel.platforms.errors import PlatformNotSupported, PlatformRejected
+from sentinel.platforms.http import HttpClient, Sleep
 from sentinel.redact import is_secret_key, register_secret
 
 
@@ -43,6 +47,16 @@ class Capability(enum.StrEnum):
     LIST_COMMENTS = "list_comments"
     HIDE_COMMENT = "hide_comment"
     DELETE_COMMENT = "delete_comment"
+
+
+POSTING = frozenset(
+    {Capability.LIST_TIMELINE, Capability.PUBLISH, Capability.DELETE_POST, Capability.VERIFY_CREDENTIAL}
+)
+"""What most platforms' APIs offer for an account's own posts."""
+COMMENTS = frozenset(
+    {Capability.REPLY, Capability.LIST_COMMENTS, Capability.HIDE_COMMENT, Capability.DELETE_COMMENT}
+)
+"""Replies and comment moderation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,16 +176,7 @@ class Comment:
     url: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "comment_id": self.comment_id,
-            "text": self.text,
-            "author": self.author,
-            "created_at": self.created_at,
-            "parent_id": self.parent_id,
-            "hidden": self.hidden,
-            "own": self.own,
-            "url": self.url,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,14 +276,61 @@ class PlatformAdapter(Protocol):
 
 class AdapterBase:
     """Defaults for every ``PlatformAdapter`` method: raise ``PlatformNotSupported`` with the
-    platform's manual step. Adapters override what their API offers."""
+    platform's manual step. Adapters override what their API offers.
+
+    The one constructor every adapter shares: it keeps the credential (registering its
+    secrets) and opens ``self.http`` on ``api_root(base_url)`` with the platform's error
+    translation (``classify``) and headers (``extra_headers``). Options: ``base_url`` (the
+    API's address, for self-hosted instances and tests), ``transport`` (tests), ``client``
+    (a shared ``httpx.AsyncClient``: one connection pool for many accounts), ``sleep`` and
+    ``timeout``."""
 
     info: PlatformInfo
+    base_url: ClassVar[str] = ""
+    """The platform's API address, unless the caller passes ``base_url``."""
+    extra_headers: ClassVar[Mapping[str, str]] = {}
+    default_timeout: ClassVar[float] = 15.0
 
-    def __init__(self, account: str, credentials: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        account: str,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
+        sleep: Sleep | None = None,
+        timeout: float | None = None,
+    ) -> None:
         self.account = account
         self.credentials: dict[str, str] = dict(credentials)
         register_credentials(self.credentials)
+        self._http_options: dict[str, Any] = {
+            "transport": transport,
+            "client": client,
+            "sleep": sleep,
+            "timeout": self.default_timeout if timeout is None else timeout,
+        }
+        self.http = self.http_client(self.api_root(base_url))
+
+    def api_root(self, base_url: str | None) -> str:
+        """The URL the adapter's request paths are relative to."""
+        return base_url or self.base_url
+
+    def http_client(self, root: str) -> HttpClient:
+        """An ``HttpClient`` for this account on ``root``, with the adapter's options."""
+        return HttpClient(
+            self.info.platform,
+            self.account,
+            root,
+            error_hook=self.classify,
+            headers=self.extra_headers,
+            **self._http_options,
+        )
+
+    def classify(self, response: httpx.Response, message: str) -> PlatformError | None:
+        """Platform-specific error translation (``None``: the generic one by HTTP status)."""
+        return None
 
     def _unsupported(self, capability: Capability) -> PlatformNotSupported:
         return not_supported(self.info, capability, self.account)
@@ -335,7 +387,7 @@ class AdapterBase:
         raise self._unsupported(Capability.LOCK_ACCOUNT)
 
     async def aclose(self) -> None:
-        return None
+        await self.http.aclose()
 
     async def __aenter__(self) -> AdapterBase:
         return self

@@ -42,6 +42,8 @@ import httpx
 
 from sentinel.errors import PlatformError
 from sentinel.platforms.base import (
+    COMMENTS,
+    POSTING,
     AdapterBase,
     AppPassword,
     Capability,
@@ -61,7 +63,7 @@ from sentinel.platforms.errors import (
     PlatformRateLimited,
     PlatformRejected,
 )
-from sentinel.platforms.http import HttpClient, Sleep, retry_after_seconds
+from sentinel.platforms.http import retry_after_seconds
 from sentinel.platforms.timefmt import normalise_time, now_z
 from sentinel.redact import register_secret
 
@@ -73,22 +75,14 @@ _DOCS = "https://docs.bsky.app/docs/advanced-guides/rate-limits"
 
 INFO = PlatformInfo(
     platform="bluesky",
-    capabilities=frozenset(
-        {
-            Capability.LIST_TIMELINE,
-            Capability.PUBLISH,
-            Capability.DELETE_POST,
-            Capability.VERIFY_CREDENTIAL,
-            Capability.REVOKE_SESSIONS,
-            Capability.APP_PASSWORDS,
-            Capability.ROTATE_CREDENTIAL,
-            Capability.LOCK_ACCOUNT,
-            Capability.REPLY,
-            Capability.LIST_COMMENTS,
-            Capability.HIDE_COMMENT,
-            Capability.DELETE_COMMENT,
-        }
-    ),
+    capabilities=POSTING
+    | COMMENTS
+    | {
+        Capability.REVOKE_SESSIONS,
+        Capability.APP_PASSWORDS,
+        Capability.ROTATE_CREDENTIAL,
+        Capability.LOCK_ACCOUNT,
+    },
     limits=RateLimits(
         # Repo writes cost points: 5,000 per hour per account; create 3, delete 1.
         delete=RateLimit(5000, 3600, _DOCS),
@@ -205,48 +199,21 @@ def post_uri(did: str, rkey: str) -> str:
 class BlueskyAdapter(AdapterBase):
     info = INFO
 
-    def __init__(
-        self,
-        account: str,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        client: httpx.AsyncClient | None = None,
-        sleep: Sleep | None = None,
-        timeout: float = 15.0,
-    ) -> None:
-        super().__init__(account, credentials)
-        self.service = (base_url or self.credentials.get("service") or DEFAULT_SERVICE).rstrip("/")
-        self.http = HttpClient(
-            "bluesky",
-            account,
-            self.service + "/xrpc/",
-            transport=transport,
-            client=client,
-            sleep=sleep,
-            timeout=timeout,
-            error_hook=_xrpc_error,
-        )
+    def __init__(self, account: str, credentials: Mapping[str, str], **options: Any) -> None:
+        super().__init__(account, credentials, **options)
         self._sessions: dict[str, _Session] = {}
         appview = self.credentials.get("appview", "").rstrip("/")
-        self.appview = (
-            HttpClient(
-                "bluesky",
-                account,
-                appview + "/xrpc/",
-                transport=transport,
-                client=client,
-                sleep=sleep,
-                timeout=timeout,
-                error_hook=_xrpc_error,
-            )
-            if appview
-            else None
-        )
+        self.appview = self.http_client(appview + "/xrpc/") if appview else None
+
+    def api_root(self, base_url: str | None) -> str:
+        self.service = (base_url or self.credentials.get("service") or DEFAULT_SERVICE).rstrip("/")
+        return self.service + "/xrpc/"
+
+    def classify(self, response: httpx.Response, message: str) -> PlatformError | None:
+        return _xrpc_error(response, message)
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await super().aclose()
         if self.appview is not None:
             await self.appview.aclose()
 

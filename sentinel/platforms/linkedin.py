@@ -31,6 +31,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from sentinel.platforms.base import (
+    COMMENTS,
+    POSTING,
     Capability,
     Comment,
     Identity,
@@ -52,19 +54,8 @@ COMMENT_URN = re.compile(r"urn:li:comment:\((?P<object>urn:li:[a-zA-Z]+:[^,]+),(
 
 INFO = PlatformInfo(
     platform="linkedin",
-    capabilities=frozenset(
-        {
-            Capability.LIST_TIMELINE,
-            Capability.PUBLISH,
-            Capability.DELETE_POST,
-            Capability.VERIFY_CREDENTIAL,
-            Capability.ROTATE_CREDENTIAL,
-            Capability.REVOKE_TOKEN,
-            Capability.REPLY,
-            Capability.LIST_COMMENTS,
-            Capability.DELETE_COMMENT,
-        }
-    ),
+    capabilities=(POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN})
+    - {Capability.HIDE_COMMENT},
     limits=RateLimits(
         write=RateLimit(
             150, 86400, "https://learn.microsoft.com/linkedin/shared/api-guide/concepts/rate-limits"

@@ -28,6 +28,8 @@ from typing import Any
 from urllib.parse import quote
 
 from sentinel.platforms.base import (
+    COMMENTS,
+    POSTING,
     Capability,
     Comment,
     Identity,
@@ -47,18 +49,7 @@ _LIMITS = "https://docs.joinmastodon.org/api/rate-limits/"
 
 INFO = PlatformInfo(
     platform="mastodon",
-    capabilities=frozenset(
-        {
-            Capability.LIST_TIMELINE,
-            Capability.PUBLISH,
-            Capability.DELETE_POST,
-            Capability.VERIFY_CREDENTIAL,
-            Capability.REVOKE_TOKEN,
-            Capability.REPLY,
-            Capability.LIST_COMMENTS,
-            Capability.DELETE_COMMENT,
-        }
-    ),
+    capabilities=(POSTING | COMMENTS | {Capability.REVOKE_TOKEN}) - {Capability.HIDE_COMMENT},
     limits=RateLimits(
         delete=RateLimit(30, 1800, _LIMITS),
         write=RateLimit(300, 300, _LIMITS),
@@ -96,12 +87,9 @@ INFO = PlatformInfo(
 
 class MastodonAdapter(OAuthAdapter):
     info = INFO
-    base_url = ""
 
-    def __init__(self, account: str, credentials: Any, **options: Any) -> None:
-        if not options.get("base_url"):
-            options["base_url"] = str(credentials.get("service", "")).rstrip("/")
-        super().__init__(account, credentials, **options)
+    def api_root(self, base_url: str | None) -> str:
+        return base_url or self.credentials.get("service", "").rstrip("/")
 
     async def verify(self, credentials: Any = None) -> Identity:
         token = (credentials or self.credentials).get("access_token") or self.token

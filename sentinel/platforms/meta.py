@@ -37,6 +37,8 @@ import httpx
 
 from sentinel.errors import PlatformError
 from sentinel.platforms.base import (
+    COMMENTS,
+    POSTING,
     Capability,
     Comment,
     Identity,
@@ -112,18 +114,7 @@ class _GraphAdapter(OAuthAdapter):
 
 FACEBOOK_INFO = PlatformInfo(
     platform="facebook",
-    capabilities=frozenset(
-        {
-            Capability.LIST_TIMELINE,
-            Capability.PUBLISH,
-            Capability.DELETE_POST,
-            Capability.VERIFY_CREDENTIAL,
-            Capability.REPLY,
-            Capability.LIST_COMMENTS,
-            Capability.HIDE_COMMENT,
-            Capability.DELETE_COMMENT,
-        }
-    ),
+    capabilities=POSTING | COMMENTS,
     limits=RateLimits(poll_interval=120.0),
     manual=_META_MANUAL,
     notes={
@@ -207,16 +198,7 @@ class FacebookPageAdapter(_GraphAdapter):
 
 INSTAGRAM_INFO = PlatformInfo(
     platform="instagram",
-    capabilities=frozenset(
-        {
-            Capability.LIST_TIMELINE,
-            Capability.VERIFY_CREDENTIAL,
-            Capability.REPLY,
-            Capability.LIST_COMMENTS,
-            Capability.HIDE_COMMENT,
-            Capability.DELETE_COMMENT,
-        }
-    ),
+    capabilities=COMMENTS | {Capability.LIST_TIMELINE, Capability.VERIFY_CREDENTIAL},
     limits=RateLimits(
         write=RateLimit(
             100, 86400, "https://developers.facebook.com/docs/instagram-platform/content-publishing"
@@ -311,19 +293,7 @@ class InstagramAdapter(_GraphAdapter):
 
 THREADS_INFO = PlatformInfo(
     platform="threads",
-    capabilities=frozenset(
-        {
-            Capability.LIST_TIMELINE,
-            Capability.PUBLISH,
-            Capability.DELETE_POST,
-            Capability.VERIFY_CREDENTIAL,
-            Capability.ROTATE_CREDENTIAL,
-            Capability.REPLY,
-            Capability.LIST_COMMENTS,
-            Capability.HIDE_COMMENT,
-            Capability.DELETE_COMMENT,
-        }
-    ),
+    capabilities=POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL},
     limits=RateLimits(
         delete=RateLimit(
             100, 86400, "https://developers.facebook.com/docs/threads/troubleshooting#rate-limiting"

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-import httpx
-
-from sentinel.errors import PlatformError
 from sentinel.platforms.base import AdapterBase
 from sentinel.platforms.errors import PlatformAuthFailed
-from sentinel.platforms.http import HttpClient, Sleep
 from sentinel.redact import register_secret
 
 
@@ -23,41 +19,6 @@ def basic_auth(user: str, password: str) -> str:
 
 class OAuthAdapter(AdapterBase):
     """An adapter holding ``access_token`` (and maybe ``refresh_token``) in its credentials."""
-
-    platform = ""
-    base_url = ""
-    extra_headers: ClassVar[Mapping[str, str]] = {}
-
-    def __init__(
-        self,
-        account: str,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        client: httpx.AsyncClient | None = None,
-        sleep: Sleep | None = None,
-        timeout: float = 15.0,
-    ) -> None:
-        super().__init__(account, credentials)
-        self.http = HttpClient(
-            self.info.platform,
-            account,
-            base_url or self.base_url,
-            transport=transport,
-            client=client,
-            sleep=sleep,
-            timeout=timeout,
-            error_hook=self.classify,
-            headers=self.extra_headers,
-        )
-
-    def classify(self, response: httpx.Response, message: str) -> PlatformError | None:
-        """Platform-specific error translation (``None``: the generic one by HTTP status)."""
-        return None
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
     def need(self, key: str) -> str:
         value = self.credentials.get(key, "")

@@ -29,7 +29,6 @@ from sentinel.platforms.base import (
     TimelinePage,
 )
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformLocked, PlatformNotFound, PlatformRejected
-from sentinel.platforms.http import HttpClient, Sleep
 from sentinel.redact import register_secret
 
 DEFAULT_SERVICE = "http://127.0.0.1:8480"
@@ -71,34 +70,18 @@ def _locked_hook(response: httpx.Response, message: str) -> PlatformError | None
 
 class SandboxAdapter(AdapterBase):
     info = INFO
+    default_timeout = 10.0
 
-    def __init__(
-        self,
-        account: str,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        client: httpx.AsyncClient | None = None,
-        sleep: Sleep | None = None,
-        timeout: float = 10.0,
-    ) -> None:
-        super().__init__(account, credentials)
-        self.service = (base_url or self.credentials.get("service") or DEFAULT_SERVICE).rstrip("/")
-        self.http = HttpClient(
-            "sandbox",
-            account,
-            self.service,
-            transport=transport,
-            client=client,
-            sleep=sleep,
-            timeout=timeout,
-            error_hook=_locked_hook,
-        )
+    def __init__(self, account: str, credentials: Mapping[str, str], **options: Any) -> None:
+        super().__init__(account, credentials, **options)
         self._tokens: dict[str, str] = {}
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def api_root(self, base_url: str | None) -> str:
+        self.service = (base_url or self.credentials.get("service") or DEFAULT_SERVICE).rstrip("/")
+        return self.service
+
+    def classify(self, response: httpx.Response, message: str) -> PlatformError | None:
+        return _locked_hook(response, message)
 
     @property
     def handle(self) -> str:

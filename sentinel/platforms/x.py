@@ -30,6 +30,8 @@ from typing import Any
 from sentinel.errors import PlatformError
 from sentinel.logs import get_logger
 from sentinel.platforms.base import (
+    COMMENTS,
+    POSTING,
     Capability,
     Comment,
     Identity,
@@ -51,20 +53,7 @@ MAX_PAGES = 5
 
 INFO = PlatformInfo(
     platform="x",
-    capabilities=frozenset(
-        {
-            Capability.LIST_TIMELINE,
-            Capability.PUBLISH,
-            Capability.DELETE_POST,
-            Capability.VERIFY_CREDENTIAL,
-            Capability.ROTATE_CREDENTIAL,
-            Capability.REVOKE_TOKEN,
-            Capability.REPLY,
-            Capability.LIST_COMMENTS,
-            Capability.HIDE_COMMENT,
-            Capability.DELETE_COMMENT,
-        }
-    ),
+    capabilities=POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN},
     limits=RateLimits(
         delete=RateLimit(50, 900, _LIMITS),
         write=RateLimit(100, 900, _LIMITS),

@@ -28,6 +28,8 @@ import re
 from typing import Any
 
 from sentinel.platforms.base import (
+    COMMENTS,
+    POSTING,
     Capability,
     Comment,
     Identity,
@@ -51,19 +53,8 @@ _QUOTA = "https://developers.google.com/youtube/v3/determine_quota_cost"
 
 INFO = PlatformInfo(
     platform="youtube",
-    capabilities=frozenset(
-        {
-            Capability.LIST_TIMELINE,
-            Capability.DELETE_POST,
-            Capability.VERIFY_CREDENTIAL,
-            Capability.ROTATE_CREDENTIAL,
-            Capability.REVOKE_TOKEN,
-            Capability.REPLY,
-            Capability.LIST_COMMENTS,
-            Capability.HIDE_COMMENT,
-            Capability.DELETE_COMMENT,
-        }
-    ),
+    capabilities=(POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN})
+    - {Capability.PUBLISH},
     limits=RateLimits(
         delete=RateLimit(200, 86400, _QUOTA),
         read=RateLimit(10000, 86400, _QUOTA),
