@@ -121,8 +121,9 @@ class ModerationRoutes:
         authz = self.deps.authorizer
         needs = [Need("moderate", account.id), Need("analytics", account.id)]
         _, got = await authz.grants(token, needs)
-        authz.record(caller, needs[0], any(got.values()), "comments_list")
-        if not any(got.values()):
+        granted = next((n for n in needs if got[n]), None)
+        authz.record(caller, granted or needs[0], granted is not None, "comments_list")
+        if granted is None:
             raise ApiError(
                 "missing_capability",
                 f"listing comments needs 'moderate' or 'analytics' on account {account.id!r}",

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from sentinel.api.app import create_app
 from sentinel.inventory import parse_inventory
@@ -256,3 +257,19 @@ async def test_platform_without_a_comment_api_is_not_supported_before_any_creden
     assert deps.aclose is not None
     await deps.aclose()
     store.close()
+
+
+async def test_decisions_name_the_capability_that_allowed_the_listing(mod: Mod) -> None:
+    post = await mod.post("Logged")
+    token = mod.world.tokens["op-analyst"]
+    with structlog.testing.capture_logs() as logs:
+        ok = await mod.client.get(
+            f"/v1/accounts/acct-a/posts/{post}/comments", headers=mod.auth("op-analyst")
+        )
+        denied = await mod.client.get(
+            f"/v1/accounts/acct-a/posts/{post}/comments", headers=mod.auth("op-pub")
+        )
+    assert ok.status_code == 200 and denied.status_code == 403
+    decisions = [(e["actor"], e["capability"], e["allowed"]) for e in logs if e["event"] == "authz.decision"]
+    assert decisions == [("op-analyst", "analytics", True), ("op-pub", "moderate", False)]
+    assert token not in repr(logs)
