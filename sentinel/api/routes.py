@@ -23,12 +23,13 @@ from sentinel.api.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES, Caller
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
 from sentinel.api.held import STATUSES, HeldPost
-from sentinel.api.moderation import ModerationRoutes
+from sentinel.api.moderation import ModerationRoutes, offered
 from sentinel.api.protocols import ResponderConflict, StepUpFailed
 from sentinel.engine.events import Decision, Event, EventError, format_ts
 from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
 from sentinel.inventory import Account
 from sentinel.logs import get_logger
+from sentinel.platforms.base import Capability
 from sentinel.platforms.errors import PlatformNotSupported
 
 log = get_logger("sentinel.api")
@@ -303,6 +304,8 @@ class Api(ModerationRoutes):
         account = self.account(request.path_params["account"])
         reply_to = field_str(body, "reply_to")
         await self.require(token, "respond" if reply_to else "publish", account.id, "publish")
+        if reply_to:
+            offered(account, Capability.REPLY)  # before the gate: no hold for a reply that cannot be sent
         ip = request.client.host if request.client else ""
         event = self.event(
             account, {**body, "client": body.get("client") or "sentinel-broker"}, caller.actor, ip

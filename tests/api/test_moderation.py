@@ -15,6 +15,7 @@ import pytest
 import structlog
 
 from sentinel.api.app import create_app
+from sentinel.api.deps import Deps
 from sentinel.inventory import parse_inventory
 from sentinel.store import Store
 from tests.api.conftest import World, build_deps
@@ -224,39 +225,60 @@ async def test_unknown_comment_bad_ids_and_missing_tokens(mod: Mod) -> None:
     assert gone.status_code == 200 and gone.json()["deleted"] is True
 
 
-async def test_platform_without_a_comment_api_is_not_supported_before_any_credential_is_read(
-    world: World, tmp_path: Path
-) -> None:
-    inventory = parse_inventory(
-        {
-            "accounts": [
-                {
-                    "id": "acct-tt",
-                    "platform": "tiktok",
-                    "handle": "brand",
-                    "timezone": "UTC",
-                    "publishing": "open",
-                    "owners": ["op-all"],
-                    "credentials": [{"kind": "oauth_token"}],
-                }
-            ]
-        }
-    )
+@dataclass
+class TikTok:
+    client: httpx.AsyncClient
+    deps: Deps
+
+
+@pytest.fixture
+async def tiktok(world: World, tmp_path: Path) -> AsyncIterator[TikTok]:
+    """The API over an inventory with one account on a platform without a comment API."""
+    account = {
+        "id": "acct-tt",
+        "platform": "tiktok",
+        "handle": "brand",
+        "timezone": "UTC",
+        "publishing": "gated",
+        "owners": ["op-all"],
+        "credentials": [{"kind": "oauth_token"}],
+    }
+    inventory = parse_inventory({"accounts": [account]})
     store = Store(tmp_path / "state.sqlite3")
     deps, *_ = build_deps(world, store, inventory=lambda: inventory)
-    app = create_app(deps)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as c:
-        for method, path in (
-            ("POST", "/v1/accounts/acct-tt/comments/1/hide"),
-            ("DELETE", "/v1/accounts/acct-tt/comments/1"),
-            ("GET", "/v1/accounts/acct-tt/posts/1/comments"),
-        ):
-            resp = await c.request(method, path, headers=world.auth("op-all"))
-            assert resp.status_code == 422 and code(resp) == "not_supported", resp.text
-            assert resp.json()["error"]["instructions"]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://api"
+    ) as client:
+        yield TikTok(client, deps)
     assert deps.aclose is not None
     await deps.aclose()
     store.close()
+
+
+async def test_platform_without_a_comment_api_is_not_supported_before_any_credential_is_read(
+    tiktok: TikTok, world: World
+) -> None:
+    for method, path in (
+        ("POST", "/v1/accounts/acct-tt/comments/1/hide"),
+        ("DELETE", "/v1/accounts/acct-tt/comments/1"),
+        ("GET", "/v1/accounts/acct-tt/posts/1/comments"),
+    ):
+        resp = await tiktok.client.request(method, path, headers=world.auth("op-all"))
+        assert resp.status_code == 422 and code(resp) == "not_supported", resp.text
+        assert resp.json()["error"]["instructions"]
+
+
+async def test_a_reply_the_platform_cannot_send_is_refused_before_the_gate(
+    tiktok: TikTok, world: World
+) -> None:
+    resp = await tiktok.client.post(
+        "/v1/accounts/acct-tt/posts",
+        json={"text": "HOLDME thanks", "reply_to": "7"},
+        headers=world.auth("op-all"),
+    )
+    assert resp.status_code == 422 and code(resp) == "not_supported", resp.text
+    assert "TikTok app" in resp.json()["error"]["instructions"]
+    assert tiktok.deps.held.list(None, None, 10) == []  # not held for an approval that could never publish
 
 
 async def test_decisions_name_the_capability_that_allowed_the_listing(mod: Mod) -> None:
