@@ -49,6 +49,13 @@ def adapter_credentials(kind: str, data: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def _platform_keys(account: Account, keys: Iterable[str] | None) -> list[tuple[str, str]]:
+    """(key, kind) of the credentials adapters take (``keys``: default the inventory's)."""
+    specs = {c.key: c.kind for c in account.credentials}
+    wanted = keys if keys is not None else list(specs)
+    return [(k, specs.get(k, k)) for k in wanted if specs.get(k, k) != "totp_seed"]
+
+
 def _loaded(account: str, key: str, secret: KvSecret) -> Loaded:
     created = secret.created_time
     state = CredentialState.from_metadata(account, key, secret.version, secret.custom_metadata, created)
@@ -121,18 +128,36 @@ class CredentialStore:
             return st, loaded.data
         return st, self.read_version(account, key, st.current)
 
+    async def acurrent(self, account: str, key: str) -> tuple[CredentialState, dict[str, Any]]:
+        """``current`` on the event loop."""
+        loaded = await self.aload(account, key)
+        st = loaded.state
+        if st.pending is None:
+            return st, loaded.data
+        return st, await self.aread_version(account, key, st.current)
+
     def account_credentials(self, account: Account, keys: Iterable[str] | None = None) -> dict[str, str]:
         """The account's current credentials as the mapping platform adapters take."""
         out: dict[str, str] = {"identifier": account.handle}
-        specs = {c.key: c.kind for c in account.credentials}
-        for key in keys if keys is not None else list(specs):
-            if specs.get(key, key) == "totp_seed":
-                continue
+        for key, kind in _platform_keys(account, keys):
             try:
                 _, data = self.current(account.id, key)
             except VaultNotFound:
                 continue
-            out.update(adapter_credentials(specs.get(key, key), data))
+            out.update(adapter_credentials(kind, data))
+        return out
+
+    async def aaccount_credentials(
+        self, account: Account, keys: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        """``account_credentials`` on the event loop (the reads one after the other)."""
+        out: dict[str, str] = {"identifier": account.handle}
+        for key, kind in _platform_keys(account, keys):
+            try:
+                _, data = await self.acurrent(account.id, key)
+            except VaultNotFound:
+                continue
+            out.update(adapter_credentials(kind, data))
         return out
 
     # -- writing -------------------------------------------------------------------------

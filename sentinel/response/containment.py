@@ -12,6 +12,7 @@ disabled, which stops every token of theirs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from sentinel.config import VaultSettings
@@ -48,13 +49,17 @@ class VaultContainment:
         self.settings = settings
         self.store = store
 
-    def apply_freeze_policy(self) -> int:
-        """Rewrite the freeze policy from the store's frozen set; return how many are denied."""
+    def write_freeze_policy(self) -> list[str]:
+        """Rewrite the freeze policy from the store's frozen set; return the accounts denied."""
         frozen = self.store.frozen()
         self.vault.policy_write(
             freeze_policy_name(self.settings), render_freeze_policy(self.settings, frozen)
         )
-        return len(frozen)
+        return frozen
+
+    def apply_freeze_policy(self) -> int:
+        """Rewrite the freeze policy from the store's frozen set; return how many are denied."""
+        return len(self.write_freeze_policy())
 
     def revoke_issued(self, account: str) -> list[str]:
         """Revoke every token Sentinel issued for ``account``; return their accessors."""
@@ -67,6 +72,13 @@ class VaultContainment:
             self.store.token_revoked(accessor)
             done.append(accessor)
         return done
+
+    async def arevoke_issued(self, account: str) -> list[str]:
+        """``revoke_issued`` from the event loop: no thread at all when Sentinel issued no
+        token for the account (the usual case: only a store lookup)."""
+        if not self.store.live_tokens(account):
+            return []
+        return await asyncio.to_thread(self.revoke_issued, account)
 
     def set_operator_disabled(self, operator: str, disabled: bool) -> str:
         """Disable (or re-enable) the Vault identity entity named ``operator``; return its id."""

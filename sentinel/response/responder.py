@@ -27,6 +27,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -149,6 +150,9 @@ class Responder:
         self.sleep = sleep
         self.on_progress: Callable[[str, str, str, str], None] | None = None
         self._open: dict[str, PlatformAdapter] = {}
+        # One freeze policy for every account: read-the-frozen-set-and-write happens under
+        # this lock, so concurrent lockdowns (and unfreezes) never write a stale set.
+        self._policy_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
         """Close open platform sessions and the adapters' connection pool."""
@@ -223,24 +227,53 @@ class Responder:
         evidence: Mapping[str, Sequence[Evidence]],
         operator: str,
     ) -> None:
+        todo = [r for r in records if r is not None]
         sem = asyncio.Semaphore(self.settings.concurrency)
-        vault_lock = asyncio.Lock()  # one freeze policy for all accounts: written serially
+        async with AsyncExitStack() as stack:
+            # Vault and platform connections stay open for the whole batch.
+            if self.containment is not None:
+                await stack.enter_async_context(self.containment.vault.session())
+            shared = getattr(self.rotation, "session", None)
+            if shared is not None:
+                await stack.enter_async_context(shared())
+            denied = await self._deny_batch(todo)
 
-        async def one(rec: FreezeRecord) -> None:
-            async with sem:
-                account = self.inventory.get(rec.account)
-                try:
-                    for step in rec.steps:
-                        if step.status not in FINISHED:
-                            await self._attempt(
-                                rec, step.step, account, evidence.get(rec.account, ()), operator, vault_lock
-                            )
-                finally:
-                    adapter = self._open.pop(rec.account, None)
-                    if adapter is not None:
-                        await adapter.aclose()
+            async def one(rec: FreezeRecord) -> None:
+                async with sem:
+                    account = self.inventory.get(rec.account)
+                    try:
+                        for step in rec.steps:
+                            if step.status not in FINISHED:
+                                await self._attempt(
+                                    rec, step.step, account, evidence.get(rec.account, ()), operator, denied
+                                )
+                    finally:
+                        adapter = self._open.pop(rec.account, None)
+                        if adapter is not None:
+                            await adapter.aclose()
 
-        await asyncio.gather(*(one(r) for r in records if r is not None))
+            await asyncio.gather(*(one(r) for r in todo))
+
+    async def _deny_batch(self, records: Sequence[FreezeRecord]) -> frozenset[str]:
+        """Write the freeze policy once for the whole batch (every account in it is marked
+        frozen in the store by now); return the accounts it denies. Each account's vault
+        step then only records it. Should this write fail, each step writes the policy
+        itself, with its own retries."""
+        if self.containment is None or not any(
+            s.step == "vault" and s.status not in FINISHED for r in records for s in r.steps
+        ):
+            return frozenset()
+        try:
+            return await self._write_policy()
+        except SentinelError as e:
+            log.warning("freeze.policy_batch_failed", error=e.message)
+            return frozenset()
+
+    async def _write_policy(self) -> frozenset[str]:
+        """Rewrite the freeze policy from the store's frozen set; return that set."""
+        assert self.containment is not None
+        async with self._policy_lock:
+            return frozenset(await asyncio.to_thread(self.containment.write_freeze_policy))
 
     async def _attempt(
         self,
@@ -249,14 +282,14 @@ class Responder:
         account: Account | None,
         evidence: Sequence[Evidence],
         operator: str,
-        vault_lock: asyncio.Lock,
+        denied: frozenset[str],
     ) -> tuple[str, str]:
         """Run one step with bounded retries and backoff; record every attempt."""
         delay = self.settings.backoff
         detail = ""
         for attempt in range(1, self.settings.attempts + 1):
             try:
-                status, detail = await self._step(rec, step, account, evidence, operator, vault_lock)
+                status, detail = await self._step(rec, step, account, evidence, operator, denied)
             except StepTodo as e:
                 status, detail = "todo", e.message
             except SentinelError as e:
@@ -309,7 +342,7 @@ class Responder:
         account: Account | None,
         evidence: Sequence[Evidence],
         operator: str,
-        vault_lock: asyncio.Lock,
+        denied: frozenset[str],
     ) -> tuple[str, str]:
         if step == "gate":
             self.gate.block(rec.account, rec.reason)
@@ -317,10 +350,12 @@ class Responder:
         if step == "vault":
             if self.containment is None:
                 raise StepTodo("Vault not configured: deny the account's secrets by hand")
-            async with vault_lock:
-                denied = await asyncio.to_thread(self.containment.apply_freeze_policy)
-            revoked = await asyncio.to_thread(self.containment.revoke_issued, rec.account)
-            detail = f"secrets denied to operators ({denied} frozen); {len(revoked)} issued token(s) revoked"
+            if rec.account not in denied:  # the batch's policy write failed or predates this freeze
+                denied = await self._write_policy()
+            revoked = await self.containment.arevoke_issued(rec.account)
+            detail = (
+                f"secrets denied to operators ({len(denied)} frozen); {len(revoked)} issued token(s) revoked"
+            )
             op = operator or rec.operator
             if op:
                 try:
@@ -447,7 +482,7 @@ class Responder:
             )
         self.store.mark_unfrozen(account)
         if self.containment is not None:
-            await asyncio.to_thread(self.containment.apply_freeze_policy)
+            await self._write_policy()
             if rec.operator and not self.store.frozen():
                 await asyncio.to_thread(self.containment.set_operator_disabled, rec.operator, False)
         acct = self.inventory.get(account)

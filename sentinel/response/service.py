@@ -34,6 +34,14 @@ def platform_credentials(vault: VaultClient, account: Account) -> dict[str, str]
     return CredentialStore(vault).account_credentials(account, keys)
 
 
+async def aplatform_credentials(vault: VaultClient, account: Account) -> dict[str, str]:
+    """``platform_credentials`` from the event loop (no thread inside a Vault session)."""
+    from sentinel.creds.store import CredentialStore
+
+    keys = [k for k in await vault.akv_list(account_prefix(account.id)) if not k.endswith("/")]
+    return await CredentialStore(vault).aaccount_credentials(account, keys)
+
+
 class VaultAdapters:
     """Adapters whose credentials are read from Vault when each is made, sharing one
     HTTP connection pool (a lockdown of 180 accounts opens one pool, not 180)."""
@@ -44,7 +52,7 @@ class VaultAdapters:
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, account: Account) -> PlatformAdapter:
-        creds = await asyncio.to_thread(platform_credentials, self.vault, account)
+        creds = await aplatform_credentials(self.vault, account)
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(10.0), follow_redirects=False, limits=httpx.Limits(max_connections=16)

@@ -464,6 +464,20 @@ class VaultClient:
             f"PATCH {p}", "PATCH", p, _metadata_patch(custom_metadata, max_versions), MERGE_PATCH
         )
 
+    async def akv_list(self, path: str = "") -> list[str]:
+        if self._pool() is None:
+            return await asyncio.to_thread(self.kv_list, path)
+        try:
+            resp = await self._acall(
+                f"listing {self.kv_mount}/{path}",
+                "GET",
+                f"{self.kv_mount}/metadata/{path}",
+                query="list=true",
+            )
+        except VaultNotFound:
+            return []
+        return [str(k) for k in resp["data"]["keys"]]
+
     async def agenerate_password(self, policy: str) -> str:
         if self._pool() is None:
             return await asyncio.to_thread(self.generate_password, policy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -241,3 +242,61 @@ async def test_unfreeze_rules(world: World) -> None:
     assert world.rstore.frozen() == []
     incidents = world.rstore.incidents()
     assert incidents[0]["status"] == "resolved"
+
+
+class CountingContainment(VaultContainment):
+    """The real containment, counting its policy writes (and failing the first ``fail``)."""
+
+    def __init__(self, *args: Any, fail: int = 0) -> None:
+        super().__init__(*args)
+        self.writes: list[list[str]] = []
+        self.fail = fail
+
+    def write_freeze_policy(self) -> list[str]:
+        if self.fail:
+            self.fail -= 1
+            raise VaultPermissionDenied("Vault denied writing policy (test)")
+        frozen = super().write_freeze_policy()
+        self.writes.append(frozen)
+        return frozen
+
+
+def denied_in_policy(world: World) -> set[str]:
+    hcl = world.admin.policy_read(freeze_policy_name(world.settings)) or ""
+    m = world.settings.kv_mount
+    return {a.id for a in world.inventory if f'"{m}/data/accounts/{a.id}/*"' in hcl}
+
+
+async def test_a_lockdown_writes_the_freeze_policy_once_for_all_its_accounts(world: World) -> None:
+    containment = CountingContainment(world.daemon, world.settings, world.rstore)
+    responder = world.responder()
+    responder.containment = containment
+    ids = [a.id for a in world.inventory]
+    report = await responder.lock(ids, "worm", "op-resp")
+    assert [sorted(w) for w in containment.writes] == [ids]
+    for rec in report.accounts:
+        vault_step = {s.step: s for s in rec.steps}["vault"]
+        assert vault_step.status == "done" and "(3 frozen)" in vault_step.detail
+    assert denied_in_policy(world) == set(ids)
+    with pytest.raises(VaultPermissionDenied):
+        world.operator.kv_read("accounts/acct-1/password")
+
+
+async def test_when_the_batch_policy_write_fails_each_account_writes_it_with_retries(world: World) -> None:
+    containment = CountingContainment(world.daemon, world.settings, world.rstore, fail=2)
+    responder = world.responder()
+    responder.containment = containment
+    report = await responder.lock(["acct-0", "acct-1"], "worm", "op-resp")
+    steps = [{s.step: s for s in rec.steps}["vault"] for rec in report.accounts]
+    assert all(s.status == "done" for s in steps)
+    assert sorted(s.attempts for s in steps) == [1, 2]  # the batch write and one step's first try failed
+    assert denied_in_policy(world) == {"acct-0", "acct-1"}
+
+
+async def test_concurrent_lockdowns_never_write_a_stale_frozen_set(world: World) -> None:
+    responder = world.responder()
+    first, second = await asyncio.gather(
+        responder.lock(["acct-0"], "worm", "op-resp"), responder.lock(["acct-1", "acct-2"], "worm", "op-b")
+    )
+    assert first.ok and second.ok
+    assert denied_in_policy(world) == {"acct-0", "acct-1", "acct-2"}
