@@ -12,8 +12,13 @@ Two phases per endpoint, in the same run:
 2. saturation: as fast as the connections go for ``--max-seconds`` seconds (throughput).
 
 ``/healthz`` is the bare endpoint (routing, the handler wrapper, metrics, JSON response).
+The server runs as the daemon does: its garbage-collector policy
+(``sentinel.daemon.HeapPolicy``; ``--no-heap-policy`` to compare) and JSON logs at
+``--log-level`` (default info: every decision is a log line). It reports each collection's
+pause while serving. Two throughput figures: the issue's (the achieved rate of ``/v1/check``
+at the fixed rate against the bare endpoint's) and the saturation ratio.
 
-    python bench/api.py [--duration 30] [--rate 500] [--quick]
+    python bench/api.py [--duration 30] [--rate 500] [--quick] [--log-level warning]
 """
 
 from __future__ import annotations
@@ -110,7 +115,13 @@ def serve(port_file: Path, state: Path) -> None:
 
     from sentinel import logs
 
-    logs.configure(level="warning", fmt="json", stream=open(os.devnull, "w"))  # noqa: SIM115
+    # As the daemon logs (a JSON line per event, line-buffered like its stderr to journald):
+    # at info every gate decision and every authorization decision is a line.
+    logs.configure(
+        level=env["BENCH_LOG_LEVEL"],
+        fmt="json",
+        stream=open(state / "server.log", "w", buffering=1),  # noqa: SIM115
+    )
     asyncio.run(main())
 
 
@@ -291,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=float, default=5.0, help="[api] capability_cache seconds")
     parser.add_argument("--quick", action="store_true", help="5 s at the fixed rate, 2 s saturation")
     parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="the server's log level (default info, the daemon's default: decisions are logged)",
+    )
+    parser.add_argument(
         "--no-heap-policy",
         action="store_true",
         help="server without the daemon's garbage-collector policy (sentinel.daemon.HeapPolicy)",
@@ -316,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             "BENCH_DAEMON_TOKEN": daemon_token,
             "BENCH_ACL_PREFIX": acl,
             "BENCH_CACHE": str(args.cache),
+            "BENCH_LOG_LEVEL": args.log_level,
             **({"BENCH_NO_HEAP_POLICY": "1"} if args.no_heap_policy else {}),
         }
         server = subprocess.Popen(
@@ -339,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         f"API benchmark: {args.rate:.0f} req/s for {args.duration:.0f} s per endpoint, "
         f"{args.connections} connections, then {args.max_seconds:.0f} s saturation; loopback, real OpenBao, "
         f"shipped rules, {len(accounts)} accounts"
-        f"{', no heap policy' if args.no_heap_policy else ', the daemon heap policy'}"
+        f"{', no heap policy' if args.no_heap_policy else ', the daemon heap policy'}, logs at {args.log_level}"
     )
     print(
         f"{'endpoint':<18} {'achieved/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'max req/s':>10}  statuses"

@@ -8,8 +8,9 @@ by the post it matches, so one allowance cannot cover two identical posts. A pos
 gated account that matches nothing is out-of-band.
 
 Inside a running event loop (the daemon's gate) ``record`` only queues the row: the queue
-is written in one transaction ``flush_delay`` seconds later (or at ``batch`` rows), so a
-gate check costs no SQLite commit of its own. ``match``, ``prune`` and ``flush`` write the
+is written in one transaction, in a worker thread, ``flush_delay`` seconds later (at once
+when ``batch`` rows wait), so a gate check costs no SQLite commit of its own and a slow
+commit does not stall the loop. ``match``, ``prune`` and ``flush`` write the
 queue first, so this process always sees every recorded row; the API service flushes on
 stop. Without a running loop (the CLI, threads) ``record`` writes at once.
 """
@@ -81,7 +82,9 @@ class PublishedLedger:
         self.batch = batch
         self._queued: list[Row] = []
         self._lock = threading.Lock()
+        self._writing = threading.Lock()
         self._timer: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Future[None]] = set()
         store.migrate(COMPONENT, MIGRATIONS)
 
     def record(
@@ -107,12 +110,13 @@ class PublishedLedger:
             loop = None
         with self._lock:
             self._queued.append(row)
-            later = loop is not None and len(self._queued) < self.batch
-            if later and self._timer is None:
-                assert loop is not None
+            full = len(self._queued) >= self.batch
+            if loop is not None and not full and self._timer is None:
                 self._timer = loop.call_later(self.flush_delay, self._flush_queued)
-        if not later:
+        if loop is None:
             self.flush()
+        elif full:
+            self._flush_queued()
 
     @property
     def queued(self) -> int:
@@ -120,30 +124,42 @@ class PublishedLedger:
         return len(self._queued)
 
     def flush(self) -> int:
-        """Write the queued rows in one transaction; returns how many (``StoreError`` on failure)."""
-        with self._lock:
-            rows, self._queued = self._queued, []
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        if not rows:
-            return 0
-        try:
-            with self.store.transaction() as db:
-                db.executemany(_INSERT, rows)
-        except (sqlite3.Error, StoreError) as e:
-            with self._lock:  # keep them for the next flush, oldest first
-                self._queued[:0] = rows
-                dropped = len(self._queued) - MAX_QUEUED
-                if dropped > 0:
-                    del self._queued[:dropped]
-                    log.error("ledger.rows_dropped", rows=dropped)
-            raise StoreError(f"{self.store.path}: cannot write the published ledger: {e}") from None
-        return len(rows)
+        """Write the queued rows in one transaction; returns how many (``StoreError`` on failure).
+
+        When it returns, every row recorded before the call is in the store (a write under
+        way in the background is waited for).
+        """
+        with self._writing:
+            with self._lock:
+                rows, self._queued = self._queued, []
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+            if not rows:
+                return 0
+            try:
+                with self.store.transaction() as db:
+                    db.executemany(_INSERT, rows)
+            except (sqlite3.Error, StoreError) as e:
+                with self._lock:  # keep them for the next flush, oldest first
+                    self._queued[:0] = rows
+                    dropped = len(self._queued) - MAX_QUEUED
+                    if dropped > 0:
+                        del self._queued[:dropped]
+                        log.error("ledger.rows_dropped", rows=dropped)
+                raise StoreError(f"{self.store.path}: cannot write the published ledger: {e}") from None
+            return len(rows)
 
     def _flush_queued(self) -> None:
+        """The timer: write in a worker thread, so a slow commit (a WAL checkpoint's fsync)
+        does not stall the event loop."""
         with self._lock:
             self._timer = None
+        done = asyncio.get_running_loop().run_in_executor(None, self._flush_logged)
+        self._flushes.add(done)
+        done.add_done_callback(self._flushes.discard)
+
+    def _flush_logged(self) -> None:
         try:
             self.flush()
         except StoreError as e:  # retried with the next row or the next match

@@ -76,6 +76,10 @@ async def test_a_full_batch_is_written_at_once(tmp_path: Path) -> None:
     led = PublishedLedger(store, flush_delay=60, batch=3)
     for i in range(3):
         led.record("a1", f"post {i}", ts=T0 + i)
+    for _ in range(100):  # handed to a worker thread at once, not after the 60 s delay
+        if store.query_one("SELECT COUNT(*) AS n FROM watcher_published")["n"] == 3:  # type: ignore[index]
+            break
+        await asyncio.sleep(0.01)
     assert led.queued == 0
     assert store.query_one("SELECT COUNT(*) AS n FROM watcher_published")["n"] == 3  # type: ignore[index]
     led.record("a1", "post 3", ts=T0 + 3)
