@@ -15,6 +15,7 @@ honour one; this pool does not speak to proxies), plain ``http``/``https`` origi
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import ssl
 import urllib.request
 
@@ -27,6 +28,13 @@ def proxied() -> bool:
     """True when the environment names an HTTP(S) proxy (then httpx's transport is used)."""
     env = urllib.request.getproxies_environment()
     return any(k in env for k in ("http", "https", "all"))
+
+
+def no_cookies() -> http.cookiejar.CookieJar:
+    """A cookie jar that keeps nothing, for a client shared by many accounts: a cookie one
+    account's answer sets must never ride along on another account's request. (No adapter
+    uses cookies; each authenticates with its own token header.)"""
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
 class PooledTransport(httpx.AsyncBaseTransport):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from sentinel.creds.transport import no_cookies
 from sentinel.errors import SentinelError
 from sentinel.inventory import Account
 from sentinel.logs import get_logger
@@ -55,7 +56,10 @@ class VaultAdapters:
         creds = await aplatform_credentials(self.vault, account)
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(10.0), follow_redirects=False, limits=httpx.Limits(max_connections=16)
+                timeout=httpx.Timeout(10.0),
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=16),
+                cookies=no_cookies(),
             )
         return create_adapter(account.platform, account.id, creds, client=self._client, **self.options)
 

@@ -45,6 +45,36 @@ async def test_adapters_in_a_session_share_one_client_and_keep_connections(env: 
     await outside.aclose()
 
 
+async def test_a_shared_client_keeps_no_cookie_from_one_account_for_another() -> None:
+    seen: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            cookie = [ln for ln in head.decode().split("\r\n") if ln.lower().startswith("cookie:")]
+            seen.append(cookie[0] if cookie else "")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=account-a; Path=/\r\nContent-Length: 2\r\n\r\n{}"
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    factory = DefaultAdapters({"base_url": base})
+    async with factory.session():
+        shared = factory._shared.current()
+        assert shared is not None
+        await shared.get(f"{base}/as-account-a")
+        await shared.get(f"{base}/as-account-b")
+    server.close()
+    await server.wait_closed()
+    assert seen == ["", ""]
+
+
 async def test_a_platform_that_is_down_is_unavailable_after_the_client_retries() -> None:
     account = Account("acct-x", "sandbox", "x", "UTC", "gated")
     factory = DefaultAdapters({"base_url": f"http://127.0.0.1:{free_port()}", "sleep": _no_sleep})
