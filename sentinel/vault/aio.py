@@ -62,6 +62,10 @@ class ConnectFailed(OSError):
     """No connection could be opened (nothing was sent)."""
 
 
+class BadAnswer(OSError):
+    """The server's answer is not HTTP/1.x as this pool reads it."""
+
+
 class Pool:
     """Keep-alive connections to one Vault address, for the loop that created the pool."""
 
@@ -151,9 +155,19 @@ class Pool:
             if conn.used and not partial:
                 raise StaleConnection("idle connection closed by the server") from None
             raise
+        except asyncio.LimitOverrunError:
+            raise BadAnswer("answer headers too long") from None
+        try:
+            return await self._answer(conn, head, method)
+        except (ValueError, IndexError, asyncio.LimitOverrunError) as e:
+            raise BadAnswer(f"malformed answer: {e.__class__.__name__}") from None
+
+    async def _answer(self, conn: _Conn, head: bytes, method: str) -> tuple[Answer, bool]:
         lines = head.decode("latin-1").split("\r\n")
         version, status_text = lines[0].split(" ", 2)[:2]
         status = int(status_text)
+        if not version.startswith("HTTP/1.") or status < 200:
+            raise ValueError(f"unexpected status line {lines[0][:40]!r}")
         headers: dict[str, str] = {}
         fields: list[tuple[str, str]] = []
         for line in lines[1:]:
@@ -162,7 +176,7 @@ class Pool:
                 fields.append((k.strip(), v.strip()))
                 headers[k.strip().lower()] = v.strip()
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        if method == "HEAD" or status in (204, 304):
             body = b""
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             body = await _read_chunked(conn.reader)

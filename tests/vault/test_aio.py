@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sentinel.vault.aio import Pool
+from sentinel.vault.aio import BadAnswer, Pool
 
 
 class Server:
@@ -113,3 +113,13 @@ async def test_a_server_that_never_answers_times_out(serve: object) -> None:
     await pool.aclose()
     srv.close()
     await srv.wait_closed()
+
+
+async def test_a_malformed_answer_is_an_os_error_and_the_connection_is_dropped(serve: object) -> None:
+    script = Server([(b"NONSENSE\r\n\r\n", False), (ok(b'{"n": 3}'), False)])
+    pool = Pool(await serve(script), None, 5.0)  # type: ignore[operator]
+    with pytest.raises(BadAnswer, match="malformed answer"):
+        await pool.request("GET", "/v1/a", {})
+    assert (await pool.request("GET", "/v1/b", {})).json() == {"n": 3}
+    await pool.aclose()
+    assert script.connections == 2
