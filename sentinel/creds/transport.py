@@ -1,4 +1,5 @@
-"""The HTTP transport a batch of rotations gives its platform adapters.
+"""The HTTP transport of clients that many accounts' platform adapters share (a batch of
+rotations, the responder's and the watcher's adapters).
 
 A rotation makes about four platform requests (log in, change, log in with the new secret,
 end that session). Through httpx's default transport (httpcore, anyio, h11) each costs
@@ -38,9 +39,11 @@ def no_cookies() -> http.cookiejar.CookieJar:
 
 
 class PooledTransport(httpx.AsyncBaseTransport):
-    def __init__(self, tls: ssl.SSLContext, timeout: float) -> None:
+    def __init__(self, tls: ssl.SSLContext, timeout: float, max_connections: int | None = None) -> None:
+        """``max_connections``: per origin (platform host)."""
         self.tls = tls
         self.timeout = timeout
+        self.max_connections = max_connections
         self._pools: dict[tuple[str, str, int | None], Pool] = {}
 
     def _pool(self, url: httpx.URL) -> Pool:
@@ -49,7 +52,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
         if pool is None:
             host = f"[{url.host}]" if ":" in url.host else url.host
             port = url.port or (443 if url.scheme == "https" else 80)
-            pool = self._pools[key] = Pool(f"{url.scheme}://{host}:{port}", self.tls, self.timeout)
+            pool = self._pools[key] = Pool(
+                f"{url.scheme}://{host}:{port}", self.tls, self.timeout, self.max_connections
+            )
         return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from sentinel.creds.transport import no_cookies
+from sentinel.creds.transport import PooledTransport, no_cookies, proxied
 from sentinel.errors import SentinelError
 from sentinel.inventory import Account
 from sentinel.logs import get_logger
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from sentinel.daemon import App
 
 log = get_logger("sentinel.response")
+TIMEOUT = 10.0
+MAX_CONNECTIONS = 16
+"""Per platform host, for all the adapters of a ``VaultAdapters``."""
 
 
 def platform_credentials(vault: VaultClient, account: Account) -> dict[str, str]:
@@ -45,7 +48,8 @@ async def aplatform_credentials(vault: VaultClient, account: Account) -> dict[st
 
 class VaultAdapters:
     """Adapters whose credentials are read from Vault when each is made, sharing one
-    HTTP connection pool (a lockdown of 180 accounts opens one pool, not 180)."""
+    HTTP connection pool (a lockdown of 180 accounts opens one pool, not 180), over the
+    lean transport of ``sentinel.creds.transport`` unless a proxy is configured."""
 
     def __init__(self, vault: VaultClient, options: Mapping[str, Any] | None = None) -> None:
         self.vault = vault
@@ -55,11 +59,14 @@ class VaultAdapters:
     async def __call__(self, account: Account) -> PlatformAdapter:
         creds = await aplatform_credentials(self.vault, account)
         if self._client is None:
+            tls = httpx.create_ssl_context()
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(10.0),
+                verify=tls,
+                timeout=httpx.Timeout(TIMEOUT),
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=16),
+                limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
                 cookies=no_cookies(),
+                transport=None if proxied() else PooledTransport(tls, TIMEOUT, MAX_CONNECTIONS),
             )
         return create_adapter(account.platform, account.id, creds, client=self._client, **self.options)
 

@@ -69,7 +69,15 @@ class BadAnswer(OSError):
 class Pool:
     """Keep-alive connections to one Vault address, for the loop that created the pool."""
 
-    def __init__(self, addr: str, ssl_context: ssl.SSLContext | None, timeout: float) -> None:
+    def __init__(
+        self,
+        addr: str,
+        ssl_context: ssl.SSLContext | None,
+        timeout: float,
+        max_connections: int | None = None,
+    ) -> None:
+        """``timeout``: for the whole request (waiting for a connection included);
+        ``max_connections``: at most that many requests in flight (the others wait)."""
         u = urlsplit(addr)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"unsupported Vault address {addr!r}")
@@ -81,6 +89,7 @@ class Pool:
         self.loop = asyncio.get_running_loop()
         self._idle: list[_Conn] = []
         self._busy: set[_Conn] = set()
+        self._slots = asyncio.Semaphore(max_connections) if max_connections else None
         self.closed = False
 
     async def request(
@@ -102,26 +111,32 @@ class Pool:
             head.append(f"Content-Length: {len(body or b'')}")
         raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b"")
         async with asyncio.timeout(self.timeout):
-            while True:
-                conn = await self._get()
-                try:
-                    answer, keep = await self._exchange(conn, raw, method)
-                except StaleConnection:
-                    self._drop(conn)
-                    continue
-                except BaseException:
-                    self._drop(conn)
-                    raise
-                if keep and not self.closed:
-                    self._busy.discard(conn)
-                    conn.used = True
-                    if len(self._idle) < MAX_IDLE:
-                        self._idle.append(conn)
-                    else:
-                        conn.close()
+            if self._slots is None:
+                return await self._send(raw, method)
+            async with self._slots:
+                return await self._send(raw, method)
+
+    async def _send(self, raw: bytes, method: str) -> Answer:
+        while True:
+            conn = await self._get()
+            try:
+                answer, keep = await self._exchange(conn, raw, method)
+            except StaleConnection:
+                self._drop(conn)
+                continue
+            except BaseException:
+                self._drop(conn)
+                raise
+            if keep and not self.closed:
+                self._busy.discard(conn)
+                conn.used = True
+                if len(self._idle) < MAX_IDLE:
+                    self._idle.append(conn)
                 else:
-                    self._drop(conn)
-                return answer
+                    conn.close()
+            else:
+                self._drop(conn)
+            return answer
 
     async def _get(self) -> _Conn:
         while self._idle:

@@ -123,3 +123,31 @@ async def test_a_malformed_answer_is_an_os_error_and_the_connection_is_dropped(s
     assert (await pool.request("GET", "/v1/b", {})).json() == {"n": 3}
     await pool.aclose()
     assert script.connections == 2
+
+
+async def test_max_connections_caps_the_requests_in_flight(serve: object) -> None:
+    in_flight = peak = 0
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal in_flight, peak
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                in_flight += 1
+                peak = max(peak, in_flight)
+                await asyncio.sleep(0.02)
+                in_flight -= 1
+                writer.write(ok(b"{}"))
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+
+    srv = await asyncio.start_server(slow, "127.0.0.1", 0)
+    pool = Pool(f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}", None, 5.0, max_connections=3)
+    answers = await asyncio.gather(*(pool.request("GET", f"/v1/{i}", {}) for i in range(10)))
+    await pool.aclose()
+    srv.close()
+    await srv.wait_closed()
+    assert [a.status for a in answers] == [200] * 10
+    assert peak == 3
