@@ -236,6 +236,9 @@ class Responder:
             shared = getattr(self.rotation, "session", None)
             if shared is not None:
                 await stack.enter_async_context(shared())
+            batch = getattr(self.adapters, "batch", None)
+            if batch is not None:
+                stack.enter_context(batch())
             denied = await self._deny_batch(todo)
 
             async def one(rec: FreezeRecord) -> None:

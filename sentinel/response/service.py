@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -38,11 +39,18 @@ def platform_credentials(vault: VaultClient, account: Account) -> dict[str, str]
     return CredentialStore(vault).account_credentials(account, keys)
 
 
-async def aplatform_credentials(vault: VaultClient, account: Account) -> dict[str, str]:
-    """``platform_credentials`` from the event loop (no thread inside a Vault session)."""
+async def aplatform_credentials(
+    vault: VaultClient, account: Account, known_keys: dict[str, list[str]] | None = None
+) -> dict[str, str]:
+    """``platform_credentials`` from the event loop (no thread inside a Vault session).
+    ``known_keys``: credential keys already listed per account, used and filled in."""
     from sentinel.creds.store import CredentialStore
 
-    keys = [k for k in await vault.akv_list(account_prefix(account.id)) if not k.endswith("/")]
+    keys = known_keys.get(account.id) if known_keys is not None else None
+    if keys is None:
+        keys = [k for k in await vault.akv_list(account_prefix(account.id)) if not k.endswith("/")]
+        if known_keys is not None:
+            known_keys[account.id] = keys
     return await CredentialStore(vault).aaccount_credentials(account, keys)
 
 
@@ -55,9 +63,27 @@ class VaultAdapters:
         self.vault = vault
         self.options = dict(options or {})
         self._client: httpx.AsyncClient | None = None
+        self._keys: dict[str, list[str]] | None = None
+        self._batches = 0
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within a batch (one lockdown), each account's credential keys are listed once:
+        a freeze makes one adapter before the rotation and another after it, and which
+        credentials an account has does not change in between (their values do, and are
+        read each time)."""
+        if self._batches == 0:
+            self._keys = {}
+        self._batches += 1
+        try:
+            yield
+        finally:
+            self._batches -= 1
+            if self._batches == 0:
+                self._keys = None
 
     async def __call__(self, account: Account) -> PlatformAdapter:
-        creds = await aplatform_credentials(self.vault, account)
+        creds = await aplatform_credentials(self.vault, account, self._keys)
         if self._client is None:
             tls = httpx.create_ssl_context()
             self._client = httpx.AsyncClient(

@@ -19,6 +19,7 @@ from sentinel.platforms.base import PlatformAdapter
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.containment import VaultContainment, freeze_policy_name
 from sentinel.response.responder import Evidence, Responder, ResponderSettings
+from sentinel.response.service import VaultAdapters
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
@@ -300,3 +301,29 @@ async def test_concurrent_lockdowns_never_write_a_stale_frozen_set(world: World)
     )
     assert first.ok and second.ok
     assert denied_in_policy(world) == {"acct-0", "acct-1", "acct-2"}
+
+
+async def test_vault_adapters_list_an_accounts_credentials_once_per_batch(world: World) -> None:
+    listed: list[str] = []
+
+    class CountingVault(VaultClient):
+        async def akv_list(self, path: str = "") -> list[str]:
+            listed.append(path)
+            return await super().akv_list(path)
+
+    vault = CountingVault(world.daemon.addr, world.daemon.token, kv_mount=world.settings.kv_mount)
+    adapters = VaultAdapters(vault, {"base_url": world.sandbox.url})
+    account = world.inventory["acct-0"]
+    try:
+        with adapters.batch():
+            first = await adapters(account)
+            world.daemon.kv_write("accounts/acct-0/password", {"value": "pw-changed-123"}, cas=1)
+            second = await adapters(account)
+        third = await adapters(account)
+        assert first.credentials["password"] == world.passwords["acct-0"]
+        assert second.credentials["password"] == "pw-changed-123"  # values are read every time
+        assert third.credentials["password"] == "pw-changed-123"
+        assert listed == ["accounts/acct-0/"] * 2  # once in the batch, once after it
+    finally:
+        await adapters.aclose()
+        vault.close()
