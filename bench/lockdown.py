@@ -125,6 +125,7 @@ async def run(n: int, rotate: bool) -> None:
         )
         rounds = vault.round_trips
         report = await responder.lock(ids, "benchmark lockdown", "bench")
+        trips_in_lockdown = vault.round_trips - rounds
         statuses = Counter(s.status for r in report.accounts for s in r.steps)
         per_step = Counter((s.step, s.status) for r in report.accounts for s in r.steps)
         locked = 0
@@ -144,7 +145,10 @@ async def run(n: int, rotate: bool) -> None:
         print(f"step results:                {dict(statuses)}")
         print(f"per step:                    {dict(sorted(per_step.items()))}")
         print(f"locked at the platform:      {locked}/{n}")
-        print(f"Vault round trips:           {vault.round_trips - rounds} (credential reads, policy writes)")
+        trips = trips_in_lockdown
+        print(
+            f"Vault round trips:           {trips} ({trips / n:.1f} per account; credential reads, policy writes)"
+        )
         await responder.aclose()
         store.close()
 
