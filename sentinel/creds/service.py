@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sentinel.creds.protocol import RotationResult, Rotator, default_adapters, utcnow
@@ -118,6 +119,17 @@ class RotationService:
 
     async def cancel(self, account: str, actor: str) -> list[RotationResult]:
         return await self._need().cancel(account, actor)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """Keep Vault and platform connections open across several rotations (the responder
+        holds one for a whole lockdown)."""
+        rotator = self._ensure_rotator()
+        if rotator is None:
+            yield
+            return
+        async with rotator.session():
+            yield
 
     def _need(self) -> Rotator:
         rotator = self._ensure_rotator()

@@ -80,6 +80,24 @@ async def test_resumes_pending_at_start_rotates_due_and_serves_force_rotate(
         app.store.close()
 
 
+async def test_a_session_keeps_one_vault_pool_across_forced_rotations(env: CredsEnv, tmp_path: Path) -> None:
+    accounts = [env.sandbox_account(("password",))[0] for _ in range(2)]
+    app = app_for(env, tmp_path)
+    service = RotationService({"base_url": env.sandbox_url, "sleep": _no_sleep})
+    await service.start(app)
+    try:
+        async with service.session():
+            pool = env.vault._pool()
+            assert pool is not None
+            for account in accounts:
+                [r] = await service.force_rotate(account.id, "freeze: test")
+                assert r.status == "rotated" and env.vault._pool() is pool
+        await until(lambda: env.vault._pool() is None)  # closed once the scheduler's own pass is done too
+    finally:
+        await service.stop()
+        app.store.close()
+
+
 async def test_parked_rotation_raises_one_alert_and_is_not_retried_by_the_schedule(
     env: CredsEnv, tmp_path: Path
 ) -> None:
