@@ -1,17 +1,19 @@
-"""A small HTTP/1.1 keep-alive pool on asyncio streams, for Vault calls on the event loop.
+"""A small HTTP/1.1 keep-alive pool on asyncio streams, for calls from the event loop.
 
 The rotation hot path makes four Vault calls per credential. Through hvac each costs a
 thread hop (hvac is synchronous) and ~0.4-0.6 ms of CPU in requests; this pool sends the
-same JSON requests from the event loop at about a tenth of that. It speaks only what
-Vault's API (and the platform calls of a rotation, see ``sentinel.creds.transport``)
-needs: one request at a time per connection, bodies with ``Content-Length``, answers
-framed by ``Content-Length``, chunked encoding or the end of the connection. Idle connections are reused; one that the server closed while idle is
-replaced once, transparently (nothing was received on it, so Vault never saw the request).
+same JSON requests from the event loop at about a tenth of that. Platform adapters that
+many accounts share use it too, under httpx (``sentinel.creds.transport``).
 
-A pool belongs to one event loop. ``VaultClient.session()`` opens one for the running
-loop and closes it when the last user leaves; outside a session the client falls back to
-hvac in a worker thread. Errors are raised as ``OSError`` / ``TimeoutError`` /
-``asyncio.IncompleteReadError``; ``VaultClient`` translates them.
+It speaks only what those APIs need: one request at a time per connection, bodies with
+``Content-Length``, answers framed by ``Content-Length``, chunked encoding or the end of
+the connection. Idle connections are reused. A reused connection that ends before a
+single byte of the answer arrived is one the server closed while it was idle: the request
+goes once more on a new connection (as urllib3 and browsers do).
+
+A pool belongs to one event loop (``LoopShared`` keeps one per loop, opened by the first
+session and closed by the last). Errors are raised as ``OSError`` subclasses,
+``TimeoutError`` or ``asyncio.IncompleteReadError``; the callers translate them.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ class BadAnswer(OSError):
 
 
 class Pool:
-    """Keep-alive connections to one Vault address, for the loop that created the pool."""
+    """Keep-alive connections to one origin (a Vault address, a platform host), for the
+    loop that created the pool."""
 
     def __init__(
         self,
@@ -80,7 +83,7 @@ class Pool:
         ``max_connections``: at most that many requests in flight (the others wait)."""
         u = urlsplit(addr)
         if u.scheme not in ("http", "https") or not u.hostname:
-            raise ValueError(f"unsupported Vault address {addr!r}")
+            raise ValueError(f"unsupported address {addr!r}")
         self.host = u.hostname
         self.port = u.port or (443 if u.scheme == "https" else 80)
         self.ssl = (ssl_context or ssl.create_default_context()) if u.scheme == "https" else None
