@@ -59,24 +59,39 @@ class HeapPolicy:
     """The daemon's garbage-collector policy: no full collection of the whole heap on the way.
 
     At start: ``settle_heap``. Then every ``freeze_every`` seconds ``gc.freeze()`` (no
-    collection, microseconds) moves what survived since out of the collector's sight, so
-    the generation-2 collections Python still triggers only walk the last second's
-    survivors instead of everything the engine learned: without it, each one grew with the
-    engine's state (50-70 ms after a minute at 500 posts/s). Every ``settle_every``
-    seconds a full ``settle_heap`` frees cyclic garbage that was frozen while still alive
-    (one pause the size of the heap, rare). ``run()`` is the task; the API benchmark
-    runs the same policy.
+    collection, microseconds) moves what survived since out of the collector's sight.
+    Without it every automatic generation-2 collection walked everything the engine
+    learned, a pause that grew with its state (50-80 ms within a minute at 500 posts/s).
+    With it such a collection would only walk the last second's survivors, and is put off
+    (``gen2_threshold`` generation-1 collections instead of Python's 10; under a burst one
+    could still walk tens of thousands of objects): cyclic garbage among the survivors
+    waits for the settle. Every ``settle_every`` seconds a full ``settle_heap`` frees
+    cyclic garbage that was frozen while still alive (one pause the size of the heap,
+    rare). ``run()`` is the task, ``stop()`` restores Python's thresholds; the API
+    benchmark runs the same policy.
     """
 
-    def __init__(self, freeze_every: float = 1.0, settle_every: float = SETTLE_SECONDS) -> None:
+    def __init__(
+        self, freeze_every: float = 1.0, settle_every: float = SETTLE_SECONDS, gen2_threshold: int = 1000
+    ) -> None:
         self.freeze_every = freeze_every
         self.settle_every = settle_every
+        self.gen2_threshold = gen2_threshold
         self.freezes = 0
         self.settles = 0
+        self._thresholds: tuple[int, int, int] | None = None
 
     def start(self) -> None:
+        if self._thresholds is None:
+            self._thresholds = gc.get_threshold()
+            gc.set_threshold(self._thresholds[0], self._thresholds[1], self.gen2_threshold)
         settle_heap()
         self.settles += 1
+
+    def stop(self) -> None:
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
 
     async def run(self) -> None:
         last_settle = time.monotonic()
@@ -341,6 +356,7 @@ class Daemon:
             self._heap_task.cancel()
             await asyncio.wait({self._heap_task})
             self._heap_task = None
+            self.heap.stop()
         if app is None:
             return
         for service in reversed(app.services):

@@ -136,9 +136,11 @@ async def test_heap_policy_freezes_survivors_and_settles_now_and_then() -> None:
     from sentinel.daemon import HeapPolicy
 
     policy = HeapPolicy(freeze_every=0.01, settle_every=0.2)
+    before = gc.get_threshold()
     try:
         policy.start()
         assert gc.get_freeze_count() > 0 and policy.settles == 1
+        assert gc.get_threshold() == (before[0], before[1], 1000)
         task = asyncio.get_running_loop().create_task(policy.run())
         kept = [[i] for i in range(1000)]  # survivors made after the start
         ids = {id(k) for k in kept}
@@ -151,4 +153,6 @@ async def test_heap_policy_freezes_survivors_and_settles_now_and_then() -> None:
         task.cancel()
         await asyncio.wait({task})
     finally:
+        policy.stop()
         gc.unfreeze()
+    assert gc.get_threshold() == before
