@@ -49,7 +49,7 @@ from sentinel.creds.schedule import due_at, in_window, period_of
 from sentinel.creds.settings import RotationSettings
 from sentinel.creds.state import CredentialState
 from sentinel.creds.store import CredentialStore, adapter_credentials
-from sentinel.creds.transport import PooledTransport, no_cookies, proxied
+from sentinel.creds.transport import shared_client
 from sentinel.errors import SentinelError, VaultConflict, VaultNotFound, VaultPermissionDenied
 from sentinel.inventory import Account, CredentialSpec, Inventory
 from sentinel.logs import get_logger
@@ -156,15 +156,7 @@ class DefaultAdapters:
         return create_adapter(account.platform, account.id, credentials, **opts)
 
     def _new_client(self) -> httpx.AsyncClient:
-        timeout = float(self.options.get("timeout", 15.0))
-        return httpx.AsyncClient(
-            verify=self._context(),
-            timeout=httpx.Timeout(timeout),
-            headers={"user-agent": "sentinel-social"},
-            cookies=no_cookies(),
-            follow_redirects=False,
-            transport=None if proxied() else PooledTransport(self._context(), timeout),
-        )
+        return shared_client(self._context(), float(self.options.get("timeout", 15.0)))
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[None]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from sentinel.creds.transport import PooledTransport, no_cookies, proxied
+from sentinel.creds.transport import shared_client
 from sentinel.errors import SentinelError
 from sentinel.inventory import Account
 from sentinel.logs import get_logger
@@ -85,15 +85,7 @@ class VaultAdapters:
     async def __call__(self, account: Account) -> PlatformAdapter:
         creds = await aplatform_credentials(self.vault, account, self._keys)
         if self._client is None:
-            tls = httpx.create_ssl_context()
-            self._client = httpx.AsyncClient(
-                verify=tls,
-                timeout=httpx.Timeout(TIMEOUT),
-                follow_redirects=False,
-                limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
-                cookies=no_cookies(),
-                transport=None if proxied() else PooledTransport(tls, TIMEOUT, MAX_CONNECTIONS),
-            )
+            self._client = shared_client(httpx.create_ssl_context(), TIMEOUT, MAX_CONNECTIONS)
         return create_adapter(account.platform, account.id, creds, client=self._client, **self.options)
 
     async def aclose(self) -> None:

@@ -2,8 +2,9 @@
 
 The rotation hot path makes four Vault calls per credential. Through hvac each costs a
 thread hop (hvac is synchronous) and ~0.4-0.6 ms of CPU in requests; this pool sends the
-same JSON requests from the event loop at about a tenth of that. Platform adapters that
-many accounts share use it too, under httpx (``sentinel.creds.transport``).
+same JSON requests from the event loop at about a tenth of that. Only Vault (one origin
+the operator configures) is spoken to this way; platforms on the open internet go through
+httpx's own transport (see ``sentinel.creds.transport``).
 
 It speaks only what those APIs need: one request at a time per connection, bodies with
 ``Content-Length``, answers framed by ``Content-Length``, chunked encoding or the end of
@@ -144,8 +145,8 @@ class Pool:
     async def _get(self) -> _Conn:
         while self._idle:
             conn = self._idle.pop()
-            if conn.reader.at_eof() or conn.writer.is_closing():
-                conn.close()
+            if conn.reader.at_eof() or conn.writer.is_closing() or _unread(conn.reader):
+                conn.close()  # closed, or bytes arrived that no request asked for: never reuse
                 continue
             self._busy.add(conn)
             return conn
@@ -217,6 +218,12 @@ class Pool:
                 await conn.writer.wait_closed()
             except (OSError, ssl.SSLError):
                 pass
+
+
+def _unread(reader: asyncio.StreamReader) -> bool:
+    """Whether the server sent bytes after the last answer ended. Reading them as the next
+    request's answer would hand one request another's answer; such a connection is dropped."""
+    return bool(getattr(reader, "_buffer", b""))
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

@@ -1,18 +1,16 @@
-"""The rotation batch's platform transport (sentinel.creds.transport) and the shared client
-of ``DefaultAdapters``: against the sandbox platform over real HTTP, plus a scripted
-server for what the sandbox does not do (compressed answers)."""
+"""The client that a rotation batch's adapters share (sentinel.creds.transport,
+``DefaultAdapters``): against the sandbox platform over real HTTP, plus a scripted server
+for what the sandbox does not do (cookies)."""
 
 from __future__ import annotations
 
 import asyncio
-import gzip
-import json
 
 import httpx
 import pytest
 
 from sentinel.creds.protocol import DefaultAdapters
-from sentinel.creds.transport import PooledTransport
+from sentinel.creds.transport import shared_client
 from sentinel.inventory import Account
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformUnavailable
 from sentinel.vault.devserver import free_port
@@ -34,10 +32,8 @@ async def test_adapters_in_a_session_share_one_client_and_keep_connections(env: 
             await b.verify()
         await a.aclose()
         await b.aclose()
-        transport = shared._transport
-        assert isinstance(transport, PooledTransport)
-        [pool] = transport._pools.values()
-        assert len(pool._idle) == 1  # one connection did all of it
+        pool = shared._transport._pool  # type: ignore[attr-defined]
+        assert len(pool.connections) == 1  # one connection did all of it
     assert factory._shared.current() is None and shared.is_closed
     outside = factory(account, {"identifier": account.handle, "password": first["password"]})
     assert outside.http._client is not shared  # type: ignore[attr-defined]
@@ -47,8 +43,12 @@ async def test_adapters_in_a_session_share_one_client_and_keep_connections(env: 
 
 async def test_a_shared_client_keeps_no_cookie_from_one_account_for_another() -> None:
     seen: list[str] = []
+    handlers: list[asyncio.Task[None]] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.append(task)
         while True:
             try:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -61,6 +61,7 @@ async def test_a_shared_client_keeps_no_cookie_from_one_account_for_another() ->
             )
             await writer.drain()
         writer.close()
+        await writer.wait_closed()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
@@ -70,6 +71,7 @@ async def test_a_shared_client_keeps_no_cookie_from_one_account_for_another() ->
         assert shared is not None
         await shared.get(f"{base}/as-account-a")
         await shared.get(f"{base}/as-account-b")
+    await asyncio.wait_for(asyncio.gather(*handlers), 5)  # the client closed its connection
     server.close()
     await server.wait_closed()
     assert seen == ["", ""]
@@ -84,26 +86,16 @@ async def test_a_platform_that_is_down_is_unavailable_after_the_client_retries()
             await adapter.verify()
 
 
-async def test_compressed_answers_are_decoded_and_headers_kept() -> None:
-    body = gzip.compress(json.dumps({"ok": True}).encode())
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-        )
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with httpx.AsyncClient(transport=PooledTransport(httpx.create_ssl_context(), 5.0)) as client:
-        r = await client.get(f"http://127.0.0.1:{port}/x")
-    server.close()
-    await server.wait_closed()
-    assert r.json() == {"ok": True}
-    assert r.headers.get_list("set-cookie") == ["a=1", "b=2"]
+async def test_the_shared_client_caps_its_connections(env: CredsEnv) -> None:
+    account, first = env.sandbox_account(("password",))
+    async with shared_client(httpx.create_ssl_context(), 5.0, max_connections=2) as client:
+        factory = DefaultAdapters({"base_url": env.sandbox_url, "client": client})
+        adapters = [
+            factory(account, {"identifier": account.handle, "password": first["password"]}) for _ in range(6)
+        ]
+        await asyncio.gather(*(a.verify() for a in adapters))
+        assert len(client._transport._pool.connections) <= 2  # type: ignore[attr-defined]
+        assert client.headers["user-agent"] == "sentinel-social" and not client.follow_redirects
 
 
 async def _no_sleep(seconds: float) -> None:

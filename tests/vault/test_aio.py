@@ -151,3 +151,15 @@ async def test_max_connections_caps_the_requests_in_flight(serve: object) -> Non
     await srv.wait_closed()
     assert [a.status for a in answers] == [200] * 10
     assert peak == 3
+
+
+async def test_bytes_after_an_answer_are_never_read_as_the_next_answer(serve: object) -> None:
+    # The first answer carries more bytes than its Content-Length says: a smuggled "answer".
+    smuggled = ok(b'{"n": 1}') + ok(b'{"n": "not yours"}')
+    script = Server([(smuggled, False), (ok(b'{"n": 2}'), False)])
+    pool = Pool(await serve(script), None, 5.0)  # type: ignore[operator]
+    assert (await pool.request("GET", "/v1/a", {})).json() == {"n": 1}
+    await asyncio.sleep(0.05)  # the extra bytes have arrived in the connection's buffer
+    assert (await pool.request("GET", "/v1/b", {})).json() == {"n": 2}
+    await pool.aclose()
+    assert script.connections == 2  # the tainted connection was dropped, not reused
