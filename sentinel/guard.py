@@ -249,7 +249,14 @@ class Guard:
         evidence = []
         if event.via == "observed" or decision.verdict == "allow":
             evidence.append(
-                Evidence(event.account, event.post_id, event.text, format_ts(event.ts), event.client)
+                Evidence(
+                    event.account,
+                    event.post_id,
+                    event.text,
+                    format_ts(event.ts),
+                    event.client,
+                    rules=tuple(f.rule for f in decision.findings),
+                )
             )
         findings = [{**f.to_dict(), "account": event.account, "event": event.id} for f in decision.findings]
         task = asyncio.ensure_future(

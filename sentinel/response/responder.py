@@ -9,13 +9,15 @@ A freeze runs these steps per account, each idempotent and recorded in the store
                  Vault entity is disabled;
 3. ``sessions``  the platform's sessions, app passwords and tokens are revoked;
 4. ``rotate``    the credentials are rotated (forced), so whatever the attacker holds dies;
-5. ``lock``      the account is locked or deactivated at the platform where it can be;
-6. ``evidence``  optionally the offending posts are stored in the incident, then deleted;
+5. ``evidence``  the offending posts, stored in the incident when the freeze began (so a
+                 restart loses none), are optionally deleted at the platform
+                 (``delete_offending``, limited by account and by rule);
+6. ``lock``      the account is locked or deactivated at the platform where it can be;
 7. ``record``    the incident is extended, an alert raised, an audit entry written.
 
-Rotation runs *before* the platform lock, not after: most platforms refuse credential
-changes on a locked or deactivated account, and the sessions step has already cut the
-attacker off by then. What a platform's API cannot do becomes a ``todo`` with the exact
+Rotation and deletion run *before* the platform lock, not after: most platforms refuse
+credential changes and deletions on a locked or deactivated account, and the sessions
+step has already cut the attacker off by then. What a platform's API cannot do becomes a ``todo`` with the exact
 manual step, carried in the alert; a step that fails is retried with backoff, reported
 per account, and resumed after a restart. A freeze is never reported complete when it is
 not.
@@ -24,6 +26,7 @@ not.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -41,7 +44,7 @@ from sentinel.response.store import AUTOMATIC, FINISHED, FreezeRecord, ResponseS
 
 log = get_logger("sentinel.response")
 
-STEPS = ("gate", "vault", "sessions", "rotate", "lock", "evidence", "record")
+STEPS = ("gate", "vault", "sessions", "rotate", "evidence", "lock", "record")
 
 
 class GateControl(Protocol):
@@ -74,15 +77,18 @@ class Evidence:
     ts: str = ""
     client: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    rules: tuple[str, ...] = ()
+    """The rules whose findings flagged the post (``delete_offending_rules`` matches them)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **self.extra,
             "account": self.account,
             "post_id": self.post_id,
             "text": self.text,
             "ts": self.ts,
             "client": self.client,
-            **self.extra,
+            "rules": list(self.rules),
         }
 
 
@@ -122,6 +128,24 @@ class ResponderSettings:
     backoff_max: float = 8.0
     concurrency: int = 16
     delete_offending: bool = False
+    delete_offending_accounts: tuple[str, ...] = ()
+    """Account ids or globs whose offending posts are deleted (empty: every account)."""
+    delete_offending_rules: tuple[str, ...] = ()
+    """Rule ids or globs: delete a post only when one of these flagged it (empty: any)."""
+
+    def deletes(self, account: str, rules: Sequence[str]) -> str:
+        """Why an offending post is kept ("" when it is to be deleted)."""
+        if not self.delete_offending:
+            return "deletion is off"
+        if self.delete_offending_accounts and not any(
+            fnmatch.fnmatchcase(account, g) for g in self.delete_offending_accounts
+        ):
+            return "deletion is off for this account"
+        if self.delete_offending_rules and not any(
+            fnmatch.fnmatchcase(r, g) for r in rules for g in self.delete_offending_rules
+        ):
+            return "no rule that deletes flagged it"
+        return ""
 
 
 class Responder:
@@ -195,6 +219,8 @@ class Responder:
             )
         for f in findings:
             self.store.add_event(incident, "finding", "sentinel", dict(f), str(f.get("account", "")))
+        for e in evidence:  # stored before any step runs: a restart loses none of it
+            self.store.add_event(incident, "post", "sentinel", e.to_dict(), e.account)
         if self.audit:
             self.audit(
                 actor,
@@ -205,8 +231,7 @@ class Responder:
         log.warning(
             "freeze.gate_blocked", accounts=len(accounts), seconds=round(gate_seconds, 6), actor=actor
         )
-        ev = {a: [e for e in evidence if e.account == a] for a in accounts}
-        await self._run_all([self.store.get(a) for a in fresh], ev, operator)
+        await self._run_all([self.store.get(a) for a in fresh], operator)
         records = [r for r in (self.store.get(a) for a in accounts) if r is not None]
         report = LockdownReport(records, incident, gate_seconds, time.perf_counter() - t0, already)
         return report
@@ -218,13 +243,12 @@ class Responder:
             self.gate.block(rec.account, rec.reason)
         if pending:
             log.warning("freeze.resuming", accounts=[r.account for r in pending])
-            await self._run_all(pending, {}, "")
+            await self._run_all(pending, "")
         return [r for r in (self.store.get(p.account) for p in pending) if r is not None]
 
     async def _run_all(
         self,
         records: Sequence[FreezeRecord | None],
-        evidence: Mapping[str, Sequence[Evidence]],
         operator: str,
     ) -> None:
         todo = [r for r in records if r is not None]
@@ -247,9 +271,7 @@ class Responder:
                     try:
                         for step in rec.steps:
                             if step.status not in FINISHED:
-                                await self._attempt(
-                                    rec, step.step, account, evidence.get(rec.account, ()), operator, denied
-                                )
+                                await self._attempt(rec, step.step, account, operator, denied)
                     finally:
                         adapter = self._open.pop(rec.account, None)
                         if adapter is not None:
@@ -283,7 +305,6 @@ class Responder:
         rec: FreezeRecord,
         step: str,
         account: Account | None,
-        evidence: Sequence[Evidence],
         operator: str,
         denied: frozenset[str],
     ) -> tuple[str, str]:
@@ -292,7 +313,7 @@ class Responder:
         detail = ""
         for attempt in range(1, self.settings.attempts + 1):
             try:
-                status, detail = await self._step(rec, step, account, evidence, operator, denied)
+                status, detail = await self._step(rec, step, account, operator, denied)
             except StepTodo as e:
                 status, detail = "todo", e.message
             except SentinelError as e:
@@ -343,7 +364,6 @@ class Responder:
         rec: FreezeRecord,
         step: str,
         account: Account | None,
-        evidence: Sequence[Evidence],
         operator: str,
         denied: frozenset[str],
     ) -> tuple[str, str]:
@@ -384,18 +404,25 @@ class Responder:
         if step == "lock":
             return await self._platform(account, self._lock)
         if step == "evidence":
-            if not evidence:
+            stored = self.store.posts(rec.incident, rec.account) if rec.incident is not None else []
+            if not stored:
                 return "skipped", "no offending posts given"
-            if rec.incident is not None:
-                for e in evidence:
-                    self.store.add_event(rec.incident, "post", "sentinel", e.to_dict(), e.account)
-            if not self.settings.delete_offending:
-                return "skipped", f"{len(evidence)} post(s) kept as evidence; deletion is off"
+            kept = {
+                str(p.get("post_id", "")): self.settings.deletes(account.id, p.get("rules") or ())
+                for p in stored
+            }
+            doomed = [pid for pid, why in kept.items() if pid and not why]
+            if not doomed:
+                reasons = "; ".join(sorted({why for why in kept.values() if why})) or "no post id"
+                return "skipped", f"{len(stored)} post(s) kept as evidence ({reasons})"
 
             async def delete(adapter: PlatformAdapter) -> str:
-                for e in evidence:
-                    await adapter.delete_post(e.post_id)
-                return f"{len(evidence)} post(s) stored as evidence, then deleted"
+                for pid in doomed:
+                    await adapter.delete_post(pid)  # a post already gone counts as deleted
+                left = len(stored) - len(doomed)
+                return f"{len(doomed)} post(s) stored as evidence, then deleted" + (
+                    f"; {left} kept" if left else ""
+                )
 
             return await self._platform(account, delete)
         if step == "record":

@@ -105,6 +105,8 @@ def responder_settings(s: ResponseSettings) -> ResponderSettings:
         backoff_max=s.backoff_max,
         concurrency=s.concurrency,
         delete_offending=s.delete_offending,
+        delete_offending_accounts=s.delete_offending_accounts,
+        delete_offending_rules=s.delete_offending_rules,
     )
 
 

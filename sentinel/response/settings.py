@@ -20,7 +20,11 @@ class ResponseSettings:
     delete_offending: bool = False
     """Delete the posts that triggered a freeze, after storing them in the incident."""
     delete_offending_accounts: tuple[str, ...] = ()
-    """Delete offending posts only on these accounts (empty: on all, when delete_offending)."""
+    """Delete offending posts only on these accounts (ids or globs such as ``"brand-*"``;
+    empty: on all, when delete_offending)."""
+    delete_offending_rules: tuple[str, ...] = ()
+    """Delete a post only when one of these rules flagged it (ids or globs such as
+    ``"content.*"``; empty: whatever froze the account)."""
     blast_radius: Literal["off", "alert", "freeze"] = "freeze"
     """When one operator's posts freeze several accounts, the attack spreads through that
     operator (a phished manager, a compromised tool login): ``freeze`` every account the

@@ -332,6 +332,14 @@ class ResponseStore:
             for r in self.store.query(sql + " ORDER BY id DESC", params)
         ]
 
+    def posts(self, incident: int, account: str) -> list[dict[str, Any]]:
+        """The offending posts stored as evidence for ``account`` in ``incident``."""
+        rows = self.store.query(
+            "SELECT data FROM incident_events WHERE incident = ? AND account = ? AND kind = 'post' ORDER BY id",
+            (incident, account),
+        )
+        return [json.loads(r["data"]) for r in rows]
+
     def incident(self, incident: int) -> dict[str, Any] | None:
         rows = [i for i in self.incidents() if i["id"] == incident]
         if not rows:

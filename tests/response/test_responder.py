@@ -327,3 +327,49 @@ async def test_vault_adapters_list_an_accounts_credentials_once_per_batch(world:
     finally:
         await adapters.aclose()
         vault.close()
+
+
+async def test_offending_posts_are_stored_first_and_deleted_by_account_and_rule(world: World) -> None:
+    attacker = world.attacker_session("acct-0")
+    scam = attacker.post("/api/posts", json={"text": "free crypto at evil.example"}).json()["id"]
+    odd = attacker.post("/api/posts", json={"text": "good night"}).json()["id"]
+    attacker.close()
+    evidence = [
+        Evidence("acct-0", scam, "free crypto at evil.example", rules=("content.giveaway-scam",)),
+        Evidence("acct-0", odd, "good night", rules=("timing.odd-hour",)),
+    ]
+    # Every platform call fails: the freeze cannot finish, the evidence is in the incident anyway.
+    httpx.post(
+        f"{world.sandbox.url}/api/_faults",
+        json={"handle": world.handles["acct-0"], "status": 500, "count": 99},
+    )
+    settings = {"attempts": 1, "delete_offending": True, "delete_offending_rules": ("content.*",)}
+    report = await world.responder(**settings).lock(
+        ["acct-0"], "scam", "sentinel", automatic=True, evidence=evidence
+    )
+    assert {s.step: s.status for s in report.accounts[0].steps}["evidence"] == "failed"
+    stored = world.rstore.posts(report.incident or 0, "acct-0")
+    assert [p["post_id"] for p in stored] == [scam, odd] and stored[0]["rules"] == ["content.giveaway-scam"]
+    httpx.post(
+        f"{world.sandbox.url}/api/_faults",
+        json={"handle": world.handles["acct-0"], "status": 500, "count": 0},
+    )
+    # A new process resumes from the store alone (no evidence handed in): only the post a
+    # deleting rule flagged is deleted; the other stays, as evidence and at the platform.
+    resumed = await world.responder(**settings).resume()
+    step = next(s for s in resumed[0].steps if s.step == "evidence")
+    assert (step.status, step.detail) == ("done", "1 post(s) stored as evidence, then deleted; 1 kept")
+    assert scam not in world.sandbox.state.posts and odd in world.sandbox.state.posts
+
+
+def test_which_offending_posts_are_deleted() -> None:
+    off = ResponderSettings()
+    assert off.deletes("brand-x", ["content.scam"]) == "deletion is off"
+    some = ResponderSettings(delete_offending=True, delete_offending_accounts=("brand-*",))
+    assert some.deletes("brand-x", []) == ""
+    assert some.deletes("support-x", []) == "deletion is off for this account"
+    by_rule = ResponderSettings(
+        delete_offending=True, delete_offending_rules=("content.*", "links.new-domain")
+    )
+    assert by_rule.deletes("any", ["timing.odd-hour", "links.new-domain"]) == ""
+    assert by_rule.deletes("any", ["timing.odd-hour"]) == "no rule that deletes flagged it"
