@@ -76,7 +76,7 @@ async def test_a_full_batch_is_written_at_once(tmp_path: Path) -> None:
     led = PublishedLedger(store, flush_delay=60, batch=3)
     for i in range(3):
         led.record("a1", f"post {i}", ts=T0 + i)
-    for _ in range(100):  # handed to a worker thread at once, not after the 60 s delay
+    for _ in range(100):  # written at once, not after the 60 s delay
         if store.query_one("SELECT COUNT(*) AS n FROM watcher_published")["n"] == 3:  # type: ignore[index]
             break
         await asyncio.sleep(0.01)
@@ -99,3 +99,30 @@ async def test_rows_survive_a_failed_write(tmp_path: Path) -> None:
         assert led.queued == 1
     assert led.flush() == 1
     assert led.match("a1", "p", "kept", T0) == "text"
+
+
+def test_rows_written_before_text_keys_still_match(tmp_path: Path) -> None:
+    from sentinel.watcher.ledger import COMPONENT, MIGRATIONS
+
+    store = Store(tmp_path / "s.sqlite3")
+    store.migrate(COMPONENT, MIGRATIONS[:1])  # a database from before the key column
+    store.execute(
+        "INSERT INTO watcher_published(account, post_id, norm_text, ts, source) VALUES (?, ?, ?, ?, ?)",
+        ("a1", None, "old allowance", T0, "gate"),
+    )
+    led = PublishedLedger(store)
+    led.record("a1", "new allowance", ts=T0 + 1)
+    assert led.match("a1", "p1", "Old allowance", T0 + 10) == "text"
+    assert led.match("a1", "p2", "new allowance", T0 + 10) == "text"
+    assert led.match("a1", "p3", "old allowance", T0 + 20) is None  # used up
+
+
+def test_text_lookups_use_the_key_index(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    PublishedLedger(store)
+    plan = store.query(
+        "EXPLAIN QUERY PLAN SELECT id FROM watcher_published WHERE account = ? AND text_key IN (?, 0) "
+        "AND norm_text = ? AND used = 0 AND ts BETWEEN ? AND ? ORDER BY ABS(ts - ?) LIMIT 1",
+        ("a1", 5, "x", 0.0, 1.0, 0.5),
+    )
+    assert "watcher_published_key" in " ".join(str(r["detail"]) for r in plan)
