@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sentinel.api.admin import ROUTES as ADMIN_ROUTES
 from sentinel.api.deps import Deps
 from sentinel.api.errors import error_response
 from sentinel.api.moderation import ROUTES as MODERATION_ROUTES
@@ -36,6 +37,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/v1/incidents/{incident}", "incident", "incident"),
     ("GET", "/v1/alerts", "alerts", "alerts"),
     *MODERATION_ROUTES,
+    *ADMIN_ROUTES,
 )
 
 

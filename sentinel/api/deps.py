@@ -13,8 +13,8 @@ from typing import Any
 
 from sentinel.api.authz import Authorizer
 from sentinel.api.held import HeldStore
-from sentinel.api.protocols import AdapterFactory, Gate, Responder
-from sentinel.inventory import Inventory
+from sentinel.api.protocols import AdapterFactory, Gate, Responder, Rotator
+from sentinel.inventory import Account, Inventory
 from sentinel.watcher.ledger import PublishedLedger
 
 AuditSink = Callable[[str, str, str, Mapping[str, Any]], None]
@@ -41,6 +41,10 @@ class Deps:
     audit: AuditSink | None = None
     events: EventSink | None = None
     """Outbound events for integrators (``post.held``, ``account.frozen``, ...)."""
+    rotator: Callable[[], Rotator | None] = _nothing
+    """The daemon's rotation service (``force_rotate``), for ``POST .../rotate``."""
+    credentials: Callable[[Account], list[dict[str, Any]]] | None = None
+    """An account's credential metadata (never a value), for ``GET .../credentials``."""
     clock: Callable[[], float] = time.time
     aclose: Callable[[], Awaitable[None]] | None = None
     """Releases what the deps opened (connection pools), when the API stops."""

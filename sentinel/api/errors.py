@@ -27,6 +27,7 @@ CODES: dict[str, tuple[int, str]] = {
     "conflict": (409, "The resource is not in a state that allows this"),
     "not_supported": (422, "The account's platform cannot do this through its API"),
     "platform_error": (502, "The platform refused or failed the call"),
+    "rotation_failed": (502, "A credential could not be rotated; the current one stays valid"),
     "not_configured": (503, "The component this endpoint needs does not run in this daemon"),
     "vault_unavailable": (503, "Vault cannot be reached; authorization cannot be decided"),
     "internal_error": (500, "An unexpected error; the daemon log has the details"),

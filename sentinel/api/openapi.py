@@ -500,9 +500,11 @@ def document() -> dict[str, Any]:
         },
     }
     paths.update(_moderation_paths())
+    paths.update(_admin_paths())
     schemas = {
         **SCHEMAS,
         "RejectRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}},
+        "RotateRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500}}},
     }
     return {
         "openapi": "3.1.0",
@@ -609,5 +611,58 @@ def _moderation_paths() -> dict[str, Any]:
         },
         "/v1/accounts/{account}/comments/{comment}": {
             "delete": action("Moderation: delete a reply or comment (where the platform lets the account)")
+        },
+    }
+
+
+def _admin_paths() -> dict[str, Any]:
+    """Account administration (``sentinel.api.admin``)."""
+    credential = {
+        "type": "object",
+        "required": ["key", "kind", "stored"],
+        "properties": {"key": STR, "kind": STR, "stored": {"type": "boolean"}},
+        "description": "Metadata only (phase, versions, rotated, rotation period, who changed it); never a value.",
+    }
+    result = {
+        "type": "object",
+        "required": ["account", "key", "kind", "status", "ok"],
+        "properties": {"account": STR, "key": STR, "kind": STR, "status": STR, "ok": {"type": "boolean"}},
+    }
+    return {
+        "/v1/accounts/{account}/credentials": {
+            "get": _op(
+                "Administration: the account's credentials, metadata only",
+                _ok(
+                    {
+                        "type": "object",
+                        "required": ["account", "credentials"],
+                        "properties": {"account": STR, "credentials": {"type": "array", "items": credential}},
+                    }
+                ),
+                (403, 404),
+                "admin on the account",
+                params=(ACCOUNT_PARAM,),
+            )
+        },
+        "/v1/accounts/{account}/rotate": {
+            "post": _op(
+                "Administration: rotate the account's credentials now (forced, audited)",
+                _ok(
+                    {
+                        "type": "object",
+                        "required": ["account", "ok", "results"],
+                        "properties": {
+                            "account": STR,
+                            "ok": {"type": "boolean"},
+                            "results": {"type": "array", "items": result},
+                        },
+                    }
+                ),
+                (400, 403, 404, 502),
+                "admin on the account",
+                body="RotateRequest",
+                params=(ACCOUNT_PARAM,),
+                optional_body=True,
+            )
         },
     }

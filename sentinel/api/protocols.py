@@ -62,6 +62,16 @@ class Responder(Protocol):
         ...
 
 
+class RotationOutcome(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class Rotator(Protocol):
+    """What the API uses of the rotation service."""
+
+    async def force_rotate(self, account: str, reason: str) -> Sequence[RotationOutcome]: ...
+
+
 class StepUpFailed(SentinelError):
     """The TOTP step-up code is wrong, reused, or the responder has none."""
 

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from sentinel import metrics
+from sentinel.api.admin import AdminRoutes
 from sentinel.api.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES, Caller, Need
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
@@ -155,7 +156,7 @@ def account_summary(a: Account) -> dict[str, Any]:
     }
 
 
-class Api(ModerationRoutes):
+class Api(ModerationRoutes, AdminRoutes):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.authz = deps.authorizer

@@ -29,6 +29,8 @@ from sentinel.watcher.ledger import PublishedLedger
 if TYPE_CHECKING:
     from sentinel.daemon import App
     from sentinel.engine.engine import Engine
+    from sentinel.inventory import Account
+    from sentinel.vault.client import VaultClient
 
 log = get_logger("sentinel.api")
 
@@ -146,6 +148,15 @@ def integrator_events(app: App) -> Callable[[str, Mapping[str, Any]], None]:
     return sink
 
 
+def credential_metadata(vault: VaultClient | None, account: Account) -> list[dict[str, Any]]:
+    from sentinel.api.errors import ApiError
+    from sentinel.creds.reveal import show
+
+    if vault is None:
+        raise ApiError("vault_unavailable", "Vault is not connected; credential metadata cannot be read")
+    return show(vault, account)
+
+
 def build_deps(app: App) -> Deps:
     settings = app.config.api
     from sentinel.response.service import VaultAdapters
@@ -193,4 +204,6 @@ def build_deps(app: App) -> Deps:
         readiness=readiness,
         audit=audit,
         events=app.extras.get("webhooks") or integrator_events(app),
+        rotator=lambda: app.extras.get("rotator"),
+        credentials=lambda account: credential_metadata(app.vault, account),
     )

@@ -127,7 +127,7 @@ class CredentialState:
             L.PREVIOUS_VERSION: str(self.current),
             L.RETAIN_FROM: str(retain),
             L.ROTATED: format_time(now),
-            L.CHANGED_BY: actor[: L.METADATA_VALUE_MAX],
+            L.CHANGED_BY: L.metadata_value(actor),
             L.PARKED_REASON: None,
             L.PARKED_AT: None,
             L.ATTEMPTS: None,

@@ -202,7 +202,7 @@ class CredentialStore:
             L.credential_path(state.account, state.key),
             {
                 L.STATE: L.STATE_PARKED,
-                L.PARKED_REASON: reason[: L.METADATA_VALUE_MAX],
+                L.PARKED_REASON: L.metadata_value(reason),
                 L.PARKED_AT: format_time(now),
                 L.ATTEMPTS: str(attempts),
             },
@@ -231,7 +231,7 @@ class CredentialStore:
             {
                 L.STATE: L.STATE_CURRENT,
                 L.CURRENT_VERSION: str(version),
-                L.CHANGED_BY: actor[: L.METADATA_VALUE_MAX],
+                L.CHANGED_BY: L.metadata_value(actor),
                 L.PARKED_REASON: None,
                 L.PARKED_AT: None,
                 L.ATTEMPTS: None,
@@ -272,7 +272,7 @@ class CredentialStore:
             L.PLATFORM: account.platform,
             L.ROTATED: format_time(now),
             L.ROTATION_PERIOD: str(int(period)),
-            L.CHANGED_BY: actor[: L.METADATA_VALUE_MAX],
+            L.CHANGED_BY: L.metadata_value(actor),
             L.STATE: L.STATE_CURRENT,
             L.CURRENT_VERSION: str(version),
         }

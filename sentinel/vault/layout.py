@@ -74,6 +74,18 @@ METADATA_VALUE_MAX = 512
 """Vault limits each custom_metadata value to 512 bytes."""
 
 
+def metadata_value(text: str) -> str:
+    """``text`` as Vault accepts a custom_metadata value: printable characters only (others
+    become ``?``), at most 512 bytes of UTF-8 (cut on a character boundary). Who changed a
+    credential and why often come from people (an API caller's reason); a control
+    character in them must not make Vault refuse, and park, a rotation."""
+    clean = "".join(c if c.isprintable() else "?" for c in text)
+    raw = clean.encode()
+    if len(raw) <= METADATA_VALUE_MAX:
+        return clean
+    return raw[:METADATA_VALUE_MAX].decode(errors="ignore")
+
+
 def account_prefix(account_id: str) -> str:
     return f"{ACCOUNTS}/{account_id}/"
 

@@ -19,6 +19,9 @@ from sentinel.api.deps import Deps
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import ResponderConflict, StepUpFailed
 from sentinel.config import VaultSettings
+from sentinel.creds.protocol import Rotator, default_adapters
+from sentinel.creds.reveal import show
+from sentinel.creds.settings import RotationSettings
 from sentinel.engine.engine import Engine
 from sentinel.engine.loader import load_rules
 from sentinel.engine.settings import EngineSettings, PolicySettings
@@ -26,6 +29,7 @@ from sentinel.inventory import Inventory, parse_inventory
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.policies import apply, parse_roles, plan, render
 from sentinel.response.service import VaultAdapters
+from sentinel.settings import Duration
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
@@ -206,6 +210,13 @@ def build_deps(
     responder = FakeResponder()
     events: list[tuple[str, dict[str, Any]]] = []
     adapters = VaultAdapters(world.daemon, {"base_url": world.sandbox.url})
+    rotator = Rotator(
+        vault=world.daemon,
+        inventory=world.inventory,
+        settings=RotationSettings(attempts=2, backoff=Duration(0.05), backoff_max=Duration(0.1)),
+        password_policy=world.settings.password_policy,
+        adapters=default_adapters({"base_url": world.sandbox.url}),
+    )
     kw: dict[str, Any] = {
         "inventory": lambda: world.inventory,
         "authorizer": Authorizer(lambda: world.daemon, world.acl_prefix, cache),
@@ -220,6 +231,8 @@ def build_deps(
         "readiness": lambda: {"vault": True, "rules": True},
         "events": lambda kind, data: events.append((kind, dict(data))),
         "aclose": adapters.aclose,
+        "rotator": lambda: rotator,
+        "credentials": lambda account: show(world.daemon, account),
     }
     kw.update(overrides)
     return Deps(**kw), engine, responder, events
