@@ -91,12 +91,20 @@ def _epoch(ts: float | str | None) -> float:
 
 class PublishedLedger:
     def __init__(
-        self, store: Store, window: float = 900.0, flush_delay: float = 0.25, batch: int = 1000
+        self,
+        store: Store,
+        window: float = 900.0,
+        flush_delay: float = 0.1,
+        batch: int = 1000,
+        checkpoint_rows: int = 500,
     ) -> None:
         self.store = store
         self.window = window
         self.flush_delay = flush_delay
         self.batch = batch
+        self.checkpoint_rows = checkpoint_rows
+        self._since_checkpoint = 0
+        self._checkpoints: set[asyncio.Future[None]] = set()
         self._queued: list[Row] = []
         self._lock = threading.Lock()
         self._writing = threading.Lock()
@@ -180,9 +188,26 @@ class PublishedLedger:
         with self._lock:
             self._timer = None
         try:
-            self.flush()
+            written = self.flush()
         except StoreError as e:  # retried with the next row or the next match
             log.error("ledger.flush_failed", error=e.message, queued=self.queued)
+            return
+        # The commit that takes the write-ahead log past 1,000 pages copies it into the
+        # database and syncs both, milliseconds the loop would wait for. A passive
+        # checkpoint in a worker thread every few hundred rows keeps the log short, so the
+        # loop's commits do not have to.
+        self._since_checkpoint += written
+        if self._since_checkpoint >= self.checkpoint_rows and not self._checkpoints:
+            self._since_checkpoint = 0
+            done = asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
+            self._checkpoints.add(done)
+            done.add_done_callback(self._checkpoints.discard)
+
+    def _checkpoint(self) -> None:
+        try:
+            self.store.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except StoreError as e:  # SQLite checkpoints by itself at the next commit
+            log.warning("ledger.checkpoint_failed", error=e.message)
 
     def match(self, account: str, post_id: str, text: str, ts: float | str | None = None) -> str | None:
         """``"post_id"`` or ``"text"`` when the observed post was gated/published, else ``None``."""

@@ -126,3 +126,21 @@ def test_text_lookups_use_the_key_index(tmp_path: Path) -> None:
         ("a1", 5, "x", 0.0, 1.0, 0.5),
     )
     assert "watcher_published_key" in " ".join(str(r["detail"]) for r in plan)
+
+
+async def test_write_ahead_log_is_checkpointed_off_the_loop(tmp_path: Path) -> None:
+    def wal_bytes(checkpoint_rows: int) -> int:
+        return (tmp_path / f"{checkpoint_rows}.sqlite3-wal").stat().st_size
+
+    for checkpoint_rows in (200, 10**9):
+        led = PublishedLedger(
+            Store(tmp_path / f"{checkpoint_rows}.sqlite3"), batch=100, checkpoint_rows=checkpoint_rows
+        )
+        for i in range(6000):
+            led.record(f"a{i % 12}", f"post number {i} about things", ts=T0 + i)
+            if i % 100 == 99:
+                await asyncio.sleep(0.01)  # the worker thread checkpoints
+        assert led.queued == 0
+    # SQLite alone lets the log grow to 1,000 pages (4 MB) before the committing call copies it
+    assert wal_bytes(10**9) > 3_000_000
+    assert wal_bytes(200) < 1_500_000
