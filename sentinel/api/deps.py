@@ -15,6 +15,7 @@ from sentinel.api.authz import Authorizer
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, Responder, Rotator
 from sentinel.inventory import Account, Inventory
+from sentinel.response.reach import Reach
 from sentinel.watcher.ledger import PublishedLedger
 
 AuditSink = Callable[[str, str, str, Mapping[str, Any]], None]
@@ -41,6 +42,9 @@ class Deps:
     audit: AuditSink | None = None
     events: EventSink | None = None
     """Outbound events for integrators (``post.held``, ``account.frozen``, ...)."""
+    reach: Callable[[str], Reach] | None = None
+    """What an operator can reach (inventory owners and Vault policies), for a lockdown by
+    operator; synchronous (it reads Vault), called in a worker thread."""
     rotator: Callable[[], Rotator | None] = _nothing
     """The daemon's rotation service (``force_rotate``), for ``POST .../rotate``."""
     credentials: Callable[[Account], list[dict[str, Any]]] | None = None

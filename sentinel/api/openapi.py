@@ -196,16 +196,21 @@ SCHEMAS: dict[str, Any] = {
     "LockdownRequest": {
         "type": "object",
         "required": ["reason"],
-        "description": "Select accounts by id, by tag, or all of them (at least one selector).",
+        "description": "Select accounts by id, by tag, by operator (every account the operator can reach "
+        "through the inventory and Vault policies; their Vault entity is disabled too), or all of them "
+        "(at least one selector). With an operator the answer carries 'reach': how it was computed "
+        "and any warning that it may be larger.",
         "properties": {
             "reason": {"type": "string", "minLength": 1, "maxLength": 1000},
             "accounts": {"type": "array", "items": STR},
             "tags": {"type": "array", "items": STR},
+            "operator": {"type": "string", "minLength": 1, "maxLength": 512},
             "all": {"type": "boolean", "default": False},
         },
         "anyOf": [
             {"required": ["accounts"], "properties": {"accounts": {"minItems": 1}}},
             {"required": ["tags"], "properties": {"tags": {"minItems": 1}}},
+            {"required": ["operator"]},
             {"required": ["all"], "properties": {"all": {"const": True}}},
         ],
     },

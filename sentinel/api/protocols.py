@@ -51,8 +51,11 @@ class GuardGate:
 
 
 class Responder(Protocol):
-    async def lock(self, accounts: Sequence[str], reason: str, actor: str) -> Mapping[str, Any]:
-        """Freeze ``accounts`` now; return a JSON-able report."""
+    async def lock(
+        self, accounts: Sequence[str], reason: str, actor: str, operator: str = ""
+    ) -> Mapping[str, Any]:
+        """Freeze ``accounts`` now (and, with ``operator``, disable that operator's Vault
+        entity); return a JSON-able report."""
         ...
 
     async def unfreeze(self, account: str, reason: str, actor: str, totp_code: str) -> Mapping[str, Any]:
@@ -96,8 +99,10 @@ class ResponderBridge:
         self.vault = vault
         self.now = now
 
-    async def lock(self, accounts: Sequence[str], reason: str, actor: str) -> Mapping[str, Any]:
-        report = await self.responder.lock(list(accounts), reason, actor)
+    async def lock(
+        self, accounts: Sequence[str], reason: str, actor: str, operator: str = ""
+    ) -> Mapping[str, Any]:
+        report = await self.responder.lock(list(accounts), reason, actor, operator=operator)
         return report.to_dict()
 
     async def unfreeze(self, account: str, reason: str, actor: str, totp_code: str) -> Mapping[str, Any]:

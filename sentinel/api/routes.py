@@ -8,6 +8,7 @@ turns any error into the one JSON error shape and counts requests per route and 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -465,6 +466,7 @@ class Api(ModerationRoutes, AdminRoutes):
         body = await json_body(request)
         reason = field_str(body, "reason", required=True, max_len=1000)
         ids, tags = field_list(body, "accounts"), field_list(body, "tags")
+        operator = field_str(body, "operator", max_len=MAX_FIELD, min_len=1)
         everything = body.get("all", False)
         if not isinstance(everything, bool):
             raise ApiError("invalid_request", "field 'all' must be true or false", field="all")
@@ -473,22 +475,42 @@ class Api(ModerationRoutes, AdminRoutes):
         unknown = [i for i in ids if i not in inv]
         if unknown:
             raise ApiError("not_found", f"no account {unknown[0]!r} in the inventory", account=unknown[0])
+        if not (ids or tags or everything or operator):
+            raise ApiError(
+                "invalid_request", "name the accounts: 'accounts', 'tags', 'operator' or 'all': true"
+            )
         try:
-            selected = [a.id for a in inv.select(ids, tags, (), (), everything) if not a.retired]
+            chosen = (
+                {a.id for a in inv.select(ids, tags, (), (), everything)}
+                if (ids or tags or everything)
+                else set()
+            )
         except InventoryError as e:
             raise ApiError("not_found", e.message) from None
-        if not (ids or tags or everything):
-            raise ApiError("invalid_request", "name the accounts: 'accounts', 'tags' or 'all': true")
+        reach = None
+        if operator:
+            if self.deps.reach is None:
+                raise ApiError("not_configured", "operator reach is not available in this daemon")
+            reach = await asyncio.to_thread(self.deps.reach, operator)
+            chosen.update(a for a in reach.accounts if a in inv)
+        selected = [a.id for a in inv if a.id in chosen and not a.retired]
         if not selected:
-            raise ApiError("not_found", "no active account has the tags or ids named")
+            raise ApiError(
+                "not_found", "no active account has the tags or ids named, or the operator reaches none"
+            )
         responder = self.deps.responder()
         if responder is None:
             raise ApiError("not_configured", "the responder is not running in this daemon")
-        log.warning("api.lockdown", actor=caller.actor, accounts=len(selected), reason=reason)
-        report = await responder.lock(selected, reason, caller.actor)
+        log.warning(
+            "api.lockdown", actor=caller.actor, accounts=len(selected), reason=reason, operator=operator
+        )
+        report = await responder.lock(selected, reason, caller.actor, operator=operator)
         for a in selected:
             self.emit("account.frozen", {"account": a, "reason": reason, "actor": caller.actor})
-        return JSONResponse({"accounts": selected, "report": dict(report)})
+        out: dict[str, Any] = {"accounts": selected, "report": dict(report)}
+        if reach is not None:
+            out["reach"] = reach.to_dict()
+        return JSONResponse(out)
 
     async def unfreeze(self, request: Request) -> Response:
         token, caller = await self.caller(request)

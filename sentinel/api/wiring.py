@@ -24,6 +24,7 @@ from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, GuardGate, Responder, ResponderBridge
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
+from sentinel.response.reach import reach_for
 from sentinel.watcher.ledger import PublishedLedger
 
 if TYPE_CHECKING:
@@ -205,5 +206,6 @@ def build_deps(app: App) -> Deps:
         audit=audit,
         events=app.extras.get("webhooks") or integrator_events(app),
         rotator=lambda: app.extras.get("rotator"),
+        reach=lambda operator: reach_for(app.vault, app.inventory, operator, app.config),
         credentials=lambda account: credential_metadata(app.vault, account),
     )

@@ -28,6 +28,7 @@ from sentinel.engine.settings import EngineSettings, PolicySettings
 from sentinel.inventory import Inventory, parse_inventory
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.policies import apply, parse_roles, plan, render
+from sentinel.response.reach import operator_reach
 from sentinel.response.service import VaultAdapters
 from sentinel.settings import Duration
 from sentinel.store import Store
@@ -167,8 +168,15 @@ class FakeResponder:
         self.frozen: dict[str, str] = {}
         self.calls: list[tuple[str, Any]] = []
 
-    async def lock(self, accounts: Sequence[str], reason: str, actor: str) -> Mapping[str, Any]:
-        self.calls.append(("lock", (list(accounts), reason, actor)))
+    async def lock(
+        self, accounts: Sequence[str], reason: str, actor: str, operator: str = ""
+    ) -> Mapping[str, Any]:
+        self.calls.append(
+            (
+                "lock",
+                (list(accounts), reason, actor, operator) if operator else (list(accounts), reason, actor),
+            )
+        )
         for a in accounts:
             self.frozen[a] = actor
         return {"ok": True, "accounts": list(accounts)}
@@ -232,6 +240,13 @@ def build_deps(
         "events": lambda kind, data: events.append((kind, dict(data))),
         "aclose": adapters.aclose,
         "rotator": lambda: rotator,
+        "reach": lambda operator: operator_reach(
+            world.daemon,
+            world.inventory,
+            operator,
+            kv_mount=world.settings.kv_mount,
+            capability_prefixes=(world.acl_prefix, world.settings.policy_prefix),
+        ),
         "credentials": lambda account: show(world.daemon, account),
     }
     kw.update(overrides)

@@ -249,6 +249,32 @@ async def test_lockdown_selection_errors(harness: Harness) -> None:
     assert harness.responder.calls == []
 
 
+async def test_lockdown_by_operator_locks_their_reach_and_names_the_operator(harness: Harness) -> None:
+    c = harness.client
+    body = {"operator": "op-pub", "accounts": ["acct-c"], "reason": "op-pub's laptop is compromised"}
+    assert (await c.post("/v1/lockdown", json=body, headers=harness.auth("op-pub"))).status_code == 403
+    locked = await c.post("/v1/lockdown", json=body, headers=harness.auth("op-lock"))
+    assert locked.status_code == 200, locked.text
+    out = locked.json()
+    # op-pub owns every account in the inventory; these API test tokens have no Vault entity,
+    # so the reach says it may be larger (the Vault side is tested in tests/response).
+    assert out["accounts"] == ["acct-a", "acct-b", "acct-c"]
+    assert out["reach"]["operator"] == "op-pub" and out["reach"]["complete"] is False
+    assert any("entity" in w for w in out["reach"]["warnings"])
+    assert harness.responder.calls[-1] == (
+        "lock",
+        (["acct-a", "acct-b", "acct-c"], "op-pub's laptop is compromised", "op-lock", "op-pub"),
+    )
+    nobody = await c.post(
+        "/v1/lockdown", json={"operator": "op-stranger", "reason": "x"}, headers=harness.auth("op-lock")
+    )
+    assert nobody.status_code == 404 and len(harness.responder.calls) == 1
+    blank = await c.post(
+        "/v1/lockdown", json={"operator": "", "reason": "x"}, headers=harness.auth("op-lock")
+    )
+    assert blank.status_code == 400
+
+
 # -- views -----------------------------------------------------------------------------------------
 async def test_accounts_listing_shows_only_analytics_accounts(harness: Harness) -> None:
     async def ids(person: str) -> list[str]:
