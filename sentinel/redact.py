@@ -45,13 +45,22 @@ _PATTERNS = (
     re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{12,}"),
     re.compile(r"otpauth://[^\s\"']+"),
 )
+_BEARER = _PATTERNS[2]
+_NEEDLES = (".", "eyj", "bearer", "otpauth://")
+"""A fixed part of each pattern's matches, lower-cased (checked before the regex runs)."""
 
 
 class Redactor:
+    """Registered secrets, found in text by length: for each distinct secret length, every
+    window of the text of that length is looked up in a set (a few hundred set lookups for a
+    log value, whatever the number of secrets); long texts, where that would cost more, are
+    searched for each secret instead. Registering is O(1)."""
+
     def __init__(self, capacity: int = 4096) -> None:
         self._lock = threading.Lock()
         self._values: dict[str, None] = {}  # insertion order: least recently registered first
-        self._ordered: tuple[str, ...] = ()
+        self._by_len: dict[int, set[str]] = {}
+        self._lengths: tuple[int, ...] = ()  # distinct lengths, ascending
         self.capacity = capacity
 
     def register(self, value: str | bytes | None) -> None:
@@ -74,27 +83,69 @@ class Redactor:
                 self._values[value] = None
                 return
             self._values[value] = None
+            self._add(value)
             while len(self._values) > self.capacity:
                 # A long-running daemon registers every session token it ever gets; the
                 # oldest ones have expired long ago. Current secrets are read, and so
                 # registered, again and again, and stay.
-                del self._values[next(iter(self._values))]
-            # Longest first, so a secret that contains another is replaced whole.
-            self._ordered = tuple(sorted(self._values, key=len, reverse=True))
+                oldest = next(iter(self._values))
+                del self._values[oldest]
+                self._remove(oldest)
+
+    def _add(self, value: str) -> None:
+        bucket = self._by_len.get(len(value))
+        if bucket is None:
+            self._by_len[len(value)] = {value}
+            self._lengths = tuple(sorted(self._by_len))
+        else:
+            bucket.add(value)
+
+    def _remove(self, value: str) -> None:
+        bucket = self._by_len[len(value)]
+        bucket.discard(value)
+        if not bucket:
+            del self._by_len[len(value)]
+            self._lengths = tuple(sorted(self._by_len))
 
     def forget_all(self) -> None:
         with self._lock:
             self._values.clear()
-            self._ordered = ()
+            self._by_len = {}
+            self._lengths = ()
+
+    def _found(self, text: str) -> list[str]:
+        """The registered secrets that occur in ``text``."""
+        n = len(text)
+        lengths = [k for k in self._lengths if k <= n]
+        if not lengths:
+            return []
+        windows = sum(n - k + 1 for k in lengths)
+        if windows <= len(self._values):
+            by_len = self._by_len
+            found = set()
+            for k in lengths:
+                bucket = by_len.get(k)
+                if not bucket:
+                    continue
+                for i in range(n - k + 1):
+                    piece = text[i : i + k]
+                    if piece in bucket:
+                        found.add(piece)
+            return list(found)
+        with self._lock:
+            values = tuple(self._values)
+        return [v for v in values if v in text]
 
     def scrub(self, text: str) -> str:
-        # Substring tests run in C and need no recompiling when a secret is added (rotation
-        # adds them all the time); a few thousand short secrets cost microseconds per line.
-        for value in self._ordered:
-            if value in text:
-                text = text.replace(value, REDACTED)
-        for p in _PATTERNS:
-            if p.pattern.startswith("(?i)\\b(bearer)"):
+        found = self._found(text)
+        # Longest first, so a secret that contains another is replaced whole.
+        for value in sorted(found, key=len, reverse=True):
+            text = text.replace(value, REDACTED)
+        lower = text.lower()
+        for p, needle in zip(_PATTERNS, _NEEDLES, strict=True):
+            if needle not in lower:
+                continue  # each shape has a fixed part; without it the pattern cannot match
+            if p is _BEARER:
                 text = p.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
             else:
                 text = p.sub(REDACTED, text)

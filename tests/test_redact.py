@@ -64,3 +64,47 @@ def test_known_shapes_are_not_stored() -> None:
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
     r.register(jwt)
     assert r._values == {} and r.scrub(f"token {jwt}") == "token [REDACTED]"
+
+
+def _naive(secrets_: list[str], text: str) -> str:
+    for value in sorted(set(secrets_), key=len, reverse=True):
+        text = text.replace(value, "[REDACTED]")
+    return text
+
+
+@pytest.mark.parametrize("filler", [0, 2000], ids=["per-secret search", "windows by length"])
+def test_finding_by_length_scrubs_exactly_what_a_search_for_each_secret_would(filler: int) -> None:
+    import random
+
+    from sentinel.redact import Redactor
+
+    rng = random.Random(7)
+    alphabet = "abcdefghij0123-_"
+    for _ in range(200):
+        r = Redactor(capacity=4096)
+        for i in range(filler):  # many other secrets make the window lookups the cheaper path
+            r.register(f"filler-secret-{i:05d}-zz")
+        registered = ["".join(rng.choices(alphabet, k=rng.randint(6, 14))) for _ in range(rng.randint(1, 30))]
+        # secrets inside other secrets, and overlapping ones
+        registered.append(registered[0][:6] + "XYZ" + registered[-1])
+        for v in registered:
+            r.register(v)
+        text = "".join(
+            rng.choice(registered) if rng.random() < 0.3 else rng.choice(alphabet)
+            for _ in range(rng.randint(0, 60))
+        )
+        assert r.scrub(text) == _naive(registered, text), text
+
+
+def test_the_long_text_path_and_eviction_agree_with_the_short_one() -> None:
+    from sentinel.redact import Redactor
+
+    r = Redactor(capacity=3)
+    for v in ("first-secret-1", "second-secret-22", "third-secret-333", "fourth-secret-4444"):
+        r.register(v)
+    long_text = "x" * 5000 + " first-secret-1 fourth-secret-4444 third-secret-333"
+    # the oldest one was evicted; the rest are found through the per-secret search
+    assert r.scrub(long_text).endswith(" first-secret-1 [REDACTED] [REDACTED]")
+    assert r.scrub("fourth-secret-4444") == "[REDACTED]"
+    r.forget_all()
+    assert r.scrub("fourth-secret-4444") == "fourth-secret-4444"
