@@ -43,6 +43,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from sentinel import metrics
 from sentinel.alerts.backoff import backoff_delay
 from sentinel.creds.kinds import Kind, Manual, Step, kind_of, works
 from sentinel.creds.schedule import due_at, in_window, period_of
@@ -62,6 +63,11 @@ from sentinel.vault.aio import LoopShared
 from sentinel.vault.client import VaultClient
 
 log = get_logger("sentinel.creds")
+ROTATIONS = metrics.counter(
+    "sentinel_rotations_total",
+    "Credential rotations by result (rotated, resumed, parked, ...) and kind",
+    ("status", "kind"),
+)
 T = TypeVar("T")
 
 Status = Literal[
@@ -289,6 +295,8 @@ class Rotator:
             finally:
                 self._running.discard((account.id, spec.key))
             result.seconds = time.perf_counter() - t0
+        if not dry_run:
+            ROTATIONS.inc(status=result.status, kind=result.kind)
         if self.on_result is not None:
             self.on_result(result)
         if _enabled(logging.INFO):  # no scrubbing for an event that is filtered out

@@ -34,6 +34,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sentinel import metrics
 from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.inventory import Account, Inventory
 from sentinel.logs import get_logger
@@ -43,6 +44,9 @@ from sentinel.response.containment import VaultContainment
 from sentinel.response.store import AUTOMATIC, FINISHED, FreezeRecord, ResponseStore
 
 log = get_logger("sentinel.response")
+FREEZES = metrics.counter(
+    "sentinel_freezes_total", "Accounts frozen, by trigger (automatic, responder)", ("trigger",)
+)
 
 STEPS = ("gate", "vault", "sessions", "rotate", "evidence", "lock", "record")
 
@@ -208,6 +212,7 @@ class Responder:
             accounts, STEPS, reason, actor, automatic, operator=operator, done=("gate",)
         )
         gate_seconds = time.perf_counter() - t0
+        FREEZES.inc(len(fresh), trigger="automatic" if automatic else "responder")
         already = [a for a in accounts if a not in fresh]
         short = reason.split(";", maxsplit=1)[0].split(": ", 1)[-1] if automatic else reason
         title = f"{AUTOMATIC if automatic else 'Lockdown'}: {short[:120]}"
