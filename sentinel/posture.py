@@ -7,7 +7,7 @@ posted, and what each platform's API cannot do, and returns findings. Gathering 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -57,8 +57,11 @@ def audit_posture(
     max_reach: int,
     default_rotation: Mapping[str, float] | None = None,
     unsupported: Mapping[str, list[str]] | None = None,
+    reach: Mapping[str, Sequence[str]] | None = None,
 ) -> list[PostureFinding]:
-    """Findings for every active account; ``stored`` None means Vault was not consulted."""
+    """Findings for every active account; ``stored`` None means Vault was not consulted.
+    ``reach`` (operator -> accounts, from the inventory owners and Vault's policies) replaces
+    the inventory owners alone for the blast-radius check when given."""
     out: list[PostureFinding] = []
     default_rotation = default_rotation or {}
     for a in inventory.active:
@@ -73,14 +76,16 @@ def audit_posture(
                 )
             )
     active = {a.id for a in inventory.active}
-    for operator, accounts in sorted(inventory.reach().items()):
-        reach = [x for x in accounts if x in active]
-        if len(reach) > max_reach:
+    source = "inventory owners and Vault policies" if reach is not None else "inventory owners"
+    for operator, accounts in sorted((reach if reach is not None else inventory.reach()).items()):
+        reached = [x for x in accounts if x in active]
+        if len(reached) > max_reach:
             out.append(
                 PostureFinding(
                     "blast-radius",
                     operator,
-                    f"can reach {len(reach)} accounts (more than {max_reach}); one phished login posts from all",
+                    f"can reach {len(reached)} accounts (more than {max_reach}, from {source}); "
+                    "one phished login posts from all",
                     "high",
                 )
             )

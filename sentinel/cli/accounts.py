@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 from sentinel.activity import last_posts
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json, table
 from sentinel.errors import VaultError
+from sentinel.inventory import Inventory
 from sentinel.posture import CredentialInfo, audit_posture
+from sentinel.response.reach import reach_for
 from sentinel.vault.layout import account_prefix, credential_path
 
 
@@ -96,13 +99,31 @@ def gather_credentials(ctx: Context) -> dict[str, dict[str, CredentialInfo]]:
     return out
 
 
+def operators_reach(ctx: Context, inv: Inventory) -> dict[str, list[str]]:
+    """Each inventory owner's reach through the inventory and Vault's policies (the same
+    computation a lockdown by operator uses); warnings go to stderr."""
+    out: dict[str, list[str]] = {}
+    warnings: list[str] = []
+    for operator in sorted(inv.reach()):
+        r = reach_for(ctx.vault, inv, operator, ctx.config)
+        warnings.extend(f"{operator}: {w}" for w in r.warnings)
+        out[operator] = list(r.accounts)
+    for w in warnings[:5]:
+        print(f"warning: {w}", file=sys.stderr)
+    if len(warnings) > 5:
+        print(f"warning: ... and {len(warnings) - 5} more about operators' reach", file=sys.stderr)
+    return out
+
+
 def handle_audit(ctx: Context, args: argparse.Namespace) -> int:
     inv = ctx.load_inventory(args.inventory)
     stored = None
     note = ""
+    reach = None
     if not args.no_vault:
         try:
             stored = gather_credentials(ctx)
+            reach = operators_reach(ctx, inv)
         except VaultError as e:
             note = f"Vault checks not run: {e.message}"
     unsupported = _platform_gaps()
@@ -113,6 +134,7 @@ def handle_audit(ctx: Context, args: argparse.Namespace) -> int:
         datetime.now(UTC),
         ctx.config.sentinel.max_operator_reach,
         unsupported=unsupported,
+        reach=reach,
     )
     if ctx.as_json:
         emit_json(

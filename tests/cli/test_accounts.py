@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 
@@ -52,6 +53,32 @@ def test_audit_reports_posture(deployment: Deployment, capsys: pytest.CaptureFix
     assert ("silent", "example-brand-youtube") in found and ("silent", "example-brand-x") not in found
     assert report["vault_checked"] is True
     assert deployment.token not in json.dumps(report)
+
+
+def test_audit_counts_what_vault_policies_grant_an_operator(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    op = f"op-{secrets.token_hex(3)}"
+    inv_path = deployment.dir / "inventory.toml"
+    inv_path.write_text(
+        inv_path.read_text().replace('owners = ["op-kenji", "op-alice"]', f'owners = ["{op}"]')
+    )
+    # The inventory gives op one account; a Vault policy on their entity lets them publish on all.
+    policy = f"grants-{op}"
+    deployment.admin.policy_write(policy, 'path "sentinel/accounts/+/publish" { capabilities = ["update"] }')
+    deployment.admin.request("POST", "identity/entity", json={"name": op, "policies": [policy]})
+    cfg = deployment.config.read_text().replace(
+        'log_format = "json"\n', 'log_format = "json"\nmax_operator_reach = 4\n'
+    )
+    deployment.config.write_text(cfg)
+    main(["--json", *deployment.cli("accounts", "audit")])
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    (finding,) = [f for f in report["findings"] if f["check"] == "blast-radius" and f["subject"] == op]
+    active = len(load_inventory(inv_path).active)
+    assert f"can reach {active} accounts" in finding["detail"] and "Vault policies" in finding["detail"]
+    # operators without an entity are named: their reach is the inventory's only
+    assert "warning: op-alice: no Vault identity entity is named op-alice" in out.err
 
 
 def test_audit_without_vault_says_so(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
