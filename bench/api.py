@@ -18,7 +18,11 @@ The server runs as the daemon does: its garbage-collector policy
 pause while serving. Two throughput figures: the issue's (the achieved rate of ``/v1/check``
 at the fixed rate against the bare endpoint's) and the saturation ratio.
 
-    python bench/api.py [--duration 30] [--rate 500] [--quick] [--log-level warning]
+The server registers ``--secrets`` values for redaction first (default 1,000: a daemon
+with ~180 accounts reads that many credentials and tokens), since every logged value is
+scrubbed against them.
+
+    python bench/api.py [--duration 30] [--rate 500] [--quick] [--log-level warning] [--secrets N]
 """
 
 from __future__ import annotations
@@ -70,6 +74,12 @@ def serve(port_file: Path, state: Path) -> None:
 
     env = os.environ
     vault = VaultClient(env["BENCH_VAULT_ADDR"], env["BENCH_DAEMON_TOKEN"])
+    # A daemon protecting ~180 accounts has read hundreds of secrets (credentials, session
+    # tokens), and every log line is scrubbed against all of them: register as many here.
+    from sentinel.redact import register_secret
+
+    for _ in range(int(env["BENCH_SECRETS"])):
+        register_secret(secrets.token_urlsafe(24))
     inventory = load_inventory(INVENTORY)
     # No freezes: every check runs the whole rule set (a frozen account short-cuts to block).
     engine = Engine(
@@ -308,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the server's log level (default info, the daemon's default: decisions are logged)",
     )
     parser.add_argument(
+        "--secrets",
+        type=int,
+        default=1000,
+        help="secrets the server has registered for redaction, as a daemon with ~180 accounts has (default 1000)",
+    )
+    parser.add_argument(
         "--no-heap-policy",
         action="store_true",
         help="server without the daemon's garbage-collector policy (sentinel.daemon.HeapPolicy)",
@@ -334,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             "BENCH_ACL_PREFIX": acl,
             "BENCH_CACHE": str(args.cache),
             "BENCH_LOG_LEVEL": args.log_level,
+            "BENCH_SECRETS": str(args.secrets),
             **({"BENCH_NO_HEAP_POLICY": "1"} if args.no_heap_policy else {}),
         }
         server = subprocess.Popen(
