@@ -8,6 +8,7 @@ process-wide and holds values only in memory.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Mapping
@@ -173,7 +174,9 @@ class Redactor:
         return value
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
+    """Whether values under ``key`` are secrets (keys are few and repeat: answers are cached)."""
     k = key.lower()
     return k not in NOT_SECRET_KEYS and bool(SECRET_KEY.search(k))
 
