@@ -6,10 +6,13 @@ import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from hashlib import sha256
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sentinel.engine.context import Context
 from sentinel.engine.detectors.base import Hit, Param, detector, quote
+from sentinel.engine.prefilter import PatternSet
+
+_T = TypeVar("_T")
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
@@ -123,10 +126,11 @@ def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
 )
 def text_pattern(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text if p["include_links"] else ctx.parsed.clean_text
-    if not _rule_combined(p["patterns"]).search(text):
+    gate, candidates = _rule_patterns(p["patterns"]).select(text)
+    if not candidates or (gate is not None and not gate.search(text)):
         return None
     hits = []
-    for pattern in p["patterns"]:
+    for pattern in candidates:
         m = pattern.search(text)
         if m:
             hits.append(m.group(0))
@@ -145,18 +149,18 @@ def _combined(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
 
 
-class _ByIdentity:
+class _ByIdentity(Generic[_T]):
     """``build(patterns)`` remembered per rule's own patterns tuple, looked up by identity.
 
     Hashing a tuple of compiled patterns hashes each one's whole compiled program, which costs
     more than the scan it guards; a rule's parameters are built once, so identity is enough.
     """
 
-    def __init__(self, build: Callable[[tuple[re.Pattern[str], ...]], re.Pattern[str]]) -> None:
+    def __init__(self, build: Callable[[tuple[re.Pattern[str], ...]], _T]) -> None:
         self._build = build
-        self._memo: dict[int, tuple[tuple[re.Pattern[str], ...], re.Pattern[str]]] = {}
+        self._memo: dict[int, tuple[tuple[re.Pattern[str], ...], _T]] = {}
 
-    def __call__(self, patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str]:
+    def __call__(self, patterns: tuple[re.Pattern[str], ...]) -> _T:
         got = self._memo.get(id(patterns))
         if got is not None and got[0] is patterns:
             return got[1]
@@ -167,7 +171,8 @@ class _ByIdentity:
         return combined
 
 
-_rule_combined = _ByIdentity(_combined)
+_rule_patterns = _ByIdentity(lambda patterns: PatternSet(patterns, _combined))
+"""Each rule's patterns with their literal prefilters, worked out once per rule set."""
 
 
 _INJECTION = tuple(
@@ -188,7 +193,9 @@ _INJECTION = tuple(
 )
 
 
-_injection_combined = _ByIdentity(lambda extra: _combined((*_INJECTION, *extra)))
+_injection_combined: _ByIdentity[re.Pattern[str]] = _ByIdentity(
+    lambda extra: _combined((*_INJECTION, *extra))
+)
 
 
 @detector(

@@ -1,0 +1,160 @@
+"""Exact-literal prefilter for rule regexes: skip a pattern whose required text is absent.
+
+For each pattern, ``required_literals`` works out (once, from the parsed pattern) a set of
+lower-case ASCII strings at least one of which occurs in every match, or ``None`` when no
+such set can be shown. Only what is provably required counts: a run of plain characters in
+sequence, a group or a repeat with a minimum of at least one, an alternation when every
+branch gives a set (one set per branch, united). Character classes, ``.``, anchors,
+lookarounds, back-references, optional parts and non-ASCII characters contribute nothing.
+
+Texts are compared after ``fold``, which maps every character that a case-insensitive
+pattern treats as equal to an ASCII character onto that character's lower case, so the
+check holds whether or not a pattern ignores case.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+_parser: Any = importlib.import_module("re._parser")
+_c: Any = importlib.import_module("re._constants")
+
+Literals = frozenset[str]
+
+# Non-ASCII characters that case-insensitive matching treats as equal to an ASCII letter;
+# ``str.lower`` alone maps U+0130 to two characters and leaves U+0131 and U+017F as they are.
+_TO_ASCII = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+
+
+def fold(text: str) -> str:
+    """``text`` with every character a case-insensitive match equates with an ASCII one lowered."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_TO_ASCII).lower()
+
+
+def _strength(lits: Literals) -> tuple[int, int]:
+    return min(len(s) for s in lits), -len(lits)
+
+
+def _required(items: Sequence[tuple[Any, Any]]) -> Literals | None:
+    """A set of strings one of which every match of the sequence ``items`` contains, or None."""
+    found: list[Literals] = []
+    run: list[str] = []
+    for op, av in items:
+        if op is _c.LITERAL and av < 128:
+            run.append(chr(av).lower())
+            continue
+        if run:
+            found.append(frozenset(("".join(run),)))
+            run = []
+        sub: Literals | None = None
+        if op is _c.SUBPATTERN:
+            sub = _required(av[3])
+        elif op is _c.ATOMIC_GROUP:
+            sub = _required(av)
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            if av[0] >= 1:
+                sub = _required(av[2])
+        elif op is _c.BRANCH:
+            branches = [_required(b) for b in av[1]]
+            if branches and all(b is not None for b in branches):
+                sub = frozenset().union(*(b for b in branches if b is not None))
+        if sub:
+            found.append(sub)
+    if run:
+        found.append(frozenset(("".join(run),)))
+    return max(found, key=_strength, default=None)
+
+
+def required_literals(pattern: re.Pattern[str]) -> Literals | None:
+    """Lower-case strings one of which occurs in the folded text of every match; None: no prefilter."""
+    try:
+        tree = _parser.parse(pattern.pattern, pattern.flags)
+    except Exception:  # a pattern ``re`` compiled parses again; if not, no prefilter
+        return None
+    return _required(list(tree))
+
+
+def _has_group_reference(items: Sequence[tuple[Any, Any]]) -> bool:
+    for op, av in items:
+        if op in (_c.GROUPREF, _c.GROUPREF_EXISTS, _c.GROUPREF_IGNORE, _c.GROUPREF_UNI_IGNORE):
+            return True
+        if op is _c.SUBPATTERN:
+            nested: list[Any] = [av[3]]
+        elif op is _c.BRANCH:
+            nested = list(av[1])
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            nested = [av[2]]
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):
+            nested = [av[1]]
+        elif op is _c.ATOMIC_GROUP:
+            nested = [av]
+        else:
+            continue
+        if any(_has_group_reference(list(n)) for n in nested):
+            return True
+    return False
+
+
+def _references_groups(pattern: re.Pattern[str]) -> bool:
+    try:
+        return _has_group_reference(list(_parser.parse(pattern.pattern, pattern.flags)))
+    except Exception:
+        return True
+
+
+Combine = Callable[[tuple[re.Pattern[str], ...]], re.Pattern[str]]
+
+
+class PatternSet:
+    """A rule's patterns with their prefilters and its single-scan gate.
+
+    ``select(text)`` gives the patterns that may match (in order) and the gate to scan first
+    (None: no scan needed). The gate answers exactly as ``combine(patterns)`` would: patterns
+    left out cannot match, and when no pattern refers to a group by number or name, an
+    alternation of the rest matches exactly when one of them does.
+    """
+
+    def __init__(self, patterns: tuple[re.Pattern[str], ...], combine: Combine) -> None:
+        self.patterns = patterns
+        self._combine = combine
+        self.full = combine(patterns)
+        self.literals = tuple(required_literals(p) for p in patterns)
+        self._checks = tuple(
+            (i, tuple(sorted(lits, key=len, reverse=True)) if lits is not None else None)
+            for i, lits in enumerate(self.literals)
+        )
+        self._subsets = len(patterns) <= 12 and not any(_references_groups(p) for p in patterns)
+        self._gates: dict[tuple[int, ...], re.Pattern[str]] = {}
+
+    def live(self, text: str) -> tuple[int, ...]:
+        """Indexes of the patterns whose required text occurs in ``text`` (or that have no prefilter)."""
+        folded = fold(text)
+        live = []
+        for i, lits in self._checks:
+            if lits is None:
+                live.append(i)
+                continue
+            for s in lits:
+                if s in folded:
+                    live.append(i)
+                    break
+        return tuple(live)
+
+    def select(self, text: str) -> tuple[re.Pattern[str] | None, tuple[re.Pattern[str], ...]]:
+        live = self.live(text)
+        if not live:
+            return None, ()
+        chosen = tuple(self.patterns[i] for i in live)
+        if len(live) == len(self.patterns) or not self._subsets:
+            return self.full, chosen
+        if len(live) == 1:
+            return None, chosen
+        gate = self._gates.get(live)
+        if gate is None:
+            gate = self._gates[live] = self._combine(chosen)
+        return gate, chosen
