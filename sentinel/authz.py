@@ -21,6 +21,7 @@ from sentinel.vault.client import VaultClient
 
 ACCOUNT_CAPABILITIES = ("publish", "respond", "moderate", "analytics", "admin")
 GLOBAL_CAPABILITIES = ("approve", "lockdown", "unfreeze")
+CAPABILITIES = ACCOUNT_CAPABILITIES + GLOBAL_CAPABILITIES
 GRANTING = frozenset({"update", "create", "sudo", "root"})
 
 
@@ -37,12 +38,13 @@ class MissingCapability(SentinelError):
 
 
 def capability_path(prefix: str, capability: str, account: str | None = None) -> str:
+    """The Vault ACL path that stands for ``capability`` (on ``account`` for per-account ones)."""
     if capability in GLOBAL_CAPABILITIES:
         return f"{prefix}/global/{capability}"
     if capability not in ACCOUNT_CAPABILITIES:
         raise ValueError(f"unknown capability {capability!r}")
     if not account:
-        raise ValueError(f"capability {capability!r} needs an account")
+        raise ValueError(f"capability {capability!r} is per account: name the account")
     return f"{prefix}/accounts/{account}/{capability}"
 
 

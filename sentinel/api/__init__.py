@@ -7,17 +7,12 @@ authorization is decided by Vault (``sentinel.api.authz``). See docs/api.md.
 from __future__ import annotations
 
 from sentinel.api.app import ROUTES, create_app
-from sentinel.api.authz import (
-    ACCOUNT_CAPABILITIES,
-    CAPABILITIES,
-    GLOBAL_CAPABILITIES,
-    Authorizer,
-    capability_path,
-)
+from sentinel.api.authz import Authorizer
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
 from sentinel.api.protocols import Gate, Responder, ResponderBridge, StepUpFailed
 from sentinel.api.service import ApiService
+from sentinel.authz import ACCOUNT_CAPABILITIES, CAPABILITIES, GLOBAL_CAPABILITIES, capability_path
 
 __all__ = [
     "ACCOUNT_CAPABILITIES",

@@ -38,15 +38,13 @@ from typing import Protocol
 
 from sentinel import metrics
 from sentinel.api.errors import ApiError
+from sentinel.authz import capability_path
 from sentinel.errors import VaultError, VaultUnavailable
 from sentinel.logs import get_logger
 from sentinel.vault.client import TokenInfo
 
 log = get_logger("sentinel.api.authz")
 
-ACCOUNT_CAPABILITIES = ("publish", "respond", "moderate", "analytics", "admin")
-GLOBAL_CAPABILITIES = ("approve", "lockdown", "unfreeze")
-CAPABILITIES = ACCOUNT_CAPABILITIES + GLOBAL_CAPABILITIES
 GRANTING = frozenset({"update", "root"})
 """Vault capabilities on an ACL path that mean the Sentinel capability is held."""
 REFRESH_AHEAD = 0.25
@@ -60,17 +58,6 @@ DECISIONS = metrics.counter(
 VAULT_SECONDS = metrics.histogram(
     "sentinel_vault_request_seconds", "Latency of Vault calls made by Sentinel", ("operation",)
 )
-
-
-def capability_path(prefix: str, capability: str, account: str | None = None) -> str:
-    """The Vault ACL path that stands for ``capability`` (on ``account`` for per-account ones)."""
-    if capability in GLOBAL_CAPABILITIES:
-        return f"{prefix}/global/{capability}"
-    if capability not in ACCOUNT_CAPABILITIES:
-        raise ValueError(f"unknown capability {capability!r}")
-    if not account:
-        raise ValueError(f"capability {capability!r} is per account: name the account")
-    return f"{prefix}/accounts/{account}/{capability}"
 
 
 class VaultLookup(Protocol):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from sentinel import __version__
-from sentinel.api.authz import ACCOUNT_CAPABILITIES, CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.api.errors import CODES
 from sentinel.api.held import STATUSES
+from sentinel.authz import ACCOUNT_CAPABILITIES, CAPABILITIES, GLOBAL_CAPABILITIES
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"vaultToken": []}]
 

@@ -21,12 +21,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from sentinel import metrics
 from sentinel.api.admin import AdminRoutes
-from sentinel.api.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES, Caller, Need
+from sentinel.api.authz import Caller, Need
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
 from sentinel.api.held import STATUSES, HeldPost
 from sentinel.api.moderation import ModerationRoutes, offered
 from sentinel.api.protocols import ResponderConflict, StepUpFailed
+from sentinel.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.engine.events import Decision, Event, EventError, format_ts
 from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
 from sentinel.inventory import Account
