@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
-from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sentinel.api.authz import Caller
-from sentinel.api.deps import Deps
+from sentinel.api.deps import Host
 from sentinel.api.errors import ApiError
 from sentinel.errors import SentinelError, VaultUnavailable
-from sentinel.inventory import Account
 from sentinel.logs import get_logger
 
 log = get_logger("sentinel.api")
@@ -35,18 +31,6 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 MAX_REASON = 500
-
-
-class _Host(Protocol):
-    deps: Deps
-
-    def account(self, account_id: str) -> Account: ...
-
-    async def caller(self, request: Request) -> tuple[str, Caller]: ...
-
-    async def require(self, token: str, capability: str, account: str | None, route: str) -> Caller: ...
-
-    def audit(self, actor: str, action: str, target: str, details: Mapping[str, Any]) -> None: ...
 
 
 async def _reason(request: Request) -> str:
@@ -71,7 +55,7 @@ async def _reason(request: Request) -> str:
 class AdminRoutes:
     """The account-administration handlers of ``Api`` (see the module docstring)."""
 
-    async def credentials(self: _Host, request: Request) -> Response:
+    async def credentials(self: Host, request: Request) -> Response:
         token, _ = await self.caller(request)
         account = self.account(request.path_params["account"])
         await self.require(token, "admin", account.id, "credentials")
@@ -83,7 +67,7 @@ class AdminRoutes:
         rows = await asyncio.to_thread(show, account)
         return JSONResponse({"account": account.id, "credentials": rows})
 
-    async def rotate(self: _Host, request: Request) -> Response:
+    async def rotate(self: Host, request: Request) -> Response:
         token, _ = await self.caller(request)
         account = self.account(request.path_params["account"])
         caller = await self.require(token, "admin", account.id, "rotate")

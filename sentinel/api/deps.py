@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from sentinel.api.authz import Authorizer
+from starlette.requests import Request
+
+from sentinel.api.authz import Authorizer, Caller
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, Responder, Rotator
 from sentinel.inventory import Account, Inventory
@@ -52,3 +54,17 @@ class Deps:
     clock: Callable[[], float] = time.time
     aclose: Callable[[], Awaitable[None]] | None = None
     """Releases what the deps opened (connection pools), when the API stops."""
+
+
+class Host(Protocol):
+    """What handler mix-ins (``moderation``, ``admin``) use of ``sentinel.api.routes.Api``."""
+
+    deps: Deps
+
+    def account(self, account_id: str) -> Account: ...
+
+    async def caller(self, request: Request) -> tuple[str, Caller]: ...
+
+    async def require(self, token: str, capability: str, account: str | None, route: str) -> Caller: ...
+
+    def audit(self, actor: str, action: str, target: str, details: Mapping[str, Any]) -> None: ...

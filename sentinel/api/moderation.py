@@ -13,15 +13,15 @@ the app serves from it (method, path, handler, route name).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sentinel.api.authz import Caller, Need
-from sentinel.api.deps import Deps
+from sentinel.api.authz import Need
+from sentinel.api.deps import Host
 from sentinel.api.errors import ApiError
 from sentinel.inventory import Account
 from sentinel.logs import get_logger
@@ -41,20 +41,6 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
 PLATFORM_ID = re.compile(r"[!-.0-~]{1,512}")
 """Post and comment ids in paths: 1-512 printable ASCII characters, no ``/``."""
 MAX_COMMENTS = 100
-
-
-class _Host(Protocol):
-    """What the handlers use of ``sentinel.api.routes.Api``."""
-
-    deps: Deps
-
-    def account(self, account_id: str) -> Account: ...
-
-    async def caller(self, request: Request) -> tuple[str, Caller]: ...
-
-    async def require(self, token: str, capability: str, account: str | None, route: str) -> Caller: ...
-
-    def audit(self, actor: str, action: str, target: str, details: Mapping[str, Any]) -> None: ...
 
 
 def path_id(request: Request, name: str) -> str:
@@ -91,7 +77,7 @@ def unsupported(e: PlatformNotSupported, account: Account) -> ApiError:
 
 
 @asynccontextmanager
-async def platform(host: _Host, account: Account) -> AsyncIterator[PlatformAdapter]:
+async def platform(host: Host, account: Account) -> AsyncIterator[PlatformAdapter]:
     """The account's adapter, closed afterwards; platform answers become API errors: gone is
     ``not_found``, refused as not the account's to moderate is ``conflict``."""
     factory = host.deps.adapters()
@@ -113,7 +99,7 @@ async def platform(host: _Host, account: Account) -> AsyncIterator[PlatformAdapt
 class ModerationRoutes:
     """The moderation handlers of ``Api`` (see the module docstring)."""
 
-    async def comments_list(self: _Host, request: Request) -> Response:
+    async def comments_list(self: Host, request: Request) -> Response:
         token, caller = await self.caller(request)
         account = self.account(request.path_params["account"])
         post_id = path_id(request, "post")
@@ -137,13 +123,13 @@ class ModerationRoutes:
             {"account": account.id, "post_id": post_id, "comments": [c.to_dict() for c in comments[:limit]]}
         )
 
-    async def comment_hide(self: _Host, request: Request) -> Response:
+    async def comment_hide(self: Host, request: Request) -> Response:
         return await _moderate(self, request, "hide")
 
-    async def comment_unhide(self: _Host, request: Request) -> Response:
+    async def comment_unhide(self: Host, request: Request) -> Response:
         return await _moderate(self, request, "unhide")
 
-    async def comment_delete(self: _Host, request: Request) -> Response:
+    async def comment_delete(self: Host, request: Request) -> Response:
         return await _moderate(self, request, "delete")
 
 
@@ -154,7 +140,7 @@ _ACTIONS: dict[str, tuple[Capability, str]] = {
 }
 
 
-async def _moderate(host: _Host, request: Request, action: str) -> Response:
+async def _moderate(host: Host, request: Request, action: str) -> Response:
     capability, route = _ACTIONS[action]
     token, _ = await host.caller(request)
     account = host.account(request.path_params["account"])
