@@ -13,11 +13,11 @@ app serves from it (method, path, handler, route name).
 from __future__ import annotations
 
 import asyncio
-import json
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from sentinel.api.body import field_str, optional_body
 from sentinel.api.deps import Host
 from sentinel.api.errors import ApiError
 from sentinel.errors import SentinelError, VaultUnavailable
@@ -31,25 +31,6 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 MAX_REASON = 500
-
-
-async def _reason(request: Request) -> str:
-    """The optional ``reason`` of a JSON body (an empty body is fine)."""
-    raw = await request.body()
-    if not raw.strip():
-        return ""
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise ApiError("invalid_request", "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError("invalid_request", "the body must be a JSON object")
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > MAX_REASON:
-        raise ApiError(
-            "invalid_request", f"reason must be text of at most {MAX_REASON} characters", field="reason"
-        )
-    return reason
 
 
 class AdminRoutes:
@@ -71,7 +52,7 @@ class AdminRoutes:
         token, _ = await self.caller(request)
         account = self.account(request.path_params["account"])
         caller = await self.require(token, "admin", account.id, "rotate")
-        reason = await _reason(request)
+        reason = field_str(await optional_body(request), "reason", max_len=MAX_REASON)
         rotator = self.deps.rotator()
         if rotator is None:
             raise ApiError("not_configured", "the rotation service does not run in this daemon")

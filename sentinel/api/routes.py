@@ -9,7 +9,6 @@ turns any error into the one JSON error shape and counts requests per route and 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import uuid
@@ -22,6 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from sentinel import metrics
 from sentinel.api.admin import AdminRoutes
 from sentinel.api.authz import Caller, Need
+from sentinel.api.body import MAX_FIELD, field_list, field_str, json_body, optional_body
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
 from sentinel.api.held import STATUSES, HeldPost
@@ -48,7 +48,6 @@ PUBLISHED = metrics.counter("sentinel_posts_published_total", "Posts the broker 
 
 POST_ID = re.compile(r"[!-.0-~]{1,512}")
 MAX_TEXT = 100_000
-MAX_FIELD = 512
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -92,45 +91,6 @@ def bearer(request: Request) -> str:
     if len(token) > 4096 or not token.isprintable():
         raise ApiError("invalid_token", "Vault does not accept this token")
     return token
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        raise ApiError("invalid_request", "the request needs a JSON object body")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("invalid_request", "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError("invalid_request", "the body must be a JSON object")
-    return body
-
-
-def field_str(
-    body: Mapping[str, Any], key: str, required: bool = False, max_len: int = MAX_FIELD, min_len: int = 0
-) -> str:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise ApiError("invalid_request", f"field {key!r} is required", field=key)
-        return ""
-    if not isinstance(value, str):
-        raise ApiError("invalid_request", f"field {key!r} must be a string", field=key)
-    if len(value) > max_len:
-        raise ApiError("invalid_request", f"field {key!r} is longer than {max_len} characters", field=key)
-    if len(value) < max(min_len, 1 if required else 0):
-        raise ApiError("invalid_request", f"field {key!r} must not be empty", field=key)
-    return value
-
-
-def field_list(body: Mapping[str, Any], key: str) -> list[str]:
-    value = body.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ApiError("invalid_request", f"field {key!r} must be a list of strings", field=key)
-    return value
 
 
 def decision_dict(d: Decision, post_id: str) -> dict[str, Any]:
@@ -450,7 +410,7 @@ class Api(ModerationRoutes, AdminRoutes):
     async def held_reject(self, request: Request) -> Response:
         token, caller = await self.caller(request)
         held = self.held_post(request)
-        body = await _optional_body(request)
+        body = await optional_body(request)
         reason = field_str(body, "reason", max_len=1000)
         await self.require(token, "approve", None, "held_reject")
         done = self.deps.held.transition(
@@ -622,10 +582,3 @@ def _limit(request: Request) -> int:
     if not 1 <= limit <= 1000:
         raise ApiError("invalid_request", "limit must be between 1 and 1000", field="limit")
     return limit
-
-
-async def _optional_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    return await json_body(request)
