@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from sentinel.creds.protocol import Rotator
 from sentinel.creds.settings import RotationSettings
 from sentinel.creds.store import CredentialStore
 from sentinel.inventory import parse_inventory
+from sentinel.platforms.sandbox_server import SandboxProcess
 from sentinel.response.containment import VaultContainment
 from sentinel.response.responder import Responder, ResponderSettings
 from sentinel.response.service import VaultAdapters
@@ -32,30 +32,7 @@ from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import DevVault, free_port
-
-
-class Sandbox:
-    """The sandbox platform in its own process, as a real platform would be (not sharing our GIL)."""
-
-    def __enter__(self) -> Sandbox:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sentinel.platforms.sandbox_server", "--port", str(port)],
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            try:
-                if httpx.get(f"{self.url}/api/health").status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("the sandbox did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+from sentinel.vault.devserver import DevVault
 
 
 class Gate:
@@ -70,7 +47,7 @@ class Gate:
 
 
 async def run(n: int, rotate: bool) -> None:
-    with DevVault() as bao, Sandbox() as sandbox, tempfile.TemporaryDirectory() as tmp:
+    with DevVault() as bao, SandboxProcess() as sandbox, tempfile.TemporaryDirectory() as tmp:
         settings = VaultSettings(addr=bao.addr)
         admin = VaultClient(bao.addr, bao.root_token)
         bootstrap(admin, settings)

@@ -18,8 +18,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,35 +35,11 @@ from sentinel.creds.protocol import Rotator, default_adapters
 from sentinel.creds.settings import RotationSettings
 from sentinel.creds.store import CredentialStore
 from sentinel.inventory import Account, CredentialSpec, Inventory
+from sentinel.platforms.sandbox_server import SandboxProcess
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sentinel.platforms.sandbox_server", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/api/health", timeout=1).raise_for_status()
-            return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("the sandbox platform did not start")
 
 
 def seed(n: int, url: str, daemon: VaultClient) -> list[Account]:
@@ -112,7 +86,8 @@ def main() -> int:
     logs.configure(level="error", fmt="json")
     work = Path(tempfile.mkdtemp(prefix="sentinel-bench-rotation-"))
     dev = DevVault(log_path=work / "openbao.log").start()
-    sandbox, url = start_sandbox()
+    sandbox = SandboxProcess().start()
+    url = sandbox.url
     try:
         settings = VaultSettings(
             addr=dev.addr, kv_mount="bench", policy_prefix="bench", password_policy="bench"
@@ -177,8 +152,7 @@ def main() -> int:
         daemon.close()
         return 0 if ok == n else 1
     finally:
-        sandbox.terminate()
-        sandbox.wait(timeout=10)
+        sandbox.stop()
         dev.stop()
 
 

@@ -19,10 +19,7 @@ import os
 import random
 import resource
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,30 +29,9 @@ import httpx
 
 from sentinel.logs import configure
 from sentinel.platforms.sandbox import SandboxAdapter
+from sentinel.platforms.sandbox_server import SandboxProcess
 from sentinel.store import Store
 from sentinel.watcher import WatchedAccount, Watcher
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sentinel.platforms.sandbox_server", "--port", str(port)],
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).raise_for_status()
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("sandbox server did not start")
 
 
 def cpu_seconds() -> float:
@@ -64,9 +40,8 @@ def cpu_seconds() -> float:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = start_sandbox(port)
+    server = SandboxProcess().start()
+    url = server.url
     try:
         accounts = [
             {"handle": f"bench{i:04d}", "password": secrets.token_urlsafe(12)} for i in range(args.accounts)
@@ -137,8 +112,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 await runner
                 store.close()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
     delays.sort()
     return {
         "accounts": args.accounts,

@@ -18,9 +18,6 @@ import json
 import multiprocessing
 import random
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +28,7 @@ import httpx
 import pytest
 
 from sentinel.creds.store import CredentialStore
+from sentinel.platforms.sandbox_server import SandboxProcess
 from sentinel.vault.devserver import DevVault
 from tests.creds import faultchild
 from tests.creds.conftest import new_mount, sandbox_accepts, sandbox_api, sandbox_login
@@ -44,35 +42,11 @@ CHAIN = 0.5
 """Chance that a killed run is followed by another killed run (a resume killed midway)."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def sandbox_process() -> Iterator[str]:
     """The sandbox platform as its own server process (not a thread of the test)."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sentinel.platforms.sandbox_server", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"{url}/api/health", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("the sandbox server process did not start")
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with SandboxProcess() as sandbox:
+        yield sandbox.url
 
 
 @pytest.fixture(scope="module")
