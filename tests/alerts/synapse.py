@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+
+from sentinel.vault.devserver import free_port
 
 SERVER_NAME = "sentinel.test"
 SHARED_SECRET = "sentinel-test-registration-secret"
@@ -64,12 +65,6 @@ rc_login:
 rc_joins:
   local: {{per_second: 1000, burst_count: 1000}}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -156,7 +151,7 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
             "matrix-synapse is not installed; `pip install -e '.[dev]'` installs it (pip install matrix-synapse)"
         )
     d = tmp_path_factory.mktemp("synapse")
-    port = _free_port()
+    port = free_port()
     (d / "homeserver.yaml").write_text(
         CONFIG.format(server_name=SERVER_NAME, dir=d, port=port, secret=SHARED_SECRET), encoding="utf-8"
     )
