@@ -13,8 +13,6 @@ import pytest
 from sentinel.cli import main
 from tests.engine import orgsim
 
-DEV = Path(os.environ.get("SENTINEL_EVAL_DEV", "/work/shared/eval/dev"))
-
 
 @pytest.fixture
 def org_files(tmp_path: Path) -> tuple[Path, Path, orgsim.Org]:
@@ -71,23 +69,3 @@ def test_python_dash_m_without_config(org_files: tuple[Path, Path, orgsim.Org], 
 def test_unknown_inventory_is_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "--inventory", str(tmp_path / "none.toml"), str(tmp_path / "e.jsonl")]) == 2
     assert "inventory file not found" in capsys.readouterr().err
-
-
-@pytest.mark.skipif(not (DEV / "events.jsonl").exists(), reason="shared dev sample not present")
-def test_dev_sample_meets_the_bar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["replay", "--inventory", str(DEV / "inventory.toml"), str(DEV / "events.jsonl")]) == 0
-    out = tmp_path / "decisions.jsonl"
-    out.write_text(capsys.readouterr().out)
-    score = DEV.parent / "score.py"
-    r = subprocess.run(
-        [sys.executable, str(score), str(DEV), str(out), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    result = json.loads(r.stdout)
-    assert result["detected"] == result["compromised_accounts"]
-    assert result["leaked_max"] <= 2 and result["leaked_median"] <= 1
-    assert result["false_freezes"] == 0
-    assert result["legit_gate_held_pct"] <= 2 and result["legit_observed_flagged_pct"] <= 2
