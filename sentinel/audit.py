@@ -1,16 +1,33 @@
-"""The audit trail: append-only, hash-chained, Ed25519-signed.
+"""The audit trail: append-only, hash-chained, signed by a key the daemon cannot read, and
+checkpointed where the daemon cannot rewrite.
 
 Each entry records who did which privileged action to what (credential reveal, rotation,
 freeze, unfreeze, approval, policy change). Its hash covers its own fields and the hash
-of the entry before it; its signature covers that hash. ``verify`` recomputes the chain
-and checks every signature against the public key, and names the first entry that was
-edited, deleted, inserted or moved. The newest entry's sequence number and hash are
-also anchored outside the database (in Vault when the key lives there), so cutting
-entries off the end is detected too.
+of the entry before it. Appending is local and immediate (a SQLite transaction), so an
+entry is chained even while Vault is unreachable; *sealing* then
 
-The signing key is kept in Vault (``<kv_mount>/system/audit-key``), in a systemd
-credential (``$CREDENTIALS_DIRECTORY/audit-key``) or in a PEM file. Details are scrubbed of
-secrets before they are written.
+1. signs every unsigned entry's hash (Vault Transit, Ed25519: the daemon's token may ask
+   Vault to sign and nothing else, the private key never leaves Vault), and
+2. writes a *checkpoint* of the chain head into Vault: one KV v2 key per checkpoint,
+   named by the head's sequence number, written with ``cas=0`` by a token that holds
+   ``create`` but no ``update``, ``delete``, ``destroy`` or metadata rights. A checkpoint
+   records the head's hash and the hash of every entry since the previous checkpoint.
+
+The CLI seals after each entry it writes; the daemon seals at most ``checkpoint_interval``
+after an entry is written, and on stop. Two writers that checkpoint the same head race for
+the same key: the loser reads the winner's checkpoint and accepts it when the hashes agree
+(a disagreement means the local trail was rewritten, and is an error, never silently
+accepted).
+
+``verify`` recomputes the chain, checks every signature against a public key the
+administrator pins (never one stored beside the entries) and walks every checkpoint:
+an entry deleted, cut off or rewritten below the newest checkpoint is named, with the
+checkpoint that proves it. Entries after the newest checkpoint are *pending*: chained,
+not yet sealed.
+
+The local-only modes (``[audit] signing_key = "file"`` or ``"credential"``) sign with a PEM
+key on disk and keep checkpoints in a local file: weaker, since whoever can read the state
+and the key can rewrite both. Details are scrubbed of secrets before they are written.
 """
 
 from __future__ import annotations
@@ -18,8 +35,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,14 +47,20 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from sentinel.errors import AuditError, VaultConflict, VaultNotFound
+from sentinel.errors import AuditError, SentinelError, VaultConflict, VaultNotFound, VaultPermissionDenied
 from sentinel.files import write_private
+from sentinel.logs import get_logger
 from sentinel.redact import register_secret, scrub_obj
 from sentinel.store import Store
 
+log = get_logger("sentinel.audit")
+
 GENESIS = "0" * 64
-KEY_PATH = "system/audit-key"
-ANCHOR_PATH = "system/audit-anchor"
+CHECKPOINTS = "audit/checkpoints"
+SIGN_BATCH = 256
+CHECKPOINT_HASHES_MAX = 4096
+"""A checkpoint lists at most this many entry hashes (the newest); the head's hash, which
+chains to all before it, is always there."""
 
 MIGRATIONS = [
     """
@@ -58,6 +83,25 @@ MIGRATIONS = [
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END
+    """,
+    # Entries are chained at once and signed later (when Vault answers): signatures get a
+    # table of their own, append-only too. audit_checkpoint remembers locally which heads
+    # were checkpointed (a hint for the next checkpoint; verify trusts only Vault's copy).
+    """
+    CREATE TABLE audit_signature (
+        seq       INTEGER PRIMARY KEY,
+        key_id    TEXT NOT NULL,
+        signature TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_signature_no_update BEFORE UPDATE ON audit_signature
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_signature_no_delete BEFORE DELETE ON audit_signature
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TABLE audit_checkpoint (
+        seq  INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        name TEXT NOT NULL
+    )
     """,
 ]
 
@@ -93,25 +137,92 @@ class Entry:
 @dataclass(frozen=True)
 class Problem:
     seq: int
-    kind: str  # "edited", "deleted", "inserted", "reordered", "bad-signature", "truncated", "unknown-key"
+    kind: str  # edited, deleted, inserted, reordered, bad-signature, unsigned, truncated, rewritten
     detail: str
 
     def __str__(self) -> str:
         return f"entry {self.seq}: {self.kind}: {self.detail}"
 
 
-class KeyStore(Protocol):
-    """Where the signing key lives."""
+@dataclass(frozen=True)
+class Verification:
+    """What ``verify`` found: entries checked, problems, checkpoints walked, and the entries
+    after the newest checkpoint (chained, not yet sealed)."""
 
-    def load_or_create(self) -> Ed25519PrivateKey: ...
-    def public_key(self) -> Ed25519PublicKey: ...
-    def read_anchor(self) -> tuple[int, str] | None: ...
-    def write_anchor(self, seq: int, digest: str) -> None: ...
+    entries: int
+    problems: list[Problem]
+    checkpoints: int = 0
+    pending: tuple[int, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain head at ``seq`` (its ``hash``) and the hashes of the entries since the
+    previous checkpoint this writer knew of. ``name`` says where it is kept."""
+
+    seq: int
+    hash: str
+    ts: str
+    hashes: dict[int, str] = field(default_factory=dict)
+    name: str = ""
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "hash": self.hash,
+            "ts": self.ts,
+            "hashes": {str(k): v for k, v in sorted(self.hashes.items())},
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], name: str) -> Checkpoint:
+        try:
+            hashes = {int(k): str(v) for k, v in dict(data.get("hashes") or {}).items()}
+            return cls(int(data["seq"]), str(data["hash"]), str(data.get("ts", "")), hashes, name)
+        except (KeyError, TypeError, ValueError):
+            raise AuditError(f"checkpoint {name}: not a checkpoint Sentinel wrote") from None
+
+    def recorded(self) -> dict[int, str]:
+        return {**self.hashes, self.seq: self.hash}
+
+
+class CheckpointStore(Protocol):
+    """Where checkpoints are kept: add one, read them all. Never rewrite or remove."""
+
+    def create(self, cp: Checkpoint) -> Checkpoint:
+        """Store ``cp``; if a checkpoint of the same head exists, return that one instead."""
+        ...
+
+    def all(self) -> list[Checkpoint]: ...
+
+
+class KeyStore(Protocol):
+    """How entries are signed and where checkpoints go."""
+
+    checkpoints: CheckpointStore
+
+    def sign(self, digests: Sequence[str]) -> list[tuple[str, str]]:
+        """Sign each hex digest; return (key id, base64 signature) per digest, in order."""
+        ...
+
+    def local_public_key(self) -> Ed25519PublicKey | None:
+        """The public key beside the signing key in local-only modes; None when the key
+        lives in Vault and the verifier must pin one."""
+        ...
+
+
+def fingerprint(pub: Ed25519PublicKey) -> str:
+    """``sha256:<hex>`` of the raw public key: what an administrator pins."""
+    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def _key_id(pub: Ed25519PublicKey) -> str:
-    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return fingerprint(pub)[7:23]
 
 
 def _pem(key: Ed25519PrivateKey) -> str:
@@ -120,7 +231,7 @@ def _pem(key: Ed25519PrivateKey) -> str:
     ).decode()
 
 
-def _public_pem(pub: Ed25519PublicKey) -> str:
+def public_pem(pub: Ed25519PublicKey) -> str:
     return pub.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
@@ -137,62 +248,119 @@ def _load_private(pem: str, where: str) -> Ed25519PrivateKey:
     return key
 
 
-class VaultKeyStore:
-    """Key (and anchor) in Vault KV v2, created on first use with check-and-set."""
+def _checkpoint_key(seq: int) -> str:
+    return f"{seq:020d}"
+
+
+class VaultCheckpoints:
+    """Checkpoints in KV v2, one key per head (``<mount>/audit/checkpoints/<seq>``), written
+    with ``cas=0``. The daemon's policy grants ``create`` and ``read`` there, so Vault itself
+    refuses to overwrite, delete or destroy one."""
 
     def __init__(self, vault: Any) -> None:
         self.vault = vault
-        self._key: Ed25519PrivateKey | None = None
 
-    def load_or_create(self) -> Ed25519PrivateKey:
-        if self._key is not None:
-            return self._key
+    def _name(self, seq: int) -> str:
+        return f"{self.vault.kv_mount}/{CHECKPOINTS}/{_checkpoint_key(seq)}"
+
+    def create(self, cp: Checkpoint) -> Checkpoint:
+        path = f"{CHECKPOINTS}/{_checkpoint_key(cp.seq)}"
         try:
-            secret = self.vault.kv_read(KEY_PATH)
-            self._key = _load_private(str(secret.data["private_key"]), f"Vault {KEY_PATH}")
-        except VaultNotFound:
-            key = Ed25519PrivateKey.generate()
+            self.vault.kv_write(path, cp.data(), cas=0)
+        except (VaultConflict, VaultPermissionDenied) as refused:
+            # Taken already (a concurrent writer checkpointed the same head): Vault refuses
+            # the overwrite (403 without `update`, or a check-and-set conflict). Read it back.
             try:
-                self.vault.kv_write(
-                    KEY_PATH,
-                    {"private_key": _pem(key), "public_key": _public_pem(key.public_key())},
-                    cas=0,
-                )
-                self._key = key
-            except VaultConflict:  # another process created it first
-                secret = self.vault.kv_read(KEY_PATH)
-                self._key = _load_private(str(secret.data["private_key"]), f"Vault {KEY_PATH}")
-        return self._key
+                existing = self.vault.kv_read(path)
+            except VaultNotFound:
+                raise refused from None
+            return Checkpoint.from_data(existing.data, self._name(cp.seq))
+        return Checkpoint(cp.seq, cp.hash, cp.ts, cp.hashes, self._name(cp.seq))
 
-    def public_key(self) -> Ed25519PublicKey:
-        secret = self.vault.kv_read(KEY_PATH)
-        pub = serialization.load_pem_public_key(str(secret.data["public_key"]).encode())
-        if not isinstance(pub, Ed25519PublicKey):
-            raise AuditError(f"Vault {KEY_PATH}: public key is not Ed25519")
-        return pub
+    def all(self) -> list[Checkpoint]:
+        keys = sorted(k for k in self.vault.kv_list(CHECKPOINTS) if not k.endswith("/"))
+        return [
+            Checkpoint.from_data(
+                self.vault.kv_read(f"{CHECKPOINTS}/{k}").data, f"{self.vault.kv_mount}/{CHECKPOINTS}/{k}"
+            )
+            for k in keys
+        ]
 
-    def read_anchor(self) -> tuple[int, str] | None:
+
+class FileCheckpoints:
+    """Checkpoints as JSON lines in a local file (local-only mode: whoever can write the
+    state directory can rewrite these too)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def create(self, cp: Checkpoint) -> Checkpoint:
+        for have in self.all():
+            if have.seq == cp.seq:
+                return have
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as f:
+            f.write(json.dumps(cp.data(), sort_keys=True) + "\n")
+        return Checkpoint(cp.seq, cp.hash, cp.ts, cp.hashes, f"{self.path}:{cp.seq}")
+
+    def all(self) -> list[Checkpoint]:
         try:
-            data = self.vault.kv_read(ANCHOR_PATH).data
-        except VaultNotFound:
-            return None
-        return int(data["seq"]), str(data["hash"])
+            lines = self.path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        except OSError as e:
+            raise AuditError(f"{self.path}: unreadable audit checkpoints: {e.strerror}") from None
+        out: list[Checkpoint] = []
+        for n, line in enumerate(lines, 1):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                raise AuditError(f"{self.path}: line {n} is not a checkpoint") from None
+            out.append(Checkpoint.from_data(data, f"{self.path}:{data.get('seq', n)}"))
+        return sorted(out, key=lambda c: c.seq)
 
-    def write_anchor(self, seq: int, digest: str) -> None:
-        try:
-            current = self.vault.kv_metadata(ANCHOR_PATH).current_version
-        except VaultNotFound:
-            current = 0
-        self.vault.kv_write(ANCHOR_PATH, {"seq": seq, "hash": digest}, cas=current)
+
+class VaultKeyStore:
+    """Sign with Vault Transit (``<transit_mount>/sign/<key>``, Ed25519, non-exportable);
+    checkpoints in KV v2. The private key never reaches Sentinel."""
+
+    def __init__(self, vault: Any, transit_mount: str, key: str) -> None:
+        self.vault = vault
+        self.transit_mount = transit_mount.strip("/")
+        self.key = key
+        self.checkpoints: CheckpointStore = VaultCheckpoints(vault)
+
+    def sign(self, digests: Sequence[str]) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for i in range(0, len(digests), SIGN_BATCH):
+            batch = [
+                {"input": base64.b64encode(bytes.fromhex(d)).decode()} for d in digests[i : i + SIGN_BATCH]
+            ]
+            resp = self.vault.request(
+                "POST", f"{self.transit_mount}/sign/{self.key}", json={"batch_input": batch}
+            )
+            results = (resp or {}).get("data", {}).get("batch_results") or []
+            if len(results) != len(batch):
+                raise AuditError(f"Vault Transit answered {len(results)} signatures for {len(batch)} entries")
+            for r in results:
+                sig = str(r.get("signature") or "")
+                if r.get("error") or not sig.startswith("vault:v"):
+                    raise AuditError(f"Vault Transit refused to sign: {r.get('error') or 'no signature'}")
+                _, version, b64 = sig.split(":", 2)
+                out.append((f"transit:{self.key}:{version}", b64))
+        return out
+
+    def local_public_key(self) -> Ed25519PublicKey | None:
+        return None
 
 
 class FileKeyStore:
-    """Key in a PEM file (or systemd credential); anchor in a file beside the state."""
+    """Local-only mode: key in a PEM file (or systemd credential), checkpoints in a file."""
 
-    def __init__(self, key_path: Path, anchor_path: Path, create: bool = False) -> None:
+    def __init__(self, key_path: Path, checkpoint_path: Path, create: bool = False) -> None:
         self.key_path = key_path
-        self.anchor_path = anchor_path
         self.create = create
+        self.checkpoints: CheckpointStore = FileCheckpoints(checkpoint_path)
         self._key: Ed25519PrivateKey | None = None
 
     def load_or_create(self) -> Ed25519PrivateKey:
@@ -208,22 +376,13 @@ class FileKeyStore:
             self._key = _load_private(pem, str(self.key_path))
         return self._key
 
-    def public_key(self) -> Ed25519PublicKey:
+    def sign(self, digests: Sequence[str]) -> list[tuple[str, str]]:
+        key = self.load_or_create()
+        kid = _key_id(key.public_key())
+        return [(kid, base64.b64encode(key.sign(bytes.fromhex(d))).decode()) for d in digests]
+
+    def local_public_key(self) -> Ed25519PublicKey | None:
         return self.load_or_create().public_key()
-
-    def read_anchor(self) -> tuple[int, str] | None:
-        try:
-            data = json.loads(self.anchor_path.read_text())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as e:
-            raise AuditError(f"{self.anchor_path}: unreadable audit anchor: {e}") from None
-        return int(data["seq"]), str(data["hash"])
-
-    def write_anchor(self, seq: int, digest: str) -> None:
-        tmp = self.anchor_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"seq": seq, "hash": digest}))
-        tmp.replace(self.anchor_path)
 
 
 def canonical(
@@ -246,10 +405,14 @@ def _now() -> str:
 
 
 class AuditTrail:
-    def __init__(self, store: Store, keys: KeyStore | None = None) -> None:
-        """``keys`` may be None for read-only use (export); append and verify need it."""
+    def __init__(self, store: Store, keys: KeyStore | None = None, *, eager: bool = True) -> None:
+        """``keys`` may be None for read-only use (export). ``eager``: seal after every
+        append (CLI commands); the daemon passes False and seals on a timer instead, so that
+        no request waits on Vault."""
         self.store = store
         self._keys = keys
+        self.eager = eager
+        self._seal_lock = threading.Lock()
         store.migrate("audit", MIGRATIONS)
 
     @property
@@ -259,30 +422,34 @@ class AuditTrail:
         return self._keys
 
     def append(self, actor: str, action: str, target: str, details: Mapping[str, Any] | None = None) -> Entry:
-        """Write one entry (details scrubbed of secrets); return it."""
-        key = self.keys.load_or_create()
-        kid = _key_id(key.public_key())
+        """Chain one entry (details scrubbed of secrets) at once, without Vault; return it.
+        When ``eager``, then try to seal it (a Vault outage leaves it pending, never fails)."""
         clean = scrub_obj(dict(details or {}))
         ts = _now()
         with self.store.transaction() as db:
             row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (int(row[0]) + 1, str(row[1])) if row else (1, GENESIS)
             digest = hashlib.sha256(canonical(seq, ts, actor, action, target, clean, prev)).hexdigest()
-            sig = base64.b64encode(key.sign(bytes.fromhex(digest))).decode()
             db.execute(
                 "INSERT INTO audit(seq, ts, actor, action, target, details, prev_hash, hash, key_id, signature) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?)",
-                (seq, ts, actor, action, target, json.dumps(clean, sort_keys=True), prev, digest, kid, sig),
+                "VALUES(?,?,?,?,?,?,?,?,'','')",
+                (seq, ts, actor, action, target, json.dumps(clean, sort_keys=True), prev, digest),
             )
-        return Entry(seq, ts, actor, action, target, clean, prev, digest, kid, sig)
+        if self.eager and self._keys is not None:
+            self.try_seal()
+        return Entry(seq, ts, actor, action, target, clean, prev, digest, "", "")
 
     def entries(self, since: str | None = None) -> Iterator[Entry]:
-        sql = "SELECT * FROM audit"
+        sql = (
+            "SELECT a.seq, a.ts, a.actor, a.action, a.target, a.details, a.prev_hash, a.hash, "
+            "COALESCE(s.key_id, a.key_id) AS kid, COALESCE(s.signature, a.signature) AS sig "
+            "FROM audit a LEFT JOIN audit_signature s ON s.seq = a.seq"
+        )
         params: tuple[str, ...] = ()
         if since:
-            sql += " WHERE ts >= ?"
+            sql += " WHERE a.ts >= ?"
             params = (since,)
-        for r in self.store.query(sql + " ORDER BY id", params):
+        for r in self.store.query(sql + " ORDER BY a.id", params):
             yield Entry(
                 int(r["seq"]),
                 r["ts"],
@@ -292,81 +459,172 @@ class AuditTrail:
                 json.loads(r["details"]),
                 r["prev_hash"],
                 r["hash"],
-                r["key_id"],
-                r["signature"],
+                r["kid"],
+                r["sig"],
             )
 
     def head(self) -> tuple[int, str]:
         row = self.store.query_one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         return (int(row["seq"]), str(row["hash"])) if row else (0, GENESIS)
 
-    def anchor(self) -> tuple[int, str]:
-        """Record the newest entry outside the database (detects truncation)."""
-        seq, digest = self.head()
-        self.keys.write_anchor(seq, digest)
-        return seq, digest
+    def _checkpointed(self) -> int:
+        row = self.store.query_one("SELECT MAX(seq) AS seq FROM audit_checkpoint")
+        return int(row["seq"]) if row and row["seq"] is not None else 0
 
-    def verify(self, public_key: Ed25519PublicKey | None = None) -> tuple[int, list[Problem]]:
-        """Check the whole chain; return (entries checked, problems found)."""
-        if public_key is None and self.head()[0] == 0 and self.keys.read_anchor() is None:
-            return 0, []  # nothing written yet, nothing to check
-        pub = public_key or self.keys.public_key()
-        kid = _key_id(pub)
-        problems: list[Problem] = []
-        prev_hash, expected_seq, count = GENESIS, 1, 0
-        seen: dict[str, int] = {}
-        for e in self.entries():
-            count += 1
-            recomputed = hashlib.sha256(
-                canonical(e.seq, e.ts, e.actor, e.action, e.target, e.details, e.prev_hash)
-            ).hexdigest()
-            if recomputed != e.hash:
-                problems.append(Problem(e.seq, "edited", "its content does not match its hash"))
-            if e.key_id != kid:
-                problems.append(Problem(e.seq, "unknown-key", f"signed by key {e.key_id}, expected {kid}"))
-            else:
-                try:
-                    pub.verify(base64.b64decode(e.signature), bytes.fromhex(e.hash))
-                except (InvalidSignature, ValueError):
-                    problems.append(Problem(e.seq, "bad-signature", "signature does not verify"))
-            if e.prev_hash != prev_hash:
-                if e.prev_hash in seen and seen[e.prev_hash] != e.seq - 1:
-                    problems.append(
-                        Problem(e.seq, "reordered", f"follows entry {seen[e.prev_hash]} in the chain")
+    def unsealed(self) -> bool:
+        """Are there entries not yet signed, or a head not yet checkpointed?"""
+        row = self.store.query_one(
+            "SELECT 1 AS x FROM audit a LEFT JOIN audit_signature s ON s.seq = a.seq "
+            "WHERE s.seq IS NULL AND a.signature = '' LIMIT 1"
+        )
+        return row is not None or self.head()[0] > self._checkpointed()
+
+    def seal(self) -> Checkpoint | None:
+        """Sign every unsigned entry, then checkpoint the head if it moved; return the
+        checkpoint written (or found). Raises when Vault cannot be reached (entries stay
+        pending) or when Vault's checkpoint of this head disagrees with the local trail."""
+        with self._seal_lock:
+            rows = self.store.query(
+                "SELECT a.seq, a.hash FROM audit a LEFT JOIN audit_signature s ON s.seq = a.seq "
+                "WHERE s.seq IS NULL AND a.signature = '' ORDER BY a.seq"
+            )
+            pending = [(int(r["seq"]), str(r["hash"])) for r in rows]
+            if pending:
+                sigs = self.keys.sign([h for _, h in pending])
+                with self.store.transaction() as db:
+                    db.executemany(
+                        "INSERT OR IGNORE INTO audit_signature(seq, key_id, signature) VALUES(?,?,?)",
+                        [(seq, kid, sig) for (seq, _), (kid, sig) in zip(pending, sigs, strict=True)],
                     )
-                elif e.seq > expected_seq:
-                    problems.append(
-                        Problem(
-                            e.seq, "deleted", f"entries {expected_seq}..{e.seq - 1} before it are missing"
-                        )
-                    )
-                elif e.seq < expected_seq:
-                    problems.append(
-                        Problem(e.seq, "reordered", f"sequence {e.seq} appears after {expected_seq - 1}")
-                    )
-                else:
-                    problems.append(
-                        Problem(e.seq, "inserted", "its predecessor hash does not match the entry before it")
-                    )
-            elif e.seq != expected_seq:
-                problems.append(
-                    Problem(e.seq, "inserted", f"sequence {e.seq} where {expected_seq} was expected")
+            seq, digest = self.head()
+            last = self._checkpointed()
+            if seq == 0 or seq <= last:
+                return None
+            recent = self.store.query(
+                "SELECT seq, hash FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
+                (last, seq, CHECKPOINT_HASHES_MAX),
+            )
+            cp = Checkpoint(seq, digest, _now(), {int(r["seq"]): str(r["hash"]) for r in recent})
+            stored = self.keys.checkpoints.create(cp)
+            if stored.hash != digest:
+                raise AuditError(
+                    f"checkpoint {stored.name} records entry {seq} with another hash than the local "
+                    "trail: the trail was rewritten (run sentinel audit verify)"
                 )
-            seen[e.hash] = e.seq
-            prev_hash, expected_seq = e.hash, e.seq + 1
-        anchor = self.keys.read_anchor()
-        if anchor is not None:
-            a_seq, a_hash = anchor
-            if a_seq >= expected_seq:
+            self.store.execute(
+                "INSERT OR IGNORE INTO audit_checkpoint(seq, hash, name) VALUES(?,?,?)",
+                (seq, digest, stored.name),
+            )
+            return stored
+
+    def try_seal(self) -> bool:
+        """``seal``, logging instead of raising: an audited command never fails on it."""
+        try:
+            self.seal()
+        except SentinelError as e:
+            log.warning("audit.seal_deferred", error=e.message)
+            return False
+        return True
+
+    def verify(self, public_key: Ed25519PublicKey | None = None) -> Verification:
+        """Check the whole chain and every checkpoint; ``public_key`` is the pinned key
+        (local-only modes fall back to the key file's own public part)."""
+        checkpoints = self.keys.checkpoints.all()
+        entries = list(self.entries())
+        if not entries and not checkpoints:
+            return Verification(0, [])
+        pub = public_key or self.keys.local_public_key()
+        if pub is None:
+            raise AuditError(
+                "no public key pinned: set [audit] public_key_file or public_key_fingerprint "
+                "(see `sentinel audit key`), or pass --public-key / --fingerprint"
+            )
+        problems = _chain_problems(entries, pub)
+        head = max((e.seq for e in entries), default=0)
+        last_cp = max((c.seq for c in checkpoints), default=0)
+        unsigned = [e.seq for e in entries if not e.signature]
+        problems += [
+            Problem(s, "unsigned", f"its signature is missing, yet a checkpoint up to {last_cp} exists")
+            for s in unsigned
+            if s <= last_cp
+        ]
+        problems += _checkpoint_problems(entries, checkpoints, head)
+        pending = tuple(e.seq for e in entries if e.seq > last_cp)
+        return Verification(len(entries), problems, len(checkpoints), pending)
+
+
+def _chain_problems(entries: Sequence[Entry], pub: Ed25519PublicKey) -> list[Problem]:
+    problems: list[Problem] = []
+    prev_hash, expected_seq = GENESIS, 1
+    seen: dict[str, int] = {}
+    for e in entries:
+        recomputed = hashlib.sha256(
+            canonical(e.seq, e.ts, e.actor, e.action, e.target, e.details, e.prev_hash)
+        ).hexdigest()
+        if recomputed != e.hash:
+            problems.append(Problem(e.seq, "edited", "its content does not match its hash"))
+        if e.signature:
+            try:
+                pub.verify(base64.b64decode(e.signature), bytes.fromhex(e.hash))
+            except (InvalidSignature, ValueError):
                 problems.append(
                     Problem(
-                        a_seq,
-                        "truncated",
-                        f"the anchor records entry {a_seq} but the trail ends at {expected_seq - 1}",
+                        e.seq, "bad-signature", f"signature ({e.key_id}) does not verify with the pinned key"
                     )
                 )
-            elif a_seq > 0 and seen.get(a_hash) != a_seq:
+        if e.prev_hash != prev_hash:
+            if e.prev_hash in seen and seen[e.prev_hash] != e.seq - 1:
                 problems.append(
-                    Problem(a_seq, "edited", "does not match the hash anchored outside the database")
+                    Problem(e.seq, "reordered", f"follows entry {seen[e.prev_hash]} in the chain")
                 )
-        return count, problems
+            elif e.seq > expected_seq:
+                problems.append(
+                    Problem(e.seq, "deleted", f"entries {expected_seq}..{e.seq - 1} before it are missing")
+                )
+            elif e.seq < expected_seq:
+                problems.append(
+                    Problem(e.seq, "reordered", f"sequence {e.seq} appears after {expected_seq - 1}")
+                )
+            else:
+                problems.append(
+                    Problem(e.seq, "inserted", "its predecessor hash does not match the entry before it")
+                )
+        elif e.seq != expected_seq:
+            problems.append(Problem(e.seq, "inserted", f"sequence {e.seq} where {expected_seq} was expected"))
+        seen[e.hash] = e.seq
+        prev_hash, expected_seq = e.hash, e.seq + 1
+    return problems
+
+
+def _checkpoint_problems(
+    entries: Sequence[Entry], checkpoints: Sequence[Checkpoint], head: int
+) -> list[Problem]:
+    """The first entry a checkpoint contradicts (missing, cut off or rewritten), named with
+    that checkpoint; then how many later checkpoints disagree too."""
+    by_seq: dict[int, str] = {}
+    for e in entries:
+        by_seq.setdefault(e.seq, e.hash)
+    failing: list[Problem] = []
+    for cp in sorted(checkpoints, key=lambda c: c.seq):
+        for s, h in sorted(cp.recorded().items()):
+            if s not in by_seq:
+                kind = "truncated" if s > head else "deleted"
+                where = f"the trail ends at {head}" if s > head else "it is missing"
+                failing.append(
+                    Problem(s, kind, f"checkpoint {cp.name} ({cp.ts}) records entry {s}, but {where}")
+                )
+                break
+            if by_seq[s] != h:
+                failing.append(
+                    Problem(
+                        s,
+                        "rewritten",
+                        f"its hash differs from the one checkpoint {cp.name} ({cp.ts}) records",
+                    )
+                )
+                break
+    if len(failing) > 1:
+        first = min(failing, key=lambda p: p.seq)
+        more = f"and {len(failing) - 1} later checkpoint(s) disagree with the trail too"
+        return [first, Problem(first.seq, first.kind, more)]
+    return failing

@@ -73,6 +73,7 @@ class VaultSettings:
     kv_mount: str = "sentinel"
     policy_prefix: str = "sentinel"
     password_policy: str = "sentinel-platform"
+    transit_mount: str = "transit"
     auth: Literal["token", "approle"] = "token"
     token_file: Path | None = None
     approle_mount: str = "approle"
@@ -118,17 +119,34 @@ class ApiSettings:
 class AuditSettings:
     """``[audit]``: the signed, hash-chained audit trail.
 
-    ``signing_key``: ``"vault"`` keeps the Ed25519 key in Vault's KV mount; ``"credential"``
-    reads it from ``$CREDENTIALS_DIRECTORY/audit-key`` (a systemd credential);
-    ``"file"`` reads ``key_file`` (PEM, PKCS#8).
+    ``signing_key``: ``"vault"`` signs with the Transit key ``<policy_prefix>-audit`` (Ed25519,
+    never exportable; the daemon may only ask Vault to sign) and checkpoints the chain head
+    into Vault, create-only. ``"credential"`` (``$CREDENTIALS_DIRECTORY/audit-key``) and
+    ``"file"`` (``key_file``, PEM PKCS#8) are local-only modes, weaker: whoever reads the key
+    file can re-sign, and checkpoints are a local file.
+
+    ``audit verify`` checks signatures against a key the administrator pins: the PEM file
+    ``public_key_file``, or the Transit key's public part compared with
+    ``public_key_fingerprint`` (``sha256:<hex>``, printed by ``sentinel audit key``).
+    ``checkpoint_interval``: how long entries may wait before they are signed and checkpointed.
     """
 
     signing_key: Literal["vault", "credential", "file"] = "vault"
     key_file: Path | None = None
+    public_key_file: Path | None = None
+    public_key_fingerprint: str = ""
+    checkpoint_interval: Duration = Duration(5.0)
 
     def validate(self, prefix: str) -> None:
         if self.signing_key == "file" and self.key_file is None:
             raise ConfigError(f"config key '{prefix}.signing_key' is 'file', which needs '{prefix}.key_file'")
+        if not 0.1 <= self.checkpoint_interval <= 10:
+            raise ConfigError(f"config key '{prefix}.checkpoint_interval' must be between 0.1s and 10s")
+        fp = self.public_key_fingerprint
+        if fp and not (fp.startswith("sha256:") and len(fp) == 71):
+            raise ConfigError(
+                f"config key '{prefix}.public_key_fingerprint' must be 'sha256:' and 64 hex digits"
+            )
 
 
 @dataclass(frozen=True)
@@ -273,7 +291,11 @@ def _resolve_relative(cfg: Config, base: Path) -> Config:
         approle_secret_id_file=fix(v.approle_secret_id_file) or v.approle_secret_id_file,
     )
     a = cfg.audit
-    audit = dataclasses.replace(a, key_file=fix(a.key_file) or a.key_file)
+    audit = dataclasses.replace(
+        a,
+        key_file=fix(a.key_file) or a.key_file,
+        public_key_file=fix(a.public_key_file) or a.public_key_file,
+    )
     receivers = {
         name: dataclasses.replace(
             r,

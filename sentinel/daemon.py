@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from sentinel import __version__
 from sentinel.audit import AuditTrail
 from sentinel.config import Config
-from sentinel.errors import SentinelError, VaultError
+from sentinel.errors import AuditError, SentinelError, VaultError
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.keys import audit_keystore
 from sentinel.logs import get_logger
@@ -185,6 +185,8 @@ class Daemon:
         self.failed_reloads = 0
         self.heap = HeapPolicy()
         self._heap_task: asyncio.Task[None] | None = None
+        self._seal_task: asyncio.Task[None] | None = None
+        self._seal_at = 0.0
 
     # -- control from signals or tests ----------------------------------------------------
     def request_stop(self) -> None:
@@ -249,11 +251,13 @@ class Daemon:
         try:
             if app.vault is None:
                 app.vault = VaultClient.from_settings(app.config.vault)
+            if app.audit is None:
+                # entries are chained locally at once; sealing them (sign, checkpoint) waits
+                # for Vault and runs on a timer (``_tick_audit``), never inside a request
+                app.audit = AuditTrail(app.store, audit_keystore(app.config, app.vault), eager=False)
             app.vault.health()
             self._keeper = TokenKeeper(app.vault, app.config.vault)
             self._keeper.start()
-            if app.audit is None:
-                app.audit = AuditTrail(app.store, audit_keystore(app.config, app.vault))
             app.vault_ok, app.vault_error = True, None
             self._vault_backoff = 1.0
             log.info("vault.connected", addr=app.config.vault.addr, token_ttl=self._keeper.ttl)
@@ -285,6 +289,7 @@ class Daemon:
                 await self.reload()
             self.notifier.watchdog()
             self._tick_vault()
+            self._tick_audit()
             now = time.monotonic()
             if now - last_beat >= HEARTBEAT_SECONDS:
                 last_beat = now
@@ -317,6 +322,33 @@ class Daemon:
             self._vault_retry_at = time.monotonic() + self._vault_backoff
             log.error("vault.renewal_failed", error=e.message)
             app.raise_alert("vault_unreachable", "high", f"Vault token renewal failed: {e.message}")
+
+    def _tick_audit(self) -> None:
+        """Seal the audit trail (sign pending entries, checkpoint the head into Vault) at most
+        ``checkpoint_interval`` after an entry was written, in a worker thread."""
+        app = self.app
+        assert app is not None
+        now = time.monotonic()
+        if app.audit is None or not app.vault_ok or now < self._seal_at:
+            return
+        if self._seal_task is not None and not self._seal_task.done():
+            return
+        self._seal_at = now + app.config.audit.checkpoint_interval
+        if app.audit.unsealed():
+            self._seal_task = asyncio.get_running_loop().create_task(self._seal_audit())
+
+    async def _seal_audit(self) -> None:
+        app = self.app
+        if app is None or app.audit is None:
+            return
+        try:
+            await asyncio.to_thread(app.audit.seal)
+        except AuditError as e:  # Vault's checkpoint contradicts the local trail
+            app.record_error("audit", e.message)
+            log.critical("audit.checkpoint_conflict", error=e.message)
+            app.raise_alert("audit_tampered", "critical", e.message)
+        except SentinelError as e:  # Vault unreachable: entries stay chained, sealed later
+            log.warning("audit.seal_deferred", error=e.message)
 
     async def reload(self) -> bool:
         """Reload config and inventory (and let services reload rules); keep the old on error."""
@@ -369,11 +401,9 @@ class Daemon:
                 log.error("service.stop_failed", service=service.name, error=str(e))
         app.services.clear()
         self._audit("daemon.stop", {})
-        try:
-            if app.audit is not None and app.vault_ok:
-                app.audit.anchor()
-        except SentinelError as e:
-            log.warning("audit.anchor_failed", error=e.message)
+        if self._seal_task is not None:
+            await asyncio.wait({self._seal_task})
+        await self._seal_audit()
         self._heartbeat(stopped=True)
         app.store.close()
         if app.vault is not None:
@@ -383,7 +413,7 @@ class Daemon:
 
     def _audit(self, action: str, details: dict[str, Any]) -> None:
         app = self.app
-        if app is None or app.audit is None or not app.vault_ok:
+        if app is None or app.audit is None:
             return
         try:
             app.audit.append("sentinel", action, "daemon", details)

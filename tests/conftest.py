@@ -90,5 +90,5 @@ def running_app(config: Config, vault: VaultClient) -> App:
         vault=vault,
         vault_ok=True,
     )
-    app.audit = AuditTrail(store, audit_keystore(config, vault))
+    app.audit = AuditTrail(store, audit_keystore(config, vault), eager=False)
     return app

@@ -8,20 +8,19 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sentinel.audit import AuditTrail, FileKeyStore, VaultKeyStore
+from sentinel.audit import AuditTrail, Checkpoint, FileKeyStore
+from sentinel.errors import AuditError
 from sentinel.store import Store
-from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import DevVault
 
 
 @pytest.fixture
 def trail(tmp_path: Path) -> Iterator[AuditTrail]:
     store = Store(tmp_path / "state.sqlite3")
-    keys = FileKeyStore(tmp_path / "audit-key.pem", tmp_path / "anchor.json", create=True)
-    t = AuditTrail(store, keys)
+    keys = FileKeyStore(tmp_path / "audit-key.pem", tmp_path / "checkpoints.jsonl", create=True)
+    t = AuditTrail(store, keys, eager=False)
     for i in range(1, 7):
         t.append(f"op-{i}", "credential.reveal", f"acct-{i}", {"n": i, "password": "hunter2-hunter2"})
-    t.anchor()
+    t.seal()
     yield t
     store.close()
 
@@ -48,8 +47,8 @@ def rewrite(db: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
 
 
 def test_intact_trail_verifies_and_details_are_scrubbed(trail: AuditTrail) -> None:
-    count, problems = trail.verify()
-    assert (count, problems) == (6, [])
+    result = trail.verify()
+    assert (result.entries, result.problems, result.checkpoints, result.pending) == (6, [], 1, ())
     entry = next(trail.entries())
     assert entry.details["password"] == "[REDACTED]"
     assert "hunter2" not in Path(trail.store.path).read_bytes().decode("latin-1")
@@ -66,7 +65,7 @@ def test_append_only_guard(trail: AuditTrail) -> None:
 
 def test_edited_entry_is_named(trail: AuditTrail) -> None:
     raw(trail).execute("UPDATE audit SET actor = 'op-evil' WHERE seq = 3")
-    _, problems = trail.verify()
+    problems = trail.verify().problems
     assert [(p.seq, p.kind) for p in problems] == [(3, "edited")]
 
 
@@ -81,17 +80,19 @@ def test_edited_and_rehashed_entry_fails_signature(trail: AuditTrail) -> None:
         canonical(2, row[1], "op-evil", row[2], row[3], json.loads(row[4]), row[5])
     ).hexdigest()
     db.execute("UPDATE audit SET actor = 'op-evil', hash = ? WHERE seq = 2", (digest,))
-    _, problems = trail.verify()
+    problems = trail.verify().problems
     kinds = {(p.seq, p.kind) for p in problems}
     assert (2, "bad-signature") in kinds
+    assert (2, "rewritten") in kinds  # the checkpoint recorded its original hash
     assert (3, "inserted") in kinds or (3, "reordered") in kinds  # the chain breaks after it
 
 
 def test_deleted_entry_is_named(trail: AuditTrail) -> None:
     raw(trail).execute("DELETE FROM audit WHERE seq = 4")
-    _, problems = trail.verify()
-    assert [(p.seq, p.kind) for p in problems] == [(5, "deleted")]
+    problems = trail.verify().problems
+    assert [(p.seq, p.kind) for p in problems] == [(5, "deleted"), (4, "deleted")]
     assert "entries 4..4" in problems[0].detail
+    assert "checkpoints.jsonl:6 " in problems[1].detail
 
 
 def test_inserted_entry_is_named(trail: AuditTrail) -> None:
@@ -101,7 +102,7 @@ def test_inserted_entry_is_named(trail: AuditTrail) -> None:
     # The forger renumbers everything after the insertion point to keep the sequence tidy.
     tail = [(int(r[0]) + 1, *r[1:]) for r in rows[3:]]  # type: ignore[call-overload]
     rewrite(db, [*rows[:3], (4, *forged[1:]), *tail])
-    _, problems = trail.verify()
+    problems = trail.verify().problems
     assert problems and problems[0].seq == 4
     assert problems[0].kind in ("edited", "inserted")
 
@@ -110,31 +111,43 @@ def test_reordered_entries_are_named(trail: AuditTrail) -> None:
     db = raw(trail)
     rows = rows_of(db)
     rewrite(db, [rows[0], rows[1], rows[3], rows[2], rows[4], rows[5]])
-    _, problems = trail.verify()
+    problems = trail.verify().problems
     assert (problems[0].seq, problems[0].kind) == (4, "deleted")
     assert any(p.seq == 3 and p.kind == "reordered" for p in problems)
 
 
-def test_truncation_detected_by_anchor(trail: AuditTrail) -> None:
+def test_truncation_detected_by_checkpoint(trail: AuditTrail) -> None:
     raw(trail).execute("DELETE FROM audit WHERE seq >= 5")
-    _, problems = trail.verify()
-    assert [(p.seq, p.kind) for p in problems] == [(6, "truncated")]
+    problems = trail.verify().problems
+    assert [(p.seq, p.kind) for p in problems] == [(5, "truncated")]
+    assert "the trail ends at 4" in problems[0].detail
 
 
 def test_wrong_key_is_reported(trail: AuditTrail) -> None:
     other = Ed25519PrivateKey.generate().public_key()
-    _, problems = trail.verify(other)
-    assert {p.kind for p in problems} == {"unknown-key"}
+    problems = trail.verify(other).problems
+    assert {p.kind for p in problems} == {"bad-signature"}
+    assert len(problems) == 6
 
 
-def test_vault_keystore_creates_key_once(bao: DevVault, tmp_path: Path) -> None:
-    admin = VaultClient(bao.addr, bao.root_token, kv_mount="audit-test")
-    admin.enable_kv2("audit-test")
-    store = Store(tmp_path / "s.sqlite3")
-    t1 = AuditTrail(store, VaultKeyStore(admin))
-    t1.append("alice", "unfreeze", "acct", {})
-    t2 = AuditTrail(store, VaultKeyStore(admin))  # a second process reads the same key
-    t2.append("bob", "approve", "acct", {})
-    t1.anchor()
-    assert t2.verify() == (2, [])
-    store.close()
+def test_entries_after_the_last_checkpoint_are_pending_until_sealed(trail: AuditTrail) -> None:
+    trail.append("op-7", "freeze", "acct-7", {})
+    result = trail.verify()
+    assert (result.ok, result.pending) == (True, (7,))
+    assert trail.unsealed()
+    cp = trail.seal()
+    assert cp is not None and (cp.seq, sorted(cp.hashes)) == (7, [7])
+    assert trail.seal() is None  # nothing new: no second checkpoint
+    assert not trail.unsealed()
+    assert trail.verify().pending == ()
+
+
+def test_a_checkpoint_that_contradicts_the_trail_stops_sealing(trail: AuditTrail) -> None:
+    """Another writer's checkpoint of the same head with another hash is never accepted."""
+    db = raw(trail)
+    db.execute("DELETE FROM audit_checkpoint")
+    rows = rows_of(db)
+    rewrite(db, rows[:5])  # the head is now 5, which the checkpoint file does not hold
+    trail.keys.checkpoints.create(Checkpoint(5, "f" * 64, "t", {5: "f" * 64}))
+    with pytest.raises(AuditError, match="another hash than the local trail"):
+        trail.seal()

@@ -22,8 +22,6 @@ def restore_logging() -> Iterator[None]:
             root.removeHandler(h)
 
 
-
-
 def test_json_lines_with_secrets_scrubbed_including_exceptions() -> None:
     buf = io.StringIO()
     logs.configure(level="info", fmt="json", stream=buf)

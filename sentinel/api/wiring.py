@@ -182,7 +182,7 @@ def build_deps(app: App) -> Deps:
         return {"vault": app.vault_ok, "rules": engine is not None and len(engine.rules) > 0}
 
     def audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
-        if app.audit is not None and app.vault_ok:
+        if app.audit is not None:
             app.audit.append(actor, action, target, details)
 
     async def aclose() -> None:

@@ -23,12 +23,14 @@ from typing import Any
 import httpx
 import pyotp
 
+from sentinel.audit import public_pem
 from sentinel.config import Config, load_config
 from sentinel.daemon import Daemon
 from sentinel.demo.inbox import Inbox, new_secret
 from sentinel.errors import VaultNotFound
 from sentinel.files import write_private
 from sentinel.inventory import Inventory, load_inventory
+from sentinel.keys import transit_public_keys
 from sentinel.logs import configure, get_logger
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
@@ -82,6 +84,7 @@ def write_config(workdir: Path, vault_addr: str, api_port: int, inbox_url: str, 
 
             [audit]
             signing_key = "vault"
+            public_key_file = "{workdir / "audit-public.pem"}"
 
             [watcher]
             intervals = {{ sandbox = 3 }}
@@ -184,6 +187,9 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
         config = load_config(config_path, env={})
         admin = VaultClient(dev.addr, dev.root_token, kv_mount=config.vault.kv_mount)
         bootstrap(admin, config.vault)
+        # the administrator pins the audit key's public part (``sentinel audit key``)
+        pins = transit_public_keys(admin, config.vault)
+        (workdir / "audit-public.pem").write_text(public_pem(pins[max(pins)]))
         write_private(workdir / "root-token", dev.root_token + "\n")
         token, _ = issue_daemon_token(admin, config.vault)
         write_private(workdir / "vault-token", token + "\n")

@@ -1,8 +1,9 @@
 """``sentinel vault bootstrap``: prepare a Vault for Sentinel, idempotently.
 
 Run once by a Vault administrator (with a token allowed to mount engines and write
-policies): enables the KV v2 mount, writes the password policy and Sentinel's own
-least-privilege policy and, if asked, an AppRole role for the daemon. Running it again
+policies): enables the KV v2 mount, the Transit mount with the audit signing key (Ed25519,
+never exportable), writes the password policy and Sentinel's own least-privilege policy
+and, if asked, an AppRole role for the daemon. Running it again
 changes nothing unless a policy differs from what this Sentinel ships.
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sentinel.audit import fingerprint
 from sentinel.config import VaultSettings
-from sentinel.errors import VaultNotFound
+from sentinel.errors import VaultInvalidRequest, VaultNotFound
+from sentinel.keys import transit_public_keys
 from sentinel.vault.client import VaultClient
-from sentinel.vault.policies import PASSWORD_POLICY, daemon_policy, daemon_policy_name
+from sentinel.vault.policies import PASSWORD_POLICY, daemon_policy, daemon_policy_name, transit_key_name
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ def bootstrap(
     steps: list[Step] = []
     created = client.enable_kv2(settings.kv_mount)
     steps.append(Step(f"KV v2 mount {settings.kv_mount}/", "created" if created else "unchanged"))
+
+    steps += _audit_transit_key(client, settings)
 
     current = client.password_policy_read(settings.password_policy)
     if _same(current, PASSWORD_POLICY):
@@ -76,6 +81,42 @@ def bootstrap(
         else:
             client.request("POST", role, json=want)
             steps.append(Step("AppRole role sentinel", "created" if have is None else "updated"))
+    return steps
+
+
+def _audit_transit_key(client: VaultClient, settings: VaultSettings) -> list[Step]:
+    """The Transit mount and the audit signing key: Ed25519, not exportable, no plaintext
+    backup, not deletable, so that no token (the daemon's included) can ever read it."""
+    steps: list[Step] = []
+    mount, name = settings.transit_mount.strip("/"), transit_key_name(settings)
+    existing = client.mounts().get(mount + "/")
+    if existing is None:
+        client.request(
+            "POST", f"sys/mounts/{mount}", json={"type": "transit", "description": "Sentinel audit"}
+        )
+        steps.append(Step(f"Transit mount {mount}/", "created"))
+    elif existing.get("type") != "transit":
+        raise VaultInvalidRequest(f"mount {mount!r} exists but is not a Transit engine")
+    else:
+        steps.append(Step(f"Transit mount {mount}/", "unchanged"))
+    try:
+        data = client.request("GET", f"{mount}/keys/{name}")["data"]
+        status = "unchanged"
+    except VaultNotFound:
+        client.request(
+            "POST",
+            f"{mount}/keys/{name}",
+            json={"type": "ed25519", "exportable": False, "allow_plaintext_backup": False},
+        )
+        data, status = client.request("GET", f"{mount}/keys/{name}")["data"], "created"
+    if data.get("type") != "ed25519" or data.get("exportable") or data.get("allow_plaintext_backup"):
+        raise VaultInvalidRequest(
+            f"Transit key {mount}/{name} exists but is not a non-exportable Ed25519 key; "
+            "the audit trail needs one that cannot leave Vault"
+        )
+    keys = transit_public_keys(client, settings)
+    pin = fingerprint(keys[max(keys)])
+    steps.append(Step(f"audit signing key {mount}/{name}", status, f"pin public_key_fingerprint = {pin}"))
     return steps
 
 

@@ -41,6 +41,11 @@ def daemon_policy_name(settings: VaultSettings) -> str:
     return f"{settings.policy_prefix}-daemon"
 
 
+def transit_key_name(settings: VaultSettings) -> str:
+    """The Transit key that signs the audit trail."""
+    return f"{settings.policy_prefix}-audit"
+
+
 def daemon_policy(settings: VaultSettings) -> str:
     """The policy the Sentinel daemon's own token needs, and nothing more."""
     m = settings.kv_mount.strip("/")
@@ -120,5 +125,20 @@ path "auth/token/lookup-self" {{
 }}
 path "auth/token/renew-self" {{
   capabilities = ["update"]
+}}
+
+# --- Audit trail (sentinel/audit.py). The daemon may only ask Transit to sign with the
+# audit key (never read, export, back up, rotate or configure it), and only add checkpoints
+# of the chain head: `create` without `update`, so Vault refuses to overwrite one, and no
+# delete, destroy or metadata rights, so none can be removed. Reading and listing them lets
+# the daemon accept a checkpoint a concurrent writer made first.
+path "{settings.transit_mount.strip("/")}/sign/{transit_key_name(settings)}" {{
+  capabilities = ["update"]
+}}
+path "{m}/data/audit/checkpoints/*" {{
+  capabilities = ["create", "read"]
+}}
+path "{m}/metadata/audit/checkpoints/" {{
+  capabilities = ["list"]
 }}
 """

@@ -20,6 +20,7 @@ def settings(bao: DevVault) -> VaultSettings:
         kv_mount=f"kv-{tag}",
         policy_prefix=f"snt-{tag}",
         approle_mount=f"approle-{tag}",
+        transit_mount=f"transit-{tag}",
         password_policy=f"pw-{tag}",
     )
 

@@ -73,3 +73,18 @@ path "auth/token/lookup-self" {
 path "auth/token/renew-self" {
   capabilities = ["update"]
 }
+
+# --- Audit trail (sentinel/audit.py). The daemon may only ask Transit to sign with the
+# audit key (never read, export, back up, rotate or configure it), and only add checkpoints
+# of the chain head: `create` without `update`, so Vault refuses to overwrite one, and no
+# delete, destroy or metadata rights, so none can be removed. Reading and listing them lets
+# the daemon accept a checkpoint a concurrent writer made first.
+path "transit/sign/sentinel-audit" {
+  capabilities = ["update"]
+}
+path "sentinel/data/audit/checkpoints/*" {
+  capabilities = ["create", "read"]
+}
+path "sentinel/metadata/audit/checkpoints/" {
+  capabilities = ["list"]
+}
