@@ -9,7 +9,7 @@ import pytest
 from sentinel.audit import AuditTrail
 from sentinel.cli import main
 from sentinel.config import load_config
-from sentinel.keys import audit_keystore
+from sentinel.keys import audit_keystore, transit_public_keys
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
 from tests.conftest import Deployment
@@ -41,8 +41,8 @@ def test_bootstrap_then_check_with_the_issued_token(
     (entry,) = [e for e in trail.entries() if e.action == "vault.bootstrap"]
     assert entry.details["daemon_accessor"] == result["token"]["accessor"]
     assert issued not in json.dumps([e.details for e in trail.entries()])
-    count, problems = trail.verify()
-    assert count >= 1 and problems == []
+    verified = trail.verify(transit_public_keys(deployment.admin, deployment.settings)[1])
+    assert verified.entries >= 1 and verified.problems == [] and verified.pending == ()
 
 
 def test_bootstrap_of_a_new_mount_is_audited_and_says_when_it_cannot_be(
