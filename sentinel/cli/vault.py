@@ -51,7 +51,7 @@ def handle_bootstrap(ctx: Context, args: argparse.Namespace) -> int:
     if ctx.as_json:
         emit_json({"steps": [s.__dict__ for s in steps], "token": token_note, "audit": audit})
     else:
-        table(["step", "status"], [(s.name, s.status) for s in steps])
+        table(["step", "status", "detail"], [(s.name, s.status, s.detail) for s in steps])
         if token_note:
             print(
                 f"\nA token with only the {token_note['policy']} policy was written to {token_note['token_file']}"

@@ -2,10 +2,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from sentinel.audit import fingerprint
 from sentinel.config import VaultSettings
+from sentinel.errors import VaultInvalidRequest
+from sentinel.keys import transit_public_keys
 from sentinel.vault.bootstrap import bootstrap
 from sentinel.vault.client import VaultClient
-from sentinel.vault.policies import PASSWORD_POLICY, daemon_policy, daemon_policy_name
+from sentinel.vault.policies import PASSWORD_POLICY, daemon_policy, daemon_policy_name, transit_key_name
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,3 +59,26 @@ def test_daemon_policy_is_least_privilege(daemon_client: VaultClient, admin: Vau
         "sys/audit",
     ):
         assert caps[denied] == ["deny"], denied
+
+
+def test_bootstrap_creates_a_non_exportable_audit_key_and_names_its_pin(
+    admin: VaultClient, settings: VaultSettings
+) -> None:
+    steps = {s.name: s for s in bootstrap(admin, settings)}
+    step = steps[f"audit signing key {settings.transit_mount}/{transit_key_name(settings)}"]
+    key = admin.request("GET", f"{settings.transit_mount}/keys/{transit_key_name(settings)}")["data"]
+    assert (key["type"], key["exportable"], key["allow_plaintext_backup"]) == ("ed25519", False, False)
+    assert (
+        step.detail == f"pin public_key_fingerprint = {fingerprint(transit_public_keys(admin, settings)[1])}"
+    )
+
+
+def test_bootstrap_refuses_an_exportable_audit_key(admin: VaultClient, settings: VaultSettings) -> None:
+    admin.request("POST", f"sys/mounts/{settings.transit_mount}", json={"type": "transit"})
+    admin.request(
+        "POST",
+        f"{settings.transit_mount}/keys/{transit_key_name(settings)}",
+        json={"type": "ed25519", "exportable": True},
+    )
+    with pytest.raises(VaultInvalidRequest, match="not a non-exportable Ed25519 key"):
+        bootstrap(admin, settings)
