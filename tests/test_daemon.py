@@ -11,9 +11,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sentinel.errors import VaultNotFound
 from sentinel.store import Store
 from sentinel.vault.devserver import free_port
 from tests.conftest import Deployment
@@ -37,6 +39,18 @@ def wait_for(sock: socket.socket, prefix: str, seen: list[str]) -> str:
             return msg
 
 
+def checkpoint(deployment: Deployment, seq: int) -> dict[str, Any]:
+    """The audit checkpoint of head ``seq`` in Vault, once the daemon has written it."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return dict(deployment.admin.kv_read(f"audit/checkpoints/{seq:020d}").data)
+        except VaultNotFound:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def start(deployment: Deployment, notify_path: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTINEL_", "VAULT_"))}
     env.update({"NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": "1000000"})
@@ -52,12 +66,16 @@ def test_lifecycle_ready_watchdog_reload_and_stop(
     deployment: Deployment, notify: tuple[socket.socket, str]
 ) -> None:
     sock, path = notify
+    deployment.write_config(extra='[audit]\ncheckpoint_interval = "0.2s"\n')
     proc = start(deployment, path)
     seen: list[str] = []
     try:
         ready = wait_for(sock, "READY=1", seen)
         assert "12 accounts" in ready and "Vault ok" in ready
         wait_for(sock, "WATCHDOG=1", seen)  # pinged from the event loop at half of WATCHDOG_USEC
+        # The daemon seals its entries on a timer, not only on stop: daemon.start is signed
+        # and checkpointed in Vault while it runs.
+        assert checkpoint(deployment, 1)["seq"] == 1
 
         # A bad config on reload: the daemon keeps the old one and keeps running.
         deployment.write_config(extra="[vault]\n")  # duplicate table: invalid TOML
@@ -93,8 +111,12 @@ def test_lifecycle_ready_watchdog_reload_and_stop(
     with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
         status = json.loads(store.get("daemon.status") or "{}")
         actions = [r["action"] for r in store.query("SELECT action FROM audit ORDER BY id")]
+        signatures = store.query("SELECT seq FROM audit_signature")
     assert status["state"] == "stopped" and status["failed_reloads"] == 1 and status["reloads"] == 1
     assert actions == ["daemon.start", "daemon.stop"]
+    # on stop, the last entry is signed and checkpointed too
+    assert len(signatures) == 2
+    assert checkpoint(deployment, 2)["hashes"].keys() == {"2"}
 
 
 def test_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
@@ -127,6 +149,11 @@ def test_vault_down_at_start_keeps_running_and_reconnects(
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert b"vault.unavailable" in out
+    # Vault away: the audit entries are chained all the same, to be sealed when it returns.
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        actions = [r["action"] for r in store.query("SELECT action FROM audit ORDER BY seq")]
+        assert store.query("SELECT seq FROM audit_signature") == []
+    assert actions == ["daemon.start", "daemon.stop"]
 
 
 async def test_heap_policy_freezes_survivors_and_settles_now_and_then() -> None:
