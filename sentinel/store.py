@@ -83,6 +83,9 @@ class Store:
             for number in range(current + 1, len(scripts) + 1):
                 try:
                     self._db.execute("BEGIN IMMEDIATE")
+                    if self.version(component) >= number:  # another process applied it meanwhile
+                        self._db.execute("COMMIT")
+                        continue
                     for statement in _split(scripts[number - 1]):
                         self._db.execute(statement)
                     self._db.execute(

@@ -74,3 +74,21 @@ def test_second_process_sees_committed_rows(tmp_path: Path) -> None:
         other = sqlite3.connect(db)
         assert other.execute("SELECT v FROM t").fetchall() == [("seen",)]
         other.close()
+
+
+def test_two_processes_migrating_at_once_apply_each_script_once(tmp_path: Path) -> None:
+    """The daemon and a CLI command opening a fresh database together: the one that read
+    the version before the other's migration committed skips what is applied by then."""
+    db = tmp_path / "s.sqlite3"
+    with Store(db) as late, Store(db) as early:
+        reads: list[int] = []
+        real = late.version
+
+        def first_read_is_stale(component: str) -> int:
+            reads.append(0)
+            return 0 if len(reads) == 1 else real(component)  # read before ``early`` committed
+
+        late.version = first_read_is_stale  # type: ignore[method-assign]
+        assert early.migrate("one", [V1, V2]) == 2
+        assert late.migrate("one", [V1, V2]) == 2  # before the fix: "table t already exists"
+        assert real("one") == 2
