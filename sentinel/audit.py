@@ -472,21 +472,20 @@ class AuditTrail:
         return int(row["seq"]) if row and row["seq"] is not None else 0
 
     def unsealed(self) -> bool:
-        """Are there entries not yet signed, or a head not yet checkpointed?"""
-        row = self.store.query_one(
-            "SELECT 1 AS x FROM audit a LEFT JOIN audit_signature s ON s.seq = a.seq "
-            "WHERE s.seq IS NULL AND a.signature = '' LIMIT 1"
-        )
-        return row is not None or self.head()[0] > self._checkpointed()
+        """Is the head newer than the last checkpoint (so entries wait to be sealed)?"""
+        return self.head()[0] > self._checkpointed()
 
     def seal(self) -> Checkpoint | None:
         """Sign every unsigned entry, then checkpoint the head if it moved; return the
         checkpoint written (or found). Raises when Vault cannot be reached (entries stay
         pending) or when Vault's checkpoint of this head disagrees with the local trail."""
         with self._seal_lock:
+            # Only entries after the last checkpoint: what is below one is never signed again.
+            last = self._checkpointed()
             rows = self.store.query(
                 "SELECT a.seq, a.hash FROM audit a LEFT JOIN audit_signature s ON s.seq = a.seq "
-                "WHERE s.seq IS NULL AND a.signature = '' ORDER BY a.seq"
+                "WHERE a.seq > ? AND s.seq IS NULL AND a.signature = '' ORDER BY a.seq",
+                (last,),
             )
             pending = [(int(r["seq"]), str(r["hash"])) for r in rows]
             if pending:
@@ -497,7 +496,6 @@ class AuditTrail:
                         [(seq, kid, sig) for (seq, _), (kid, sig) in zip(pending, sigs, strict=True)],
                     )
             seq, digest = self.head()
-            last = self._checkpointed()
             if seq == 0 or seq <= last:
                 return None
             recent = self.store.query(
@@ -526,20 +524,22 @@ class AuditTrail:
             return False
         return True
 
-    def verify(self, public_key: Ed25519PublicKey | None = None) -> Verification:
-        """Check the whole chain and every checkpoint; ``public_key`` is the pinned key
-        (local-only modes fall back to the key file's own public part)."""
+    def verify(self, *pinned: Ed25519PublicKey) -> Verification:
+        """Check the whole chain and every checkpoint. A signature is good when one of the
+        ``pinned`` keys verifies it (several: a rotated key, or the key that signed before an
+        upgrade); local-only modes fall back to the key file's own public part."""
         checkpoints = self.keys.checkpoints.all()
         entries = list(self.entries())
         if not entries and not checkpoints:
             return Verification(0, [])
-        pub = public_key or self.keys.local_public_key()
-        if pub is None:
+        local = self.keys.local_public_key()
+        pubs = list(pinned) or ([local] if local is not None else [])
+        if not pubs:
             raise AuditError(
                 "no public key pinned: set [audit] public_key_file or public_key_fingerprint "
                 "(see `sentinel audit key`), or pass --public-key / --fingerprint"
             )
-        problems = _chain_problems(entries, pub)
+        problems = _chain_problems(entries, pubs)
         head = max((e.seq for e in entries), default=0)
         last_cp = max((c.seq for c in checkpoints), default=0)
         unsigned = [e.seq for e in entries if not e.signature]
@@ -553,7 +553,21 @@ class AuditTrail:
         return Verification(len(entries), problems, len(checkpoints), pending)
 
 
-def _chain_problems(entries: Sequence[Entry], pub: Ed25519PublicKey) -> list[Problem]:
+def _signed_by(pubs: Sequence[Ed25519PublicKey], signature: str, digest: str) -> bool:
+    try:
+        sig, message = base64.b64decode(signature), bytes.fromhex(digest)
+    except ValueError:
+        return False
+    for pub in pubs:
+        try:
+            pub.verify(sig, message)
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+def _chain_problems(entries: Sequence[Entry], pubs: Sequence[Ed25519PublicKey]) -> list[Problem]:
     problems: list[Problem] = []
     prev_hash, expected_seq = GENESIS, 1
     seen: dict[str, int] = {}
@@ -563,15 +577,10 @@ def _chain_problems(entries: Sequence[Entry], pub: Ed25519PublicKey) -> list[Pro
         ).hexdigest()
         if recomputed != e.hash:
             problems.append(Problem(e.seq, "edited", "its content does not match its hash"))
-        if e.signature:
-            try:
-                pub.verify(base64.b64decode(e.signature), bytes.fromhex(e.hash))
-            except (InvalidSignature, ValueError):
-                problems.append(
-                    Problem(
-                        e.seq, "bad-signature", f"signature ({e.key_id}) does not verify with the pinned key"
-                    )
-                )
+        if e.signature and not _signed_by(pubs, e.signature, e.hash):
+            problems.append(
+                Problem(e.seq, "bad-signature", f"signature ({e.key_id}) does not verify with the pinned key")
+            )
         if e.prev_hash != prev_hash:
             if e.prev_hash in seen and seen[e.prev_hash] != e.seq - 1:
                 problems.append(

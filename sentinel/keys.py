@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -64,29 +64,30 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return loaded
 
 
-def pinned_public_key(
+def pinned_public_keys(
     config: Config,
     vault: VaultClient | None,
-    key_file: Path | None = None,
+    key_files: Sequence[Path] = (),
     pinned_fingerprint: str | None = None,
-) -> Ed25519PublicKey | None:
-    """The key ``audit verify`` checks signatures with: a PEM file (``--public-key`` or
-    ``[audit] public_key_file``), else the Transit key's public part whose fingerprint
-    equals the pinned one (``--fingerprint`` or ``[audit] public_key_fingerprint``). None
-    when nothing is pinned (only local-only modes may then use the key file's own key)."""
-    path = key_file or config.audit.public_key_file
-    if path is not None:
-        return load_public_key(path)
+) -> list[Ed25519PublicKey]:
+    """The keys ``audit verify`` checks signatures with: PEM files (``--public-key``, or
+    ``[audit] public_key_file``), else the Transit key version whose public part has the
+    pinned fingerprint (``--fingerprint`` or ``[audit] public_key_fingerprint``), read with
+    ``vault`` (the verifier's own token). Empty when nothing is pinned (only local-only
+    modes may then use the key file's own key)."""
+    files = list(key_files) or ([config.audit.public_key_file] if config.audit.public_key_file else [])
+    if files:
+        return [load_public_key(p) for p in files]
     want = (pinned_fingerprint or config.audit.public_key_fingerprint).strip().lower()
     if not want:
-        return None
+        return []
     if config.audit.signing_key != "vault" or vault is None:
         raise AuditError(
             "a pinned fingerprint is compared with the Transit key: [audit] signing_key must be 'vault'"
         )
     for pub in transit_public_keys(vault, config.vault).values():
         if hmac.compare_digest(fingerprint(pub), want):
-            return pub
+            return [pub]
     raise AuditError(
         f"the Transit key {transit_key_name(config.vault)} does not match the pinned fingerprint {want}: "
         "refusing to verify with it"

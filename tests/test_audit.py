@@ -151,3 +151,17 @@ def test_a_checkpoint_that_contradicts_the_trail_stops_sealing(trail: AuditTrail
     trail.keys.checkpoints.create(Checkpoint(5, "f" * 64, "t", {5: "f" * 64}))
     with pytest.raises(AuditError, match="another hash than the local trail"):
         trail.seal()
+
+
+def test_several_pinned_keys_cover_a_key_change(trail: AuditTrail, tmp_path: Path) -> None:
+    """Entries signed by an earlier key (a rotated one, or the one used before an upgrade)
+    verify when that key is pinned as well, and only then."""
+    old = trail.keys.local_public_key()
+    newer = FileKeyStore(tmp_path / "new-key.pem", tmp_path / "checkpoints.jsonl", create=True)
+    after = AuditTrail(trail.store, newer, eager=True)
+    after.append("op-7", "freeze", "acct-7", {})
+    new = newer.local_public_key()
+    assert old is not None and new is not None
+    assert after.verify(old, new).ok
+    assert [p.seq for p in after.verify(new).problems] == [1, 2, 3, 4, 5, 6]
+    assert [p.seq for p in after.verify(old).problems] == [7]

@@ -10,7 +10,7 @@ from sentinel.audit import AuditTrail, fingerprint, public_pem
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json
 from sentinel.errors import AuditError
-from sentinel.keys import audit_keystore, pinned_public_key, transit_public_keys
+from sentinel.keys import audit_keystore, pinned_public_keys, transit_public_keys
 from sentinel.vault.policies import transit_key_name
 
 
@@ -22,7 +22,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="check every entry's chain and signature against the pinned key, and every checkpoint "
         "in Vault; name any tampered entry",
     )
-    v.add_argument("--public-key", type=Path, help="pinned PEM public key (default: [audit] public_key_file)")
+    v.add_argument(
+        "--public-key",
+        type=Path,
+        action="append",
+        default=[],
+        help="pinned PEM public key (default: [audit] public_key_file); repeat to also accept an older key",
+    )
     v.add_argument(
         "--fingerprint",
         help="pinned sha256:<hex> fingerprint of the Transit key (default: [audit] public_key_fingerprint)",
@@ -54,8 +60,8 @@ def handle_verify(ctx: Context, args: argparse.Namespace) -> int:
         args.fingerprint or ctx.config.audit.public_key_fingerprint
     ):
         fetch = ctx.operator()[0] if ctx.config.audit.signing_key == "vault" else None
-    pub = pinned_public_key(ctx.config, fetch, args.public_key, args.fingerprint)
-    result = _trail(ctx).verify(pub)
+    pinned = pinned_public_keys(ctx.config, fetch, args.public_key, args.fingerprint)
+    result = _trail(ctx).verify(*pinned)
     pending = f"entries {result.pending[0]}..{result.pending[-1]}" if result.pending else ""
     if ctx.as_json:
         emit_json(
