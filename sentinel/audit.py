@@ -468,7 +468,12 @@ class AuditTrail:
         return (int(row["seq"]), str(row["hash"])) if row else (0, GENESIS)
 
     def _checkpointed(self) -> int:
-        row = self.store.query_one("SELECT MAX(seq) AS seq FROM audit_checkpoint")
+        """The newest head this database remembers checkpointing. Only a hint, kept where an
+        attacker with the state directory can write: one that names no entry of the trail
+        (a head far ahead, say, to stop all sealing) is ignored."""
+        row = self.store.query_one(
+            "SELECT MAX(c.seq) AS seq FROM audit_checkpoint c JOIN audit a ON a.seq = c.seq AND a.hash = c.hash"
+        )
         return int(row["seq"]) if row and row["seq"] is not None else 0
 
     def unsealed(self) -> bool:

@@ -305,3 +305,17 @@ def test_concurrent_writers_never_fail_and_the_trail_verifies(setup: Setup) -> N
     assert result.ok, result.problems
     assert result.entries >= 24 and result.pending == ()
     assert not trail.unsealed()
+
+
+def test_a_false_local_checkpoint_hint_does_not_stop_sealing(setup: Setup) -> None:
+    """The state directory remembers which head was checkpointed; a planted record of a
+    head far ahead would otherwise stop every later checkpoint."""
+    trail = setup.trail()
+    write(trail, 2)
+    db = sqlite3.connect(setup.config.sentinel.database, isolation_level=None)
+    db.execute("INSERT INTO audit_checkpoint(seq, hash, name) VALUES(1000000, ?, 'planted')", ("b" * 64,))
+    trail.append("op-ann", "freeze", "acct-1", {})
+    assert trail.unsealed()
+    cp = trail.seal()
+    assert cp is not None and cp.seq == 3
+    assert trail.verify(setup.pinned()).pending == ()
