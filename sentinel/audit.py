@@ -500,14 +500,22 @@ class AuditTrail:
                         "INSERT OR IGNORE INTO audit_signature(seq, key_id, signature) VALUES(?,?,?)",
                         [(seq, kid, sig) for (seq, _), (kid, sig) in zip(pending, sigs, strict=True)],
                     )
-            seq, digest = self.head()
-            if seq == 0 or seq <= last:
-                return None
-            recent = self.store.query(
-                "SELECT seq, hash FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
-                (last, seq, CHECKPOINT_HASHES_MAX),
+            # Checkpoint the newest entry up to which everything is signed: another writer may
+            # have appended since, and its entry is signed by that writer's own seal.
+            rows = self.store.query(
+                "SELECT a.seq, a.hash, (s.seq IS NOT NULL OR a.signature != '') AS signed "
+                "FROM audit a LEFT JOIN audit_signature s ON s.seq = a.seq WHERE a.seq > ? ORDER BY a.seq",
+                (last,),
             )
-            cp = Checkpoint(seq, digest, _now(), {int(r["seq"]): str(r["hash"]) for r in recent})
+            covered: list[tuple[int, str]] = []
+            for r in rows:
+                if not r["signed"]:
+                    break
+                covered.append((int(r["seq"]), str(r["hash"])))
+            if not covered:
+                return None
+            seq, digest = covered[-1]
+            cp = Checkpoint(seq, digest, _now(), dict(covered[-CHECKPOINT_HASHES_MAX:]))
             stored = self.keys.checkpoints.create(cp)
             if stored.hash != digest:
                 raise AuditError(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -165,3 +165,27 @@ def test_several_pinned_keys_cover_a_key_change(trail: AuditTrail, tmp_path: Pat
     assert after.verify(old, new).ok
     assert [p.seq for p in after.verify(new).problems] == [1, 2, 3, 4, 5, 6]
     assert [p.seq for p in after.verify(old).problems] == [7]
+
+
+def test_an_entry_appended_while_another_writer_seals_is_not_checkpointed_unsigned(
+    trail: AuditTrail, tmp_path: Path
+) -> None:
+    """Writer A signs, writer B appends, A checkpoints: A's checkpoint stops before B's
+    unsigned entry, which B's (or the next) seal signs; nothing is left unsigned below a
+    checkpoint, so verify stays intact."""
+    other = AuditTrail(trail.store, eager=False)
+
+    class AppendDuringSigning(FileKeyStore):
+        def sign(self, digests: Sequence[str]) -> list[tuple[str, str]]:
+            signed = super().sign(digests)
+            other.append("op-b", "freeze", "acct-b", {})  # B, between A's signing and checkpoint
+            return signed
+
+    keys = AppendDuringSigning(tmp_path / "audit-key.pem", tmp_path / "checkpoints.jsonl")
+    a = AuditTrail(trail.store, keys, eager=False)
+    a.append("op-a", "freeze", "acct-a", {})
+    cp = a.seal()
+    assert cp is not None and cp.seq == 7  # A's own entry; B's 8 is not signed yet
+    assert (trail.verify().ok, trail.verify().pending) == (True, (8,))
+    assert trail.seal() is not None
+    assert (trail.verify().ok, trail.verify().pending) == (True, ())
