@@ -32,6 +32,18 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
         server.stop()
 
 
+def new_mount(bao: DevVault, letter: str = "c") -> tuple[VaultSettings, VaultClient, VaultClient, str]:
+    """A fresh KV mount and policy prefix, bootstrapped as an administrator does it:
+    (settings, the administrator's client, the daemon's client, the daemon's token)."""
+    tag = secrets.token_hex(4)
+    name = f"{letter}-{tag}"
+    settings = VaultSettings(addr=bao.addr, kv_mount=name, policy_prefix=name, password_policy=name)
+    admin = VaultClient(bao.addr, bao.root_token, kv_mount=settings.kv_mount)
+    bootstrap(admin, settings)
+    token, _ = issue_daemon_token(admin, settings, ttl="1h")
+    return settings, admin, admin.with_token(token), token
+
+
 DEMO_INVENTORY = Path(__file__).resolve().parents[1] / "sentinel" / "demo" / "inventory.toml"
 
 
@@ -64,13 +76,7 @@ class Deployment:
 
 @pytest.fixture
 def deployment(bao: DevVault, tmp_path: Path) -> Iterator[Deployment]:
-    tag = secrets.token_hex(4)
-    settings = VaultSettings(
-        addr=bao.addr, kv_mount=f"d-{tag}", policy_prefix=f"d-{tag}", password_policy=f"d-{tag}"
-    )
-    admin = VaultClient(bao.addr, bao.root_token, kv_mount=settings.kv_mount)
-    bootstrap(admin, settings)
-    token, _ = issue_daemon_token(admin, settings, ttl="1h")
+    settings, admin, _, token = new_mount(bao, "d")
     (tmp_path / "vault-token").write_text(token)
     (tmp_path / "inventory.toml").write_text(DEMO_INVENTORY.read_text())
     d = Deployment(dir=tmp_path, vault=bao, settings=settings, token=token, admin=admin)

@@ -24,7 +24,7 @@ from sentinel.cli.output import confirm, emit_json, table
 from sentinel.errors import ConfirmationRequired, SentinelError, UsageError
 from sentinel.keys import audit_keystore
 from sentinel.response import stepup
-from sentinel.response.containment import VaultContainment
+from sentinel.response.containment import containment_for
 from sentinel.response.reach import PolicySource, Reach, reach_for
 from sentinel.response.responder import STEPS, LockdownReport, Responder, select_accounts
 from sentinel.response.service import responder_settings, vault_adapters
@@ -74,7 +74,7 @@ def _responder(ctx: Context) -> Responder:
         ctx.inventory,
         rstore,
         _StoreGate(),
-        VaultContainment(ctx.vault, ctx.config.vault, rstore),
+        containment_for(ctx.vault, ctx.config, ctx.inventory, rstore),
         vault_adapters(ctx.vault),
         rotation=_rotation(ctx),
         alert=_alert_sink(ctx),

@@ -1,8 +1,10 @@
 """Bring Vault in line with the rendered role policies: plan (with a diff), then apply.
 
 ``plan`` compares each rendered policy with what Vault holds and, for roles with members,
-the identity group ``<policy>`` (internal group carrying the policy, members resolved from
-Vault entity names). ``apply`` performs only the changes of a plan, so running it twice
+the identity group ``<policy>`` (internal group carrying the role's policy and the freeze
+policy ``<prefix>-account-freeze``, so that a freeze denies in Vault what the role grants;
+members resolved from Vault entity names). Apply with the administrator's own token: the
+daemon's token may write no role policy and no group. ``apply`` performs only the changes of a plan, so running it twice
 changes nothing the second time. With ``prune``, role policies (``<prefix>-role-*``) that
 the roles file no longer defines are deleted.
 """
@@ -17,6 +19,7 @@ from typing import Any, Literal
 from sentinel.errors import VaultNotFound
 from sentinel.policies.render import ROLE_INFIX, RenderedPolicy
 from sentinel.vault.client import VaultClient
+from sentinel.vault.policies import FREEZE_SUFFIX
 
 Action = Literal["create", "update", "unchanged", "delete"]
 
@@ -28,7 +31,7 @@ class Change:
     action: Action
     diff: str = ""
     hcl: str = ""
-    policy: str = ""
+    policies: list[str] = field(default_factory=list)
     member_ids: list[str] = field(default_factory=list)
     missing_members: list[str] = field(default_factory=list)
 
@@ -79,7 +82,7 @@ def plan(
         else:
             changes.append(Change("policy", r.name, "unchanged", "", r.hcl))
         if r.members:
-            changes.append(_plan_group(vault, r))
+            changes.append(_plan_group(vault, r, policy_prefix))
     if prune:
         wanted = {r.name for r in rendered}
         for name in sorted(vault.policy_list()):
@@ -89,7 +92,12 @@ def plan(
     return changes
 
 
-def _plan_group(vault: VaultClient, r: RenderedPolicy) -> Change:
+def group_policies(role_policy: str, policy_prefix: str) -> list[str]:
+    """The policies of a role's group: the role's own, and the freeze policy."""
+    return sorted([role_policy, f"{policy_prefix}{FREEZE_SUFFIX}"])
+
+
+def _plan_group(vault: VaultClient, r: RenderedPolicy, policy_prefix: str) -> Change:
     ids: list[str] = []
     missing: list[str] = []
     for member in r.members:
@@ -99,18 +107,25 @@ def _plan_group(vault: VaultClient, r: RenderedPolicy) -> Change:
         else:
             ids.append(eid)
     group = _group(vault, r.name)
-    new = f"policies: {r.name}\nmember_entity_ids: {', '.join(sorted(ids))}\n"
+    policies = group_policies(r.name, policy_prefix)
+    new = f"policies: {', '.join(policies)}\nmember_entity_ids: {', '.join(sorted(ids))}\n"
     if group is None:
         action: Action = "create"
         old = ""
     else:
         have_ids = sorted(group.get("member_entity_ids") or [])
         have_policies = sorted(group.get("policies") or [])
-        action = "unchanged" if (have_ids, have_policies) == (sorted(ids), [r.name]) else "update"
+        action = "unchanged" if (have_ids, have_policies) == (sorted(ids), policies) else "update"
         old = f"policies: {', '.join(have_policies)}\nmember_entity_ids: {', '.join(have_ids)}\n"
     diff = unified(f"group/{r.name}", old, new) if action != "unchanged" else ""
     return Change(
-        "group", r.name, action, diff, policy=r.name, member_ids=sorted(ids), missing_members=missing
+        "group",
+        r.name,
+        action,
+        diff,
+        policies=policies,
+        member_ids=sorted(ids),
+        missing_members=missing,
     )
 
 
@@ -132,7 +147,7 @@ def apply(vault: VaultClient, changes: Sequence[Change]) -> list[Change]:
                 f"identity/group/name/{c.name}",
                 json={
                     "type": "internal",
-                    "policies": [c.policy],
+                    "policies": c.policies,
                     "member_entity_ids": members,
                     "metadata": {"managed_by": "sentinel"},
                 },

@@ -1,84 +1,201 @@
-"""The Vault side of a freeze: nobody but responders can read a frozen account's secrets.
+"""The Vault side of a freeze: nobody but responders can act on, or read, a frozen account.
 
 Vault evaluates policies by name on every request, and an explicit ``deny`` in any policy a
-token carries wins over every grant. Sentinel keeps one policy, ``<prefix>-account-freeze``,
-that denies the credential paths (and the API capability paths) of every frozen account;
-every operator role carries it (``sentinel policies render`` adds it), responders' roles do
-not. Freezing or unfreezing rewrites that one policy, so it takes effect for every open
-token at once, with one Vault call. Tokens Sentinel issued for an account are revoked by
-accessor, and an operator whose login spread the attack can have their identity entity
-disabled, which stops every token of theirs.
+token carries wins over every grant *of the same path*. Across different paths Vault
+applies only the most specific rule, and an exact path beats every glob: a role's exact
+grant on ``<prefix>/accounts/<id>/moderate`` wins over a deny on ``<prefix>/accounts/<id>/*``.
+So Sentinel's one freeze policy, ``<prefix>-account-freeze``, denies, for every frozen
+account, each exact path a grant can name — every capability path
+(``<prefix>/accounts/<id>/<capability>``) and every credential's data and metadata path
+(the inventory's credentials and every standard kind) — and the globs besides.
+
+Every role group ``sentinel policies apply`` writes carries that policy; responders'
+roles do not. Freezing or unfreezing rewrites the one policy, so it takes effect for every
+open token at once, with one Vault call; an operator whose login spread the attack can have
+their identity entity disabled, which stops every token of theirs.
+
+Because every role carries the freeze policy, a grant written into it would reach every
+role member: ``verify_freeze_policy`` re-reads it, rewrites anything in it that is not
+Sentinel's own deny rules, and reports what it found, so that the daemon's
+``FreezePolicyWatch`` raises a critical ``freeze_policy_tampered`` alert.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
-from sentinel.config import VaultSettings
-from sentinel.errors import VaultNotFound
+from sentinel.authz import ACCOUNT_CAPABILITIES
+from sentinel.config import Config, VaultSettings
+from sentinel.errors import SentinelError, VaultNotFound
+from sentinel.inventory import CREDENTIAL_KINDS, Inventory
+from sentinel.logs import get_logger
+from sentinel.response.acl import PolicyParseError, parse_policy
 from sentinel.response.store import ResponseStore
 from sentinel.vault.client import VaultClient
+from sentinel.vault.policies import empty_freeze_policy, freeze_policy_header, freeze_policy_name
+
+__all__ = [
+    "FreezePolicyCheck",
+    "FreezePolicyWatch",
+    "VaultContainment",
+    "containment_for",
+    "freeze_paths",
+    "freeze_policy_name",
+    "render_freeze_policy",
+]
+
+log = get_logger("sentinel.response.containment")
+
+_KV_VERBS = ("data", "metadata")
 
 
-def freeze_policy_name(settings: VaultSettings) -> str:
-    return f"{settings.policy_prefix}-account-freeze"
+def freeze_paths(
+    settings: VaultSettings, account: str, credentials: Iterable[str] = (), prefixes: Sequence[str] = ()
+) -> list[str]:
+    """Every path the freeze policy denies for ``account``: the exact capability and credential
+    paths a role or a hand-written policy may grant (an exact grant would beat a glob deny),
+    then the globs for whatever else lies below the account."""
+    m = settings.kv_mount.strip("/")
+    caps = dict.fromkeys([*prefixes, settings.policy_prefix])
+    keys = dict.fromkeys([*CREDENTIAL_KINDS, *credentials])
+    paths = [f"{p}/accounts/{account}/{c}" for p in caps for c in ACCOUNT_CAPABILITIES]
+    paths += [f"{m}/{verb}/accounts/{account}/{k}" for k in keys for verb in _KV_VERBS]
+    paths += [f"{m}/{verb}/accounts/{account}/*" for verb in _KV_VERBS]
+    paths += [f"{p}/accounts/{account}/*" for p in caps]
+    return paths
 
 
-def render_freeze_policy(settings: VaultSettings, frozen: Iterable[str]) -> str:
-    m, p = settings.kv_mount.strip("/"), settings.policy_prefix
-    lines = [
-        f"# {freeze_policy_name(settings)}: written by Sentinel on every freeze and unfreeze.",
-        "# Carried by every operator role; an explicit deny wins over any grant.",
-    ]
+def render_freeze_policy(
+    settings: VaultSettings,
+    frozen: Iterable[str],
+    credentials: Mapping[str, Iterable[str]] | None = None,
+    prefixes: Sequence[str] = (),
+) -> str:
+    """The freeze policy denying ``frozen`` (``credentials``: account -> its credential names
+    beyond the standard kinds; ``prefixes``: capability path prefixes beside the policy prefix)."""
+    credentials = credentials or {}
     accounts = sorted(set(frozen))
-    for account in accounts:
-        lines += [
-            f'path "{m}/data/accounts/{account}/*" {{\n  capabilities = ["deny"]\n}}',
-            f'path "{m}/metadata/accounts/{account}/*" {{\n  capabilities = ["deny"]\n}}',
-            f'path "{p}/accounts/{account}/*" {{\n  capabilities = ["deny"]\n}}',
-        ]
     if not accounts:
-        lines.append(f'path "{p}/accounts/-none-frozen-/*" {{\n  capabilities = ["deny"]\n}}')
+        return empty_freeze_policy(settings)
+    lines = freeze_policy_header(settings)
+    for account in accounts:
+        for path in freeze_paths(settings, account, credentials.get(account, ()), prefixes):
+            lines.append(f'path "{path}" {{ capabilities = ["deny"] }}')
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class FreezePolicyCheck:
+    """What ``verify_freeze_policy`` found: ``tampered`` when the policy held anything
+    Sentinel did not write (``findings`` say what), ``rewritten`` when it was written again."""
+
+    tampered: bool
+    rewritten: bool
+    findings: tuple[str, ...] = ()
+
+
 class VaultContainment:
-    def __init__(self, vault: VaultClient, settings: VaultSettings, store: ResponseStore) -> None:
+    def __init__(
+        self,
+        vault: VaultClient,
+        settings: VaultSettings,
+        store: ResponseStore,
+        inventory: Inventory | None = None,
+        prefixes: Sequence[str] = (),
+    ) -> None:
         self.vault = vault
         self.settings = settings
         self.store = store
+        self.inventory = inventory
+        self.prefixes = tuple(prefixes)
+        self._lock = threading.Lock()  # a check never interleaves with a write of this process
+
+    def _credentials(self) -> dict[str, list[str]]:
+        if self.inventory is None:
+            return {}
+        return {a.id: [c.key for c in a.credentials] for a in self.inventory}
+
+    def _paths(self, account: str) -> list[str]:
+        return freeze_paths(self.settings, account, self._credentials().get(account, ()), self.prefixes)
+
+    def render(self, frozen: Iterable[str]) -> str:
+        return render_freeze_policy(self.settings, frozen, self._credentials(), self.prefixes)
 
     def write_freeze_policy(self) -> list[str]:
         """Rewrite the freeze policy from the store's frozen set; return the accounts denied."""
-        frozen = self.store.frozen()
-        self.vault.policy_write(
-            freeze_policy_name(self.settings), render_freeze_policy(self.settings, frozen)
-        )
+        with self._lock:
+            frozen = self.store.frozen()
+            self.vault.policy_write(freeze_policy_name(self.settings), self.render(frozen))
         return frozen
 
     def apply_freeze_policy(self) -> int:
         """Rewrite the freeze policy from the store's frozen set; return how many are denied."""
         return len(self.write_freeze_policy())
 
-    def revoke_issued(self, account: str) -> list[str]:
-        """Revoke every token Sentinel issued for ``account``; return their accessors."""
-        done = []
-        for accessor in self.store.live_tokens(account):
-            try:
-                self.vault.revoke_accessor(accessor)
-            except VaultNotFound:
-                pass  # already expired
-            self.store.token_revoked(accessor)
-            done.append(accessor)
-        return done
+    def verify_freeze_policy(self, resync: bool = False) -> FreezePolicyCheck:
+        """Re-read the freeze policy; rewrite it from the store when it differs.
 
-    async def arevoke_issued(self, account: str) -> list[str]:
-        """``revoke_issued`` from the event loop: no thread at all when Sentinel issued no
-        token for the account (the usual case: only a store lookup)."""
-        if not self.store.live_tokens(account):
-            return []
-        return await asyncio.to_thread(self.revoke_issued, account)
+        Tampering is a rule that is not one of Sentinel's own denies (a grant, or a deny of
+        some other path), an unreadable policy, or a frozen account whose freeze was already
+        written (its ``vault`` step is done) and is no longer denied. A policy that is merely
+        behind the store (a freeze or unfreeze being written right now) is left to its
+        writer. ``resync`` (at start and after a reload, when the inventory's credentials may
+        have changed) rewrites such a policy too, and counts a missing deny as drift.
+        """
+        name = freeze_policy_name(self.settings)
+        with self._lock:
+            frozen = self.store.frozen()
+            expected = self.render(frozen)
+            actual = self.vault.policy_read(name)
+            if actual is not None and actual.strip() == expected.strip():
+                return FreezePolicyCheck(False, False)
+            findings = self._foreign(actual) if actual is not None else []
+            denied = self._denied(actual)
+            written = [a for a in frozen if self._vault_step_done(a)]
+            if not resync:
+                findings += [
+                    f"the freeze of {a} was lifted" for a in written if not set(self._paths(a)) <= denied
+                ]
+            if not findings and not resync and actual is not None:
+                return FreezePolicyCheck(False, False)
+            self.vault.policy_write(name, expected)
+        if findings:
+            log.error("freeze.policy_tampered", policy=name, findings=findings)
+        return FreezePolicyCheck(bool(findings), True, tuple(findings))
+
+    def _denied(self, text: str | None) -> set[str]:
+        try:
+            rules = parse_policy(freeze_policy_name(self.settings), text or "")
+        except PolicyParseError:
+            return set()
+        return {r.path for r in rules if r.capabilities == {"deny"}}
+
+    def _foreign(self, text: str) -> list[str]:
+        """What in ``text`` Sentinel did not write: grants, and denies of paths not its own."""
+        try:
+            rules = parse_policy(freeze_policy_name(self.settings), text)
+        except PolicyParseError as e:
+            return [f"unreadable: {e.message}"]
+        own: dict[str, set[str]] = {}
+        out = []
+        for r in rules:
+            if r.capabilities != {"deny"}:
+                out.append(f"path {r.path!r} grants {', '.join(sorted(r.capabilities))}")
+                continue
+            account = _account_of(r.path)
+            if account is not None and account not in own:
+                own[account] = set(self._paths(account))
+            if account is None or r.path not in own[account]:
+                out.append(f"path {r.path!r} is denied, which Sentinel never denies")
+        return out
+
+    def _vault_step_done(self, account: str) -> bool:
+        rec = self.store.get(account)
+        return rec is not None and any(s.step == "vault" and s.status == "done" for s in rec.steps)
 
     def set_operator_disabled(self, operator: str, disabled: bool) -> str:
         """Disable (or re-enable) the Vault identity entity named ``operator``; return its id."""
@@ -88,3 +205,50 @@ class VaultContainment:
         entity_id = str(entity["data"]["id"])
         self.vault.entity_set_disabled(entity_id, disabled)
         return entity_id
+
+
+def containment_for(
+    vault: VaultClient, config: Config, inventory: Inventory, store: ResponseStore
+) -> VaultContainment:
+    """The containment of a configured Sentinel: its mount, prefixes and inventory."""
+    return VaultContainment(vault, config.vault, store, inventory, (config.api.acl_prefix,))
+
+
+_ACCOUNT = re.compile(r"/accounts/([^/*+]+)/")
+
+
+def _account_of(path: str) -> str | None:
+    m = _ACCOUNT.search(path)
+    return m.group(1) if m else None
+
+
+Alert = Callable[[FreezePolicyCheck], None]
+
+
+class FreezePolicyWatch:
+    """The daemon's watch over the freeze policy: every ``interval`` seconds, verify it and
+    hand a tampering finding to ``on_tamper`` (the alert and the audit entry)."""
+
+    def __init__(self, containment: VaultContainment, interval: float, on_tamper: Alert) -> None:
+        self.containment = containment
+        self.interval = interval
+        self.on_tamper = on_tamper
+        self.checks = 0
+
+    async def check(self, resync: bool = False) -> FreezePolicyCheck | None:
+        try:
+            result = await asyncio.to_thread(self.containment.verify_freeze_policy, resync)
+        except SentinelError as e:  # Vault unreachable: try again next round
+            log.warning("freeze.policy_check_failed", error=e.message)
+            return None
+        finally:
+            self.checks += 1
+        if result.tampered:
+            self.on_tamper(result)
+        return result
+
+    async def run(self) -> None:
+        await self.check(resync=True)
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.check()

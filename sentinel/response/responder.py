@@ -4,9 +4,9 @@ A freeze runs these steps per account, each idempotent and recorded in the store
 
 1. ``gate``      every post for the account is blocked (memory and store), for all the
                  selected accounts at once, before anything slower starts;
-2. ``vault``     the freeze policy denies the account's secrets to its operators, tokens
-                 Sentinel issued for it are revoked, and (blast radius) a named operator's
-                 Vault entity is disabled;
+2. ``vault``     the freeze policy denies the account's secrets and capabilities to its
+                 operators, and (blast radius) a named operator's Vault entity is
+                 disabled, which ends every token of theirs;
 3. ``sessions``  the platform's sessions, app passwords and tokens are revoked;
 4. ``rotate``    the credentials are rotated (forced), so whatever the attacker holds dies;
 5. ``evidence``  the offending posts, stored in the incident when the freeze began (so a
@@ -380,10 +380,7 @@ class Responder:
                 raise StepTodo("Vault not configured: deny the account's secrets by hand")
             if rec.account not in denied:  # the batch's policy write failed or predates this freeze
                 denied = await self._write_policy()
-            revoked = await self.containment.arevoke_issued(rec.account)
-            detail = (
-                f"secrets denied to operators ({len(denied)} frozen); {len(revoked)} issued token(s) revoked"
-            )
+            detail = f"secrets denied to operators ({len(denied)} frozen)"
             op = operator or rec.operator
             if op:
                 try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,11 @@ from sentinel.inventory import Account
 from sentinel.logs import get_logger
 from sentinel.platforms import create_adapter
 from sentinel.platforms.base import PlatformAdapter
-from sentinel.response.containment import VaultContainment
+from sentinel.response.containment import (
+    FreezePolicyCheck,
+    FreezePolicyWatch,
+    containment_for,
+)
 from sentinel.response.responder import Responder, ResponderSettings
 from sentinel.response.settings import ResponseSettings
 from sentinel.response.store import ResponseStore
@@ -117,13 +121,15 @@ class ResponseService:
         self.responder: Responder | None = None
         self.adapters: VaultAdapters | None = None
         self._resume: asyncio.Task[Any] | None = None
+        self.watch: FreezePolicyWatch | None = None
+        self._watch: asyncio.Task[Any] | None = None
 
     async def start(self, app: App) -> None:
         rstore = ResponseStore(app.store)
         guard = app.extras.get("guard")
         if guard is None:
             raise SentinelError("the responder needs the guard service to be started first")
-        containment = VaultContainment(app.vault, app.config.vault, rstore) if app.vault else None
+        containment = containment_for(app.vault, app.config, app.inventory, rstore) if app.vault else None
         adapters = self.adapters = vault_adapters(app.vault) if app.vault else None
 
         def audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
@@ -150,8 +156,33 @@ class ResponseService:
         )
         app.extras["responder"] = self.responder
         self._resume = asyncio.create_task(self.responder.resume())
+        if containment is not None:
+            self.watch = FreezePolicyWatch(
+                containment, float(app.config.response.freeze_policy_check), self._tampered(app, audit)
+            )
+            self._watch = asyncio.create_task(self.watch.run(), name="freeze-policy-watch")
+
+    @staticmethod
+    def _tampered(
+        app: App, audit: Callable[[str, str, str, Mapping[str, Any]], None]
+    ) -> Callable[[FreezePolicyCheck], None]:
+        def report(check: FreezePolicyCheck) -> None:
+            findings = list(check.findings)
+            app.raise_alert(
+                "freeze_policy_tampered",
+                "critical",
+                "The freeze policy in Vault held rules Sentinel did not write; it has been restored. "
+                "Someone with Sentinel's Vault token (or an administrator) changed it: rotate the daemon token.",
+                findings=findings,
+            )
+            audit("sentinel", "freeze.policy_restored", "vault", {"findings": findings})
+
+        return report
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
         if self._resume is not None and not self._resume.done():
             await asyncio.wait({self._resume}, timeout=10)
         if self.adapters is not None:
@@ -161,6 +192,11 @@ class ResponseService:
         if self.responder is not None:
             self.responder.inventory = app.inventory
             self.responder.settings = responder_settings(app.config.response)
+            if self.responder.containment is not None:
+                self.responder.containment.inventory = app.inventory
+        if self.watch is not None:
+            self.watch.interval = float(app.config.response.freeze_policy_check)
+            await self.watch.check(resync=True)
 
     def status(self) -> dict[str, Any]:
         if self.responder is None:

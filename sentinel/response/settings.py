@@ -32,8 +32,13 @@ class ResponseSettings:
     blast_radius_accounts: int = 2
     """How many accounts one operator's posts must have frozen (within the window) first."""
     blast_radius_window: Duration = Duration(900.0)
+    freeze_policy_check: Duration = Duration(5.0)
+    """How often the daemon re-reads the freeze policy in Vault and rewrites anything in it
+    that is not its own deny rules (raising a critical ``freeze_policy_tampered`` alert)."""
 
     def validate(self, prefix: str) -> None:
+        if self.freeze_policy_check <= 0:
+            raise ConfigError(f"config key '{prefix}.freeze_policy_check' must be a positive duration")
         if self.attempts < 1:
             raise ConfigError(f"config key '{prefix}.attempts' must be at least 1")
         if self.concurrency < 1:

@@ -69,6 +69,11 @@ MIGRATIONS = [
     );
     CREATE INDEX issued_tokens_account ON issued_tokens(account)
     """,
+    # Sentinel hands out no Vault tokens, so it has none of its own to revoke: the table of
+    # "issued tokens" was never written. People's tokens end when their entity is disabled.
+    """
+    DROP TABLE IF EXISTS issued_tokens
+    """,
 ]
 
 # Step statuses: pending (not yet run), done, failed (gave up after retries; will be
@@ -249,22 +254,6 @@ class ResponseStore:
             if rec is not None and not rec.settled:
                 out.append(rec)
         return out
-
-    # -- issued tokens -------------------------------------------------------------------------
-    def record_token(self, account: str, accessor: str) -> None:
-        self.store.execute(
-            "INSERT OR IGNORE INTO issued_tokens(accessor, account, created) VALUES(?, ?, ?)",
-            (accessor, account, now_iso()),
-        )
-
-    def live_tokens(self, account: str) -> list[str]:
-        rows = self.store.query(
-            "SELECT accessor FROM issued_tokens WHERE account = ? AND revoked IS NULL", (account,)
-        )
-        return [str(r["accessor"]) for r in rows]
-
-    def token_revoked(self, accessor: str) -> None:
-        self.store.execute("UPDATE issued_tokens SET revoked = ? WHERE accessor = ?", (now_iso(), accessor))
 
     # -- incidents -------------------------------------------------------------------------------
     def open_incident(

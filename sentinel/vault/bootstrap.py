@@ -16,7 +16,14 @@ from sentinel.config import VaultSettings
 from sentinel.errors import VaultInvalidRequest, VaultNotFound
 from sentinel.keys import transit_public_keys
 from sentinel.vault.client import VaultClient
-from sentinel.vault.policies import PASSWORD_POLICY, daemon_policy, daemon_policy_name, transit_key_name
+from sentinel.vault.policies import (
+    PASSWORD_POLICY,
+    daemon_policy,
+    daemon_policy_name,
+    empty_freeze_policy,
+    freeze_policy_name,
+    transit_key_name,
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,15 @@ def bootstrap(
     else:
         client.policy_write(name, wanted)
         steps.append(Step(f"ACL policy {name}", "created" if current is None else "updated"))
+
+    # The freeze policy every role group carries: created empty here (by the administrator),
+    # afterwards only rewritten by the daemon; an existing one holds today's freezes.
+    freeze = freeze_policy_name(settings)
+    if client.policy_read(freeze) is None:
+        client.policy_write(freeze, empty_freeze_policy(settings))
+        steps.append(Step(f"ACL policy {freeze}", "created"))
+    else:
+        steps.append(Step(f"ACL policy {freeze}", "unchanged"))
 
     if approle:
         mounts = client.request("GET", "sys/auth")

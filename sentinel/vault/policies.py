@@ -46,20 +46,61 @@ def transit_key_name(settings: VaultSettings) -> str:
     return f"{settings.policy_prefix}-audit"
 
 
+FREEZE_SUFFIX = "-account-freeze"
+
+
+def freeze_policy_name(settings: VaultSettings) -> str:
+    """The policy every role carries and only the daemon writes: the freeze's denies."""
+    return f"{settings.policy_prefix}{FREEZE_SUFFIX}"
+
+
+FREEZE_PLACEHOLDER = "-none-frozen-"
+"""The account id of the one rule that keeps the freeze policy valid when nothing is frozen."""
+
+
+def freeze_policy_header(settings: VaultSettings) -> list[str]:
+    return [
+        f"# {freeze_policy_name(settings)}: written by Sentinel on every freeze and unfreeze.",
+        "# Carried by every operator role; an explicit deny on the exact path wins over any grant.",
+        "# Sentinel rewrites anything else found here and raises a critical alert.",
+    ]
+
+
+def empty_freeze_policy(settings: VaultSettings) -> str:
+    """The freeze policy when nothing is frozen (what bootstrap creates)."""
+    placeholder = (
+        f'path "{settings.policy_prefix}/accounts/{FREEZE_PLACEHOLDER}/*" {{ capabilities = ["deny"] }}'
+    )
+    return "\n".join([*freeze_policy_header(settings), placeholder]) + "\n"
+
+
 def daemon_policy(settings: VaultSettings) -> str:
-    """The policy the Sentinel daemon's own token needs, and nothing more."""
+    """The policy the Sentinel daemon's own token needs, and nothing more.
+
+    Every path is exact, or a glob no wider than the feature it serves; each block names that
+    feature. The daemon writes no policy but its freeze policy, changes no entity but its
+    ``disabled`` flag, revokes no token, and mounts, enables or reads nothing outside its KV
+    mount but what is listed here (tests/security/test_daemon_token_escalation.py tries).
+    """
     m = settings.kv_mount.strip("/")
     p = settings.policy_prefix
     return f"""\
 # {p}-daemon: what the Sentinel daemon itself may do in Vault. Nothing more.
+# Role policies and groups are written by an administrator's own token ('sentinel policies
+# apply'); this token writes no policy but the freeze policy, and revokes no token.
 
-# Account credentials: read, write new versions (check-and-set), merge metadata,
-# destroy versions older than 'previous' after the grace period. No delete of history.
+# Rotation (sentinel rotate, the scheduler, a freeze's rotate step): read a credential,
+# write a new version with check-and-set, merge the rotation state into custom_metadata,
+# destroy a pending version that never became current. No delete, no metadata overwrite.
 path "{m}/data/accounts/*" {{
   capabilities = ["create", "read", "update"]
 }}
 path "{m}/metadata/accounts/*" {{
-  capabilities = ["read", "list", "patch", "update"]
+  capabilities = ["read", "list", "patch"]
+  allowed_parameters = {{
+    "custom_metadata" = []
+    "max_versions"    = []
+  }}
 }}
 path "{m}/metadata/accounts" {{
   capabilities = ["list"]
@@ -68,54 +109,58 @@ path "{m}/destroy/accounts/*" {{
   capabilities = ["update"]
 }}
 
-# Sentinel's own material (the audit signing key, TOTP seeds of responders).
-path "{m}/data/system/*" {{
-  capabilities = ["create", "read", "update"]
-}}
-path "{m}/metadata/system/*" {{
-  capabilities = ["read", "list"]
-}}
-
-# New platform passwords come from Vault's password policy.
+# Rotation: new platform passwords come from Vault's password policy.
 path "sys/policies/password/{settings.password_policy}/generate" {{
   capabilities = ["read"]
 }}
 
-# Least privilege for people: ask Vault what a caller's token may do.
-path "sys/capabilities-accessor" {{
-  capabilities = ["update"]
+# TOTP step-up (unfreeze, API step-up): responders' seeds, enrolled and used by Sentinel.
+path "{m}/data/system/totp/*" {{
+  capabilities = ["create", "read", "update"]
 }}
+path "{m}/metadata/system/totp/*" {{
+  capabilities = ["read"]
+}}
+
+# API and CLI authorization: learn who a caller's token belongs to, and ask Vault what it
+# may do on Sentinel's capability paths.
 path "auth/token/lookup" {{
   capabilities = ["update"]
 }}
-path "auth/token/lookup-accessor" {{
+path "sys/capabilities-accessor" {{
   capabilities = ["update"]
 }}
 
-# Freeze: revoke tokens by accessor, swap the per-account access policies, and
-# disable an operator's identity entity (blast-radius containment).
-path "auth/token/revoke-accessor" {{
-  capabilities = ["update"]
+# Freeze: the one policy this token writes, denying frozen accounts to every role.
+path "sys/policies/acl/{p}-account-freeze" {{
+  capabilities = ["create", "read", "update"]
 }}
-path "sys/policies/acl/{p}-account-*" {{
-  capabilities = ["create", "read", "update", "delete"]
-}}
-path "sys/policies/acl/{p}-role-*" {{
-  capabilities = ["create", "read", "update", "delete"]
-}}
+
+# Blast-radius containment: disable (and re-enable) an operator's identity entity. Only
+# the 'disabled' flag: never its policies, aliases, metadata or name.
 path "identity/entity/id/*" {{
   capabilities = ["read", "update"]
+  allowed_parameters = {{
+    "disabled" = []
+  }}
 }}
+
+# Blast radius and 'sentinel accounts audit': which accounts an operator reaches through
+# the policies of their entity and groups, and which entities and groups hold Sentinel
+# capabilities without the freeze policy (policy texts and memberships, never a secret).
 path "identity/entity/name/*" {{
   capabilities = ["read"]
 }}
-
-# Blast radius: which accounts an operator reaches through the policies of their entity
-# and its groups (the policy texts and group memberships only, never a secret).
-path "sys/policies/acl/*" {{
-  capabilities = ["read"]
+path "identity/entity/id" {{
+  capabilities = ["list"]
 }}
 path "identity/group/id/*" {{
+  capabilities = ["read"]
+}}
+path "identity/group/id" {{
+  capabilities = ["list"]
+}}
+path "sys/policies/acl/*" {{
   capabilities = ["read"]
 }}
 

@@ -19,9 +19,9 @@ from sentinel.creds.settings import RotationSettings
 from sentinel.creds.store import CredentialStore
 from sentinel.inventory import Account, CredentialSpec, Inventory
 from sentinel.platforms.sandbox_server import SandboxServer
-from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
+from tests.conftest import new_mount
 from tests.pds_fixture import pds  # noqa: F401
 
 FAST = RotationSettings(attempts=3, backoff=0.01, backoff_max=0.02, grace=0.0, jitter=0.0)
@@ -119,17 +119,6 @@ def sandbox_accepts(url: str, handle: str, secret: str) -> bool:
 def sandbox_app_passwords(url: str, handle: str, password: str) -> list[str]:
     token = sandbox_login(url, handle, password)
     return [a["name"] for a in sandbox_api(url, "GET", "/api/app-passwords", token=token)["app_passwords"]]
-
-
-def new_mount(bao: DevVault) -> tuple[VaultSettings, VaultClient, VaultClient, str]:
-    tag = secrets.token_hex(4)
-    settings = VaultSettings(
-        addr=bao.addr, kv_mount=f"c-{tag}", policy_prefix=f"c-{tag}", password_policy=f"c-{tag}"
-    )
-    admin = VaultClient(bao.addr, bao.root_token, kv_mount=settings.kv_mount)
-    bootstrap(admin, settings)
-    token, _ = issue_daemon_token(admin, settings, ttl="1h")
-    return settings, admin, admin.with_token(token), token
 
 
 @pytest.fixture

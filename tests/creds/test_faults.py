@@ -30,8 +30,9 @@ import pytest
 from sentinel.creds.store import CredentialStore
 from sentinel.platforms.sandbox_server import SandboxProcess
 from sentinel.vault.devserver import DevVault
+from tests.conftest import new_mount
 from tests.creds import faultchild
-from tests.creds.conftest import new_mount, sandbox_accepts, sandbox_api, sandbox_login
+from tests.creds.conftest import sandbox_accepts, sandbox_api, sandbox_login
 from tests.pds_fixture import Pds
 
 pytestmark = pytest.mark.slow

@@ -43,9 +43,9 @@ def test_plan_apply_is_idempotent_and_shows_a_diff(bao: DevVault) -> None:
     assert len(apply(admin, first)) == 2
     assert admin.policy_read(f"{PREFIX}-role-writers") == doc_roles[0].hcl
     group = admin.request("GET", f"identity/group/name/{PREFIX}-role-writers")["data"]
-    assert group["policies"] == [f"{PREFIX}-role-writers"] and group["member_entity_ids"] == [
-        entity["data"]["id"]
-    ]
+    # the group carries the freeze policy too: a freeze denies in Vault what the role grants
+    assert group["policies"] == [f"{PREFIX}-account-freeze", f"{PREFIX}-role-writers"]
+    assert group["member_entity_ids"] == [entity["data"]["id"]]
     again = plan(admin, doc_roles, PREFIX)
     assert {c.action for c in again} == {"unchanged"} and apply(admin, again) == []
 

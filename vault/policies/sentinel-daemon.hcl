@@ -1,12 +1,19 @@
 # sentinel-daemon: what the Sentinel daemon itself may do in Vault. Nothing more.
+# Role policies and groups are written by an administrator's own token ('sentinel policies
+# apply'); this token writes no policy but the freeze policy, and revokes no token.
 
-# Account credentials: read, write new versions (check-and-set), merge metadata,
-# destroy versions older than 'previous' after the grace period. No delete of history.
+# Rotation (sentinel rotate, the scheduler, a freeze's rotate step): read a credential,
+# write a new version with check-and-set, merge the rotation state into custom_metadata,
+# destroy a pending version that never became current. No delete, no metadata overwrite.
 path "sentinel/data/accounts/*" {
   capabilities = ["create", "read", "update"]
 }
 path "sentinel/metadata/accounts/*" {
-  capabilities = ["read", "list", "patch", "update"]
+  capabilities = ["read", "list", "patch"]
+  allowed_parameters = {
+    "custom_metadata" = []
+    "max_versions"    = []
+  }
 }
 path "sentinel/metadata/accounts" {
   capabilities = ["list"]
@@ -15,54 +22,58 @@ path "sentinel/destroy/accounts/*" {
   capabilities = ["update"]
 }
 
-# Sentinel's own material (the audit signing key, TOTP seeds of responders).
-path "sentinel/data/system/*" {
-  capabilities = ["create", "read", "update"]
-}
-path "sentinel/metadata/system/*" {
-  capabilities = ["read", "list"]
-}
-
-# New platform passwords come from Vault's password policy.
+# Rotation: new platform passwords come from Vault's password policy.
 path "sys/policies/password/sentinel-platform/generate" {
   capabilities = ["read"]
 }
 
-# Least privilege for people: ask Vault what a caller's token may do.
-path "sys/capabilities-accessor" {
-  capabilities = ["update"]
+# TOTP step-up (unfreeze, API step-up): responders' seeds, enrolled and used by Sentinel.
+path "sentinel/data/system/totp/*" {
+  capabilities = ["create", "read", "update"]
 }
+path "sentinel/metadata/system/totp/*" {
+  capabilities = ["read"]
+}
+
+# API and CLI authorization: learn who a caller's token belongs to, and ask Vault what it
+# may do on Sentinel's capability paths.
 path "auth/token/lookup" {
   capabilities = ["update"]
 }
-path "auth/token/lookup-accessor" {
+path "sys/capabilities-accessor" {
   capabilities = ["update"]
 }
 
-# Freeze: revoke tokens by accessor, swap the per-account access policies, and
-# disable an operator's identity entity (blast-radius containment).
-path "auth/token/revoke-accessor" {
-  capabilities = ["update"]
+# Freeze: the one policy this token writes, denying frozen accounts to every role.
+path "sys/policies/acl/sentinel-account-freeze" {
+  capabilities = ["create", "read", "update"]
 }
-path "sys/policies/acl/sentinel-account-*" {
-  capabilities = ["create", "read", "update", "delete"]
-}
-path "sys/policies/acl/sentinel-role-*" {
-  capabilities = ["create", "read", "update", "delete"]
-}
+
+# Blast-radius containment: disable (and re-enable) an operator's identity entity. Only
+# the 'disabled' flag: never its policies, aliases, metadata or name.
 path "identity/entity/id/*" {
   capabilities = ["read", "update"]
+  allowed_parameters = {
+    "disabled" = []
+  }
 }
+
+# Blast radius and 'sentinel accounts audit': which accounts an operator reaches through
+# the policies of their entity and groups, and which entities and groups hold Sentinel
+# capabilities without the freeze policy (policy texts and memberships, never a secret).
 path "identity/entity/name/*" {
   capabilities = ["read"]
 }
-
-# Blast radius: which accounts an operator reaches through the policies of their entity
-# and its groups (the policy texts and group memberships only, never a secret).
-path "sys/policies/acl/*" {
-  capabilities = ["read"]
+path "identity/entity/id" {
+  capabilities = ["list"]
 }
 path "identity/group/id/*" {
+  capabilities = ["read"]
+}
+path "identity/group/id" {
+  capabilities = ["list"]
+}
+path "sys/policies/acl/*" {
   capabilities = ["read"]
 }
 

@@ -1,0 +1,173 @@
+"""The freeze policy is carried by every role, so a grant written into it reaches every
+role member. The daemon's token may write it (that is how a freeze works): these tests do
+exactly that attack with the daemon's real token and watch the daemon restore the policy
+and raise a critical ``freeze_policy_tampered`` alert."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sentinel.config import load_config
+from sentinel.errors import VaultPermissionDenied
+from sentinel.inventory import load_inventory
+from sentinel.policies import apply, parse_roles, plan, render
+from sentinel.response.containment import (
+    FreezePolicyCheck,
+    FreezePolicyWatch,
+    VaultContainment,
+    containment_for,
+)
+from sentinel.response.service import ResponseService
+from sentinel.response.store import ResponseStore
+from sentinel.store import Store
+from sentinel.vault.client import VaultClient
+from sentinel.vault.policies import empty_freeze_policy, freeze_policy_name
+from tests.conftest import Deployment, running_app
+from tests.security.logins import login, userpass_mount
+
+FROZEN, OTHER = "example-brand-x", "example-brand-bluesky"
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until ``condition`` holds (the watch runs every 50 ms here)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def _frozen(deployment: Deployment, tmp_path: Path) -> tuple[VaultContainment, ResponseStore, VaultClient]:
+    """One account frozen the way the responder does it; returns the containment, store and
+    the attacker's client (the daemon's own token)."""
+    config = load_config(str(deployment.config), {})
+    attacker = deployment.admin.with_token(deployment.token)
+    rstore = ResponseStore(Store(tmp_path / "state.sqlite3"))
+    containment = containment_for(attacker, config, load_inventory(config.sentinel.inventory), rstore)
+    rstore.mark_frozen([FROZEN], ["vault"], "hijack", "op-resp", automatic=False)
+    containment.write_freeze_policy()
+    rstore.set_step(FROZEN, "vault", "done", "secrets denied")
+    return containment, rstore, attacker
+
+
+async def test_a_grant_written_into_the_freeze_policy_is_removed_and_alerted(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    s, admin = deployment.settings, deployment.admin
+    containment, _, attacker = _frozen(deployment, tmp_path)
+    # A role member: the administrator's 'policies apply' gave their group the freeze policy.
+    config = load_config(str(deployment.config), {})
+    op = "op-" + secrets.token_hex(4)
+    member = admin.with_token(login(admin, userpass_mount(admin), op))
+    roles = parse_roles(
+        {"roles": {"social": {"members": [op], "grants": [{"all": True, "capabilities": ["publish"]}]}}}
+    )
+    apply(
+        admin,
+        plan(
+            admin,
+            render(roles, load_inventory(config.sentinel.inventory), "sentinel", s.policy_prefix),
+            s.policy_prefix,
+        ),
+    )
+    other = "payroll-" + secrets.token_hex(4)
+    admin.request("POST", f"sys/mounts/{other}", json={"type": "kv", "options": {"version": "2"}})
+    admin.request("POST", f"{other}/data/salaries", json={"data": {"ceo": "1"}})
+    name = freeze_policy_name(s)
+    honest = admin.policy_read(name) or ""
+
+    # The attack: with the daemon's token, a grant into the policy every role carries.
+    attacker.policy_write(name, honest + f'path "{other}/*" {{ capabilities = ["read"] }}\n')
+    assert member.request("GET", f"{other}/data/salaries")["data"]["data"] == {"ceo": "1"}
+
+    alerts: list[FreezePolicyCheck] = []
+    watch = FreezePolicyWatch(containment, 0.05, alerts.append)
+    task = asyncio.create_task(watch.run())
+    try:
+        await until(lambda: bool(alerts))
+    finally:
+        task.cancel()
+    assert alerts[0].tampered and alerts[0].rewritten
+    assert any(f"{other}/*" in f and "grants read" in f for f in alerts[0].findings), alerts[0].findings
+    assert admin.policy_read(name) == honest
+    with pytest.raises(VaultPermissionDenied):
+        member.request("GET", f"{other}/data/salaries")
+
+
+@pytest.mark.parametrize(
+    "attack, finding",
+    [
+        ("lift", f"the freeze of {FROZEN} was lifted"),
+        ("deny-elsewhere", "which Sentinel never denies"),
+        ("json", "'secret/*' grants list, read"),
+    ],
+)
+def test_lifting_a_freeze_or_adding_foreign_rules_is_tampering(
+    deployment: Deployment, tmp_path: Path, attack: str, finding: str
+) -> None:
+    containment, _, attacker = _frozen(deployment, tmp_path)
+    name = freeze_policy_name(deployment.settings)
+    honest = attacker.policy_read(name) or ""
+    text = {
+        "lift": empty_freeze_policy(deployment.settings),
+        "deny-elsewhere": honest + 'path "auth/token/renew-self" { capabilities = ["deny"] }\n',
+        "json": json.dumps({"path": {"secret/*": {"capabilities": ["read", "list"]}}}),
+    }[attack]
+    attacker.policy_write(name, text)
+    check = containment.verify_freeze_policy()
+    assert check.tampered and any(finding in f for f in check.findings), check.findings
+    assert attacker.policy_read(name) == honest
+
+
+def test_a_freeze_being_written_is_not_tampering(deployment: Deployment, tmp_path: Path) -> None:
+    containment, rstore, attacker = _frozen(deployment, tmp_path)
+    name = freeze_policy_name(deployment.settings)
+    before = attacker.policy_read(name)
+    rstore.mark_frozen([OTHER], ["vault"], "second hijack", "op-resp", automatic=False)  # not yet written
+    check = containment.verify_freeze_policy()
+    assert (check.tampered, check.rewritten) == (False, False)
+    assert attacker.policy_read(name) == before
+    assert containment.verify_freeze_policy(resync=True).rewritten  # at start: brought in line
+    assert f"/accounts/{OTHER}/" in (attacker.policy_read(name) or "")
+
+
+class _Gate:
+    def block(self, account: str, reason: str) -> None:
+        return None
+
+    def unblock(self, account: str) -> None:
+        return None
+
+
+async def test_the_daemon_raises_a_critical_alert(deployment: Deployment, tmp_path: Path) -> None:
+    deployment.write_config('[response]\nfreeze_policy_check = "0.05s"\n')
+    config = load_config(str(deployment.config), {})
+    daemon = deployment.admin.with_token(deployment.token)
+    app = running_app(config, daemon)
+    raised: list[dict[str, Any]] = []
+    app.alert = lambda **kw: raised.append(kw)
+    app.extras["guard"] = _Gate()
+    service = ResponseService()
+    await service.start(app)
+    try:
+        assert service.watch is not None
+        await until(lambda: service.watch is not None and service.watch.checks > 0)
+        name = freeze_policy_name(deployment.settings)
+        daemon.policy_write(
+            name, (daemon.policy_read(name) or "") + 'path "sys/*" { capabilities = ["sudo"] }\n'
+        )
+        await until(lambda: bool(raised))
+    finally:
+        await service.stop()
+    assert raised[0]["kind"] == "freeze_policy_tampered" and raised[0]["severity"] == "critical"
+    assert any("sys/*" in f for f in raised[0]["findings"])
+    assert "sudo" not in (daemon.policy_read(freeze_policy_name(deployment.settings)) or "")
+    entries = app.store.query("SELECT action FROM audit WHERE action = 'freeze.policy_restored'")
+    assert len(entries) == 1
