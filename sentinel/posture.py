@@ -58,10 +58,13 @@ def audit_posture(
     default_rotation: Mapping[str, float] | None = None,
     unsupported: Mapping[str, list[str]] | None = None,
     reach: Mapping[str, Sequence[str]] | None = None,
+    freeze_gaps: Mapping[str, str] | None = None,
 ) -> list[PostureFinding]:
     """Findings for every active account; ``stored`` None means Vault was not consulted.
     ``reach`` (operator -> accounts, from the inventory owners and Vault's policies) replaces
-    the inventory owners alone for the blast-radius check when given."""
+    the inventory owners alone for the blast-radius check when given. ``freeze_gaps``
+    (``entity NAME`` / ``group NAME`` -> what it holds) names those holding Sentinel
+    capabilities without the freeze policy."""
     out: list[PostureFinding] = []
     default_rotation = default_rotation or {}
     for a in inventory.active:
@@ -89,6 +92,8 @@ def audit_posture(
                     "high",
                 )
             )
+    for subject, detail in sorted((freeze_gaps or {}).items()):
+        out.append(PostureFinding("freeze-not-carried", subject, detail, "high"))
     return out
 
 

@@ -12,8 +12,9 @@ from sentinel.cli.output import emit_json, table
 from sentinel.errors import VaultError
 from sentinel.inventory import Inventory
 from sentinel.posture import CredentialInfo, audit_posture
-from sentinel.response.reach import reach_for
+from sentinel.response.reach import freeze_gaps, reach_for
 from sentinel.vault.layout import account_prefix, credential_path
+from sentinel.vault.policies import freeze_policy_name
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,7 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.set_defaults(func=handle_show)
     audit = asub.add_parser(
         "audit",
-        help="posture report: missing credentials or 2FA, overdue rotation, no owner, blast radius, silent",
+        help="posture report: missing credentials or 2FA, overdue rotation, no owner, blast radius, "
+        "freeze policy not carried, silent",
     )
     audit.add_argument("--no-vault", action="store_true", help="skip the checks that need Vault")
     audit.set_defaults(func=handle_audit)
@@ -115,15 +117,26 @@ def operators_reach(ctx: Context, inv: Inventory) -> dict[str, list[str]]:
     return out
 
 
+def freeze_gap_findings(ctx: Context, inv: Inventory) -> dict[str, str]:
+    """Entities and groups holding Sentinel capabilities without the freeze policy."""
+    gaps, warnings = freeze_gaps(ctx.vault, inv, ctx.config)
+    for w in warnings[:5]:
+        print(f"warning: {w}", file=sys.stderr)
+    name = freeze_policy_name(ctx.config.vault)
+    return {f"{g.kind} {g.name}": g.detail(name) for g in gaps}
+
+
 def handle_audit(ctx: Context, args: argparse.Namespace) -> int:
     inv = ctx.load_inventory(args.inventory)
     stored = None
     note = ""
     reach = None
+    gaps = None
     if not args.no_vault:
         try:
             stored = gather_credentials(ctx)
             reach = operators_reach(ctx, inv)
+            gaps = freeze_gap_findings(ctx, inv)
         except VaultError as e:
             note = f"Vault checks not run: {e.message}"
     unsupported = _platform_gaps()
@@ -135,6 +148,7 @@ def handle_audit(ctx: Context, args: argparse.Namespace) -> int:
         ctx.config.sentinel.max_operator_reach,
         unsupported=unsupported,
         reach=reach,
+        freeze_gaps=gaps,
     )
     if ctx.as_json:
         emit_json(

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from sentinel.authz import granted
+from sentinel.authz import GLOBAL_CAPABILITIES, granted
 from sentinel.errors import VaultError, VaultNotFound
 from sentinel.inventory import CREDENTIAL_KINDS, Inventory
 from sentinel.logs import get_logger
@@ -384,3 +384,83 @@ def reach_for(vault: PolicySource | None, inventory: Inventory, operator: str, c
         capability_prefixes=(config.api.acl_prefix, config.vault.policy_prefix),
         skip_policies=(freeze_policy_name(config.vault),),
     )
+
+
+# -- who holds Sentinel capabilities without the freeze policy --------------------------------------
+@dataclass(frozen=True)
+class FreezeGap:
+    """An entity or group whose policies grant Sentinel capabilities while it does not
+    carry the freeze policy: a freeze cannot deny those grants in Vault."""
+
+    kind: str  # "entity" or "group"
+    name: str
+    id: str
+    holds: tuple[str, ...]
+
+    def detail(self, freeze_policy: str) -> str:
+        return (
+            f"holds Sentinel capabilities ({_some(list(self.holds), 3)}) without the freeze policy "
+            f"{freeze_policy}: a freeze cannot deny them in Vault; add it (sentinel policies apply does)"
+        )
+
+
+def _listed(vault: PolicySource, path: str) -> dict[str, str]:
+    """``LIST`` of ``identity/<kind>/id``: id -> name."""
+    try:
+        data = _data(vault.request("LIST", path))
+    except VaultNotFound:
+        return {}
+    info = (data or {}).get("key_info") or {}
+    return {str(k): str((v or {}).get("name") or k) for k, v in info.items()}
+
+
+def _holds(
+    vault: PolicySource,
+    identity: Identity,
+    inventory: Inventory,
+    kv_mount: str,
+    prefixes: Sequence[str],
+    skip: Sequence[str],
+    warnings: list[str],
+) -> tuple[str, ...]:
+    """What Sentinel capabilities the identity's policies grant (accounts and global ones)."""
+    rules, _, root = policy_rules(vault, identity, skip, warnings)
+    if root:
+        return ("root policy",)
+    acl = Acl(rules)
+    held = [f"{a}: {why[0]}" for a, why in reached_accounts(acl, inventory, kv_mount, prefixes).items()]
+    for prefix in dict.fromkeys(prefixes):
+        for cap in GLOBAL_CAPABILITIES:
+            m = acl.match(f"{prefix}/global/{cap}")
+            if m is not None and granted(m.capabilities):
+                held.append(f"{cap} via {m.rule} ({', '.join(m.policies)})")
+    return tuple(held)
+
+
+def freeze_gaps(
+    vault: PolicySource, inventory: Inventory, config: Config
+) -> tuple[list[FreezeGap], list[str]]:
+    """Every identity group and entity holding Sentinel capabilities without the freeze
+    policy (an entity is covered when any of its groups carries it), and warnings."""
+    freeze = freeze_policy_name(config.vault)
+    prefixes = (config.api.acl_prefix, config.vault.policy_prefix)
+    mount = config.vault.kv_mount
+    warnings: list[str] = []
+    gaps: list[FreezeGap] = []
+    for gid, name in sorted(_listed(vault, "identity/group/id").items(), key=lambda kv: kv[1]):
+        g = _data(vault.request("GET", f"identity/group/id/{quote(gid, safe='')}")) or {}
+        policies = tuple(str(p) for p in g.get("policies") or ())
+        if freeze in policies or not policies:
+            continue
+        group = Identity(id="", name="", policies=policies)
+        held = _holds(vault, group, inventory, mount, prefixes, (freeze, "default"), warnings)
+        if held:
+            gaps.append(FreezeGap("group", name, gid, held))
+    for eid, name in sorted(_listed(vault, "identity/entity/id").items(), key=lambda kv: kv[1]):
+        identity = read_identity(vault, name, warnings)
+        if freeze in identity.policy_names():
+            continue
+        held = _holds(vault, identity, inventory, mount, prefixes, (freeze,), warnings)
+        if held:
+            gaps.append(FreezeGap("entity", name, eid, held))
+    return gaps, warnings

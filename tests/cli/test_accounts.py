@@ -9,6 +9,7 @@ from sentinel.activity import record_post
 from sentinel.cli import main
 from sentinel.demo.up import seed_credentials
 from sentinel.inventory import load_inventory
+from sentinel.policies import apply, parse_roles, plan, render
 from sentinel.store import Store
 from tests.conftest import Deployment
 
@@ -85,3 +86,30 @@ def test_audit_without_vault_says_so(deployment: Deployment, capsys: pytest.Capt
     deployment.write_config(addr="http://127.0.0.1:9")
     assert main(deployment.cli("accounts", "audit")) == 3
     assert "Vault checks not run" in capsys.readouterr().out
+
+
+def test_audit_names_who_holds_capabilities_without_the_freeze_policy(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s, admin = deployment.settings, deployment.admin
+    tag = secrets.token_hex(3)
+    grant = f"{s.policy_prefix}-hand-{tag}"
+    admin.policy_write(
+        grant, 'path "sentinel/accounts/example-brand-x/moderate" { capabilities = ["update"] }'
+    )
+    # an entity granted directly, a group by hand: neither carries the freeze policy
+    admin.request("POST", "identity/entity", json={"name": f"bare-{tag}", "policies": [grant]})
+    admin.request("POST", "identity/group", json={"name": f"hand-{tag}", "policies": [grant]})
+    # a role group as 'sentinel policies apply' writes it, and its member: covered
+    member = admin.request("POST", "identity/entity", json={"name": f"member-{tag}", "policies": [grant]})
+    roles = parse_roles({"roles": {"mods": {"members": [f"member-{tag}"], "global": ["approve"]}}})
+    inventory = load_inventory(deployment.dir / "inventory.toml")
+    apply(admin, plan(admin, render(roles, inventory, "sentinel", s.policy_prefix), s.policy_prefix))
+    assert member["data"]["id"]
+    main(["--json", *deployment.cli("accounts", "audit")])
+    report = json.loads(capsys.readouterr().out)
+    gaps = {f["subject"]: f for f in report["findings"] if f["check"] == "freeze-not-carried"}
+    assert f"entity bare-{tag}" in gaps and f"group hand-{tag}" in gaps
+    assert "example-brand-x" in gaps[f"entity bare-{tag}"]["detail"]
+    assert gaps[f"group hand-{tag}"]["severity"] == "high"
+    assert f"entity member-{tag}" not in gaps and f"group {s.policy_prefix}-role-mods" not in gaps
