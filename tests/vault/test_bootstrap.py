@@ -10,7 +10,14 @@ from sentinel.errors import VaultInvalidRequest
 from sentinel.keys import transit_public_keys
 from sentinel.vault.bootstrap import bootstrap
 from sentinel.vault.client import VaultClient
-from sentinel.vault.policies import PASSWORD_POLICY, daemon_policy, daemon_policy_name, transit_key_name
+from sentinel.vault.policies import (
+    PASSWORD_POLICY,
+    daemon_policy,
+    daemon_policy_name,
+    empty_freeze_policy,
+    freeze_policy_name,
+    transit_key_name,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,6 +34,18 @@ def test_bootstrap_is_idempotent_and_repairs_drift(admin: VaultClient, settings:
     assert "sudo" not in (admin.policy_read(daemon_policy_name(settings)) or "")
 
 
+def test_bootstrap_creates_the_freeze_policy_and_never_overwrites_it(
+    admin: VaultClient, settings: VaultSettings
+) -> None:
+    bootstrap(admin, settings)
+    name = freeze_policy_name(settings)
+    assert admin.policy_read(name) == empty_freeze_policy(settings)
+    holding = 'path "snt/accounts/a/*" { capabilities = ["deny"] }'
+    admin.policy_write(name, holding)  # today's freezes, as the daemon wrote them
+    steps = {s.name: s.status for s in bootstrap(admin, settings)}
+    assert steps[f"ACL policy {name}"] == "unchanged" and admin.policy_read(name) == holding
+
+
 def test_shipped_hcl_files_match_what_bootstrap_writes() -> None:
     defaults = VaultSettings()
     shipped = (REPO / "vault" / "policies" / f"{daemon_policy_name(defaults)}.hcl").read_text()
@@ -34,8 +53,10 @@ def test_shipped_hcl_files_match_what_bootstrap_writes() -> None:
     assert (REPO / "vault" / "password-policy.hcl").read_text() == PASSWORD_POLICY
 
 
-def test_daemon_policy_is_least_privilege(daemon_client: VaultClient, admin: VaultClient) -> None:
-    m = admin.kv_mount
+def test_daemon_policy_is_least_privilege(
+    daemon_client: VaultClient, admin: VaultClient, settings: VaultSettings
+) -> None:
+    m, p = admin.kv_mount, settings.policy_prefix
     caps = daemon_client.capabilities_self(
         [
             f"{m}/data/accounts/a/password",
@@ -45,6 +66,13 @@ def test_daemon_policy_is_least_privilege(daemon_client: VaultClient, admin: Vau
             "sys/policies/acl/root-like",
             "auth/token/create",
             "sys/audit",
+            f"sys/policies/acl/{p}-role-social",
+            f"sys/policies/acl/{p}-account-freeze",
+            "auth/token/revoke-accessor",
+            "auth/token/lookup-accessor",
+            f"{m}/data/system/elsewhere",
+            "identity/entity/id/some-id",
+            "identity/group/name/some-group",
         ]
     )
     assert set(caps[f"{m}/data/accounts/a/password"]) == {"create", "read", "update"}
@@ -52,7 +80,15 @@ def test_daemon_policy_is_least_privilege(daemon_client: VaultClient, admin: Vau
     # Any policy may be read (blast radius: what an operator's policies grant), none written
     # but Sentinel's own.
     assert caps["sys/policies/acl/root-like"] == ["read"]
+    # It writes one policy, the freeze policy; role policies are the administrator's.
+    assert caps[f"sys/policies/acl/{p}-role-social"] == ["read"]
+    assert sorted(caps[f"sys/policies/acl/{p}-account-freeze"]) == ["create", "read", "update"]
+    assert sorted(caps["identity/entity/id/some-id"]) == ["read", "update"]  # 'disabled' only
     for denied in (
+        "auth/token/revoke-accessor",
+        "auth/token/lookup-accessor",
+        f"{m}/data/system/elsewhere",
+        "identity/group/name/some-group",
         f"{m}/data/other/x",
         "sys/mounts",
         "auth/token/create",
