@@ -95,7 +95,7 @@ async def run(n: int, rotate: bool) -> None:
             inventory,
             rstore,
             gate,
-            VaultContainment(vault, settings, rstore),
+            VaultContainment(vault, settings, rstore, inventory),
             adapters,
             rotation=rotator,
             settings=ResponderSettings(concurrency=32),

@@ -93,3 +93,17 @@ def test_apply_needs_a_person_token(
     monkeypatch.setenv("HOME", str(deployment.dir))
     assert main(deployment.cli("policies", "apply", str(roles_file), "--yes")) == 3
     assert "log in to Vault first" in capsys.readouterr().err
+
+
+def test_apply_with_the_daemons_token_is_refused_by_vault(
+    deployment: Deployment,
+    roles_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VAULT_TOKEN", deployment.token)  # Sentinel's own token, stolen or misused
+    prefix = deployment.settings.policy_prefix
+    assert main(deployment.cli("policies", "apply", str(roles_file), "--yes")) != 0
+    assert "denied" in capsys.readouterr().err
+    assert deployment.admin.policy_read(f"{prefix}-role-brand-writers") is None
+    assert deployment.admin.policy_read(f"{prefix}-role-responders") is None
