@@ -59,3 +59,10 @@ def test_findings_per_check() -> None:
 def test_without_vault_only_inventory_checks() -> None:
     findings = audit_posture(inventory(), None, {}, NOW, max_reach=10)  # type: ignore[arg-type]
     assert {f.check for f in findings} == {"no-owner"}
+
+
+def test_holders_without_the_freeze_policy_are_high_findings() -> None:
+    gaps = {"group hand-made": "holds Sentinel capabilities (a: publish) without the freeze policy"}
+    findings = audit_posture(inventory(), None, {}, NOW, max_reach=10, freeze_gaps=gaps)  # type: ignore[arg-type]
+    (gap,) = [f for f in findings if f.check == "freeze-not-carried"]
+    assert (gap.subject, gap.severity) == ("group hand-made", "high") and "freeze policy" in gap.detail
