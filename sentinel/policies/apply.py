@@ -3,10 +3,10 @@
 ``plan`` compares each rendered policy with what Vault holds and, for roles with members,
 the identity group ``<policy>`` (internal group carrying the role's policy and the freeze
 policy ``<prefix>-account-freeze``, so that a freeze denies in Vault what the role grants;
-members resolved from Vault entity names). Apply with the administrator's own token: the
-daemon's token may write no role policy and no group. ``apply`` performs only the changes of a plan, so running it twice
-changes nothing the second time. With ``prune``, role policies (``<prefix>-role-*``) that
-the roles file no longer defines are deleted.
+members resolved from Vault entity names). ``apply`` performs only the changes of a plan,
+so running it twice changes nothing the second time; it needs the administrator's own
+token (the daemon's token may write no role policy and no group). With ``prune``, role
+policies (``<prefix>-role-*``) that the roles file no longer defines are deleted.
 """
 
 from __future__ import annotations

@@ -132,10 +132,6 @@ class VaultContainment:
             self.vault.policy_write(freeze_policy_name(self.settings), self.render(frozen))
         return frozen
 
-    def apply_freeze_policy(self) -> int:
-        """Rewrite the freeze policy from the store's frozen set; return how many are denied."""
-        return len(self.write_freeze_policy())
-
     def verify_freeze_policy(self, resync: bool = False) -> FreezePolicyCheck:
         """Re-read the freeze policy; rewrite it from the store when it differs.
 
