@@ -203,6 +203,11 @@ class PublishedLedger:
             self._checkpoints.add(done)
             done.add_done_callback(self._checkpoints.discard)
 
+    async def checkpoints_settled(self) -> None:
+        """Wait for the checkpoint running in the worker thread, if one is."""
+        if self._checkpoints:
+            await asyncio.gather(*self._checkpoints)
+
     def _checkpoint(self) -> None:
         try:
             self.store.execute("PRAGMA wal_checkpoint(PASSIVE)")
