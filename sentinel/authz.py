@@ -5,24 +5,37 @@ engine is mounted there), so the organisation's own Vault policies, identities a
 methods (OIDC, LDAP, AppRole) decide who may do what::
 
     <prefix>/accounts/<account-id>/<capability>   publish, respond, moderate, analytics, admin
-    <prefix>/global/<capability>                  approve, lockdown, unfreeze
+    <prefix>/global/<capability>                  approve, lockdown, unfreeze, assert_author
 
-A capability is granted when Vault reports ``update`` (or ``create``, ``sudo``, ``root``)
-on its path. ``sentinel policies render`` writes such policies from a roles file; the
-freeze policy denies ``<prefix>/accounts/<id>/*`` for frozen accounts.
+One decision for the CLI and the API (``granted``): a capability is held when Vault
+reports ``update`` or ``create`` on its path (``root`` for a root token), and never when
+it reports ``deny`` (deny wins). ``read``, ``list``, ``patch`` and ``sudo`` alone grant
+nothing. One prefix: ``[api] acl_prefix`` (``acl_prefix()``), the one ``sentinel
+policies render`` writes grants under. The freeze policy denies ``<prefix>/accounts/<id>/*``
+for frozen accounts.
+
+``assert_author`` is for a publishing tool that posts on behalf of people: with it, the
+tool may name the author of a post (``author`` in ``/v1/check`` and the broker). The author
+is then recorded beside the tool's own identity and neither may approve the post; without
+it, the author is always the caller's own Vault identity (``sentinel.identity``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from sentinel.errors import SentinelError
 from sentinel.vault.client import VaultClient
 
+if TYPE_CHECKING:
+    from sentinel.config import Config
+
 ACCOUNT_CAPABILITIES = ("publish", "respond", "moderate", "analytics", "admin")
-GLOBAL_CAPABILITIES = ("approve", "lockdown", "unfreeze")
+GLOBAL_CAPABILITIES = ("approve", "lockdown", "unfreeze", "assert_author")
 CAPABILITIES = ACCOUNT_CAPABILITIES + GLOBAL_CAPABILITIES
-GRANTING = frozenset({"update", "create", "sudo", "root"})
+GRANTING = frozenset({"update", "create", "root"})
+"""Vault capabilities on a capability path that grant it (unless ``deny`` is reported too)."""
 
 
 class MissingCapability(SentinelError):
@@ -48,7 +61,14 @@ def capability_path(prefix: str, capability: str, account: str | None = None) ->
     return f"{prefix}/accounts/{account}/{capability}"
 
 
+def acl_prefix(config: Config) -> str:
+    """The one capability path prefix, for the CLI and the API alike."""
+    return config.api.acl_prefix.strip("/")
+
+
 def granted(caps: Iterable[str]) -> bool:
+    """Whether Vault's answer for a capability path grants the capability (deny wins)."""
+    caps = set(caps)
     return bool(GRANTING.intersection(caps)) and "deny" not in caps
 
 

@@ -26,6 +26,7 @@ from sentinel.engine.rules import RuleSet
 from sentinel.engine.similarity import text_key
 from sentinel.engine.watcher import RuleWatcher
 from sentinel.errors import SentinelError
+from sentinel.identity import is_authenticated_name
 from sentinel.logs import get_logger
 from sentinel.response.reach import inventory_only, reach_for
 from sentinel.response.responder import Evidence
@@ -266,8 +267,8 @@ class Guard:
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        if event.author:
-            self._blast_radius(event.author, event.account, event.ts, responder)
+        if is_authenticated_name(event.caller):  # never on a name the request merely asserted
+            self._blast_radius(event.caller, event.account, event.ts, responder)
 
     def _blast_radius(self, operator: str, account: str, ts: float, responder: Any) -> None:
         """Several accounts frozen on one operator's posts: contain everything they reach.

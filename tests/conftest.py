@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +12,10 @@ import pytest
 from sentinel.audit import AuditTrail
 from sentinel.config import Config, VaultSettings
 from sentinel.daemon import App
+from sentinel.errors import VaultNotFound
 from sentinel.inventory import load_inventory
 from sentinel.keys import audit_keystore
+from sentinel.redact import register_secret
 from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
@@ -98,3 +100,47 @@ def running_app(config: Config, vault: VaultClient) -> App:
     )
     app.audit = AuditTrail(store, audit_keystore(config, vault), eager=False)
     return app
+
+
+PERSON_ROLE = "sentinel-test-person"
+
+
+def auth_accessor(admin: VaultClient, mount: str) -> str:
+    """The accessor of the auth method mounted at ``mount`` (``token``, ``userpass-x``, ...)."""
+    resp = admin.request("GET", "sys/auth")
+    return str((resp.get("data") or resp)[f"{mount.strip('/')}/"]["accessor"])
+
+
+def person_entity(admin: VaultClient, name: str) -> str:
+    """The id of the Vault identity entity ``name`` (created on first use)."""
+    try:
+        return str(admin.request("GET", f"identity/entity/name/{name}")["data"]["id"])
+    except VaultNotFound:
+        return str(admin.request("POST", "identity/entity", json={"name": name})["data"]["id"])
+
+
+def person_token(admin: VaultClient, name: str, policies: Sequence[str], ttl: str = "1h") -> tuple[str, str]:
+    """``(token, accessor)`` of a login of the person ``name``, as an auth method gives one: a
+    token of their Vault identity entity (through an alias on the token auth method)."""
+    eid = person_entity(admin, name)
+    token_mount = auth_accessor(admin, "token")
+    found = admin.request(
+        "POST", "identity/lookup/entity", json={"alias_name": name, "alias_mount_accessor": token_mount}
+    )
+    if not found:
+        admin.request(
+            "POST",
+            "identity/entity-alias",
+            json={"name": name, "canonical_id": eid, "mount_accessor": token_mount},
+        )
+    admin.request(
+        "POST", f"auth/token/roles/{PERSON_ROLE}", json={"allowed_entity_aliases": ["*"], "orphan": True}
+    )
+    auth = admin.request(
+        "POST",
+        f"auth/token/create/{PERSON_ROLE}",
+        json={"entity_alias": name, "policies": list(policies) or ["default"], "ttl": ttl},
+    )["auth"]
+    assert auth["entity_id"] == eid
+    register_secret(auth["client_token"])
+    return str(auth["client_token"]), str(auth["accessor"])

@@ -197,6 +197,7 @@ async def test_blast_radius_contains_everything_one_operator_reaches(
                 "text": SCAM,
                 "client": "SocialSuite",
                 "author": f"op-mal-{tag}",
+                "caller": f"op-mal-{tag}",  # the API sets it from the Vault token
                 "ip": "203.0.113.9",
             }
         )

@@ -53,6 +53,7 @@ class AdminRoutes:
         account = self.account(request.path_params["account"])
         caller = await self.require(token, "admin", account.id, "rotate")
         reason = field_str(await optional_body(request), "reason", max_len=MAX_REASON)
+        self.refuse_frozen(account)  # a frozen account's credentials are the responders' to rotate
         rotator = self.deps.rotator()
         if rotator is None:
             raise ApiError("not_configured", "the rotation service does not run in this daemon")

@@ -1,18 +1,18 @@
 """Least privilege decided by Vault: what may this caller's token do on this account?
 
-The ACL path scheme (``prefix`` is ``[api] acl_prefix``, default ``sentinel``)::
+The ACL path scheme and what grants a capability are ``sentinel.authz``'s, shared with the
+CLI (``prefix`` is ``[api] acl_prefix``, default ``sentinel``)::
 
     <prefix>/accounts/<account-id>/<capability>   publish | respond | moderate | analytics | admin
-    <prefix>/global/<capability>                  approve | lockdown | unfreeze
-
-A token holds a capability when Vault grants it ``update`` (or the token is a root token)
-on that path. Nothing is ever read or written there: the paths only exist so that Vault
+    <prefix>/global/<capability>                  approve | lockdown | unfreeze | assert_author
+ Nothing is ever read or written there: the paths only exist so that Vault
 policies, and therefore the company's own login (OIDC, LDAP, AppRole through Vault auth
 methods), decide who may do what, with Vault's globbing (``<prefix>/accounts/+/publish``)
 and templating. ``sentinel policies render`` writes such policies from a roles file.
 
 Per request: the caller's token is looked up with Sentinel's own token
-(``auth/token/lookup``) to learn its accessor and who it is, then
+(``auth/token/lookup``) to learn its accessor and its identity entity (whose name is read
+from Vault: ``sentinel.identity``), then
 ``sys/capabilities-accessor`` answers for the paths the request needs. Both answers are
 cached for ``[api] capability_cache`` seconds and never past the token's remaining TTL, so a
 revoked token is refused at the latest one cache window after the revocation. The token
@@ -34,19 +34,18 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sentinel import metrics
 from sentinel.api.errors import ApiError
-from sentinel.authz import capability_path
+from sentinel.authz import capability_path, granted
 from sentinel.errors import VaultError, VaultUnavailable
+from sentinel.identity import Identity, identity_of
 from sentinel.logs import get_logger
 from sentinel.vault.client import TokenInfo
 
 log = get_logger("sentinel.api.authz")
 
-GRANTING = frozenset({"update", "root"})
-"""Vault capabilities on an ACL path that mean the Sentinel capability is held."""
 REFRESH_AHEAD = 0.25
 """The last fraction of a cache entry's life in which a request renews it in the background."""
 
@@ -61,9 +60,10 @@ VAULT_SECONDS = metrics.histogram(
 
 
 class VaultLookup(Protocol):
-    """The two Vault calls authorization needs (``VaultClient`` has them)."""
+    """The Vault calls authorization needs (``VaultClient`` has them)."""
 
     def lookup_token(self, token: str) -> TokenInfo: ...
+    def entity_read(self, entity_id: str) -> dict[str, Any]: ...
     def capabilities_accessor(self, accessor: str, paths: Sequence[str]) -> dict[str, list[str]]: ...
 
 
@@ -71,16 +71,26 @@ class VaultLookup(Protocol):
 class Caller:
     """Who is calling, as Vault knows the token (never the token itself)."""
 
-    accessor: str
-    actor: str
-    entity_id: str = ""
+    identity: Identity
     policies: tuple[str, ...] = ()
     ttl: int = 0
 
+    @property
+    def actor(self) -> str:
+        """The name the audit trail, held posts and freezes record: the Vault identity's."""
+        return self.identity.name
+
+    @property
+    def accessor(self) -> str:
+        return self.identity.accessor
+
+    @property
+    def entity_id(self) -> str:
+        return self.identity.entity_id
+
     @classmethod
-    def from_token_info(cls, info: TokenInfo) -> Caller:
-        actor = info.meta.get("operator") or info.display_name or f"accessor:{info.accessor}"
-        return cls(info.accessor, actor, info.entity_id, info.policies, info.ttl)
+    def from_token_info(cls, info: TokenInfo, entity_name: Callable[[str], str]) -> Caller:
+        return cls(identity_of(info, entity_name), info.policies, info.ttl)
 
 
 @dataclass
@@ -174,6 +184,7 @@ class Authorizer:
         t0 = time.perf_counter()
         try:
             info = await asyncio.to_thread(vault.lookup_token, token)
+            caller = await asyncio.to_thread(Caller.from_token_info, info, _entity_name(vault))
         except VaultUnavailable as e:
             raise ApiError("vault_unavailable", f"cannot check the token: {e.message}") from None
         except VaultError:
@@ -186,9 +197,7 @@ class Authorizer:
             raise ApiError("invalid_token", "the token has expired")
         lifetime = self.cache_seconds if info.ttl <= 0 else min(self.cache_seconds, float(info.ttl))
         now = self.clock()
-        return _Entry(
-            Caller.from_token_info(info), now + lifetime, renew_at=now + lifetime * (1 - REFRESH_AHEAD)
-        )
+        return _Entry(caller, now + lifetime, renew_at=now + lifetime * (1 - REFRESH_AHEAD))
 
     def _renew(self, token: str, key: str, entry: _Entry) -> None:
         """Renew a cache entry in use before it expires, without making the request wait."""
@@ -252,7 +261,7 @@ class Authorizer:
             self.vault_calls += 1
             VAULT_SECONDS.observe(time.perf_counter() - t0, operation="capabilities")
         for p, caps in answer.items():
-            entry.grants[p] = bool(GRANTING.intersection(caps))
+            entry.grants[p] = granted(caps)
 
     async def require(self, token: str, need: Need, route: str = "") -> Caller:
         """The caller, if the token holds ``need``; else ``ApiError`` 403 naming the capability."""
@@ -275,9 +284,17 @@ class Authorizer:
         log.info(
             "authz.decision",
             actor=caller.actor,
+            identity=caller.identity.key,
             accessor=caller.accessor,
             capability=need.capability,
             account=need.account,
             allowed=allowed,
             route=route,
         )
+
+
+def _entity_name(vault: VaultLookup) -> Callable[[str], str]:
+    def name(entity_id: str) -> str:
+        return str(vault.entity_read(entity_id).get("name") or "")
+
+    return name

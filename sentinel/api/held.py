@@ -42,6 +42,11 @@ MIGRATIONS = [
     CREATE INDEX api_held_status ON api_held_posts(status, created);
     CREATE INDEX api_held_account ON api_held_posts(account, created)
     """,
+    # who sent the post, by Vault identity (``author`` may be a name a publishing tool asserted)
+    """
+    ALTER TABLE api_held_posts ADD COLUMN caller TEXT NOT NULL DEFAULT '';
+    ALTER TABLE api_held_posts ADD COLUMN caller_name TEXT NOT NULL DEFAULT ''
+    """,
 ]
 STATUSES = ("held", "approved", "rejected", "published", "failed")
 
@@ -66,6 +71,9 @@ class HeldPost:
     post_id: str | None = None
     url: str | None = None
     error: str | None = None
+    caller: str = ""
+    """The sender's Vault identity key (``sentinel.identity``); the four-eyes rule compares it."""
+    caller_name: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         from sentinel.engine.events import format_ts
@@ -75,6 +83,7 @@ class HeldPost:
             "kind": self.kind,
             "account": self.account,
             "author": self.author,
+            "sent_by": self.caller_name or self.author,
             "text": self.text,
             "reply_to": self.reply_to or None,
             "client": self.client,
@@ -115,11 +124,13 @@ class HeldStore:
         findings: list[dict[str, Any]],
         reply_to: str = "",
         client: str = "",
+        caller: str = "",
+        caller_name: str = "",
     ) -> HeldPost:
         held_id = "held_" + uuid.uuid4().hex
         self.store.execute(
             "INSERT INTO api_held_posts(id, kind, account, author, text, reply_to, client, event, created,"
-            " status, score, findings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?)",
+            " status, score, findings, caller, caller_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?, ?)",
             (
                 held_id,
                 kind,
@@ -132,6 +143,8 @@ class HeldStore:
                 created,
                 score,
                 json.dumps(findings),
+                caller,
+                caller_name,
             ),
         )
         got = self.get(held_id)

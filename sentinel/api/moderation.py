@@ -80,6 +80,7 @@ def unsupported(e: PlatformNotSupported, account: Account) -> ApiError:
 async def platform(host: Host, account: Account) -> AsyncIterator[PlatformAdapter]:
     """The account's adapter, closed afterwards; platform answers become API errors: gone is
     ``not_found``, refused as not the account's to moderate is ``conflict``."""
+    host.refuse_frozen(account)
     factory = host.deps.adapters()
     if factory is None:
         raise ApiError("not_configured", "no platform adapters are configured in this daemon")

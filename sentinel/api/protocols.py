@@ -52,16 +52,18 @@ class GuardGate:
 
 class Responder(Protocol):
     async def lock(
-        self, accounts: Sequence[str], reason: str, actor: str, operator: str = ""
+        self, accounts: Sequence[str], reason: str, actor: str, operator: str = "", actor_id: str = ""
     ) -> Mapping[str, Any]:
         """Freeze ``accounts`` now (and, with ``operator``, disable that operator's Vault
-        entity); return a JSON-able report."""
+        entity); return a JSON-able report. ``actor_id`` is the actor's Vault identity key."""
         ...
 
-    async def unfreeze(self, account: str, reason: str, actor: str, totp_code: str) -> Mapping[str, Any]:
+    async def unfreeze(
+        self, account: str, reason: str, actor: str, totp_code: str, actor_id: str = ""
+    ) -> Mapping[str, Any]:
         """Lift a freeze after checking ``actor``'s TOTP code. Raises ``StepUpFailed`` for a bad
         code and ``ResponderConflict`` when the account cannot be unfrozen (not frozen,
-        two-person rule)."""
+        two-person rule, by ``actor_id``)."""
         ...
 
 
@@ -100,12 +102,16 @@ class ResponderBridge:
         self.now = now
 
     async def lock(
-        self, accounts: Sequence[str], reason: str, actor: str, operator: str = ""
+        self, accounts: Sequence[str], reason: str, actor: str, operator: str = "", actor_id: str = ""
     ) -> Mapping[str, Any]:
-        report = await self.responder.lock(list(accounts), reason, actor, operator=operator)
+        report = await self.responder.lock(
+            list(accounts), reason, actor, operator=operator, actor_id=actor_id
+        )
         return report.to_dict()
 
-    async def unfreeze(self, account: str, reason: str, actor: str, totp_code: str) -> Mapping[str, Any]:
+    async def unfreeze(
+        self, account: str, reason: str, actor: str, totp_code: str, actor_id: str = ""
+    ) -> Mapping[str, Any]:
         from sentinel.response import stepup
 
         vault = self.vault()
@@ -120,7 +126,9 @@ class ResponderBridge:
         if not ok:
             raise StepUpFailed("the TOTP code is wrong or was already used")
         try:
-            record = await self.responder.unfreeze(account, reason, actor, verified_step_up=True)
+            record = await self.responder.unfreeze(
+                account, reason, actor, verified_step_up=True, actor_id=actor_id
+            )
         except SentinelError as e:
             raise ResponderConflict(e.message) from None
         return record.to_dict()

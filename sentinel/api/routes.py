@@ -2,7 +2,10 @@
 
 Every ``/v1`` handler first authenticates the caller's Vault token (401 without a valid
 one, before the body is even read), then asks the ``Authorizer`` for the capability the
-request needs (403 naming it), then acts. Each handler runs inside ``endpoint()``, which
+request needs (403 naming it), then acts. Who acts is the token's Vault identity
+(``sentinel.identity``): a post's author is the caller unless the caller holds
+``assert_author`` and names another, and nothing acts on a frozen account
+(``account_frozen``, before any platform call). Each handler runs inside ``endpoint()``, which
 turns any error into the one JSON error shape and counts requests per route and status.
 """
 
@@ -144,6 +147,26 @@ class Api(ModerationRoutes, AdminRoutes):
         _, got = await self.authz.grants(token, [Need("analytics", a) for a in ids])
         return {n.account for n, ok in got.items() if ok and n.account}
 
+    def refuse_frozen(self, account: Account) -> None:
+        """Defence in depth: nothing acts on a frozen account, whatever Vault's policies allow."""
+        gate = self.deps.gate()
+        fz = gate.frozen(account.id) if gate is not None else None
+        if fz is not None:
+            raise ApiError(
+                "account_frozen",
+                f"account {account.id!r} is frozen ({fz.reason}); a responder must unfreeze it first",
+                account=account.id,
+            )
+
+    async def author(self, token: str, caller: Caller, body: Mapping[str, Any], route: str) -> str:
+        """Who wrote the post: the caller, or the ``author`` the caller asserts, which needs the
+        global ``assert_author`` capability (a publishing tool posting on behalf of people)."""
+        asserted = field_str(body, "author", max_len=MAX_FIELD)
+        if asserted and asserted != caller.actor:
+            await self.require(token, "assert_author", None, route)
+            return asserted
+        return caller.actor
+
     async def holds(self, token: str, capability: str) -> bool:
         _, got = await self.authz.grants(token, [Need(capability)])
         return next(iter(got.values()))
@@ -195,7 +218,7 @@ class Api(ModerationRoutes, AdminRoutes):
             {"account": fz.account, "reason": fz.reason, "event": fz.event, "actor": "sentinel"},
         )
 
-    def event(self, account: Account, body: Mapping[str, Any], author: str, ip: str) -> Event:
+    def event(self, account: Account, body: Mapping[str, Any], caller: Caller, author: str, ip: str) -> Event:
         now = self.deps.clock()
         post_id = field_str(body, "post_id", max_len=MAX_FIELD) or "api:" + uuid.uuid4().hex
         return Event(
@@ -207,6 +230,7 @@ class Api(ModerationRoutes, AdminRoutes):
             client=field_str(body, "client"),
             post_id=post_id,
             author=author,
+            caller=caller.actor,
             ip=ip,
             reply_to=field_str(body, "reply_to"),
             ts_text=format_ts(now),
@@ -231,18 +255,18 @@ class Api(ModerationRoutes, AdminRoutes):
         account = self.account(field_str(body, "account", required=True))
         reply_to = field_str(body, "reply_to")
         await self.require(token, "respond" if reply_to else "publish", account.id, "check")
-        author = field_str(body, "author") or caller.actor
-        event = self.event(account, body, author, field_str(body, "ip", max_len=64))
+        author = await self.author(token, caller, body, "check")
+        event = self.event(account, body, caller, author, field_str(body, "ip", max_len=64))
         decision = self.evaluate(event)
         out = decision_dict(decision, event.post_id)
         if decision.verdict == "allow" and self.deps.ledger is not None:
             self.deps.ledger.record(account.id, event.text, ts=event.ts, source="gate")
         elif decision.verdict == "hold":
-            held = self.hold("gate", event, decision)
+            held = self.hold("gate", event, decision, caller)
             out["held_id"] = held.id
         return JSONResponse(out)
 
-    def hold(self, kind: str, event: Event, decision: Decision) -> HeldPost:
+    def hold(self, kind: str, event: Event, decision: Decision, caller: Caller) -> HeldPost:
         held = self.deps.held.add(
             kind,
             event.account,
@@ -254,6 +278,8 @@ class Api(ModerationRoutes, AdminRoutes):
             [f.to_dict() for f in decision.findings],
             reply_to=event.reply_to,
             client=event.client,
+            caller=caller.identity.key,
+            caller_name=caller.actor,
         )
         self.emit(
             "post.held", {"held_id": held.id, "account": held.account, "author": held.author, "kind": kind}
@@ -270,11 +296,14 @@ class Api(ModerationRoutes, AdminRoutes):
         if reply_to:
             offered(account, Capability.REPLY)  # before the gate: no hold for a reply that cannot be sent
         ip = request.client.host if request.client else ""
+        author = await self.author(token, caller, body, "publish")
         event = self.event(
-            account, {**body, "client": body.get("client") or "sentinel-broker"}, caller.actor, ip
+            account, {**body, "client": body.get("client") or "sentinel-broker"}, caller, author, ip
         )
         decision = self.evaluate(event)
         out: dict[str, Any] = {"decision": decision_dict(decision, event.post_id)}
+        if decision.frozen:
+            self.refuse_frozen(account)
         if decision.verdict == "block":
             raise ApiError(
                 "post_blocked",
@@ -283,18 +312,20 @@ class Api(ModerationRoutes, AdminRoutes):
                 findings=[f.to_dict() for f in decision.findings],
             )
         if decision.verdict == "hold":
-            held = self.hold("broker", event, decision)
+            held = self.hold("broker", event, decision, caller)
             out["status"] = "held"
             out["held"] = held.to_dict()
             return JSONResponse(out, status_code=202)
         post_id, url = await self.send(account, event.text, reply_to, event.post_id)
-        self.audit(caller.actor, "post.publish", account.id, {"post_id": post_id, "event": event.id})
+        details = {"post_id": post_id, "event": event.id}
+        self.audit(caller.actor, "post.publish", account.id, details | _asserted(event))
         out.update(status="published", post={"post_id": post_id, "url": url})
         return JSONResponse(out, status_code=201)
 
     async def send(
         self, account: Account, text: str, reply_to: str = "", gate_post_id: str = ""
     ) -> tuple[str, str]:
+        self.refuse_frozen(account)
         factory = self.deps.adapters()
         if factory is None:
             raise ApiError("not_configured", "no platform adapters are configured in this daemon")
@@ -331,6 +362,7 @@ class Api(ModerationRoutes, AdminRoutes):
         if not POST_ID.fullmatch(post_id):
             raise ApiError("invalid_request", "post ids are 1-512 printable ASCII characters", field="post")
         await self.require(token, "moderate", account.id, "delete_post")
+        self.refuse_frozen(account)
         factory = self.deps.adapters()
         if factory is None:
             raise ApiError("not_configured", "no platform adapters are configured in this daemon")
@@ -381,15 +413,22 @@ class Api(ModerationRoutes, AdminRoutes):
         token, caller = await self.caller(request)
         held = self.held_post(request)
         await self.require(token, "approve", None, "held_approve")
-        if held.author == caller.actor:
+        if caller.identity.same_person(held.caller, held.caller_name) or held.author == caller.actor:
             raise ApiError(
-                "self_approval", f"{caller.actor} wrote this post and cannot approve it; ask another approver"
+                "self_approval",
+                f"{caller.actor} sent this post or is its author and cannot approve it; ask another approver",
             )
+        self.refuse_frozen(self.account(held.account))  # before anything changes
         now = self.deps.clock()
         done = self.deps.held.transition(held.id, ("held", "failed"), "approved", caller.actor, now)
         if done is None:
             raise ApiError("conflict", f"held post {held.id} is {held.status}, not held", status=held.status)
-        self.audit(caller.actor, "held.approve", held.account, {"held_id": held.id, "author": held.author})
+        self.audit(
+            caller.actor,
+            "held.approve",
+            held.account,
+            {"held_id": held.id, "author": held.author, "sent_by": held.caller_name},
+        )
         if done.kind == "gate":
             if self.deps.ledger is not None:
                 self.deps.ledger.record(done.account, done.text, ts=now, source="approved")
@@ -465,7 +504,9 @@ class Api(ModerationRoutes, AdminRoutes):
         log.warning(
             "api.lockdown", actor=caller.actor, accounts=len(selected), reason=reason, operator=operator
         )
-        report = await responder.lock(selected, reason, caller.actor, operator=operator)
+        report = await responder.lock(
+            selected, reason, caller.actor, operator=operator, actor_id=caller.identity.key
+        )
         for a in selected:
             self.emit("account.frozen", {"account": a, "reason": reason, "actor": caller.actor})
         out: dict[str, Any] = {"accounts": selected, "report": dict(report)}
@@ -484,7 +525,7 @@ class Api(ModerationRoutes, AdminRoutes):
         if responder is None:
             raise ApiError("not_configured", "the responder is not running in this daemon")
         try:
-            record = await responder.unfreeze(account.id, reason, caller.actor, code)
+            record = await responder.unfreeze(account.id, reason, caller.actor, code, caller.identity.key)
         except StepUpFailed as e:
             log.warning("api.step_up_failed", actor=caller.actor, account=account.id)
             raise ApiError("step_up_failed", e.message) from None
@@ -569,6 +610,11 @@ class Api(ModerationRoutes, AdminRoutes):
             return rows
         seen = await self.visible(token, caller, (a for r in rows for a in r.get("accounts", ())), route)
         return [r for r in rows if seen.intersection(r.get("accounts", ()))]
+
+
+def _asserted(event: Event) -> dict[str, str]:
+    """The author a publishing tool asserted, for the audit entry beside the caller."""
+    return {"author": event.author} if event.author != event.caller else {}
 
 
 def _limit(request: Request) -> int:

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentinel.config import Config, load_config
+from sentinel.errors import SentinelError
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.redact import scrub
 from sentinel.store import Store
 
 if TYPE_CHECKING:
+    from sentinel.identity import Identity
     from sentinel.vault.client import VaultClient
 
 
@@ -66,14 +68,21 @@ class Context:
         return self._vault
 
     def operator(self) -> tuple[VaultClient, str]:
+        """A Vault client acting as the person at the keyboard, and their Vault identity's name."""
+        client, identity = self.person()
+        return client, identity.name
+
+    def person(self) -> tuple[VaultClient, Identity]:
         """A Vault client acting as the person at the keyboard, and who that is.
 
         Commands done *by a person* (reveal a secret, print a TOTP code, lock down, unfreeze,
         approve) use the person's own Vault token — ``$VAULT_TOKEN`` or ``~/.vault-token``,
         as the ``vault`` CLI leaves it after ``vault login`` — never Sentinel's, so Vault
-        policies decide what each person may do and the audit trail names them.
+        policies decide what each person may do and the audit trail names them. Who they
+        are is their token's Vault identity (``sentinel.identity``), never the Unix user.
         """
         from sentinel.errors import VaultAuthError
+        from sentinel.identity import identity_of
         from sentinel.redact import register_secret
         from sentinel.vault.client import VaultClient
 
@@ -98,9 +107,17 @@ class Context:
             ca_cert=str(v.ca_cert) if v.ca_cert else None,
             timeout=v.timeout,
         )
-        info = client.lookup_self()
-        who = info.meta.get("operator") or info.display_name or f"accessor:{info.accessor}"
-        return client, who
+        return client, identity_of(client.lookup_self(), self._entity_name)
+
+    def _entity_name(self, entity_id: str) -> str:
+        """An entity's name, read with Sentinel's own token (a person's policy rarely allows it)."""
+        from sentinel.errors import VaultError
+
+        try:
+            vault = self.vault
+        except SentinelError as e:  # no daemon token here: the id alone still decides
+            raise VaultError(e.message) from None
+        return str(vault.entity_read(entity_id).get("name") or "")
 
     def scrub(self, text: str) -> str:
         return scrub(text)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sentinel.audit import AuditTrail
-from sentinel.authz import require_self
+from sentinel.authz import acl_prefix, require_self
 from sentinel.cli.context import Context
 from sentinel.cli.output import confirm, emit_json, table
 from sentinel.errors import ConfirmationRequired, SentinelError, UsageError
@@ -114,8 +114,9 @@ def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
     accounts = select_accounts(inv, args.accounts, args.tag, args.platform, (), args.all)
     if not accounts and not args.operator:
         raise UsageError("no account selected: name accounts, or use --tag, --platform, --operator or --all")
-    person, who = ctx.operator()
-    require_self(person, ctx.config.vault.policy_prefix, "lockdown")
+    person, me = ctx.person()
+    who = me.name
+    require_self(person, acl_prefix(ctx.config), "lockdown")
     reaches = _operator_reach(ctx, args.operator)
     wanted = set(accounts).union(*(r.accounts for r in reaches))
     accounts = [a.id for a in inv if a.id in wanted and not a.retired]
@@ -133,7 +134,7 @@ def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
 
     async def go() -> LockdownReport:
         try:
-            return await responder.lock(accounts, args.reason, who, operator=operator)
+            return await responder.lock(accounts, args.reason, who, operator=operator, actor_id=me.key)
         finally:
             await responder.aclose()
 
@@ -222,8 +223,9 @@ class _LiveTable:
 
 def handle_unfreeze(ctx: Context, args: argparse.Namespace) -> int:
     ctx.inventory[args.account]
-    person, who = ctx.operator()
-    require_self(person, ctx.config.vault.policy_prefix, "unfreeze")
+    person, me = ctx.person()
+    who = me.name
+    require_self(person, acl_prefix(ctx.config), "unfreeze")
     code = args.code
     if not code:
         if not sys.stdin.isatty():
@@ -236,7 +238,9 @@ def handle_unfreeze(ctx: Context, args: argparse.Namespace) -> int:
 
     async def go() -> FreezeRecord:
         try:
-            return await responder.unfreeze(args.account, args.reason, who, verified_step_up=True)
+            return await responder.unfreeze(
+                args.account, args.reason, who, verified_step_up=True, actor_id=me.key
+            )
         finally:
             await responder.aclose()
 

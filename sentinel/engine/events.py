@@ -41,6 +41,10 @@ class Event:
     ip: str = ""
     reply_to: str = ""
     ts_text: str = ""
+    caller: str = ""
+    """Who sent a gate check, as Vault authenticated them (``sentinel.identity``; the API sets
+    it from the token, never from the body). ``author`` is who wrote the post: the caller, or
+    a name a publishing tool asserted. Blast-radius containment acts on ``caller`` alone."""
 
     @property
     def iso(self) -> str:
@@ -56,7 +60,7 @@ class Event:
             "client": self.client,
             "post_id": self.post_id,
         }
-        for key in ("author", "ip", "reply_to"):
+        for key in ("author", "ip", "reply_to", "caller"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         return out
@@ -177,7 +181,7 @@ def parse_event(raw: Any) -> Event:
     for key in _REQUIRED:
         if key not in raw:
             raise EventError(f"missing required field {key!r}")
-    for key in ("id", "account", "text", "client", "post_id", "author", "ip", "reply_to"):
+    for key in ("id", "account", "text", "client", "post_id", "author", "ip", "reply_to", "caller"):
         if key in raw and raw[key] is not None and not isinstance(raw[key], str):
             raise EventError(f"field {key!r} must be a string")
     for key in ("id", "account", "post_id"):
@@ -202,4 +206,5 @@ def parse_event(raw: Any) -> Event:
         ip=raw.get("ip") or "",
         reply_to=raw.get("reply_to") or "",
         ts_text=raw["ts"],
+        caller=raw.get("caller") or "",
     )

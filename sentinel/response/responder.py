@@ -201,15 +201,19 @@ class Responder:
         operator: str = "",
         evidence: Sequence[Evidence] = (),
         findings: Sequence[Mapping[str, Any]] = (),
+        actor_id: str = "",
     ) -> LockdownReport:
-        """Freeze ``accounts`` (a lockdown when several): gate first for all, then the rest."""
+        """Freeze ``accounts`` (a lockdown when several): gate first for all, then the rest.
+
+        ``actor`` is the responder's name and ``actor_id`` their Vault identity key
+        (``sentinel.identity``), which the two-person unfreeze rule compares."""
         t0 = time.perf_counter()
         for a in accounts:
             self.inventory[a]  # unknown ids fail before anything changes
         for a in accounts:
             self.gate.block(a, reason)
         fresh = self.store.mark_frozen(
-            accounts, STEPS, reason, actor, automatic, operator=operator, done=("gate",)
+            accounts, STEPS, reason, actor, automatic, operator=operator, done=("gate",), actor_id=actor_id
         )
         gate_seconds = time.perf_counter() - t0
         FREEZES.inc(len(fresh), trigger="automatic" if automatic else "responder")
@@ -501,14 +505,19 @@ class Responder:
         return "account locked at the platform"
 
     # -- unfreeze -------------------------------------------------------------------------------
-    async def unfreeze(self, account: str, reason: str, actor: str, verified_step_up: bool) -> FreezeRecord:
-        """Lift a freeze. The caller has checked the ``unfreeze`` capability and the TOTP code."""
+    async def unfreeze(
+        self, account: str, reason: str, actor: str, verified_step_up: bool, actor_id: str = ""
+    ) -> FreezeRecord:
+        """Lift a freeze. The caller has checked the ``unfreeze`` capability and the TOTP code.
+
+        Two-person rule: whoever froze the account by hand cannot unfreeze it, by Vault
+        identity (``actor_id``: every login of one entity is one person) or by name."""
         rec = self.store.get(account)
         if rec is None or not rec.frozen:
             raise SentinelError(f"account {account!r} is not frozen")
         if not verified_step_up:
             raise SentinelError("unfreeze needs a valid TOTP code from the responder")
-        if not rec.automatic and rec.actor == actor:
+        if not rec.automatic and (rec.actor == actor or (actor_id and rec.actor_id == actor_id)):
             raise SentinelError(
                 f"two-person rule: {actor} froze {account} and cannot unfreeze it; ask another responder"
             )

@@ -74,6 +74,8 @@ MIGRATIONS = [
     """
     DROP TABLE IF EXISTS issued_tokens
     """,
+    # who froze, by Vault identity key (sentinel.identity): the two-person rule compares it
+    "ALTER TABLE freezes ADD COLUMN actor_id TEXT NOT NULL DEFAULT ''",
 ]
 
 # Step statuses: pending (not yet run), done, failed (gave up after retries; will be
@@ -109,6 +111,8 @@ class FreezeRecord:
     incident: int | None
     generation: int
     steps: list[StepState] = field(default_factory=list)
+    actor_id: str = ""
+    """The freezer's Vault identity key (``entity:<id>`` / ``token:<accessor>``)."""
 
     @property
     def settled(self) -> bool:
@@ -152,6 +156,7 @@ class ResponseStore:
         operator: str = "",
         incident: int | None = None,
         done: Iterable[str] = (),
+        actor_id: str = "",
     ) -> list[str]:
         """Freeze ``accounts`` in one transaction; return those that were not frozen already.
 
@@ -171,11 +176,23 @@ class ResponseStore:
                 generation = (int(row[1]) + 1) if row is not None else 1
                 db.execute(
                     "INSERT INTO freezes(account, frozen, since, reason, actor, automatic, operator, incident, "
-                    "generation, updated) VALUES(?, 1, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "generation, updated, actor_id) VALUES(?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(account) DO UPDATE SET frozen = 1, since = excluded.since, reason = excluded.reason, "
                     "actor = excluded.actor, automatic = excluded.automatic, operator = excluded.operator, "
-                    "incident = excluded.incident, generation = excluded.generation, updated = excluded.updated",
-                    (account, ts, reason, actor, int(automatic), operator, incident, generation, ts),
+                    "incident = excluded.incident, generation = excluded.generation, updated = excluded.updated, "
+                    "actor_id = excluded.actor_id",
+                    (
+                        account,
+                        ts,
+                        reason,
+                        actor,
+                        int(automatic),
+                        operator,
+                        incident,
+                        generation,
+                        ts,
+                        actor_id,
+                    ),
                 )
                 for step in steps:
                     db.execute(
@@ -238,6 +255,7 @@ class ResponseStore:
             incident=row["incident"],
             generation=int(row["generation"]),
             steps=steps,
+            actor_id=row["actor_id"],
         )
 
     def frozen(self) -> list[str]:

@@ -36,6 +36,7 @@ from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
 from sentinel.watcher.ledger import PublishedLedger
+from tests.conftest import person_token
 
 RULES = Path(__file__).parent / "rules"
 
@@ -50,6 +51,10 @@ ROLES = {
             "grants": [{"tags": ["brand"], "capabilities": ["publish", "respond", "analytics"]}],
         },
         "approver": {"global": ["approve"]},
+        "integrator": {
+            "global": ["assert_author"],
+            "grants": [{"accounts": ["acct-a"], "capabilities": ["publish"]}],
+        },
         "locker": {"global": ["lockdown"]},
         "unfreezer": {"global": ["unfreeze"]},
         "everything": {
@@ -68,6 +73,7 @@ PEOPLE = {
     "op-analyst": ["analyst"],
     "op-editor": ["editor"],
     "op-approver": ["approver"],
+    "op-tool": ["integrator"],
     "op-lock": ["locker"],
     "op-unfreeze": ["unfreezer"],
     "op-nobody": [],
@@ -109,9 +115,7 @@ class World:
     accessors: dict[str, str] = field(default_factory=dict)
 
     def person(self, name: str, policies: Sequence[str], ttl: str = "1h") -> str:
-        token, accessor = self.admin.create_token(
-            policies=list(policies) or ["default"], ttl=ttl, display_name=name, meta={"operator": name}
-        )
+        token, accessor = person_token(self.admin, name, policies, ttl)
         self.tokens[name], self.accessors[name] = token, accessor
         return token
 
@@ -169,7 +173,7 @@ class FakeResponder:
         self.calls: list[tuple[str, Any]] = []
 
     async def lock(
-        self, accounts: Sequence[str], reason: str, actor: str, operator: str = ""
+        self, accounts: Sequence[str], reason: str, actor: str, operator: str = "", actor_id: str = ""
     ) -> Mapping[str, Any]:
         self.calls.append(
             (
@@ -181,7 +185,9 @@ class FakeResponder:
             self.frozen[a] = actor
         return {"ok": True, "accounts": list(accounts)}
 
-    async def unfreeze(self, account: str, reason: str, actor: str, totp_code: str) -> Mapping[str, Any]:
+    async def unfreeze(
+        self, account: str, reason: str, actor: str, totp_code: str, actor_id: str = ""
+    ) -> Mapping[str, Any]:
         self.calls.append(("unfreeze", (account, reason, actor)))
         if not pyotp.TOTP(self.seed).verify(totp_code):
             raise StepUpFailed("the TOTP code is wrong")

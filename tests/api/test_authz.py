@@ -11,6 +11,7 @@ from sentinel.api.authz import Authorizer, Need
 from sentinel.api.errors import ApiError
 from sentinel.authz import capability_path
 from tests.api.conftest import Harness, World
+from tests.conftest import person_entity
 
 
 class Clock:
@@ -114,6 +115,7 @@ async def test_decisions_are_logged_without_the_token(harness: Harness) -> None:
             "event": "authz.decision",
             "log_level": "info",
             "actor": "op-mod",
+            "identity": "entity:" + person_entity(harness.world.admin, "op-mod"),
             "accessor": harness.world.accessors["op-mod"],
             "capability": "publish",
             "account": "acct-a",

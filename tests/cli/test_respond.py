@@ -15,7 +15,7 @@ from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response import stepup
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from tests.conftest import Deployment
+from tests.conftest import Deployment, person_token
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +40,16 @@ def prepare(deployment: Deployment, sandbox: SandboxServer) -> dict[str, str]:
         daemon.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
     p = deployment.settings.policy_prefix
     admin = deployment.admin
-    admin.policy_write(f"{p}-role-irt", f'path "{p}/global/lockdown" {{ capabilities = ["update"] }}')
+    acl = "sentinel"  # [api] acl_prefix: the one capability prefix of the CLI and the API
+    admin.policy_write(f"{p}-role-irt", f'path "{acl}/global/lockdown" {{ capabilities = ["update"] }}')
     admin.policy_write(
         f"{p}-role-lead",
-        f'path "{p}/global/unfreeze" {{ capabilities = ["update"] }}\n'
-        f'path "{p}/global/lockdown" {{ capabilities = ["update"] }}',
+        f'path "{acl}/global/unfreeze" {{ capabilities = ["update"] }}\n'
+        f'path "{acl}/global/lockdown" {{ capabilities = ["update"] }}',
     )
     tokens = {}
     for name, policy in (("op-ivy", "irt"), ("op-lee", "lead"), ("op-nobody", "")):
-        tok, _ = admin.create_token(
-            policies=[f"{p}-role-{policy}"] if policy else ["default"], ttl="30m", meta={"operator": name}
-        )
+        tok, _ = person_token(admin, name, [f"{p}-role-{policy}"] if policy else [], ttl="30m")
         tokens[name] = tok
     return tokens
 

@@ -13,7 +13,7 @@ import pytest
 from sentinel.creds.store import CredentialStore
 from sentinel.inventory import load_inventory
 from sentinel.platforms.sandbox_server import SandboxServer
-from tests.conftest import Deployment
+from tests.conftest import Deployment, person_token
 from tests.creds.conftest import sandbox_api, sandbox_login
 
 INVENTORY = """\
@@ -50,10 +50,10 @@ class SandboxDeployment:
         return CredentialStore(self.d.admin.with_token(self.d.token))
 
     def person(self, name: str, hcl: str) -> str:
-        """A Vault token for a person (``meta.operator`` names them) holding policy ``hcl``."""
+        """A Vault token of the person ``name`` (their identity entity) holding policy ``hcl``."""
         policy = f"{self.d.settings.policy_prefix}-person-{name}"
         self.d.admin.policy_write(policy, hcl)
-        token, _ = self.d.admin.create_token([policy], ttl="10m", meta={"operator": name})
+        token, _ = person_token(self.d.admin, name, [policy], ttl="10m")
         return token
 
     def reader_policy(self, account: str) -> str:

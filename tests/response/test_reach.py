@@ -25,7 +25,7 @@ from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
-from tests.conftest import Deployment, running_app
+from tests.conftest import Deployment, person_token, running_app
 
 ACL_PREFIX = "sentinel"  # [api] acl_prefix default: where rendered roles put capabilities
 SCAM = "Send 1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh and get 2 back! https://claim-example.com"
@@ -311,9 +311,9 @@ def test_lockdown_operator_locks_exactly_the_reach(
     deploy(deployment, sandbox, op)
     p = deployment.settings.policy_prefix
     deployment.admin.policy_write(
-        f"{p}-role-irt", f'path "{p}/global/lockdown" {{ capabilities = ["update"] }}'
+        f"{p}-role-irt", f'path "{ACL_PREFIX}/global/lockdown" {{ capabilities = ["update"] }}'
     )
-    tok, _ = deployment.admin.create_token(policies=[f"{p}-role-irt"], ttl="10m", meta={"operator": "op-ivy"})
+    tok, _ = person_token(deployment.admin, "op-ivy", [f"{p}-role-irt"], ttl="10m")
     monkeypatch.setenv("VAULT_TOKEN", tok)
 
     args = ["--json", *deployment.cli("lockdown", "--operator", op, "--reason", "phished", "--yes")]
@@ -354,7 +354,8 @@ async def blast(
     await responder.start(app)
     for i, account in enumerate(accounts):
         event = {"id": f"g{i}", "ts": f"2026-11-28T10:0{i}:00Z", "account": account, "via": "gate"}
-        d = guard.check({**event, "text": SCAM, "client": "SocialSuite", "author": op})
+        # caller: the Vault identity the API authenticated (never a body field)
+        d = guard.check({**event, "text": SCAM, "client": "SocialSuite", "author": op, "caller": op})
         assert d.verdict == "block" and d.freeze is not None
     while guard._tasks:
         await asyncio.gather(*list(guard._tasks))
