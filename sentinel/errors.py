@@ -93,6 +93,12 @@ class PlatformError(SentinelError):
     exit_code = 4
 
 
+class AccountFrozen(SentinelError):
+    """The account is frozen: nothing acts on it until a responder unfreezes it."""
+
+    exit_code = 6
+
+
 class ConfirmationRequired(SentinelError):
     """A destructive command was not confirmed."""
 

@@ -109,6 +109,18 @@ class Context:
         )
         return client, identity_of(client.lookup_self(), self._entity_name)
 
+    def refuse_frozen(self, account: str) -> None:
+        """Defence in depth: a person's command never acts on a frozen account, whatever their
+        Vault policies still allow (the freeze is in the shared state database)."""
+        from sentinel.errors import AccountFrozen
+        from sentinel.response.store import ResponseStore
+
+        rec = ResponseStore(self.store).get(account)
+        if rec is not None and rec.frozen:
+            raise AccountFrozen(
+                f"account {account!r} is frozen ({rec.reason}); a responder must unfreeze it first"
+            )
+
     def _entity_name(self, entity_id: str) -> str:
         """An entity's name, read with Sentinel's own token (a person's policy rarely allows it)."""
         from sentinel.errors import VaultError

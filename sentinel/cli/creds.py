@@ -87,6 +87,7 @@ def _reveal(ctx: Context, args: argparse.Namespace, account: Any) -> int:
     keys = [args.credential] if args.credential else [c.key for c in account.credentials]
     if len(keys) != 1:
         raise UsageError(f"--reveal shows one secret at a time: add --credential ({', '.join(keys)})")
+    ctx.refuse_frozen(account.id)
     person, who = ctx.operator()
     try:
         version, data = reveal(person, who, account, keys[0], audit_sink(ctx))

@@ -86,6 +86,7 @@ def _enroll_operator(ctx: Context, args: argparse.Namespace) -> int:
 
 def handle_code(ctx: Context, args: argparse.Namespace) -> int:
     account = ctx.inventory[args.account]
+    ctx.refuse_frozen(account.id)
     person, who = ctx.operator()
     try:
         code, left = totp_code(person, who, account, _key(account), audit_sink(ctx))
