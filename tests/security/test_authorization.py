@@ -7,6 +7,7 @@ with ``sudo`` on a capability path could lock down from the CLI but not through 
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import pytest
@@ -47,12 +48,8 @@ async def test_cli_and_api_give_the_same_answers(world: World, deployment: Deplo
     config = load_config(deployment.config, env={})
     assert acl_prefix(config) == world.acl_prefix != config.vault.policy_prefix
     name = f"authz-{secrets.token_hex(3)}"
-    hcl = "\n".join(
-        f'path "{capability_path(world.acl_prefix, n.capability, n.account)}" {{ capabilities = {caps!r} }}'.replace(
-            "'", '"'
-        )
-        for n in QUESTIONS
-    )
+    paths = [capability_path(world.acl_prefix, n.capability, n.account) for n in QUESTIONS]
+    hcl = "\n".join(f'path "{p}" {{ capabilities = {json.dumps(caps)} }}' for p in paths)
     if "deny" in caps:  # the deny in a second policy, as the freeze policy does it
         world.admin.policy_write(f"{name}-grant", hcl.replace(', "deny"', ""))
         world.admin.policy_write(name, hcl.replace('"update", ', ""))
