@@ -586,13 +586,14 @@ class Api(ModerationRoutes, AdminRoutes):
         row = self.deps.incident(number) if 0 < number < 2**63 else None
         if row is None:
             raise ApiError("not_found", f"no incident {number}")
-        if not await self.filter_visible(token, caller, [row], "incident"):
+        shown = await self.filter_visible(token, caller, [row], "incident")
+        if not shown:
             raise ApiError(
                 "missing_capability",
                 "reading this incident needs 'analytics' on one of its accounts or 'lockdown'",
                 capability="analytics",
             )
-        return JSONResponse(row)
+        return JSONResponse(shown[0])
 
     async def alerts(self, request: Request) -> Response:
         token, caller = await self.caller(request)
@@ -605,11 +606,20 @@ class Api(ModerationRoutes, AdminRoutes):
     async def filter_visible(
         self, token: str, caller: Caller, rows: list[dict[str, Any]], route: str
     ) -> list[dict[str, Any]]:
-        """Rows about accounts the caller may see: all for ``lockdown`` holders, else by ``analytics``."""
+        """Rows about accounts the caller may see: all for ``lockdown`` holders, else by ``analytics``,
+        each narrowed to those accounts (its ``accounts`` list and its ``events``)."""
         if await self.holds(token, "lockdown"):
             return rows
         seen = await self.visible(token, caller, (a for r in rows for a in r.get("accounts", ())), route)
-        return [r for r in rows if seen.intersection(r.get("accounts", ()))]
+        return [_narrowed(r, seen) for r in rows if seen.intersection(r.get("accounts", ()))]
+
+
+def _narrowed(row: dict[str, Any], seen: set[str]) -> dict[str, Any]:
+    """``row`` with only the accounts in ``seen`` (and only their events, for an incident)."""
+    out = {**row, "accounts": [a for a in row.get("accounts", ()) if a in seen]}
+    if "events" in row:
+        out["events"] = [e for e in row["events"] if e.get("account") in seen]
+    return out
 
 
 def _asserted(event: Event) -> dict[str, str]:
