@@ -27,6 +27,7 @@ CODES: dict[str, tuple[int, str]] = {
     "post_blocked": (403, "The gate blocked the post; nothing was published"),
     "not_found": (404, "No such account, post, held post, incident or route"),
     "method_not_allowed": (405, "The route exists but not with this method"),
+    "step_up_locked": (429, "Too many wrong TOTP codes from this identity; step-up is refused for a while"),
     "conflict": (409, "The resource is not in a state that allows this"),
     "account_frozen": (423, "The account is frozen: nothing acts on it until a responder unfreezes it"),
     "not_supported": (422, "The account's platform cannot do this through its API"),

@@ -78,7 +78,12 @@ class Rotator(Protocol):
 
 
 class StepUpFailed(SentinelError):
-    """The TOTP step-up code is wrong, reused, or the responder has none."""
+    """The TOTP step-up code is wrong, reused, or the responder has none (``locked``: too many
+    wrong codes from this identity; every code is refused for a while)."""
+
+    def __init__(self, message: str, locked: bool = False) -> None:
+        super().__init__(message)
+        self.locked = locked
 
 
 class ResponderConflict(SentinelError):
@@ -89,7 +94,8 @@ AdapterFactory = Callable[[Account], Awaitable[PlatformAdapter]]
 
 
 class ResponderBridge:
-    """``Responder`` over ``sentinel.response.Responder`` and TOTP seeds in Vault."""
+    """``Responder`` over ``sentinel.response.Responder`` and TOTP seeds in Vault; wrong codes
+    are limited per Vault identity in the responder's state database."""
 
     def __init__(
         self,
@@ -117,10 +123,19 @@ class ResponderBridge:
         vault = self.vault()
         if vault is None:
             raise SentinelError("Sentinel is not connected to Vault; the step-up cannot be checked")
+        limiter = stepup.StepUpLimiter(self.responder.store.store, self.responder.alert)
         try:
             ok = await asyncio.to_thread(
-                stepup.verify, vault, actor, totp_code, self.now() if self.now else None
+                stepup.verify_limited,
+                vault,
+                limiter,
+                actor,
+                actor_id or actor,
+                totp_code,
+                self.now() if self.now else None,
             )
+        except stepup.StepUpLocked as e:
+            raise StepUpFailed(e.message, locked=True) from None
         except SentinelError as e:
             raise StepUpFailed(e.message) from None
         if not ok:

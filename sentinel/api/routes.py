@@ -527,8 +527,8 @@ class Api(ModerationRoutes, AdminRoutes):
         try:
             record = await responder.unfreeze(account.id, reason, caller.actor, code, caller.identity.key)
         except StepUpFailed as e:
-            log.warning("api.step_up_failed", actor=caller.actor, account=account.id)
-            raise ApiError("step_up_failed", e.message) from None
+            log.warning("api.step_up_failed", actor=caller.actor, account=account.id, locked=e.locked)
+            raise ApiError("step_up_locked" if e.locked else "step_up_failed", e.message) from None
         except ResponderConflict as e:
             raise ApiError("conflict", e.message) from None
         self.emit("account.unfrozen", {"account": account.id, "reason": reason, "actor": caller.actor})

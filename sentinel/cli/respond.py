@@ -231,7 +231,8 @@ def handle_unfreeze(ctx: Context, args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise UsageError("give your TOTP code with --code (no terminal to ask on)")
         code = getpass.getpass("Your TOTP code: ")
-    verified = stepup.verify(ctx.vault, who, code)
+    limiter = stepup.StepUpLimiter(ctx.store, _alert_sink(ctx))
+    verified = stepup.verify_limited(ctx.vault, limiter, who, me.key, code)
     if not verified:
         raise SentinelError("TOTP code not valid (or already used): unfreeze refused")
     responder = _responder(ctx)

@@ -3,7 +3,8 @@
 ``totp enroll ACCOUNT`` reads an ``otpauth://`` URI or a base32 secret from stdin (or asks
 for it on a terminal, without echo) and stores it with *your* Vault token. ``totp code
 ACCOUNT`` prints the current code to a person allowed to read the seed, and audits it.
-``totp enroll --operator NAME`` gives a responder their own step-up seed (for unfreeze).
+``totp enroll --operator NAME`` gives a responder their own step-up seed (for unfreeze); it
+needs your own token with ``admin`` on every account.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import getpass
 import sys
 from datetime import UTC, datetime
 
+from sentinel.authz import acl_prefix, require_self
 from sentinel.cli.context import Context
 from sentinel.cli.creds import audit_sink
 from sentinel.cli.output import emit_json
@@ -69,12 +71,22 @@ def handle_enroll(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _enroll_operator(ctx: Context, args: argparse.Namespace) -> int:
+    """A responder's step-up seed is their second factor for unfreezing: issuing or replacing
+    one needs the caller's own token holding ``admin`` on every account (Sentinel's token
+    alone never suffices), and the audit trail names the caller."""
     from sentinel.response import stepup
 
+    person, who = ctx.operator()
+    try:
+        require_self(person, acl_prefix(ctx.config), "admin", [a.id for a in ctx.inventory.active])
+    finally:
+        person.close()
     uri = stepup.enroll(
         ctx.vault, args.operator, issuer=ctx.config.sentinel.organisation, replace=args.replace
     )
-    audit_sink(ctx)(f"cli:{args.operator}", "totp.enroll_operator", f"system/totp/{args.operator}", {})
+    audit_sink(ctx)(
+        who, "totp.enroll_operator", f"system/totp/{args.operator}", {"replace": bool(args.replace)}
+    )
     print(
         "sentinel: WARNING: this URI is the responder's second factor: add it to their authenticator "
         "now; it is not shown again.",

@@ -4,18 +4,94 @@ Seeds live in Vault under ``<kv_mount>/system/totp/<operator>`` (the daemon poli
 write ``system/*``; people's policies do not grant it). ``enroll`` creates one and returns
 the ``otpauth://`` URI to show once; ``verify`` accepts the current code or the one
 before it (a 30 s step of clock drift) and refuses a code that was already used.
+
+Guessing is limited per Vault identity (NIST SP 800-63B §5.2.2): ``StepUpLimiter`` allows
+``MAX_FAILURES`` wrong codes in ``WINDOW`` seconds, then refuses every code, right or
+wrong, for the rest of the window and raises one alert. The failures are kept in the
+state database, shared by the daemon and the CLI, so a restart does not reset them; a
+right code clears them.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pyotp
 
 from sentinel.errors import SentinelError, VaultConflict, VaultNotFound
 from sentinel.redact import register_secret
+from sentinel.store import Store
 from sentinel.vault.client import VaultClient
+
+MAX_FAILURES = 5
+WINDOW = 900.0
+MIGRATIONS = [
+    """
+    CREATE TABLE stepup_failures (
+        identity TEXT NOT NULL,
+        ts       REAL NOT NULL
+    );
+    CREATE INDEX stepup_failures_identity ON stepup_failures(identity, ts)
+    """,
+]
+
+
+class StepUpLocked(SentinelError):
+    """Too many wrong step-up codes from one identity: every code is refused for a while."""
+
+    exit_code = 6
+
+
+class StepUpLimiter:
+    """Wrong TOTP codes per identity, in the state database (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        alert: Callable[..., Any] | None = None,
+        max_failures: int = MAX_FAILURES,
+        window: float = WINDOW,
+    ) -> None:
+        self.store = store
+        self.alert = alert
+        self.max_failures = max_failures
+        self.window = window
+        store.migrate("stepup", MIGRATIONS)
+
+    def _recent(self, identity: str, now: float) -> list[float]:
+        rows = self.store.query(
+            "SELECT ts FROM stepup_failures WHERE identity = ? AND ts > ? ORDER BY ts",
+            (identity, now - self.window),
+        )
+        return [float(r["ts"]) for r in rows]
+
+    def check(self, identity: str, now: float) -> None:
+        """Raise ``StepUpLocked`` while ``identity`` has used up its wrong codes."""
+        recent = self._recent(identity, now)
+        if len(recent) >= self.max_failures:
+            wait = int(recent[-self.max_failures] + self.window - now) + 1
+            raise StepUpLocked(
+                f"too many wrong TOTP codes: step-up refused for {wait} s more (ask another responder)"
+            )
+
+    def failed(self, identity: str, now: float, name: str = "") -> None:
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM stepup_failures WHERE ts <= ?", (now - self.window,))
+            db.execute("INSERT INTO stepup_failures(identity, ts) VALUES(?, ?)", (identity, now))
+        if len(self._recent(identity, now)) == self.max_failures and self.alert is not None:
+            self.alert(
+                kind="step_up_locked",
+                severity="high",
+                summary=f"{self.max_failures} wrong step-up codes from {name or identity}: step-up locked "
+                f"for {int(self.window)} s; someone may be guessing with their token",
+            )
+
+    def succeeded(self, identity: str) -> None:
+        self.store.execute("DELETE FROM stepup_failures WHERE identity = ?", (identity,))
+
 
 _OPERATOR = re.compile(r"^[A-Za-z0-9._@-]{1,128}$")
 
@@ -66,3 +142,22 @@ def verify(vault: VaultClient, operator: str, code: str, now: float | None = Non
                 return False
             return True
     return False
+
+
+def verify_limited(
+    vault: VaultClient,
+    limiter: StepUpLimiter,
+    operator: str,
+    identity: str,
+    code: str,
+    now: float | None = None,
+) -> bool:
+    """``verify``, refused outright while ``identity`` is locked out; counts wrong codes."""
+    t = time.time() if now is None else now
+    limiter.check(identity, t)
+    ok = verify(vault, operator, code, t)
+    if ok:
+        limiter.succeeded(identity)
+    else:
+        limiter.failed(identity, t, operator)
+    return ok

@@ -75,7 +75,11 @@ def test_bad_seed_and_missing_seed(
     assert "enrol one with: sentinel totp enroll" in capsys.readouterr().err
 
 
-def test_enroll_operator_step_up_seed(sd: SandboxDeployment, capsys: pytest.CaptureFixture[str]) -> None:
+def test_enroll_operator_step_up_seed(
+    sd: SandboxDeployment, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = 'path "sentinel/accounts/+/admin" { capabilities = ["update"] }'  # [api] acl_prefix
+    monkeypatch.setenv("VAULT_TOKEN", sd.person("op-boss", admin))
     assert main(sd.d.cli("totp", "enroll", "--operator", "op-resp")) == 0
     out, err = capsys.readouterr()
     assert out.startswith("otpauth://totp/") and "not shown again" in err
