@@ -83,7 +83,7 @@ SCHEMAS: dict[str, Any] = {
             "author": {
                 "type": "string",
                 "maxLength": 512,
-                "description": "Who wrote it (default: the caller).",
+                "description": "Who wrote it: the caller; naming anyone else needs assert_author.",
             },
             "ip": {"type": "string", "maxLength": 64, "description": "The author's IP address."},
             "reply_to": {
@@ -127,6 +127,7 @@ SCHEMAS: dict[str, Any] = {
             "kind": {"type": "string", "enum": ["broker", "gate"]},
             "account": STR,
             "author": STR,
+            "sent_by": STR,
             "text": STR,
             "reply_to": NSTR,
             "client": STR,
@@ -447,7 +448,7 @@ def document() -> dict[str, Any]:
                 "Approve a held post (broker posts are published now)",
                 _ok(_ref("HeldPost")),
                 (403, 404, 409, 422, 502),
-                "approve (global); the approver must not be the author",
+                "approve (global); the approver must be neither the sender nor the author",
                 params=(HELD_PARAM,),
             )
         },

@@ -1,8 +1,7 @@
 """Blast radius: every account an operator can reach, from the inventory and from Vault.
 
-An operator is named the way ``ctx.operator()`` and the API name a person (token meta
-``operator``, else the token's display name) and the inventory's ``owners`` list them; in
-Vault that name is their identity entity's. What they can reach is the union of
+An operator is named the way ``ctx.operator()`` and the API name a person (their Vault
+identity entity's name: ``sentinel.identity``) and the inventory's ``owners`` list them. What they can reach is the union of
 
 - the accounts whose inventory ``owners`` name them, and
 - the accounts Vault's policies let them act on: the policies of their entity
