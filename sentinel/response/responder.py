@@ -241,9 +241,24 @@ class Responder:
             "freeze.gate_blocked", accounts=len(accounts), seconds=round(gate_seconds, 6), actor=actor
         )
         await self._run_all([self.store.get(a) for a in fresh], operator)
+        if operator and not fresh:
+            await self._contain_operator(operator, already)
         records = [r for r in (self.store.get(a) for a in accounts) if r is not None]
         report = LockdownReport(records, incident, gate_seconds, time.perf_counter() - t0, already)
         return report
+
+    async def _contain_operator(self, operator: str, accounts: Sequence[str]) -> None:
+        """Disable ``operator``'s entity when every account they reach was frozen already (a
+        blast radius whose lures froze all of it): no fresh freeze's vault step would."""
+        if self.containment is None:
+            return
+        self.store.set_operator(accounts, operator)
+        try:
+            entity = await asyncio.to_thread(self.containment.set_operator_disabled, operator, True)
+        except VaultNotFound:
+            log.error("freeze.operator_not_contained", operator=operator, reason="no such Vault entity")
+            return
+        log.warning("freeze.operator_disabled", operator=operator, entity=entity)
 
     async def resume(self) -> list[FreezeRecord]:
         """Finish the steps of freezes a restart interrupted."""

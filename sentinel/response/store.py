@@ -228,6 +228,15 @@ class ResponseStore:
             (status, str(scrub_obj(detail))[:2000], attempts, now_iso(), account, rec.generation, step),
         )
 
+    def set_operator(self, accounts: Iterable[str], operator: str) -> None:
+        """Name the contained operator on frozen accounts that name none (so the last unfreeze
+        re-enables their entity)."""
+        for account in accounts:
+            self.store.execute(
+                "UPDATE freezes SET operator = ? WHERE account = ? AND frozen = 1 AND operator = ''",
+                (operator, account),
+            )
+
     def mark_unfrozen(self, account: str) -> None:
         self.store.execute(
             "UPDATE freezes SET frozen = 0, updated = ? WHERE account = ?", (now_iso(), account)

@@ -53,13 +53,12 @@ class Daemon:
 
 @pytest.fixture
 async def daemon(deployment: Deployment, sandbox: SandboxServer) -> AsyncIterator[Daemon]:
-    """The daemon's guard, responder and API in-process: lure-1..3 are nobody's in the
+    """The daemon's guard, responder and API in-process: lure-1/lure-2 are nobody's in the
     inventory, alice-1/alice-2 are alice-<tag>'s (a Vault entity of that name)."""
     tag = secrets.token_hex(3)
     owners = {
         "lure-1": "op-x",
         "lure-2": "op-x",
-        "lure-3": "op-x",
         "alice-1": f"alice-{tag}",
         "alice-2": f"alice-{tag}",
     }
@@ -95,8 +94,8 @@ async def daemon(deployment: Deployment, sandbox: SandboxServer) -> AsyncIterato
 
 
 def publisher(deployment: Deployment, name: str, *, assert_author: bool) -> str:
-    """A token of the entity ``name``, whose own policy grants publish on the lure accounts."""
-    lures = ("lure-1", "lure-2", "lure-3")
+    """A token of the entity ``name``, whose own policy grants publish on two lure accounts."""
+    lures = ("lure-1", "lure-2")
     lines = [f'path "sentinel/accounts/{a}/publish" {{ capabilities = ["update"] }}' for a in lures]
     if assert_author:
         lines.append('path "sentinel/global/assert_author" { capabilities = ["update"] }')
@@ -133,11 +132,11 @@ async def test_forged_author_does_not_contain_the_person_named(
         assert resp.status_code == 200 and resp.json()["verdict"] == "block" and resp.json()["frozen"]
     await daemon.settle()
     rs = ResponseStore(daemon.app.store)
-    assert rs.frozen() == ["lure-1", "lure-2", "lure-3"]  # what the tool reaches; none of alice's
+    assert rs.frozen() == ["lure-1", "lure-2"]  # what the tool reaches; none of alice's
     assert deployment.admin.entity_read(alice_id)["disabled"] is False
-    # containment reached the authenticated sender: its entity is disabled, its token refused
-    rec = rs.get("lure-3")
-    assert rec is not None and rec.operator == tool
+    # containment reached the authenticated sender (all it reaches was frozen by its lures
+    # already): its entity is disabled, and the freezes name it for the unfreeze
+    assert {r.operator for a in ("lure-1", "lure-2") if (r := rs.get(a)) is not None} == {tool}
     assert deployment.admin.entity_read(person_entity(deployment.admin, tool))["disabled"] is True
     with pytest.raises(VaultError):  # Vault itself now refuses every token of that entity
         deployment.admin.with_token(token).lookup_self()
