@@ -283,7 +283,14 @@ def setup_vault(tmp: Path) -> tuple[Any, str, str, str]:
     daemon_token, _ = issue_daemon_token(admin, settings, ttl="2h")
     acl = "sentinel"
     roles = parse_roles(
-        {"roles": {"planner": {"grants": [{"all": True, "capabilities": ["publish", "respond"]}]}}}
+        {
+            "roles": {
+                "planner": {  # a publishing tool posting for several people: it asserts their names
+                    "global": ["assert_author"],
+                    "grants": [{"all": True, "capabilities": ["publish", "respond"]}],
+                }
+            }
+        }
     )
     apply(
         admin,
