@@ -32,13 +32,14 @@ SCAM = "Send 1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh and get 2 back!
 
 
 def inventory_toml(op: str, tag: str = "t") -> str:
-    """brand-x, brand-ig: tag brand, op-ann's; shop-x: ``op``'s; help-x: op-ann's; old-x: retired brand."""
+    """brand-x, brand-ig: tag brand, op-ghost's; shop-x: ``op``'s; help-x: op-ghost's; old-x:
+    retired brand. No Vault entity is named op-ghost (other tests make entities of their people)."""
     rows = [
-        ("brand-x", "brand", "op-ann", False),
-        ("brand-ig", "brand", "op-ann", False),
+        ("brand-x", "brand", "op-ghost", False),
+        ("brand-ig", "brand", "op-ghost", False),
         ("shop-x", "shop", op, False),
-        ("help-x", "help", "op-ann", False),
-        ("old-x", "brand", "op-ann", True),
+        ("help-x", "help", "op-ghost", False),
+        ("old-x", "brand", "op-ghost", True),
     ]
     return "\n".join(
         f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
@@ -268,11 +269,11 @@ def test_no_entity_or_no_vault_falls_back_to_the_owners(
     assert r.warnings == (f"no Vault identity entity is named {op}: reach is the inventory owners only",)
 
     down = VaultClient("http://127.0.0.1:9", "tok", timeout=2)
-    r = reach(down, inv, "op-ann", deployment)
+    r = reach(down, inv, "op-ghost", deployment)
     down.close()
     assert r.accounts == ("brand-x", "brand-ig", "help-x", "old-x") and not r.vault
     assert r.warnings[0].startswith("Vault could not be asked (") and "inventory owners only" in r.warnings[0]
-    assert reach(None, inv, "op-ann", deployment).warnings == (
+    assert reach(None, inv, "op-ghost", deployment).warnings == (
         "Vault is not available: reach is the inventory owners only",
     )
 
@@ -329,9 +330,11 @@ def test_lockdown_operator_locks_exactly_the_reach(
     assert ent["disabled"] is True
 
     # An operator Vault does not know: the inventory owners, and the responder is told.
-    assert main(deployment.cli("lockdown", "--operator", "op-ann", "--reason", "x", "--yes")) == 0
+    assert main(deployment.cli("lockdown", "--operator", "op-ghost", "--reason", "x", "--yes")) == 0
     out = capsys.readouterr()
-    assert "warning: no Vault identity entity is named op-ann: reach is the inventory owners only" in out.err
+    assert (
+        "warning: no Vault identity entity is named op-ghost: reach is the inventory owners only" in out.err
+    )
     # Nobody reaches nothing silently.
     assert main(deployment.cli("lockdown", "--operator", "op-nobody", "--reason", "x", "--yes")) == 2
     assert "op-nobody reaches no active account" in capsys.readouterr().err
@@ -373,7 +376,7 @@ async def test_daemon_blast_radius_freezes_what_vault_grants(
 ) -> None:
     deploy(deployment, sandbox, op)
     frozen, alerts = await blast(deployment, op, ("brand-x", "shop-x"))
-    # brand-ig only through the role's Vault group; help-x and old-x are op-ann's.
+    # brand-ig only through the role's Vault group; help-x and old-x are op-ghost's.
     assert sorted(frozen) == ["brand-ig", "brand-x", "shop-x"] and frozen["brand-ig"] == op
     assert not [a for a in alerts if a["kind"] == "blast_radius"]  # complete: no warning to raise
     ent = deployment.admin.request("GET", f"identity/entity/name/{op}")["data"]
