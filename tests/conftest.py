@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import structlog
 
 from sentinel.audit import AuditTrail
 from sentinel.config import Config, VaultSettings
@@ -100,6 +102,17 @@ def running_app(config: Config, vault: VaultClient) -> App:
     )
     app.audit = AuditTrail(store, audit_keystore(config, vault), eager=False)
     return app
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put logging back as it was after a test that configured it (a CLI command does)."""
+    yield
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_sentinel", False):
+            root.removeHandler(h)
 
 
 PERSON_ROLE = "sentinel-test-person"

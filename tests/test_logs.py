@@ -3,23 +3,13 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
-import structlog
 
 from sentinel import logs
 from sentinel.redact import register_secret
 
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    yield
-    structlog.reset_defaults()
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        if getattr(h, "_sentinel", False):
-            root.removeHandler(h)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def test_json_lines_with_secrets_scrubbed_including_exceptions() -> None:
