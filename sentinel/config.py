@@ -109,10 +109,27 @@ class ApiSettings:
     acl_prefix: str = "sentinel"
     webhook_urls: tuple[str, ...] = ()
     webhook_secret_file: Path | None = None
+    max_body_bytes: int = 1 << 20
+    """A larger request body is refused (413) while it is read, before authorization."""
+    read_timeout: Duration = Duration(10.0)
+    """A request's headers and body must arrive within this time of its first byte (or of the
+    connection opening); else the connection is closed (slow or half-sent requests)."""
+    idle_timeout: Duration = Duration(5.0)
+    """A kept-alive connection with no new request is closed after this time."""
+    max_connections: int = 256
+    """Requests are answered 503 while this many connections are open."""
+    max_header_bytes: int = 16384
+    """Request line and headers larger than this are refused (400)."""
 
     def validate(self, prefix: str) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"config key '{prefix}.port' must be between 0 and 65535")
+        for key, low in (("max_body_bytes", 1024), ("max_connections", 2), ("max_header_bytes", 1024)):
+            if getattr(self, key) < low:
+                raise ConfigError(f"config key '{prefix}.{key}' must be at least {low}")
+        for key in ("read_timeout", "idle_timeout"):
+            if not 1 <= getattr(self, key) <= 3600:
+                raise ConfigError(f"config key '{prefix}.{key}' must be between 1s and 1h")
 
 
 @dataclass(frozen=True)

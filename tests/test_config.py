@@ -44,6 +44,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
     assert cfg.vault.addr == "https://b:8200"
     assert cfg.sentinel.state_dir == Path("/srv/sentinel")
     assert cfg.api.port == 9000
+    assert cfg.api.max_body_bytes == 1 << 20
     assert cfg.sentinel.shipped_rules is False
     assert cfg.sentinel.rules_dirs == (Path("/a"), Path("/b"))
 
@@ -61,6 +62,10 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ({"vault": {"auth": "approle"}}, "needs 'vault.approle_role_id'"),
         ({"api": {"port": 70000}}, "'api.port' must be between 0 and 65535"),
         ({"api": {"port": "80"}}, "config key 'api.port': got '80', expected a whole number"),
+        ({"api": {"max_body_bytes": 10}}, "'api.max_body_bytes' must be at least 1024"),
+        ({"api": {"max_connections": 1}}, "'api.max_connections' must be at least 2"),
+        ({"api": {"read_timeout": "0s"}}, "'api.read_timeout' must be between 1s and 1h"),
+        ({"api": {"idle_timeout": "2h"}}, "'api.idle_timeout' must be between 1s and 1h"),
         ({"sentinel": {"log_level": "loud"}}, "config key 'sentinel.log_level'"),
         ({"valt": {}}, "config section 'valt' is unknown"),
         ({"audit": {"signing_key": "file"}}, "needs 'audit.key_file'"),

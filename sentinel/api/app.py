@@ -1,4 +1,5 @@
-"""The Starlette application: routes, the OpenAPI document, JSON errors for unknown routes."""
+"""The Starlette application: routes, the OpenAPI document, JSON errors for unknown routes,
+and every request body bounded and decoded before any handler (``sentinel.api.body``)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import json
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from sentinel.api.admin import ROUTES as ADMIN_ROUTES
+from sentinel.api.body import MAX_BODY_BYTES, BodyLimit
 from sentinel.api.deps import Deps
 from sentinel.api.errors import error_response
 from sentinel.api.moderation import ROUTES as MODERATION_ROUTES
@@ -41,7 +44,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def create_app(deps: Deps) -> Starlette:
+def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
     api = Api(deps)
     spec = json.dumps(document()).encode()
 
@@ -66,6 +69,10 @@ def create_app(deps: Deps) -> Starlette:
             return error_response("not_found", f"no route {request.url.path}")
         return error_response("invalid_request", str(exc.detail))
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
+    )
     app.state.api = api
     return app

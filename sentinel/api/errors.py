@@ -29,6 +29,7 @@ CODES: dict[str, tuple[int, str]] = {
     "method_not_allowed": (405, "The route exists but not with this method"),
     "step_up_locked": (429, "Too many wrong TOTP codes from this identity; step-up is refused for a while"),
     "conflict": (409, "The resource is not in a state that allows this"),
+    "body_too_large": (413, "The request body is larger than [api] max_body_bytes"),
     "account_frozen": (423, "The account is frozen: nothing acts on it until a responder unfreezes it"),
     "not_supported": (422, "The account's platform cannot do this through its API"),
     "platform_error": (502, "The platform refused or failed the call"),

@@ -289,7 +289,7 @@ def _op(
             "required": not optional_body,
             "content": {"application/json": {"schema": _ref(body)}},
         }
-        op["responses"].update(_errors(400))
+        op["responses"].update(_errors(400, 413))
     if params:
         op["parameters"] = list(params)
         op["responses"].update(_errors(400, 404) if any(p["in"] == "path" for p in params) else _errors(400))

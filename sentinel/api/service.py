@@ -3,20 +3,30 @@
 uvicorn's ``Server`` normally installs SIGINT/SIGTERM handlers; here the daemon owns the
 signals (it drains every service in order), so the server runs without them and stops
 when the daemon calls ``stop()``: no new connections, in-flight requests finish.
+
+Connection limits are uvicorn's own (``[api] idle_timeout`` is its keep-alive timeout,
+``max_connections`` its concurrency limit, ``max_header_bytes`` h11's incomplete-event
+size); uvicorn has no timeout for a request still arriving, so ``GuardedH11`` adds one
+(``[api] read_timeout``): a connection that opens and sends nothing, or sends part of a
+request's headers or body, is closed when the time is up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import socket
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sentinel.api.app import create_app
 from sentinel.api.deps import Deps
+from sentinel.config import ApiSettings
 from sentinel.errors import ConfigError, SentinelError
 from sentinel.logs import get_logger
 from sentinel.watcher.ledger import PublishedLedger
@@ -33,6 +43,51 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield  # the daemon handles signals
+
+
+class _Config(uvicorn.Config):
+    read_timeout: float = ApiSettings.read_timeout
+
+
+class GuardedH11(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request does not arrive in time.
+
+    The clock starts when the connection opens, or when the first byte of a further request
+    arrives on a kept-alive one (uvicorn's keep-alive timeout covers the wait before it),
+    and stops once the whole request is in; more bytes do not restart it.
+    """
+
+    read_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
+            self._arm()
+        else:
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self.read_timer is None and not self.transport.is_closing():
+            timeout = self.config.read_timeout if isinstance(self.config, _Config) else _Config.read_timeout
+            self.read_timer = self.loop.call_later(timeout, self._expired)
+
+    def _disarm(self) -> None:
+        if self.read_timer is not None:
+            self.read_timer.cancel()
+            self.read_timer = None
+
+    def _expired(self) -> None:
+        self.read_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -56,18 +111,24 @@ def bind(host: str, port: int) -> socket.socket:
 class ServerHandle:
     """A uvicorn server for one ASGI app on an already bound socket, in the running loop."""
 
-    def __init__(self, asgi: Any, sock: socket.socket) -> None:
+    def __init__(self, asgi: Any, sock: socket.socket, settings: ApiSettings | None = None) -> None:
         self.sock = sock
         host, port = sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"
-        config = uvicorn.Config(
+        limits = settings or ApiSettings()
+        config = _Config(
             asgi,
+            http=GuardedH11,
             lifespan="off",
             log_config=None,
             access_log=False,
             server_header=False,
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=math.ceil(limits.idle_timeout),
+            limit_concurrency=limits.max_connections,
+            h11_max_incomplete_event_size=limits.max_header_bytes,
         )
+        config.read_timeout = float(limits.read_timeout)
         self.server = _Server(config)
         self.task: asyncio.Task[None] | None = None
 
@@ -107,9 +168,9 @@ class ApiService:
         self.deps = (self._deps_factory or build_deps)(app)
         engine_for(app)
         register_metrics(app)
-        self.asgi = create_app(self.deps)
         settings = app.config.api
-        self.handle = ServerHandle(self.asgi, bind(settings.host, settings.port))
+        self.asgi = create_app(self.deps, settings.max_body_bytes)
+        self.handle = ServerHandle(self.asgi, bind(settings.host, settings.port), settings)
         await self.handle.start()
         log.info("api.listening", url=self.handle.url)
 

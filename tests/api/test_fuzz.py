@@ -8,11 +8,8 @@ dozen examples per operation.
 
 from __future__ import annotations
 
-import asyncio
 import random
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,36 +17,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from sentinel.api.app import create_app
 from sentinel.api.openapi import document
-from sentinel.api.service import ServerHandle, bind
-from sentinel.store import Store
-from tests.api.conftest import World, build_deps
+from tests.api.conftest import World
+from tests.api.served import ServedApi
 
 ACCOUNTS = ["acct-a", "acct-b", "acct-c"]
-
-
-class ServedApi:
-    def __init__(self, world: World, tmp: Path) -> None:
-        self.store = Store(tmp / "fuzz.sqlite3")
-        self.deps, *_ = build_deps(world, self.store)
-        self.loop = asyncio.new_event_loop()
-        self.handle = ServerHandle(create_app(self.deps), bind("127.0.0.1", 0))
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> ServedApi:
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.handle.start(), self.loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.handle.stop(), self.loop).result(10)
-        assert self.deps.aclose is not None
-        asyncio.run_coroutine_threadsafe(self.deps.aclose(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-        self.store.close()
 
 
 @pytest.fixture(scope="module")
