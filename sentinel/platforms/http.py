@@ -10,6 +10,10 @@ cannot have acted on them: connection failures, 429 and 503.
 
 Every failure becomes a ``PlatformError`` subclass whose one-line message names the
 platform, account, method and path, with any secret scrubbed.
+
+Adapters build every request path that holds an id with ``api_path``: each segment is
+percent-encoded whole, so an id (a ``reply_to`` from a request, a comment id from a
+platform) is one segment and never a path, a query, a fragment or a ``..``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -73,6 +78,19 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
             continue
         return max(0.0, parsed.timestamp() - now)
     return None
+
+
+def api_path(*segments: str) -> str:
+    """``/seg/seg/...`` with each segment percent-encoded whole (only RFC 3986's unreserved
+    characters stay as they are; ``.`` and ``..`` are encoded too, since URL normalisation
+    would resolve them). An empty segment is refused: it would change which resource is meant."""
+    parts = []
+    for segment in segments:
+        if not segment:
+            raise PlatformRejected("an id in the request path is empty")
+        encoded = quote(segment, safe="")
+        parts.append(encoded.replace(".", "%2E") if not encoded.strip(".") else encoded)
+    return "/" + "/".join(parts)
 
 
 def error_text(response: httpx.Response, limit: int = 200) -> str:

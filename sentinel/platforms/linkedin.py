@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from sentinel.platforms.base import (
     COMMENTS,
@@ -44,6 +43,7 @@ from sentinel.platforms.base import (
     page_since,
 )
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformNotFound
+from sentinel.platforms.http import api_path
 from sentinel.platforms.oauth import OAuthAdapter
 from sentinel.platforms.timefmt import utc_z
 
@@ -141,12 +141,12 @@ class LinkedInAdapter(OAuthAdapter):
 
     async def delete_post(self, post_id: str) -> None:
         try:
-            await self.http.request("DELETE", f"/rest/posts/{quote(post_id, safe='')}", token=self.token)
+            await self.http.request("DELETE", api_path("rest", "posts", post_id), token=self.token)
         except PlatformNotFound:
             return
 
-    def _social(self, urn: str) -> str:
-        return f"/rest/socialActions/{quote(urn, safe='')}/comments"
+    def _social(self, urn: str, *more: str) -> str:
+        return api_path("rest", "socialActions", urn, "comments", *more)
 
     async def reply(self, post_id: str, text: str) -> Post:
         body: dict[str, Any] = {"actor": self.need("author"), "object": post_id, "message": {"text": text}}
@@ -180,7 +180,7 @@ class LinkedInAdapter(OAuthAdapter):
                 f"account {self.account!r} on linkedin: {comment_id!r} is not a comment URN "
                 "(urn:li:comment:(<object>,<id>))"
             )
-        path = f"{self._social(urn['object'])}/{quote(urn['id'], safe='')}"
+        path = self._social(urn["object"], urn["id"])
         try:
             await self.http.request("DELETE", path, params={"actor": self.need("author")}, token=self.token)
         except PlatformNotFound:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from sentinel.platforms.base import (
     COMMENTS,
@@ -42,6 +41,7 @@ from sentinel.platforms.base import (
 )
 from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.htmltext import html_to_text
+from sentinel.platforms.http import api_path
 from sentinel.platforms.oauth import OAuthAdapter
 from sentinel.platforms.timefmt import normalise_time
 
@@ -120,7 +120,9 @@ class MastodonAdapter(OAuthAdapter):
         params: dict[str, Any] = {"limit": limit}
         if cursor is not None:
             params["min_id"] = cursor or "0"
-        data = await self.api("GET", f"/api/v1/accounts/{await self._account_id()}/statuses", params=params)
+        data = await self.api(
+            "GET", api_path("api", "v1", "accounts", await self._account_id(), "statuses"), params=params
+        )
         posts = sorted((self._post(s) for s in data), key=lambda p: int(p.post_id))
         newest = posts[-1].post_id if posts else (cursor or "0")
         return TimelinePage(
@@ -144,7 +146,7 @@ class MastodonAdapter(OAuthAdapter):
         return self._post(data)
 
     async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
-        data = await self.api("GET", f"/api/v1/statuses/{quote(post_id, safe='')}/context")
+        data = await self.api("GET", api_path("api", "v1", "statuses", post_id, "context"))
         own = await self._account_id()
         return [
             Comment(
@@ -161,7 +163,7 @@ class MastodonAdapter(OAuthAdapter):
 
     async def delete_comment(self, comment_id: str) -> None:
         try:
-            status = await self.api("GET", f"/api/v1/statuses/{quote(comment_id, safe='')}")
+            status = await self.api("GET", api_path("api", "v1", "statuses", comment_id))
         except PlatformNotFound:
             return
         author = str((status.get("account") or {}).get("id", ""))
@@ -171,7 +173,7 @@ class MastodonAdapter(OAuthAdapter):
 
     async def delete_post(self, post_id: str) -> None:
         try:
-            await self.api("DELETE", f"/api/v1/statuses/{post_id}")
+            await self.api("DELETE", api_path("api", "v1", "statuses", post_id))
         except PlatformNotFound:
             return
 

@@ -56,7 +56,7 @@ from sentinel.platforms.errors import (
     PlatformRateLimited,
     PlatformRejected,
 )
-from sentinel.platforms.http import retry_after_seconds
+from sentinel.platforms.http import api_path, retry_after_seconds
 from sentinel.platforms.oauth import OAuthAdapter
 from sentinel.platforms.timefmt import normalise_time
 from sentinel.redact import register_secret
@@ -103,7 +103,7 @@ class _GraphAdapter(OAuthAdapter):
 
     async def _delete(self, object_id: str) -> None:
         try:
-            await self.api("DELETE", f"/{object_id}")
+            await self.api("DELETE", api_path(object_id))
         except PlatformNotFound:
             return
 
@@ -140,13 +140,13 @@ class FacebookPageAdapter(_GraphAdapter):
     async def verify(self, credentials: Any = None) -> Identity:
         token = (credentials or self.credentials).get("access_token") or self.token
         data = await self.http.json(
-            "GET", f"/{self.need('page_id')}", params={"fields": "id,name"}, token=token
+            "GET", api_path(self.need("page_id")), params={"fields": "id,name"}, token=token
         )
         return Identity(user_id=str(data["id"]), handle=str(data.get("name", "")))
 
     async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
         params: dict[str, Any] = {"fields": "id,message,created_time,permalink_url", "limit": min(limit, 100)}
-        data = await self.api("GET", f"/{self.need('page_id')}/posts", params=params)
+        data = await self.api("GET", api_path(self.need("page_id"), "posts"), params=params)
         posts = [
             Post(
                 post_id=str(p["id"]),
@@ -159,13 +159,13 @@ class FacebookPageAdapter(_GraphAdapter):
         return page_since(posts, cursor, limit)
 
     async def publish(self, text: str) -> Post:
-        return await self._comment(f"/{self.need('page_id')}/feed", text)
+        return await self._comment(api_path(self.need("page_id"), "feed"), text)
 
     async def delete_post(self, post_id: str) -> None:
         await self._delete(post_id)
 
     async def reply(self, post_id: str, text: str) -> Post:
-        return await self._comment(f"/{post_id}/comments", text)
+        return await self._comment(api_path(post_id, "comments"), text)
 
     async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
         params = {
@@ -173,7 +173,7 @@ class FacebookPageAdapter(_GraphAdapter):
             "filter": "stream",
             "limit": min(limit, 100),
         }
-        data = await self.api("GET", f"/{post_id}/comments", params=params)
+        data = await self.api("GET", api_path(post_id, "comments"), params=params)
         page = self.need("page_id")
         return [
             Comment(
@@ -190,7 +190,7 @@ class FacebookPageAdapter(_GraphAdapter):
         ]
 
     async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
-        await self.api("POST", f"/{comment_id}", data={"is_hidden": "true" if hidden else "false"})
+        await self.api("POST", api_path(comment_id), data={"is_hidden": "true" if hidden else "false"})
 
     async def delete_comment(self, comment_id: str) -> None:
         await self._delete(comment_id)
@@ -235,13 +235,13 @@ class InstagramAdapter(_GraphAdapter):
     async def verify(self, credentials: Any = None) -> Identity:
         token = (credentials or self.credentials).get("access_token") or self.token
         data = await self.http.json(
-            "GET", f"/{self.need('ig_user_id')}", params={"fields": "id,username"}, token=token
+            "GET", api_path(self.need("ig_user_id")), params={"fields": "id,username"}, token=token
         )
         return Identity(user_id=str(data["id"]), handle=str(data.get("username", "")))
 
     async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
         params = {"fields": "id,caption,timestamp,permalink", "limit": min(limit, 100)}
-        data = await self.api("GET", f"/{self.need('ig_user_id')}/media", params=params)
+        data = await self.api("GET", api_path(self.need("ig_user_id"), "media"), params=params)
         posts = [
             Post(
                 post_id=str(m["id"]),
@@ -255,16 +255,16 @@ class InstagramAdapter(_GraphAdapter):
 
     async def reply(self, post_id: str, text: str) -> Post:
         try:
-            await self.api("GET", f"/{post_id}", params={"fields": "media_type"})
+            await self.api("GET", api_path(post_id), params={"fields": "media_type"})
         except PlatformRejected:
             # "nonexisting field (media_type) on node type (IGComment)": the id names a comment
-            return await self._comment(f"/{post_id}/replies", text)
-        return await self._comment(f"/{post_id}/comments", text)
+            return await self._comment(api_path(post_id, "replies"), text)
+        return await self._comment(api_path(post_id, "comments"), text)
 
     async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
         fields = "id,text,username,from{id},timestamp,hidden"
         params = {"fields": f"{fields},replies{{{fields}}}", "limit": min(limit, 50)}
-        data = await self.api("GET", f"/{post_id}/comments", params=params)
+        data = await self.api("GET", api_path(post_id, "comments"), params=params)
         me = self.need("ig_user_id")
 
         def comment(c: dict[str, Any], parent: str) -> Comment:
@@ -285,7 +285,7 @@ class InstagramAdapter(_GraphAdapter):
         return out[:limit]
 
     async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
-        await self.api("POST", f"/{comment_id}", params={"hide": "true" if hidden else "false"})
+        await self.api("POST", api_path(comment_id), params={"hide": "true" if hidden else "false"})
 
     async def delete_comment(self, comment_id: str) -> None:
         await self._delete(comment_id)
@@ -342,7 +342,7 @@ class ThreadsAdapter(_GraphAdapter):
 
     async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
         params = {"fields": "id,text,timestamp,permalink", "limit": min(limit, 100)}
-        data = await self.api("GET", f"/{await self._uid()}/threads", params=params)
+        data = await self.api("GET", api_path(await self._uid(), "threads"), params=params)
         posts = [
             Post(
                 post_id=str(t["id"]),
@@ -362,8 +362,10 @@ class ThreadsAdapter(_GraphAdapter):
 
     async def _thread(self, form: dict[str, str]) -> Post:
         uid = await self._uid()
-        container = await self.api("POST", f"/{uid}/threads", data=form)
-        data = await self.api("POST", f"/{uid}/threads_publish", data={"creation_id": str(container["id"])})
+        container = await self.api("POST", api_path(uid, "threads"), data=form)
+        data = await self.api(
+            "POST", api_path(uid, "threads_publish"), data={"creation_id": str(container["id"])}
+        )
         return Post(post_id=str(data["id"]), text=form["text"], created_at="")
 
     async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
@@ -371,7 +373,7 @@ class ThreadsAdapter(_GraphAdapter):
             "fields": "id,text,username,timestamp,permalink,hide_status,is_reply_owned_by_me,replied_to",
             "limit": min(limit, 100),
         }
-        data = await self.api("GET", f"/{post_id}/replies", params=params)
+        data = await self.api("GET", api_path(post_id, "replies"), params=params)
         return [
             Comment(
                 comment_id=str(r["id"]),
@@ -387,11 +389,13 @@ class ThreadsAdapter(_GraphAdapter):
         ]
 
     async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
-        await self.api("POST", f"/{comment_id}/manage_reply", data={"hide": "true" if hidden else "false"})
+        await self.api(
+            "POST", api_path(comment_id, "manage_reply"), data={"hide": "true" if hidden else "false"}
+        )
 
     async def delete_comment(self, comment_id: str) -> None:
         try:
-            data = await self.api("GET", f"/{comment_id}", params={"fields": "id,is_reply_owned_by_me"})
+            data = await self.api("GET", api_path(comment_id), params={"fields": "id,is_reply_owned_by_me"})
         except PlatformNotFound:
             return
         if not data.get("is_reply_owned_by_me"):

@@ -11,7 +11,6 @@ import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -29,6 +28,7 @@ from sentinel.platforms.base import (
     TimelinePage,
 )
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformLocked, PlatformNotFound, PlatformRejected
+from sentinel.platforms.http import api_path
 from sentinel.redact import register_secret
 
 DEFAULT_SERVICE = "http://127.0.0.1:8480"
@@ -136,7 +136,7 @@ class SandboxAdapter(AdapterBase):
         params: dict[str, Any] = {"limit": max(1, min(limit, 100))}
         if cursor is not None:
             params["since"] = cursor or "0"
-        data = await self.http.json("GET", f"/api/accounts/{self.handle}/posts", params=params)
+        data = await self.http.json("GET", api_path("api", "accounts", self.handle, "posts"), params=params)
         posts = tuple(
             Post(
                 post_id=str(p["id"]),
@@ -160,7 +160,7 @@ class SandboxAdapter(AdapterBase):
         return _post(await self._call("app", "POST", "/api/posts", json=body))
 
     async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
-        data = await self.http.json("GET", f"/api/posts/{quote(post_id, safe='')}/replies")
+        data = await self.http.json("GET", api_path("api", "posts", post_id, "replies"))
         return [
             Comment(
                 comment_id=str(p["id"]),
@@ -175,16 +175,14 @@ class SandboxAdapter(AdapterBase):
         ]
 
     async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
-        await self._call(
-            "app", "POST", f"/api/posts/{quote(comment_id, safe='')}/hide", json={"hidden": hidden}
-        )
+        await self._call("app", "POST", api_path("api", "posts", comment_id, "hide"), json={"hidden": hidden})
 
     async def delete_comment(self, comment_id: str) -> None:
         await self.delete_post(comment_id)
 
     async def delete_post(self, post_id: str) -> None:
         try:
-            await self._call("app", "DELETE", f"/api/posts/{quote(post_id, safe='')}")
+            await self._call("app", "DELETE", api_path("api", "posts", post_id))
         except PlatformNotFound:
             return  # already gone
 
@@ -207,7 +205,7 @@ class SandboxAdapter(AdapterBase):
         ]
 
     async def revoke_app_password(self, name: str) -> None:
-        await self._call("main", "DELETE", f"/api/app-passwords/{name}")
+        await self._call("main", "DELETE", api_path("api", "app-passwords", name))
 
     async def rotate_credential(self) -> dict[str, str]:
         """New app password, verified, then the old one revoked (like Bluesky)."""

@@ -43,6 +43,7 @@ from sentinel.platforms.base import (
     not_own,
 )
 from sentinel.platforms.errors import PlatformNotFound
+from sentinel.platforms.http import api_path
 from sentinel.platforms.oauth import OAuthAdapter
 from sentinel.platforms.timefmt import normalise_time
 
@@ -118,7 +119,7 @@ class XAdapter(OAuthAdapter):
         uid = await self._user_id()
         tweets: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES if cursor is not None else 1):
-            data = await self.api("GET", f"/2/users/{uid}/tweets", params=params)
+            data = await self.api("GET", api_path("2", "users", uid, "tweets"), params=params)
             tweets.extend(data.get("data") or [])
             token = (data.get("meta") or {}).get("next_token")
             if not token:
@@ -150,6 +151,9 @@ class XAdapter(OAuthAdapter):
         return Post(post_id=str(data["id"]), text=str(data.get("text", body["text"])), created_at="")
 
     async def list_comments(self, post_id: str, limit: int = 50) -> list[Comment]:
+        if not (post_id.isascii() and post_id.isdigit()):
+            # Tweet ids are numbers; anything else would add terms to the search query.
+            raise PlatformNotFound(f"account {self.account!r} on x: {post_id!r} is not a tweet id")
         params = {
             "query": f"conversation_id:{post_id}",
             "max_results": max(10, min(limit, 100)),
@@ -182,11 +186,13 @@ class XAdapter(OAuthAdapter):
         return sorted(out, key=lambda c: int(c.comment_id))[:limit]
 
     async def hide_comment(self, comment_id: str, hidden: bool = True) -> None:
-        await self.api("PUT", f"/2/tweets/{comment_id}/hidden", json={"hidden": hidden})
+        await self.api("PUT", api_path("2", "tweets", comment_id, "hidden"), json={"hidden": hidden})
 
     async def delete_comment(self, comment_id: str) -> None:
         try:
-            data = await self.api("GET", f"/2/tweets/{comment_id}", params={"tweet.fields": "author_id"})
+            data = await self.api(
+                "GET", api_path("2", "tweets", comment_id), params={"tweet.fields": "author_id"}
+            )
         except PlatformNotFound:
             return
         if not data.get("data"):
@@ -197,7 +203,7 @@ class XAdapter(OAuthAdapter):
 
     async def delete_post(self, post_id: str) -> None:
         try:
-            await self.api("DELETE", f"/2/tweets/{post_id}")
+            await self.api("DELETE", api_path("2", "tweets", post_id))
         except PlatformNotFound:
             return
 

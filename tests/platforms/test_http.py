@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sentinel.platforms import (
     PlatformAuthFailed,
@@ -12,7 +16,7 @@ from sentinel.platforms import (
     PlatformRejected,
     PlatformUnavailable,
 )
-from sentinel.platforms.http import HttpClient, retry_after_seconds
+from sentinel.platforms.http import HttpClient, api_path, retry_after_seconds
 from sentinel.redact import register_secret
 
 
@@ -107,3 +111,34 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds({"retry-after": "Tue, 14 Nov 2023 22:13:40 GMT"}, now) == 20
     assert retry_after_seconds({"x-ratelimit-reset": "2023-11-14T22:14:20Z"}, now) == 60
     assert retry_after_seconds({}, now) is None
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.one_of(st.sampled_from("/?#&=.%;"), st.characters(exclude_categories=("Cs",))),
+            min_size=1,
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_api_path_segments_survive_url_parsing_whole(segments: list[str]) -> None:
+    url = httpx.URL("https://api.example/v1" + api_path(*segments) + "?q=1")
+    raw, _, query = url.raw_path.decode("ascii").partition("?")
+    assert [unquote(s) for s in raw.split("/")[2:]] == segments
+    assert query == "q=1"
+
+
+@pytest.mark.parametrize(
+    ("segment", "encoded"),
+    [("1234/feed?x=", "1234%2Ffeed%3Fx%3D"), ("..", "%2E%2E"), (".", "%2E"), ("a.b", "a.b"), ("é", "%C3%A9")],
+)
+def test_api_path_encodes_each_segment_whole(segment: str, encoded: str) -> None:
+    assert api_path("api", segment, "comments") == f"/api/{encoded}/comments"
+
+
+def test_api_path_refuses_an_empty_id() -> None:
+    with pytest.raises(PlatformRejected, match="empty"):
+        api_path("api", "")
