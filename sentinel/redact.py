@@ -4,6 +4,10 @@ Every secret Sentinel reads (from Vault, a token file, a credential) is register
 ``register_secret``; ``scrub`` replaces any registered value, and values of keys that
 look secret (password, token, secret, seed, ...), with ``[REDACTED]``. The registry is
 process-wide and holds values only in memory.
+
+Under a key that looks secret the values go and what says what became of them stays: the
+structure of a nested object or list, and statuses (``true``/``false`` and the words in
+``STATUS_WORDS``: ``{"password": "rotated"}`` is a rotation's result, not a password).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -39,6 +43,9 @@ NOT_SECRET_KEYS = frozenset(
         "refresh_interval",
     }
 )
+STATUS_WORDS: set[str] = set()
+"""Values that, under a key that looks secret, state what became of the secret; each module
+that writes such statuses registers its words (``register_statuses``)."""
 # Shapes of secrets worth catching even when nobody registered them.
 _PATTERNS = (
     re.compile(r"\b(?:hvs|hvb|hvr|s)\.[A-Za-z0-9_-]{20,}\b"),  # Vault / OpenBao tokens
@@ -154,11 +161,18 @@ class Redactor:
 
     def scrub_value(self, key: str, value: Any) -> Any:
         """Scrub one value found under ``key`` in a structured event (recursively)."""
-        if is_secret_key(key) and value not in (None, "", [], {}):
-            if isinstance(value, Mapping | list | tuple):
-                return self.scrub_obj(value)
-            return REDACTED
-        return self.scrub_obj(value)
+        return self.scrub_secret(value) if is_secret_key(key) else self.scrub_obj(value)
+
+    def scrub_secret(self, value: Any) -> Any:
+        """A value found under a key that looks secret: its structure and statuses stay, every
+        other value inside it goes."""
+        if value in (None, "", [], {}) or is_status(value):
+            return self.scrub_obj(value)
+        if isinstance(value, Mapping):
+            return {k: self.scrub_secret(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub_secret(v) for v in value]
+        return REDACTED
 
     def scrub_obj(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -179,6 +193,16 @@ def is_secret_key(key: str) -> bool:
     """Whether values under ``key`` are secrets (keys are few and repeat: answers are cached)."""
     k = key.lower()
     return k not in NOT_SECRET_KEYS and bool(SECRET_KEY.search(k))
+
+
+def register_statuses(words: Iterable[str]) -> None:
+    """Words that are statuses wherever they stand (``{"password": "rotated"}``)."""
+    STATUS_WORDS.update(words)
+
+
+def is_status(value: Any) -> bool:
+    """Whether ``value`` says what became of a secret rather than being one."""
+    return isinstance(value, bool) or (isinstance(value, str) and value in STATUS_WORDS)
 
 
 REDACTOR = Redactor()

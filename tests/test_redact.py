@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import sentinel.creds.protocol  # noqa: F401  (registers the rotation statuses)
 from sentinel.redact import REDACTED, REDACTOR, is_secret_key, register_secret, scrub, scrub_obj
 
 
@@ -108,3 +109,41 @@ def test_the_long_text_path_and_eviction_agree_with_the_short_one() -> None:
     assert r.scrub("fourth-secret-4444") == "[REDACTED]"
     r.forget_all()
     assert r.scrub("fourth-secret-4444") == "fourth-secret-4444"
+
+
+def test_statuses_under_secret_keys_are_kept_and_values_are_not() -> None:
+    details = {
+        "reason": "a contractor left",
+        "results": {"password": "rotated", "app_password": "parked", "access_token": "failed"},
+        "password": {"status": "rotated", "ok": True, "value": "pw-not-registered-1"},
+        "token": "hvs-looking-but-short",
+        "otp": 123456,
+        "secrets": [{"name": "a", "ok": False}, "s3cr3t-value"],
+        "refresh_token": True,
+    }
+    assert scrub_obj(details) == {
+        "reason": "a contractor left",
+        "results": {"password": "rotated", "app_password": "parked", "access_token": "failed"},
+        "password": {"status": "rotated", "ok": True, "value": REDACTED},
+        "token": REDACTED,
+        "otp": REDACTED,
+        "secrets": [{"name": REDACTED, "ok": False}, REDACTED],
+        "refresh_token": True,
+    }
+
+
+def test_a_registered_secret_is_scrubbed_even_where_a_status_may_stand() -> None:
+    register_secret("rotated-but-secret")
+    assert scrub_obj({"password": "rotated-but-secret", "results": {"token": "rotated"}}) == {
+        "password": REDACTED,
+        "results": {"token": "rotated"},
+    }
+
+
+def test_the_rotation_statuses_are_status_words() -> None:
+    from typing import get_args
+
+    from sentinel.creds.protocol import Status
+    from sentinel.redact import STATUS_WORDS
+
+    assert set(get_args(Status)) <= STATUS_WORDS

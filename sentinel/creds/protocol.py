@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import httpx
 
@@ -56,7 +56,7 @@ from sentinel.logs import get_logger
 from sentinel.platforms import create_adapter
 from sentinel.platforms.base import PlatformAdapter
 from sentinel.platforms.errors import PlatformNotSupported
-from sentinel.redact import scrub
+from sentinel.redact import register_statuses, scrub
 from sentinel.vault import layout as L
 from sentinel.vault.aio import LoopShared
 from sentinel.vault.client import VaultClient
@@ -83,6 +83,7 @@ Status = Literal[
     "cancelled",
     "nothing_pending",
 ]
+register_statuses(get_args(Status))  # {"password": "rotated"} in an audit entry is no secret
 AdapterFactory = Callable[[Account, Mapping[str, str]], PlatformAdapter]
 AlertSink = Callable[..., None]
 AuditSink = Callable[[str, str, str, Mapping[str, Any]], None]
