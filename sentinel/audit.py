@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sentinel.errors import AuditError, SentinelError, VaultConflict, VaultNotFound, VaultPermissionDenied
-from sentinel.files import write_private
+from sentinel.files import private_dir, write_private
 from sentinel.logs import get_logger
 from sentinel.redact import register_secret, scrub_obj
 from sentinel.store import Store
@@ -367,7 +367,7 @@ class FileKeyStore:
         if self._key is None:
             if not self.key_path.exists() and self.create:
                 key = Ed25519PrivateKey.generate()
-                self.key_path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(self.key_path.parent)
                 write_private(self.key_path, _pem(key), exclusive=True)
             try:
                 pem = self.key_path.read_text()

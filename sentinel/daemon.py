@@ -27,7 +27,8 @@ from typing import Any, Protocol
 from sentinel import __version__
 from sentinel.audit import AuditTrail
 from sentinel.config import Config
-from sentinel.errors import AuditError, SentinelError, VaultError
+from sentinel.errors import AuditError, ConfigError, SentinelError, VaultError
+from sentinel.files import private_dir
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.keys import audit_keystore
 from sentinel.logs import get_logger
@@ -221,6 +222,11 @@ class Daemon:
     async def startup(self) -> None:
         config = self._load()
         inventory = load_inventory(config.sentinel.inventory)
+        state_dir = config.sentinel.state_dir
+        try:
+            private_dir(state_dir, tighten=True)  # the daemon's alone, whatever the umask
+        except OSError as e:
+            raise ConfigError(f"config key 'sentinel.state_dir': {state_dir}: {e.strerror}") from None
         store = Store(config.sentinel.database)
         app = App(config=config, inventory=inventory, store=store, notifier=self.notifier)
         self.app = app

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sentinel.errors import StoreError
+from sentinel.files import private_dir, private_file, tighten
 
 _BASE = """
 CREATE TABLE IF NOT EXISTS schema_versions (
@@ -45,7 +46,11 @@ class Store:
         self._lock = threading.RLock()
         try:
             if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # The database and the -wal and -shm files SQLite creates with its mode: 0600.
+                private_dir(self.path.parent)
+                private_file(self.path)
+                for suffix in ("-wal", "-shm"):
+                    tighten(f"{self.path}{suffix}")
             self._db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")

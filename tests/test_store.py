@@ -92,3 +92,25 @@ def test_two_processes_migrating_at_once_apply_each_script_once(tmp_path: Path) 
         assert early.migrate("one", [V1, V2]) == 2
         assert late.migrate("one", [V1, V2]) == 2  # before the fix: "table t already exists"
         assert real("one") == 2
+
+
+def test_the_database_and_its_wal_files_are_the_owners_alone_under_any_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0)
+    try:
+        path = tmp_path / "state" / "sentinel.sqlite3"
+        store = Store(path)
+        store.put("k", "v")
+        files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+        modes = [stat.S_IMODE(p.stat().st_mode) for p in files]
+        store.close()
+        # An older install's loose files are tightened on the next open.
+        os.chmod(path, 0o644)
+        Store(path).close()
+    finally:
+        os.umask(old)
+    assert modes == [0o600, 0o600, 0o600]
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

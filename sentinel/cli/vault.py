@@ -9,7 +9,7 @@ from sentinel.audit import AuditTrail
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json, table
 from sentinel.errors import SentinelError
-from sentinel.files import write_private
+from sentinel.files import private_dir, write_private
 from sentinel.keys import audit_keystore
 from sentinel.vault.bootstrap import Step, bootstrap, issue_daemon_token
 from sentinel.vault.policies import daemon_policy_name
@@ -44,7 +44,7 @@ def handle_bootstrap(ctx: Context, args: argparse.Namespace) -> int:
     if args.token_file:
         token, accessor = issue_daemon_token(ctx.vault, settings, ttl=args.token_ttl)
         path: Path = args.token_file
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         write_private(path, token + "\n")
         token_note = {"token_file": str(path), "accessor": accessor, "policy": daemon_policy_name(settings)}
     audit = _audit(ctx, steps, token_note)

@@ -10,7 +10,6 @@ stops the daemon and everything it started; nothing is left running.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import sys
 import textwrap
@@ -28,7 +27,7 @@ from sentinel.config import Config, load_config
 from sentinel.daemon import Daemon
 from sentinel.demo.inbox import Inbox, new_secret
 from sentinel.errors import VaultNotFound
-from sentinel.files import write_private
+from sentinel.files import private_dir, private_file, write_private
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.keys import transit_public_keys
 from sentinel.logs import configure, get_logger
@@ -64,7 +63,8 @@ class DemoEnvironment:
 
 def write_config(workdir: Path, vault_addr: str, api_port: int, inbox_url: str, extra: str = "") -> Path:
     path = workdir / "sentinel.toml"
-    path.write_text(
+    write_private(
+        path,
         textwrap.dedent(
             f"""\
             # Written by `sentinel demo up`: a local demo, not a deployment.
@@ -98,7 +98,7 @@ def write_config(workdir: Path, vault_addr: str, api_port: int, inbox_url: str, 
             token_file = "{workdir / "inbox-secret"}"
             """
         )
-        + extra
+        + extra,
     )
     return path
 
@@ -172,9 +172,9 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
     """Start the dev Vault, bootstrap it, seed credentials, write the config."""
     if fresh and workdir.exists():
         shutil.rmtree(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    os.chmod(workdir, 0o700)
-    shutil.copy(DEMO_INVENTORY, workdir / "inventory.toml")
+    private_dir(workdir, tighten=True)
+    write_private(workdir / "inventory.toml", DEMO_INVENTORY.read_text())
+    private_file(workdir / "openbao.log")
     dev = DevVault(log_path=workdir / "openbao.log").start()
     sandbox: SandboxServer | None = None
     inbox: Inbox | None = None
@@ -196,7 +196,7 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
         daemon_client = admin.with_token(token)
         inventory = load_inventory(workdir / "inventory.toml")
         sandbox = SandboxServer().start()
-        (workdir / "sandbox-url").write_text(sandbox.url + "\n")
+        write_private(workdir / "sandbox-url", sandbox.url + "\n")
         seed_credentials(
             daemon_client, inventory, config.vault.password_policy, sandbox_fields(inventory, sandbox.url)
         )

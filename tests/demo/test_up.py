@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from sentinel.cli import main
+from tests.security.test_file_modes import loose_modes
 
 
 def bao_processes(addr: str) -> list[str]:
@@ -30,6 +31,7 @@ def test_demo_up_runs_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         env=env,
         text=True,
+        umask=0,  # the loosest: everything Sentinel creates must still be its own alone
     )
     lines: list[str] = []
     try:
@@ -64,6 +66,7 @@ def test_demo_up_runs_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         assert "intact" in buf.getvalue()
         token = (workdir / "vault-token").read_text().strip()
         assert oct((workdir / "vault-token").stat().st_mode & 0o777) == "0o600"
+        assert loose_modes(workdir) == []
 
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)
