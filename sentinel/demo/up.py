@@ -189,7 +189,7 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
         bootstrap(admin, config.vault)
         # the administrator pins the audit key's public part (``sentinel audit key``)
         pins = transit_public_keys(admin, config.vault)
-        (workdir / "audit-public.pem").write_text(public_pem(pins[max(pins)]))
+        write_private(workdir / "audit-public.pem", public_pem(pins[max(pins)]))
         write_private(workdir / "root-token", dev.root_token + "\n")
         token, _ = issue_daemon_token(admin, config.vault)
         write_private(workdir / "vault-token", token + "\n")
