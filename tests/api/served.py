@@ -16,14 +16,15 @@ from tests.api.conftest import World, build_deps
 
 class ServedApi:
     """``with ServedApi(world, tmp) as api:`` ``api.handle.url`` serves the app (``wrap``: an ASGI
-    layer put around it, e.g. to observe what the server hands the app)."""
+    layer put around it, e.g. to observe what the server hands the app; ``deps``: overrides
+    of ``build_deps``)."""
 
     def __init__(
-        self, world: World, tmp: Path, settings: ApiSettings | None = None, wrap: Any = None
+        self, world: World, tmp: Path, settings: ApiSettings | None = None, wrap: Any = None, **deps: Any
     ) -> None:
         self.settings = settings or ApiSettings()
         self.store = Store(tmp / "served.sqlite3")
-        self.deps, *_ = build_deps(world, self.store)
+        self.deps, *_ = build_deps(world, self.store, **deps)
         self.loop = asyncio.new_event_loop()
         app: Any = create_app(self.deps, self.settings.max_body_bytes)
         self.handle = ServerHandle(wrap(app) if wrap else app, bind("127.0.0.1", 0), self.settings)

@@ -2,7 +2,8 @@
 and no request is served without a valid token (schemathesis' ``ignored_auth`` check
 replays each authenticated call without and with a wrong token). Every operation with a
 body also gets one over the body limit, one nested too deep, a lone surrogate and invalid
-UTF-8: each answered as documented (413 or 400 naming the problem), never 5xx.
+UTF-8: each answered as documented (413 or 400 naming the problem), never 5xx; and incident
+reads by tokens of different reach never show an incident of an account the token cannot see.
 
 A real uvicorn server on loopback, real OpenBao and the sandbox platform; bounded to a few
 dozen examples per operation.
@@ -18,6 +19,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -33,9 +35,26 @@ from tests.api.served import ServedApi
 ACCOUNTS = ["acct-a", "acct-b", "acct-c"]
 
 
+INCIDENTS = {
+    n: {
+        "id": n,
+        "opened": "2026-03-01T10:00:00Z",
+        "status": "open",
+        "title": f"freeze of {a}",
+        "accounts": [a],
+    }
+    for n, a in ((1, "acct-a"), (2, "acct-c"))
+}
+
+
 @pytest.fixture(scope="module")
 def served(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
-    with ServedApi(world, tmp_path_factory.mktemp("fuzz")) as api:
+    with ServedApi(
+        world,
+        tmp_path_factory.mktemp("fuzz"),
+        incidents=lambda: list(INCIDENTS.values()),
+        incident=INCIDENTS.get,
+    ) as api:
         yield api
 
 
@@ -135,3 +154,53 @@ def test_limits_and_encodings_are_answered_as_documented(
             response_schema_conformance,
         ],
     )
+
+
+# Who may see which account's incidents (analytics on the account, or lockdown: everything).
+VISIBLE = {
+    "op-mod": {"acct-a"},
+    "op-editor": {"acct-a", "acct-b"},
+    "op-pub": set(),
+    "op-nobody": set(),
+    "op-analyst": set(ACCOUNTS),
+    "op-lock": set(ACCOUNTS),
+}
+
+
+def test_a_token_sees_only_the_incidents_of_its_accounts(served: ServedApi, world: World) -> None:
+    def ids(person: str) -> list[int]:
+        resp = httpx.get(f"{served.handle.url}/v1/incidents", headers=world.auth(person))
+        return [i["id"] for i in resp.json()["incidents"]]
+
+    assert (ids("op-mod"), ids("op-pub"), ids("op-analyst")) == ([1], [], [1, 2])
+    hidden = httpx.get(f"{served.handle.url}/v1/incidents/2", headers=world.auth("op-mod"))
+    assert hidden.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/v1/incidents", "/v1/incidents/{incident}"])
+def test_generated_incident_reads_never_show_another_accounts_incident(
+    path: str, api_schema: Any, world: World
+) -> None:
+    operation = api_schema[path]["GET"]
+
+    @given(case=operation.as_strategy(), person=st.sampled_from(sorted(VISIBLE)))
+    @settings(
+        max_examples=30,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def run(case: Any, person: str) -> None:
+        if case.path_parameters and RNG.random() < 0.7:
+            case.path_parameters["incident"] = RNG.choice(list(INCIDENTS))
+        resp = case.call(headers=world.auth(person))
+        case.validate_response(
+            resp, checks=[not_a_server_error, status_code_conformance, response_schema_conformance]
+        )
+        if resp.status_code == 200:
+            body = resp.json()
+            for row in body.get("incidents", [body]):
+                assert VISIBLE[person].intersection(row["accounts"]), (person, row)
+
+    run()
