@@ -81,6 +81,8 @@ class VaultSettings:
     approle_secret_id_file: Path | None = None
     timeout: Duration = Duration(10.0)
     renew_fraction: float = 0.5
+    health_interval: Duration = Duration(3.0)
+    health_timeout: Duration = Duration(2.0)
 
     def validate(self, prefix: str) -> None:
         if not self.addr.startswith(("http://", "https://")):
@@ -96,6 +98,12 @@ class VaultSettings:
             raise ConfigError(f"config key '{prefix}.renew_fraction' must be between 0.1 and 0.9")
         if not self.kv_mount.strip("/"):
             raise ConfigError(f"config key '{prefix}.kv_mount' must not be empty")
+        if not 0.2 <= float(self.health_interval) <= 60:
+            raise ConfigError(f"config key '{prefix}.health_interval' must be between 0.2s and 60s")
+        if not 0.1 <= float(self.health_timeout) <= float(self.health_interval):
+            raise ConfigError(
+                f"config key '{prefix}.health_timeout' must be between 0.1s and '{prefix}.health_interval'"
+            )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,11 @@ close the store. SIGHUP reloads config, inventory and rules; a bad reload keeps 
 ones in force, logs the error and raises an alert.
 
 Vault being down does not stop the daemon: the gate keeps checking posts from what is in
-memory and the store, ``/readyz`` says not ready, and Sentinel retries with backoff.
+memory and the store. A monitor probes Vault every ``[vault] health_interval`` (bounded by
+``health_timeout``, from the event loop: ``sentinel.vault.health``); on a change it updates
+``/readyz``, ``sentinel_vault_up`` and the status, raises the ``vault_unreachable`` alert
+(resolved when Vault is usable again), and on recovery resumes the freeze steps that
+waited for Vault. ``sentinel_loop_lag_seconds`` says how late the event loop runs.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sentinel import __version__
+from sentinel import __version__, metrics
 from sentinel.audit import AuditTrail
 from sentinel.config import Config
 from sentinel.errors import AuditError, ConfigError, SentinelError, VaultError
@@ -36,11 +40,18 @@ from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.auth import TokenKeeper
 from sentinel.vault.client import VaultClient
+from sentinel.vault.health import VaultHealth, VaultProbe
 
 log = get_logger("sentinel.daemon")
 STATUS_KEY = "daemon.status"
 HEARTBEAT_SECONDS = 5.0
 SETTLE_SECONDS = 300.0
+VAULT_ALERT_KEY = "vault:unusable"
+LAG_TICK = 0.25
+LAG_WINDOW = 5.0
+LOOP_LAG = metrics.gauge(
+    "sentinel_loop_lag_seconds", "How late the event loop ran a timer (worst in the last 5 s)"
+)
 
 
 def settle_heap() -> None:
@@ -124,6 +135,8 @@ class App:
     audit: AuditTrail | None = None
     vault_ok: bool = False
     vault_error: str | None = None
+    vault_state: str = "unknown"
+    vault_since: str = field(default_factory=utcnow)
     started: str = field(default_factory=utcnow)
     errors: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=20))
     services: list[Service] = field(default_factory=list)
@@ -180,8 +193,9 @@ class Daemon:
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._keeper: TokenKeeper | None = None
-        self._vault_retry_at = 0.0
-        self._vault_backoff = 1.0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._resumes: set[asyncio.Task[Any]] = set()
+        self.loop_lag_max = 0.0
         self.reloads = 0
         self.failed_reloads = 0
         self.heap = HeapPolicy()
@@ -240,6 +254,10 @@ class Daemon:
         self._audit("daemon.start", {"config": config.source, "version": __version__})
         self.heap.start()
         self._heap_task = asyncio.get_running_loop().create_task(self.heap.run())
+        self._tasks = [
+            asyncio.get_running_loop().create_task(self._watch_vault()),
+            asyncio.get_running_loop().create_task(self._measure_lag()),
+        ]
         summary = self._summary()
         self.notifier.ready(summary)
         log.info(
@@ -264,18 +282,13 @@ class Daemon:
             app.vault.health()
             self._keeper = TokenKeeper(app.vault, app.config.vault)
             self._keeper.start()
-            app.vault_ok, app.vault_error = True, None
-            self._vault_backoff = 1.0
+            app.vault_ok, app.vault_error, app.vault_state = True, None, "ok"
             log.info("vault.connected", addr=app.config.vault.addr, token_ttl=self._keeper.ttl)
         except SentinelError as e:
-            was_ok = app.vault_ok
+            # The health monitor says what is wrong (and alerts); this only records the attempt.
             app.vault_ok, app.vault_error = False, e.message
             app.record_error("vault", e.message)
-            self._vault_retry_at = time.monotonic() + self._vault_backoff
-            self._vault_backoff = min(self._vault_backoff * 2, 60.0)
-            log.error("vault.unavailable", error=e.message, retry_in=self._vault_backoff)
-            if was_ok or self._vault_backoff == 2.0:
-                app.raise_alert("vault_unreachable", "high", f"Vault unreachable: {e.message}")
+            log.error("vault.unavailable", error=e.message)
 
     async def main_loop(self) -> None:
         app = self.app
@@ -294,7 +307,7 @@ class Daemon:
                 self._reload.clear()
                 await self.reload()
             self.notifier.watchdog()
-            self._tick_vault()
+            await self._tick_vault()
             self._tick_audit()
             now = time.monotonic()
             if now - last_beat >= HEARTBEAT_SECONDS:
@@ -310,24 +323,113 @@ class Daemon:
             stop.cancel()
             reload.cancel()
 
-    def _tick_vault(self) -> None:
+    async def _tick_vault(self) -> None:
+        """Renew Sentinel's token when due (in a worker thread: never on the loop)."""
         app = self.app
         assert app is not None
-        if not app.vault_ok:
-            if time.monotonic() >= self._vault_retry_at:
-                self._connect_vault()
+        keeper = self._keeper
+        if not app.vault_ok or keeper is None:
             return
-        if self._keeper is None:
+        if keeper.next_renewal is None or time.monotonic() < keeper.next_renewal:
             return
         try:
-            if self._keeper.tick():
-                log.info("vault.token_renewed", ttl=self._keeper.ttl)
+            if await asyncio.to_thread(keeper.tick):
+                log.info("vault.token_renewed", ttl=keeper.ttl)
         except VaultError as e:
-            app.vault_ok, app.vault_error = False, e.message
+            # The health monitor reports what this means (revoked, expired, unreachable).
             app.record_error("vault", e.message)
-            self._vault_retry_at = time.monotonic() + self._vault_backoff
             log.error("vault.renewal_failed", error=e.message)
-            app.raise_alert("vault_unreachable", "high", f"Vault token renewal failed: {e.message}")
+
+    # -- Vault health -----------------------------------------------------------------------
+    async def _watch_vault(self) -> None:
+        app = self.app
+        assert app is not None
+        v = app.config.vault
+        probe = VaultProbe(
+            v.addr,
+            lambda: app.vault.token if app.vault is not None else None,
+            v.kv_mount,
+            timeout=float(v.health_timeout),
+            namespace=v.namespace,
+            verify=str(v.ca_cert) if v.ca_cert else True,
+        )
+        try:
+            while True:
+                try:
+                    await self.apply_vault_health(await probe.probe())
+                except Exception as e:  # the monitor must outlive any one bad probe
+                    log.error("vault.probe_failed", error=f"{e.__class__.__name__}: {e}")
+                await asyncio.sleep(float(app.config.vault.health_interval))
+        finally:
+            await probe.aclose()
+
+    async def apply_vault_health(self, health: VaultHealth) -> None:
+        """Make readiness, status, metrics and the alert follow one probe's verdict."""
+        app = self.app
+        assert app is not None
+        was_ok, was_state = app.vault_ok, app.vault_state
+        if health.ok and (self._keeper is None or app.audit is None):
+            # Vault answers again but was never fully connected (down at start): connect now.
+            await asyncio.to_thread(self._connect_vault)
+            if not app.vault_ok:
+                health = VaultHealth("error", app.vault_error or "Vault connection failed")
+        if health.ok:
+            app.vault_ok, app.vault_error, app.vault_state = True, None, "ok"
+            if was_ok:
+                return
+            app.vault_since = utcnow()
+            log.warning("vault.recovered", previous=was_state)
+            if was_state not in ("ok", "unknown"):
+                app.raise_alert(
+                    "vault_unreachable",
+                    "info",
+                    f"Vault usable again (was: {was_state})",
+                    dedup_key=VAULT_ALERT_KEY,
+                    resolved=True,
+                )
+            self._resume_waiting()
+            self._heartbeat()
+            return
+        app.vault_ok, app.vault_error, app.vault_state = False, health.message, health.state
+        if health.state == was_state:
+            return
+        app.vault_since = utcnow()
+        app.record_error("vault", health.message)
+        log.error("vault.unusable", state=health.state, error=health.message)
+        app.raise_alert(
+            "vault_unreachable",
+            "critical",
+            f"Vault unusable ({health.state}): {health.message}",
+            dedup_key=VAULT_ALERT_KEY,
+            details={"state": health.state, "vault": app.config.vault.addr},
+        )
+        self._heartbeat()
+
+    def _resume_waiting(self) -> None:
+        """Vault is back: finish the freeze steps that waited for it (lockdowns, automatic freezes)."""
+        app = self.app
+        assert app is not None
+        responder = app.extras.get("responder")
+        resume = getattr(responder, "resume", None)
+        if resume is None:
+            return
+        task = asyncio.get_running_loop().create_task(resume())
+        self._resumes.add(task)
+        task.add_done_callback(self._resumes.discard)
+
+    async def _measure_lag(self) -> None:
+        """How late a short timer fires: what every request and probe waits on top of its own work."""
+        worst, since = 0.0, time.monotonic()
+        while True:
+            t0 = time.monotonic()
+            await asyncio.sleep(LAG_TICK)
+            now = time.monotonic()
+            lag = max(0.0, now - t0 - LAG_TICK)
+            worst = max(worst, lag)
+            self.loop_lag_max = max(self.loop_lag_max, lag)
+            if now - since >= LAG_WINDOW:
+                LOOP_LAG.set(worst)
+                worst, since = lag, now
 
     def _tick_audit(self) -> None:
         """Seal the audit trail (sign pending entries, checkpoint the head into Vault) at most
@@ -395,6 +497,11 @@ class Daemon:
             await asyncio.wait({self._heap_task})
             self._heap_task = None
             self.heap.stop()
+        for task in [*self._tasks, *self._resumes]:
+            task.cancel()
+        if self._tasks or self._resumes:
+            await asyncio.wait({*self._tasks, *self._resumes})
+        self._tasks = []
         if app is None:
             return
         for service in reversed(app.services):
@@ -445,7 +552,14 @@ class Daemon:
             "heartbeat": utcnow(),
             "config": app.config.source,
             "accounts": len(app.inventory),
-            "vault": {"addr": app.config.vault.addr, "ok": app.vault_ok, "error": app.vault_error},
+            "vault": {
+                "addr": app.config.vault.addr,
+                "ok": app.vault_ok,
+                "state": app.vault_state,
+                "since": app.vault_since,
+                "error": app.vault_error,
+            },
+            "loop_lag_max": round(self.loop_lag_max, 4),
             "token_ttl": self._keeper.ttl if self._keeper else None,
             "services": {s.name: s.status() for s in app.services},
             "reloads": self.reloads,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json
 from sentinel.daemon import HEARTBEAT_SECONDS, STATUS_KEY
 from sentinel.errors import SentinelError
+from sentinel.vault.health import VaultHealth, VaultProbe
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,16 +48,17 @@ def collect(ctx: Context) -> dict[str, Any]:
             k: daemon.get(k) for k in ("state", "pid", "version", "started", "heartbeat", "services")
         }
     out["last_errors"] = daemon.get("errors", [])[-5:]
-    try:
-        health = ctx.vault.health()
-        out["vault"] = {
-            "addr": ctx.config.vault.addr,
-            "reachable": True,
-            "sealed": health.get("sealed"),
-            "version": health.get("version"),
-        }
-    except SentinelError as e:
-        out["vault"] = {"addr": ctx.config.vault.addr, "reachable": False, "error": e.message}
+    health = asyncio.run(_probe(ctx))
+    out["vault"] = {
+        "addr": ctx.config.vault.addr,
+        "reachable": health.state not in ("unreachable", "timeout"),
+        "state": health.state,
+        "message": health.message,
+    }
+    seen = daemon.get("vault") if out["daemon"].get("state") == "running" else None
+    if isinstance(seen, dict):
+        # What the daemon's own probe (with its token) says, and since when.
+        out["vault"]["daemon"] = {k: seen.get(k) for k in ("ok", "state", "since", "error")}
     try:
         inv = ctx.inventory
         out["accounts"] = {
@@ -71,6 +74,23 @@ def collect(ctx: Context) -> dict[str, Any]:
         except SentinelError as e:
             out[name] = {"error": e.message}
     return out
+
+
+async def _probe(ctx: Context) -> VaultHealth:
+    """Vault as this command sees it, within ``[vault] health_timeout`` (no token needed)."""
+    v = ctx.config.vault
+    probe = VaultProbe(
+        v.addr,
+        lambda: None,
+        v.kv_mount,
+        timeout=float(v.health_timeout),
+        namespace=v.namespace,
+        verify=str(v.ca_cert) if v.ca_cert else True,
+    )
+    try:
+        return await probe.probe()
+    finally:
+        await probe.aclose()
 
 
 def _providers() -> list[tuple[str, Any]]:
@@ -105,5 +125,6 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
                     print(f"  {json.dumps(item)}")
             else:
                 print(f"{section}: {value}")
-    vault_ok = bool(data.get("vault", {}).get("reachable"))
+    vault = data.get("vault", {})
+    vault_ok = vault.get("state") == "ok" and vault.get("daemon", {}).get("ok", True)
     return 0 if vault_ok else 3
