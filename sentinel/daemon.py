@@ -40,7 +40,7 @@ from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.auth import TokenKeeper
 from sentinel.vault.client import VaultClient
-from sentinel.vault.health import VaultHealth, VaultProbe
+from sentinel.vault.health import VaultHealth, probe_for
 
 log = get_logger("sentinel.daemon")
 STATUS_KEY = "daemon.status"
@@ -196,6 +196,7 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._resumes: set[asyncio.Task[Any]] = set()
         self.loop_lag_max = 0.0
+        self._break_glass_error = ""
         self.reloads = 0
         self.failed_reloads = 0
         self.heap = HeapPolicy()
@@ -309,6 +310,7 @@ class Daemon:
             self.notifier.watchdog()
             await self._tick_vault()
             self._tick_audit()
+            self._tick_break_glass()
             now = time.monotonic()
             if now - last_beat >= HEARTBEAT_SECONDS:
                 last_beat = now
@@ -340,19 +342,29 @@ class Daemon:
             app.record_error("vault", e.message)
             log.error("vault.renewal_failed", error=e.message)
 
+    def _tick_break_glass(self) -> None:
+        """Sign a break-glass lockdown into the audit trail, and let the responder finish it."""
+        from sentinel.response import breakglass
+
+        app = self.app
+        assert app is not None
+        try:
+            if app.audit is not None and breakglass.flush_audit(app.store, app.audit.append):
+                log.info("audit.break_glass_appended")
+            if app.vault_ok and breakglass.take_pending(app.store):
+                self._resume_waiting()
+        except SentinelError as e:
+            if e.message != self._break_glass_error:
+                app.record_error("break-glass", e.message)
+                log.error("break_glass.pending", error=e.message)
+            self._break_glass_error = e.message
+
     # -- Vault health -----------------------------------------------------------------------
     async def _watch_vault(self) -> None:
         app = self.app
         assert app is not None
         v = app.config.vault
-        probe = VaultProbe(
-            v.addr,
-            lambda: app.vault.token if app.vault is not None else None,
-            v.kv_mount,
-            timeout=float(v.health_timeout),
-            namespace=v.namespace,
-            verify=str(v.ca_cert) if v.ca_cert else True,
-        )
+        probe = probe_for(v, lambda: app.vault.token if app.vault is not None else None)
         try:
             while True:
                 try:

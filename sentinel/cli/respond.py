@@ -6,6 +6,9 @@ audit trail and the incident name them. The work itself is done with Sentinel's 
 token, from this process; a running daemon picks the freeze up from the shared state
 database within a second (its gate blocks the accounts), delivers the alerts from the
 durable outbox, and finishes any step this process could not.
+
+With Vault unreachable, ``--break-glass`` blocks the accounts at the gate through the state
+store alone and leaves the other steps to the daemon (``sentinel.response.breakglass``).
 """
 
 from __future__ import annotations
@@ -21,14 +24,18 @@ from sentinel.audit import AuditTrail
 from sentinel.authz import acl_prefix, require_self
 from sentinel.cli.context import Context
 from sentinel.cli.output import confirm, emit_json, table
-from sentinel.errors import ConfirmationRequired, SentinelError, UsageError
+from sentinel.errors import ConfirmationRequired, SentinelError, UsageError, VaultUnavailable
 from sentinel.keys import audit_keystore
-from sentinel.response import stepup
+from sentinel.response import breakglass, stepup
 from sentinel.response.containment import containment_for
 from sentinel.response.reach import PolicySource, Reach, reach_for
 from sentinel.response.responder import STEPS, LockdownReport, Responder, select_accounts
 from sentinel.response.service import responder_settings, vault_adapters
 from sentinel.response.store import FreezeRecord, ResponseStore
+from sentinel.vault.health import check
+
+UNREACHABLE = frozenset({"unreachable", "timeout", "sealed", "uninitialised", "error"})
+"""Vault states in which nobody can be authorized by Vault (break-glass may be used)."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,6 +59,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--reason", required=True, help="why (goes into the incident, the alert and the audit trail)"
     )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--break-glass",
+        action="store_true",
+        help="only when Vault cannot be reached: block the accounts at the gate now (needs write access "
+        "to the state directory); the daemon finishes the other steps when Vault is back",
+    )
     p.set_defaults(func=handle_lockdown)
     u = sub.add_parser(
         "unfreeze",
@@ -114,9 +127,20 @@ def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
     accounts = select_accounts(inv, args.accounts, args.tag, args.platform, (), args.all)
     if not accounts and not args.operator:
         raise UsageError("no account selected: name accounts, or use --tag, --platform, --operator or --all")
-    person, me = ctx.person()
-    who = me.name
-    require_self(person, acl_prefix(ctx.config), "lockdown")
+    if args.break_glass:
+        health = check(ctx.config.vault)
+        if health.state in UNREACHABLE:  # no Vault to log in to or ask: the local rule decides
+            return _break_glass(ctx, args, accounts, health.message)
+    try:
+        person, me = ctx.person()
+        who = me.name
+        require_self(person, acl_prefix(ctx.config), "lockdown")
+    except VaultUnavailable as e:
+        if not args.break_glass:
+            raise VaultUnavailable(
+                f"{e.message}; to block accounts at the gate while Vault is down, add --break-glass"
+            ) from None
+        return _break_glass(ctx, args, accounts, e.message)
     reaches = _operator_reach(ctx, args.operator)
     wanted = set(accounts).union(*(r.accounts for r in reaches))
     accounts = [a.id for a in inv if a.id in wanted and not a.retired]
@@ -156,6 +180,31 @@ def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
         if report.already_frozen:
             print(f"Already frozen: {', '.join(report.already_frozen)}")
     return 0 if report.ok else 1
+
+
+def _break_glass(ctx: Context, args: argparse.Namespace, accounts: list[str], why: str) -> int:
+    """Vault is unreachable: block at the gate through the store; the rest waits for Vault."""
+    actor = breakglass.authorize(ctx.config.sentinel.database)
+    print(f"warning: {why}; breaking the glass as {actor}", file=sys.stderr)
+    inv = ctx.inventory
+    owned = {a.id for op in args.operator for a in inv if op in a.owners}  # Vault's policies cannot be read
+    wanted = set(accounts) | owned
+    chosen = [a.id for a in inv if a.id in wanted and not a.retired]
+    if not chosen:
+        raise UsageError(f"operator {', '.join(args.operator)} owns no active account: nothing to lock down")
+    preview = ", ".join(chosen[:8]) + (f" and {len(chosen) - 8} more" if len(chosen) > 8 else "")
+    if not confirm(f"Break-glass: block {len(chosen)} account(s) at the gate: {preview}?", args.yes):
+        raise ConfirmationRequired("lockdown not confirmed (use --yes to skip the question)")
+    operator = args.operator[0] if len(args.operator) == 1 else ""
+    report = breakglass.block_at_gate(ctx.store, chosen, args.reason, actor, operator, _alert_sink(ctx))
+    if ctx.as_json:
+        emit_json(report.to_dict())
+    else:
+        print(f"Blocked at the gate: {', '.join(report.accounts)} (incident {report.incident}).")
+        print(f"Waiting for Vault (the daemon finishes them when it is back): {', '.join(report.waiting)}.")
+        if report.already_frozen:
+            print(f"Already frozen: {', '.join(report.already_frozen)}")
+    return 0
 
 
 def _operator_reach(ctx: Context, operators: list[str]) -> list[Reach]:

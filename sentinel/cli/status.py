@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +11,7 @@ from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json
 from sentinel.daemon import HEARTBEAT_SECONDS, STATUS_KEY
 from sentinel.errors import SentinelError
-from sentinel.vault.health import VaultHealth, VaultProbe
+from sentinel.vault.health import check
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,7 +47,7 @@ def collect(ctx: Context) -> dict[str, Any]:
             k: daemon.get(k) for k in ("state", "pid", "version", "started", "heartbeat", "services")
         }
     out["last_errors"] = daemon.get("errors", [])[-5:]
-    health = asyncio.run(_probe(ctx))
+    health = check(ctx.config.vault)
     out["vault"] = {
         "addr": ctx.config.vault.addr,
         "reachable": health.state not in ("unreachable", "timeout"),
@@ -74,23 +73,6 @@ def collect(ctx: Context) -> dict[str, Any]:
         except SentinelError as e:
             out[name] = {"error": e.message}
     return out
-
-
-async def _probe(ctx: Context) -> VaultHealth:
-    """Vault as this command sees it, within ``[vault] health_timeout`` (no token needed)."""
-    v = ctx.config.vault
-    probe = VaultProbe(
-        v.addr,
-        lambda: None,
-        v.kv_mount,
-        timeout=float(v.health_timeout),
-        namespace=v.namespace,
-        verify=str(v.ca_cert) if v.ca_cert else True,
-    )
-    try:
-        return await probe.probe()
-    finally:
-        await probe.aclose()
 
 
 def _providers() -> list[tuple[str, Any]]:

@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 import httpx
 
+from sentinel.config import VaultSettings
+
 State = Literal[
     "ok",
     "unreachable",
@@ -173,3 +175,28 @@ class VaultProbe:
             )
         self.cluster_id = cluster
         return VaultHealth("ok", "Vault reachable, unsealed, Sentinel's token and KV mount in place", cluster)
+
+
+def probe_for(settings: VaultSettings, token: Callable[[], str | None] = lambda: None) -> VaultProbe:
+    """A probe of the configured Vault within ``[vault] health_timeout``."""
+    return VaultProbe(
+        settings.addr,
+        token,
+        settings.kv_mount,
+        timeout=float(settings.health_timeout),
+        namespace=settings.namespace,
+        verify=str(settings.ca_cert) if settings.ca_cert else True,
+    )
+
+
+def check(settings: VaultSettings) -> VaultHealth:
+    """One probe without a token, for commands (``sentinel status``, ``lockdown --break-glass``)."""
+
+    async def once() -> VaultHealth:
+        probe = probe_for(settings)
+        try:
+            return await probe.probe()
+        finally:
+            await probe.aclose()
+
+    return asyncio.run(once())

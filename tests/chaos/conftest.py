@@ -158,17 +158,24 @@ def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[.
     """Bootstrap Sentinel in ``chaos_vault`` and start the daemon (stopped at the end)."""
     started: list[ChaosDaemon] = []
 
-    def make(extra: str = "", inventory: str | None = None) -> ChaosDaemon:
+    def make(
+        extra: str = "",
+        inventory: str | None = None,
+        addr: str | None = None,
+        prepare: Callable[[VaultClient, str], None] | None = None,
+    ) -> ChaosDaemon:
         settings = VaultSettings(addr=chaos_vault.addr)
         admin = VaultClient(chaos_vault.addr, chaos_vault.root_token, kv_mount=settings.kv_mount)
         bootstrap(admin, settings)
         token, accessor = issue_daemon_token(admin, settings, ttl="1h")
         (tmp_path / "vault-token").write_text(token)
+        if prepare is not None:
+            prepare(admin, token)
         (tmp_path / "inventory.toml").write_text(inventory or DEMO_INVENTORY.read_text())
         port = free_port()
         (tmp_path / "sentinel.toml").write_text(
             '[sentinel]\nstate_dir = "state"\ninventory = "inventory.toml"\nlog_format = "json"\n'
-            f'[vault]\naddr = "{chaos_vault.addr}"\ntoken_file = "vault-token"\n'
+            f'[vault]\naddr = "{addr or chaos_vault.addr}"\ntoken_file = "vault-token"\n'
             f"[api]\nport = {port}\n[watcher]\nenabled = false\n{extra}"
         )
         d = ChaosDaemon(tmp_path, chaos_vault, settings, admin, token, accessor, port)

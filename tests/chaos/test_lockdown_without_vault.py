@@ -1,0 +1,149 @@
+"""A lockdown while Vault is unreachable: break-glass blocks at the gate, the daemon finishes it.
+
+Vault sits behind the test's own TCP proxy, which drops every connection while "down", so
+Vault keeps its state and the daemon can finish the lockdown when the proxy is up again.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from sentinel.cli import main
+from sentinel.daemon import VAULT_ALERT_KEY
+from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.response.breakglass import WAITING
+from sentinel.response.store import ResponseStore
+from sentinel.store import Store
+from sentinel.vault.client import VaultClient
+from sentinel.vault.devserver import DevVault
+from tests.chaos.conftest import ChaosDaemon, wait_until
+from tests.chaos.proxy import TcpProxy
+
+ACCOUNTS = ("shop-x", "shop-y", "help-x")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as s:
+        yield s
+
+
+@pytest.fixture
+def proxy(chaos_vault: DevVault) -> Iterator[TcpProxy]:
+    with TcpProxy(chaos_vault.port) as p:
+        yield p
+
+
+def sandbox_world(sandbox: SandboxServer) -> tuple[str, Callable[[VaultClient, str], None]]:
+    tag = secrets.token_hex(3)
+    inventory = "\n".join(
+        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
+        f'publishing = "gated"\nowners = ["op-ann"]\ntags = ["{a.split("-")[0]}"]\n'
+        for a in ACCOUNTS
+    )
+
+    def prepare(admin: VaultClient, token: str) -> None:
+        daemon = admin.with_token(token)
+        for a in ACCOUNTS:
+            pw = "pw-" + secrets.token_hex(8)
+            httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
+            daemon.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
+        daemon.close()
+
+    return inventory, prepare
+
+
+def freeze_of(d: ChaosDaemon, account: str) -> dict[str, str] | None:
+    with Store(d.dir / "state" / "sentinel.sqlite3") as store:
+        rec = ResponseStore(store).get(account)
+    return None if rec is None or not rec.frozen else {s.step: s.status for s in rec.steps}
+
+
+def test_break_glass_lockdown_blocks_now_and_is_finished_when_vault_returns(
+    daemon_factory: Callable[..., ChaosDaemon],
+    sandbox: SandboxServer,
+    proxy: TcpProxy,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inventory, prepare = sandbox_world(sandbox)
+    d = daemon_factory(inventory=inventory, addr=proxy.addr, prepare=prepare)
+    wait_until("ready", lambda: (d.ready() or {}).get("ready"))
+    proxy.down()
+    wait_until("the outage", lambda: d.vault_state() == "unreachable")
+
+    # Without --break-glass the lockdown says why it cannot run, and what would.
+    monkeypatch.setenv("VAULT_TOKEN", d.token)
+    assert main(d.cli("lockdown", "--tag", "shop", "--reason", "worm", "--yes")) == 3
+    assert "--break-glass" in capsys.readouterr().err
+    assert freeze_of(d, "shop-x") is None
+
+    # Break-glass needs no Vault login (none is possible now).
+    monkeypatch.delenv("VAULT_TOKEN")
+    monkeypatch.setenv("HOME", str(d.dir))  # no ~/.vault-token either
+
+    assert (
+        main(["--json", *d.cli("lockdown", "--tag", "shop", "--reason", "worm", "--yes", "--break-glass")])
+        == 0
+    )
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert report["blocked"] == ["shop-x", "shop-y"] and report["break_glass"] is True
+    assert report["actor"].startswith("break-glass:") and "not verified by Vault" in report["actor"]
+    assert report["waiting_for_vault"] == ["vault", "sessions", "rotate", "evidence", "lock", "record"]
+    steps = freeze_of(d, "shop-x")
+    assert steps is not None and steps["gate"] == "done" and steps["vault"] == "pending"
+
+    # The running daemon blocks them at its gate, and signs the lockdown into the audit trail
+    # with the key it already holds.
+    wait_until(
+        "the daemon's gate",
+        lambda: (
+            set(d.status().get("services", {}).get("guard", {}).get("frozen", [])) >= {"shop-x", "shop-y"}
+        ),
+    )
+    with Store(d.dir / "state" / "sentinel.sqlite3") as store:
+        lockdown_alerts = [
+            json.loads(r["body"]) for r in store.query("SELECT body FROM alerts WHERE kind = 'lockdown'")
+        ]
+    assert len(lockdown_alerts) == 1 and "Break-glass lockdown of 2" in lockdown_alerts[0]["summary"]
+
+    def audited() -> list[dict[str, str]]:
+        with Store(d.dir / "state" / "sentinel.sqlite3") as store:
+            return [dict(r) for r in store.query("SELECT actor, action, target, details FROM audit")]
+
+    entry = wait_until(
+        "the audit entry", lambda: next((e for e in audited() if e["action"] == "lockdown"), None)
+    )
+    assert entry["actor"] == report["actor"] and entry["target"] == "shop-x,shop-y"
+    assert json.loads(entry["details"])["break_glass"] is True
+
+    # Unfreezing never works without Vault, break-glass or not.
+    monkeypatch.setenv("VAULT_TOKEN", d.token)
+    assert main(d.cli("unfreeze", "shop-x", "--reason", "undo", "--code", "123456")) == 3
+    assert freeze_of(d, "shop-x") is not None
+
+    # Vault back: the daemon's responder finishes every step that waited for it.
+    proxy.up()
+    wait_until("recovery", lambda: d.vault_state() == "ok")
+    for account in ("shop-x", "shop-y"):
+        done = wait_until(
+            f"{account}'s steps",
+            lambda a=account: (
+                (s := freeze_of(d, a)) and all(v not in ("pending", "failed") for v in s.values()) and s
+            ),
+            timeout=60,
+        )
+        assert done["vault"] == done["sessions"] == done["lock"] == "done", done
+    assert freeze_of(d, "help-x") is None
+    with Store(d.dir / "state" / "sentinel.sqlite3") as store:
+        details = [r["detail"] for r in store.query("SELECT detail FROM freeze_steps")]
+    assert WAITING not in details
+    assert [a["status"] for a in d.alerts(VAULT_ALERT_KEY)] == ["firing", "resolved"]
+    assert d.stop() == 0
+    assert d.token not in d.output()
