@@ -114,6 +114,7 @@ class ApiSettings:
     host: str = "127.0.0.1"
     port: int = 8470
     capability_cache: Duration = Duration(5.0)
+    authz_grace: Duration = Duration(300.0)
     acl_prefix: str = "sentinel"
     webhook_urls: tuple[str, ...] = ()
     webhook_secret_file: Path | None = None

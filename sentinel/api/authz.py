@@ -34,7 +34,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sentinel import metrics
 from sentinel.api.errors import ApiError
@@ -43,6 +43,9 @@ from sentinel.errors import VaultError, VaultUnavailable
 from sentinel.identity import Identity, identity_of
 from sentinel.logs import get_logger
 from sentinel.vault.client import TokenInfo
+
+if TYPE_CHECKING:
+    from sentinel.api.grace import AuthzGrace
 
 log = get_logger("sentinel.api.authz")
 
@@ -117,8 +120,10 @@ class Authorizer:
         cache_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 10000,
+        grace: AuthzGrace | None = None,
     ) -> None:
         self._vault = vault
+        self.grace = grace  # remembers Vault's answers; decides from them while Vault cannot answer
         self.prefix = prefix.strip("/")
         self.cache_seconds = cache_seconds
         self.clock = clock
@@ -142,7 +147,13 @@ class Authorizer:
 
     # -- the token -------------------------------------------------------------------------
     async def authenticate(self, token: str) -> Caller:
-        return (await self._entry(token)).caller
+        try:
+            return (await self._entry(token)).caller
+        except ApiError as e:
+            if self.grace is None or e.code != "vault_unavailable":
+                self._refused(token, e)
+                raise
+            return self.grace.caller(_key(token), e)
 
     async def _entry(self, token: str) -> _Entry:
         key = hashlib.sha256(token.encode()).hexdigest()
@@ -156,6 +167,7 @@ class Authorizer:
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
+        self._vault_usable()
         return await self._fetch(token, key)
 
     async def _fetch(self, token: str, key: str, previous: _Entry | None = None) -> _Entry:
@@ -209,6 +221,8 @@ class Authorizer:
             except ApiError as e:
                 if e.code == "invalid_token":  # revoked or expired: refuse it from now on
                     self._cache.pop(key, None)
+                    if self.grace is not None:
+                        self.grace.forget(key)
                 else:  # Vault unreachable: the entry expires as usual and the next request asks again
                     log.warning("authz.renewal_failed", error=e.message)
             except Exception as e:
@@ -219,6 +233,8 @@ class Authorizer:
         task.add_done_callback(self._renewals.discard)
 
     def _store(self, key: str, entry: _Entry) -> None:
+        if self.grace is not None:
+            self.grace.remember(key, entry.caller, entry.grants)
         if len(self._cache) >= self.max_entries:
             now = self.clock()
             for k in [k for k, e in self._cache.items() if e.expires <= now]:
@@ -226,6 +242,15 @@ class Authorizer:
             while len(self._cache) >= self.max_entries:
                 del self._cache[next(iter(self._cache))]
         self._cache[key] = entry
+
+    def _refused(self, token: str, e: ApiError) -> None:
+        """Vault refused the token: nothing remembered of it may admit it later."""
+        if self.grace is not None and e.code == "invalid_token":
+            self.grace.forget(_key(token))
+
+    def _vault_usable(self) -> None:
+        if self.grace is not None and self.grace.skip_vault():
+            raise ApiError("vault_unavailable", "Vault is unusable (the daemon's health probe says so)")
 
     def _client(self) -> VaultLookup:
         vault = self._vault()
@@ -236,17 +261,25 @@ class Authorizer:
     # -- capabilities ------------------------------------------------------------------------
     async def grants(self, token: str, needs: Iterable[Need]) -> tuple[Caller, dict[Need, bool]]:
         """Whether the token holds each of ``needs`` (one Vault call for all uncached ones)."""
-        entry = await self._entry(token)
         wanted = list(dict.fromkeys(needs))
         paths = [self.path(n) for n in wanted]
-        grants = entry.grants
-        missing = [p for p in paths if p not in grants]
-        if missing:
-            await self._ask(token, entry, list(dict.fromkeys(missing)))
+        try:
+            entry = await self._entry(token)
+            grants = entry.grants
+            missing = [p for p in paths if p not in grants]
+            if missing:
+                await self._ask(token, entry, list(dict.fromkeys(missing)))
+        except ApiError as e:
+            if self.grace is None or e.code != "vault_unavailable":
+                self._refused(token, e)
+                raise
+            caller, got = self.grace.recall(_key(token), paths, e)
+            return caller, dict(zip(wanted, got, strict=True))
         return entry.caller, {n: grants.get(p, False) for n, p in zip(wanted, paths, strict=True)}
 
     async def _ask(self, token: str, entry: _Entry, paths: list[str]) -> None:
         """One ``capabilities-accessor`` call for ``paths``; the answers go into ``entry``."""
+        self._vault_usable()
         vault = self._client()
         t0 = time.perf_counter()
         try:
@@ -262,6 +295,8 @@ class Authorizer:
             VAULT_SECONDS.observe(time.perf_counter() - t0, operation="capabilities")
         for p, caps in answer.items():
             entry.grants[p] = granted(caps)
+        if self.grace is not None:
+            self.grace.remember(_key(token), entry.caller, {p: entry.grants[p] for p in answer})
 
     async def require(self, token: str, need: Need, route: str = "") -> Caller:
         """The caller, if the token holds ``need``; else ``ApiError`` 403 naming the capability."""
@@ -298,3 +333,7 @@ def _entity_name(vault: VaultLookup) -> Callable[[str], str]:
         return str(vault.entity_read(entity_id).get("name") or "")
 
     return name
+
+
+def _key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -36,6 +36,7 @@ CODES: dict[str, tuple[int, str]] = {
     "rotation_failed": (502, "A credential could not be rotated; the current one stays valid"),
     "not_configured": (503, "The component this endpoint needs does not run in this daemon"),
     "vault_unavailable": (503, "Vault cannot be reached; authorization cannot be decided"),
+    "authz_grace_expired": (503, "Vault cannot be reached for longer than [api] authz_grace; fails closed"),
     "internal_error": (500, "An unexpected error; the daemon log has the details"),
 }
 

@@ -27,6 +27,7 @@ from sentinel.api.authz import Caller, Need
 from sentinel.api.body import MAX_FIELD, field_list, field_str, json_body, optional_body
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
+from sentinel.api.grace import in_grace
 from sentinel.api.held import STATUSES, HeldPost
 from sentinel.api.moderation import ModerationRoutes, offered
 from sentinel.api.protocols import ResponderConflict, StepUpFailed
@@ -254,11 +255,20 @@ class Api(ModerationRoutes, AdminRoutes):
         body = await json_body(request)
         account = self.account(field_str(body, "account", required=True))
         reply_to = field_str(body, "reply_to")
-        await self.require(token, "respond" if reply_to else "publish", account.id, "check")
+        allowed_as = await self.require(token, "respond" if reply_to else "publish", account.id, "check")
         author = await self.author(token, caller, body, "check")
         event = self.event(account, body, caller, author, field_str(body, "ip", max_len=64))
         decision = self.evaluate(event)
         out = decision_dict(decision, event.post_id)
+        age = in_grace(allowed_as)
+        if age is not None:  # Vault could not be asked: decided on its last answer (sentinel.api.grace)
+            out["authz"] = {"grace": True, "vault_answered_seconds_ago": round(age, 1)}
+            self.audit(
+                allowed_as.actor,
+                "gate.check_in_grace",
+                account.id,
+                {"post_id": event.post_id, "verdict": decision.verdict, "vault_answered_seconds_ago": age},
+            )
         if decision.verdict == "allow" and self.deps.ledger is not None:
             self.deps.ledger.record(account.id, event.text, ts=event.ts, source="gate")
         elif decision.verdict == "hold":

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentinel.api.authz import Authorizer
 from sentinel.api.deps import Deps
+from sentinel.api.grace import AuthzGrace
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, GuardGate, Responder, ResponderBridge
 from sentinel.errors import SentinelError
@@ -192,7 +193,12 @@ def build_deps(app: App) -> Deps:
     return Deps(
         aclose=aclose,
         inventory=lambda: app.inventory,
-        authorizer=Authorizer(lambda: app.vault, settings.acl_prefix, float(settings.capability_cache)),
+        authorizer=Authorizer(
+            lambda: app.vault,
+            settings.acl_prefix,
+            float(settings.capability_cache),
+            grace=AuthzGrace(float(settings.authz_grace), vault_down=lambda: not app.vault_ok),
+        ),
         held=HeldStore(app.store),
         gate=lambda: gate_for(app),
         responder=lambda: responder_for(app),

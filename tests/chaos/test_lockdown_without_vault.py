@@ -39,7 +39,9 @@ def proxy(chaos_vault: DevVault) -> Iterator[TcpProxy]:
         yield p
 
 
-def sandbox_world(sandbox: SandboxServer) -> tuple[str, Callable[[VaultClient, str], None]]:
+def sandbox_world(
+    sandbox: SandboxServer, people: dict[str, str]
+) -> tuple[str, Callable[[VaultClient, str], None]]:
     tag = secrets.token_hex(3)
     inventory = "\n".join(
         f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
@@ -54,6 +56,9 @@ def sandbox_world(sandbox: SandboxServer) -> tuple[str, Callable[[VaultClient, s
             httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
             daemon.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
         daemon.close()
+        admin.policy_write("publisher", 'path "sentinel/accounts/+/publish" { capabilities = ["update"] }')
+        for name in ("op-pub", "op-late"):
+            people[name], people[f"{name}:accessor"] = admin.create_token(["publisher"], ttl="1h")
 
     return inventory, prepare
 
@@ -71,9 +76,21 @@ def test_break_glass_lockdown_blocks_now_and_is_finished_when_vault_returns(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    inventory, prepare = sandbox_world(sandbox)
+    people: dict[str, str] = {}
+    inventory, prepare = sandbox_world(sandbox, people)
     d = daemon_factory(inventory=inventory, addr=proxy.addr, prepare=prepare)
     wait_until("ready", lambda: (d.ready() or {}).get("ready"))
+
+    def check(person: str, account: str = "shop-x") -> httpx.Response:
+        return httpx.post(
+            f"{d.api}/v1/check",
+            json={"account": account, "text": "New arrivals this week"},
+            headers={"Authorization": f"Bearer {people[person]}"},
+            timeout=10,
+        )
+
+    before = check("op-pub")
+    assert before.status_code == 200 and "authz" not in before.json()
     proxy.down()
     wait_until("the outage", lambda: d.vault_state() == "unreachable")
 
@@ -122,6 +139,18 @@ def test_break_glass_lockdown_blocks_now_and_is_finished_when_vault_returns(
     )
     assert entry["actor"] == report["actor"] and entry["target"] == "shop-x,shop-y"
     assert json.loads(entry["details"])["break_glass"] is True
+
+    # The gate keeps deciding for a token Vault answered for before (marked as such), blocks
+    # the locked-down account, and admits no token Vault never answered for.
+    during = check("op-pub")
+    assert during.status_code == 200, during.text
+    assert during.json()["verdict"] == "block" and during.json()["authz"]["grace"] is True
+    open_account = check("op-pub", "help-x")
+    assert open_account.status_code == 503 and open_account.json()["error"]["code"] == "vault_unavailable"
+    late = check("op-late")
+    assert late.status_code == 503 and late.json()["error"]["code"] == "vault_unavailable"
+    graced = next(e for e in audited() if e["action"] == "gate.check_in_grace")
+    assert graced["actor"] == f"token:{people['op-pub:accessor']}" and graced["target"] == "shop-x"
 
     # Unfreezing never works without Vault, break-glass or not.
     monkeypatch.setenv("VAULT_TOKEN", d.token)

@@ -1,0 +1,132 @@
+"""Authorization while Vault cannot answer: the answers Vault last gave, for a bounded grace.
+
+The gate must keep deciding during a Vault outage, but never on a guess. ``AuthzGrace``
+remembers, per token (by its SHA-256, never the token), who Vault said it was and what
+it granted on each capability path, with the time Vault said so. When Vault cannot be
+asked (unreachable, stalled, sealed, or the daemon's probe finds it unusable), a request
+is decided from that memory if every path it needs was answered less than ``[api]
+authz_grace`` ago; such a decision is marked (``GraceCaller``: the answer, the log and
+the audit say so). A token Vault never answered for is refused as before
+(``vault_unavailable``), and past the grace the answer is ``authz_grace_expired``: fail
+closed. ``authz_grace = 0`` fails closed at once. A token Vault refuses is forgotten.
+
+The ``Authorizer`` calls ``remember`` whenever Vault answers and ``recall`` when it cannot;
+nothing else of it changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sentinel import metrics
+from sentinel.api.authz import Caller
+from sentinel.api.errors import ApiError
+from sentinel.logs import get_logger
+
+log = get_logger("sentinel.api.grace")
+
+NEVER = ("/unfreeze",)
+"""Capabilities never granted from memory: unfreezing always needs Vault."""
+GRACE_DECISIONS = metrics.counter(
+    "sentinel_api_authz_grace_total",
+    "Authorization while Vault could not answer: from remembered answers, or refused",
+    ("result",),
+)
+
+
+@dataclass(frozen=True)
+class GraceCaller(Caller):
+    """A caller admitted from remembered answers, ``grace_age`` seconds after Vault's last."""
+
+    grace_age: float = 0.0
+
+
+def grace_caller(caller: Caller, age: float) -> GraceCaller:
+    """``caller`` marked as decided in grace, ``age`` seconds after Vault last answered."""
+    values = {f.name: getattr(caller, f.name) for f in dataclasses.fields(caller) if f.init}
+    return GraceCaller(**values, grace_age=age)
+
+
+def in_grace(caller: Caller) -> float | None:
+    """Seconds since Vault last answered, when ``caller`` was admitted in grace; else None."""
+    return caller.grace_age if isinstance(caller, GraceCaller) else None
+
+
+@dataclass
+class _Seen:
+    caller: Caller
+    confirmed: float
+    grants: dict[str, tuple[bool, float]] = field(default_factory=dict)
+
+
+class AuthzGrace:
+    def __init__(
+        self,
+        seconds: float,
+        vault_down: Callable[[], bool] = lambda: False,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10000,
+    ) -> None:
+        self.seconds = seconds
+        self.vault_down = vault_down
+        self.clock = clock
+        self.max_entries = max_entries
+        self._seen: dict[str, _Seen] = {}
+
+    def skip_vault(self) -> bool:
+        """Known unusable: decide at once (from memory, or refuse) instead of waiting on Vault."""
+        return self.vault_down()
+
+    def remember(self, key: str, caller: Caller, grants: Mapping[str, bool]) -> None:
+        now = self.clock()
+        seen = self._seen.get(key)
+        if seen is None:
+            if len(self._seen) >= self.max_entries:
+                del self._seen[next(iter(self._seen))]
+            seen = self._seen[key] = _Seen(caller, now)
+        seen.caller, seen.confirmed = caller, now
+        seen.grants.update({p: (ok, now) for p, ok in grants.items()})
+
+    def forget(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+    def _admit(self, key: str, paths: Sequence[str], error: ApiError) -> tuple[_Seen, float]:
+        seen = self._seen.get(key)
+        unknown = seen is None or any(p not in seen.grants or p.endswith(NEVER) for p in paths)
+        if self.seconds <= 0 or seen is None or unknown:
+            GRACE_DECISIONS.inc(result="unknown")
+            raise error  # never admitted on a guess: Vault has not answered this before
+        oldest = min([seen.confirmed, *(seen.grants[p][1] for p in paths)])
+        age = self.clock() - oldest
+        if age > self.seconds:
+            GRACE_DECISIONS.inc(result="expired")
+            log.warning("authz.grace_expired", actor=seen.caller.actor, age=round(age, 1), grace=self.seconds)
+            raise ApiError(
+                "authz_grace_expired",
+                f"Vault cannot be asked and its last answer for this token is {age:.0f}s old, "
+                f"more than [api] authz_grace ({self.seconds:g}s): refused until Vault answers",
+            )
+        return seen, age
+
+    def caller(self, key: str, error: ApiError) -> Caller:
+        seen, age = self._admit(key, (), error)
+        return grace_caller(seen.caller, age)
+
+    def recall(self, key: str, paths: Sequence[str], error: ApiError) -> tuple[Caller, list[bool]]:
+        """The caller and the remembered grant for each path, or ``error`` / grace expired."""
+        seen, age = self._admit(key, paths, error)
+        got = [seen.grants[p][0] for p in paths]
+        GRACE_DECISIONS.inc(result="allow" if all(got) else "deny")
+        log.warning(
+            "authz.grace_decision",
+            actor=seen.caller.actor,
+            accessor=seen.caller.accessor,
+            paths=list(paths),
+            granted=got,
+            age=round(age, 1),
+            reason=error.message,
+        )
+        return grace_caller(seen.caller, age), got

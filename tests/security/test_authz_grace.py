@@ -1,0 +1,56 @@
+"""What the authorization grace never admits while Vault cannot answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from sentinel.api.authz import Need
+from sentinel.api.errors import ApiError
+from tests.api.grace_world import CACHE, GRACE, World, world
+
+__all__ = ["world"]
+
+
+async def refused(w: World, token: str, need: Need) -> str:
+    with pytest.raises(ApiError) as e:
+        await w.authz.require(token, need, "check")
+    return e.value.code
+
+
+async def test_a_token_vault_never_answered_for_is_not_admitted(world: World) -> None:
+    world.proxy.down()
+    assert await refused(world, world.tokens["op-new"], world.publish()) == "vault_unavailable"
+    assert await refused(world, "s.forged-" + "x" * 20, world.publish()) == "vault_unavailable"
+
+
+async def test_a_capability_vault_was_never_asked_about_is_not_admitted(world: World) -> None:
+    await world.authz.require(world.tokens["op-pub"], world.publish(), "check")
+    world.proxy.down()
+    world.tick(CACHE + 1)
+    assert await refused(world, world.tokens["op-pub"], Need("moderate", "acct-a")) == "vault_unavailable"
+
+
+async def test_past_the_grace_it_fails_closed_with_a_stable_code(world: World) -> None:
+    await world.authz.require(world.tokens["op-pub"], world.publish(), "check")
+    world.proxy.down()
+    world.tick(GRACE + 1)
+    assert await refused(world, world.tokens["op-pub"], world.publish()) == "authz_grace_expired"
+
+
+async def test_a_token_revoked_before_the_outage_is_not_admitted_in_it(world: World) -> None:
+    token = world.tokens["op-pub"]
+    await world.authz.require(token, world.publish(), "check")
+    world.admin.revoke_accessor(world.accessors["op-pub"])
+    world.tick(CACHE + 1)
+    assert await refused(world, token, world.publish()) == "invalid_token"
+    world.proxy.down()
+    world.tick(1)
+    assert await refused(world, token, world.publish()) == "vault_unavailable"
+
+
+async def test_unfreeze_is_never_granted_from_memory(world: World) -> None:
+    token = world.tokens["op-pub"]
+    await world.authz.require(token, Need("unfreeze"), "unfreeze")  # Vault grants it
+    world.proxy.down()
+    world.tick(CACHE + 1)
+    assert await refused(world, token, Need("unfreeze")) == "vault_unavailable"
