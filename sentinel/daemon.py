@@ -36,6 +36,7 @@ from sentinel.files import private_dir
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.keys import audit_keystore
 from sentinel.logs import get_logger
+from sentinel.platforms.health import HEALTH
 from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.auth import TokenKeeper
@@ -572,6 +573,7 @@ class Daemon:
                 "error": app.vault_error,
             },
             "loop_lag_max": round(self.loop_lag_max, 4),
+            "platforms": HEALTH.snapshot(),
             "token_ttl": self._keeper.ttl if self._keeper else None,
             "services": {s.name: s.status() for s in app.services},
             "reloads": self.reloads,

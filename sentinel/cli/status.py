@@ -44,7 +44,8 @@ def collect(ctx: Context) -> dict[str, Any]:
         }
     else:
         out["daemon"] = {
-            k: daemon.get(k) for k in ("state", "pid", "version", "started", "heartbeat", "services")
+            k: daemon.get(k)
+            for k in ("state", "pid", "version", "started", "heartbeat", "services", "platforms")
         }
     out["last_errors"] = daemon.get("errors", [])[-5:]
     health = check(ctx.config.vault)

@@ -38,6 +38,7 @@ from sentinel.platforms.errors import (
     PlatformRejected,
     PlatformUnavailable,
 )
+from sentinel.platforms.health import HEALTH
 from sentinel.redact import scrub
 
 log = get_logger(__name__)
@@ -184,6 +185,28 @@ class HttpClient:
         idempotent: bool | None = None,
     ) -> httpx.Response:
         """Send one request (retrying as described above); return a 2xx response or raise."""
+        try:
+            response = await self._request(method, path, params, json, data, headers, token, idempotent)
+        except (PlatformUnavailable, PlatformRateLimited, PlatformAuthFailed) as e:
+            HEALTH.failed(self.platform, e.message)
+            raise
+        except PlatformError:
+            HEALTH.ok(self.platform)  # the platform answered (the request was wrong, or the thing absent)
+            raise
+        HEALTH.ok(self.platform)
+        return response
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        token: str | None,
+        idempotent: bool | None,
+    ) -> httpx.Response:
         method = method.upper()
         idem = method in _IDEMPOTENT if idempotent is None else idempotent
         hdrs = {**self._headers, **(headers or {})}
@@ -215,6 +238,8 @@ class HttpClient:
                 return response
             retryable = status in (429, 503) or (status >= 500 and idem)
             wait = retry_after_seconds(response.headers) if retryable else None
+            if wait is not None:
+                HEALTH.rate_limited(self.platform, wait)
             if retryable and not last and (wait is None or wait <= self.max_wait):
                 await self._wait(where, attempt, wait, f"HTTP {status}")
                 continue

@@ -42,6 +42,7 @@ class WatcherService:
             max_backoff=s.max_backoff,
             concurrency=s.concurrency,
             since=float(int(time.time()) - 1),  # platform timestamps have whole seconds
+            slow=lambda account: guard.engine is not None and guard.engine.frozen(account) is not None,
         )
         if app.vault is None or not app.vault_ok:
             log.warning("watcher.no_vault", note="accounts are added once Vault is reachable")

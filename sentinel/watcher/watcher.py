@@ -11,7 +11,10 @@ others. Per account:
   reconciled}``, awaits ``on_post(event)``, then records the post as seen and moves the
   cursor, so a restart neither re-alerts old posts nor skips new ones;
 - a failure backs off exponentially (or as long as the platform's ``Retry-After`` said),
-  up to ``max_backoff``, for that account alone.
+  up to ``max_backoff``, for that account alone; the same error again is not logged again
+  (``watcher.poll_failed`` once, then ``repeated=N`` when it changes or the account recovers);
+- a frozen account (``slow(account)``) is polled ``FROZEN_FACTOR`` times less often: its
+  posts are blocked and its sessions revoked, and a locked one only answers errors.
 
 Reconciling: a post on a *gated* account that matches nothing in the ``PublishedLedger``
 (by post id, else by normalised text within 15 minutes) is out-of-band.
@@ -58,6 +61,7 @@ MIGRATIONS = [
     """,
 ]
 SEEN_KEEP_SECONDS = 14 * 86400
+FROZEN_FACTOR = 10.0
 MAX_PAGES = 10
 FUTURE_SKEW = 300.0
 
@@ -91,6 +95,7 @@ class AccountState:
     polls: int = 0
     running: bool = False
     events: int = 0
+    repeats: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,8 +114,10 @@ class Watcher:
         clock: Clock = time.time,
         spread: bool = True,
         since: float | None = None,
+        slow: Callable[[str], bool] | None = None,
     ) -> None:
         self.store = store
+        self.slow = slow
         store.migrate(COMPONENT, MIGRATIONS)
         self.ledger = ledger or PublishedLedger(store)
         self.on_post = on_post
@@ -289,27 +296,38 @@ class Watcher:
             async with self._sem:
                 fed = await self.poll_once(account)
             st.events += fed
+            if st.errors:
+                log.info("watcher.poll_recovered", account=account, failures=st.errors, error=st.last_error)
             st.errors = 0
+            st.repeats = 0
             st.last_ok = self.clock()
             st.last_error = ""
         except asyncio.CancelledError:
             raise
         except Exception as e:
             st.errors += 1
-            st.last_error = str(e) if isinstance(e, SentinelError) else f"{type(e).__name__}: {e}"
+            error = str(e) if isinstance(e, SentinelError) else f"{type(e).__name__}: {e}"
             delay = min(self.max_backoff, st.interval * 2 ** min(st.errors, 16))
             if isinstance(e, PlatformRateLimited) and e.retry_after is not None:
                 delay = min(max(delay, e.retry_after), max(self.max_backoff, e.retry_after))
-            log.warning(
-                "watcher.poll_failed",
-                account=account,
-                errors=st.errors,
-                retry_in=round(delay, 1),
-                error=st.last_error,
-            )
+            if error == st.last_error:
+                st.repeats += 1  # said already: counted, and said with the count when it changes
+            else:
+                log.warning(
+                    "watcher.poll_failed",
+                    account=account,
+                    errors=st.errors,
+                    retry_in=round(delay, 1),
+                    error=error,
+                    **({"repeated": st.repeats, "previous": st.last_error} if st.repeats else {}),
+                )
+                st.repeats = 0
+            st.last_error = error
         finally:
             st.running = False
             st.polls += 1
+        if self.slow is not None and self.slow(account):
+            delay = max(delay, min(self.max_backoff, st.interval * FROZEN_FACTOR))
         if account in self.state:
             # Schedule from the planned due time so the interval does not drift.
             base = max(st.due, self.clock() - st.interval) if st.errors == 0 else self.clock()

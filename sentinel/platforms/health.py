@@ -1,0 +1,112 @@
+"""How each platform's API is doing, as Sentinel's own calls see it.
+
+Every request through ``sentinel.platforms.http.HttpClient`` reports here: a success, a
+failure it gave up on, or a rate limit the platform asked it to wait out. Per platform this
+keeps the time of the last success, the consecutive failures since, the last error, and
+until when the platform asked Sentinel to wait. ``sentinel status`` shows it (from the
+daemon's heartbeat) and ``/metrics`` exports it:
+
+- ``sentinel_platform_last_success_timestamp_seconds{platform}``
+- ``sentinel_platform_consecutive_errors{platform}``
+- ``sentinel_platform_rate_limit_wait_seconds{platform}`` (0 when not limited)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sentinel import metrics
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
+
+
+@dataclass
+class PlatformState:
+    last_ok: float | None = None
+    errors: int = 0
+    last_error: str = ""
+    limited_until: float = 0.0
+    calls: int = 0
+
+
+class PlatformHealth:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._state: dict[str, PlatformState] = {}
+
+    def _get(self, platform: str) -> PlatformState:
+        st = self._state.get(platform)
+        if st is None:
+            st = self._state[platform] = PlatformState()
+        return st
+
+    def ok(self, platform: str) -> None:
+        with self._lock:
+            st = self._get(platform)
+            st.last_ok, st.errors, st.last_error, st.calls = self.clock(), 0, "", st.calls + 1
+
+    def failed(self, platform: str, error: str) -> None:
+        with self._lock:
+            st = self._get(platform)
+            st.errors, st.last_error, st.calls = st.errors + 1, error[:300], st.calls + 1
+
+    def rate_limited(self, platform: str, wait: float) -> None:
+        with self._lock:
+            st = self._get(platform)
+            st.limited_until = max(st.limited_until, self.clock() + wait)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        now = self.clock()
+        with self._lock:
+            return {
+                p: {
+                    "last_success": _iso(st.last_ok),
+                    "consecutive_errors": st.errors,
+                    "last_error": st.last_error,
+                    "rate_limit_wait": round(max(0.0, st.limited_until - now), 1),
+                }
+                for p, st in sorted(self._state.items())
+            }
+
+    def samples(self, field: str) -> list[metrics.Sample]:
+        return [({"platform": p}, float(v[field] or 0.0)) for p, v in self._numbers().items()]
+
+    def _numbers(self) -> dict[str, dict[str, float | None]]:
+        now = self.clock()
+        with self._lock:
+            return {
+                p: {
+                    "last_ok": st.last_ok,
+                    "errors": float(st.errors),
+                    "wait": max(0.0, st.limited_until - now),
+                }
+                for p, st in self._state.items()
+            }
+
+
+HEALTH = PlatformHealth()
+"""The process's one record (every adapter's HTTP client reports to it)."""
+
+metrics.callback(
+    "sentinel_platform_last_success_timestamp_seconds",
+    "When a call to the platform last succeeded (Unix time; 0: never)",
+    lambda: HEALTH.samples("last_ok"),
+)
+metrics.callback(
+    "sentinel_platform_consecutive_errors",
+    "Calls to the platform that failed (after retries) since the last success",
+    lambda: HEALTH.samples("errors"),
+)
+metrics.callback(
+    "sentinel_platform_rate_limit_wait_seconds",
+    "How much longer the platform asked Sentinel to wait (0: not rate-limited)",
+    lambda: HEALTH.samples("wait"),
+)

@@ -1,0 +1,66 @@
+"""Per-platform health from the HTTP client's own calls: successes, failures, rate limits."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sentinel import metrics
+from sentinel.platforms.errors import PlatformRateLimited, PlatformUnavailable
+from sentinel.platforms.health import HEALTH
+from sentinel.platforms.http import HttpClient
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+def client(platform: str, answers: list[httpx.Response]) -> HttpClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    return HttpClient(
+        platform,
+        "acct",
+        "https://api.example",
+        transport=httpx.MockTransport(handler),
+        max_attempts=2,
+        max_wait=30,
+        sleep=_no_sleep,
+    )
+
+
+async def test_failures_count_until_a_success_and_rate_limits_show_their_wait() -> None:
+    http = client(
+        "hx",
+        [
+            httpx.Response(500),
+            httpx.Response(500),  # second attempt: given up
+            httpx.Response(429, headers={"Retry-After": "120"}),  # longer than max_wait: not slept
+            httpx.Response(200, json={}),
+        ],
+    )
+    with pytest.raises(PlatformUnavailable):
+        await http.request("GET", "/a")
+    assert HEALTH.snapshot()["hx"]["consecutive_errors"] == 1
+    with pytest.raises(PlatformRateLimited):
+        await http.request("GET", "/a")
+    health = HEALTH.snapshot()["hx"]
+    assert health["consecutive_errors"] == 2 and 100 < health["rate_limit_wait"] <= 120
+    assert health["last_success"] is None and "HTTP 429" in health["last_error"]
+    text = metrics.render()
+    assert 'sentinel_platform_consecutive_errors{platform="hx"} 2' in text
+    assert 'sentinel_platform_last_success_timestamp_seconds{platform="hx"} 0' in text
+
+    await http.request("GET", "/a")
+    health = HEALTH.snapshot()["hx"]
+    assert health["consecutive_errors"] == 0 and health["last_success"] is not None
+    await http.aclose()
+
+
+async def test_an_answer_that_is_the_callers_fault_is_not_an_outage() -> None:
+    http = client("hy", [httpx.Response(423, json={"error": "locked"})])
+    with pytest.raises(Exception, match="HTTP 423"):
+        await http.request("GET", "/a")
+    assert HEALTH.snapshot()["hy"]["consecutive_errors"] == 0
+    await http.aclose()
