@@ -23,13 +23,13 @@ from typing import Any
 
 import httpx
 
-from sentinel.alerts.backoff import backoff_delay
 from sentinel.alerts.model import Alert
 from sentinel.alerts.outbox import AlertOutbox, Delivery
 from sentinel.alerts.receivers import Outcome, Receiver
 from sentinel.alerts.render import Message
 from sentinel.logs import get_logger
 from sentinel.redact import scrub
+from sentinel.retry import backoff_delay
 
 log = get_logger(__name__)
 

@@ -43,7 +43,6 @@ from typing import Any, Literal, TypeVar, get_args
 import httpx
 
 from sentinel import metrics
-from sentinel.alerts.backoff import backoff_delay
 from sentinel.creds.kinds import Kind, Manual, Step, kind_of, works
 from sentinel.creds.schedule import due_at, in_window, period_of
 from sentinel.creds.settings import RotationSettings
@@ -57,6 +56,7 @@ from sentinel.platforms import create_adapter
 from sentinel.platforms.base import PlatformAdapter
 from sentinel.platforms.errors import PlatformNotSupported
 from sentinel.redact import register_statuses, scrub
+from sentinel.retry import backoff_delay
 from sentinel.vault import layout as L
 from sentinel.vault.aio import LoopShared
 from sentinel.vault.client import VaultClient

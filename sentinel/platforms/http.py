@@ -19,11 +19,7 @@ platform) is one segment and never a path, a query, a fragment or a ``..``.
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import random
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -40,6 +36,9 @@ from sentinel.platforms.errors import (
 )
 from sentinel.platforms.health import HEALTH
 from sentinel.redact import scrub
+from sentinel.retry import RetryPolicy, TryAgain, retry_after_seconds, retrying
+
+__all__ = ["ErrorHook", "HttpClient", "Sleep", "api_path", "error_text", "retry_after_seconds"]
 
 log = get_logger(__name__)
 
@@ -47,38 +46,7 @@ Sleep = Callable[[float], Awaitable[None]]
 ErrorHook = Callable[[httpx.Response, str], PlatformError | None]
 """Platform-specific translation of an error response (``None``: use the generic one)."""
 
-_RESET_HEADERS = ("retry-after", "ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait according to the response headers, or ``None`` when they do not say."""
-    now = time.time() if now is None else now
-    for name in _RESET_HEADERS:
-        raw = headers.get(name)
-        if not raw:
-            continue
-        raw = raw.strip()
-        try:
-            value = float(raw)
-        except ValueError:
-            pass
-        else:
-            # Large numbers are epoch timestamps (Bluesky, X); small ones are deltas.
-            return max(0.0, value - now) if value > 1e9 else max(0.0, value)
-        try:
-            parsed = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            parsed = None
-        if parsed is None:
-            try:
-                parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-        if parsed.tzinfo is None:
-            continue
-        return max(0.0, parsed.timestamp() - now)
-    return None
 
 
 def api_path(*segments: str) -> str:
@@ -145,6 +113,7 @@ class HttpClient:
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.policy = RetryPolicy(self.max_attempts, backoff, max_backoff)
         self.max_wait = max_wait
         self._sleep: Sleep = sleep or asyncio.sleep
         self._error_hook = error_hook
@@ -213,37 +182,56 @@ class HttpClient:
         if token:
             hdrs["authorization"] = f"Bearer {token}"
         where = self._where(method, path)
-        attempt = 0
-        while True:
-            attempt += 1
-            last = attempt >= self.max_attempts
-            try:
-                response = await self._client.request(
-                    method, self._url(path), params=params, json=json, data=data, headers=hdrs
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-                if last:
-                    raise PlatformUnavailable(
-                        f"{where}: cannot connect: {scrub(str(e)) or type(e).__name__}"
-                    ) from None
-                await self._wait(where, attempt, None, f"connect: {type(e).__name__}")
-                continue
-            except httpx.TransportError as e:
-                if last or not idem:
-                    raise PlatformUnavailable(f"{where}: {type(e).__name__}: {scrub(str(e))}") from None
-                await self._wait(where, attempt, None, type(e).__name__)
-                continue
-            status = response.status_code
-            if status < 400:
-                return response
-            retryable = status in (429, 503) or (status >= 500 and idem)
-            wait = retry_after_seconds(response.headers) if retryable else None
-            if wait is not None:
-                HEALTH.rate_limited(self.platform, wait)
-            if retryable and not last and (wait is None or wait <= self.max_wait):
-                await self._wait(where, attempt, wait, f"HTTP {status}")
-                continue
-            raise self._translate(response, where, wait)
+
+        def retried(attempt: int, delay: float, again: TryAgain) -> None:
+            log.warning(
+                "platform.retry", where=where, attempt=attempt, reason=again.reason, delay=round(delay, 3)
+            )
+
+        try:
+            async for attempt in retrying(self.policy, self._sleep, retried):
+                with attempt:
+                    return await self._once(method, path, where, idem, params, json, data, hdrs)
+        except TryAgain as e:  # out of attempts: the error the last one would have ended with
+            raise e.error from None
+        raise AssertionError("unreachable: the retry loop returns or raises")
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        where: str,
+        idem: bool,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        hdrs: dict[str, str],
+    ) -> httpx.Response:
+        """One try: the response, a final error, or ``TryAgain`` with the error it would end in."""
+        error: PlatformError
+        try:
+            response = await self._client.request(
+                method, self._url(path), params=params, json=json, data=data, headers=hdrs
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+            error = PlatformUnavailable(f"{where}: cannot connect: {scrub(str(e)) or type(e).__name__}")
+            raise TryAgain(error, reason=f"connect: {type(e).__name__}") from None
+        except httpx.TransportError as e:
+            error = PlatformUnavailable(f"{where}: {type(e).__name__}: {scrub(str(e))}")
+            if not idem:  # the platform may have acted on it
+                raise error from None
+            raise TryAgain(error, reason=type(e).__name__) from None
+        status = response.status_code
+        if status < 400:
+            return response
+        retryable = status in (429, 503) or (status >= 500 and idem)
+        wait = retry_after_seconds(response.headers) if retryable else None
+        if wait is not None:
+            HEALTH.rate_limited(self.platform, wait)
+        error = self._translate(response, where, wait)
+        if retryable and (wait is None or wait <= self.max_wait):
+            raise TryAgain(error, asked=wait, reason=f"HTTP {status}")
+        raise error
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """``request`` and decode a JSON body (an empty body is ``{}``)."""
@@ -256,15 +244,6 @@ class HttpClient:
             raise PlatformRejected(
                 f"{self._where(method.upper(), path)}: answer is not JSON (HTTP {response.status_code})"
             ) from None
-
-    async def _wait(self, where: str, attempt: int, asked: float | None, why: str) -> None:
-        if asked is None:
-            delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-            delay *= 0.5 + random.random() / 2
-        else:
-            delay = asked
-        log.warning("platform.retry", where=where, attempt=attempt, reason=why, delay=round(delay, 3))
-        await self._sleep(delay)
 
     def _translate(self, response: httpx.Response, where: str, wait: float | None) -> PlatformError:
         status = response.status_code

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -35,13 +34,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sentinel import metrics
-from sentinel.errors import SentinelError, VaultNotFound
+from sentinel.errors import PlatformError, SentinelError, VaultNotFound
 from sentinel.inventory import Account, Inventory
 from sentinel.logs import get_logger
 from sentinel.platforms.base import Capability, PlatformAdapter
 from sentinel.platforms.errors import PlatformNotSupported
 from sentinel.response.containment import VaultContainment
 from sentinel.response.store import AUTOMATIC, FINISHED, FreezeRecord, ResponseStore
+from sentinel.retry import RetryPolicy
 
 log = get_logger("sentinel.response")
 FREEZES = metrics.counter(
@@ -332,14 +332,22 @@ class Responder:
         operator: str,
         denied: frozenset[str],
     ) -> tuple[str, str]:
-        """Run one step with bounded retries and backoff; record every attempt."""
-        delay = self.settings.backoff
+        """Run one step with bounded retries (``sentinel.retry``'s policy); record every attempt.
+
+        A platform error is not retried here: the HTTP client under the step has already
+        retried it (honouring ``Retry-After``), and stacking our attempts on its own would
+        multiply the calls; the daemon resumes the step later instead.
+        """
+        policy = RetryPolicy(self.settings.attempts, self.settings.backoff, self.settings.backoff_max)
         detail = ""
-        for attempt in range(1, self.settings.attempts + 1):
+        for attempt in range(1, policy.attempts + 1):
+            retried_below = False
             try:
                 status, detail = await self._step(rec, step, account, operator, denied)
             except StepTodo as e:
                 status, detail = "todo", e.message
+            except PlatformError as e:
+                status, detail, retried_below = "failed", e.message, True
             except SentinelError as e:
                 status, detail = "failed", e.message
             except (OSError, TimeoutError) as e:
@@ -357,9 +365,10 @@ class Responder:
                     )
                 return status, detail
             log.warning("freeze.step_failed", account=rec.account, step=step, attempt=attempt, error=detail)
-            if attempt < self.settings.attempts:
-                await self.sleep(min(delay, self.settings.backoff_max) * (0.5 + random.random()))
-                delay *= 2
+            if retried_below:
+                break
+            if attempt < policy.attempts:
+                await self.sleep(policy.delay(attempt))
         if rec.incident is not None:
             self.store.add_event(
                 rec.incident,

@@ -209,15 +209,19 @@ async def test_lockdown_by_tag_and_retry_on_platform_errors(world: World) -> Non
 async def test_failed_step_is_reported_and_resumed_after_restart(world: World) -> None:
     httpx.post(
         f"{world.sandbox.url}/api/_faults",
-        json={"handle": world.handles["acct-2"], "status": 500, "count": 50},
+        json={"handle": world.handles["acct-2"], "status": 503, "count": 50},
     )
     report = await world.responder(attempts=2).lock(["acct-2"], "test", "op-resp")
     steps = {s.step: s for s in report.accounts[0].steps}
-    assert steps["sessions"].status == "failed" and steps["sessions"].attempts == 2
+    # The HTTP client retried each platform call (4 tries); the step does not retry it again.
+    assert steps["sessions"].status == "failed" and steps["sessions"].attempts == 1
+    platform_steps = [s for s in steps.values() if s.status == "failed"]
+    served = 50 - world.sandbox.state.faults[world.handles["acct-2"]].count
+    assert served == 4 * len(platform_steps)
     assert not report.ok
     httpx.post(
         f"{world.sandbox.url}/api/_faults",
-        json={"handle": world.handles["acct-2"], "status": 500, "count": 0},
+        json={"handle": world.handles["acct-2"], "status": 503, "count": 0},
     )
     # A new process (same store) resumes what is unfinished, and the gate is blocked again from the store.
     fresh_gate = Gate()

@@ -9,9 +9,7 @@ permanent failure (the request itself is wrong; retrying cannot help).
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from sentinel.alerts.model import Alert
 from sentinel.alerts.render import Message, truncate
 from sentinel.alerts.settings import ReceiverSettings
 from sentinel.redact import scrub
+from sentinel.retry import retry_after_seconds
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 SEVERITY_COLOURS = {"critical": "#B00020", "error": "#E65100", "warning": "#F9A825", "info": "#1565C0"}
@@ -40,18 +39,7 @@ class Outcome:
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+    return retry_after_seconds({"retry-after": value}, now) if value else None
 
 
 def colour(message: Message) -> str:
