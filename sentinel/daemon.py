@@ -48,6 +48,9 @@ STATUS_KEY = "daemon.status"
 HEARTBEAT_SECONDS = 5.0
 SETTLE_SECONDS = 300.0
 VAULT_ALERT_KEY = "vault:unusable"
+STORE_ALERT_KEY = "store:unwritable"
+STORE_BUSY_SECONDS = 0.5
+"""How long one write of the daemon waits for a lock another process holds (then fails)."""
 LAG_TICK = 0.25
 LAG_WINDOW = 5.0
 LOOP_LAG = metrics.gauge(
@@ -138,6 +141,9 @@ class App:
     vault_error: str | None = None
     vault_state: str = "unknown"
     vault_since: str = field(default_factory=utcnow)
+    store_ok: bool = True
+    store_error: str | None = None
+    store_since: str = field(default_factory=utcnow)
     started: str = field(default_factory=utcnow)
     errors: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=20))
     services: list[Service] = field(default_factory=list)
@@ -243,7 +249,7 @@ class Daemon:
             private_dir(state_dir, tighten=True)  # the daemon's alone, whatever the umask
         except OSError as e:
             raise ConfigError(f"config key 'sentinel.state_dir': {state_dir}: {e.strerror}") from None
-        store = Store(config.sentinel.database)
+        store = Store(config.sentinel.database, busy_timeout=STORE_BUSY_SECONDS)
         app = App(config=config, inventory=inventory, store=store, notifier=self.notifier)
         self.app = app
         self.notifier.status("connecting to Vault")
@@ -354,11 +360,12 @@ class Daemon:
                 log.info("audit.break_glass_appended")
             if app.vault_ok and breakglass.take_pending(app.store):
                 self._resume_waiting()
-        except SentinelError as e:
-            if e.message != self._break_glass_error:
-                app.record_error("break-glass", e.message)
-                log.error("break_glass.pending", error=e.message)
-            self._break_glass_error = e.message
+        except Exception as e:  # a tick must never end the daemon
+            message = e.message if isinstance(e, SentinelError) else f"{e.__class__.__name__}: {e}"
+            if message != self._break_glass_error:
+                app.record_error("break-glass", message)
+                log.error("break_glass.pending", error=message)
+            self._break_glass_error = message
 
     # -- Vault health -----------------------------------------------------------------------
     async def _watch_vault(self) -> None:
@@ -573,6 +580,7 @@ class Daemon:
                 "error": app.vault_error,
             },
             "loop_lag_max": round(self.loop_lag_max, 4),
+            "store": {"ok": app.store_ok, "since": app.store_since, "error": app.store_error},
             "platforms": HEALTH.snapshot(),
             "token_ttl": self._keeper.ttl if self._keeper else None,
             "services": {s.name: s.status() for s in app.services},
@@ -582,10 +590,41 @@ class Daemon:
         }
 
     def _heartbeat(self, stopped: bool = False) -> None:
+        """Write the status; the write is also the daemon's probe of the state store."""
         app = self.app
         if app is None:
             return
         try:
             app.store.put(STATUS_KEY, json.dumps(self.status(stopped=stopped)))
         except SentinelError as e:
-            log.error("status.write_failed", error=e.message)
+            if app.store_ok:  # said once per outage, not every heartbeat
+                app.store_ok, app.store_error, app.store_since = False, e.message, utcnow()
+                app.record_error("store", e.message)
+                log.error("store.unwritable", error=e.message)
+                app.raise_alert(
+                    "store_unwritable",
+                    "critical",
+                    f"State store unwritable (the gate keeps deciding from memory): {e.message}",
+                    dedup_key=STORE_ALERT_KEY,
+                )
+            return
+        if not app.store_ok:
+            since, error = app.store_since, app.store_error
+            app.store_ok, app.store_error, app.store_since = True, None, utcnow()
+            log.warning("store.recovered", since=since, error=error)
+            # The alert raised when it failed could not be written: say it now, resolved.
+            app.raise_alert(
+                "store_unwritable",
+                "warning",
+                f"State store was unwritable from {since} to {app.store_since}: {error}",
+                dedup_key=STORE_ALERT_KEY,
+                details={"since": since, "until": app.store_since},
+            )
+            app.raise_alert(
+                "store_unwritable",
+                "info",
+                "State store writable again",
+                dedup_key=STORE_ALERT_KEY,
+                resolved=True,
+            )
+            self._heartbeat(stopped=stopped)

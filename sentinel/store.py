@@ -41,7 +41,9 @@ class Store:
     keeps transactions from interleaving.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout: float = 30.0) -> None:
+        """``busy_timeout``: how long a write waits for another process's lock before failing
+        (the daemon waits briefly: its event loop must not stall behind a stuck writer)."""
         self.path = Path(path)
         self._lock = threading.RLock()
         try:
@@ -51,12 +53,14 @@ class Store:
                 private_file(self.path)
                 for suffix in ("-wal", "-shm"):
                     tighten(f"{self.path}{suffix}")
-            self._db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(
+                str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._db.executescript(_BASE)
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"{self.path}: cannot open state database: {e}") from None
@@ -101,7 +105,8 @@ class Store:
                     )
                     self._db.execute("COMMIT")
                 except sqlite3.Error as e:
-                    self._db.execute("ROLLBACK")
+                    if self._db.in_transaction:  # BEGIN itself may be what failed (locked)
+                        self._db.execute("ROLLBACK")
                     raise StoreError(
                         f"{self.path}: migration {number} of {component!r} failed: {e}"
                     ) from None
@@ -125,6 +130,9 @@ class Store:
                 try:
                     self._db.execute("COMMIT")
                 except sqlite3.Error as e:
+                    # Left open, the failed transaction would refuse every later BEGIN.
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
                     raise StoreError(f"{self.path}: commit failed: {e}") from None
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:

@@ -123,6 +123,11 @@ def register_metrics(app: App) -> None:
     metrics.callback(
         "sentinel_vault_up", "Whether Sentinel reaches Vault", lambda: [({}, 1.0 if app.vault_ok else 0.0)]
     )
+    metrics.callback(
+        "sentinel_store_up",
+        "Whether the daemon can write its state store",
+        lambda: [({}, 1.0 if app.store_ok else 0.0)],
+    )
 
 
 def integrator_events(app: App) -> Callable[[str, Mapping[str, Any]], None]:
@@ -180,7 +185,8 @@ def build_deps(app: App) -> Deps:
     def readiness() -> dict[str, bool]:
         guard = app.extras.get("guard")
         engine = guard.engine if guard is not None else app.extras.get("engine")
-        return {"vault": app.vault_ok, "rules": engine is not None and len(engine.rules) > 0}
+        rules = engine is not None and len(engine.rules) > 0
+        return {"vault": app.vault_ok, "rules": rules, "store": app.store_ok}
 
     def audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
         if app.audit is not None:

@@ -52,7 +52,11 @@ async def test_service_serves_the_gate_through_the_guard(world: World, tmp_path:
         async with httpx.AsyncClient(base_url=url) as c:
             assert (await c.get("/healthz")).json() == {"status": "ok"}
             ready = await c.get("/readyz")
-            assert ready.status_code == 200 and ready.json()["checks"] == {"vault": True, "rules": True}
+            assert ready.status_code == 200 and ready.json()["checks"] == {
+                "vault": True,
+                "rules": True,
+                "store": True,
+            }
             resp = await c.post(
                 "/v1/check", json={"account": "acct-a", "text": "BLOCKME"}, headers=world.auth("op-pub")
             )

@@ -26,7 +26,7 @@ def test_vault_killed_then_restarted_empty(
     wait_until("the outage in the status", lambda: d.vault_state() == "unreachable")
     detected = time.monotonic() - t0
     ready = d.ready()
-    assert ready == {"ready": False, "checks": {"vault": False, "rules": True}}
+    assert ready == {"ready": False, "checks": {"vault": False, "rules": True, "store": True}}
     assert d.metric("sentinel_vault_up") == 0.0
     status = d.status()["vault"]
     assert status["ok"] is False and "cannot be reached" in status["error"]

@@ -6,10 +6,12 @@ import asyncio
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
-from structlog.testing import capture_logs
+import pytest
 
+import sentinel.watcher.watcher as watcher_module
 from sentinel.platforms import create_adapter
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
@@ -31,9 +33,24 @@ async def _nothing(_: object) -> None:
     return None
 
 
+class Logged:
+    """Stands in for the watcher's logger: what it said, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def __getattr__(self, level: str) -> Any:
+        def say(event: str, **kw: Any) -> None:
+            self.events.append({"event": event, "level": level, **kw})
+
+        return say
+
+
 async def test_the_same_error_is_logged_once_then_with_its_count(
-    sandbox: SandboxServer, tmp_path: Path
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    logged = Logged()
+    monkeypatch.setattr(watcher_module, "log", logged)
     creds = new_account(sandbox)
     adapter = create_adapter("sandbox", "locked", creds, sleep=_no_sleep)
     w = Watcher(
@@ -46,18 +63,18 @@ async def test_the_same_error_is_logged_once_then_with_its_count(
     await w.poll_once("locked")
     fault = {"handle": creds["identifier"], "status": 423, "count": 1000}
     httpx.post(f"{sandbox.url}/api/_faults", json=fault).raise_for_status()
-    with capture_logs() as logs:
-        runner = asyncio.create_task(w.run())
-        try:
-            while w.state["locked"].errors < 6:
-                await asyncio.sleep(0.01)
-            httpx.post(f"{sandbox.url}/api/_faults", json=fault | {"count": 0}).raise_for_status()
-            while w.state["locked"].errors:
-                await asyncio.sleep(0.01)
-        finally:
-            w.stop()
-            await runner
-            await adapter.aclose()
+    runner = asyncio.create_task(w.run())
+    try:
+        while w.state["locked"].errors < 6:
+            await asyncio.sleep(0.01)
+        httpx.post(f"{sandbox.url}/api/_faults", json=fault | {"count": 0}).raise_for_status()
+        while w.state["locked"].errors:
+            await asyncio.sleep(0.01)
+    finally:
+        w.stop()
+        await runner
+        await adapter.aclose()
+    logs = logged.events
     failed = [e for e in logs if e["event"] == "watcher.poll_failed"]
     assert len(failed) == 1 and "HTTP 423" in failed[0]["error"]
     recovered = [e for e in logs if e["event"] == "watcher.poll_recovered"]
