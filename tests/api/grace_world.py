@@ -11,8 +11,8 @@ import pytest
 from sentinel.api.authz import Authorizer, Need
 from sentinel.api.grace import AuthzGrace
 from sentinel.vault.client import VaultClient
+from sentinel.vault.devproxy import TcpProxy
 from sentinel.vault.devserver import DevVault
-from tests.chaos.proxy import TcpProxy
 
 CACHE = 5.0
 GRACE = 300.0

@@ -20,9 +20,9 @@ from sentinel.response.breakglass import WAITING
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
+from sentinel.vault.devproxy import TcpProxy
 from sentinel.vault.devserver import DevVault
 from tests.chaos.conftest import ChaosDaemon, wait_until
-from tests.chaos.proxy import TcpProxy
 
 ACCOUNTS = ("shop-x", "shop-y", "help-x")
 

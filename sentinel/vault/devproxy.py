@@ -1,4 +1,9 @@
-"""A small TCP proxy of the tests' own, in front of Vault: pass, or drop every connection."""
+"""A small TCP proxy in front of a dev server that can cut the link (for chaos tests and the soak).
+
+``down()`` closes every open connection and refuses new ones at once (the other side sees
+a reset, as when a network path or a Vault node goes away) while the server behind keeps
+its state, so ``up()`` brings exactly the same Vault back. For demos and tests only.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,309 @@
+"""Soak: the real daemon for a while under load, with a lockdown, rotations and a Vault outage.
+
+Starts a local OpenBao (behind a proxy that can cut it off), the sandbox platform in its
+own process with every account on it, and ``sentinel run`` with the API and the watcher.
+Then, for ``--minutes``: ``--rate`` gate checks per second from publishing tools, a
+rotation every ``--rotate-every`` seconds, a lockdown of a few accounts at 40% of the run,
+and Vault cut off for ``--outage`` seconds at 50%. Prints the daemon's RSS and open file
+descriptors over time (they should stay flat), the gate's p50/p99 outside and inside the
+outage and what it answered, alerts raised (by kind) and delivered (to a local webhook
+receiver), and the daemon's errors and warnings by kind.
+
+    python bench/soak.py                      # 10 minutes, 180 accounts, 20 checks/s, 60 s outage
+    python bench/soak.py --minutes 2 --outage 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sentinel.config import VaultSettings
+from sentinel.platforms.sandbox_server import SandboxProcess
+from sentinel.store import Store
+from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
+from sentinel.vault.client import VaultClient
+from sentinel.vault.devproxy import TcpProxy
+from sentinel.vault.devserver import DevVault, free_port
+
+TEXTS = ("New arrivals this week", "Our store opens at 9", "Thanks for 10k followers!", "Read the blog")
+
+
+class Hook(BaseHTTPRequestHandler):
+    received = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        Hook.received += 1
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@contextmanager
+def receiver() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def proc_numbers(pid: int) -> tuple[float, int]:
+    """RSS (MiB) and open file descriptors of ``pid``."""
+    rss = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def setup(
+    d: Path, bao: DevVault, proxy: TcpProxy, sandbox: SandboxProcess, n: int, hook: str
+) -> dict[str, Any]:
+    settings = VaultSettings(addr=bao.addr)
+    admin = VaultClient(bao.addr, bao.root_token)
+    bootstrap(admin, settings)
+    token, _ = issue_daemon_token(admin, settings)
+    (d / "vault-token").write_text(token)
+    daemon = admin.with_token(token)
+    ids = [f"soak-{i:03d}" for i in range(n)]
+    passwords = {a: "pw-" + secrets.token_hex(8) for a in ids}
+    httpx.post(
+        f"{sandbox.url}/api/accounts",
+        json={"accounts": [{"handle": a, "password": p} for a, p in passwords.items()]},
+    ).raise_for_status()
+    for a, p in passwords.items():
+        daemon.kv_write(f"accounts/{a}/password", {"value": p, "service": sandbox.url}, cas=0)
+    (d / "inventory.toml").write_text(
+        "\n".join(
+            f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}"\ntimezone = "UTC"\n'
+            f'publishing = "gated"\nowners = ["op-soak"]\ntags = ["{"locked" if i < 5 else "soak"}"]\n'
+            'credentials = [{ kind = "password", rotation = "30d" }]\n'
+            for i, a in enumerate(ids)
+        )
+    )
+    admin.policy_write(
+        "soak-tools",
+        'path "sentinel/accounts/+/publish" { capabilities = ["update"] }\n'
+        'path "sentinel/global/lockdown" { capabilities = ["update"] }\n'
+        'path "sentinel/accounts/+/admin" { capabilities = ["update"] }',
+    )
+    tool, _ = admin.create_token(["soak-tools"], ttl="4h", meta={"operator": "soak-tool"})
+    port = free_port()
+    (d / "sentinel.toml").write_text(
+        '[sentinel]\nstate_dir = "state"\ninventory = "inventory.toml"\nlog_format = "json"\nlog_level = "info"\n'
+        f'[vault]\naddr = "{proxy.addr}"\ntoken_file = "vault-token"\n'
+        f"[api]\nport = {port}\n"
+        f'[alerts.receivers.hook]\ntype = "slack"\nurl = "{hook}"\n'
+        '[[alerts.routes]]\nreceivers = ["hook"]\n'
+    )
+    daemon.close()
+    admin.close()
+    return {"ids": ids, "tool": tool, "api": f"http://127.0.0.1:{port}"}
+
+
+async def load(
+    api: str, tool: str, ids: list[str], rate: float, seconds: float, outage: tuple[float, float], t0: float
+) -> dict[str, Any]:
+    lat: dict[str, list[float]] = {"outside": [], "inside": []}
+    answers: dict[str, Counter[str]] = {"outside": Counter(), "inside": Counter()}
+    headers = {"Authorization": f"Bearer {tool}"}
+    pending: set[asyncio.Task[None]] = set()
+    async with httpx.AsyncClient(base_url=api, headers=headers, timeout=10) as http:
+
+        async def one(i: int) -> None:
+            phase = "inside" if outage[0] <= time.monotonic() - t0 < outage[1] else "outside"
+            start = time.perf_counter()
+            try:
+                r = await http.post(
+                    "/v1/check", json={"account": ids[i % len(ids)], "text": f"{TEXTS[i % len(TEXTS)]} #{i}"}
+                )
+                body = r.json()
+                kind = body.get("verdict") or body.get("error", {}).get("code", str(r.status_code))
+                if body.get("authz", {}).get("grace"):
+                    kind += " (grace)"
+            except httpx.HTTPError as e:
+                kind = f"client {e.__class__.__name__}"
+            lat[phase].append(time.perf_counter() - start)
+            answers[phase][kind] += 1
+
+        i = 0
+        while (now := time.monotonic() - t0) < seconds:
+            task = asyncio.create_task(one(i))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            i += 1
+            await asyncio.sleep(max(0.0, i / rate - now))
+        if pending:
+            await asyncio.wait(pending)
+    return {"latency": lat, "answers": answers}
+
+
+def cli(d: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sentinel", "--config", str(d / "sentinel.toml"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--accounts", type=int, default=180)
+    ap.add_argument("--rate", type=float, default=20.0, help="gate checks per second")
+    ap.add_argument("--outage", type=float, default=60.0, help="seconds Vault is cut off, at half time")
+    ap.add_argument("--rotate-every", type=float, default=30.0)
+    ap.add_argument("--sample", type=float, default=10.0, help="seconds between RSS/fd samples")
+    args = ap.parse_args()
+    seconds = args.minutes * 60
+    outage = (seconds / 2, seconds / 2 + args.outage)
+    with (
+        DevVault() as bao,
+        TcpProxy(bao.port) as proxy,
+        SandboxProcess() as sandbox,
+        receiver() as hook,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        d = Path(tmp)
+        world = setup(d, bao, proxy, sandbox, args.accounts, hook)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTINEL_", "VAULT_"))}
+        log = open(d / "daemon.log", "wb")  # noqa: SIM115 - closed below, after the daemon
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "sentinel", "--config", str(d / "sentinel.toml"), "run"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(world["api"] + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or daemon.poll() is not None:
+                daemon.kill()
+                log.close()
+                tail = (d / "daemon.log").read_text(errors="replace")[-2000:]
+                raise SystemExit(f"the daemon did not become ready:\n{tail}")
+            time.sleep(0.2)
+        print(
+            f"soak: {args.minutes:g} min, {args.accounts} accounts, {args.rate:g} checks/s, "
+            f"Vault cut off from {outage[0]:.0f} s to {outage[1]:.0f} s"
+        )
+        samples: list[tuple[float, float, int, str]] = []
+        events: list[str] = []
+        t0 = time.monotonic()
+        stop = threading.Event()
+
+        def background() -> None:
+            next_sample = next_rotation = 0.0
+            locked = cut = restored = False
+            tool_env = env | {"VAULT_TOKEN": world["tool"]}
+            while not stop.is_set():
+                t = time.monotonic() - t0
+                if t >= next_sample:
+                    rss, fds = proc_numbers(daemon.pid)
+                    vault = json.loads(httpx.get(world["api"] + "/readyz", timeout=10).text)["checks"][
+                        "vault"
+                    ]
+                    samples.append((t, rss, fds, "up" if vault else "DOWN"))
+                    next_sample += args.sample
+                if t >= next_rotation and (not cut or restored):
+                    account = secrets.choice(world["ids"][5:])
+                    r = cli(d, env, "rotate", account, "--reason", "soak")
+                    events.append(f"{t:6.1f}s rotate {account}: exit {r.returncode}")
+                    next_rotation = t + args.rotate_every
+                if not locked and t >= seconds * 0.4:
+                    r = cli(d, tool_env, "lockdown", "--tag", "locked", "--reason", "soak", "--yes")
+                    events.append(f"{t:6.1f}s lockdown of 5 accounts: exit {r.returncode}")
+                    locked = True
+                if not cut and t >= outage[0]:
+                    proxy.down()
+                    events.append(f"{t:6.1f}s Vault cut off")
+                    cut = True
+                if cut and not restored and t >= outage[1]:
+                    proxy.up()
+                    events.append(f"{t:6.1f}s Vault back")
+                    restored = True
+                stop.wait(0.5)
+
+        side = threading.Thread(target=background, daemon=True)
+        side.start()
+        result = asyncio.run(load(world["api"], world["tool"], world["ids"], args.rate, seconds, outage, t0))
+        stop.set()
+        side.join()
+        time.sleep(5)  # let the outbox deliver what the end raised
+        samples.append((time.monotonic() - t0, *proc_numbers(daemon.pid), "end"))
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
+        log.close()
+        with Store(d / "state" / "sentinel.sqlite3") as store:
+            raised = Counter(r["kind"] for r in store.query("SELECT kind FROM alerts"))
+        kinds: Counter[str] = Counter()
+        for line in (d / "daemon.log").read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                e = json.loads(line)
+                if e.get("level") in ("warning", "error"):
+                    kinds[f"{e['level']} {e['event']}"] += 1
+
+    print("\nevents:")
+    for e in events:
+        print("  " + e)
+    print("\ndaemon over time (should be flat):")
+    print("      t   RSS MiB   fds  vault")
+    for t, rss, fds, vault in samples:
+        print(f"  {t:6.0f}  {rss:8.1f}  {fds:4d}  {vault}")
+    rss_values = [s[1] for s in samples]
+    print(
+        f"  RSS min/median/max {min(rss_values):.1f}/{statistics.median(rss_values):.1f}/{max(rss_values):.1f} MiB"
+    )
+    print("\ngate /v1/check:")
+    for phase in ("outside", "inside"):
+        lat = result["latency"][phase]
+        print(
+            f"  {phase:7} the outage: {len(lat):6d} checks, p50 {pct(lat, 0.5):7.1f} ms, "
+            f"p99 {pct(lat, 0.99):7.1f} ms; answers {dict(result['answers'][phase])}"
+        )
+    print(f"\nalerts raised: {dict(raised)}; delivered to the webhook receiver: {Hook.received}")
+    print("\ndaemon warnings and errors by kind:")
+    for kind, n in kinds.most_common():
+        print(f"  {n:6d}  {kind}")
+
+
+if __name__ == "__main__":
+    main()
