@@ -350,14 +350,12 @@ class Daemon:
             log.error("vault.renewal_failed", error=e.message)
 
     def _tick_break_glass(self) -> None:
-        """Sign a break-glass lockdown into the audit trail, and let the responder finish it."""
+        """Let the responder finish a break-glass lockdown as soon as Vault is usable."""
         from sentinel.response import breakglass
 
         app = self.app
         assert app is not None
         try:
-            if app.audit is not None and breakglass.flush_audit(app.store, app.audit.append):
-                log.info("audit.break_glass_appended")
             if app.vault_ok and breakglass.take_pending(app.store):
                 self._resume_waiting()
         except Exception as e:  # a tick must never end the daemon

@@ -10,14 +10,13 @@ Who may break the glass is a local rule, because Vault cannot be asked: the call
 able to write the state directory and the state database (the daemon's own user, or root:
 people who could stop the daemon or edit its state anyway) and must say ``--break-glass``.
 The caller is recorded as ``break-glass:<user> (uid N, not verified by Vault)``. The
-lockdown is audited (the entry waits in ``breakglass_audit`` until a process holding the
-audit signing key, the daemon, appends it to the signed trail) and alerted. Lifting a
+lockdown is audited (chained into the trail at once; the daemon seals it when Vault is
+back) and alerted. Lifting a
 freeze is never possible this way: unfreezing always needs Vault.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 from collections.abc import Callable, Sequence
@@ -25,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sentinel.audit import AuditTrail
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
 from sentinel.response.responder import STEPS
-from sentinel.response.store import ResponseStore, now_iso
+from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 
 log = get_logger("sentinel.response.breakglass")
@@ -36,18 +36,6 @@ log = get_logger("sentinel.response.breakglass")
 PENDING_KEY = "breakglass.pending"
 WAITING = "waiting for Vault"
 RULE = "local break-glass rule: write access to the state directory, and --break-glass"
-MIGRATIONS = [
-    """
-    CREATE TABLE breakglass_audit (
-        id      INTEGER PRIMARY KEY AUTOINCREMENT,
-        ts      TEXT NOT NULL,
-        actor   TEXT NOT NULL,
-        action  TEXT NOT NULL,
-        target  TEXT NOT NULL,
-        details TEXT NOT NULL
-    )
-    """,
-]
 
 
 class BreakGlassRefused(SentinelError):
@@ -110,7 +98,6 @@ def block_at_gate(
 ) -> BreakGlassReport:
     """Freeze ``accounts`` in the store with only the gate step done; the rest waits for Vault."""
     rstore = ResponseStore(store)
-    store.migrate("breakglass", MIGRATIONS)
     fresh = rstore.mark_frozen(accounts, STEPS, reason, actor, False, operator=operator, done=("gate",))
     waiting = tuple(s for s in STEPS if s != "gate")
     for account in fresh:
@@ -133,10 +120,7 @@ def block_at_gate(
         "break_glass": True,
         "rule": RULE,
     }
-    store.execute(
-        "INSERT INTO breakglass_audit(ts, actor, action, target, details) VALUES(?, ?, ?, ?, ?)",
-        (now_iso(), actor, "lockdown", ",".join(accounts), json.dumps(details, sort_keys=True)),
-    )
+    AuditTrail(store).append(actor, "lockdown", ",".join(accounts), details)  # sealed later, by the daemon
     store.put(PENDING_KEY, "1")
     already = [a for a in accounts if a not in fresh]
     log.warning("freeze.break_glass", accounts=list(accounts), actor=actor, incident=incident)
@@ -151,17 +135,6 @@ def block_at_gate(
             details={"actor": actor, "authorized by": RULE},
         )
     return BreakGlassReport(list(accounts), already, incident, actor, waiting)
-
-
-def flush_audit(store: Store, append: Callable[[str, str, str, dict[str, Any]], object]) -> int:
-    """Append the waiting break-glass entries to the signed trail (oldest first); return how many."""
-    store.migrate("breakglass", MIGRATIONS)
-    rows = store.query("SELECT * FROM breakglass_audit ORDER BY id")
-    for row in rows:
-        details = json.loads(row["details"]) | {"recorded_at": row["ts"]}
-        append(row["actor"], row["action"], row["target"], details)
-        store.execute("DELETE FROM breakglass_audit WHERE id = ?", (row["id"],))
-    return len(rows)
 
 
 def take_pending(store: Store) -> bool:
