@@ -12,11 +12,11 @@ from typing import Any, Generic, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from sentinel.engine.campaigns import CampaignIndex, Cluster
-from sentinel.engine.events import Event
+from sentinel.engine.events import Event, Finding
 from sentinel.engine.links import Link, TextLinks, extract_links
 from sentinel.engine.lookalike import Brand
 from sentinel.engine.settings import EngineSettings
-from sentinel.engine.similarity import Signature, signature
+from sentinel.engine.similarity import Signature, signature, text_key
 from sentinel.engine.state import AccountState, AuthorState, OrgState
 from sentinel.inventory import Account
 
@@ -74,6 +74,8 @@ class Context:
         """For an observed post of an allowed gate check: the approved text's key."""
         self.partial_score = 0.0
         """The score of the findings so far (for rules that run after the others)."""
+        self.findings: tuple[Finding, ...] = ()
+        """The findings so far (for rules that run after the others)."""
 
     @property
     def matched(self) -> bool:
@@ -118,6 +120,10 @@ class Context:
         return tuple(out)
 
     @lazy
+    def foreign_domains(self) -> frozenset[str]:
+        return frozenset(link.domain or link.host for link in self.foreign_links)
+
+    @lazy
     def local(self) -> datetime:
         return datetime.fromtimestamp(self.event.ts, self.tz)
 
@@ -129,6 +135,11 @@ class Context:
     @lazy
     def signature(self) -> Signature:
         return signature(self.event.text)
+
+    @lazy
+    def template(self) -> int:
+        """The key of the post's words without its links (one template, whatever it links to)."""
+        return text_key(self.event.text)
 
     @lazy
     def cluster(self) -> Cluster | None:

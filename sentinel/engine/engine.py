@@ -179,6 +179,7 @@ class Engine:
         score = policy.combine(findings, p.group_damping)
         if rules.after:
             ctx.partial_score = score
+            ctx.findings = tuple(findings)
             self._run(ctx, rules.run_after, findings)
             score = policy.combine(findings, p.group_damping)
         verdict = policy.verdict(event.via, score, p)
@@ -244,6 +245,8 @@ class Engine:
         author = org.author(ev.author) if ev.author else None
         st.rate.add(ev.ts)
         org.rate.add(ev.ts)
+        if ctx.foreign_links:
+            st.remember_post(ev.ts, ctx.template, ctx.foreign_domains)
         if author is not None:
             author.rate.add(ev.ts)
         bad = policy.suspicious(score, p)

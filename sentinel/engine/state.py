@@ -120,6 +120,7 @@ class AccountState:
         "last_ts",
         "learned",
         "rate",
+        "recent",
         "suspicious",
         "withheld",
     )
@@ -129,6 +130,7 @@ class AccountState:
     AUTHOR_CAP = 64
     POST_CAP = 512
     POST_TTL = 3 * 86400.0
+    RECENT_CAP = 16
 
     def __init__(self) -> None:
         self.first_ts = 0.0
@@ -144,6 +146,8 @@ class AccountState:
         self.approved: dict[str, tuple[float, int]] = {}
         self.withheld: dict[str, float] = {}
         self.suspicious: deque[tuple[float, float]] = deque(maxlen=16)
+        self.recent: deque[tuple[float, int, frozenset[str]]] = deque(maxlen=self.RECENT_CAP)
+        """The latest posts with foreign links: (ts, template key, foreign domains)."""
         self.frozen: Freeze | None = None
 
     def mature(self, ts: float, min_posts: int, min_seconds: float) -> bool:
@@ -165,6 +169,9 @@ class AccountState:
         if self.hod[how % 24] > HOW_CAP // 24 and sum(self.hod) > HOW_CAP:
             self.how = array("I", (c // 2 for c in self.how))
             self.hod = array("I", (c // 2 for c in self.hod))
+
+    def remember_post(self, ts: float, template: int, domains: frozenset[str]) -> None:
+        self.recent.append((ts, template, domains))
 
     def remember_gate(self, post_id: str, ts: float, allowed: bool, text_key: int) -> None:
         target: dict[str, Any] = self.approved if allowed else self.withheld
@@ -193,6 +200,7 @@ class AccountState:
             "approved": {k: [t, h] for k, (t, h) in self.approved.items()},
             "withheld": dict(self.withheld),
             "suspicious": [list(x) for x in self.suspicious],
+            "recent": [[t, k, sorted(d)] for t, k, d in self.recent],
             "frozen": self.frozen.to_state() if self.frozen else None,
         }
 
@@ -213,6 +221,7 @@ class AccountState:
         s.approved = {str(k): (float(v[0]), int(v[1])) for k, v in raw.get("approved", {}).items()}
         s.withheld = {str(k): float(v) for k, v in raw.get("withheld", {}).items()}
         s.suspicious.extend((float(a), float(b)) for a, b in raw.get("suspicious", []))
+        s.recent.extend((float(t), int(k), frozenset(map(str, d))) for t, k, d in raw.get("recent", []))
         fz = raw.get("frozen")
         s.frozen = Freeze.from_state(fz) if fz else None
         return s

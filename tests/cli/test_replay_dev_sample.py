@@ -28,8 +28,6 @@ pytestmark = pytest.mark.skipif(
 
 # scenario kind -> the issue that has to close it (what fails today is in the reason)
 NOT_YET: dict[str, str] = {
-    "rapid-repeat-links": "#15: 6 posts leak before the burst rule fires",
-    "defacement-gate-newip": "#15: held, the account is not frozen",
     "handle-hijack": "#14: account events are not read; frozen only after the first post",
     "oauth-grant": "#14: account events are not read; frozen only after the second post",
     "insider-mass-read": "#14: Vault audit entries are not read; identity not contained",

@@ -281,6 +281,43 @@ def build(seed: int = 7, weeks: int = 6) -> Org:
         client="Twitter for iPhone",
     )
     org.confounders = conf
+    # --- attacks of the kinds no single threshold catches (after the confounders, so that
+    # adding them changed none of the random draws above) ------------------------------------
+    # 6. one template through the gate every 30 s by the usual operator and address, each copy
+    #    linking a freshly registered domain
+    acc = by_id["acme-brand-li"]
+    ids = []
+    t0 = _local(a + timedelta(days=6), acc[3], 14, 0)
+    for i, domain in enumerate(("members-sale7.shop", "vip-outlet2.net", "deal-drop9.store", "acme-off.biz")):
+        ids += g.post(
+            t0 + timedelta(seconds=30 * i),
+            acc,
+            f"Members-only sale ends in 60 minutes, shop now: https://{domain}/acme",
+            author="op-b",
+        )
+    org.attacks["rotating-links"] = {"accounts": [acc[0]], "events": ids}
+    # 7. one defacement through the gate with an operator's stolen login, at night, new address;
+    # 8. a single free-NFT lure on an open account at an odd hour
+    singles: list[tuple[str, str, int, str, dict[str, str]]] = [
+        (
+            "defacement-gate",
+            "acme-eu-x",
+            2,
+            "pwned by the Gh0st Crew lol. Acme, your security was a joke all along",
+            {"author": "op-e", "ip": "192.0.2.66"},
+        ),
+        (
+            "nft-lure",
+            "acme-support-bsky",
+            3,
+            "Claim your free commemorative Acme NFT, first 500 fans only: https://acme-collectibles.io/mint",
+            {},
+        ),
+    ]
+    for name, aid, hour, text, source in singles:
+        acc = by_id[aid]
+        ids = g.post(_local(a + timedelta(days=6), acc[3], hour, 30), acc, text, **source)
+        org.attacks[name] = {"accounts": [aid], "events": ids}
     org.events = sorted(g.events, key=lambda e: (e["ts"], e["id"][0] != "g"))
     lines = []
     for aid, platform, publishing, tz, _client, owners in ACCOUNTS:

@@ -34,7 +34,17 @@ def _by_id(org: orgsim.Org) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "attack", ["oob-announcement", "stolen-operator", "crypto-campaign", "tool-worm", "open-takeover"]
+    "attack",
+    [
+        "oob-announcement",
+        "stolen-operator",
+        "crypto-campaign",
+        "tool-worm",
+        "open-takeover",
+        "rotating-links",
+        "defacement-gate",
+        "nft-lure",
+    ],
 )
 def test_attack_frozen_quickly_with_few_posts_leaked(run: Any, attack: str) -> None:
     org, decisions, freezes = run

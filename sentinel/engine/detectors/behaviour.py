@@ -195,3 +195,42 @@ def _other_platform(client: str, platform: str) -> str | None:
         if other != platform and any(w in name for w in words):
             return other
     return None
+
+
+@detector(
+    "repeat_template",
+    "The same words as recent posts on this account, each time with a link to another foreign "
+    "domain this account never linked to (one template, rotating fresh links: spam through a "
+    "hijacked account). Counts once ``min_repeats`` earlier copies, each with other foreign "
+    "domains, fall within ``window``.",
+    {
+        "window": Param("duration", "15m", "how far back earlier copies count"),
+        "min_repeats": Param("int", 1, "earlier copies with other foreign domains needed"),
+    },
+)
+def repeat_template(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    domains = ctx.foreign_domains
+    if not domains or not ctx.state.recent:
+        return None
+    known = ctx.state.domains
+    fresh = [d for d in domains if d not in known]
+    if not fresh:
+        return None
+    since = ctx.event.ts - p["window"]
+    key = ctx.template
+    seen: set[str] = set(domains)
+    copies = 0
+    for ts, k, other in reversed(ctx.state.recent):
+        if ts < since:
+            break
+        if k == key and other and not other <= seen:
+            copies += 1
+            seen |= other
+    if copies < p["min_repeats"]:
+        return None
+    minutes = max(1, int(p["window"] // 60))
+    return (
+        f"same text as {copies} post(s) in the last {minutes} min, each linking another domain "
+        f"({', '.join(sorted(seen)[:4])})",
+        1.0,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from sentinel.engine.context import Context
@@ -117,3 +118,39 @@ def escalation(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     if not recent:
         return None
     return f"{len(recent)} suspicious post(s) on this account in the last {int(p['window'] // 60)} min", 1.0
+
+
+@detector(
+    "compromise",
+    "A post already suspicious (score at least ``min_score``) that also comes with provenance "
+    "anomalies of at least ``min_kinds`` kinds (a new address or author, an odd hour, a new "
+    "client, a domain nobody linked, published outside the gate): not a content problem but an "
+    "account in someone else's hands. ``signals`` maps the rules that count to their kind.",
+    {
+        "min_score": Param("float", 4.0, "this post's own score needed (held or flagged)"),
+        "min_kinds": Param("int", 2, "distinct kinds of provenance anomaly needed"),
+        "signals": Param("str_list", [], "rule-id=kind pairs, e.g. source.new-ip=source"),
+    },
+    phase="after",
+)
+def compromise(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    if ctx.partial_score < p["min_score"]:
+        return None
+    kinds = _signal_kinds(p["signals"])
+    found: dict[str, str] = {}
+    for f in ctx.findings:
+        kind = kinds.get(f.rule)
+        if kind is not None and kind not in found:
+            found[kind] = f.rule
+    if len(found) < p["min_kinds"]:
+        return None
+    return f"suspicious post with {len(found)} provenance anomalies: {', '.join(found.values())}", 1.0
+
+
+@lru_cache(maxsize=64)
+def _signal_kinds(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        rule, _, kind = pair.partition("=")
+        out[rule.strip()] = kind.strip() or rule.strip()
+    return out
