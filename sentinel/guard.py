@@ -169,6 +169,12 @@ class Guard:
         if self.ledger is not None:
             self.ledger.record(event.account, event.text, ts=event.ts, source="gate")
 
+    def approve(self, account: str, post_id: str, ts: float, text: str, held_ts: float | None = None) -> None:
+        """A person approved a held post: expect it on the platform like an allowed gate check."""
+        if self.engine is None:
+            raise SentinelError("the guard is not running")
+        self.engine.approve(account, post_id, ts, text, held_ts)
+
     def published(self, account: str, gate_post_id: str, platform_post_id: str, text: str) -> None:
         """The broker published an approved post: its platform id now names it."""
         self._platform_ids[(account, platform_post_id)] = (gate_post_id, time.time())

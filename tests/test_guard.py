@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
+from sentinel.api.protocols import GuardGate
 from sentinel.config import load_config
 from sentinel.daemon import App
+from sentinel.engine.events import Decision, parse_event, parse_ts
 from sentinel.guard import Guard
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.service import ResponseService
@@ -43,6 +46,15 @@ def setup(deployment: Deployment, sandbox: SandboxServer) -> tuple[App, dict[str
         httpx.post(f"{sandbox.url}/api/accounts", json={"handle": handle, "password": pw})
         vault.kv_write(f"accounts/{aid}/password", {"value": pw, "service": sandbox.url}, cas=0)
     return running_app(config, vault), handles
+
+
+async def quiet_guard(deployment: Deployment, sandbox: SandboxServer) -> tuple[App, Guard]:
+    """A started guard on a fresh deployment whose alerts go nowhere."""
+    app, _ = setup(deployment, sandbox)
+    app.alert = lambda **kw: None
+    guard = Guard()
+    await guard.start(app)
+    return app, guard
 
 
 async def test_out_of_band_scam_freezes_and_survives_restart(
@@ -218,10 +230,7 @@ async def test_blast_radius_contains_everything_one_operator_reaches(
 async def test_approved_post_seen_on_the_platform_is_reconciled_even_after_a_restart(
     deployment: Deployment, sandbox: SandboxServer
 ) -> None:
-    app, _ = setup(deployment, sandbox)
-    app.alert = lambda **kw: None
-    guard = Guard()
-    await guard.start(app)
+    app, guard = await quiet_guard(deployment, sandbox)
     text = "Spring is here: our new collection https://example.com/spring"
     ok = guard.check(
         {
@@ -268,4 +277,61 @@ async def test_approved_post_seen_on_the_platform_is_reconciled_even_after_a_res
     )
     assert guard2.checked.get("flagged") == 1 or ResponseStore(app.store).frozen() == ["acme-x"]
     await guard2.stop()
+    app.store.close()
+
+
+async def test_held_post_approved_and_published_is_reconciled_not_frozen(
+    deployment: Deployment, sandbox: SandboxServer
+) -> None:
+    app, guard = await quiet_guard(deployment, sandbox)
+    gate = GuardGate(guard)
+    text = "Reminder: verify your account settings before Monday https://example.com/help"
+
+    def gate_check(n: int, minute: int) -> Decision:
+        return gate.evaluate(
+            parse_event(
+                {
+                    "id": f"evt_{n}",
+                    "ts": f"2026-11-28T10:{minute:02d}:00Z",
+                    "account": "acme-x",
+                    "via": "gate",
+                    "text": text,
+                    "client": "sentinel-broker",
+                    "post_id": f"api:{n}",
+                    "author": "op-ann",
+                }
+            )
+        )
+
+    def seen(n: int, minute: int) -> dict[str, Any]:
+        return {
+            "id": f"obs:{n}",
+            "ts": f"2026-11-28T10:{minute:02d}:02Z",
+            "account": "acme-x",
+            "via": "observed",
+            "text": text.replace("https://example.com/help", "https://t.co/abc"),
+            "client": "sentinel-broker",
+            "post_id": f"sandbox:{n}",
+            "reconciled": None,
+        }
+
+    # The broker held the post; a person approved it and the broker published it (POST
+    # /v1/held/{id}/approve); the watcher sees it on the platform about 1.5 s later.
+    assert gate_check(1, 0).verdict == "hold"
+    gate.approve("acme-x", "evt_1", parse_ts("2026-11-28T10:01:00Z"), text, parse_ts("2026-11-28T10:00:00Z"))
+    gate.published("acme-x", "evt_1", "sandbox:1", text)
+    await guard.observe(seen(1, 1))
+    assert ResponseStore(app.store).frozen() == [] and guard.engine is not None
+    assert guard.engine.frozen("acme-x") is None
+    assert guard.checked.get("ok") == 1 and not guard.checked.get("flagged")
+    # A gate-kind hold: the tool publishes the approved post itself, found by its text.
+    assert gate_check(2, 5).verdict == "hold"
+    gate.approve("acme-x", "evt_2", parse_ts("2026-11-28T10:06:00Z"), text, parse_ts("2026-11-28T10:05:00Z"))
+    await guard.observe(seen(2, 6))
+    assert guard.engine.frozen("acme-x") is None and guard.checked.get("ok") == 2
+    # A held post nobody approved that shows up anyway is still published outside the gate.
+    assert gate_check(3, 10).verdict == "hold"
+    await guard.observe(seen(3, 11))
+    assert guard.engine.frozen("acme-x") is not None
+    await guard.stop()
     app.store.close()

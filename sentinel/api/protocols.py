@@ -41,6 +41,10 @@ class GuardGate:
         # through ``check``: an allowed gate post is then expected on the platform (reconciled)
         return self.guard.check(event.to_dict())
 
+    def approve(self, account: str, post_id: str, ts: float, text: str, held_ts: float | None = None) -> None:
+        """A person approved the held post: its publication is expected, not out of band."""
+        self.guard.approve(account, post_id, ts, text, held_ts)
+
     def published(self, account: str, gate_post_id: str, platform_post_id: str, text: str) -> None:
         """The broker published the post: the watcher will see it under the platform's id."""
         self.guard.published(account, gate_post_id, platform_post_id, text)

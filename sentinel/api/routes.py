@@ -439,6 +439,9 @@ class Api(ModerationRoutes, AdminRoutes):
             held.account,
             {"held_id": held.id, "author": held.author, "sent_by": held.caller_name},
         )
+        approve = getattr(self.deps.gate(), "approve", None)
+        if callable(approve):  # the post is expected on the platform now, as an allowed one
+            approve(done.account, done.event, now, done.text, done.created)
         if done.kind == "gate":
             if self.deps.ledger is not None:
                 self.deps.ledger.record(done.account, done.text, ts=now, source="approved")

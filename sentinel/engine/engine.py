@@ -31,7 +31,7 @@ from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze,
 from sentinel.engine.lookalike import Brand
 from sentinel.engine.rules import RuleSet, Runner
 from sentinel.engine.settings import EngineSettings
-from sentinel.engine.similarity import text_key
+from sentinel.engine.similarity import signature, text_key
 from sentinel.engine.state import AccountState, AuthorState, OrgState, touch
 from sentinel.inventory import Account, Inventory
 
@@ -78,6 +78,27 @@ class Engine:
             st.frozen = dataclasses.replace(st.frozen, until=until, reason=f"{st.frozen.reason}; {reason}")
         self._dirty.add(account_id)
         return st.frozen
+
+    def approve(
+        self, account_id: str, post_id: str, ts: float, text: str, held_ts: float | None = None
+    ) -> None:
+        """A person approved a held post (checked at ``held_ts``): its publication (as ``post_id``,
+        or found by its text) is reconciled like an allowed gate check's, not judged as posted
+        outside the gate, and the post no longer counts as suspicious on the account (no
+        escalation from it, no taint on its copies)."""
+        self._account(account_id)
+        st = self.state(account_id)
+        st.withheld.pop(post_id, None)
+        st.remember_gate(post_id, ts, True, text_key(text))
+        if held_ts is not None and any(t == held_ts for t, _ in st.suspicious):
+            kept = [x for x in st.suspicious if x[0] != held_ts]
+            st.suspicious.clear()
+            st.suspicious.extend(kept)
+        sig = signature(text)
+        cluster = self.campaigns.match(sig, ts) if sig.words >= 3 else None
+        if cluster is not None and cluster.taint_account == account_id:
+            cluster.taint = ""
+        self._dirty.add(account_id)
 
     def unfreeze(self, account_id: str) -> bool:
         """Lift a freeze; returns whether the account was frozen. Recent suspicion is forgotten."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pyotp
 
+from sentinel.engine.events import parse_event
 from tests.api.conftest import Harness
 
 
@@ -183,6 +184,32 @@ async def test_held_post_is_published_when_another_person_approves(harness: Harn
     assert any(p["id"] == ok.json()["post_id"] for p in harness.world.posts("acct-b"))
     again = await c.post(f"/v1/held/{held_id}/approve", headers=harness.auth("op-approver"))
     assert again.status_code == 409 and error(again)["code"] == "conflict"
+
+
+async def test_approved_held_post_seen_on_the_platform_is_reconciled_not_out_of_band(
+    harness: Harness,
+) -> None:
+    c = harness.client
+    text = "HOLDME summer launch, see you there"
+    resp = await c.post("/v1/accounts/acct-b/posts", json={"text": text}, headers=harness.auth("op-editor"))
+    held = resp.json()["held"]
+    ok = await c.post(f"/v1/held/{held['id']}/approve", headers=harness.auth("op-approver"))
+    assert ok.status_code == 200, ok.text
+    # The watcher's view of the published post, reconciled to the approval (by id or by text).
+    seen = harness.engine.evaluate(
+        parse_event(
+            {
+                "id": "obs:1",
+                "ts": ok.json()["decided_at"],
+                "account": "acct-b",
+                "via": "observed",
+                "text": text,
+                "client": "sentinel-broker",
+                "post_id": held["event"],
+            }
+        )
+    )
+    assert seen.verdict == "ok" and not seen.findings and harness.engine.frozen("acct-b") is None
 
 
 async def test_held_post_rejected(harness: Harness) -> None:
