@@ -31,6 +31,9 @@ from sentinel.logs import get_logger
 from sentinel.response.reach import inventory_only, reach_for
 from sentinel.response.responder import Evidence
 from sentinel.response.store import ResponseStore
+from sentinel.rulestats import COMPONENT as STATS_COMPONENT
+from sentinel.rulestats import MIGRATIONS as STATS_MIGRATIONS
+from sentinel.rulestats import RuleStats
 from sentinel.watcher.ledger import PublishedLedger
 
 if TYPE_CHECKING:
@@ -70,12 +73,14 @@ class Guard:
         self._by_operator: dict[str, list[tuple[float, str]]] = {}
         self._contained: set[str] = set()
         self.activity = ActivityBuffer()
+        self.stats = RuleStats()
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, app: App) -> None:
         self.app = app
         self._loop = asyncio.get_running_loop()
         app.store.migrate("engine", MIGRATIONS)
+        app.store.migrate(STATS_COMPONENT, STATS_MIGRATIONS)
         dirs = app.config.sentinel.all_rules_dirs
         rules = load_rules(dirs)
         self.rules_loaded = True
@@ -228,6 +233,16 @@ class Guard:
         assert self.engine is not None and self.app is not None
         decision = self.engine.evaluate(event)
         self.checked[decision.verdict] = self.checked.get(decision.verdict, 0) + 1
+        self.stats.note(decision, event.ts)
+        if decision.observed:
+            log.info(
+                "guard.observed",
+                account=event.account,
+                event_id=event.id,
+                would=decision.would,
+                verdict=decision.verdict,
+                rules=[f.rule for f in decision.observed],
+            )
         if decision.published:
             self.activity.note(event.account, format_ts(event.ts))
         if decision.freeze is not None:
@@ -360,6 +375,7 @@ class Guard:
         if self.engine is None or self.app is None:
             return 0
         self.activity.flush(self.app.store)
+        self.stats.flush(self.app.store)
         dirty = self.engine.drain_dirty()
         if not dirty:
             return 0

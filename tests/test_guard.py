@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,10 +15,12 @@ from sentinel.api.protocols import GuardGate
 from sentinel.config import load_config
 from sentinel.daemon import App
 from sentinel.engine.events import Decision, parse_event, parse_ts
+from sentinel.engine.loader import load_rules
 from sentinel.guard import Guard
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
+from sentinel.rulestats import read as read_stats
 from sentinel.vault.client import VaultClient
 from tests.conftest import Deployment, running_app
 
@@ -334,4 +337,35 @@ async def test_held_post_approved_and_published_is_reconciled_not_frozen(
     await guard.observe(seen(3, 11))
     assert guard.engine.frozen("acme-x") is not None
     await guard.stop()
+    app.store.close()
+
+
+async def test_rule_in_observe_mode_never_freezes_and_its_counts_are_stored(
+    deployment: Deployment, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    app, guard = await quiet_guard(deployment, sandbox)
+    (tmp_path / "trial.yaml").write_text(
+        "mode: observe\nrules:\n"
+        "  - {id: trial.script, description: d, detector: html_injection, severity: critical, score: 9}\n"
+    )
+    assert guard.engine is not None
+    guard.engine.set_rules(load_rules([tmp_path]))
+    d = guard.check(
+        {
+            "id": "g1",
+            "ts": "2026-11-28T10:00:00Z",
+            "account": "acme-x",
+            "via": "gate",
+            "text": "<script>alert(1)</script>",
+            "client": "Buffer",
+            "author": "op-ann",
+        }
+    )
+    assert d.verdict == "allow" and d.would == "freeze" and guard.engine.frozen("acme-x") is None
+    await guard.stop()  # the counts are written with the baselines
+    assert ResponseStore(app.store).frozen() == []
+    counts = read_stats(app.store, parse_ts("2026-11-27T00:00:00Z"))
+    assert [c.to_dict() for c in counts] == [
+        {"rule": "trial.script", "mode": "observe", "verdict": "freeze", "count": 1}
+    ]
     app.store.close()

@@ -1,4 +1,5 @@
-"""``sentinel rules validate|test|list``: check rule files, run their fixtures, list detectors.
+"""``sentinel rules validate|test|list|stats``: check rule files, run their fixtures, list detectors,
+show what each rule fired on.
 
 ``validate`` reports every problem with file, line and field and exits 2 when there is one.
 ``test`` runs every rule's fixtures against the whole rule set and exits 1 on a mismatch.
@@ -32,7 +33,38 @@ def register(sub: Any) -> None:
     ls.add_argument("dirs", nargs="*", metavar="DIR", help="rule directories or files (default: configured)")
     ls.add_argument("--detectors", action="store_true", help="list detectors and their parameters")
     ls.set_defaults(func=list_rules)
+    st = rsub.add_parser("stats", help="what each rule fired on over the last days, observe mode included")
+    st.add_argument("--days", type=_days, default=7, help="how many days back (default 7)")
+    st.set_defaults(func=stats)
     p.set_defaults(func=lambda ctx, args: (p.print_help(sys.stderr), 2)[1])
+
+
+def _days(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 3650:
+        raise argparse.ArgumentTypeError(f"--days must be a whole number from 1 to 3650, got {value!r}")
+    return n
+
+
+def stats(ctx: Context, args: argparse.Namespace) -> int:
+    """Counts the daemon stored: per rule, mode (enforce or observe) and the verdict given (or,
+    in observe mode, the verdict it would have given)."""
+    import time
+
+    from sentinel.rulestats import read
+
+    counts = read(ctx.store, time.time() - args.days * 86400)
+    if ctx.as_json:
+        emit_json({"days": args.days, "rules": [c.to_dict() for c in counts]})
+        return 0
+    if not counts:
+        print(f"no rule fired in the last {args.days} day(s)")
+        return 0
+    table(["RULE", "MODE", "VERDICT", "COUNT"], [[c.rule, c.mode, c.verdict, str(c.count)] for c in counts])
+    return 0
 
 
 def _dirs(ctx: Context, args: argparse.Namespace) -> list[Path]:

@@ -76,6 +76,8 @@ class Context:
         """The score of the findings so far (for rules that run after the others)."""
         self.findings: tuple[Finding, ...] = ()
         """The findings so far (for rules that run after the others)."""
+        self.observed: list[Finding] = []
+        """Findings of rules in observe mode (reported, never scored)."""
 
     @property
     def matched(self) -> bool:

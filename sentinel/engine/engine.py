@@ -231,7 +231,19 @@ class Engine:
             tuple(findings),
             freeze=freeze,
             frozen=st.frozen is not None,
+            observed=tuple(ctx.observed),
+            would=self._would(ctx, findings, frozen=st.frozen is not None and freeze is None),
         )
+
+    def _would(self, ctx: Context, findings: list[Finding], frozen: bool) -> str:
+        """What the decision would have been had the rules in observe mode counted."""
+        if not ctx.observed:
+            return ""
+        p = self.settings.policy
+        score = policy.combine([*findings, *ctx.observed], p.group_damping)
+        if not frozen and policy.should_freeze(score, p):
+            return "freeze"
+        return policy.verdict(ctx.event.via, score, p)
 
     @staticmethod
     def _run(ctx: Context, runners: Iterable[Runner], findings: list[Finding]) -> None:
@@ -240,7 +252,8 @@ class Engine:
                 continue
             hit = check(ctx, params)
             if hit is not None:
-                findings.append(Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group))
+                f = Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group)
+                (ctx.observed if rule.mode == "observe" else findings).append(f)
 
     def _matched(self, ctx: Context, rules: Iterable[Runner]) -> Decision:
         ev = ctx.event
@@ -259,6 +272,8 @@ class Engine:
             policy.severity(score, p),
             tuple(findings),
             frozen=ctx.state.frozen is not None,
+            observed=tuple(ctx.observed),
+            would=self._would(ctx, findings, frozen=True),
         )
 
     def _after(self, ctx: Context, findings: list[Finding], score: float, verdict: str, frozen: bool) -> None:

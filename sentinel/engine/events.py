@@ -136,6 +136,10 @@ class Decision:
     freeze: Freeze | None = None
     frozen: bool = False
     notes: tuple[str, ...] = field(default=())
+    observed: tuple[Finding, ...] = ()
+    """Findings of rules in observe mode: reported and counted, never part of the verdict."""
+    would: str = ""
+    """With observe-mode findings: the verdict (or ``freeze``) had those rules counted."""
 
     @property
     def skipped(self) -> bool:
@@ -148,13 +152,17 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """The replay line for this decision (the exact documented format)."""
-        return {
+        out: dict[str, Any] = {
             "type": "decision",
             "event": self.event,
             "account": self.account,
             "verdict": self.verdict,
             "findings": [f.to_dict() for f in self.findings],
         }
+        if self.observed:
+            out["observed"] = [f.to_dict() for f in self.observed]
+            out["would"] = self.would
+        return out
 
 
 def parse_ts(value: Any) -> float:

@@ -14,6 +14,7 @@ A rule file holds ``rules:``, a list of rules::
         exceptions: {accounts: [...], tags: [...], authors: [...], clients: [...],
                      via: [observed], domains: [...], text: [regex, ...]}
         enabled: true
+        mode: observe                        # optional: enforce (default) or observe
         fixtures:
           - name: doubling scam
             account: {publishing: open}      # optional overrides of the fixture account
@@ -21,6 +22,10 @@ A rule file holds ``rules:``, a list of rules::
             events: [{text: "Send 1 BTC, get 2 back"}]
             expect: finding                  # or: none   (judged on the last event)
             detail: "BTC"                    # optional substring of the finding's detail
+
+A file may set ``mode: observe`` beside ``rules:`` for all its rules (a rule's own ``mode``
+wins). An observed rule is a trial: its findings are reported and counted, with what the
+decision would have been, but never change a verdict, hold, block or freeze.
 
 ``collect_rules`` returns every problem found, not only the first, so ``sentinel rules
 validate`` can list them all; ``load_rules`` raises ``RuleSetError`` if there is any.
@@ -54,7 +59,9 @@ _RULE_KEYS = {
     "exceptions",
     "fixtures",
     "enabled",
+    "mode",
 }
+MODES = ("enforce", "observe")
 _SCOPE_KEYS = ("accounts", "tags", "platforms", "publishing")
 _EXCEPTION_KEYS = ("accounts", "tags", "platforms", "authors", "clients", "via", "domains", "text")
 _FIXTURE_KEYS = {"name", "events", "expect", "detail", "account", "history"}
@@ -194,7 +201,15 @@ class _Doc:
         return tuple(v)
 
 
-def _parse_rule(doc: _Doc, node: yaml.Node, where: str) -> Rule | None:
+def _mode(doc: _Doc, node: yaml.Node, where: str) -> str | None:
+    value = doc.value(node)
+    if value not in MODES:
+        doc.err(node, where, f"expected one of {', '.join(MODES)}, got {value!r}")
+        return None
+    return str(value)
+
+
+def _parse_rule(doc: _Doc, node: yaml.Node, where: str, mode: str = "enforce") -> Rule | None:
     m = doc.mapping(node, where)
     if m is None:
         return None
@@ -246,6 +261,8 @@ def _parse_rule(doc: _Doc, node: yaml.Node, where: str) -> Rule | None:
             doc.err(m["enabled"][1], f"{where}.enabled", "expected true or false")
         else:
             enabled = ev
+    if "mode" in m:
+        mode = _mode(doc, m["mode"][1], f"{where}.mode") or mode
     params: dict[str, Any] = {}
     if spec is not None:
         raw: dict[str, tuple[yaml.Node, yaml.Node]] = {}
@@ -285,6 +302,7 @@ def _parse_rule(doc: _Doc, node: yaml.Node, where: str) -> Rule | None:
         exceptions=exceptions,
         fixtures=fixtures,
         enabled=enabled,
+        mode=mode,
         file=doc.file,
         line=node.start_mark.line + 1,
     )
@@ -442,8 +460,9 @@ def parse_rule_text(text: str, file: str, issues: list[RuleIssue]) -> list[Rule]
     if top is None:
         return []
     for key, (knode, _) in top.items():
-        if key != "rules":
-            doc.err(knode, key, "unknown top-level field; a rule file holds 'rules:'")
+        if key not in ("rules", "mode"):
+            doc.err(knode, key, "unknown top-level field; a rule file holds 'rules:' (and 'mode:')")
+    mode = _mode(doc, top["mode"][1], "mode") if "mode" in top else "enforce"
     if "rules" not in top:
         doc.err(node, "rules", "missing 'rules:' list")
         return []
@@ -453,7 +472,7 @@ def parse_rule_text(text: str, file: str, issues: list[RuleIssue]) -> list[Rule]
         return []
     out = []
     for i, item in enumerate(rnode.value):
-        rule = _parse_rule(doc, item, f"rules[{i}]")
+        rule = _parse_rule(doc, item, f"rules[{i}]", mode or "enforce")
         if rule is not None:
             out.append(rule)
     return out

@@ -100,6 +100,8 @@ class Rule:
     exceptions: Exceptions = Exceptions()
     fixtures: tuple[Fixture, ...] = ()
     enabled: bool = True
+    mode: str = "enforce"
+    """``observe``: a trial; findings are reported and counted but never change a decision."""
     file: str = ""
     line: int = 0
 

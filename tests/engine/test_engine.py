@@ -145,3 +145,25 @@ def test_state_stays_bounded() -> None:
     assert len(st.domains) <= st.DOMAIN_CAP and len(st.clients) <= st.CLIENT_CAP
     assert all(len(dq) <= st.rate.cap for dq in st.rate.windows.values())
     assert len(e.campaigns) < 3000
+
+
+def test_observe_mode_reports_what_it_would_do_and_changes_nothing(tmp_path: Path) -> None:
+    trial = tmp_path / "trial.yaml"
+    trial.write_text(
+        "mode: observe\nrules:\n"
+        "  - {id: trial.script, description: d, detector: html_injection, severity: critical, score: 8}\n"
+    )
+    rules = load_rules([tmp_path])
+    e = Engine(INV, rules)
+    d = e.evaluate(ev(text="<script>alert(1)</script>", post_id="s1"))
+    assert d.verdict == "allow" and d.freeze is None and e.frozen("g") is None and not d.findings
+    assert [f.rule for f in d.observed] == ["trial.script"] and d.would == "freeze"
+    line = d.to_dict()
+    assert line["observed"][0]["rule"] == "trial.script" and line["would"] == "freeze"
+    # the post was allowed, so it is learned as any clean post would be
+    assert e.evaluate(ev(via="observed", post_id="s1", text="<script>alert(1)</script>")).verdict == "ok"
+    # once trusted (enforce), the same rule freezes
+    trial.write_text(trial.read_text().replace("mode: observe\n", ""))
+    e.set_rules(load_rules([tmp_path]))
+    d = e.evaluate(ev(text="<script>alert(2)</script>"))
+    assert d.verdict == "block" and d.freeze is not None and not d.observed and d.would == ""

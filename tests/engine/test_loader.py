@@ -74,3 +74,27 @@ def test_shipped_rules_are_valid_and_scored() -> None:
     assert rs.get("content.html-injection") is not None
     assert rs.get("content.html-injection").score == 8.0  # type: ignore[union-attr]
     assert all(r.fixtures for r in rs.rules if r.detector.name not in ("burst",))
+
+
+def test_observe_mode_for_a_file_and_for_one_rule(tmp_path: Path) -> None:
+    (tmp_path / "trial.yaml").write_text(
+        "mode: observe\nrules:\n"
+        "  - {id: t.a, description: d, detector: ip_literal, severity: high}\n"
+        "  - {id: t.b, description: d, detector: ip_literal, severity: high, mode: enforce}\n"
+    )
+    (tmp_path / "live.yaml").write_text(
+        "rules:\n  - {id: t.c, description: d, detector: idn_domain, severity: low, mode: observe}\n"
+    )
+    modes = {r.id: r.mode for r in load_rules([tmp_path])}
+    assert modes == {"t.a": "observe", "t.b": "enforce", "t.c": "observe"}
+
+
+def test_unknown_mode_names_the_field(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("mode: dry\nrules: []\n")
+    (tmp_path / "b.yaml").write_text(
+        "rules:\n  - {id: t.a, description: d, detector: ip_literal, severity: high, mode: simulate}\n"
+    )
+    _, issues = collect_rules([tmp_path])
+    found = {(Path(i.file).name, i.line, i.field) for i in issues}
+    assert found == {("a.yaml", 1, "mode"), ("b.yaml", 2, "rule t.a.mode")}
+    assert all("enforce, observe" in i.message for i in issues)
