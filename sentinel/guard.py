@@ -27,6 +27,7 @@ from sentinel.engine.similarity import text_key
 from sentinel.engine.watcher import RuleWatcher
 from sentinel.errors import SentinelError
 from sentinel.identity import is_authenticated_name
+from sentinel.inventory import Inventory
 from sentinel.logs import get_logger
 from sentinel.response.reach import inventory_only, reach_for
 from sentinel.response.responder import Evidence
@@ -34,6 +35,7 @@ from sentinel.response.store import ResponseStore
 from sentinel.rulestats import COMPONENT as STATS_COMPONENT
 from sentinel.rulestats import MIGRATIONS as STATS_MIGRATIONS
 from sentinel.rulestats import RuleStats
+from sentinel.store import Store
 from sentinel.watcher.ledger import PublishedLedger
 
 if TYPE_CHECKING:
@@ -53,6 +55,24 @@ MIGRATIONS = [
     )
     """,
 ]
+
+
+def restore_baselines(engine: Engine, store: Store, inventory: Inventory) -> int:
+    """Load the baselines the daemon stored into ``engine``; return how many accounts."""
+    store.migrate("engine", MIGRATIONS)
+    rows = store.query("SELECT account, data FROM engine_state")
+    for row in rows:
+        try:
+            data = json.loads(row["data"])
+            if row["account"] == ORG_KEY:
+                engine.restore({"version": data.get("version"), "org": data.get("org", {}), "accounts": {}})
+            elif inventory.get(row["account"]) is not None:
+                engine.restore_account(row["account"], data)
+        except (SentinelError, ValueError, KeyError, TypeError) as e:
+            log.error("guard.state_unreadable", account=row["account"], error=str(e))
+    if rows:
+        log.info("guard.baselines_restored", accounts=len(rows) - 1)
+    return max(0, len(rows) - 1)
 
 
 class Guard:
@@ -355,20 +375,7 @@ class Guard:
     # -- persistence --------------------------------------------------------------------------------
     def _restore(self, engine: Engine) -> None:
         assert self.app is not None
-        rows = self.app.store.query("SELECT account, data FROM engine_state")
-        for row in rows:
-            try:
-                data = json.loads(row["data"])
-                if row["account"] == ORG_KEY:
-                    engine.restore(
-                        {"version": data.get("version"), "org": data.get("org", {}), "accounts": {}}
-                    )
-                elif self.app.inventory.get(row["account"]) is not None:
-                    engine.restore_account(row["account"], data)
-            except (SentinelError, ValueError, KeyError, TypeError) as e:
-                log.error("guard.state_unreadable", account=row["account"], error=str(e))
-        if rows:
-            log.info("guard.baselines_restored", accounts=len(rows) - 1)
+        restore_baselines(engine, self.app.store, self.app.inventory)
 
     def save(self) -> int:
         """Write the baselines of accounts that changed (and posting activity); return how many."""

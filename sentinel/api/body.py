@@ -202,3 +202,10 @@ def field_list(body: Mapping[str, Any], key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ApiError("invalid_request", f"field {key!r} must be a list of strings", field=key)
     return value
+
+
+def field_bool(body: Mapping[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise ApiError("invalid_request", f"field {key!r} must be true or false", field=key)
+    return value

@@ -92,6 +92,14 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Post replied to: needs only respond.",
             },
             "post_id": {"type": "string", "maxLength": 512, "description": "The tool's own id for the post."},
+            "dry_run": {
+                "type": "boolean",
+                "description": "Decide without learning, holding or freezing (to try the gate by hand).",
+            },
+            "explain": {
+                "type": "boolean",
+                "description": "Add every rule considered, its score, how scores combined, which threshold decided.",
+            },
         },
     },
     "Decision": {
@@ -107,6 +115,14 @@ SCHEMAS: dict[str, Any] = {
             "findings": {"type": "array", "items": _ref("Finding")},
             "frozen": {"type": "boolean"},
             "held_id": {"type": "string", "description": "Set when held: poll GET /v1/held/{held}."},
+            "dry_run": {
+                "type": "boolean",
+                "description": "Set on a dry run: nothing was learned, held or frozen.",
+            },
+            "explain": {
+                "type": "object",
+                "description": "With explain: true: why (see sentinel rules explain).",
+            },
         },
     },
     "PostRequest": {

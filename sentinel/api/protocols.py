@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 class Gate(Protocol):
     def evaluate(self, event: Event) -> Decision: ...
+    def explain(self, event: Event) -> tuple[Decision, dict[str, Any]]:
+        """Decide ``event`` as a dry run (nothing learned, held or frozen) and say why."""
+        ...
+
     def frozen(self, account: str) -> Freeze | None: ...
 
 
@@ -40,6 +44,12 @@ class GuardGate:
     def evaluate(self, event: Event) -> Decision:
         # through ``check``: an allowed gate post is then expected on the platform (reconciled)
         return self.guard.check(event.to_dict())
+
+    def explain(self, event: Event) -> tuple[Decision, dict[str, Any]]:
+        engine = self.guard.engine
+        if engine is None:
+            raise SentinelError("the guard is not running")
+        return engine.explain(event)
 
     def approve(self, account: str, post_id: str, ts: float, text: str, held_ts: float | None = None) -> None:
         """A person approved the held post: its publication is expected, not out of band."""

@@ -16,7 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -24,13 +24,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from sentinel import metrics
 from sentinel.api.admin import AdminRoutes
 from sentinel.api.authz import Caller, Need
-from sentinel.api.body import MAX_FIELD, field_list, field_str, json_body, optional_body
+from sentinel.api.body import MAX_FIELD, field_bool, field_list, field_str, json_body, optional_body
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
 from sentinel.api.grace import in_grace
 from sentinel.api.held import STATUSES, HeldPost
 from sentinel.api.moderation import ModerationRoutes, offered
-from sentinel.api.protocols import ResponderConflict, StepUpFailed
+from sentinel.api.protocols import Gate, ResponderConflict, StepUpFailed
 from sentinel.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.engine.events import Decision, Event, EventError, format_ts
 from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
@@ -39,6 +39,7 @@ from sentinel.logs import get_logger
 from sentinel.platforms.base import Capability
 from sentinel.platforms.errors import PlatformNotSupported
 
+_T = TypeVar("_T")
 log = get_logger("sentinel.api")
 
 REQUESTS = metrics.counter(
@@ -188,14 +189,21 @@ class Api(ModerationRoutes, AdminRoutes):
         except Exception as e:  # an integrator's webhook never breaks the API
             log.error("api.event_failed", event_type=kind, error=str(e))
 
-    def evaluate(self, event: Event) -> Decision:
+    def explain(self, event: Event) -> tuple[Decision, dict[str, Any]]:
+        """A dry run of the gate with every rule, score and threshold (nothing learned or held)."""
+        return self.decide(event, lambda gate: gate.explain(event))
+
+    def decide(self, event: Event, how: Callable[[Gate], _T]) -> _T:
         gate = self.deps.gate()
         if gate is None:
             raise ApiError("not_configured", "the detection engine is not running in this daemon")
         try:
-            decision = gate.evaluate(event)
+            return how(gate)
         except EventError as e:
             raise ApiError("invalid_request", e.message) from None
+
+    def evaluate(self, event: Event) -> Decision:
+        decision = self.decide(event, lambda gate: gate.evaluate(event))
         CHECKED.inc(verdict=decision.verdict)
         log.info(
             "gate.decision",
@@ -257,9 +265,16 @@ class Api(ModerationRoutes, AdminRoutes):
         reply_to = field_str(body, "reply_to")
         allowed_as = await self.require(token, "respond" if reply_to else "publish", account.id, "check")
         author = await self.author(token, caller, body, "check")
+        dry_run, want_explain = field_bool(body, "dry_run"), field_bool(body, "explain")
         event = self.event(account, body, caller, author, field_str(body, "ip", max_len=64))
+        explained = self.explain(event) if dry_run or want_explain else None
+        if explained is not None and dry_run:  # decided, nothing learned, held or frozen
+            out = {**decision_dict(explained[0], event.post_id), "dry_run": True}
+            return JSONResponse({**out, "explain": explained[1]} if want_explain else out)
         decision = self.evaluate(event)
         out = decision_dict(decision, event.post_id)
+        if explained is not None:
+            out["explain"] = explained[1]
         age = in_grace(allowed_as)
         if age is not None:  # Vault could not be asked: decided on its last answer (sentinel.api.grace)
             out["authz"] = {"grace": True, "vault_answered_seconds_ago": round(age, 1)}

@@ -33,10 +33,85 @@ def register(sub: Any) -> None:
     ls.add_argument("dirs", nargs="*", metavar="DIR", help="rule directories or files (default: configured)")
     ls.add_argument("--detectors", action="store_true", help="list detectors and their parameters")
     ls.set_defaults(func=list_rules)
+    ex = rsub.add_parser(
+        "explain",
+        help="decide one event as a dry run and show every rule, score, combination and threshold",
+    )
+    ex.add_argument("event", metavar="EVENT_JSON", help="the event as JSON (replay format), or - for stdin")
+    ex.add_argument(
+        "--rules", dest="dirs", action="append", default=[], help="rule directory (default: configured)"
+    )
+    ex.add_argument("--inventory", help="inventory file (default: configured)")
+    ex.set_defaults(func=explain_event)
     st = rsub.add_parser("stats", help="what each rule fired on over the last days, observe mode included")
     st.add_argument("--days", type=_days, default=7, help="how many days back (default 7)")
     st.set_defaults(func=stats)
     p.set_defaults(func=lambda ctx, args: (p.print_help(sys.stderr), 2)[1])
+
+
+def explain_event(ctx: Context, args: argparse.Namespace) -> int:
+    """Against the daemon's stored baselines (when its state store exists), nothing changed."""
+    import json
+
+    from sentinel.engine.engine import Engine
+    from sentinel.engine.events import EventError, parse_event
+    from sentinel.engine.explain import explain
+    from sentinel.engine.loader import load_rules
+    from sentinel.guard import restore_baselines
+
+    text = sys.stdin.read() if args.event == "-" else args.event
+    try:
+        raw = json.loads(text)
+    except ValueError as e:
+        raise UsageError(f"EVENT_JSON is not valid JSON: {e}") from None
+    if isinstance(raw, dict) and raw.get("via") == "gate" and not raw.get("post_id"):
+        raw["post_id"] = f"gate:{raw.get('id', '')}"
+    try:
+        event = parse_event(raw)
+    except EventError as e:
+        raise UsageError(f"EVENT_JSON: {e.message}") from None
+    inventory = ctx.load_inventory(args.inventory)
+    if inventory.get(event.account) is None:
+        raise UsageError(f"EVENT_JSON: account {event.account!r} is not in the inventory")
+    engine = Engine(inventory, load_rules(_dirs(ctx, args)), ctx.config.engine)
+    baselines = 0
+    if Path(ctx.config.sentinel.database).exists():
+        baselines = restore_baselines(engine, ctx.store, inventory)
+    _, out = explain(engine, event)
+    out["baselines"]["accounts_restored"] = baselines
+    if ctx.as_json:
+        emit_json(out)
+        return 0
+    print(
+        f"{out['event']} on {out['account']} ({out['via']}): {out['verdict']}"
+        + (" and freeze" if out["freeze"] else "")
+        + f" — {out['decided_by']}"
+    )
+    b = out["baselines"]
+    if b.get("learned"):
+        print(
+            f"baseline: {b['learned_posts']} learned posts since {b['first_seen']}"
+            + ("" if b["mature"] else " (still learning: novelty rules silent)")
+        )
+    else:
+        print("baseline: this account has no learned posts (novelty rules silent)")
+    rows = []
+    for r in out["rules"]:
+        what = r.get("detail") or r.get("skipped") or "-"
+        rows.append([r["rule"], r["mode"], r["group"], f"{r.get('score', 0):g}" if r["fired"] else "", what])
+    table(["RULE", "MODE", "GROUP", "SCORE", "FOUND"], rows)
+    c = out["combined"]
+    for g in c["groups"]:
+        scores = " + ".join(f"{s:g}" for s in g["scores"])
+        print(f"group {g['group']}: {scores} -> {g['counts']:g} (damping {c['group_damping']:g})")
+    t = out["thresholds"]
+    print(
+        f"score {c['score']:g}; thresholds: hold {t['hold_score']:g}, block {t['block_score']:g}, "
+        f"flag {t['flag_score']:g}, freeze {t['freeze_score']:g}"
+    )
+    if "would" in out:
+        print(f"rules in observe mode would have made it: {out['would']}")
+    return 0
 
 
 def _days(value: str) -> int:

@@ -78,6 +78,10 @@ class Context:
         """The findings so far (for rules that run after the others)."""
         self.observed: list[Finding] = []
         """Findings of rules in observe mode (reported, never scored)."""
+        self.trace: list[Any] | None = None
+        """When explaining: every rule considered (``sentinel.engine.engine.Trace``)."""
+        self.dry = False
+        """A dry run: decide, change nothing."""
 
     @property
     def matched(self) -> bool:

@@ -29,7 +29,7 @@ from sentinel.engine.campaigns import CampaignIndex
 from sentinel.engine.context import Context
 from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze, format_ts
 from sentinel.engine.lookalike import Brand
-from sentinel.engine.rules import RuleSet, Runner
+from sentinel.engine.rules import Rule, RuleSet, Runner
 from sentinel.engine.settings import EngineSettings
 from sentinel.engine.similarity import signature, text_key
 from sentinel.engine.state import AccountState, AuthorState, OrgState, touch
@@ -37,6 +37,15 @@ from sentinel.inventory import Account, Inventory
 
 STATE_VERSION = 1
 FROZEN_RULE = "policy.frozen"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Trace:
+    """One rule considered for an event: its finding (None: nothing found) or why it was skipped."""
+
+    rule: Rule
+    finding: Finding | None
+    skipped: str = ""
 
 
 class Engine:
@@ -124,6 +133,10 @@ class Engine:
             st = self._accounts[account_id] = AccountState()
         return st
 
+    def known(self, account_id: str) -> AccountState | None:
+        """The account's learned state, if the engine has seen it (never creates one)."""
+        return self._accounts.get(account_id)
+
     def snapshot(self) -> dict[str, Any]:
         """All learned state as plain JSON data (the campaign index is short-lived and left out)."""
         self._dirty.clear()
@@ -169,32 +182,46 @@ class Engine:
             tz = self._tz[a.timezone] = ZoneInfo(a.timezone)
         return tz
 
-    def evaluate(self, event: Event) -> Decision:
+    def evaluate(self, event: Event, dry: bool = False, trace: list[Trace] | None = None) -> Decision:
+        """Decide one event and learn from it.
+
+        ``dry``: decide exactly as now but change nothing (no learning, no freeze kept, the
+        gate's memory of approvals untouched); a would-be freeze is still in the decision.
+        ``trace`` collects every rule considered and what it found (for ``explain``).
+        """
         a = self._account(event.account)
-        st = self.state(a.id)
-        self._dirty.add(a.id)
+        if dry:
+            st = self._accounts.get(a.id) or AccountState()
+        else:
+            st = self.state(a.id)
+            self._dirty.add(a.id)
+            if st.first_ts == 0.0:
+                st.first_ts = event.ts
+            if self.org.first_ts == 0.0:
+                self.org.first_ts = event.ts
         p = self.settings.policy
-        if st.first_ts == 0.0:
-            st.first_ts = event.ts
-        if self.org.first_ts == 0.0:
-            self.org.first_ts = event.ts
         approved: int | None = None
         if event.via == "observed":
             if event.post_id in st.withheld:
-                del st.withheld[event.post_id]
+                if not dry:
+                    del st.withheld[event.post_id]
                 return Decision(event.id, a.id, event.via, "skipped", 0.0, "info")
-            got = st.approved.pop(event.post_id, None)
+            got = st.approved.get(event.post_id) if dry else st.approved.pop(event.post_id, None)
             if got is not None:
                 approved = got[1]
         ctx = Context(
             event, a, st, self.org, self._brand, self.campaigns, self.settings, self._zone(a), approved
         )
+        ctx.trace = trace
+        ctx.dry = dry
         rules = self.rules.for_account(a)
         if approved is not None:
             return self._matched(ctx, rules.run_matched)
         fz = st.frozen
         if fz is not None and fz.until is not None and event.ts >= fz.until:
-            st.frozen = fz = None  # the freeze ran out without further suspicious activity
+            fz = None  # the freeze ran out without further suspicious activity
+            if not dry:
+                st.frozen = None
         findings: list[Finding] = []
         self._run(ctx, rules.run_main, findings)
         score = policy.combine(findings, p.group_damping)
@@ -206,7 +233,7 @@ class Engine:
         verdict = policy.verdict(event.via, score, p)
         freeze = None
         if fz is not None:
-            if policy.suspicious(score, p) and fz.until is not None:
+            if policy.suspicious(score, p) and fz.until is not None and not dry:
                 st.frozen = dataclasses.replace(fz, until=event.ts + p.freeze_duration)
             since = fz.ts_text or format_ts(fz.ts)
             findings.append(
@@ -217,10 +244,12 @@ class Engine:
         elif policy.should_freeze(score, p):
             until = event.ts + p.freeze_duration if p.freeze_duration > 0 else None
             freeze = Freeze(a.id, event.ts, event.id, policy.freeze_reason(findings, score), event.iso, until)
-            st.frozen = freeze
+            if not dry:
+                st.frozen = freeze
             if event.via == "gate":
                 verdict = "block"
-        self._after(ctx, findings, score, verdict, frozen=fz is not None or freeze is not None)
+        if not dry:
+            self._after(ctx, findings, score, verdict, frozen=fz is not None or freeze is not None)
         return Decision(
             event.id,
             a.id,
@@ -230,9 +259,9 @@ class Engine:
             policy.severity(score, p),
             tuple(findings),
             freeze=freeze,
-            frozen=st.frozen is not None,
+            frozen=st.frozen is not None or freeze is not None,
             observed=tuple(ctx.observed),
-            would=self._would(ctx, findings, frozen=st.frozen is not None and freeze is None),
+            would=self._would(ctx, findings, frozen=fz is not None),
         )
 
     def _would(self, ctx: Context, findings: list[Finding], frozen: bool) -> str:
@@ -245,8 +274,17 @@ class Engine:
             return "freeze"
         return policy.verdict(ctx.event.via, score, p)
 
+    def explain(self, event: Event) -> tuple[Decision, dict[str, Any]]:
+        """Decide ``event`` as a dry run and say why (see ``sentinel.engine.explain``)."""
+        from sentinel.engine.explain import explain
+
+        return explain(self, event)
+
     @staticmethod
     def _run(ctx: Context, runners: Iterable[Runner], findings: list[Finding]) -> None:
+        if ctx.trace is not None:
+            Engine._run_traced(ctx, runners, findings, ctx.trace)
+            return
         for check, params, exceptions, rule in runners:
             if exceptions is not None and exceptions.excludes_event(ctx):
                 continue
@@ -255,13 +293,28 @@ class Engine:
                 f = Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group)
                 (ctx.observed if rule.mode == "observe" else findings).append(f)
 
+    @staticmethod
+    def _run_traced(
+        ctx: Context, runners: Iterable[Runner], findings: list[Finding], trace: list[Trace]
+    ) -> None:
+        for check, params, exceptions, rule in runners:
+            if exceptions is not None and exceptions.excludes_event(ctx):
+                trace.append(Trace(rule, None, "an exception of the rule matches this post"))
+                continue
+            hit = check(ctx, params)
+            f = None
+            if hit is not None:
+                f = Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group)
+                (ctx.observed if rule.mode == "observe" else findings).append(f)
+            trace.append(Trace(rule, f, ""))
+
     def _matched(self, ctx: Context, rules: Iterable[Runner]) -> Decision:
         ev = ctx.event
         findings: list[Finding] = []
         self._run(ctx, rules, findings)
         p = self.settings.policy
         score = policy.combine(findings, p.group_damping)
-        if ev.client and ctx.state.frozen is None:
+        if ev.client and ctx.state.frozen is None and not ctx.dry:
             touch(ctx.state.clients, ev.client, ev.ts, AccountState.CLIENT_CAP)
         return Decision(
             ev.id,

@@ -48,6 +48,34 @@ async def test_check_holds_and_blocks_with_findings(harness: Harness) -> None:
     )
 
 
+async def test_check_dry_run_decides_without_learning_holding_or_freezing(harness: Harness) -> None:
+    c, who = harness.client, harness.auth("op-pub")
+    before = harness.engine.snapshot_account("acct-a")
+    held = await c.post(
+        "/v1/check", json={"account": "acct-a", "text": "HOLDME", "dry_run": True}, headers=who
+    )
+    assert held.status_code == 200 and held.json()["verdict"] == "hold" and held.json()["dry_run"] is True
+    assert "held_id" not in held.json() and harness.deps.held.list(None, "acct-a", 10) == []
+    worm = {"account": "acct-a", "text": "BLOCKME <script>x</script>", "dry_run": True, "explain": True}
+    block = (await c.post("/v1/check", json=worm, headers=who)).json()
+    assert block["verdict"] == "block" and block["explain"]["dry_run"] is True
+    fired = [r["rule"] for r in block["explain"]["rules"] if r["fired"]]
+    assert fired == ["test.block-marker"] and block["explain"]["decided_by"].startswith(
+        "score 9 >= block_score"
+    )
+    assert harness.engine.snapshot_account("acct-a") == before and harness.engine.frozen("acct-a") is None
+    assert not harness.events and harness.deps.ledger is not None
+    assert harness.deps.ledger.match("acct-a", "x-9", "HOLDME") is None
+    # explain without dry_run: the real decision (held) with its explanation
+    real = (
+        await c.post("/v1/check", json={"account": "acct-a", "text": "HOLDME", "explain": True}, headers=who)
+    ).json()
+    assert real["verdict"] == "hold" and "held_id" in real and "dry_run" not in real
+    assert [g["group"] for g in real["explain"]["combined"]["groups"]] == ["test.hold-marker"]
+    bad = await c.post("/v1/check", json={"account": "acct-a", "text": "x", "dry_run": "yes"}, headers=who)
+    assert bad.status_code == 400 and error(bad)["field"] == "dry_run"
+
+
 async def test_check_author_is_the_caller_unless_a_tool_with_assert_author_names_it(harness: Harness) -> None:
     post = {"account": "acct-a", "text": "HOLDME", "author": "op-alice"}
     refused = await harness.client.post("/v1/check", json=post, headers=harness.auth("op-pub"))

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from sentinel.cli import main
-from sentinel.engine.events import Decision, Finding
+from sentinel.engine.engine import Engine
+from sentinel.engine.events import Decision, Finding, parse_event
+from sentinel.engine.loader import load_rules
+from sentinel.guard import MIGRATIONS as GUARD_MIGRATIONS
+from sentinel.guard import ORG_KEY
+from sentinel.inventory import load_inventory
 from sentinel.rulestats import COMPONENT, MIGRATIONS, RuleStats
 from sentinel.store import Store
 from tests.conftest import Deployment
@@ -87,3 +92,64 @@ def test_stats_counts_enforced_and_observed_findings_by_day(
     with pytest.raises(SystemExit) as e:
         main(deployment.cli("rules", "stats", "--days", "zero"))
     assert e.value.code == 2 and "--days must be a whole number" in capsys.readouterr().err
+
+
+def test_explain_uses_the_stored_baselines_and_changes_nothing(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inventory = load_inventory(deployment.dir / "inventory.toml")
+    engine = Engine(inventory, load_rules([SHIPPED]))
+    for day in range(1, 28):
+        for hour in (14, 18):  # 10:00 and 14:00 in New York
+            engine.evaluate(
+                parse_event(
+                    {
+                        "id": f"h{day}-{hour}",
+                        "ts": f"2026-02-{day:02d}T{hour}:00:00Z",
+                        "account": "example-brand-x",
+                        "via": "gate",
+                        "text": f"Our update number {day}",
+                        "client": "Buffer",
+                        "post_id": f"p{day}-{hour}",
+                        "author": "op-alice",
+                        "ip": "198.51.100.1",
+                    }
+                )
+            )
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        store.migrate("engine", GUARD_MIGRATIONS)
+        with store.transaction() as db:
+            db.executemany(
+                "INSERT INTO engine_state(account, data, updated) VALUES(?, ?, ?)",
+                [
+                    (ORG_KEY, json.dumps(engine.snapshot_org()), "now"),
+                    ("example-brand-x", json.dumps(engine.snapshot_account("example-brand-x")), "now"),
+                ],
+            )
+        stored = store.query("SELECT data FROM engine_state WHERE account = 'example-brand-x'")[0]["data"]
+    event = {
+        "id": "q1",
+        "ts": "2026-02-28T08:00:00Z",  # 03:00 in New York, from an address op-alice never used
+        "account": "example-brand-x",
+        "via": "gate",
+        "text": "Hacked by the Phantom crew",
+        "client": "Buffer",
+        "author": "op-alice",
+        "ip": "192.0.2.77",
+    }
+    assert main(deployment.cli("--json", "rules", "explain", json.dumps(event), "--rules", str(SHIPPED))) == 0
+    out = json.loads(capsys.readouterr().out)
+    fired = {r["rule"] for r in out["rules"] if r["fired"]}
+    assert {"content.defacement", "source.new-ip", "time.odd-hour", "behaviour.compromise"} <= fired
+    assert out["baselines"]["learned_posts"] == 54 and out["baselines"]["accounts_restored"] == 1
+    assert out["verdict"] == "block" and out["freeze"] is True
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        after = store.query("SELECT data FROM engine_state WHERE account = 'example-brand-x'")[0]["data"]
+    assert after == stored
+    assert main(deployment.cli("rules", "explain", json.dumps(event), "--rules", str(SHIPPED))) == 0
+    text = capsys.readouterr().out
+    assert "q1 on example-brand-x (gate): block and freeze" in text and "content.defacement" in text
+    assert main(deployment.cli("rules", "explain", "{not json", "--rules", str(SHIPPED))) == 2
+    assert "EVENT_JSON is not valid JSON" in capsys.readouterr().err
+    assert main(deployment.cli("rules", "explain", json.dumps({**event, "account": "nope"}))) == 2
+    assert "'nope' is not in the inventory" in capsys.readouterr().err
