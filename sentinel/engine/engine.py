@@ -343,7 +343,7 @@ class Engine:
             st.suspicious.append((ev.ts, score))
         if ev.via == "gate":
             allowed = verdict == "allow"
-            st.remember_gate(ev.post_id, ev.ts, allowed, text_key(ev.text) if allowed else 0)
+            st.remember_gate(ev.post_id, ev.ts, allowed, ctx.template if allowed else 0)
         sig = ctx.signature
         if sig.words >= 3 or ctx.new_link_keys:
             # A cluster is tainted by a post suspicious on its own merits (not for being a copy),

@@ -130,10 +130,19 @@ class PatternSet:
         )
         self._subsets = len(patterns) <= 12 and not any(_references_groups(p) for p in patterns)
         self._gates: dict[tuple[int, ...], re.Pattern[str]] = {}
+        every = [s for lits in self.literals if lits is not None for s in lits]
+        self._any = (
+            re.compile("|".join(re.escape(s) for s in sorted(set(every), key=len, reverse=True)))
+            if patterns and all(lits is not None for lits in self.literals)
+            else None
+        )
+        """One scan for any required text of any pattern: most posts hold none, so no pattern is live."""
 
     def live(self, text: str) -> tuple[int, ...]:
         """Indexes of the patterns whose required text occurs in ``text`` (or that have no prefilter)."""
         folded = fold(text)
+        if self._any is not None and self._any.search(folded) is None:
+            return ()
         live = []
         for i, lits in self._checks:
             if lits is None:

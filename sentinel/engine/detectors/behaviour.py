@@ -209,18 +209,18 @@ def _other_platform(client: str, platform: str) -> str | None:
     },
 )
 def repeat_template(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
-    domains = ctx.foreign_domains
-    if not domains or not ctx.state.recent:
-        return None
-    known = ctx.state.domains
-    fresh = [d for d in domains if d not in known]
-    if not fresh:
-        return None
+    recent = ctx.state.recent
     since = ctx.event.ts - p["window"]
+    if not recent or recent[-1][0] < since:
+        return None
+    domains = ctx.foreign_domains
+    known = ctx.state.domains
+    if not any(d not in known for d in domains):
+        return None
     key = ctx.template
     seen: set[str] = set(domains)
     copies = 0
-    for ts, k, other in reversed(ctx.state.recent):
+    for ts, k, other in reversed(recent):
         if ts < since:
             break
         if k == key and other and not other <= seen:
