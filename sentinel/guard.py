@@ -285,7 +285,11 @@ class Guard:
         responder = self.app.extras.get("responder")
         if responder is None:
             self.app.raise_alert(
-                "freeze", "critical", f"{event.account} frozen: {reason}", accounts=[event.account]
+                "freeze",
+                "critical",
+                f"{event.account} frozen: {reason}",
+                accounts=[event.account],
+                tags=sorted({t for f in decision.findings for t in f.attack}),
             )
             return
         evidence = []

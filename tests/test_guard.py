@@ -65,7 +65,8 @@ async def test_out_of_band_scam_freezes_and_survives_restart(
 ) -> None:
     app, handles = setup(deployment, sandbox)
     alerts: list[tuple[str, str]] = []
-    app.alert = lambda **kw: alerts.append((kw["kind"], kw["summary"]))
+    tags: list[str] = []
+    app.alert = lambda **kw: (alerts.append((kw["kind"], kw["summary"])), tags.extend(kw.get("tags", ())))
     guard, responder = Guard(), ResponseService()
     await guard.start(app)
     await responder.start(app)
@@ -117,6 +118,9 @@ async def test_out_of_band_scam_freezes_and_survives_restart(
     assert steps["evidence"] == "skipped"  # stored as evidence, deletion is off by default
     incident = ResponseStore(app.store).incident(rec.incident or 0)
     assert incident and any(e["kind"] == "post" and e["data"]["text"] == SCAM for e in incident["events"])
+    # MITRE ATT&CK: the out-of-band rule's techniques are on its finding and on the freeze alert
+    oob = [e["data"] for e in incident["events"] if e["data"].get("rule") == "provenance.out-of-band"]
+    assert oob and oob[0]["attack"] == ["T1078", "T1539"] and {"T1078", "T1539"} <= set(tags)
     assert ("freeze", f"acme-x frozen: {rec.reason}") in alerts
     status = httpx.post(
         f"{sandbox.url}/api/sessions", json={"handle": handles["acme-x"], "password": "x" * 10}

@@ -290,7 +290,7 @@ class Engine:
                 continue
             hit = check(ctx, params)
             if hit is not None:
-                f = Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group)
+                f = Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group, rule.attack)
                 (ctx.observed if rule.mode == "observe" else findings).append(f)
 
     @staticmethod
@@ -304,7 +304,7 @@ class Engine:
             hit = check(ctx, params)
             f = None
             if hit is not None:
-                f = Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group)
+                f = Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group, rule.attack)
                 (ctx.observed if rule.mode == "observe" else findings).append(f)
             trace.append(Trace(rule, f, ""))
 

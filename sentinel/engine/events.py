@@ -73,9 +73,14 @@ class Finding:
     detail: str
     score: float
     group: str = ""
+    attack: tuple[str, ...] = ()
+    """MITRE ATT&CK technique ids of the rule (T1078 valid accounts, ...)."""
 
-    def to_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "severity": self.severity, "detail": self.detail}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "severity": self.severity, "detail": self.detail}
+        if self.attack:
+            out["attack"] = list(self.attack)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

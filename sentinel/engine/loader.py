@@ -15,6 +15,7 @@ A rule file holds ``rules:``, a list of rules::
                      via: [observed], domains: [...], text: [regex, ...]}
         enabled: true
         mode: observe                        # optional: enforce (default) or observe
+        attack: [T1078]                      # optional: MITRE ATT&CK technique ids
         fixtures:
           - name: doubling scam
             account: {publishing: open}      # optional overrides of the fixture account
@@ -60,8 +61,10 @@ _RULE_KEYS = {
     "fixtures",
     "enabled",
     "mode",
+    "attack",
 }
 MODES = ("enforce", "observe")
+_TECHNIQUE = re.compile(r"^T\d{4}(?:\.\d{3})?$")
 _SCOPE_KEYS = ("accounts", "tags", "platforms", "publishing")
 _EXCEPTION_KEYS = ("accounts", "tags", "platforms", "authors", "clients", "via", "domains", "text")
 _FIXTURE_KEYS = {"name", "events", "expect", "detail", "account", "history"}
@@ -263,6 +266,14 @@ def _parse_rule(doc: _Doc, node: yaml.Node, where: str, mode: str = "enforce") -
             enabled = ev
     if "mode" in m:
         mode = _mode(doc, m["mode"][1], f"{where}.mode") or mode
+    attack: tuple[str, ...] = ()
+    if "attack" in m:
+        attack = doc.strings(m["attack"][1], f"{where}.attack") or ()
+        for t in attack:
+            if not _TECHNIQUE.match(t):
+                doc.err(
+                    m["attack"][1], f"{where}.attack", f"{t!r} is not an ATT&CK technique id such as T1078"
+                )
     params: dict[str, Any] = {}
     if spec is not None:
         raw: dict[str, tuple[yaml.Node, yaml.Node]] = {}
@@ -303,6 +314,7 @@ def _parse_rule(doc: _Doc, node: yaml.Node, where: str, mode: str = "enforce") -
         fixtures=fixtures,
         enabled=enabled,
         mode=mode,
+        attack=attack,
         file=doc.file,
         line=node.start_mark.line + 1,
     )

@@ -102,6 +102,8 @@ class Rule:
     enabled: bool = True
     mode: str = "enforce"
     """``observe``: a trial; findings are reported and counted but never change a decision."""
+    attack: tuple[str, ...] = ()
+    """MITRE ATT&CK technique ids the rule detects (carried into findings, incidents, alerts)."""
     file: str = ""
     line: int = 0
 

@@ -469,6 +469,9 @@ class Responder:
                     for e in mine
                     if e["kind"] == "finding"
                 ]
+                attack = sorted(
+                    {str(t) for e in mine if e["kind"] == "finding" for t in e["data"].get("attack", [])}
+                )
                 self.alert(
                     kind="freeze",
                     severity="critical",
@@ -481,6 +484,7 @@ class Responder:
                     automatic=rec.automatic,
                     findings=findings[:8],
                     post_excerpt=posts[0] if posts else "",
+                    tags=attack,
                 )
             if self.audit:
                 self.audit(

@@ -98,3 +98,19 @@ def test_unknown_mode_names_the_field(tmp_path: Path) -> None:
     found = {(Path(i.file).name, i.line, i.field) for i in issues}
     assert found == {("a.yaml", 1, "mode"), ("b.yaml", 2, "rule t.a.mode")}
     assert all("enforce, observe" in i.message for i in issues)
+
+
+def test_attack_techniques_are_checked_and_carried_into_findings(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "rules:\n  - {id: t.a, description: d, detector: ip_literal, severity: high, attack: [T1078, T1528.001]}\n"
+        "  - {id: t.b, description: d, detector: ip_literal, severity: high, attack: [valid-accounts]}\n"
+    )
+    ruleset, issues = collect_rules([tmp_path])
+    assert [(i.line, i.field) for i in issues] == [(3, "rule t.b.attack")]
+    assert "not an ATT&CK technique id" in issues[0].message
+    [rule] = ruleset.rules
+    assert rule.attack == ("T1078", "T1528.001")
+    shipped = {r.id: r.attack for r in load_rules([SHIPPED])}
+    assert (
+        shipped["provenance.out-of-band"] == ("T1078", "T1539") and shipped["source.new-client"][0] == "T1528"
+    )
