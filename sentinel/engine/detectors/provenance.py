@@ -124,11 +124,15 @@ def escalation(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     "compromise",
     "A post already suspicious (score at least ``min_score``) that also comes with provenance "
     "anomalies of at least ``min_kinds`` kinds (a new address or author, an odd hour, a new "
-    "client, a domain nobody linked, published outside the gate): not a content problem but an "
-    "account in someone else's hands. ``signals`` maps the rules that count to their kind.",
+    "client, a domain nobody linked, published outside the gate) and evidence of its own "
+    "beyond them (the other findings score at least ``min_other``), or with ``kinds_alone`` "
+    "kinds of anomaly: not a content problem but an account in someone else's hands. "
+    "``signals`` maps the rules that count to their kind.",
     {
         "min_score": Param("float", 4.0, "this post's own score needed (held or flagged)"),
         "min_kinds": Param("int", 2, "distinct kinds of provenance anomaly needed"),
+        "min_other": Param("float", 2.0, "score of the other findings needed with min_kinds kinds"),
+        "kinds_alone": Param("int", 3, "kinds of anomaly that are enough without other evidence"),
         "signals": Param("str_list", [], "rule-id=kind pairs, e.g. source.new-ip=source"),
     },
     phase="after",
@@ -138,11 +142,14 @@ def compromise(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         return None
     kinds = _signal_kinds(p["signals"])
     found: dict[str, str] = {}
+    other = 0.0
     for f in ctx.findings:
         kind = kinds.get(f.rule)
-        if kind is not None and kind not in found:
+        if kind is None:
+            other += f.score
+        elif kind not in found:
             found[kind] = f.rule
-    if len(found) < p["min_kinds"]:
+    if len(found) < p["min_kinds"] or (other < p["min_other"] and len(found) < p["kinds_alone"]):
         return None
     return f"suspicious post with {len(found)} provenance anomalies: {', '.join(found.values())}", 1.0
 
