@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sentinel.acks import AckStore
 from sentinel.activity import ActivityBuffer
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, Event, format_ts, parse_event, parse_ts
@@ -94,6 +95,7 @@ class Guard:
         self._contained: set[str] = set()
         self.activity = ActivityBuffer()
         self.stats = RuleStats()
+        self.acks: AckStore | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, app: App) -> None:
@@ -107,6 +109,8 @@ class Guard:
         engine = Engine(app.inventory, rules, app.config.engine)
         self._restore(engine)
         self.engine = engine
+        self.acks = AckStore(app.store)
+        self.sync_acks()
         frozen = ResponseStore(app.store).frozen()
         now = time.time()
         for account in frozen:
@@ -404,6 +408,14 @@ class Guard:
             )
         return len(rows) - 1
 
+    def sync_acks(self) -> int:
+        """Follow acknowledgements added, revoked or expired (``sentinel rules ack``)."""
+        if self.engine is None or self.acks is None:
+            return 0
+        active = self.acks.list()
+        self.engine.set_acks((a.rule, a.account, a.key, a.until) for a in active)
+        return len(active)
+
     def sync_freezes(self) -> tuple[list[str], list[str]]:
         """Follow freezes and unfreezes made by other processes (``sentinel lockdown``)."""
         if self.engine is None or self.app is None:
@@ -431,6 +443,7 @@ class Guard:
             ticks += 1
             try:
                 self.sync_freezes()
+                self.sync_acks()
                 if ticks * SYNC_SECONDS >= PERSIST_SECONDS:
                     ticks = 0
                     self.save()

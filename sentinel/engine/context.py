@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from sentinel.engine.campaigns import CampaignIndex, Cluster
-from sentinel.engine.events import Event, Finding
+from sentinel.engine.events import Event, Finding, format_ts
 from sentinel.engine.links import Link, TextLinks, extract_links
 from sentinel.engine.lookalike import Brand
 from sentinel.engine.settings import EngineSettings
@@ -82,6 +82,24 @@ class Context:
         """When explaining: every rule considered (``sentinel.engine.engine.Trace``)."""
         self.dry = False
         """A dry run: decide, change nothing."""
+        self.acks: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {}
+        """Acknowledged findings by (rule, account): (key, until) pairs."""
+        self.notes: list[str] = []
+
+    def acknowledged(self, rule: str) -> bool:
+        """Whether a finding of ``rule`` here is acknowledged (noted in ``notes`` when it is)."""
+        got = self.acks.get((rule, self.account.id))
+        if not got:
+            return False
+        ev = self.event
+        keys = {ev.client.lower(), ev.author.lower()} | {
+            k for link in self.links for k in (link.host, link.domain or link.host)
+        }
+        for key, until in got:
+            if ev.ts < until and key in keys:
+                self.notes.append(f"{rule} acknowledged for {key} until {format_ts(until)}")
+                return True
+        return False
 
     @property
     def matched(self) -> bool:

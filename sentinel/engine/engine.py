@@ -59,11 +59,21 @@ class Engine:
         self._tz: dict[str, ZoneInfo] = {}
         self._dirty: set[str] = set()
         self._brand = Brand.of(d for a in inventory for d in a.domains)
+        self._acks: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {}
 
     # -- configuration -------------------------------------------------------------------
     def set_rules(self, rules: RuleSet) -> None:
         """Swap the rule set (hot reload); the next event uses the new one."""
         self.rules = rules
+
+    def set_acks(self, acks: Iterable[tuple[str, str, str, float]]) -> None:
+        """Acknowledged findings (rule, account, key, until): a finding of that rule on that
+        account about that key (a link's domain or host, the client, the author) is left out of
+        the score until ``until`` and named in the decision's notes."""
+        out: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        for rule, account, key, until in acks:
+            out.setdefault((rule, account), []).append((key.lower(), until))
+        self._acks = {k: tuple(v) for k, v in out.items()}
 
     def set_inventory(self, inventory: Inventory) -> None:
         self.inventory = inventory
@@ -214,6 +224,7 @@ class Engine:
         )
         ctx.trace = trace
         ctx.dry = dry
+        ctx.acks = self._acks
         rules = self.rules.for_account(a)
         if approved is not None:
             return self._matched(ctx, rules.run_matched)
@@ -262,6 +273,7 @@ class Engine:
             frozen=st.frozen is not None or freeze is not None,
             observed=tuple(ctx.observed),
             would=self._would(ctx, findings, frozen=fz is not None),
+            notes=tuple(ctx.notes),
         )
 
     def _would(self, ctx: Context, findings: list[Finding], frozen: bool) -> str:
@@ -289,7 +301,7 @@ class Engine:
             if exceptions is not None and exceptions.excludes_event(ctx):
                 continue
             hit = check(ctx, params)
-            if hit is not None:
+            if hit is not None and not (ctx.acks and ctx.acknowledged(rule.id)):
                 f = Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group, rule.attack)
                 (ctx.observed if rule.mode == "observe" else findings).append(f)
 
@@ -303,6 +315,9 @@ class Engine:
                 continue
             hit = check(ctx, params)
             f = None
+            if hit is not None and ctx.acks and ctx.acknowledged(rule.id):
+                trace.append(Trace(rule, None, f"acknowledged: {ctx.notes[-1]}"))
+                continue
             if hit is not None:
                 f = Finding(rule.id, rule.severity, hit[0], rule.score * hit[1], rule.group, rule.attack)
                 (ctx.observed if rule.mode == "observe" else findings).append(f)
@@ -327,6 +342,7 @@ class Engine:
             frozen=ctx.state.frozen is not None,
             observed=tuple(ctx.observed),
             would=self._would(ctx, findings, frozen=True),
+            notes=tuple(ctx.notes),
         )
 
     def _after(self, ctx: Context, findings: list[Finding], score: float, verdict: str, frozen: bool) -> None:

@@ -167,3 +167,19 @@ def test_observe_mode_reports_what_it_would_do_and_changes_nothing(tmp_path: Pat
     e.set_rules(load_rules([tmp_path]))
     d = e.evaluate(ev(text="<script>alert(2)</script>"))
     assert d.verdict == "block" and d.freeze is not None and not d.observed and d.would == ""
+
+
+def test_acknowledged_finding_is_left_out_for_its_key_until_it_expires() -> None:
+    e = Engine(INV, RULES)
+    e.set_acks([("links.suspicious-tld", "o", "partner-fest.xyz", 1772449200.0)])  # 11:00 UTC
+    d = e.evaluate(ev(account="o", via="observed", text="Tickets: https://partner-fest.xyz/t"))
+    assert "links.suspicious-tld" not in {f.rule for f in d.findings}
+    assert d.notes == ("links.suspicious-tld acknowledged for partner-fest.xyz until 2026-03-02T11:00:00Z",)
+    other = e.evaluate(ev(account="o", via="observed", text="Tickets: https://other-fest.xyz/t"))
+    assert "links.suspicious-tld" in {f.rule for f in other.findings} and not other.notes
+    late = e.evaluate(
+        ev(account="o", via="observed", ts="2026-03-02T11:00:00Z", text="https://partner-fest.xyz/t")
+    )
+    assert "links.suspicious-tld" in {f.rule for f in late.findings}
+    elsewhere = e.evaluate(ev(account="g", post_id="x1", text="Tickets: https://partner-fest.xyz/t"))
+    assert "links.suspicious-tld" in {f.rule for f in elsewhere.findings}
