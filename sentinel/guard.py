@@ -309,9 +309,18 @@ class Guard:
                 )
             )
         findings = [{**f.to_dict(), "account": event.account, "event": event.id} for f in decision.findings]
+        top = max(decision.findings, key=lambda f: f.score)
+        what = f"{top.rule.rsplit('.', 1)[-1].replace('-', ' ')} post on {event.account}"
         task = asyncio.ensure_future(
             responder.lock(
-                [event.account], reason, "sentinel", automatic=True, evidence=evidence, findings=findings
+                [event.account],
+                reason,
+                "sentinel",
+                automatic=True,
+                evidence=evidence,
+                findings=findings,
+                what=what,
+                campaign=f"{text_key(event.text):016x}",
             )
         )
         self._tasks.add(task)

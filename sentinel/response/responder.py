@@ -202,11 +202,16 @@ class Responder:
         evidence: Sequence[Evidence] = (),
         findings: Sequence[Mapping[str, Any]] = (),
         actor_id: str = "",
+        what: str = "",
+        campaign: str = "",
     ) -> LockdownReport:
         """Freeze ``accounts`` (a lockdown when several): gate first for all, then the rest.
 
         ``actor`` is the responder's name and ``actor_id`` their Vault identity key
-        (``sentinel.identity``), which the two-person unfreeze rule compares."""
+        (``sentinel.identity``), which the two-person unfreeze rule compares. ``what`` titles
+        an automatic freeze's incident by what happened ("out-of-band post on brand-x");
+        automatic freezes of one ``campaign`` (the same post on several accounts) share one
+        incident, titled by how many accounts it reached."""
         t0 = time.perf_counter()
         for a in accounts:
             self.inventory[a]  # unknown ids fail before anything changes
@@ -219,8 +224,15 @@ class Responder:
         FREEZES.inc(len(fresh), trigger="automatic" if automatic else "responder")
         already = [a for a in accounts if a not in fresh]
         short = reason.split(";", maxsplit=1)[0].split(": ", 1)[-1] if automatic else reason
-        title = f"{AUTOMATIC if automatic else 'Lockdown'}: {short[:120]}"
-        incident = self.store.open_incident(title, list(accounts), window=900.0, automatic=automatic)
+        title = f"{AUTOMATIC if automatic else 'Lockdown'}: {(what if automatic and what else short)[:120]}"
+        incident = self.store.open_incident(
+            title,
+            list(accounts),
+            window=900.0,
+            automatic=automatic,
+            campaign=campaign,
+            campaign_title=f"{AUTOMATIC}: same post on {{n}} accounts" if campaign else "",
+        )
         self.store.set_incident(fresh, incident)
         for a in fresh:
             self.store.add_event(

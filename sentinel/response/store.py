@@ -76,6 +76,11 @@ MIGRATIONS = [
     """,
     # who froze, by Vault identity key (sentinel.identity): the two-person rule compares it
     "ALTER TABLE freezes ADD COLUMN actor_id TEXT NOT NULL DEFAULT ''",
+    # What an automatic incident is about (the campaign's text): unrelated attacks at the
+    # same time are separate incidents.
+    """
+    ALTER TABLE incidents ADD COLUMN campaign TEXT NOT NULL DEFAULT ''
+    """,
 ]
 
 # Step statuses: pending (not yet run), done, failed (gave up after retries; will be
@@ -284,29 +289,46 @@ class ResponseStore:
 
     # -- incidents -------------------------------------------------------------------------------
     def open_incident(
-        self, title: str, accounts: Sequence[str], window: float = 3600.0, automatic: bool = False
+        self,
+        title: str,
+        accounts: Sequence[str],
+        window: float = 3600.0,
+        automatic: bool = False,
+        campaign: str = "",
+        campaign_title: str = "",
     ) -> int:
         """Extend an open incident, else open one.
 
         An open incident opened within ``window`` seconds is extended when it shares an
-        account, or, for an automatic freeze, when it is automatic too: a worm that freezes
-        forty accounts in a minute is one incident, not forty.
+        account, or, for an automatic freeze, when it is automatic too and about the same
+        ``campaign`` (any automatic one when no campaign is given): a worm that freezes forty
+        accounts in a minute is one incident, not forty, and an unrelated attack at the same
+        time is another. A campaign reaching several accounts is retitled ``campaign_title``
+        (``{n}`` is the number of accounts).
         """
         cutoff = datetime.fromtimestamp(time.time() - window, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for row in self.store.query(
-            "SELECT id, accounts, title FROM incidents WHERE status = 'open' AND opened >= ? ORDER BY id DESC",
+            "SELECT id, accounts, title, campaign FROM incidents WHERE status = 'open' AND opened >= ? "
+            "ORDER BY id DESC",
             (cutoff,),
         ):
             have = set(json.loads(row["accounts"]))
-            if have & set(accounts) or (automatic and str(row["title"]).startswith(AUTOMATIC)):
+            same = not campaign or str(row["campaign"]) in ("", campaign)
+            if have & set(accounts) or (automatic and same and str(row["title"]).startswith(AUTOMATIC)):
                 merged = sorted(have | set(accounts))
+                retitle = campaign and campaign == row["campaign"] and campaign_title and len(merged) > 1
                 self.store.execute(
-                    "UPDATE incidents SET accounts = ? WHERE id = ?", (json.dumps(merged), row["id"])
+                    "UPDATE incidents SET accounts = ?, title = ? WHERE id = ?",
+                    (
+                        json.dumps(merged),
+                        campaign_title.format(n=len(merged)) if retitle else row["title"],
+                        row["id"],
+                    ),
                 )
                 return int(row["id"])
         return self.store.execute(
-            "INSERT INTO incidents(opened, status, title, accounts) VALUES(?, 'open', ?, ?)",
-            (now_iso(), title, json.dumps(sorted(set(accounts)))),
+            "INSERT INTO incidents(opened, status, title, accounts, campaign) VALUES(?, 'open', ?, ?, ?)",
+            (now_iso(), title, json.dumps(sorted(set(accounts))), campaign),
         )
 
     def add_event(
