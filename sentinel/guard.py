@@ -308,7 +308,7 @@ class Guard:
                     rules=tuple(f.rule for f in decision.findings),
                 )
             )
-        findings = [{**f.to_dict(), "account": event.account, "event": event.id} for f in decision.findings]
+        findings = [{**f.record(), "account": event.account, "event": event.id} for f in decision.findings]
         top = max(decision.findings, key=lambda f: f.score)
         what = f"{top.rule.rsplit('.', 1)[-1].replace('-', ' ')} post on {event.account}"
         task = asyncio.ensure_future(

@@ -76,11 +76,13 @@ class Finding:
     attack: tuple[str, ...] = ()
     """MITRE ATT&CK technique ids of the rule (T1078 valid accounts, ...)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"rule": self.rule, "severity": self.severity, "detail": self.detail}
-        if self.attack:
-            out["attack"] = list(self.attack)
-        return out
+    def to_dict(self) -> dict[str, str]:
+        """As in a replay line (the documented format)."""
+        return {"rule": self.rule, "severity": self.severity, "detail": self.detail}
+
+    def record(self) -> dict[str, Any]:
+        """As kept in an incident: with the ATT&CK techniques when the rule names any."""
+        return {**self.to_dict(), "attack": list(self.attack)} if self.attack else dict(self.to_dict())
 
 
 @dataclass(frozen=True, slots=True)
