@@ -19,6 +19,7 @@ from sentinel.keys import audit_keystore
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
 from tests.conftest import Deployment, running_app
+from tests.security.logins import login, userpass_mount
 
 POST = {
     "id": "o1",
@@ -32,13 +33,15 @@ POST = {
 
 
 def tokens(deployment: Deployment) -> dict[str, str]:
+    """Vault logins of two people (entities): one whose entity holds 'approve', one without."""
     p = deployment.settings.policy_prefix
     admin = deployment.admin
     admin.policy_write(f"{p}-role-approver", f'path "{p}/global/approve" {{ capabilities = ["update"] }}')
-    out = {}
-    for name, policy in (("op-ana", f"{p}-role-approver"), ("op-mallory", "default")):
-        out[name], _ = admin.create_token(policies=[policy], ttl="30m", meta={"operator": name})
-    return out
+    mount = userpass_mount(admin)
+    return {
+        "op-ana": login(admin, mount, f"op-ana-{p}", [f"{p}-role-approver"]),
+        "op-mallory": login(admin, mount, f"op-mallory-{p}"),
+    }
 
 
 async def test_ack_needs_approve_is_audited_and_the_daemon_applies_it(
@@ -68,7 +71,8 @@ async def test_ack_needs_approve_is_audited_and_the_daemon_applies_it(
     capsys.readouterr()
     assert main(deployment.cli("--json", "rules", "acks")) == 0
     [listed] = json.loads(capsys.readouterr().out)["acks"]
-    assert listed["by"] == "op-ana" and listed["key"] == "nw-fest.xyz" and listed["until"].startswith(until)
+    ana = f"op-ana-{deployment.settings.policy_prefix}"
+    assert listed["by"] == ana and listed["key"] == "nw-fest.xyz" and listed["until"].startswith(until)
     assert guard.sync_acks() == 1  # what the daemon's loop does every half second
     after = guard.check({**POST, "id": "o2", "post_id": "p2"})
     assert "links.suspicious-tld" not in {f.rule for f in after.findings}
@@ -84,5 +88,5 @@ async def test_ack_needs_approve_is_audited_and_the_daemon_applies_it(
     await guard.stop()
     trail = AuditTrail(app.store, audit_keystore(config, app.vault))
     done = [(e.actor, e.action) for e in trail.entries() if e.action.startswith("rule.")]
-    assert done == [("op-ana", "rule.ack"), ("op-ana", "rule.unack")]
+    assert done == [(ana, "rule.ack"), (ana, "rule.unack")]
     app.store.close()
