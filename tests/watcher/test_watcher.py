@@ -17,6 +17,7 @@ from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
 from sentinel.watcher import PublishedLedger, WatchedAccount, Watcher
 from tests.pds_fixture import Pds
+from tests.waiting import wait_for
 
 
 def new_account(server: SandboxServer) -> dict[str, str]:
@@ -34,14 +35,6 @@ class Sink:
 
     def by_text(self) -> dict[str, dict[str, Any]]:
         return {e["text"]: e for e in self.events}
-
-
-async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_reconciles_gated_posts_and_finds_out_of_band_ones(
