@@ -42,6 +42,7 @@ from sentinel.platforms.errors import PlatformNotSupported
 from sentinel.response.containment import VaultContainment
 from sentinel.response.store import AUTOMATIC, FINISHED, FreezeRecord, ResponseStore
 from sentinel.retry import RetryPolicy
+from sentinel.watcher.own_changes import OwnChanges
 
 log = get_logger("sentinel.response")
 FREEZES = metrics.counter(
@@ -511,6 +512,7 @@ class Responder:
         if info.supports(Capability.APP_PASSWORDS):
             for app in await adapter.list_app_passwords():
                 if app.name != keep:
+                    OwnChanges(self.store.store).note(adapter.account, "app_password", app.name)
                     await adapter.revoke_app_password(app.name)
                     done.append(f"app password {app.name} revoked")
         if info.supports(Capability.REVOKE_SESSIONS):
