@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sentinel import metrics
 from sentinel.activity import ActivityBuffer
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, Event, format_ts, parse_event, parse_ts
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from sentinel.daemon import App
 
 log = get_logger("sentinel.guard")
+TAKEOVER_EVENTS = metrics.counter(
+    "sentinel_takeover_events_total", "Account events and Vault audit entries handed to the guard", ("kind",)
+)
 ORG_KEY = "__org__"
 PERSIST_SECONDS = 5.0
 SYNC_SECONDS = 0.5
@@ -70,6 +74,7 @@ class Guard:
         self._by_operator: dict[str, list[tuple[float, str]]] = {}
         self._contained: set[str] = set()
         self.activity = ActivityBuffer()
+        self.takeover_events: dict[str, int] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, app: App) -> None:
@@ -119,6 +124,7 @@ class Guard:
             "frozen": sorted(self.engine.frozen_accounts()) if self.engine else [],
             "rule_reloads": self.watcher.reloads if self.watcher else 0,
             "rule_reload_failures": self.watcher.failures if self.watcher else 0,
+            "takeover_events": dict(self.takeover_events),
         }
 
     # -- rules (called from the watcher's thread) ----------------------------------------------
@@ -134,6 +140,27 @@ class Guard:
         self._loop.call_soon_threadsafe(lambda: app.raise_alert("rule_file_error", "high", summary))
 
     # -- the gate ---------------------------------------------------------------------------------
+    async def takeover_event(self, raw: Mapping[str, Any]) -> None:
+        """An account event (``"kind": "account"``) or a raw Vault audit entry from the takeover
+        sources (``sentinel.watcher.takeover_sources``). STUB until the engine's intake for them
+        is connected: each is counted (``takeover_events`` in ``status``, the metric
+        ``sentinel_takeover_events_total``) and logged, and judged by nothing yet."""
+        kind = "account" if raw.get("kind") == "account" else "vault" if "request" in raw else "other"
+        self.takeover_events[kind] = self.takeover_events.get(kind, 0) + 1
+        TAKEOVER_EVENTS.inc(kind=kind)
+        if kind == "account":
+            log.info(
+                "guard.account_event",
+                account=raw.get("account"),
+                field=raw.get("field"),
+                client=raw.get("client"),
+                note="not judged yet: the engine's intake for account events is not connected",
+            )
+        else:
+            log.debug(
+                "guard.vault_audit_entry", type=raw.get("type"), request=(raw.get("request") or {}).get("id")
+            )
+
     def block(self, account: str, reason: str) -> None:
         """GateControl for the responder: from now on every post of ``account`` is blocked."""
         if self.engine is not None and self.app is not None and self.app.inventory.get(account):

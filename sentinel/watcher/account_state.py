@@ -33,12 +33,15 @@ from sentinel.engine.events import format_ts
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
 from sentinel.platforms.base import LIST_FIELDS, STATE_FIELDS, Capability, PlatformAdapter
+from sentinel.platforms.errors import PlatformAuthFailed
 from sentinel.store import Store
 from sentinel.watcher.own_changes import OwnChanges
 
 log = get_logger("sentinel.watcher.account_state")
 
 AccountSink = Callable[[dict[str, Any]], Awaitable[None]]
+Reconnect = Callable[[str], Awaitable[PlatformAdapter | None]]
+"""A fresh adapter for an account whose credentials the platform refused (None: none)."""
 DEFAULT_INTERVAL = 300.0
 
 MIGRATIONS = [
@@ -99,6 +102,7 @@ class AccountStateWatcher:
         jitter: float = 0.1,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        reconnect: Reconnect | None = None,
     ) -> None:
         self.store = store
         self.sink = sink
@@ -106,6 +110,7 @@ class AccountStateWatcher:
         self.jitter = jitter
         self.clock = clock
         self.rng = rng or random.Random()
+        self.reconnect = reconnect
         self.own = OwnChanges(store, clock)
         self.state: dict[str, _Watched] = {}
         self._running = False
@@ -137,7 +142,7 @@ class AccountStateWatcher:
         watched = self.state[account]
         platform = watched.adapter.info.platform
         try:
-            current = await watched.adapter.account_state()
+            current = await self._state(watched)
         except SentinelError as e:
             watched.errors += 1
             watched.last_error = e.message
@@ -166,6 +171,18 @@ class AccountStateWatcher:
         if previous is None:
             log.info("account_state.baseline", account=account, fields=sorted(current))
         return events
+
+    async def _state(self, watched: _Watched) -> dict[str, Any]:
+        try:
+            return await watched.adapter.account_state()
+        except PlatformAuthFailed:
+            fresh = await self.reconnect(watched.account) if self.reconnect else None
+            if fresh is None:
+                raise
+            # the credentials changed since the adapter was made (a rotation): once more, fresh
+            old, watched.adapter = watched.adapter, fresh
+            await old.aclose()
+            return await fresh.account_state()
 
     # -- the schedule ------------------------------------------------------------------------
     def _delay(self) -> float:
