@@ -243,7 +243,10 @@ class BlueskyAdapter(AdapterBase):
 
     # -- sessions ------------------------------------------------------------------------
     def _identifier(self, credentials: Mapping[str, str] | None = None) -> str:
-        ident = (credentials or self.credentials).get("identifier", "")
+        """What to log in as: the DID when the credential has it (a hijacker's rename of the
+        handle must not lock Sentinel out of the account it has to freeze), else the handle."""
+        creds = credentials or self.credentials
+        ident = creds.get("did") or creds.get("identifier", "")
         if not ident:
             raise PlatformAuthFailed(f"account {self.account!r} on bluesky: credential has no 'identifier'")
         return ident
@@ -327,7 +330,9 @@ class BlueskyAdapter(AdapterBase):
         else:
             secret = credentials.get("app_password") or credentials.get("password") or ""
             register_secret(secret)
-            session = await self._create_session(self._identifier(credentials), secret)
+            # the same account: by its DID when known, so a renamed handle still verifies
+            ident = credentials.get("did") or self.credentials.get("did") or self._identifier(credentials)
+            session = await self._create_session(ident, secret)
             await self._end_session(session)
         return Identity(user_id=session.did, handle=session.handle, active=session.active)
 

@@ -14,6 +14,11 @@ of an account is its baseline (no events), and so is a field an adapter shows fo
 first time. Changes Sentinel made itself (``own_changes``) carry ``client: "Sentinel"``.
 A snapshot is stored only after the sink took its events, so a crash repeats a change
 rather than losing it. ``diff`` is pure, for tests and replay tooling.
+
+Beside the latest snapshot the store keeps the last *known-good* one: the latest snapshot
+taken when no change but Sentinel's own had been seen for ``SETTLE_SECONDS``.
+``appeared_since_good`` lists what the account gained since (app passwords, authorized
+apps, people, sessions): the responder's revocation works from it.
 """
 
 from __future__ import annotations
@@ -52,7 +57,15 @@ MIGRATIONS = [
         taken   TEXT NOT NULL
     )
     """,
+    """
+    ALTER TABLE account_snapshots ADD COLUMN good TEXT;
+    ALTER TABLE account_snapshots ADD COLUMN good_taken TEXT;
+    ALTER TABLE account_snapshots ADD COLUMN foreign_at REAL
+    """,
 ]
+SETTLE_SECONDS = 86400.0
+"""A snapshot becomes the account's last known-good one once no change but Sentinel's own
+has been seen for this long (a hijacker's additions are not 'good' the next morning)."""
 
 SNAPSHOTS = metrics.counter(
     "sentinel_account_snapshots_total", "Account-state snapshots taken", ("platform", "outcome")
@@ -77,6 +90,27 @@ def diff(account: str, old: Mapping[str, Any], new: Mapping[str, Any], ts: str) 
             for a, b in changes
         )
     return events
+
+
+def appeared_since_good(store: Store, account: str) -> tuple[dict[str, list[str]], str]:
+    """The list-like items (app passwords, authorized apps, people, sessions) the account's
+    latest snapshot shows and its last known-good snapshot did not, and when that was taken
+    (``({}, "")`` when the account was never snapshotted)."""
+    store.migrate("account_state", MIGRATIONS)
+    row = store.query_one(
+        "SELECT data, good, good_taken FROM account_snapshots WHERE account = ?", (account,)
+    )
+    if row is None or row["good"] is None:
+        return {}, ""
+    latest, good = json.loads(row["data"]), json.loads(row["good"])
+    out: dict[str, list[str]] = {}
+    for name in sorted(LIST_FIELDS):
+        if latest.get(name) is None or good.get(name) is None:
+            continue
+        added = sorted(set(latest[name]) - set(good[name]))
+        if added:
+            out[name] = added
+    return out, str(row["good_taken"])
 
 
 @dataclass
@@ -159,11 +193,7 @@ class AccountStateWatcher:
                 event["client"] = "Sentinel"
             CHANGES.inc(field=event["field"])
             await self.sink(event)
-        self.store.execute(
-            "INSERT INTO account_snapshots(account, data, taken) VALUES(?, ?, ?) "
-            "ON CONFLICT(account) DO UPDATE SET data = excluded.data, taken = excluded.taken",
-            (account, json.dumps(current, sort_keys=True), ts),
-        )
+        self._keep(account, current, ts, foreign=any(e.get("client") != "Sentinel" for e in events))
         watched.snapshots += 1
         watched.events += len(events)
         watched.errors = 0
@@ -171,6 +201,25 @@ class AccountStateWatcher:
         if previous is None:
             log.info("account_state.baseline", account=account, fields=sorted(current))
         return events
+
+    def _keep(self, account: str, current: Mapping[str, Any], ts: str, foreign: bool) -> None:
+        now = self.clock()
+        data = json.dumps(current, sort_keys=True)
+        row = self.store.query_one("SELECT foreign_at FROM account_snapshots WHERE account = ?", (account,))
+        if row is None:  # the baseline is the first known-good snapshot
+            self.store.execute(
+                "INSERT INTO account_snapshots(account, data, taken, good, good_taken) VALUES(?, ?, ?, ?, ?)",
+                (account, data, ts, data, ts),
+            )
+            return
+        foreign_at = now if foreign else row["foreign_at"]
+        settled = foreign_at is None or now - float(foreign_at) >= SETTLE_SECONDS
+        self.store.execute(
+            "UPDATE account_snapshots SET data = ?, taken = ?, foreign_at = ?, "
+            "good = CASE WHEN ? THEN ? ELSE good END, good_taken = CASE WHEN ? THEN ? ELSE good_taken END "
+            "WHERE account = ?",
+            (data, ts, foreign_at, settled, data, settled, ts, account),
+        )
 
     async def _state(self, watched: _Watched) -> dict[str, Any]:
         try:

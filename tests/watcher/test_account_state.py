@@ -13,7 +13,7 @@ from sentinel.platforms import create_adapter
 from sentinel.platforms.bluesky import BlueskyAdapter
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
-from sentinel.watcher.account_state import AccountStateWatcher, diff
+from sentinel.watcher.account_state import AccountStateWatcher, appeared_since_good, diff
 from tests.pds_fixture import Pds
 from tests.waiting import wait_for
 from tests.watcher.accounts import Sink, new_account
@@ -159,3 +159,29 @@ async def test_bluesky_hijack_on_a_real_pds_is_seen_field_by_field(pds: Pds, sto
         events = await watcher.snapshot("acct-b")
     assert changes(events) == [("handle", user["handle"], renamed), ("app_password", None, "keep")]
     assert all("client" not in e for e in events)
+
+
+async def test_known_good_snapshot_waits_a_day_without_foreign_changes(
+    sandbox: SandboxServer, store: Store
+) -> None:
+    creds = new_account(sandbox)
+    now = [1_000_000.0]
+    watcher = AccountStateWatcher(store, Sink(), clock=lambda: now[0])
+    async with create_adapter("sandbox", "acct-g", creds) as adapter:
+        watcher.add("acct-g", adapter)
+        await watcher.snapshot("acct-g")
+        assert appeared_since_good(store, "acct-g") == ({}, "1970-01-12T13:46:40Z")
+        await adapter.create_app_password("intruder")
+        now[0] += 300
+        await watcher.snapshot("acct-g")
+        watcher.own.note("acct-g", "app_password", "sentinel-app_password-2")
+        await adapter.create_app_password("sentinel-app_password-2")
+        now[0] += 3600  # an hour later, only Sentinel's own change: not settled yet
+        await watcher.snapshot("acct-g")
+        appeared, since = appeared_since_good(store, "acct-g")
+        assert appeared == {"app_password": ["intruder", "sentinel-app_password-2"]}
+        assert since == "1970-01-12T13:46:40Z"
+        now[0] += 86400  # a day with nothing foreign: the current state is the known-good one
+        await watcher.snapshot("acct-g")
+    assert appeared_since_good(store, "acct-g")[0] == {}
+    assert appeared_since_good(store, "never-seen") == ({}, "")
