@@ -25,7 +25,7 @@ truncated and written again past the old offset from the same file grown). So:
 
 A half-written last line waits for its newline. A line that is not a JSON object with
 ``type`` is counted (``sentinel_vault_audit_malformed_total``) and logged by offset, never
-by content, and never stops the tailer. watchdog wakes the tailer when the directory
+by content, and never stops the tailer; so is an entry the sink fails on. watchdog wakes the tailer when the directory
 changes; a poll every ``poll`` seconds covers file systems without notifications.
 """
 
@@ -70,6 +70,9 @@ MIGRATIONS = [
 ENTRIES = metrics.counter("sentinel_vault_audit_entries_total", "Vault audit-log entries read")
 MALFORMED = metrics.counter(
     "sentinel_vault_audit_malformed_total", "Vault audit-log lines that were not a JSON audit entry"
+)
+SINK_FAILED = metrics.counter(
+    "sentinel_vault_audit_sink_failures_total", "Vault audit-log entries the sink failed on (skipped)"
 )
 ROTATIONS = metrics.counter(
     "sentinel_vault_audit_rotations_total", "Vault audit-log rotations followed", ("how",)
@@ -127,6 +130,7 @@ class AuditLogTailer:
         self.poll = poll
         self.entries = 0
         self.malformed = 0
+        self.failed = 0
         self.rotations = 0
         self._fh: BinaryIO | None = None
         self._pos: Position | None = None
@@ -190,7 +194,14 @@ class AuditLogTailer:
             return
         self.entries += 1
         ENTRIES.inc()
-        await self.sink(entry)
+        try:
+            await self.sink(entry)
+        except Exception as e:  # one entry the sink chokes on must not stop the log (or loop on it)
+            self.failed += 1
+            SINK_FAILED.inc()
+            log.error(
+                "vault_audit.sink_failed", path=str(self.path), offset=offset, error=e.__class__.__name__
+            )
 
     def _sibling(self, match: Callable[[BinaryIO, os.stat_result], bool]) -> BinaryIO | None:
         """An open handle on a rotated copy of the log beside it that ``match`` accepts."""
@@ -344,6 +355,7 @@ class AuditLogTailer:
             "path": str(self.path),
             "entries": self.entries,
             "malformed": self.malformed,
+            "sink_failed": self.failed,
             "rotations": self.rotations,
             "offset": self._pos.offset if self._pos else None,
         }

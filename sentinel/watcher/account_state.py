@@ -240,7 +240,13 @@ class AccountStateWatcher:
     async def _loop(self, watched: _Watched) -> None:
         await asyncio.sleep(self.rng.random() * self.interval * self.jitter)  # spread the first round
         while True:
-            await self.snapshot(watched.account)
+            try:
+                await self.snapshot(watched.account)
+            except Exception as e:  # an unexpected API shape or a failing sink: never the end of watching
+                watched.errors += 1
+                watched.last_error = f"{e.__class__.__name__}: {e}"
+                SNAPSHOTS.inc(platform=watched.adapter.info.platform, outcome="error")
+                log.error("account_state.snapshot_crashed", account=watched.account, error=watched.last_error)
             await asyncio.sleep(self._delay())
 
     def _start(self, watched: _Watched) -> None:

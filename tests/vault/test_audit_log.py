@@ -189,3 +189,25 @@ async def test_malformed_and_half_written_lines(tmp_path: Path, store: Store) ->
     assert [e["request"]["id"] for e in sink.entries] == ["r1", "r2"]
     assert tailer.malformed == 3
     tailer.close()
+
+
+async def test_an_entry_the_sink_fails_on_is_counted_and_skipped(tmp_path: Path, store: Store) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text("")
+    seen: list[str] = []
+
+    async def choosy(entry: dict[str, Any]) -> None:
+        if entry["request"]["id"] == "bad":
+            raise KeyError("auth")
+        seen.append(entry["request"]["id"])
+
+    tailer = AuditLogTailer(log, store, choosy)
+    await tailer.read_available()
+    with log.open("a") as f:
+        for rid in ("r1", "bad", "r2"):
+            f.write(f'{{"type": "request", "request": {{"id": "{rid}"}}}}\n')
+    await tailer.read_available()
+    await tailer.read_available()
+    assert seen == ["r1", "r2"]
+    assert tailer.status()["sink_failed"] == 1
+    tailer.close()

@@ -130,6 +130,22 @@ async def test_schedule_snapshots_each_account_and_survives_platform_errors(
         await good.create_app_password("late")
         await wait_for(lambda: [e["new"] for e in sink.events] == ["late"])
         await wait_for(lambda: watcher.status()["bad"]["errors"] >= 2)
+        # a sink that fails: the snapshot is not kept, so the change comes again next round
+        failing = [True]
+
+        async def flaky(event: dict[str, Any]) -> None:
+            if failing[0]:
+                failing[0] = False
+                raise RuntimeError("the engine hiccupped")
+            await sink(event)
+
+        watcher.sink = flaky
+        await good.create_app_password("later")
+        await wait_for(lambda: [e["new"] for e in sink.events] == ["late", "later"])
+        assert (
+            "RuntimeError" in watcher.status()["good"]["last_error"]
+            or watcher.status()["good"]["errors"] == 0
+        )
         await watcher.stop()
     assert watcher.status()["bad"]["snapshots"] == 0
     assert broken["password"] not in watcher.status()["bad"]["last_error"]
