@@ -448,8 +448,10 @@ class AdapterBase:
         raise self._unsupported(Capability.ACCOUNT_STATE)
 
     async def image_hash(self, url: object) -> str | None:
-        """``content_hash`` of the image at ``url`` (an avatar), fetched without credentials."""
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        """``content_hash`` of the image at ``url`` (an avatar), fetched without credentials and
+        only over https (the address comes from the platform's answer: never a plain-http or
+        local URL)."""
+        if not isinstance(url, str) or not url.startswith("https://"):
             return None
         return content_hash((await self.http.request("GET", url)).content)
 
