@@ -206,7 +206,7 @@ class LinkedInAdapter(OAuthAdapter):
         """The organization (``GET /rest/organizations/{id}``) and its approved roles
         (``GET /rest/organizationAcls?q=organization``); the logo is named by its media URN."""
         urn = self.need("author")
-        org = await self.api("GET", f"/rest/organizations/{quote(urn.rsplit(':', 1)[-1], safe='')}")
+        org = await self.api("GET", api_path("rest", "organizations", urn.rsplit(":", 1)[-1]))
         acls = await self.api(
             "GET", "/rest/organizationAcls", params={"q": "organization", "organization": urn}
         )

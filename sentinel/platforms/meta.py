@@ -149,11 +149,11 @@ class FacebookPageAdapter(_GraphAdapter):
         to it (``GET /{page-id}/assigned_users``: each one's tasks and name)."""
         page = self.need("page_id")
         fields = "name,username,about,website,emails,phone,picture{url}"
-        data = await self.api("GET", f"/{page}", params={"fields": fields})
+        data = await self.api("GET", api_path(page), params={"fields": fields})
         people: list[str] | None = None
         business = self.credentials.get("business_id")
         if business:
-            users = await self.api("GET", f"/{page}/assigned_users", params={"business": business})
+            users = await self.api("GET", api_path(page, "assigned_users"), params={"business": business})
             people = [
                 f"{'/'.join(sorted(u.get('tasks') or []))} · {u.get('name', u.get('id', ''))}"
                 for u in users.get("data", [])
@@ -270,7 +270,7 @@ class InstagramAdapter(_GraphAdapter):
     async def account_state(self) -> dict[str, Any]:
         """The Instagram professional account's profile fields (its people are the Page's)."""
         fields = "username,name,biography,website,profile_picture_url"
-        data = await self.api("GET", f"/{self.need('ig_user_id')}", params={"fields": fields})
+        data = await self.api("GET", api_path(self.need("ig_user_id")), params={"fields": fields})
         return state_snapshot(
             INSTAGRAM_INFO,
             handle=str(data.get("username", "")),
