@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from sentinel.errors import VaultUnavailable
+from sentinel.files import write_private
 
 PR_SET_PDEATHSIG = 1
 
@@ -126,9 +127,10 @@ class DevVault:
         the rest: storage, listener, unseal)."""
         audit_log.parent.mkdir(parents=True, exist_ok=True)
         config = audit_log.with_name(audit_log.name + ".hcl")
-        config.write_text(
+        write_private(
+            config,
             'audit "file" "sentinel-audit" {\n'
-            f"  options {{\n    file_path = {json.dumps(str(audit_log.resolve()))}\n  }}\n}}\n"
+            f"  options {{\n    file_path = {json.dumps(str(audit_log.resolve()))}\n  }}\n}}\n",
         )
         return config
 
