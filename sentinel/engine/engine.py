@@ -142,7 +142,8 @@ class Engine:
             raise EventError(f"account {account_id!r} is not in the inventory")
         return a
 
-    def _zone(self, a: Account) -> ZoneInfo:
+    def zone(self, a: Account) -> ZoneInfo:
+        """The account's time zone (cached)."""
         tz = self._tz.get(a.timezone)
         if tz is None:
             tz = self._tz[a.timezone] = ZoneInfo(a.timezone)
@@ -166,7 +167,7 @@ class Engine:
             if got is not None:
                 approved = got[1]
         ctx = Context(
-            event, a, st, self.org, self._brand, self.campaigns, self.settings, self._zone(a), approved
+            event, a, st, self.org, self._brand, self.campaigns, self.settings, self.zone(a), approved
         )
         rules = self.rules.for_account(a)
         if approved is not None:

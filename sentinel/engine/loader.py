@@ -80,6 +80,8 @@ FIXTURE_HISTORY_KEYS = {
     "via",
     "link",
     "accounts",
+    "changes",
+    "reads",
 }
 FIXTURE_EVENT_KEYS = {
     "id",
@@ -93,6 +95,18 @@ FIXTURE_EVENT_KEYS = {
     "author",
     "ip",
     "reply_to",
+    # account events and Vault requests (see sentinel.engine.fixtures)
+    "kind",
+    "field",
+    "old",
+    "new",
+    "identity",
+    "key",
+    "path",
+    "operation",
+    "policies",
+    "denied",
+    "root",
 }
 
 
