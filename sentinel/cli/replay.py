@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--kv-mount",
         metavar="NAME",
-        help="the KV mount holding the credentials in the audit entries (default: [engine.guard] kv_mount)",
+        help="the KV mount holding the credentials in the audit entries (default: [engine.takeover] kv_mount)",
     )
     p.add_argument(
         "--self",
@@ -57,7 +57,7 @@ def register(sub: Any) -> None:
         metavar="ENTITY",
         action="append",
         default=[],
-        help="an administrator's Vault entity id (repeatable; holders of [engine.guard] admin_policies are too)",
+        help="an administrator's Vault entity id (repeatable; holders of [engine.takeover] admin_policies are too)",
     )
     p.add_argument("--stats", action="store_true", help="print a summary on stderr at the end")
     p.add_argument("--strict", action="store_true", help="exit 1 if any line was malformed")
@@ -70,7 +70,7 @@ def _lines(f: TextIO) -> Iterator[str]:
 
 def handle(ctx: Context, args: argparse.Namespace) -> int:
     from sentinel.engine.engine import Engine
-    from sentinel.engine.guard import Guard
+    from sentinel.engine.intake import Intake
     from sentinel.engine.loader import load_rules
     from sentinel.engine.replay import replay
 
@@ -80,7 +80,7 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError("no rule directories: pass --rules DIR or set rules_dirs in the config")
     rules = load_rules(dirs)
     engine = Engine(inventory, rules, ctx.config.engine)
-    g = ctx.config.engine.guard
+    g = ctx.config.engine.takeover
     if args.kv_mount is not None:
         if not args.kv_mount.strip("/"):
             raise UsageError("--kv-mount must not be empty")
@@ -89,7 +89,7 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
         g = dataclasses.replace(g, self=(*g.self, *args.selves))
     if args.admin:
         g = dataclasses.replace(g, admins=(*g.admins, *args.admin))
-    guard = Guard(engine, g)
+    intake = Intake(engine, g)
     out = sys.stdout
 
     def emit(record: dict[str, Any]) -> None:
@@ -99,7 +99,7 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
         print(f"sentinel replay: {args.events}: {ctx.scrub(message)}", file=sys.stderr)
 
     if args.events == "-":
-        stats = replay(_lines(sys.stdin), engine, emit, error, guard)
+        stats = replay(_lines(sys.stdin), engine, emit, error, intake)
     else:
         path = Path(args.events)
         try:
@@ -107,7 +107,7 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
         except OSError as e:
             raise UsageError(f"{path}: cannot read events: {e.strerror or e}") from None
         with f:
-            stats = replay(_lines(f), engine, emit, error, guard)
+            stats = replay(_lines(f), engine, emit, error, intake)
     out.flush()
     if args.stats:
         verdicts = ", ".join(f"{k}={v}" for k, v in sorted(stats.verdicts.items()))

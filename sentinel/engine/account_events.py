@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sentinel.engine.events import EventError, format_ts, parse_ts
-from sentinel.engine.guard_settings import GuardSettings
+from sentinel.engine.takeover_settings import TakeoverSettings
 
 FIELDS = (
     "handle",
@@ -67,7 +67,7 @@ class AccountEvent:
         value = self.new if self.new is not None else self.old
         return value if isinstance(value, str) else ""
 
-    def own(self, g: GuardSettings) -> bool:
+    def own(self, g: TakeoverSettings) -> bool:
         """Whether this is Sentinel's own change: by one of its clients, from one of its addresses
         (when any are configured) and, for a named item, with one of its name prefixes."""
         if not g.own_clients or self.client not in g.own_clients:

@@ -20,7 +20,7 @@ entity ``entity-op-a``; a name starting ``token-`` is kept as is, and
 default ``password``) or an explicit ``path``, ``operation`` (default ``read``), ``ip``,
 ``policies``, ``denied``, ``root``. A history's ``changes`` and ``reads`` are account-event
 and Vault-request templates repeated every day of the history (``hour``: the local hour,
-default 10). Both go through ``Guard.feed`` exactly as the daemon's sources' dicts do.
+default 10). Both go through ``Intake.feed`` exactly as the daemon's sources' dicts do.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from sentinel.durations import parse_duration
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import Event, EventError, parse_event
-from sentinel.engine.guard import Guard, Outcome
+from sentinel.engine.intake import Intake, Outcome
 from sentinel.engine.rules import Fixture, Rule, RuleSet
 from sentinel.engine.settings import EngineSettings
 from sentinel.inventory import Account, BusinessHours, Inventory
@@ -269,8 +269,10 @@ def run_fixture(
 ) -> FixtureResult:
     b = _Builder(fixture)
     settings = settings or EngineSettings()
-    if not settings.guard.self:
-        settings = dataclasses.replace(settings, guard=dataclasses.replace(settings.guard, self=(SELF,)))
+    if not settings.takeover.self:
+        settings = dataclasses.replace(
+            settings, takeover=dataclasses.replace(settings.takeover, self=(SELF,))
+        )
     try:
         history: list[Event | dict[str, Any]] = [*b.history(), *b.templates()]
         history.sort(key=_when)
@@ -282,14 +284,14 @@ def run_fixture(
             if isinstance(ev, Event):
                 b.account(ev.account)
         engine = Engine(Inventory(accounts=tuple(b.accounts.values()), source="<fixture>"), ruleset, settings)
-        guard = Guard(engine)
+        intake = Intake(engine)
         for item in history:
-            guard.feed(item.to_dict() if isinstance(item, Event) else item)
+            intake.feed(item.to_dict() if isinstance(item, Event) else item)
         decision: Outcome | None = None
         for item in events:
-            for outcome in guard.feed(item.to_dict() if isinstance(item, Event) else item):
+            for outcome in intake.feed(item.to_dict() if isinstance(item, Event) else item):
                 decision = outcome
-        for outcome in guard.flush():
+        for outcome in intake.flush():
             decision = outcome
     except (EventError, ValueError, KeyError, TypeError) as e:
         return FixtureResult(rule, fixture, False, f"fixture cannot run: {e}")

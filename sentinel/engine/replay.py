@@ -1,7 +1,7 @@
 """Replay: JSON-lines events through the engine, JSON-lines decisions out.
 
 Posts, account events and Vault audit entries may be mixed in one stream (in time order);
-each goes through ``Guard.feed`` exactly as the daemon's sources hand it over. The caller
+each goes through ``Intake.feed`` exactly as the daemon's sources hand it over. The caller
 supplies the lines and two callbacks (one per output record, one per problem), so this
 module does no I/O of its own; ``sentinel replay`` wires it to files.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, EventError
-from sentinel.engine.guard import Guard, Outcome
+from sentinel.engine.intake import Intake, Outcome
 
 
 @dataclass
@@ -34,9 +34,9 @@ def replay(
     engine: Engine,
     emit: Callable[[dict[str, Any]], None],
     error: Callable[[str], None],
-    guard: Guard | None = None,
+    intake: Intake | None = None,
 ) -> ReplayStats:
-    guard = guard or Guard(engine)
+    intake = intake or Intake(engine)
     stats = ReplayStats()
 
     def out(outcomes: Iterable[Outcome]) -> None:
@@ -67,12 +67,12 @@ def replay(
             error(f"line {n}: not valid JSON: {e.msg} at column {e.colno}")
             continue
         try:
-            outcomes = guard.feed(raw)
+            outcomes = intake.feed(raw)
         except EventError as e:
             stats.errors += 1
             eid = raw.get("id") if isinstance(raw, dict) else None
             error(f"line {n}" + (f" (event {eid})" if isinstance(eid, str) else "") + f": {e.message}")
             continue
         out(outcomes)
-    out(guard.flush())
+    out(intake.flush())
     return stats

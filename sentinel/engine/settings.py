@@ -1,7 +1,7 @@
 """``[engine]``: the freeze policy and how the engine learns each account's normal.
 
-``[engine.guard]`` (account events and Vault audit entries) is described in
-``sentinel.engine.guard_settings``.
+``[engine.takeover]`` (account events and Vault audit entries) is described in
+``sentinel.engine.takeover_settings``.
 
 The freeze policy is configuration, not code: every finding carries a score (from its
 rule), the engine combines them (see ``sentinel.engine.policy``) and these thresholds turn
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sentinel.engine.guard_settings import GuardSettings
+from sentinel.engine.takeover_settings import TakeoverSettings
 from sentinel.errors import ConfigError
 from sentinel.settings import Duration
 
@@ -77,7 +77,7 @@ class EngineSettings:
 
     policy: PolicySettings = field(default_factory=PolicySettings)
     learning: LearningSettings = field(default_factory=LearningSettings)
-    guard: GuardSettings = field(default_factory=GuardSettings)
+    takeover: TakeoverSettings = field(default_factory=TakeoverSettings)
     """Account events and Vault audit entries: Sentinel's own work, its administrators, containment."""
     reload_debounce: Duration = Duration(0.3)
 

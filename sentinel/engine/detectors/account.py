@@ -1,6 +1,6 @@
 """Account-event detectors: changes to who the account is and who can get into it.
 
-Sentinel's own changes (see ``[engine.guard]`` ``own_*``) never reach these detectors.
+Sentinel's own changes (see ``[engine.takeover]`` ``own_*``) never reach these detectors.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sentinel.engine.detectors.base import Hit, Param, detector, quote
-from sentinel.engine.guard_context import AccountContext
+from sentinel.engine.takeover_context import AccountContext
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 PRIVILEGED = ["app_password", "authorized_app", "delegate", "two_factor", "email", "phone", "handle", "did"]

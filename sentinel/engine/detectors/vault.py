@@ -1,5 +1,5 @@
 """Vault-request detectors: who reads which credentials, from where and when, and who changes
-Sentinel's own policies. Sentinel's own requests (``[engine.guard] self``) never reach these."""
+Sentinel's own policies. Sentinel's own requests (``[engine.takeover] self``) never reach these."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sentinel.engine.detectors.base import Hit, Param, detector
-from sentinel.engine.guard_context import VaultContext
+from sentinel.engine.takeover_context import VaultContext
 
 CONTROL_PATHS = [
     "sys/policies/acl/sentinel*",

@@ -1,8 +1,8 @@
-"""``[engine.guard]``: who Sentinel itself is, who administers it, and what containment does.
+"""``[engine.takeover]``: who Sentinel itself is, who administers it, and what containment does.
 
-Account events and Vault audit entries are judged against these (see ``sentinel.engine.guard``)::
+Account events and Vault audit entries are judged against these (see ``sentinel.engine.intake``)::
 
-    [engine.guard]
+    [engine.takeover]
     kv_mount = "sentinel"             # the KV v2 mount holding the credentials
     self = ["token-sentinel-daemon"]  # Sentinel's own Vault identity: entity id or display name
     admins = []                       # named administrators (entity ids or display names)
@@ -25,7 +25,7 @@ from sentinel.settings import Duration
 
 
 @dataclass(frozen=True)
-class GuardSettings:
+class TakeoverSettings:
     """Recognition of Sentinel's own work and its administrators, and the containment policy."""
 
     kv_mount: str = "sentinel"

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from sentinel.engine.account_events import AccountEvent
 from sentinel.engine.context import lazy
 from sentinel.engine.events import Freeze
-from sentinel.engine.guard_settings import GuardSettings
-from sentinel.engine.guard_state import ChangeState, IdentityState
 from sentinel.engine.settings import EngineSettings
 from sentinel.engine.state import AccountState
+from sentinel.engine.takeover_settings import TakeoverSettings
+from sentinel.engine.takeover_state import ChangeState, IdentityState
 from sentinel.engine.vault_events import VaultRequest
 from sentinel.inventory import Account
 
@@ -55,14 +55,14 @@ class VaultContext:
         self,
         request: VaultRequest,
         identity: IdentityState,
-        guard: GuardSettings,
+        takeover: TakeoverSettings,
         settings: EngineSettings,
         admin: bool,
         frozen: Freeze | None,
     ) -> None:
         self.request = request
         self.identity = identity
-        self.guard = guard
+        self.takeover = takeover
         self.settings = settings
         self.admin = admin
         """The caller is one of Sentinel's administrators (by policy or by name)."""

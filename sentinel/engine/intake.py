@@ -1,6 +1,6 @@
-"""The guard: every kind of event the engine judges, as the dicts the sources produce.
+"""The engine's intake: every kind of event the engine judges, as the dicts the sources produce.
 
-``Guard(engine).feed(raw)`` takes one decoded JSON object, exactly as ``sentinel replay``
+``Intake(engine).feed(raw)`` takes one decoded JSON object, exactly as ``sentinel replay``
 reads it and as the daemon's sources hand it over:
 
 * a post event (gate check or observed post): judged by ``Engine.evaluate``;
@@ -18,10 +18,12 @@ may freeze its account before any post) and, for a Vault request whose score rea
 freeze score, a ``Contain`` of the identity: the caller's Vault entity (a token without an
 entity is its own identity, by accessor), never a name from the request. Containing freezes
 the accounts whose credentials the identity read within ``contain_lookback`` when
-``contain_freezes = "read"``, and each account it reads afterwards. Sentinel's own requests
-(``self``) and account changes (``own_*``) are its work and never judged.
+``contain_freezes = "read"``, and each account it reads within that long afterwards.
+Sentinel's own requests (``self``) and account changes (``own_*``) are its work and never
+judged. The daemon's guard (``sentinel.guard``) hands its sources' dicts to the same
+``feed`` and acts on the freezes and containments it returns.
 
-Like the engine, the guard is pure: time comes with the events.
+Like the engine, the intake is pure: time comes with the events.
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ from sentinel.engine.account_events import AccountEvent, is_account_event, parse
 from sentinel.engine.detectors.account import PRIVILEGED
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, EventError, Finding, Freeze, Severity, format_ts, parse_event
-from sentinel.engine.guard_context import AccountContext, VaultContext
-from sentinel.engine.guard_settings import GuardSettings
-from sentinel.engine.guard_state import ChangeState, IdentityState
 from sentinel.engine.rules import Runner
 from sentinel.engine.state import touch
+from sentinel.engine.takeover_context import AccountContext, VaultContext
+from sentinel.engine.takeover_settings import TakeoverSettings
+from sentinel.engine.takeover_state import ChangeState, IdentityState
 from sentinel.engine.vault_events import VaultRequest, is_audit_entry, parse_audit_entry
 
 STATE_VERSION = 1
@@ -104,10 +106,10 @@ class Judgement:
 Outcome = Decision | Judgement
 
 
-class Guard:
-    def __init__(self, engine: Engine, settings: GuardSettings | None = None) -> None:
+class Intake:
+    def __init__(self, engine: Engine, settings: TakeoverSettings | None = None) -> None:
         self.engine = engine
-        self.settings = settings or engine.settings.guard
+        self.settings = settings or engine.settings.takeover
         self.changes = ChangeState()
         self.identities: dict[str, IdentityState] = {}
         self._pending: dict[str, VaultRequest] = {}
@@ -310,18 +312,20 @@ class Guard:
 
     # -- state -----------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        """What the guard learned, as plain JSON data (requests awaiting a response are left out)."""
+        """What the intake learned, as plain JSON data (requests awaiting a response are left out)."""
         return {
             "version": STATE_VERSION,
             "changes": self.changes.to_state(),
             "identities": {k: v.to_state() for k, v in self.identities.items()},
+            "self_entities": dict(self._self_entities),
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
         if data.get("version") != STATE_VERSION:
-            raise EventError(f"guard state version {data.get('version')!r} is not {STATE_VERSION}")
+            raise EventError(f"intake state version {data.get('version')!r} is not {STATE_VERSION}")
         self.changes = ChangeState.from_state(data.get("changes", {}))
         self.identities = {str(k): IdentityState.from_state(v) for k, v in data.get("identities", {}).items()}
+        self._self_entities = {str(k): str(v) for k, v in data.get("self_entities", {}).items()}
 
 
 def _run(ctx: AccountContext | VaultContext, runners: tuple[Runner, ...], findings: list[Finding]) -> None:

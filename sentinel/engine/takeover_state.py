@@ -1,4 +1,4 @@
-"""What the guard learns from account events and Vault requests (plain data, snapshot-able).
+"""What the engine learns from account events and Vault requests (plain data, snapshot-able).
 
 Per Vault identity: the addresses it reads credentials from, the hours of the day (UTC) it
 reads at, the accounts it has read, the most accounts it read within each rule's window,
