@@ -169,15 +169,21 @@ class Intake:
         return self._decide(req)
 
     def is_self(self, req: VaultRequest) -> bool:
-        """Sentinel's own identity: by entity id, or by display name bound to the first entity seen
-        with it (a later token with the same display name but another entity is not Sentinel)."""
+        """Sentinel's own identity: by entity id, or by display name bound to the identity (entity,
+        else token accessor) first seen with it; a later token with the same display name but
+        another identity is not Sentinel. ``bind_self`` sets the binding explicitly."""
         selves = self.settings.self
         if req.entity_id and req.entity_id in selves:
             return True
         if req.display_name and req.display_name in selves:
-            bound = self._self_entities.setdefault(req.display_name, req.entity_id)
-            return bound == req.entity_id
+            bound = self._self_entities.setdefault(req.display_name, req.identity)
+            return bound == req.identity
         return False
+
+    def bind_self(self, display_name: str, identity: str) -> None:
+        """Bind Sentinel's display name to its identity (its entity id, or ``accessor:`` and the
+        audit device's HMAC of its token accessor), e.g. when the daemon's token is re-issued."""
+        self._self_entities[display_name] = identity
 
     def is_admin(self, req: VaultRequest) -> bool:
         g = self.settings
@@ -272,7 +278,10 @@ class Intake:
             freezes = self._freeze(a.id, ev.ts, policy.freeze_reason(findings, score), ev.id, until)
         ctx.recent.append((ev.ts, ev.field))
         st.learned += 1
-        if ev.ip and ev.field in PRIVILEGED and not ev.removed and not policy.suspicious(score, p):
+        if policy.suspicious(score, p):
+            # a flagged change makes the account's next odd posts escalate, as a flagged post does
+            self.engine.state(a.id).suspicious.append((ev.ts, score))
+        elif ev.ip and ev.field in PRIVILEGED and not ev.removed:
             touch(st.sources, ev.ip, ev.ts, ChangeState.SOURCE_CAP)
         return self._judgement(ev.id, a.id, "account", findings, score, freezes)
 

@@ -160,6 +160,20 @@ def test_a_token_named_like_sentinel_with_another_entity_is_not_sentinel(learned
     assert j.contain is not None and j.contain.identity == "entity-mallory"
 
 
+def test_sentinels_display_name_is_bound_to_its_token_when_it_has_no_entity() -> None:
+    intake = make()
+    path = "sys/policies/acl/sentinel-account-acct-01"
+    own = sim.audit(at(0, 2), "daemon", path, "update", entity_id="", display_name=SELF)
+    forged = sim.audit(at(0, 3), "forger", path, "update", entity_id="", display_name=SELF)
+    [j] = feed_all(intake, own)
+    assert j.verdict == "ok" and not j.findings
+    [k] = feed_all(intake, forged)
+    assert k.contain is not None and k.contain.identity == "accessor:hmac-sha256:forgeracc"
+    intake.bind_self(SELF, "accessor:hmac-sha256:newtoken")  # the daemon's token was re-issued
+    [m] = feed_all(intake, sim.audit(at(0, 4), "daemon", path, "update", entity_id="", display_name=SELF))
+    assert "vault.control-change" in rules_of(m)
+
+
 def test_policy_change_by_an_operator_contains_by_an_administrator_does_not(learned: Intake) -> None:
     path = "sys/policies/acl/sentinel-role-team"
     [admin] = feed_all(
@@ -217,7 +231,8 @@ def test_handle_hijack_freezes_before_the_first_post(learned: Intake) -> None:
     night = "192.0.2.171"
     out = feed_all(learned, [sim.change(at(21, 4), "acct-05", "app_password", None, "graysky", night)])
     assert out[0].verdict == "flagged" and [fz.account for fz in out[0].freezes] == ["acct-05"]
-    assert {"account.app-added", "account.unfamiliar-source"} <= rules_of(out[0])
+    assert {"account.app-added", "account.unfamiliar-source", "account.off-hours-change"} <= rules_of(out[0])
+    assert learned.engine.state("acct-05").suspicious  # the account's next odd post escalates
     [d] = learned.feed(sim.post(at(21, 4, 30), "acct-05", "Claim your refund now"))
     assert isinstance(d, Decision) and d.verdict == "block"
 

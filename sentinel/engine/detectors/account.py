@@ -51,6 +51,22 @@ def account_change(ctx: AccountContext, p: Mapping[str, Any]) -> Hit | None:
     return what + (f" (client {ev.client})" if ev.client else ""), 1.0
 
 
+def _off_hours(ctx: AccountContext, min_posts: int) -> str | None:
+    """Why the change's local time is off hours: outside the inventory's business hours or,
+    without them, an hour (neighbours half weight) the account never posts at; else None."""
+    t = ctx.local
+    when = f"{_DAYS[t.weekday()]} {t:%H:%M} {ctx.account.timezone}"
+    bh = ctx.account.business_hours
+    if bh is not None:
+        if bh.contains(t.weekday(), t.hour * 60 + t.minute):
+            return None
+        return f"{when}, outside business hours ({bh.spec})"
+    share, total = ctx.posts.hour_share(t.weekday() * 24 + t.hour)
+    if total >= min_posts and share == 0:
+        return f"{when}, an hour the account never posts at"
+    return None
+
+
 @detector(
     "profile_change",
     "The display name or avatar changed together with the handle (within ``window``), or at an "
@@ -70,17 +86,26 @@ def profile_change(ctx: AccountContext, p: Mapping[str, Any]) -> Hit | None:
     since = ev.ts - p["window"]
     if any(f == "handle" and t >= since for t, f in ctx.recent):
         return f"{ev.field} changed together with the handle", 1.0
-    t = ctx.local
-    when = f"{_DAYS[t.weekday()]} {t:%H:%M} {ctx.account.timezone}"
-    bh = ctx.account.business_hours
-    if bh is not None:
-        if not bh.contains(t.weekday(), t.hour * 60 + t.minute):
-            return f"{ev.field} changed {when}, outside business hours ({bh.spec})", 1.0
+    off = _off_hours(ctx, p["min_posts"])
+    return (f"{ev.field} changed {off}", 1.0) if off else None
+
+
+@detector(
+    "change_off_hours",
+    "A privileged change (not a removal) outside the account's business hours or, without them, "
+    "at an hour the account never posts at.",
+    {
+        "fields": Param("str_list", PRIVILEGED, "the privileged fields"),
+        "min_posts": Param("int", 25, "learned posts needed to judge the account's hours"),
+    },
+    subject="account",
+)
+def change_off_hours(ctx: AccountContext, p: Mapping[str, Any]) -> Hit | None:
+    ev = ctx.event
+    if ev.field not in p["fields"] or ev.removed:
         return None
-    share, total = ctx.posts.hour_share(t.weekday() * 24 + t.hour)
-    if total >= p["min_posts"] and share == 0:
-        return f"{ev.field} changed {when}, an hour the account never posts at", 1.0
-    return None
+    off = _off_hours(ctx, p["min_posts"])
+    return (f"{ev.field} changed {off}", 1.0) if off else None
 
 
 @detector(
