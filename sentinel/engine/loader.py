@@ -284,6 +284,8 @@ def _parse_rule(doc: _Doc, node: yaml.Node, where: str) -> Rule | None:
                 doc.err(vnode, f"{where}.params.{key}", str(e))
     scope = _scope(doc, m, where)
     exceptions = _exceptions(doc, m, where)
+    if spec is not None and spec.subject != "post":
+        _check_subject(doc, m, where, spec.subject)
     fixtures = _fixtures(doc, m, where)
     if len(doc.issues) > n_before or not (rid and description and spec and severity):
         return None
@@ -302,6 +304,23 @@ def _parse_rule(doc: _Doc, node: yaml.Node, where: str) -> Rule | None:
         file=doc.file,
         line=node.start_mark.line + 1,
     )
+
+
+def _check_subject(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str, subject: str) -> None:
+    """Account-event rules take account scopes and account exceptions; Vault rules neither."""
+    if subject == "vault":
+        for key in ("scope", "exceptions"):
+            if key in m:
+                doc.err(m[key][0], f"{where}.{key}", "does not apply to a Vault request rule")
+        return
+    if "exceptions" in m and isinstance(m["exceptions"][1], yaml.MappingNode):
+        for k, _ in m["exceptions"][1].value:
+            if k.value not in ("accounts", "tags", "platforms"):
+                doc.err(
+                    k,
+                    f"{where}.exceptions.{k.value}",
+                    "an account-event rule takes accounts, tags, platforms",
+                )
 
 
 def _scope(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str) -> Scope:
