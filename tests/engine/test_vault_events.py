@@ -6,8 +6,12 @@ from typing import Any
 
 import pytest
 
+from sentinel.engine.engine import Engine
 from sentinel.engine.events import EventError
+from sentinel.engine.intake import Intake
+from sentinel.engine.rules import RuleSet
 from sentinel.engine.vault_events import classify_path, parse_audit_entry, parse_time
+from sentinel.inventory import Inventory
 from tests.engine import takeover_sim as sim
 
 
@@ -80,6 +84,12 @@ def test_malformed_entries_name_the_field(change: dict[str, Any], message: str) 
     _, resp = sim.read(sim.at(0, 10), "op-a", "a")
     with pytest.raises(EventError, match=message):
         parse_audit_entry({**resp, **change}, "sentinel")
+
+
+def test_an_entry_without_its_request_is_reported_as_an_audit_entry() -> None:
+    intake = Intake(Engine(Inventory(accounts=()), RuleSet()))
+    with pytest.raises(EventError, match="field 'request' must be an object"):
+        intake.feed({"type": "response", "time": "2026-03-02T20:57:22Z"})
 
 
 def test_policies_must_be_strings() -> None:
