@@ -142,7 +142,14 @@ def vault_denied_probe(ctx: VaultContext, p: Mapping[str, Any]) -> Hit | None:
     "vault_control_change",
     "Anyone but Sentinel and its administrators changing Sentinel's policies, roles, the freeze "
     "policy or the entities and groups that hold them (``paths``, glob patterns).",
-    {"paths": Param("str_list", CONTROL_PATHS, "the control paths (glob patterns)")},
+    {
+        "paths": Param("str_list", CONTROL_PATHS, "the control paths (glob patterns)"),
+        "except_paths": Param(
+            "str_list",
+            ["auth/*/users/*/password"],
+            "paths that are no control change (a user's own password)",
+        ),
+    },
     subject="vault",
 )
 def vault_control_change(ctx: VaultContext, p: Mapping[str, Any]) -> Hit | None:
@@ -150,6 +157,8 @@ def vault_control_change(ctx: VaultContext, p: Mapping[str, Any]) -> Hit | None:
     if not r.write or ctx.admin:
         return None
     if not any(fnmatch.fnmatchcase(r.path, pat) for pat in p["paths"]):
+        return None
+    if any(fnmatch.fnmatchcase(r.path, pat) for pat in p["except_paths"]):
         return None
     state = "tried to change" if r.denied else "changed"
     return (

@@ -79,5 +79,9 @@ def test_control_change_who_and_what() -> None:
     assert hit is not None and hit[1] == 0.5 and "tried to change" in hit[0]
     other = sim.audit(sim.at(0, 23), "op-gus", "sys/policies/acl/marketing", "update")
     assert vault_control_change(ctx(other, ident), p) is None
+    own_password = sim.audit(sim.at(0, 23), "op-gus", "auth/userpass/users/op-gus/password", "update")
+    assert vault_control_change(ctx(own_password, ident), p) is None
+    policies = sim.audit(sim.at(0, 23), "op-gus", "auth/userpass/users/op-gus/policies", "update")
+    assert vault_control_change(ctx(policies, ident), p) is not None
     reading = sim.audit(sim.at(0, 23), "op-gus", "sys/policies/acl/sentinel-role-support")
     assert vault_control_change(ctx(reading, ident), p) is None
