@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from sentinel import metrics
 from sentinel.activity import ActivityBuffer
 from sentinel.engine.engine import Engine
-from sentinel.engine.events import Decision, Event, format_ts, parse_event, parse_ts
+from sentinel.engine.events import Decision, Event, EventError, format_ts, parse_event, parse_ts
+from sentinel.engine.intake import Contain, Intake, Judgement
 from sentinel.engine.loader import RuleSetError, load_rules
 from sentinel.engine.rules import RuleSet
 from sentinel.engine.similarity import text_key
@@ -42,6 +43,7 @@ TAKEOVER_EVENTS = metrics.counter(
     "sentinel_takeover_events_total", "Account events and Vault audit entries handed to the guard", ("kind",)
 )
 ORG_KEY = "__org__"
+TAKEOVER_KEY = "__takeover__"
 PERSIST_SECONDS = 5.0
 SYNC_SECONDS = 0.5
 
@@ -61,7 +63,9 @@ class Guard:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
+        self.intake: Intake | None = None
         self.app: App | None = None
+        self._intake_dirty = False
         self.watcher: RuleWatcher | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._persist: asyncio.Task[None] | None = None
@@ -87,6 +91,8 @@ class Guard:
         engine = Engine(app.inventory, rules, app.config.engine)
         self._restore(engine)
         self.engine = engine
+        intake = Intake(engine, app.config.engine.takeover, app.config.vault.kv_mount)
+        self.intake = self._restore_intake(intake)
         frozen = ResponseStore(app.store).frozen()
         now = time.time()
         for account in frozen:
@@ -114,6 +120,8 @@ class Guard:
         self.app = app
         if self.engine is not None:
             self.engine.set_inventory(app.inventory)
+        if self.intake is not None:
+            self.intake.settings = app.config.engine.takeover
         if self.watcher is not None:
             self.watcher.reload()
 
@@ -287,13 +295,11 @@ class Guard:
                 )
             )
         findings = [{**f.to_dict(), "account": event.account, "event": event.id} for f in decision.findings]
-        task = asyncio.ensure_future(
+        self._run(
             responder.lock(
                 [event.account], reason, "sentinel", automatic=True, evidence=evidence, findings=findings
             )
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
         if is_authenticated_name(event.caller):  # never on a name the request merely asserted
             self._blast_radius(event.caller, event.account, event.ts, responder)
 
@@ -318,9 +324,7 @@ class Guard:
         if s.blast_radius == "freeze":
             for a in self.app.inventory.reach().get(operator, []):
                 self.block(a, reason)  # never waits for Vault
-        task = asyncio.ensure_future(self._contain(operator, reason, responder))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._run(self._contain(operator, reason, responder))
 
     async def _contain(self, operator: str, reason: str, responder: Any) -> None:
         assert self.app is not None
@@ -358,7 +362,89 @@ class Guard:
             self.block(a, reason)
         await responder.lock(reach, reason, "sentinel", automatic=True, operator=operator)
 
+    # -- account events and Vault audit entries -------------------------------------------------------
+    def takeover(self, raw: Mapping[str, Any]) -> list[Judgement]:
+        """Judge an account event or a raw Vault audit entry from the takeover sources.
+
+        The dict is exactly what ``sentinel replay`` reads; it goes through the engine's intake
+        (``Intake.feed``), so the daemon and replay decide alike. A freeze is handed to the
+        responder like a post's (an account can be frozen before any post); a containment
+        raises a critical alert, disables the identity's Vault entity (a token without one is
+        left to a person: the audit log shows only its HMAC'd accessor) and freezes the
+        accounts whose credentials it read, which rotates them.
+        """
+        if self.intake is None or self.app is None:
+            raise SentinelError("the guard is not running")
+        if raw.get("kind") != "account" and "request" not in raw:
+            raise EventError("not an account event or a Vault audit entry (posts go through check)")
+        out = [o for o in self.intake.feed(raw) if isinstance(o, Judgement)]
+        self._intake_dirty = True
+        for j in out:
+            self._act(j)
+        return out
+
+    def _act(self, j: Judgement) -> None:
+        assert self.app is not None
+        self.checked[j.verdict] = self.checked.get(j.verdict, 0) + 1
+        if j.verdict == "flagged":
+            log.warning(
+                "guard.suspicious",
+                kind=j.kind,
+                account=j.account,
+                event_id=j.event,
+                findings=[f.rule for f in j.findings],
+            )
+        if j.contain is not None:
+            self._run(self._contain_identity(j.contain))
+        if not j.freezes:
+            return
+        accounts = [fz.account for fz in j.freezes]
+        reason = j.freezes[0].reason
+        log.error("guard.freeze", accounts=accounts, event_id=j.event, reason=reason)
+        for a in accounts:
+            self.block(a, reason)  # permanent until a person unfreezes
+        responder = self.app.extras.get("responder")
+        if responder is None:
+            self.app.raise_alert(
+                "freeze", "critical", f"{', '.join(accounts)} frozen: {reason}", accounts=accounts
+            )
+            return
+        findings = [{**f.to_dict(), "account": j.account, "event": j.event} for f in j.findings]
+        self._run(responder.lock(accounts, reason, "sentinel", automatic=True, findings=findings))
+
+    async def _contain_identity(self, c: Contain) -> None:
+        assert self.app is not None
+        who = c.display_name or c.identity
+        log.error("guard.contain", identity=c.identity, display_name=c.display_name, event_id=c.event)
+        summary = f"Vault identity {who} contained: {c.reason}"
+        todo = []
+        if c.identity.startswith("accessor:"):
+            todo.append(f"revoke the token of {who} by hand: it has no entity to disable")
+        elif self.app.vault is None:
+            todo.append(f"disable Vault entity {c.identity} by hand: Sentinel has no Vault connection")
+        else:
+            try:
+                await asyncio.to_thread(self.app.vault.entity_set_disabled, c.identity, True)
+            except SentinelError as e:
+                todo.append(f"disable Vault entity {c.identity} by hand: {e.message}")
+        self.app.raise_alert("contain", "critical", summary, accounts=list(c.accounts), todo=todo)
+
+    def _run(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     # -- persistence --------------------------------------------------------------------------------
+    def _restore_intake(self, intake: Intake) -> Intake:
+        assert self.app is not None
+        rows = self.app.store.query("SELECT data FROM engine_state WHERE account = ?", (TAKEOVER_KEY,))
+        for row in rows:
+            try:
+                intake.restore(json.loads(row["data"]))
+            except (SentinelError, ValueError, KeyError, TypeError) as e:
+                log.error("guard.state_unreadable", account=TAKEOVER_KEY, error=str(e))
+        return intake
+
     def _restore(self, engine: Engine) -> None:
         assert self.app is not None
         rows = self.app.store.query("SELECT account, data FROM engine_state")
@@ -382,10 +468,14 @@ class Guard:
             return 0
         self.activity.flush(self.app.store)
         dirty = self.engine.drain_dirty()
-        if not dirty:
+        takeover = self.intake is not None and self._intake_dirty
+        if not dirty and not takeover:
             return 0
         stamp = format_ts(time.time())
         rows = [(ORG_KEY, json.dumps(self.engine.snapshot_org()), stamp)]
+        if takeover and self.intake is not None:
+            rows.append((TAKEOVER_KEY, json.dumps(self.intake.snapshot()), stamp))
+            self._intake_dirty = False
         for account in dirty:
             snap = self.engine.snapshot_account(account)
             if snap is not None:
@@ -396,7 +486,7 @@ class Guard:
                 "ON CONFLICT(account) DO UPDATE SET data = excluded.data, updated = excluded.updated",
                 rows,
             )
-        return len(rows) - 1
+        return len(rows) - 1 - takeover
 
     def sync_freezes(self) -> tuple[list[str], list[str]]:
         """Follow freezes and unfreezes made by other processes (``sentinel lockdown``)."""

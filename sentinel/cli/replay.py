@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--kv-mount",
         metavar="NAME",
-        help="the KV mount holding the credentials in the audit entries (default: [engine.takeover] kv_mount)",
+        help="the KV mount holding the credentials in the audit entries (default: [vault] kv_mount, sentinel)",
     )
     p.add_argument(
         "--self",
@@ -81,15 +81,14 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
     rules = load_rules(dirs)
     engine = Engine(inventory, rules, ctx.config.engine)
     g = ctx.config.engine.takeover
-    if args.kv_mount is not None:
-        if not args.kv_mount.strip("/"):
-            raise UsageError("--kv-mount must not be empty")
-        g = dataclasses.replace(g, kv_mount=args.kv_mount.strip("/"))
+    kv_mount = ctx.config.vault.kv_mount if args.kv_mount is None else args.kv_mount
+    if not kv_mount.strip("/"):
+        raise UsageError("--kv-mount must not be empty")
     if args.selves:
         g = dataclasses.replace(g, self=(*g.self, *args.selves))
     if args.admin:
         g = dataclasses.replace(g, admins=(*g.admins, *args.admin))
-    intake = Intake(engine, g)
+    intake = Intake(engine, g, kv_mount)
     out = sys.stdout
 
     def emit(record: dict[str, Any]) -> None:

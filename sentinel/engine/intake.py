@@ -107,9 +107,13 @@ Outcome = Decision | Judgement
 
 
 class Intake:
-    def __init__(self, engine: Engine, settings: TakeoverSettings | None = None) -> None:
+    def __init__(
+        self, engine: Engine, settings: TakeoverSettings | None = None, kv_mount: str = "sentinel"
+    ) -> None:
         self.engine = engine
         self.settings = settings or engine.settings.takeover
+        self.kv_mount = kv_mount.strip("/")
+        """The KV v2 mount holding the credentials (``[vault] kv_mount``)."""
         self.changes = ChangeState()
         self.identities: dict[str, IdentityState] = {}
         self._pending: dict[str, VaultRequest] = {}
@@ -129,7 +133,7 @@ class Intake:
             out.append(self.account_event(ev))
             return out
         if is_audit_entry(raw):
-            entry = parse_audit_entry(raw, self.settings.kv_mount)
+            entry = parse_audit_entry(raw, self.kv_mount)
             out = list(self.expire(entry.request.ts))
             got = self._entry(entry.type, entry.request)
             if got is not None:

@@ -1,9 +1,10 @@
 """``[engine.takeover]``: who Sentinel itself is, who administers it, and what containment does.
 
+The credentials' KV mount is ``[vault] kv_mount`` (``sentinel replay --kv-mount``).
+
 Account events and Vault audit entries are judged against these (see ``sentinel.engine.intake``)::
 
     [engine.takeover]
-    kv_mount = "sentinel"             # the KV v2 mount holding the credentials
     self = ["token-sentinel-daemon"]  # Sentinel's own Vault identity: entity id or display name
     admins = []                       # named administrators (entity ids or display names)
     admin_policies = ["sentinel-admin"]  # ... and whoever holds one of these policies
@@ -28,7 +29,6 @@ from sentinel.settings import Duration
 class TakeoverSettings:
     """Recognition of Sentinel's own work and its administrators, and the containment policy."""
 
-    kv_mount: str = "sentinel"
     self: tuple[str, ...] = ()
     """Sentinel's own Vault identities (entity id or display name): their requests are its work."""
     admins: tuple[str, ...] = ()
@@ -43,8 +43,6 @@ class TakeoverSettings:
     pending_timeout: Duration = Duration(60.0)
 
     def validate(self, prefix: str) -> None:
-        if not self.kv_mount.strip("/"):
-            raise ConfigError(f"config key '{prefix}.kv_mount' must not be empty")
         for name in ("contain_lookback", "pending_timeout"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"config key '{prefix}.{name}' must not be negative")

@@ -20,12 +20,12 @@ from tests.engine.takeover_sim import ACCOUNTS, SELF, SELF_ENTITY, at
 RULES = load_rules([sim.__file__.rsplit("/tests/", 1)[0] + "/rules"])
 
 
-def make(**takeover: Any) -> Intake:
+def make(kv_mount: str = "sentinel", **takeover: Any) -> Intake:
     settings = EngineSettings()
     g = dataclasses.replace(settings.takeover, self=(SELF,), **takeover)
     settings = dataclasses.replace(settings, takeover=g)
     inventory = parse_inventory(tomllib.loads(sim.INVENTORY), "<test>")
-    return Intake(Engine(inventory, RULES, settings))
+    return Intake(Engine(inventory, RULES, settings), kv_mount=kv_mount)
 
 
 @pytest.fixture(scope="module")
