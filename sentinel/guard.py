@@ -412,6 +412,16 @@ class Guard:
         findings = [{**f.to_dict(), "account": j.account, "event": j.event} for f in j.findings]
         self._run(responder.lock(accounts, reason, "sentinel", automatic=True, findings=findings))
 
+    def expire_pending(self, now: float) -> list[Judgement]:
+        """Decide the audit request entries whose response has not come (a quiet log never
+        brings the next entry that would decide them)."""
+        if self.intake is None:
+            return []
+        out = self.intake.expire(now)
+        for j in out:
+            self._act(j)
+        return out
+
     async def _contain_identity(self, c: Contain) -> None:
         assert self.app is not None
         who = c.display_name or c.identity
@@ -515,6 +525,7 @@ class Guard:
             ticks += 1
             try:
                 self.sync_freezes()
+                self.expire_pending(time.time())
                 if ticks * SYNC_SECONDS >= PERSIST_SECONDS:
                     ticks = 0
                     self.save()

@@ -312,6 +312,10 @@ async def test_takeover_sources_freeze_before_any_post_and_contain_the_identity(
     assert any(kind == "contain" and "op-mal" in summary for kind, summary in alerts)
     with pytest.raises(SentinelError, match="posts go through check"):
         guard.takeover(gate)
+    unanswered = sim.read(when, "op-ann", "acme-x")[0]
+    assert guard.takeover(unanswered) == []
+    [late] = guard.expire_pending(when.timestamp() + 120)  # no response came: decided on its own
+    assert late.event == unanswered["request"]["id"]
     await responder.stop()
     await guard.stop()
 
