@@ -89,6 +89,12 @@ class Engine:
         self._dirty.add(account_id)
         return True
 
+    def note_suspicious(self, account_id: str, ts: float, score: float) -> None:
+        """Something other than a post (a flagged account change) made the account suspicious:
+        its next anomalous posts escalate as after a flagged post."""
+        self.state(account_id).suspicious.append((ts, score))
+        self._dirty.add(account_id)
+
     def frozen(self, account_id: str) -> Freeze | None:
         st = self._accounts.get(account_id)
         return st.frozen if st else None

@@ -18,7 +18,9 @@ may freeze its account before any post) and, for a Vault request whose score rea
 freeze score, a ``Contain`` of the identity: the caller's Vault entity (a token without an
 entity is its own identity, by accessor), never a name from the request. Containing freezes
 the accounts whose credentials the identity read within ``contain_lookback`` when
-``contain_freezes = "read"``, and each account it reads within that long afterwards.
+``contain_freezes = "read"``, and each account it reads within that long afterwards; after
+that the episode is over (the identity is disabled, or a person re-enabled it) and its
+requests are judged afresh.
 Sentinel's own requests (``self``) and account changes (``own_*``) are its work and never
 judged. The daemon's guard (``sentinel.guard``) hands its sources' dicts to the same
 ``feed`` and acts on the freezes and containments it returns.
@@ -217,6 +219,8 @@ class Intake:
         if ident is None:
             ident = self.identities[key] = IdentityState(display_name=req.display_name, first_ts=req.ts)
         ident.trim(req.ts, g.contain_lookback)
+        if ident.contained is not None and req.ts - ident.contained > g.contain_lookback:
+            ident.contained = None  # the episode is over: disabled, or re-enabled by a person
         inventoried = account is not None and self.engine.inventory.get(account) is not None
         frozen = self._active_freeze(account, req.ts) if inventoried and account else None
         ctx = VaultContext(req, ident, g, self.engine.settings, self.is_admin(req), frozen)
@@ -283,8 +287,7 @@ class Intake:
         ctx.recent.append((ev.ts, ev.field))
         st.learned += 1
         if policy.suspicious(score, p):
-            # a flagged change makes the account's next odd posts escalate, as a flagged post does
-            self.engine.state(a.id).suspicious.append((ev.ts, score))
+            self.engine.note_suspicious(a.id, ev.ts, score)
         elif ev.ip and ev.field in PRIVILEGED and not ev.removed:
             touch(st.sources, ev.ip, ev.ts, ChangeState.SOURCE_CAP)
         return self._judgement(ev.id, a.id, "account", findings, score, freezes)

@@ -290,3 +290,15 @@ def test_snapshot_restore_keeps_what_was_learned(learned: Intake, learned_state:
     assert "203.0.113.200" in learned.changes.sources
     with pytest.raises(EventError, match="version"):
         learned.restore({"version": 99})
+
+
+def test_a_containment_episode_ends_and_the_identity_is_judged_afresh(learned: Intake) -> None:
+    path = "sys/policies/acl/sentinel-role-team"
+    [first] = feed_all(learned, sim.audit(at(21, 23), "op-a", path, "update"))
+    [during] = feed_all(learned, sim.read(at(21, 23, 30), "op-a", "acct-00"))
+    [after] = feed_all(learned, sim.read(at(22, 10), "op-a", "acct-00"))
+    [again] = feed_all(learned, sim.audit(at(23, 23), "op-a", path, "update"))
+    assert first.contain is not None and during.contain is None and "policy.contained" in rules_of(during)
+    assert [f.account for f in during.freezes] == ["acct-00"]  # read while contained: frozen too
+    assert after.verdict == "ok" and not after.findings
+    assert again.contain is not None and again.contain.ts > first.contain.ts
