@@ -22,6 +22,11 @@ A rule file holds ``rules:``, a list of rules::
             expect: finding                  # or: none   (judged on the last event)
             detail: "BTC"                    # optional substring of the finding's detail
 
+A detector judges posts, account events or Vault requests (``sentinel rules list``); the
+fixtures of the latter two use ``kind: account`` and ``kind: vault`` events and the history's
+``changes`` and ``reads`` (see ``sentinel.engine.fixtures``). A Vault rule takes no ``scope``
+or ``exceptions``; an account-event rule only the account ones (accounts, tags, platforms).
+
 ``collect_rules`` returns every problem found, not only the first, so ``sentinel rules
 validate`` can list them all; ``load_rules`` raises ``RuleSetError`` if there is any.
 """
