@@ -2,9 +2,10 @@
 
 Generates an audit log as OpenBao's file audit device writes it (a request and a response
 entry per request, compact JSON, HMAC'd tokens): operators reading their accounts'
-credentials in office hours, CLI mount lookups, logins, now and then a refusal, and
+credentials in office hours after a CLI mount lookup, now and then a refusal, and
 Sentinel's nightly rotation. Every line goes through ``json.loads`` and ``Intake.feed`` with
-the shipped rules, on one core. Prints lines/s (goal: 20,000) and the per-line time from
+the shipped rules, on one core. Prints lines per CPU second (goal: 20,000; the wall-clock
+rate too, lower on a shared machine) and the per-line time from
 the line read to its decision (p50/p99), the engine's share of the delay from a line
 written to its decision (the file tailer adds its own polling).
 
@@ -126,7 +127,7 @@ def main() -> None:
     lines = log_lines(args.operators, args.accounts, args.days, args.per_day)
     took: list[float] = []
     decisions = flagged = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for line in lines:
         s = time.perf_counter()
         out = intake.feed(json.loads(line))
@@ -134,10 +135,13 @@ def main() -> None:
         decisions += len(out)
         flagged += sum(1 for o in out if o.verdict == "flagged")
     decisions += len(intake.flush())
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     took.sort()
     print(f"audit lines: {len(lines):,} ({decisions:,} requests decided, {flagged} flagged)")
-    print(f"throughput: {len(lines) / elapsed:,.0f} lines/s on one core (goal 20,000)")
+    print(
+        f"throughput: {len(lines) / cpu:,.0f} lines per CPU second on one core (goal 20,000); "
+        f"{len(lines) / elapsed:,.0f} lines/s by the wall clock"
+    )
     print(
         f"per line, read to decision: p50 {statistics.median(took) * 1e6:.1f} us, "
         f"p99 {took[int(len(took) * 0.99)] * 1e6:.1f} us"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sentinel.engine.events import EventError, format_ts
@@ -86,9 +87,15 @@ def parse_time(value: Any) -> float:
             raise EventError(f"audit entry: field 'time' must be an RFC 3339 UTC time, got {value!r}")
         frac = int(digits) / 10 ** len(digits)
     try:
-        return datetime.fromisoformat(head + "+00:00").timestamp() + frac
+        return _second(head) + frac
     except ValueError:
         raise EventError(f"audit entry: field 'time' must be an RFC 3339 UTC time, got {value!r}") from None
+
+
+@lru_cache(maxsize=4096)
+def _second(head: str) -> float:
+    """Epoch seconds of ``YYYY-MM-DDTHH:MM:SS`` (UTC); a request and its response share one."""
+    return datetime.fromisoformat(head + "+00:00").timestamp()
 
 
 _AREAS = {
