@@ -13,6 +13,7 @@ previous rules in force, is logged with file, line and field, and raises an aler
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from sentinel.engine.intake import Contain, Intake, Judgement
 from sentinel.engine.loader import RuleSetError, load_rules
 from sentinel.engine.rules import RuleSet
 from sentinel.engine.similarity import text_key
+from sentinel.engine.takeover_settings import TakeoverSettings
 from sentinel.engine.watcher import RuleWatcher
 from sentinel.errors import SentinelError
 from sentinel.identity import is_authenticated_name
@@ -91,8 +93,8 @@ class Guard:
         engine = Engine(app.inventory, rules, app.config.engine)
         self._restore(engine)
         self.engine = engine
-        intake = Intake(engine, app.config.engine.takeover, app.config.vault.kv_mount)
-        self.intake = self._restore_intake(intake)
+        takeover = await self._with_own_token(app.config.engine.takeover)
+        self.intake = self._restore_intake(Intake(engine, takeover, app.config.vault.kv_mount))
         frozen = ResponseStore(app.store).frozen()
         now = time.time()
         for account in frozen:
@@ -121,7 +123,7 @@ class Guard:
         if self.engine is not None:
             self.engine.set_inventory(app.inventory)
         if self.intake is not None:
-            self.intake.settings = app.config.engine.takeover
+            self.intake.settings = await self._with_own_token(app.config.engine.takeover)
         if self.watcher is not None:
             self.watcher.reload()
 
@@ -382,6 +384,22 @@ class Guard:
         for j in out:
             self._act(j)
         return out
+
+    async def _with_own_token(self, takeover: TakeoverSettings) -> TakeoverSettings:
+        """``[engine.takeover] self`` plus Sentinel's own token, looked up in Vault: its entity id,
+        else its display name (which the intake binds to the first token it sees with it)."""
+        assert self.app is not None
+        if self.app.vault is None:
+            return takeover
+        try:
+            info = await asyncio.to_thread(self.app.vault.lookup_self)
+        except SentinelError as e:
+            log.warning("guard.own_token_unknown", error=e.message)
+            return takeover
+        mine = info.entity_id or info.display_name  # as the audit log shows it (token-sentinel-daemon)
+        if not mine or mine in takeover.self:
+            return takeover
+        return dataclasses.replace(takeover, self=(*takeover.self, mine))
 
     def _act(self, j: Judgement) -> None:
         assert self.app is not None

@@ -322,5 +322,6 @@ async def test_takeover_sources_freeze_before_any_post_and_contain_the_identity(
     again = Guard()  # what the intake learned survives a restart
     await again.start(app)
     assert again.intake is not None and again.intake.identities[entity].contained is not None
+    assert again.intake.settings.self == ("token-sentinel-daemon",)  # its own token, looked up
     await again.stop()
     app.store.close()

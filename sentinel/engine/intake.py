@@ -192,10 +192,12 @@ class Intake:
         self._self_entities[display_name] = identity
 
     def is_admin(self, req: VaultRequest) -> bool:
+        """A named administrator (entity id), a holder of an administrator policy, or the root
+        token (whose use ``vault.root-token`` flags on its own)."""
         g = self.settings
         if req.entity_id and req.entity_id in g.admins:
             return True
-        return bool(g.admin_policies) and any(p in g.admin_policies for p in req.policies)
+        return req.root or (bool(g.admin_policies) and any(p in g.admin_policies for p in req.policies))
 
     def _peak_windows(self) -> tuple[int, ...]:
         rules = self.engine.rules

@@ -192,20 +192,17 @@ def test_named_administrator_by_entity(learned: Intake) -> None:
 
 def test_a_token_without_entity_is_its_own_identity_by_accessor() -> None:
     intake = make()
-    [j] = feed_all(
-        intake,
-        sim.audit(
-            at(0, 3),
-            "root",
-            "sys/policies/acl/sentinel-role-team",
-            "update",
-            policies=("root",),
-            entity_id="",
-        ),
-    )
-    assert j.identity == "accessor:hmac-sha256:rootacc"
-    assert {"vault.root-token", "vault.control-change"} <= rules_of(j)
+    path = "sys/policies/acl/sentinel-role-team"
+    [j] = feed_all(intake, sim.audit(at(0, 3), "ci", path, "update", entity_id=""))
+    assert j.identity == "accessor:hmac-sha256:ciacc" and "vault.control-change" in rules_of(j)
     assert j.contain is not None and j.contain.identity == j.identity
+
+
+def test_the_root_token_is_flagged_but_acts_as_an_administrator() -> None:
+    intake = make()
+    path = "sys/policies/acl/sentinel-role-team"
+    [j] = feed_all(intake, sim.audit(at(0, 3), "root", path, "update", policies=("root",), entity_id=""))
+    assert rules_of(j) == {"vault.root-token"} and j.verdict == "flagged" and j.contain is None
 
 
 def test_repeated_refusals_on_sentinel_paths_are_a_probe(learned: Intake) -> None:

@@ -4,7 +4,7 @@ Each attack runs as real requests; the audit log OpenBao writes goes through the
 intake exactly as the daemon's tailer hands it over, and the test checks what Sentinel makes
 of it: a token merely named like Sentinel is not Sentinel, an operator who is no
 administrator rewriting Sentinel's role policy is contained by entity, repeated refusals on
-Sentinel's paths are a probe, and the root token is noticed.
+Sentinel's paths are a probe, and the root token is flagged.
 """
 
 from __future__ import annotations
@@ -168,4 +168,5 @@ def test_root_token_use_is_noticed(bao: Bao) -> None:
     bao.root("GET", "sentinel/data/accounts/acct-01/password")
     out = [j for j in judge(bao.server, start) if j.account == "acct-01"]
     assert out and all(any(f.rule == "vault.root-token" for f in j.findings) for j in out)
-    assert out[0].contain is not None and out[0].contain.identity.startswith("accessor:hmac-sha256:")
+    assert all(j.verdict == "flagged" and j.contain is None for j in out)
+    assert out[0].identity.startswith("accessor:hmac-sha256:")  # no entity: its own identity
