@@ -69,10 +69,12 @@ class AccountEvent:
 
     def own(self, g: TakeoverSettings) -> bool:
         """Whether this is Sentinel's own change: by one of its clients, from one of its addresses
-        (when any are configured) and, for a named item, with one of its name prefixes."""
+        (when any are configured and the event names one) and, for a named item, with one of
+        its name prefixes. The daemon's account watcher marks the changes Sentinel noted before
+        making them with its client; replay takes the client from the file."""
         if not g.own_clients or self.client not in g.own_clients:
             return False
-        if g.own_addresses and self.ip not in g.own_addresses:
+        if g.own_addresses and self.ip and self.ip not in g.own_addresses:
             return False
         if self.field in LIST_FIELDS and g.own_names:
             return self.item.startswith(tuple(g.own_names))

@@ -63,6 +63,8 @@ def test_sentinels_own_changes_are_recognised_by_configuration() -> None:
     assert not parse_account_event({**BASE, "client": "Sentinel"}).own(g)  # not its name
     assert not own.own(TakeoverSettings(own_addresses=("198.51.100.1",)))  # not its egress
     assert own.own(TakeoverSettings(own_addresses=("198.51.100.250",)))
+    unaddressed = parse_account_event({**BASE, "new": "sentinel-0506a", "client": "Sentinel", "ip": None})
+    assert unaddressed.own(TakeoverSettings(own_addresses=("198.51.100.250",)))  # the platform shows none
     assert not own.own(TakeoverSettings(own_clients=()))
     locked = parse_account_event(
         {**BASE, "field": "two_factor", "old": "off", "new": "totp", "client": "Sentinel"}
