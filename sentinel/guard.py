@@ -152,24 +152,16 @@ class Guard:
     # -- the gate ---------------------------------------------------------------------------------
     async def takeover_event(self, raw: Mapping[str, Any]) -> None:
         """An account event (``"kind": "account"``) or a raw Vault audit entry from the takeover
-        sources (``sentinel.watcher.takeover_sources``). STUB until the engine's intake for them
-        is connected: each is counted (``takeover_events`` in ``status``, the metric
-        ``sentinel_takeover_events_total``) and logged, and judged by nothing yet."""
+        sources (``sentinel.watcher.takeover_sources``): counted (``takeover_events`` in
+        ``status``, the metric ``sentinel_takeover_events_total``) and judged by ``takeover``; a
+        malformed one is logged and dropped (a source never stops on it)."""
         kind = "account" if raw.get("kind") == "account" else "vault" if "request" in raw else "other"
         self.takeover_events[kind] = self.takeover_events.get(kind, 0) + 1
         TAKEOVER_EVENTS.inc(kind=kind)
-        if kind == "account":
-            log.info(
-                "guard.account_event",
-                account=raw.get("account"),
-                field=raw.get("field"),
-                client=raw.get("client"),
-                note="not judged yet: the engine's intake for account events is not connected",
-            )
-        else:
-            log.debug(
-                "guard.vault_audit_entry", type=raw.get("type"), request=(raw.get("request") or {}).get("id")
-            )
+        try:
+            self.takeover(raw)
+        except SentinelError as e:
+            log.error("guard.takeover_rejected", kind=kind, error=e.message)
 
     def block(self, account: str, reason: str) -> None:
         """GateControl for the responder: from now on every post of ``account`` is blocked."""
