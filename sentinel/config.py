@@ -83,6 +83,8 @@ class VaultSettings:
     renew_fraction: float = 0.5
     health_interval: Duration = Duration(3.0)
     health_timeout: Duration = Duration(2.0)
+    audit_log: Path | None = None
+    """Vault's file audit log, tailed for credential-access events (none: not watched)."""
 
     def validate(self, prefix: str) -> None:
         if not self.addr.startswith(("http://", "https://")):

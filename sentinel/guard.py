@@ -13,18 +13,22 @@ previous rules in force, is logged with file, line and field, and raises an aler
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sentinel import metrics
 from sentinel.acks import AckStore
 from sentinel.activity import ActivityBuffer
 from sentinel.engine.engine import Engine
-from sentinel.engine.events import Decision, Event, format_ts, parse_event, parse_ts
+from sentinel.engine.events import Decision, Event, EventError, format_ts, parse_event, parse_ts
+from sentinel.engine.intake import Contain, Intake, Judgement
 from sentinel.engine.loader import RuleSetError, load_rules
 from sentinel.engine.rules import RuleSet
 from sentinel.engine.similarity import text_key
+from sentinel.engine.takeover_settings import TakeoverSettings
 from sentinel.engine.watcher import RuleWatcher
 from sentinel.errors import SentinelError
 from sentinel.identity import is_authenticated_name
@@ -43,7 +47,11 @@ if TYPE_CHECKING:
     from sentinel.daemon import App
 
 log = get_logger("sentinel.guard")
+TAKEOVER_EVENTS = metrics.counter(
+    "sentinel_takeover_events_total", "Account events and Vault audit entries handed to the guard", ("kind",)
+)
 ORG_KEY = "__org__"
+TAKEOVER_KEY = "__takeover__"
 PERSIST_SECONDS = 5.0
 SYNC_SECONDS = 0.5
 
@@ -81,7 +89,9 @@ class Guard:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
+        self.intake: Intake | None = None
         self.app: App | None = None
+        self._intake_dirty = False
         self.watcher: RuleWatcher | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._persist: asyncio.Task[None] | None = None
@@ -96,6 +106,7 @@ class Guard:
         self.activity = ActivityBuffer()
         self.stats = RuleStats()
         self.acks: AckStore | None = None
+        self.takeover_events: dict[str, int] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, app: App) -> None:
@@ -111,6 +122,8 @@ class Guard:
         self.engine = engine
         self.acks = AckStore(app.store)
         self.sync_acks()
+        takeover = await self._with_own_token(app.config.engine.takeover)
+        self.intake = self._restore_intake(Intake(engine, takeover, app.config.vault.kv_mount))
         frozen = ResponseStore(app.store).frozen()
         now = time.time()
         for account in frozen:
@@ -138,6 +151,8 @@ class Guard:
         self.app = app
         if self.engine is not None:
             self.engine.set_inventory(app.inventory)
+        if self.intake is not None:
+            self.intake.settings = await self._with_own_token(app.config.engine.takeover)
         if self.watcher is not None:
             self.watcher.reload()
 
@@ -148,6 +163,7 @@ class Guard:
             "frozen": sorted(self.engine.frozen_accounts()) if self.engine else [],
             "rule_reloads": self.watcher.reloads if self.watcher else 0,
             "rule_reload_failures": self.watcher.failures if self.watcher else 0,
+            "takeover_events": dict(self.takeover_events),
         }
 
     # -- rules (called from the watcher's thread) ----------------------------------------------
@@ -163,6 +179,19 @@ class Guard:
         self._loop.call_soon_threadsafe(lambda: app.raise_alert("rule_file_error", "high", summary))
 
     # -- the gate ---------------------------------------------------------------------------------
+    async def takeover_event(self, raw: Mapping[str, Any]) -> None:
+        """An account event (``"kind": "account"``) or a raw Vault audit entry from the takeover
+        sources (``sentinel.watcher.takeover_sources``): counted (``takeover_events`` in
+        ``status``, the metric ``sentinel_takeover_events_total``) and judged by ``takeover``; a
+        malformed one is logged and dropped (a source never stops on it)."""
+        kind = "account" if raw.get("kind") == "account" else "vault" if "request" in raw else "other"
+        self.takeover_events[kind] = self.takeover_events.get(kind, 0) + 1
+        TAKEOVER_EVENTS.inc(kind=kind)
+        try:
+            self.takeover(raw)
+        except SentinelError as e:
+            log.error("guard.takeover_rejected", kind=kind, error=e.message)
+
     def block(self, account: str, reason: str) -> None:
         """GateControl for the responder: from now on every post of ``account`` is blocked."""
         if self.engine is not None and self.app is not None and self.app.inventory.get(account):
@@ -311,7 +340,7 @@ class Guard:
         findings = [{**f.record(), "account": event.account, "event": event.id} for f in decision.findings]
         top = max(decision.findings, key=lambda f: f.score)
         what = f"{top.rule.rsplit('.', 1)[-1].replace('-', ' ')} post on {event.account}"
-        task = asyncio.ensure_future(
+        self._run(
             responder.lock(
                 [event.account],
                 reason,
@@ -323,8 +352,6 @@ class Guard:
                 campaign=f"{text_key(event.text):016x}",
             )
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
         if is_authenticated_name(event.caller):  # never on a name the request merely asserted
             self._blast_radius(event.caller, event.account, event.ts, responder)
 
@@ -349,9 +376,7 @@ class Guard:
         if s.blast_radius == "freeze":
             for a in self.app.inventory.reach().get(operator, []):
                 self.block(a, reason)  # never waits for Vault
-        task = asyncio.ensure_future(self._contain(operator, reason, responder))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._run(self._contain(operator, reason, responder))
 
     async def _contain(self, operator: str, reason: str, responder: Any) -> None:
         assert self.app is not None
@@ -389,7 +414,115 @@ class Guard:
             self.block(a, reason)
         await responder.lock(reach, reason, "sentinel", automatic=True, operator=operator)
 
+    # -- account events and Vault audit entries -------------------------------------------------------
+    def takeover(self, raw: Mapping[str, Any]) -> list[Judgement]:
+        """Judge an account event or a raw Vault audit entry from the takeover sources.
+
+        The dict is exactly what ``sentinel replay`` reads; it goes through the engine's intake
+        (``Intake.feed``), so the daemon and replay decide alike. A freeze is handed to the
+        responder like a post's (an account can be frozen before any post); a containment
+        raises a critical alert, disables the identity's Vault entity (a token without one is
+        left to a person: the audit log shows only its HMAC'd accessor) and freezes the
+        accounts whose credentials it read, which rotates them.
+        """
+        if self.intake is None or self.app is None:
+            raise SentinelError("the guard is not running")
+        if raw.get("kind") != "account" and "request" not in raw:
+            raise EventError("not an account event or a Vault audit entry (posts go through check)")
+        out = [o for o in self.intake.feed(raw) if isinstance(o, Judgement)]
+        self._intake_dirty = True
+        for j in out:
+            self._act(j)
+        return out
+
+    async def _with_own_token(self, takeover: TakeoverSettings) -> TakeoverSettings:
+        """``[engine.takeover] self`` plus Sentinel's own token, looked up in Vault: its entity id,
+        else its display name (which the intake binds to the first token it sees with it)."""
+        assert self.app is not None
+        if self.app.vault is None:
+            return takeover
+        try:
+            info = await asyncio.to_thread(self.app.vault.lookup_self)
+        except SentinelError as e:
+            log.warning("guard.own_token_unknown", error=e.message)
+            return takeover
+        mine = info.entity_id or info.display_name  # as the audit log shows it (token-sentinel-daemon)
+        if not mine or mine in takeover.self:
+            return takeover
+        return dataclasses.replace(takeover, self=(*takeover.self, mine))
+
+    def _act(self, j: Judgement) -> None:
+        assert self.app is not None
+        self.checked[j.verdict] = self.checked.get(j.verdict, 0) + 1
+        if j.verdict == "flagged":
+            log.warning(
+                "guard.suspicious",
+                kind=j.kind,
+                account=j.account,
+                event_id=j.event,
+                findings=[f.rule for f in j.findings],
+            )
+        if j.contain is not None:
+            self._run(self._contain_identity(j.contain))
+        if not j.freezes:
+            return
+        accounts = [fz.account for fz in j.freezes]
+        reason = j.freezes[0].reason
+        log.error("guard.freeze", accounts=accounts, event_id=j.event, reason=reason)
+        for a in accounts:
+            self.block(a, reason)  # permanent until a person unfreezes
+        responder = self.app.extras.get("responder")
+        if responder is None:
+            self.app.raise_alert(
+                "freeze", "critical", f"{', '.join(accounts)} frozen: {reason}", accounts=accounts
+            )
+            return
+        findings = [{**f.record(), "account": j.account, "event": j.event} for f in j.findings]
+        self._run(responder.lock(accounts, reason, "sentinel", automatic=True, findings=findings))
+
+    def expire_pending(self, now: float) -> list[Judgement]:
+        """Decide the audit request entries whose response has not come (a quiet log never
+        brings the next entry that would decide them)."""
+        if self.intake is None:
+            return []
+        out = self.intake.expire(now)
+        for j in out:
+            self._act(j)
+        return out
+
+    async def _contain_identity(self, c: Contain) -> None:
+        assert self.app is not None
+        who = c.display_name or c.identity
+        log.error("guard.contain", identity=c.identity, display_name=c.display_name, event_id=c.event)
+        summary = f"Vault identity {who} contained: {c.reason}"
+        todo = []
+        if c.identity.startswith("accessor:"):
+            todo.append(f"revoke the token of {who} by hand: it has no entity to disable")
+        elif self.app.vault is None:
+            todo.append(f"disable Vault entity {c.identity} by hand: Sentinel has no Vault connection")
+        else:
+            try:
+                await asyncio.to_thread(self.app.vault.entity_set_disabled, c.identity, True)
+            except SentinelError as e:
+                todo.append(f"disable Vault entity {c.identity} by hand: {e.message}")
+        self.app.raise_alert("contain", "critical", summary, accounts=list(c.accounts), todo=todo)
+
+    def _run(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     # -- persistence --------------------------------------------------------------------------------
+    def _restore_intake(self, intake: Intake) -> Intake:
+        assert self.app is not None
+        rows = self.app.store.query("SELECT data FROM engine_state WHERE account = ?", (TAKEOVER_KEY,))
+        for row in rows:
+            try:
+                intake.restore(json.loads(row["data"]))
+            except (SentinelError, ValueError, KeyError, TypeError) as e:
+                log.error("guard.state_unreadable", account=TAKEOVER_KEY, error=str(e))
+        return intake
+
     def _restore(self, engine: Engine) -> None:
         assert self.app is not None
         restore_baselines(engine, self.app.store, self.app.inventory)
@@ -401,10 +534,14 @@ class Guard:
         self.activity.flush(self.app.store)
         self.stats.flush(self.app.store)
         dirty = self.engine.drain_dirty()
-        if not dirty:
+        takeover = self.intake is not None and self._intake_dirty
+        if not dirty and not takeover:
             return 0
         stamp = format_ts(time.time())
         rows = [(ORG_KEY, json.dumps(self.engine.snapshot_org()), stamp)]
+        if takeover and self.intake is not None:
+            rows.append((TAKEOVER_KEY, json.dumps(self.intake.snapshot()), stamp))
+            self._intake_dirty = False
         for account in dirty:
             snap = self.engine.snapshot_account(account)
             if snap is not None:
@@ -415,7 +552,7 @@ class Guard:
                 "ON CONFLICT(account) DO UPDATE SET data = excluded.data, updated = excluded.updated",
                 rows,
             )
-        return len(rows) - 1
+        return len(rows) - 1 - takeover
 
     def sync_acks(self) -> int:
         """Follow acknowledgements added, revoked or expired (``sentinel rules ack``)."""
@@ -453,6 +590,7 @@ class Guard:
             try:
                 self.sync_freezes()
                 self.sync_acks()
+                self.expire_pending(time.time())
                 if ticks * SYNC_SECONDS >= PERSIST_SECONDS:
                     ticks = 0
                     self.save()

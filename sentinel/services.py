@@ -20,6 +20,9 @@ def build_services(app: App) -> Sequence[Service]:
         from sentinel.watcher.service import WatcherService
 
         services.append(WatcherService())
+        from sentinel.watcher.takeover_sources import TakeoverSources
+
+        services.append(TakeoverSources())
     if app.config.api.enabled:
         from sentinel.api.service import ApiService
 

@@ -48,6 +48,18 @@ def new_mount(bao: DevVault, letter: str = "c") -> tuple[VaultSettings, VaultCli
     return settings, admin, admin.with_token(token), token
 
 
+@pytest.fixture(scope="session")
+def audited_bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
+    """A second dev server that writes a file audit log (``audited_bao.audit_log``), for the
+    tests of the audit-log tailer, which rotate and truncate it."""
+    where = tmp_path_factory.mktemp("audited-bao")
+    server = DevVault(log_path=where / "bao.log", audit_log=where / "audit" / "audit.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 DEMO_INVENTORY = Path(__file__).resolve().parents[1] / "sentinel" / "demo" / "inventory.toml"
 
 

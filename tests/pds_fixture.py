@@ -61,6 +61,17 @@ class Pds:
         self.accounts.append(handle)
         return {"did": data["did"], "handle": handle, "identifier": handle, "password": password}
 
+    def auth_headers(self, user: dict[str, Any]) -> dict[str, str]:
+        """The bearer header of a new session of ``user``: what anyone holding the password
+        (the owner, or a hijacker) gets from ``createSession``."""
+        r = httpx.post(
+            f"{self.url}/xrpc/com.atproto.server.createSession",
+            json={"identifier": user["handle"], "password": user["password"]},
+            timeout=30,
+        )
+        r.raise_for_status()
+        return {"authorization": "Bearer " + r.json()["accessJwt"]}
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -69,6 +69,11 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ({"sentinel": {"log_level": "loud"}}, "config key 'sentinel.log_level'"),
         ({"valt": {}}, "config section 'valt' is unknown"),
         ({"audit": {"signing_key": "file"}}, "needs 'audit.key_file'"),
+        (
+            {"watcher": {"account_state_interval": "1s"}},
+            "'watcher.account_state_interval' must be at least 10s",
+        ),
+        ({"watcher": {"account_state_jitter": 1.5}}, "'watcher.account_state_jitter' must be at least 0"),
     ],
 )
 def test_bad_values_name_key_and_allowed(doc: dict[str, object], message: str) -> None:

@@ -16,6 +16,7 @@ from sentinel.config import load_config
 from sentinel.daemon import App
 from sentinel.engine.events import Decision, parse_event, parse_ts
 from sentinel.engine.loader import load_rules
+from sentinel.errors import SentinelError
 from sentinel.guard import Guard
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.service import ResponseService
@@ -372,4 +373,58 @@ async def test_rule_in_observe_mode_never_freezes_and_its_counts_are_stored(
     assert [c.to_dict() for c in counts] == [
         {"rule": "trial.script", "mode": "observe", "verdict": "freeze", "count": 1}
     ]
+
+
+async def test_takeover_sources_freeze_before_any_post_and_contain_the_identity(
+    deployment: Deployment, sandbox: SandboxServer
+) -> None:
+    from tests.engine import takeover_sim as sim
+
+    app, _ = setup(deployment, sandbox)
+    alerts: list[tuple[str, str]] = []
+    app.alert = lambda **kw: alerts.append((kw["kind"], kw["summary"]))
+    guard, responder = Guard(), ResponseService()
+    await guard.start(app)
+    await responder.start(app)
+    doc = {"id": "did:plc:abc", "pds": "https://pds.example.com", "rotation_keys": ["did:key:one"]}
+    moved = {
+        "kind": "account",
+        "id": "a1",
+        "ts": "2026-11-28T03:00:00Z",
+        "account": "acme-bsky",
+        "field": "did",
+    }
+    [j] = guard.takeover({**moved, "old": doc, "new": {**doc, "pds": "https://evil.example.net"}})
+    assert j.verdict == "flagged" and [f.account for f in j.freezes] == ["acme-bsky"]
+    gate = {"id": "g1", "ts": "2026-11-28T03:05:00Z", "account": "acme-bsky", "via": "gate", "text": "Hello"}
+    assert guard.check({**gate, "client": "Buffer", "author": "op-ann"}).verdict == "block"
+
+    tag = secrets.token_hex(3)
+    entity = deployment.admin.request("POST", "identity/entity", json={"name": f"op-mal-{tag}"})["data"]["id"]
+    mount = app.config.vault.kv_mount
+    when = sim.at(0, 3)
+    read = sim.audit(when, "op-mal", f"{mount}/data/accounts/acme-x/password", entity_id=entity)
+    tamper = sim.audit(when, "op-mal", "sys/policies/acl/sentinel-role-team", "update", entity_id=entity)
+    out = [j for raw in [*read, *tamper] for j in guard.takeover(raw)]
+    [contain] = [j.contain for j in out if j.contain is not None]
+    assert contain.identity == entity and contain.accounts == ("acme-x",)
+    while guard._tasks:
+        await asyncio.gather(*list(guard._tasks))
+    assert deployment.admin.entity_read(entity)["disabled"] is True
+    assert sorted(ResponseStore(app.store).frozen()) == ["acme-bsky", "acme-x"]
+    assert any(kind == "contain" and "op-mal" in summary for kind, summary in alerts)
+    with pytest.raises(SentinelError, match="posts go through check"):
+        guard.takeover(gate)
+    unanswered = sim.read(when, "op-ann", "acme-x")[0]
+    assert guard.takeover(unanswered) == []
+    [late] = guard.expire_pending(when.timestamp() + 120)  # no response came: decided on its own
+    assert late.event == unanswered["request"]["id"]
+    await responder.stop()
+    await guard.stop()
+
+    again = Guard()  # what the intake learned survives a restart
+    await again.start(app)
+    assert again.intake is not None and again.intake.identities[entity].contained is not None
+    assert again.intake.settings.self == ("token-sentinel-daemon",)  # its own token, looked up
+    await again.stop()
     app.store.close()

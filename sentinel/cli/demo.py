@@ -14,8 +14,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = dsub.add_parser("up", help="start everything in the foreground; Ctrl-C stops it all")
     up.add_argument("--dir", type=Path, default=Path(".run"), help="working directory (wiped at start)")
     up.set_defaults(func=handle_up)
-    attack = dsub.add_parser("attack", help="play a hijack against the running demo: hoax, giveaway or worm")
-    attack.add_argument("scenario", choices=["hoax", "giveaway", "worm"])
+    attack = dsub.add_parser(
+        "attack", help="play a hijack against the running demo: hoax, giveaway, worm or insider"
+    )
+    attack.add_argument("scenario", choices=["hoax", "giveaway", "worm", "insider"])
     attack.add_argument("--dir", type=Path, default=Path(".run"), help="the demo's working directory")
     attack.set_defaults(func=handle_attack)
 
@@ -31,6 +33,12 @@ def handle_attack(ctx: Context, args: argparse.Namespace) -> int:
 
     for line in play(args.dir.resolve(), args.scenario):
         print(line)
+    if args.scenario == "insider":
+        print(
+            "\nWatch the demo's terminal: the daemon reads each request in OpenBao's audit log "
+            f"({args.dir / 'openbao-audit.log'})."
+        )
+        return 0
     print(
         "\nWatch the demo's terminal: the watcher sees the posts within seconds, the engine judges them "
         "and the responder freezes the accounts.\nThen: sentinel --config "

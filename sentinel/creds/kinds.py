@@ -58,6 +58,9 @@ class Step:
     """A new password from Vault's password policy."""
     checkpoint: Callable[[str], None]
     """Called at step boundaries inside a kind (fault injection and progress)."""
+    note: Callable[[str, str], None] = lambda field, value: None
+    """``(field, value)``: Sentinel is about to add or remove this item of the account's
+    state (an app password's name), so the account-state watcher knows the change is its own."""
 
 
 class Kind(Protocol):
@@ -163,6 +166,7 @@ class AppPassword:
             s.checkpoint("create.orphan")
             await _revoke(s.adapter, name)
         s.checkpoint("create.call")
+        s.note("app_password", name)
         created = await s.adapter.create_app_password(name)
         return {**_carry(s.current, ("value", "name")), "value": created.secret, "name": created.name}
 
@@ -180,11 +184,13 @@ class AppPassword:
         doomed = sorted(n for n in names if n != keep and (n == old or n.startswith(mine)))
         for name in doomed:
             s.checkpoint("retire.call")
+            s.note("app_password", name)
             await _revoke(s.adapter, name)
 
     async def discard(self, s: Step) -> None:
         name = str(s.pending.get("name", ""))
         if name and name != s.current.get("name"):
+            s.note("app_password", name)
             await _revoke(s.adapter, name)
 
 

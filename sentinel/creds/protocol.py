@@ -205,6 +205,9 @@ class Rotator:
     checkpoint: Checkpoint | None = None
     """Called at every step boundary with the step's name (progress, fault injection)."""
     on_result: Callable[[RotationResult], None] | None = None
+    on_own_change: Callable[[str, str, str], None] | None = None
+    """``(account, field, value)`` before Sentinel adds or removes an item of an account's
+    state (``sentinel.watcher.own_changes``)."""
 
     def __post_init__(self) -> None:
         self.store = CredentialStore(self.vault)
@@ -560,6 +563,9 @@ class Rotator:
             identifier=creds.get("identifier", account.handle),
             generate=self._generate,
             checkpoint=self._check,
+            note=lambda name, value: (
+                self.on_own_change(account.id, name, value) if self.on_own_change else None
+            ),
         )
 
     async def _siblings(self, account: Account, spec: CredentialSpec, kind: Kind) -> dict[str, str]:

@@ -23,6 +23,7 @@ from sentinel.creds.schedule import Due, plan
 from sentinel.creds.state import CredentialState
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
+from sentinel.watcher.own_changes import OwnChanges
 
 if TYPE_CHECKING:
     from sentinel.cli.context import Context
@@ -77,6 +78,7 @@ class RotationService:
             on_alert=alert,
             audit=audit,
             on_result=self._remember,
+            on_own_change=OwnChanges(app.store).note,
         )
         return self.rotator
 
@@ -214,6 +216,7 @@ def cli_rotation(ctx: Context) -> Rotator:
         password_policy=ctx.config.vault.password_policy,
         on_alert=_alert_sink(ctx),
         audit=audit,
+        on_own_change=OwnChanges(ctx.store).note,
     )
 
 

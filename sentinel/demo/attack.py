@@ -10,7 +10,10 @@ scenario models a public incident:
 - ``giveaway``: a crypto "send 1, get 2 back" scam from the brand account (the 2020
   admin-tool scam, hijacked YouTube channels);
 - ``worm``: the same phishing lure from many accounts within seconds (the 2014 TweetDeck
-  worm, the 2020 mass hijack through an internal tool).
+  worm, the 2020 mass hijack through an internal tool);
+- ``insider``: an operator's own Vault login reads every account's credentials at once
+  (the inside job, or a stolen operator token): nothing is posted, the daemon sees it in
+  Vault's audit log.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from sentinel.config import load_config
-from sentinel.errors import UsageError
+from sentinel.errors import UsageError, VaultError
 from sentinel.files import write_private
 from sentinel.inventory import load_inventory
 from sentinel.vault.client import VaultClient
@@ -71,12 +74,17 @@ SCENARIOS = {
 }
 
 
+ATTACKS = (*SCENARIOS, "insider")
+
+
 def play(workdir: Path, name: str) -> list[str]:
-    """Post the scenario's posts on the sandbox; return one line per post."""
-    if name not in SCENARIOS:
-        raise UsageError(f"unknown attack {name!r}; choose one of {', '.join(SCENARIOS)}")
+    """Play the attack ``name`` against the demo in ``workdir``; return one line per step."""
+    if name not in ATTACKS:
+        raise UsageError(f"unknown attack {name!r}; choose one of {', '.join(ATTACKS)}")
     if not (workdir / "sentinel.toml").exists():
         raise UsageError(f"no running demo in {workdir}: start it first with `make run`")
+    if name == "insider":
+        return read_everything(workdir)
     scenario = SCENARIOS[name]
     config = load_config(workdir / "sentinel.toml", env={})
     inventory = load_inventory(config.sentinel.inventory)
@@ -112,4 +120,35 @@ def play(workdir: Path, name: str) -> list[str]:
             time.sleep(scenario.pause)
     vault.close()
     write_private(loot_file, json.dumps(loot))
+    return lines
+
+
+def read_everything(workdir: Path) -> list[str]:
+    """Log in as the demo's operator and read every active account's credentials, one
+    request after the other (each one a line in Vault's audit log)."""
+    from sentinel.demo.up import OPERATOR
+
+    config = load_config(workdir / "sentinel.toml", env={})
+    inventory = load_inventory(config.sentinel.inventory)
+    password = (workdir / "operator-password").read_text().strip()
+    anonymous = VaultClient(config.vault.addr, None, kv_mount=config.vault.kv_mount)
+    login = anonymous.request("POST", f"auth/userpass/login/{OPERATOR}", json={"password": password})
+    anonymous.close()
+    operator = VaultClient(
+        config.vault.addr, str(login["auth"]["client_token"]), kv_mount=config.vault.kv_mount
+    )
+    read = 0
+    refused: list[str] = []
+    try:
+        for account in inventory.active:
+            for spec in account.credentials:
+                try:
+                    operator.kv_read(credential_path(account.id, spec.key))
+                    read += 1
+                except VaultError as e:
+                    refused.append(f"{account.id}/{spec.key}: {e.__class__.__name__}")
+    finally:
+        operator.close()
+    lines = [f"{OPERATOR}: read {read} credentials of {len(inventory.active)} accounts"]
+    lines += [f"refused: {r}" for r in refused]
     return lines

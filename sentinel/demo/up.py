@@ -38,6 +38,10 @@ from sentinel.vault.devserver import DevVault, free_port
 from sentinel.vault.layout import credential_path
 
 DEMO_INVENTORY = Path(__file__).with_name("inventory.toml")
+AUDIT_LOG = "openbao-audit.log"
+"""The dev server's file audit device writes here; the daemon tails it (``[vault] audit_log``)."""
+OPERATOR = "op-mallory"
+"""The demo's operator: a userpass login whose role reads every account's credentials."""
 log = get_logger("sentinel.demo")
 
 
@@ -77,6 +81,7 @@ def write_config(workdir: Path, vault_addr: str, api_port: int, inbox_url: str, 
             [vault]
             addr = "{vault_addr}"
             token_file = "vault-token"
+            audit_log = "{workdir / AUDIT_LOG}"
 
             [api]
             host = "127.0.0.1"
@@ -158,6 +163,25 @@ def seed_sandbox(vault: VaultClient, inventory: Inventory, sandbox_url: str) -> 
     return count
 
 
+def seed_operator(admin: VaultClient, config: Config, workdir: Path) -> None:
+    """An operator as an organisation has them: a userpass login (so an identity entity) whose
+    role policy reads every account's credentials; its password goes to ``operator-password``
+    for ``sentinel demo attack insider``."""
+    policy = f"{config.vault.policy_prefix}-role-demo-social"
+    kv = config.vault.kv_mount
+    admin.policy_write(
+        policy,
+        f'path "{kv}/data/accounts/*" {{ capabilities = ["read"] }}\n'
+        f'path "{kv}/metadata/accounts/*" {{ capabilities = ["read", "list"] }}\n',
+    )
+    admin.request("POST", "sys/auth/userpass", json={"type": "userpass"})
+    password = new_secret()
+    admin.request(
+        "POST", f"auth/userpass/users/{OPERATOR}", json={"password": password, "token_policies": [policy]}
+    )
+    write_private(workdir / "operator-password", password + "\n")
+
+
 def sandbox_fields(inventory: Inventory, sandbox_url: str) -> dict[str, dict[str, str]]:
     """Where each demo account lives. Handles repeat across real platforms (@examplecorp on X
     and on Instagram); on the one sandbox each demo account signs in with its inventory id."""
@@ -175,7 +199,8 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
     private_dir(workdir, tighten=True)
     write_private(workdir / "inventory.toml", DEMO_INVENTORY.read_text())
     private_file(workdir / "openbao.log")
-    dev = DevVault(log_path=workdir / "openbao.log").start()
+    private_file(workdir / AUDIT_LOG)
+    dev = DevVault(log_path=workdir / "openbao.log", audit_log=workdir / AUDIT_LOG).start()
     sandbox: SandboxServer | None = None
     inbox: Inbox | None = None
     try:
@@ -201,6 +226,7 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
             daemon_client, inventory, config.vault.password_policy, sandbox_fields(inventory, sandbox.url)
         )
         seed_sandbox(daemon_client, inventory, sandbox.url)
+        seed_operator(admin, config, workdir)
         admin.close()
         daemon_client.close()
     except BaseException:
@@ -236,6 +262,7 @@ def banner(env: DemoEnvironment, config: Config) -> str:
            {cli} accounts audit
            {cli} audit verify
            {cli} demo attack hoax          (or: giveaway, worm) — watch this terminal
+           {cli} demo attack insider       (an operator's token reads every credential at once)
            VAULT_TOKEN=$(cat {env.workdir}/root-token) {cli} lockdown example-brand-x --reason "trying it" --yes
            {cli} incidents list
 

@@ -129,6 +129,12 @@ class Engine:
         self._dirty.add(account_id)
         return True
 
+    def note_suspicious(self, account_id: str, ts: float, score: float) -> None:
+        """Something other than a post (a flagged account change) made the account suspicious:
+        its next anomalous posts escalate as after a flagged post."""
+        self.state(account_id).suspicious.append((ts, score))
+        self._dirty.add(account_id)
+
     def frozen(self, account_id: str) -> Freeze | None:
         st = self._accounts.get(account_id)
         return st.frozen if st else None
@@ -186,7 +192,8 @@ class Engine:
             raise EventError(f"account {account_id!r} is not in the inventory")
         return a
 
-    def _zone(self, a: Account) -> ZoneInfo:
+    def zone(self, a: Account) -> ZoneInfo:
+        """The account's time zone (cached)."""
         tz = self._tz.get(a.timezone)
         if tz is None:
             tz = self._tz[a.timezone] = ZoneInfo(a.timezone)
@@ -220,7 +227,7 @@ class Engine:
             if got is not None:
                 approved = got[1]
         ctx = Context(
-            event, a, st, self.org, self._brand, self.campaigns, self.settings, self._zone(a), approved
+            event, a, st, self.org, self._brand, self.campaigns, self.settings, self.zone(a), approved
         )
         ctx.trace = trace
         ctx.dry = dry

@@ -11,10 +11,21 @@ owner ``op-a``. An event is a gate check on a gated account and an observed post
 one; gate checks get author ``op-a`` and IP ``198.51.100.7``. Events follow each other 10
 minutes apart after the history; ``at: "HH:MM"`` puts one at that local time on the next
 day, ``at: "+5m"`` after the previous one, ``ts`` at an exact time.
+
+An event with ``kind: account`` is an account event (``field``, ``old``, ``new``, ``ip``,
+``client``); one with ``kind: vault`` is a Vault request, written as the file audit device's
+response entry: ``identity`` (operator ``op-a`` becomes display name ``userpass-op-a`` and
+entity ``entity-op-a``; a name starting ``token-`` is kept as is, and
+``token-sentinel-daemon`` is Sentinel's own), ``account`` and ``key`` (the credential read,
+default ``password``) or an explicit ``path``, ``operation`` (default ``read``), ``ip``,
+``policies``, ``denied``, ``root``. A history's ``changes`` and ``reads`` are account-event
+and Vault-request templates repeated every day of the history (``hour``: the local hour,
+default 10). Both go through ``Intake.feed`` exactly as the daemon's sources' dicts do.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,12 +35,15 @@ from zoneinfo import ZoneInfo
 
 from sentinel.durations import parse_duration
 from sentinel.engine.engine import Engine
-from sentinel.engine.events import Decision, Event, EventError, parse_event
+from sentinel.engine.events import Event, EventError, parse_event
+from sentinel.engine.intake import Intake, Outcome
 from sentinel.engine.rules import Fixture, Rule, RuleSet
 from sentinel.engine.settings import EngineSettings
 from sentinel.inventory import Account, BusinessHours, Inventory
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
+SELF = "token-sentinel-daemon"
+"""Sentinel's own Vault identity in fixtures."""
 _HISTORY_TEXTS = (
     "Our weekly update is on the blog",
     "Thanks to everyone who joined the meetup this week",
@@ -46,7 +60,7 @@ class FixtureResult:
     fixture: Fixture
     passed: bool
     message: str
-    decision: Decision | None = None
+    decision: Outcome | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +124,78 @@ class _Builder:
             data["reply_to"] = str(raw["reply_to"])
         return parse_event(data)
 
+    def item(self, raw: Mapping[str, Any], when: datetime, history: bool = False) -> Event | dict[str, Any]:
+        """A post ``Event``, or the dict of an account event or a Vault audit entry."""
+        kind = raw.get("kind")
+        if kind == "account":
+            return self.account_event(raw, when, history)
+        if kind == "vault":
+            return self.audit_entry(raw, when, history)
+        return self.event(raw, when, history)
+
+    def _ts(self, raw: Mapping[str, Any], when: datetime) -> str:
+        return str(raw.get("ts") or when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    def account_event(self, raw: Mapping[str, Any], when: datetime, history: bool) -> dict[str, Any]:
+        aid = str(raw.get("account", self.main))
+        self.account(aid)
+        n = next(self.counter)
+        out = {
+            "kind": "account",
+            "id": str(raw.get("id", f"{'h' if history else 'f'}{n}")),
+            "ts": self._ts(raw, when),
+            "account": aid,
+            "field": raw.get("field", "bio"),
+            "old": raw.get("old"),
+            "new": raw.get("new"),
+            "ip": str(raw.get("ip", "198.51.100.7")),
+            "client": str(raw.get("client", "Web")),
+        }
+        return out
+
+    def audit_entry(self, raw: Mapping[str, Any], when: datetime, history: bool) -> dict[str, Any]:
+        n = next(self.counter)
+        who = str(raw.get("identity", "op-a"))
+        name = who if who.startswith("token-") else f"userpass-{who}"
+        aid = str(raw.get("account", self.main))
+        path = str(raw.get("path") or f"sentinel/data/accounts/{aid}/{raw.get('key', 'password')}")
+        if not raw.get("path"):
+            self.account(aid)
+        denied = bool(raw.get("denied", False))
+        policies = list(raw.get("policies", ["default", "sentinel-role-team"]))
+        auth: dict[str, Any] = {"display_name": name, "entity_id": f"entity-{who}", "policies": policies}
+        if raw.get("root"):
+            auth = {"display_name": "root", "policies": ["root"], "accessor": "hmac-sha256:root"}
+        auth["policy_results"] = {"allowed": not denied}
+        entry: dict[str, Any] = {
+            "time": self._ts(raw, when)[:-1] + ".000000001Z",
+            "type": "response",
+            "auth": auth,
+            "request": {
+                "id": str(raw.get("id", f"{'h' if history else 'f'}-req-{n}")),
+                "operation": str(raw.get("operation", "read")),
+                "path": path,
+                "remote_address": str(raw.get("ip", "198.51.100.7")),
+            },
+        }
+        if denied:
+            entry["error"] = "1 error occurred:\n\t* permission denied\n\n"
+        return entry
+
+    def templates(self) -> list[dict[str, Any]]:
+        """The history's daily account changes and Vault reads."""
+        h = self.fixture.history
+        out: list[dict[str, Any]] = []
+        for day in range(int(h.get("days", 30))):
+            base = datetime(2026, 1, 5, tzinfo=self.tz) + timedelta(days=day)
+            for i, tpl in enumerate(h.get("changes") or []):
+                when = base + timedelta(hours=int(tpl.get("hour", 10)), minutes=i)
+                out.append(self.account_event(tpl, when, True))
+            for i, tpl in enumerate(h.get("reads") or []):
+                when = base + timedelta(hours=int(tpl.get("hour", 10)), minutes=i)
+                out.append(self.audit_entry(tpl, when, True))
+        return out
+
     def history(self) -> list[Event]:
         h = self.fixture.history
         if not h:
@@ -171,22 +257,42 @@ class _Builder:
         return self.now
 
 
+def _when(item: Event | dict[str, Any]) -> float:
+    if isinstance(item, Event):
+        return item.ts
+    stamp = item.get("ts") or item.get("time")
+    return datetime.fromisoformat(str(stamp)[:19] + "+00:00").timestamp()
+
+
 def run_fixture(
     rule: Rule, fixture: Fixture, ruleset: RuleSet, settings: EngineSettings | None = None
 ) -> FixtureResult:
     b = _Builder(fixture)
+    settings = settings or EngineSettings()
+    if not settings.takeover.self:
+        settings = dataclasses.replace(
+            settings, takeover=dataclasses.replace(settings.takeover, self=(SELF,))
+        )
     try:
-        history = b.history()
+        history: list[Event | dict[str, Any]] = [*b.history(), *b.templates()]
+        history.sort(key=_when)
+        if history:
+            b.now = max(b.now, datetime.fromtimestamp(_when(history[-1]), UTC))
         b.account(b.main)
-        events = [b.event(raw, b.when(raw)) for raw in fixture.events]
+        events = [b.item(raw, b.when(raw)) for raw in fixture.events]
         for ev in events:
-            b.account(ev.account)
+            if isinstance(ev, Event):
+                b.account(ev.account)
         engine = Engine(Inventory(accounts=tuple(b.accounts.values()), source="<fixture>"), ruleset, settings)
-        for ev in history:
-            engine.evaluate(ev)
-        decision = None
-        for ev in events:
-            decision = engine.evaluate(ev)
+        intake = Intake(engine)
+        for item in history:
+            intake.feed(item.to_dict() if isinstance(item, Event) else item)
+        decision: Outcome | None = None
+        for item in events:
+            for outcome in intake.feed(item.to_dict() if isinstance(item, Event) else item):
+                decision = outcome
+        for outcome in intake.flush():
+            decision = outcome
     except (EventError, ValueError, KeyError, TypeError) as e:
         return FixtureResult(rule, fixture, False, f"fixture cannot run: {e}")
     assert decision is not None

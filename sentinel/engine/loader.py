@@ -28,6 +28,11 @@ A file may set ``mode: observe`` beside ``rules:`` for all its rules (a rule's o
 wins). An observed rule is a trial: its findings are reported and counted, with what the
 decision would have been, but never change a verdict, hold, block or freeze.
 
+A detector judges posts, account events or Vault requests (``sentinel rules list``); the
+fixtures of the latter two use ``kind: account`` and ``kind: vault`` events and the history's
+``changes`` and ``reads`` (see ``sentinel.engine.fixtures``). A Vault rule takes no ``scope``
+or ``exceptions``; an account-event rule only the account ones (accounts, tags, platforms).
+
 ``collect_rules`` returns every problem found, not only the first, so ``sentinel rules
 validate`` can list them all; ``load_rules`` raises ``RuleSetError`` if there is any.
 """
@@ -90,6 +95,8 @@ FIXTURE_HISTORY_KEYS = {
     "via",
     "link",
     "accounts",
+    "changes",
+    "reads",
 }
 FIXTURE_EVENT_KEYS = {
     "id",
@@ -103,6 +110,18 @@ FIXTURE_EVENT_KEYS = {
     "author",
     "ip",
     "reply_to",
+    # account events and Vault requests (see sentinel.engine.fixtures)
+    "kind",
+    "field",
+    "old",
+    "new",
+    "identity",
+    "key",
+    "path",
+    "operation",
+    "policies",
+    "denied",
+    "root",
 }
 
 
@@ -298,6 +317,8 @@ def _parse_rule(doc: _Doc, node: yaml.Node, where: str, mode: str = "enforce") -
                 doc.err(vnode, f"{where}.params.{key}", str(e))
     scope = _scope(doc, m, where)
     exceptions = _exceptions(doc, m, where)
+    if spec is not None and spec.subject != "post":
+        _check_subject(doc, m, where, spec.subject)
     fixtures = _fixtures(doc, m, where)
     if len(doc.issues) > n_before or not (rid and description and spec and severity):
         return None
@@ -318,6 +339,23 @@ def _parse_rule(doc: _Doc, node: yaml.Node, where: str, mode: str = "enforce") -
         file=doc.file,
         line=node.start_mark.line + 1,
     )
+
+
+def _check_subject(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str, subject: str) -> None:
+    """Account-event rules take account scopes and account exceptions; Vault rules neither."""
+    if subject == "vault":
+        for key in ("scope", "exceptions"):
+            if key in m:
+                doc.err(m[key][0], f"{where}.{key}", "does not apply to a Vault request rule")
+        return
+    if "exceptions" in m and isinstance(m["exceptions"][1], yaml.MappingNode):
+        for k, _ in m["exceptions"][1].value:
+            if k.value not in ("accounts", "tags", "platforms"):
+                doc.err(
+                    k,
+                    f"{where}.exceptions.{k.value}",
+                    "an account-event rule takes accounts, tags, platforms",
+                )
 
 
 def _scope(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str) -> Scope:

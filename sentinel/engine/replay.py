@@ -1,7 +1,9 @@
 """Replay: JSON-lines events through the engine, JSON-lines decisions out.
 
-The caller supplies the lines and two callbacks (one per output record, one per problem),
-so this module does no I/O of its own; ``sentinel replay`` wires it to files.
+Posts, account events and Vault audit entries may be mixed in one stream (in time order);
+each goes through ``Intake.feed`` exactly as the daemon's sources hand it over. The caller
+supplies the lines and two callbacks (one per output record, one per problem), so this
+module does no I/O of its own; ``sentinel replay`` wires it to files.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sentinel.engine.engine import Engine
-from sentinel.engine.events import EventError, parse_event
+from sentinel.engine.events import Decision, EventError
+from sentinel.engine.intake import Intake, Outcome
 
 
 @dataclass
@@ -22,6 +25,7 @@ class ReplayStats:
     skipped: int = 0
     errors: int = 0
     freezes: int = 0
+    contains: int = 0
     verdicts: dict[str, int] = field(default_factory=dict)
 
 
@@ -30,8 +34,28 @@ def replay(
     engine: Engine,
     emit: Callable[[dict[str, Any]], None],
     error: Callable[[str], None],
+    intake: Intake | None = None,
 ) -> ReplayStats:
+    intake = intake or Intake(engine)
     stats = ReplayStats()
+
+    def out(outcomes: Iterable[Outcome]) -> None:
+        for o in outcomes:
+            if isinstance(o, Decision) and o.skipped:
+                stats.skipped += 1
+                continue
+            stats.decisions += 1
+            stats.verdicts[o.verdict] = stats.verdicts.get(o.verdict, 0) + 1
+            emit(o.to_dict())
+            freezes = (o.freeze,) if isinstance(o, Decision) else o.freezes
+            for fz in freezes:
+                if fz is not None:
+                    stats.freezes += 1
+                    emit(fz.to_dict())
+            if not isinstance(o, Decision) and o.contain is not None:
+                stats.contains += 1
+                emit(o.contain.to_dict())
+
     for n, line in enumerate(lines, 1):
         stats.lines = n
         if not line.strip():
@@ -43,20 +67,12 @@ def replay(
             error(f"line {n}: not valid JSON: {e.msg} at column {e.colno}")
             continue
         try:
-            event = parse_event(raw)
-            decision = engine.evaluate(event)
+            outcomes = intake.feed(raw)
         except EventError as e:
             stats.errors += 1
             eid = raw.get("id") if isinstance(raw, dict) else None
             error(f"line {n}" + (f" (event {eid})" if isinstance(eid, str) else "") + f": {e.message}")
             continue
-        if decision.skipped:
-            stats.skipped += 1
-            continue
-        stats.decisions += 1
-        stats.verdicts[decision.verdict] = stats.verdicts.get(decision.verdict, 0) + 1
-        emit(decision.to_dict())
-        if decision.freeze is not None:
-            stats.freezes += 1
-            emit(decision.freeze.to_dict())
+        out(outcomes)
+    out(intake.flush())
     return stats

@@ -146,6 +146,9 @@ class RuleSet:
         self.burst_subjects = {r.id: r.params.get("subject") for r in rules if r.detector.name == "burst"}
         """Rate rules by id: whose rate (account, author, org) each one watches."""
         self._cache: dict[str, AccountRules] = {}
+        self.vault = _runners(tuple(r for r in rules if r.enabled and r.detector.subject == "vault"))
+        """Rules for Vault requests (a request is not judged per account: scopes do not apply)."""
+        self._account_events: dict[str, tuple[Account, tuple[Runner, ...]]] = {}
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -164,7 +167,10 @@ class RuleSet:
             live = [
                 r
                 for r in self.rules
-                if r.enabled and r.scope.matches(a) and not r.exceptions.excludes_account(a)
+                if r.enabled
+                and r.detector.subject == "post"
+                and r.scope.matches(a)
+                and not r.exceptions.excludes_account(a)
             ]
             main = tuple(r for r in live if r.detector.phase == "main")
             after = tuple(r for r in live if r.detector.phase == "after")
@@ -174,3 +180,18 @@ class RuleSet:
                 self._cache.clear()
             self._cache[a.id] = got
         return got
+
+    def for_account_events(self, a: Account) -> tuple[Runner, ...]:
+        """The rules for this account's account events (scope and account exceptions applied)."""
+        got = self._account_events.get(a.id)
+        if got is None or got[0] is not a:
+            live = tuple(
+                r
+                for r in self.rules
+                if r.enabled
+                and r.detector.subject == "account"
+                and r.scope.matches(a)
+                and not r.exceptions.excludes_account(a)
+            )
+            got = self._account_events[a.id] = (a, _runners(live))
+        return got[1]

@@ -1,5 +1,8 @@
 """``[engine]``: the freeze policy and how the engine learns each account's normal.
 
+``[engine.takeover]`` (account events and Vault audit entries) is described in
+``sentinel.engine.takeover_settings``.
+
 The freeze policy is configuration, not code: every finding carries a score (from its
 rule), the engine combines them (see ``sentinel.engine.policy``) and these thresholds turn
 the combined score into a verdict and, past ``freeze_score``, a freeze::
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sentinel.engine.takeover_settings import TakeoverSettings
 from sentinel.errors import ConfigError
 from sentinel.settings import Duration
 
@@ -73,6 +77,8 @@ class EngineSettings:
 
     policy: PolicySettings = field(default_factory=PolicySettings)
     learning: LearningSettings = field(default_factory=LearningSettings)
+    takeover: TakeoverSettings = field(default_factory=TakeoverSettings)
+    """Account events and Vault audit entries: Sentinel's own work, its administrators, containment."""
     reload_debounce: Duration = Duration(0.3)
 
     def validate(self, prefix: str) -> None:

@@ -17,6 +17,7 @@ value with ``sentinel.redact.register_secret`` as soon as they receive or create
 from __future__ import annotations
 
 import enum
+import hashlib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -47,6 +48,7 @@ class Capability(enum.StrEnum):
     LIST_COMMENTS = "list_comments"
     HIDE_COMMENT = "hide_comment"
     DELETE_COMMENT = "delete_comment"
+    ACCOUNT_STATE = "account_state"
 
 
 POSTING = frozenset(
@@ -108,6 +110,8 @@ class PlatformInfo:
     """Caveats about capabilities that exist but do less than their name suggests."""
     endpoints: tuple[str, ...] = ()
     """The documented API endpoints the adapter uses."""
+    state_fields: frozenset[str] = frozenset()
+    """The ``STATE_FIELDS`` its ``account_state`` snapshot shows (what the API exposes)."""
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
@@ -125,6 +129,7 @@ class PlatformInfo:
             "manual": {c.value: text for c, text in self.manual.items()},
             "notes": {c.value: text for c, text in self.notes.items()},
             "endpoints": list(self.endpoints),
+            "state_fields": sorted(self.state_fields),
         }
 
 
@@ -206,6 +211,54 @@ class Identity:
     active: bool = True
 
 
+STATE_FIELDS = (
+    "handle",
+    "display_name",
+    "avatar",
+    "bio",
+    "links",
+    "pinned_post",
+    "email",
+    "phone",
+    "two_factor",
+    "app_password",
+    "authorized_app",
+    "delegate",
+    "session",
+    "did",
+)
+"""What an account-state snapshot may hold (the ``field`` of an account event)."""
+LIST_FIELDS = frozenset({"app_password", "authorized_app", "delegate", "session"})
+"""Fields that are sets of items: a change is one event per item added or removed."""
+
+
+def state_snapshot(info: PlatformInfo, **values: Any) -> dict[str, Any]:
+    """A snapshot as ``account_state`` returns it: exactly the platform's ``state_fields``
+    (a field the API left empty is ``None``; list-like fields are sorted lists of strings)."""
+    unknown = set(values) - set(info.state_fields)
+    if unknown:  # an adapter bug: a field must be declared before it is shown
+        raise ValueError(f"{info.platform}: account_state fields not declared: {sorted(unknown)}")
+    out: dict[str, Any] = {}
+    for name in STATE_FIELDS:
+        if name not in info.state_fields:
+            continue
+        value = values.get(name)
+        if name in LIST_FIELDS and value is None:
+            pass  # not known this time (e.g. a permission the token lacks): no change is inferred
+        elif name in LIST_FIELDS or name == "links":
+            items = [str(v) for v in value or () if v]
+            value = sorted(set(items)) if name in LIST_FIELDS else items
+        elif isinstance(value, str):
+            value = value or None
+        out[name] = value
+    return out
+
+
+def content_hash(data: bytes) -> str:
+    """How an avatar appears in a snapshot: ``sha256:<hex>`` of the image's bytes."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
 @runtime_checkable
 class PlatformAdapter(Protocol):
     """One account on one platform. Every method is a coroutine; unsupported ones raise
@@ -267,6 +320,11 @@ class PlatformAdapter(Protocol):
 
     async def lock(self) -> None:
         """Lock the account at the platform so no session, old or new, can post."""
+        ...
+
+    async def account_state(self) -> dict[str, Any]:
+        """A snapshot of the account's identity and access, as far as the API shows them
+        (``info.state_fields``; see ``state_snapshot()``)."""
         ...
 
     async def unlock(self) -> None: ...
@@ -385,6 +443,17 @@ class AdapterBase:
 
     async def unlock(self) -> None:
         raise self._unsupported(Capability.LOCK_ACCOUNT)
+
+    async def account_state(self) -> dict[str, Any]:
+        raise self._unsupported(Capability.ACCOUNT_STATE)
+
+    async def image_hash(self, url: object) -> str | None:
+        """``content_hash`` of the image at ``url`` (an avatar), fetched without credentials and
+        only over https (the address comes from the platform's answer: never a plain-http or
+        local URL)."""
+        if not isinstance(url, str) or not url.startswith("https://"):
+            return None
+        return content_hash((await self.http.request("GET", url)).content)
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -54,7 +54,9 @@ from sentinel.platforms.base import (
     RateLimit,
     RateLimits,
     TimelinePage,
+    content_hash,
     not_own,
+    state_snapshot,
 )
 from sentinel.platforms.errors import (
     PlatformAuthFailed,
@@ -71,6 +73,8 @@ COLLECTION = "app.bsky.feed.post"
 THREADGATE = "app.bsky.feed.threadgate"
 THREAD_DEPTH = 6
 DEFAULT_SERVICE = "https://bsky.social"
+DEFAULT_PLC = "https://plc.directory"
+PROFILE = "app.bsky.actor.profile"
 _DOCS = "https://docs.bsky.app/docs/advanced-guides/rate-limits"
 
 INFO = PlatformInfo(
@@ -82,7 +86,21 @@ INFO = PlatformInfo(
         Capability.APP_PASSWORDS,
         Capability.ROTATE_CREDENTIAL,
         Capability.LOCK_ACCOUNT,
+        Capability.ACCOUNT_STATE,
     },
+    state_fields=frozenset(
+        {
+            "handle",
+            "display_name",
+            "avatar",
+            "bio",
+            "pinned_post",
+            "email",
+            "two_factor",
+            "app_password",
+            "did",
+        }
+    ),
     limits=RateLimits(
         # Repo writes cost points: 5,000 per hour per account; create 3, delete 1.
         delete=RateLimit(5000, 3600, _DOCS),
@@ -113,6 +131,9 @@ INFO = PlatformInfo(
         Capability.HIDE_COMMENT: "a threadgate on the root post, so only replies in threads this account "
         "started; hidden replies stay readable by link (Bluesky shows them behind a 'hidden' notice)",
         Capability.DELETE_COMMENT: "only the account's own replies (records in its repository); hide others'",
+        Capability.ACCOUNT_STATE: "needs the main password (getSession's e-mail and listAppPasswords); "
+        "Bluesky lists no sessions and no OAuth grants; the DID document comes from the PLC directory "
+        "('plc' in the credential, default https://plc.directory) or, for did:web, the host's did.json",
         Capability.LIST_TIMELINE: "listRecords by record key; a back-dated record key from a third-party "
         "client sorts before the cursor and is missed",
     },
@@ -131,6 +152,9 @@ INFO = PlatformInfo(
         "com.atproto.repo.getRecord",
         "com.atproto.repo.putRecord",
         "app.bsky.feed.getPostThread",
+        "com.atproto.server.getSession",
+        "com.atproto.sync.getBlob",
+        "PLC directory: GET /{did}/data",
     ),
 )
 
@@ -219,7 +243,10 @@ class BlueskyAdapter(AdapterBase):
 
     # -- sessions ------------------------------------------------------------------------
     def _identifier(self, credentials: Mapping[str, str] | None = None) -> str:
-        ident = (credentials or self.credentials).get("identifier", "")
+        """What to log in as: the DID when the credential has it (a hijacker's rename of the
+        handle must not lock Sentinel out of the account it has to freeze), else the handle."""
+        creds = credentials or self.credentials
+        ident = creds.get("did") or creds.get("identifier", "")
         if not ident:
             raise PlatformAuthFailed(f"account {self.account!r} on bluesky: credential has no 'identifier'")
         return ident
@@ -303,7 +330,9 @@ class BlueskyAdapter(AdapterBase):
         else:
             secret = credentials.get("app_password") or credentials.get("password") or ""
             register_secret(secret)
-            session = await self._create_session(self._identifier(credentials), secret)
+            # the same account: by its DID when known, so a renamed handle still verifies
+            ident = credentials.get("did") or self.credentials.get("did") or self._identifier(credentials)
+            session = await self._create_session(ident, secret)
             await self._end_session(session)
         return Identity(user_id=session.did, handle=session.handle, active=session.active)
 
@@ -508,3 +537,49 @@ class BlueskyAdapter(AdapterBase):
 
     async def unlock(self) -> None:
         await self._call("main", "POST", "com.atproto.server.activateAccount")
+
+    # -- account state ---------------------------------------------------------------------
+    async def account_state(self) -> dict[str, Any]:
+        """Handle, e-mail and e-mail 2FA (getSession), the profile record, the app passwords
+        and the DID document (PDS endpoint and rotation keys) from the PLC directory."""
+        me = await self._call("main", "GET", "com.atproto.server.getSession")
+        did = str(me["did"])
+        try:
+            profile = await self._record(f"{did}:self", PROFILE)
+        except PlatformNotFound:
+            profile = {}
+        value = profile.get("value") or {}
+        avatar = ((value.get("avatar") or {}).get("ref") or {}).get("$link")
+        pinned = str((value.get("pinnedPost") or {}).get("uri", ""))
+        return state_snapshot(
+            INFO,
+            handle=str(me.get("handle", "")),
+            display_name=str(value.get("displayName", "")),
+            avatar=await self._blob_hash(did, str(avatar)) if avatar else None,
+            bio=str(value.get("description", "")),
+            pinned_post=f"bluesky:{rkey_of(pinned)}" if pinned else None,
+            email=str(me.get("email", "")),
+            two_factor="email" if me.get("emailAuthFactor") else "off",
+            app_password=[p.name for p in await self.list_app_passwords()],
+            did=await self._did_document(did),
+        )
+
+    async def _blob_hash(self, did: str, cid: str) -> str:
+        response = await self.http.request("GET", "com.atproto.sync.getBlob", params={"did": did, "cid": cid})
+        return content_hash(response.content)
+
+    async def _did_document(self, did: str) -> dict[str, Any]:
+        """``{"id", "pds", "rotation_keys"}``: where the account's repository lives and who may
+        move it (a change of either is an account migration)."""
+        if did.startswith("did:web:"):
+            host = did.removeprefix("did:web:").replace("%3A", ":")
+            doc = await self.http.json("GET", f"https://{host}/.well-known/did.json")
+            services = doc.get("service") or []
+            pds = next(
+                (str(x.get("serviceEndpoint", "")) for x in services if x.get("id") == "#atproto_pds"), ""
+            )
+            return {"id": did, "pds": pds, "rotation_keys": []}
+        plc = (self.credentials.get("plc") or DEFAULT_PLC).rstrip("/")
+        data = await self.http.json("GET", f"{plc}/{did}/data")
+        pds = str(((data.get("services") or {}).get("atproto_pds") or {}).get("endpoint", ""))
+        return {"id": did, "pds": pds, "rotation_keys": [str(k) for k in data.get("rotationKeys") or []]}

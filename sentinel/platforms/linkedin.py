@@ -40,7 +40,9 @@ from sentinel.platforms.base import (
     RateLimit,
     RateLimits,
     TimelinePage,
+    content_hash,
     page_since,
+    state_snapshot,
 )
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformNotFound
 from sentinel.platforms.http import api_path
@@ -54,7 +56,10 @@ COMMENT_URN = re.compile(r"urn:li:comment:\((?P<object>urn:li:[a-zA-Z]+:[^,]+),(
 
 INFO = PlatformInfo(
     platform="linkedin",
-    capabilities=(POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN})
+    state_fields=frozenset({"handle", "display_name", "avatar", "bio", "links", "delegate"}),
+    capabilities=(
+        POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN, Capability.ACCOUNT_STATE}
+    )
     - {Capability.HIDE_COMMENT},
     limits=RateLimits(
         write=RateLimit(
@@ -196,3 +201,26 @@ class LinkedInAdapter(OAuthAdapter):
 
     async def revoke_token(self) -> None:
         await self.revoke_at(f"{OAUTH}/revoke", {**self._client(), "token": self.token})
+
+    async def account_state(self) -> dict[str, Any]:
+        """The organization (``GET /rest/organizations/{id}``) and its approved roles
+        (``GET /rest/organizationAcls?q=organization``); the logo is named by its media URN."""
+        urn = self.need("author")
+        org = await self.api("GET", api_path("rest", "organizations", urn.rsplit(":", 1)[-1]))
+        acls = await self.api(
+            "GET", "/rest/organizationAcls", params={"q": "organization", "organization": urn}
+        )
+        logo = str((org.get("logoV2") or {}).get("original", ""))
+        return state_snapshot(
+            INFO,
+            handle=str(org.get("vanityName", "")),
+            display_name=str(org.get("localizedName", "")),
+            avatar=content_hash(logo.encode()) if logo else None,
+            bio=str(org.get("localizedDescription", "")),
+            links=str(org.get("localizedWebsite", "")).split(),
+            delegate=[
+                f"{a.get('role', '')} · {a.get('roleAssignee', '')}"
+                for a in acls.get("elements", [])
+                if a.get("state", "APPROVED") == "APPROVED"
+            ],
+        )

@@ -38,6 +38,7 @@ from sentinel.platforms.base import (
     RateLimits,
     TimelinePage,
     not_own,
+    state_snapshot,
 )
 from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.htmltext import html_to_text
@@ -49,7 +50,9 @@ _LIMITS = "https://docs.joinmastodon.org/api/rate-limits/"
 
 INFO = PlatformInfo(
     platform="mastodon",
-    capabilities=(POSTING | COMMENTS | {Capability.REVOKE_TOKEN}) - {Capability.HIDE_COMMENT},
+    capabilities=(POSTING | COMMENTS | {Capability.REVOKE_TOKEN, Capability.ACCOUNT_STATE})
+    - {Capability.HIDE_COMMENT},
+    state_fields=frozenset({"handle", "display_name", "avatar", "bio", "links"}),
     limits=RateLimits(
         delete=RateLimit(30, 1800, _LIMITS),
         write=RateLimit(300, 300, _LIMITS),
@@ -185,4 +188,19 @@ class MastodonAdapter(OAuthAdapter):
                 "client_secret": self.need("client_secret"),
                 "token": self.token,
             },
+        )
+
+    async def account_state(self) -> dict[str, Any]:
+        """``verify_credentials``: the profile as its owner sees it (``source`` holds the plain
+        bio and the profile fields); e-mail, two-factor and authorized apps are not in the API."""
+        me = await self.api("GET", "/api/v1/accounts/verify_credentials")
+        source = me.get("source") or {}
+        fields = source.get("fields") or me.get("fields") or []
+        return state_snapshot(
+            INFO,
+            handle=str(me.get("acct") or me.get("username") or ""),
+            display_name=str(me.get("display_name", "")),
+            avatar=await self.image_hash(me.get("avatar")),
+            bio=str(source.get("note") if "note" in source else me.get("note", "")),
+            links=[str(f.get("value", "")) for f in fields if isinstance(f, dict)],
         )

@@ -49,6 +49,7 @@ from sentinel.platforms.base import (
     TimelinePage,
     not_own,
     page_since,
+    state_snapshot,
 )
 from sentinel.platforms.errors import (
     PlatformAuthFailed,
@@ -77,6 +78,9 @@ _META_MANUAL = {
     "the app under Business Settings > Integrations",
     Capability.ROTATE_CREDENTIAL: "generate a new Page token for the system user in Business Settings, "
     "store it with `sentinel vault`, then revoke the old one",
+    Capability.ACCOUNT_STATE: "the Threads API shows no profile changes, people or sessions: check "
+    "Accounts Center > Password and security > Where you're logged in, and Meta Business Suite > "
+    "Settings > People",
 }
 
 
@@ -114,7 +118,10 @@ class _GraphAdapter(OAuthAdapter):
 
 FACEBOOK_INFO = PlatformInfo(
     platform="facebook",
-    capabilities=POSTING | COMMENTS,
+    capabilities=POSTING | COMMENTS | {Capability.ACCOUNT_STATE},
+    state_fields=frozenset(
+        {"handle", "display_name", "avatar", "bio", "links", "email", "phone", "delegate"}
+    ),
     limits=RateLimits(poll_interval=120.0),
     manual=_META_MANUAL,
     notes={
@@ -136,6 +143,32 @@ FACEBOOK_INFO = PlatformInfo(
 class FacebookPageAdapter(_GraphAdapter):
     info = FACEBOOK_INFO
     base_url = GRAPH
+
+    async def account_state(self) -> dict[str, Any]:
+        """The Page's fields and, with ``business_id`` in the credential, the people assigned
+        to it (``GET /{page-id}/assigned_users``: each one's tasks and name)."""
+        page = self.need("page_id")
+        fields = "name,username,about,website,emails,phone,picture{url}"
+        data = await self.api("GET", api_path(page), params={"fields": fields})
+        people: list[str] | None = None
+        business = self.credentials.get("business_id")
+        if business:
+            users = await self.api("GET", api_path(page, "assigned_users"), params={"business": business})
+            people = [
+                f"{'/'.join(sorted(u.get('tasks') or []))} · {u.get('name', u.get('id', ''))}"
+                for u in users.get("data", [])
+            ]
+        return state_snapshot(
+            FACEBOOK_INFO,
+            handle=str(data.get("username", "")),
+            display_name=str(data.get("name", "")),
+            avatar=await self.image_hash(((data.get("picture") or {}).get("data") or {}).get("url")),
+            bio=str(data.get("about", "")),
+            links=str(data.get("website", "")).split(),
+            email=", ".join(str(e) for e in data.get("emails") or []),
+            phone=str(data.get("phone", "")),
+            delegate=people,
+        )
 
     async def verify(self, credentials: Any = None) -> Identity:
         token = (credentials or self.credentials).get("access_token") or self.token
@@ -198,7 +231,9 @@ class FacebookPageAdapter(_GraphAdapter):
 
 INSTAGRAM_INFO = PlatformInfo(
     platform="instagram",
-    capabilities=COMMENTS | {Capability.LIST_TIMELINE, Capability.VERIFY_CREDENTIAL},
+    capabilities=COMMENTS
+    | {Capability.LIST_TIMELINE, Capability.VERIFY_CREDENTIAL, Capability.ACCOUNT_STATE},
+    state_fields=frozenset({"handle", "display_name", "avatar", "bio", "links"}),
     limits=RateLimits(
         write=RateLimit(
             100, 86400, "https://developers.facebook.com/docs/instagram-platform/content-publishing"
@@ -231,6 +266,19 @@ INSTAGRAM_INFO = PlatformInfo(
 class InstagramAdapter(_GraphAdapter):
     info = INSTAGRAM_INFO
     base_url = GRAPH
+
+    async def account_state(self) -> dict[str, Any]:
+        """The Instagram professional account's profile fields (its people are the Page's)."""
+        fields = "username,name,biography,website,profile_picture_url"
+        data = await self.api("GET", api_path(self.need("ig_user_id")), params={"fields": fields})
+        return state_snapshot(
+            INSTAGRAM_INFO,
+            handle=str(data.get("username", "")),
+            display_name=str(data.get("name", "")),
+            avatar=await self.image_hash(data.get("profile_picture_url")),
+            bio=str(data.get("biography", "")),
+            links=str(data.get("website", "")).split(),
+        )
 
     async def verify(self, credentials: Any = None) -> Identity:
         token = (credentials or self.credentials).get("access_token") or self.token

@@ -26,6 +26,7 @@ from sentinel.platforms.base import (
     RateLimit,
     RateLimits,
     TimelinePage,
+    state_snapshot,
 )
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformLocked, PlatformNotFound, PlatformRejected
 from sentinel.platforms.http import api_path
@@ -36,6 +37,7 @@ DEFAULT_SERVICE = "http://127.0.0.1:8480"
 INFO = PlatformInfo(
     platform="sandbox",
     capabilities=frozenset(Capability),
+    state_fields=frozenset({"handle", "display_name", "bio", "links", "email", "two_factor", "app_password"}),
     limits=RateLimits(
         delete=RateLimit(30, 1800, "sandbox: mirrors Mastodon's 30 deletes per 30 min"),
         write=RateLimit(300, 10800, "sandbox"),
@@ -56,6 +58,7 @@ INFO = PlatformInfo(
         "POST /api/password",
         "POST /api/lock",
         "POST /api/unlock",
+        "GET|PATCH /api/profile",
     ),
 )
 
@@ -238,6 +241,19 @@ class SandboxAdapter(AdapterBase):
 
     async def unlock(self) -> None:
         await self._call("main", "POST", "/api/unlock")
+
+    async def account_state(self) -> dict[str, Any]:
+        data = await self._call("main", "GET", "/api/profile")
+        return state_snapshot(
+            INFO,
+            handle=data.get("handle"),
+            display_name=data.get("display_name"),
+            bio=data.get("bio"),
+            links=data.get("links"),
+            email=data.get("email"),
+            two_factor=data.get("two_factor") or "off",
+            app_password=data.get("app_passwords"),
+        )
 
 
 def _post(p: Mapping[str, Any]) -> Post:

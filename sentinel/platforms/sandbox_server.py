@@ -101,6 +101,17 @@ class _Account:
     locked: bool = False
     posts: list[_Post] = field(default_factory=list)
     app_passwords: dict[str, _AppPassword] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)
+    """What ``GET /api/profile`` shows beside the handle and the app passwords."""
+
+
+PROFILE_FIELDS: dict[str, type[Any]] = {
+    "display_name": str,
+    "bio": str,
+    "links": list,
+    "email": str,
+    "two_factor": str,
+}
 
 
 @dataclass
@@ -439,6 +450,26 @@ def build_app(state: SandboxState | None = None) -> Starlette:
         acct.locked = request.url.path.endswith("/lock")
         return JSONResponse({"handle": acct.handle, "locked": acct.locked})
 
+    async def profile(request: Request) -> Response:
+        ok = usable(request, main=True)
+        if isinstance(ok, Response):
+            return ok
+        _, acct = ok
+        if request.method == "PATCH":
+            body = await _body(request)
+            for name, value in body.items():
+                kind = PROFILE_FIELDS.get(name)
+                if kind is None or not isinstance(value, kind):
+                    return _error(400, "InvalidRequest", f"{name!r} is not a profile field of that type")
+                acct.profile[name] = value
+        return JSONResponse(
+            {
+                "handle": acct.handle,
+                **{name: acct.profile.get(name) for name in PROFILE_FIELDS},
+                "app_passwords": sorted(acct.app_passwords),
+            }
+        )
+
     async def set_fault(request: Request) -> Response:
         body = await _body(request)
         handle = str(body.get("handle", ""))
@@ -469,6 +500,7 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             Route("/api/app-passwords", app_passwords, methods=["GET", "POST"]),
             Route("/api/app-passwords/{name}", revoke_app_password, methods=["DELETE"]),
             Route("/api/password", change_password, methods=["POST"]),
+            Route("/api/profile", profile, methods=["GET", "PATCH"]),
             Route("/api/lock", set_lock, methods=["POST"]),
             Route("/api/unlock", set_lock, methods=["POST"]),
             Route("/api/_faults", set_fault, methods=["POST"]),

@@ -44,6 +44,8 @@ INFO = PlatformInfo(
         poll_interval=300.0,
     ),
     manual={
+        Capability.ACCOUNT_STATE: "the Display API shows no security settings: check the TikTok app, "
+        "Settings and privacy > Security > Manage devices and Security alerts",
         Capability.PUBLISH: "publishing is a video upload: use the TikTok app or TikTok Studio",
         Capability.DELETE_POST: "the API cannot delete videos: in the TikTok app open the video, ... > Delete",
         Capability.CHANGE_PASSWORD: "TikTok app: Profile > Settings and privacy > Account > Password",

@@ -41,6 +41,7 @@ from sentinel.platforms.base import (
     RateLimits,
     TimelinePage,
     not_own,
+    state_snapshot,
 )
 from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.http import api_path
@@ -54,7 +55,10 @@ MAX_PAGES = 5
 
 INFO = PlatformInfo(
     platform="x",
-    capabilities=POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN},
+    capabilities=POSTING
+    | COMMENTS
+    | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN, Capability.ACCOUNT_STATE},
+    state_fields=frozenset({"handle", "display_name", "avatar", "bio", "links", "pinned_post"}),
     limits=RateLimits(
         delete=RateLimit(50, 900, _LIMITS),
         write=RateLimit(100, 900, _LIMITS),
@@ -231,4 +235,21 @@ class XAdapter(OAuthAdapter):
         form, auth = self._client_auth()
         await self.revoke_at(
             "/2/oauth2/revoke", {**form, "token": self.token, "token_type_hint": "access_token"}, auth
+        )
+
+    async def account_state(self) -> dict[str, Any]:
+        """``GET /2/users/me`` with the profile's user fields; e-mail, phone, two-factor,
+        sessions and connected apps are not in the API."""
+        fields = "name,username,description,profile_image_url,pinned_tweet_id,url,entities"
+        me = (await self.api("GET", "/2/users/me", params={"user.fields": fields}))["data"]
+        urls = (((me.get("entities") or {}).get("url") or {}).get("urls")) or []
+        pinned = me.get("pinned_tweet_id")
+        return state_snapshot(
+            INFO,
+            handle=str(me.get("username", "")),
+            display_name=str(me.get("name", "")),
+            avatar=await self.image_hash(me.get("profile_image_url")),
+            bio=str(me.get("description", "")),
+            links=[str(u.get("expanded_url") or u.get("url", "")) for u in urls],
+            pinned_post=f"x:{pinned}" if pinned else None,
         )

@@ -40,6 +40,7 @@ from sentinel.platforms.base import (
     TimelinePage,
     not_own,
     page_since,
+    state_snapshot,
 )
 from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.oauth import OAuthAdapter
@@ -53,7 +54,10 @@ _QUOTA = "https://developers.google.com/youtube/v3/determine_quota_cost"
 
 INFO = PlatformInfo(
     platform="youtube",
-    capabilities=(POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN})
+    state_fields=frozenset({"handle", "display_name", "avatar", "bio"}),
+    capabilities=(
+        POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN, Capability.ACCOUNT_STATE}
+    )
     - {Capability.PUBLISH},
     limits=RateLimits(
         delete=RateLimit(200, 86400, _QUOTA),
@@ -235,3 +239,19 @@ class YouTubeAdapter(OAuthAdapter):
 
     async def revoke_token(self) -> None:
         await self.revoke_at(f"{GOOGLE_OAUTH}/revoke", {"token": self.token})
+
+    async def account_state(self) -> dict[str, Any]:
+        """``channels.list`` (``snippet``) of the token's own channel; its
+        managers, e-mail and two-factor live in the Google account, outside the API."""
+        params = {"part": "snippet", "mine": "true"}
+        items = (await self.api("GET", "/youtube/v3/channels", params=params)).get("items") or [{}]
+        snippet = items[0].get("snippet") or {}
+        thumbs = snippet.get("thumbnails") or {}
+        avatar = (thumbs.get("high") or thumbs.get("default") or {}).get("url")
+        return state_snapshot(
+            INFO,
+            handle=str(snippet.get("customUrl", "")),
+            display_name=str(snippet.get("title", "")),
+            avatar=await self.image_hash(avatar),
+            bio=str(snippet.get("description", "")),
+        )

@@ -42,6 +42,8 @@ from sentinel.platforms.errors import PlatformNotSupported
 from sentinel.response.containment import VaultContainment
 from sentinel.response.store import AUTOMATIC, FINISHED, FreezeRecord, ResponseStore
 from sentinel.retry import RetryPolicy
+from sentinel.watcher.account_state import appeared_since_good
+from sentinel.watcher.own_changes import OwnChanges
 
 log = get_logger("sentinel.response")
 FREEZES = metrics.counter(
@@ -527,6 +529,7 @@ class Responder:
         if info.supports(Capability.APP_PASSWORDS):
             for app in await adapter.list_app_passwords():
                 if app.name != keep:
+                    OwnChanges(self.store.store).note(adapter.account, "app_password", app.name)
                     await adapter.revoke_app_password(app.name)
                     done.append(f"app password {app.name} revoked")
         if info.supports(Capability.REVOKE_SESSIONS):
@@ -535,6 +538,21 @@ class Responder:
         elif info.supports(Capability.REVOKE_TOKEN):
             await adapter.revoke_token()
             done.append("token revoked")
+        # what the account gained since its last known-good snapshot and no API removes
+        appeared, since = appeared_since_good(self.store.store, adapter.account)
+        manual = [
+            f"{name.replace('_', ' ')} {item!r}"
+            for name, items in appeared.items()
+            if name != "app_password" or not info.supports(Capability.APP_PASSWORDS)
+            for item in items
+        ]
+        if manual:
+            if not done and not info.supports(Capability.REVOKE_SESSIONS):
+                done.append(f"by hand: {info.manual.get(Capability.REVOKE_SESSIONS, 'end every session')}")
+            done.append(
+                f"by hand, new since the last known-good snapshot ({since}): remove {', '.join(manual)}"
+            )
+            raise StepTodo("; ".join(done))
         if not done:
             info.require(Capability.REVOKE_SESSIONS, adapter.account)
         return "; ".join(done)

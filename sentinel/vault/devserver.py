@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
 import secrets
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from sentinel.errors import VaultUnavailable
+from sentinel.files import write_private
 
 PR_SET_PDEATHSIG = 1
 
@@ -68,6 +70,9 @@ class DevVault:
     port: int = 0
     root_token: str = field(default_factory=lambda: "dev-" + secrets.token_hex(12))
     log_path: Path | None = None
+    audit_log: Path | None = None
+    """Start with a file audit device writing here (OpenBao 2.x enables audit devices only
+    in its server config: ``audit "file" "NAME" { options { file_path = ... } }``)."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -79,15 +84,18 @@ class DevVault:
             self.port = free_port()
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+        args = [
+            bao_binary(),
+            "server",
+            "-dev",
+            f"-dev-root-token-id={self.root_token}",
+            f"-dev-listen-address=127.0.0.1:{self.port}",
+            "-dev-no-store-token",
+        ]
+        if self.audit_log is not None:
+            args.append(f"-config={self._audit_config(self.audit_log)}")
         self.process = subprocess.Popen(
-            [
-                bao_binary(),
-                "server",
-                "-dev",
-                f"-dev-root-token-id={self.root_token}",
-                f"-dev-listen-address=127.0.0.1:{self.port}",
-                "-dev-no-store-token",
-            ],
+            args,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -112,6 +120,24 @@ class DevVault:
             time.sleep(0.05)
         self.stop()
         raise VaultUnavailable(f"the OpenBao dev server did not become ready on port {self.port}")
+
+    @staticmethod
+    def _audit_config(audit_log: Path) -> Path:
+        """A server config beside ``audit_log`` that adds one file audit device (``-dev`` supplies
+        the rest: storage, listener, unseal)."""
+        audit_log.parent.mkdir(parents=True, exist_ok=True)
+        config = audit_log.with_name(audit_log.name + ".hcl")
+        write_private(
+            config,
+            'audit "file" "sentinel-audit" {\n'
+            f"  options {{\n    file_path = {json.dumps(str(audit_log.resolve()))}\n  }}\n}}\n",
+        )
+        return config
+
+    def reopen_audit_log(self) -> None:
+        """SIGHUP: the server reopens its audit file (what logrotate's ``postrotate`` sends)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
         p = self.process

@@ -20,6 +20,10 @@ class WatcherSettings:
     max_backoff: Duration = Duration(900.0)
     concurrency: int = 20
     reconcile_window: Duration = Duration(900.0)
+    account_state_interval: Duration = Duration(300.0)
+    """Seconds between two snapshots of one account's identity and access (``account_state``)."""
+    account_state_jitter: float = 0.1
+    """Each wait is the interval times 1 ± this, so accounts do not all ask at once."""
 
     def validate(self, prefix: str) -> None:
         for platform, value in self.intervals.items():
@@ -29,5 +33,9 @@ class WatcherSettings:
                 )
         if self.concurrency < 1:
             raise ConfigError(f"config key '{prefix}.concurrency' must be at least 1")
+        if self.account_state_interval < 10:
+            raise ConfigError(f"config key '{prefix}.account_state_interval' must be at least 10s")
+        if not 0 <= self.account_state_jitter < 1:
+            raise ConfigError(f"config key '{prefix}.account_state_jitter' must be at least 0 and below 1")
         if self.max_backoff < 1:
             raise ConfigError(f"config key '{prefix}.max_backoff' must be at least 1s")

@@ -69,3 +69,77 @@ def test_python_dash_m_without_config(org_files: tuple[Path, Path, orgsim.Org], 
 def test_unknown_inventory_is_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "--inventory", str(tmp_path / "none.toml"), str(tmp_path / "e.jsonl")]) == 2
     assert "inventory file not found" in capsys.readouterr().err
+
+
+def _takeover_files(tmp_path: Path, extra: list[dict[str, object]]) -> tuple[Path, Path]:
+    from tests.engine import takeover_sim as sim
+
+    inv = tmp_path / "inventory.toml"
+    inv.write_text(sim.INVENTORY)
+    events = tmp_path / "events.jsonl"
+    lines = [json.dumps(e) for e in sorted([*sim.history(), *extra], key=sim.when)]
+    events.write_text("\n".join(lines) + "\n")
+    return inv, events
+
+
+def test_replay_account_events_and_vault_audit_entries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.engine import takeover_sim as sim
+    from tests.engine.takeover_sim import ACCOUNTS, SELF, SELF_ENTITY, at
+
+    admin = ("default", "sentinel-admin")
+    incident = [
+        e
+        for i, a in enumerate(ACCOUNTS[:9])
+        for e in sim.read(at(21, 3, 1, 5 * i), "op-a", a, ip="192.0.2.66")
+    ]
+    confounders = [
+        # an administrator's onboarding reads and a new app added by the administrator in office hours
+        *[
+            e
+            for i, a in enumerate(ACCOUNTS[:5])
+            for e in sim.read(at(22, 10, 0, 20 * i), "sec-a", a, policies=admin)
+        ],
+        sim.change(at(22, 11), "acct-10", "app_password", None, "buffer-publisher-2", "203.0.113.200"),
+        # a planned rebrand in office hours; Sentinel's own rotation at night
+        sim.change(at(22, 12), "acct-11", "display_name", "Acct", "Acct Labs"),
+        sim.change(at(22, 12), "acct-11", "avatar", "sha256:aa", "sha256:bb"),
+        *[
+            e
+            for i, a in enumerate(ACCOUNTS)
+            for e in sim.read(at(23, 2, 0, i), SELF, a, entity_id=SELF_ENTITY)
+        ],
+        sim.change(
+            at(23, 2, 5), "acct-10", "app_password", None, "sentinel-0325a", "198.51.100.250", "Sentinel"
+        ),
+    ]
+    hijack = [
+        sim.change(at(24, 4), "acct-11", "app_password", None, "graysky", "192.0.2.171"),
+        sim.change(at(24, 4, 2), "acct-11", "handle", "@acct-11", "@claims", "192.0.2.171"),
+    ]
+    unanswered = sim.read(at(24, 5), "op-a", "acct-00")[0]
+    inv, events = _takeover_files(tmp_path, [*incident, *confounders, *hijack, unanswered])
+    with events.open("a") as f:
+        f.write('{"type": "response", "request": {"id": "r"}, "time": "2026-04-01T00:00:00Z"}\n')
+    assert (
+        main(["replay", "--self", SELF, "--kv-mount", "sentinel", "--inventory", str(inv), str(events)]) == 0
+    )
+    out, err = capsys.readouterr()
+    records = [json.loads(x) for x in out.splitlines()]
+    assert "audit entry: field 'request.path' must be a string" in err
+    decided = [r["event"] for r in records if r["type"] == "decision"]
+    request_ids = {e["request"]["id"] for e in [*sim.history(), *incident] if "request" in e}
+    assert len(decided) == len(set(decided))
+    assert unanswered["request"]["id"] in decided  # decided on its own at the end
+    contains = [r for r in records if r["type"] == "contain"]
+    assert [(c["identity"], c["ts"]) for c in contains] == [("entity-op-a", "2026-03-23T03:01:35Z")]
+    assert set(contains[0]) == {"type", "identity", "ts", "event", "reason"}
+    freezes = {(r["account"], r["ts"][:10]) for r in records if r["type"] == "freeze"}
+    assert freezes == {*((a, "2026-03-23") for a in ACCOUNTS[:9]), ("acct-11", "2026-03-26")}
+    by_id = {r["event"]: r for r in records if r["type"] == "decision"}
+    for e in confounders:
+        rid = e["id"] if "kind" in e else e["request"]["id"]  # type: ignore[index]
+        assert by_id[rid]["verdict"] == "ok", by_id[rid]
+    assert by_id[incident[0]["request"]["id"]]["account"] == "acct-00"
+    assert request_ids  # the history's requests were there to learn from

@@ -1,7 +1,8 @@
 """The shared labelled sample (``../shared/eval/dev`` beside the repository) holds main to a bar.
 
 The sample grew new scenario families (rapid repetition, single lures, account takeovers,
-Vault credential access). What main already does is held here; what it cannot do yet is
+Vault credential access); replay gets the sample's own ``replay_args`` (its KV mount and
+Sentinel's identity). What main already does is held here; what it cannot do yet is
 listed as a strict expected failure, naming the issue that closes it, so that a fix flips
 the test (strict xfail fails when it passes) and the list is shortened with it.
 """
@@ -27,12 +28,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 # scenario kind -> the issue that has to close it (what fails today is in the reason)
-NOT_YET: dict[str, str] = {
-    "handle-hijack": "#14: account events are not read; frozen only after the first post",
-    "oauth-grant": "#14: account events are not read; frozen only after the second post",
-    "insider-mass-read": "#14: Vault audit entries are not read; identity not contained",
-    "policy-tamper": "#14: Vault audit entries are not read; identity not contained",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _labels() -> dict[str, Any]:
@@ -53,6 +49,7 @@ def score(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "replay",
                 "--inventory",
                 str(DEV / "inventory.toml"),
+                *_labels().get("replay_args", []),
                 str(DEV / "events.jsonl"),
             ],
             stdout=f,
@@ -93,7 +90,6 @@ def test_posts_decided_once(score: dict[str, Any]) -> None:
     assert score["unparsable_lines"] == 0 and score["malformed_records"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="#14: account events and Vault audit entries are not replayed yet")
 def test_account_and_vault_events_decided(score: dict[str, Any]) -> None:
     assert score["events_without_decision"]["account"] == 0
     assert score["events_without_decision"]["vault"] == 0

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,9 +26,8 @@ def run_cli(*args: str) -> tuple[int, str]:
     return code, buf.getvalue()
 
 
-@pytest.mark.slow
-def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
-    workdir = tmp_path / "run"
+def demo_up(workdir: Path) -> subprocess.Popen[str]:
+    """``sentinel demo up`` in the background, once its daemon says it is ready."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTINEL_", "VAULT_"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "sentinel", "demo", "up", "--dir", str(workdir)],
@@ -36,13 +36,28 @@ def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
         env=env,
         text=True,
     )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line or "sentinel.ready" in line:
+            break
+    return proc
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+@pytest.mark.slow
+def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
+    workdir = tmp_path / "run"
+    proc = demo_up(workdir)
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line or "sentinel.ready" in line:
-                break
         cfg = str(workdir / "sentinel.toml")
         code, out = run_cli("demo", "attack", "worm", "--dir", str(workdir))
         assert code == 0 and out.count("posted out of band") == len(SCENARIOS["worm"].accounts)
@@ -69,9 +84,33 @@ def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
         assert "ALERT (critical, firing): Account frozen" in rest, rest[-4000:]
         assert "hxxps://example-support-help[.]com" in rest
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop(proc)
     assert proc.returncode == 0
+
+
+@pytest.mark.slow
+def test_insider_reads_reach_the_daemon_through_openbaos_audit_log(tmp_path: Path) -> None:
+    workdir = tmp_path / "run"
+    proc = demo_up(workdir)
+    try:
+        cfg = str(workdir / "sentinel.toml")
+        code, out = run_cli("demo", "attack", "insider", "--dir", str(workdir))
+        assert code == 0 and "refused" not in out
+        read = int(out.split(" read ", 1)[1].split()[0])
+        assert read >= 12
+        services: dict[str, Any] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            _, out = run_cli("--json", "--config", cfg, "status")
+            services = json.loads(out)["daemon"].get("services") or {}
+            if services.get("guard", {}).get("takeover_events", {}).get("vault", 0) >= 2 * read:
+                break
+        # every read is a request and a response entry, handed to the guard
+        assert services["guard"]["takeover_events"]["vault"] >= 2 * read, services
+        assert services["takeover_sources"]["audit_log"]["malformed"] == 0
+        audit = [json.loads(line) for line in (workdir / "openbao-audit.log").read_text().splitlines()]
+        mine = [e for e in audit if (e.get("auth") or {}).get("display_name") == "userpass-op-mallory"]
+        assert sum(e["type"] == "response" and e["request"]["operation"] == "read" for e in mine) >= read
+    finally:
+        stop(proc)

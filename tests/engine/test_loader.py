@@ -114,3 +114,18 @@ def test_attack_techniques_are_checked_and_carried_into_findings(tmp_path: Path)
     assert (
         shipped["provenance.out-of-band"] == ("T1078", "T1539") and shipped["source.new-client"][0] == "T1528"
     )
+
+
+def test_account_and_vault_rules_reject_what_does_not_apply(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n"
+        "  - id: v.one\n    description: d\n    detector: vault_root_token\n    severity: critical\n"
+        "    scope: {tags: [brand]}\n"
+        "  - id: a.one\n    description: d\n    detector: account_change\n    severity: high\n"
+        "    params: {fields: [handle]}\n    exceptions: {tags: [test], authors: [op-a]}\n"
+    )
+    _, issues = collect_rules([tmp_path])
+    found = {(i.field, i.line) for i in issues}
+    assert ("rule v.one.scope", 6) in found
+    assert ("rule a.one.exceptions.authors", 12) in found
+    assert len(issues) == 2

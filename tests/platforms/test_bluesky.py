@@ -16,6 +16,7 @@ from sentinel.platforms import (
     PlatformUnavailable,
     create_adapter,
 )
+from sentinel.platforms.base import content_hash
 from sentinel.platforms.bluesky import BlueskyAdapter, comment_id
 from sentinel.redact import scrub
 from tests.pds_fixture import Pds
@@ -354,3 +355,97 @@ async def test_list_comments_from_the_documented_thread_shape() -> None:
     ]
     assert comments[0].created_at == "2026-03-01T10:00:00Z" and comments[0].url == fan
     assert [c.comment_id for c in first] == ["did:plc:fan:3fan"]
+
+
+async def test_account_state_on_the_real_pds_and_plc(pds: Pds) -> None:
+    user = pds.create_account()
+    image = b"\x89PNG\r\n\x1a\n" + b"avatar" * 20
+    async with httpx.AsyncClient(base_url=f"{pds.url}/xrpc/") as c:
+        auth = pds.auth_headers(user)
+        blob = await c.post(
+            "com.atproto.repo.uploadBlob", headers={**auth, "content-type": "image/png"}, content=image
+        )
+        profile = {
+            "$type": "app.bsky.actor.profile",
+            "displayName": "Brand",
+            "description": "Official",
+            "avatar": blob.json()["blob"],
+        }
+        put = await c.post(
+            "com.atproto.repo.putRecord",
+            headers=auth,
+            json={
+                "repo": user["did"],
+                "collection": "app.bsky.actor.profile",
+                "rkey": "self",
+                "record": profile,
+            },
+        )
+        assert put.status_code == 200
+    async with adapter(pds, {**user, "plc": pds.plc_url}) as bsky:
+        await bsky.create_app_password("broker")
+        state = await bsky.account_state()
+    did = state.pop("did")
+    assert state == {
+        "handle": user["handle"],
+        "display_name": "Brand",
+        "avatar": content_hash(image),
+        "bio": "Official",
+        "pinned_post": None,
+        "email": f"{user['handle']}@example.com",
+        "two_factor": "off",
+        "app_password": ["broker"],
+    }
+    assert did["id"] == user["did"]
+    assert did["pds"].endswith(":" + pds.url.rsplit(":", 1)[1])  # the PDS the PLC names
+    assert did["rotation_keys"] and all(k.startswith("did:key:") for k in did["rotation_keys"])
+
+
+async def test_account_state_reads_email_two_factor_from_get_session() -> None:
+    """The test network's PDS does not implement ``emailAuthFactor``: its documented shape."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nsid = request.url.path.rsplit(".", 1)[-1]
+        if nsid == "createSession":
+            return httpx.Response(
+                200, json={"did": "did:plc:abc", "accessJwt": "a-123456", "refreshJwt": "r-123456"}
+            )
+        if nsid == "getSession":
+            return httpx.Response(
+                200,
+                json={
+                    "did": "did:plc:abc",
+                    "handle": "brand.test",
+                    "email": "s@brand.example",
+                    "emailAuthFactor": True,
+                },
+            )
+        if nsid == "getRecord":
+            return httpx.Response(400, json={"error": "RecordNotFound", "message": "no profile"})
+        if nsid == "listAppPasswords":
+            return httpx.Response(200, json={"passwords": []})
+        if request.url.path == "/did:plc:abc/data":
+            return httpx.Response(
+                200,
+                json={
+                    "rotationKeys": ["did:key:z1"],
+                    "services": {
+                        "atproto_pds": {
+                            "type": "AtprotoPersonalDataServer",
+                            "endpoint": "https://pds.example",
+                        }
+                    },
+                },
+            )
+        return httpx.Response(404)
+
+    creds = {"identifier": "brand.test", "password": "pw-123456", "plc": "https://plc.example"}
+    async with BlueskyAdapter("acct", creds, transport=httpx.MockTransport(handler)) as bsky:
+        state = await bsky.account_state()
+    assert state["two_factor"] == "email"
+    assert state["display_name"] is None and state["avatar"] is None
+    assert state["did"] == {
+        "id": "did:plc:abc",
+        "pds": "https://pds.example",
+        "rotation_keys": ["did:key:z1"],
+    }

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from sentinel.platforms import PlatformAuthFailed, PlatformNotSupported, create_adapter
+from sentinel.platforms.base import content_hash
 from tests.platforms.mockapi import MockApi, body, form, no_sleep
 
 API = "https://api.linkedin.com"
@@ -157,3 +158,52 @@ async def test_comments_reply_list_and_delete_through_social_actions() -> None:
     deleted = api.last("DELETE", f"{API}/rest/socialActions/urn%3Ali%3Aactivity%3A7000/comments/6900")
     assert deleted.url.params["actor"] == CREDS["author"]
     assert deleted.headers["linkedin-version"]
+
+
+async def test_account_state_from_organization_and_its_acls() -> None:
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{API}/rest/organizations/5515715",
+        httpx.Response(
+            200,
+            json={
+                "id": 5515715,
+                "vanityName": "brand",
+                "localizedName": "Brand Inc.",
+                "localizedDescription": "We make things",
+                "localizedWebsite": "https://brand.example",
+                "logoV2": {"original": "urn:li:digitalmediaAsset:C4D0BAQ"},
+            },
+        ),
+    )
+    api.on(
+        "GET",
+        f"{API}/rest/organizationAcls",
+        httpx.Response(
+            200,
+            json={
+                "elements": [
+                    {"roleAssignee": "urn:li:person:abc", "role": "ADMINISTRATOR", "state": "APPROVED"},
+                    {
+                        "roleAssignee": "urn:li:person:def",
+                        "role": "CONTENT_ADMINISTRATOR",
+                        "state": "APPROVED",
+                    },
+                    {"roleAssignee": "urn:li:person:ghi", "role": "ADMINISTRATOR", "state": "REQUESTED"},
+                ]
+            },
+        ),
+    )
+    async with create_adapter("linkedin", "li", CREDS, transport=api.transport, sleep=no_sleep) as li:
+        state = await li.account_state()
+    assert state == {
+        "handle": "brand",
+        "display_name": "Brand Inc.",
+        "avatar": content_hash(b"urn:li:digitalmediaAsset:C4D0BAQ"),
+        "bio": "We make things",
+        "links": ["https://brand.example"],
+        "delegate": ["ADMINISTRATOR · urn:li:person:abc", "CONTENT_ADMINISTRATOR · urn:li:person:def"],
+    }
+    acls = api.last("GET", f"{API}/rest/organizationAcls").url.params
+    assert (acls["q"], acls["organization"]) == ("organization", "urn:li:organization:5515715")

@@ -12,6 +12,7 @@ from sentinel.platforms import (
     PlatformRejected,
     create_adapter,
 )
+from sentinel.platforms.base import content_hash
 from tests.platforms.mockapi import MockApi, body, form, no_sleep
 
 BASE = "https://social.example"
@@ -185,3 +186,40 @@ async def test_reply_lists_context_and_deletes_only_own_replies() -> None:
         ("120", "brand", "Thanks!", "110", True),
     ]
     assert [r.url.path for r in api.requests if r.method == "DELETE"] == ["/api/v1/statuses/120"]
+
+
+async def test_account_state_from_verify_credentials() -> None:
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{BASE}/api/v1/accounts/verify_credentials",
+        httpx.Response(
+            200,
+            json={
+                "id": "42",
+                "username": "brand",
+                "acct": "brand",
+                "display_name": "Brand",
+                "note": "<p>Official</p>",
+                "avatar": "https://files.social.example/accounts/avatars/1/original/a.png",
+                "fields": [{"name": "Web", "value": '<a href="https://brand.example">brand.example</a>'}],
+                "source": {"note": "Official", "fields": [{"name": "Web", "value": "https://brand.example"}]},
+            },
+        ),
+    )
+    api.on(
+        "GET",
+        "https://files.social.example/accounts/avatars/1/original/a.png",
+        httpx.Response(200, content=b"avatar-bytes"),
+    )
+    async with create_adapter("mastodon", "m1", CREDS, transport=api.transport, sleep=no_sleep) as m:
+        state = await m.account_state()
+    assert state == {
+        "handle": "brand",
+        "display_name": "Brand",
+        "avatar": content_hash(b"avatar-bytes"),
+        "bio": "Official",
+        "links": ["https://brand.example"],
+    }
+    avatar = api.last("GET", "https://files.social.example/accounts/avatars/1/original/a.png")
+    assert "authorization" not in avatar.headers  # the token goes only to the instance's API

@@ -12,6 +12,7 @@ from sentinel.platforms import (
     PlatformRejected,
     create_adapter,
 )
+from sentinel.platforms.base import content_hash
 from tests.platforms.mockapi import MockApi, form, no_sleep
 
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -312,3 +313,89 @@ async def test_threads_replies_reply_list_hide_and_delete_only_own() -> None:
     ]
     assert form(api.last("POST", f"{THREADS}/reply-1/manage_reply")) == {"hide": "true"}
     assert [r.url.path for r in api.requests if r.method == "DELETE"] == ["/v1.0/reply-2"]
+
+
+async def test_facebook_account_state_with_assigned_people() -> None:
+    pic = "https://scontent.example/v/page-pic.jpg"
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{GRAPH}/1234",
+        httpx.Response(
+            200,
+            json={
+                "id": "1234",
+                "name": "Brand",
+                "username": "brandpage",
+                "about": "Official Page",
+                "website": "https://brand.example https://shop.example",
+                "emails": ["social@brand.example"],
+                "phone": "+1 555 0100",
+                "picture": {"data": {"url": pic}},
+            },
+        ),
+    )
+    api.on(
+        "GET",
+        f"{GRAPH}/1234/assigned_users",
+        httpx.Response(
+            200,
+            json={
+                "data": [
+                    {"id": "1", "name": "Pia", "tasks": ["CREATE_CONTENT", "MANAGE"]},
+                    {"id": "2", "name": "Intruder", "tasks": ["MANAGE"]},
+                ]
+            },
+        ),
+    )
+    api.on("GET", pic, httpx.Response(200, content=b"page-pic"))
+    creds = {"access_token": "page-token-123456", "page_id": "1234", "business_id": "99"}
+    async with create_adapter("facebook", "fb", creds, transport=api.transport, sleep=no_sleep) as fb:
+        state = await fb.account_state()
+    assert state == {
+        "handle": "brandpage",
+        "display_name": "Brand",
+        "avatar": content_hash(b"page-pic"),
+        "bio": "Official Page",
+        "links": ["https://brand.example", "https://shop.example"],
+        "email": "social@brand.example",
+        "phone": "+1 555 0100",
+        "delegate": ["CREATE_CONTENT/MANAGE · Pia", "MANAGE · Intruder"],
+    }
+    assert api.last("GET", f"{GRAPH}/1234/assigned_users").url.params["business"] == "99"
+    # without a business id the people are not known: None, never an empty list
+    api.requests.clear()
+    del creds["business_id"]
+    async with create_adapter("facebook", "fb", creds, transport=api.transport, sleep=no_sleep) as fb:
+        assert (await fb.account_state())["delegate"] is None
+
+
+async def test_instagram_account_state() -> None:
+    pic = "https://scontent.example/ig.jpg"
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{GRAPH}/17841400000000000",
+        httpx.Response(
+            200,
+            json={
+                "id": "17841400000000000",
+                "username": "brand",
+                "name": "Brand",
+                "biography": "Hello",
+                "website": "https://brand.example",
+                "profile_picture_url": pic,
+            },
+        ),
+    )
+    api.on("GET", pic, httpx.Response(200, content=b"ig-pic"))
+    creds = {"access_token": "ig-token-123456", "ig_user_id": "17841400000000000"}
+    async with create_adapter("instagram", "ig", creds, transport=api.transport, sleep=no_sleep) as ig:
+        state = await ig.account_state()
+    assert state == {
+        "handle": "brand",
+        "display_name": "Brand",
+        "avatar": content_hash(b"ig-pic"),
+        "bio": "Hello",
+        "links": ["https://brand.example"],
+    }

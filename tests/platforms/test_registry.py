@@ -5,6 +5,7 @@ import pytest
 from sentinel.errors import ConfigError
 from sentinel.inventory import PLATFORMS
 from sentinel.platforms import Capability, PlatformAdapter, capabilities_for, capability_table, create_adapter
+from sentinel.platforms.base import STATE_FIELDS
 
 
 def test_every_inventory_platform_has_an_adapter_and_capability_row() -> None:
@@ -36,11 +37,14 @@ def test_factory_builds_protocol_adapters_and_rejects_unknown() -> None:
 
 
 def test_docs_capability_tables_match_the_adapters() -> None:
-    """docs/platforms.md's tables say exactly what each adapter declares."""
+    """docs/platforms.md's tables say exactly what each adapter declares, capabilities and
+    the fields of its account-state snapshot."""
     from pathlib import Path
 
     text = (Path(__file__).parents[2] / "docs" / "platforms.md").read_text()
     seen: dict[str, set[str]] = {}
+    fields: dict[str, set[str]] = {}
+    columns: set[str] = set()
     header: list[str] = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -48,9 +52,11 @@ def test_docs_capability_tables_match_the_adapters() -> None:
             continue
         if cells[0] == "platform":
             header = cells[1:]
+            columns.update(header)
             continue
-        row = seen.setdefault(cells[0], set())
-        row.update(cap for cap, cell in zip(header, cells[1:], strict=True) if cell == "yes")
-        seen.setdefault("_columns", set()).update(header)
-    assert seen.pop("_columns") == {c.value for c in Capability}
+        shown = {name for name, cell in zip(header, cells[1:], strict=True) if cell == "yes"}
+        seen.setdefault(cells[0], set()).update(shown - set(STATE_FIELDS))
+        fields.setdefault(cells[0], set()).update(shown & set(STATE_FIELDS))
+    assert columns == {c.value for c in Capability} | set(STATE_FIELDS)
     assert seen == {p: {c.value for c in capabilities_for(p).capabilities} for p in PLATFORMS}
+    assert fields == {p: set(capabilities_for(p).state_fields) for p in PLATFORMS}

@@ -12,6 +12,7 @@ from sentinel.platforms import (
     PlatformRejected,
     create_adapter,
 )
+from sentinel.platforms.base import content_hash
 from sentinel.redact import scrub
 from tests.platforms.mockapi import MockApi, body, form, no_sleep
 
@@ -254,3 +255,44 @@ async def test_reply_lists_conversation_hides_and_deletes_only_own() -> None:
     hides = [body(r) for r in api.requests if r.method == "PUT"]
     assert hides == [{"hidden": True}, {"hidden": False}]
     assert [r.url.path for r in api.requests if r.method == "DELETE"] == ["/2/tweets/1800000000000000020"]
+
+
+async def test_account_state_from_users_me() -> None:
+    img = "https://pbs.twimg.com/profile_images/1/new_normal.jpg"
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{API}/2/users/me",
+        httpx.Response(
+            200,
+            json={
+                "data": {
+                    "id": "2244994945",
+                    "name": "Brand",
+                    "username": "brand",
+                    "description": "Official account",
+                    "profile_image_url": img,
+                    "pinned_tweet_id": "1460323737035677698",
+                    "url": "https://t.co/abc",
+                    "entities": {
+                        "url": {
+                            "urls": [{"url": "https://t.co/abc", "expanded_url": "https://brand.example"}]
+                        }
+                    },
+                }
+            },
+        ),
+    )
+    api.on("GET", img, httpx.Response(200, content=b"x-avatar"))
+    async with create_adapter("x", "x1", CREDS, transport=api.transport, sleep=no_sleep) as x:
+        state = await x.account_state()
+    assert state == {
+        "handle": "brand",
+        "display_name": "Brand",
+        "avatar": content_hash(b"x-avatar"),
+        "bio": "Official account",
+        "links": ["https://brand.example"],
+        "pinned_post": "x:1460323737035677698",
+    }
+    asked = api.last("GET", f"{API}/2/users/me").url.params["user.fields"].split(",")
+    assert {"pinned_tweet_id", "profile_image_url", "entities"} <= set(asked)

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from sentinel.platforms import PlatformNotSupported, PlatformRejected, create_adapter
+from sentinel.platforms.base import content_hash
 from tests.platforms.mockapi import MockApi, body, form, no_sleep
 
 API = "https://www.googleapis.com/youtube/v3"
@@ -179,3 +180,38 @@ async def test_comment_threads_reply_list_hide_and_delete_only_own() -> None:
     assert statuses == ["heldForReview", "published"]
     deletes = [r.url.params["id"] for r in api.requests if r.method == "DELETE"]
     assert deletes == ["UgzTop1.reply9"]
+
+
+async def test_account_state_from_the_channel_snippet() -> None:
+    thumb = "https://yt3.ggpht.com/abc=s800"
+    api = MockApi()
+    api.on(
+        "GET",
+        f"{API}/channels",
+        httpx.Response(
+            200,
+            json={
+                "items": [
+                    {
+                        "id": "UC123",
+                        "snippet": {
+                            "title": "Brand",
+                            "description": "Videos",
+                            "customUrl": "@brand",
+                            "thumbnails": {"default": {"url": thumb + "8"}, "high": {"url": thumb}},
+                        },
+                    }
+                ]
+            },
+        ),
+    )
+    api.on("GET", thumb, httpx.Response(200, content=b"yt-pic"))
+    async with create_adapter("youtube", "yt", CREDS, transport=api.transport, sleep=no_sleep) as yt:
+        state = await yt.account_state()
+    assert state == {
+        "handle": "@brand",
+        "display_name": "Brand",
+        "avatar": content_hash(b"yt-pic"),
+        "bio": "Videos",
+    }
+    assert api.last("GET", f"{API}/channels").url.params["mine"] == "true"

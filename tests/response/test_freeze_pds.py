@@ -12,7 +12,6 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from sentinel.config import load_config
@@ -26,15 +25,11 @@ from sentinel.response.store import ResponseStore
 from sentinel.vault.client import VaultClient
 from sentinel.watcher.service import WatcherService
 from tests.conftest import Deployment, running_app
+from tests.response.pds_account import protect, xrpc
 
 SCAM = "We are giving back! Send 0.1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh, get 0.2 back https://claim-example.com"
 
 pytestmark = pytest.mark.pds
-
-
-def xrpc(pds: Any, nsid: str, token: str | None = None, **body: Any) -> httpx.Response:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    return httpx.post(f"{pds.url}/xrpc/{nsid}", json=body, headers=headers, timeout=30)
 
 
 async def test_out_of_band_post_on_bluesky_is_frozen_and_the_attacker_cut_off(
@@ -42,11 +37,7 @@ async def test_out_of_band_post_on_bluesky_is_frozen_and_the_attacker_cut_off(
 ) -> None:
     acct = pds.create_account()
     handle, did, main_password = acct["handle"], acct["did"], acct["password"]
-    (deployment.dir / "inventory.toml").write_text(
-        f'[[accounts]]\nid = "brand-bsky"\nplatform = "bluesky"\nhandle = "{handle}"\ntimezone = "UTC"\n'
-        f'publishing = "gated"\nowners = ["op-ann"]\ndomains = ["example.com"]\n'
-        'credentials = [{ kind = "password" }, { kind = "app_password", rotation = "30d" }]\n'
-    )
+    protect(deployment, handle)
     cfg = deployment.config.read_text() + "[watcher]\nintervals = { bluesky = 1 }\n"
     deployment.config.write_text(cfg)
     config = load_config(deployment.config, env={})

@@ -25,6 +25,9 @@ from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
+from sentinel.watcher.account_state import AccountStateWatcher
+from tests.platforms.mockapi import MockApi, no_sleep
+from tests.watcher.accounts import Sink
 
 
 class Gate:
@@ -379,3 +382,47 @@ def test_which_offending_posts_are_deleted() -> None:
     )
     assert by_rule.deletes("any", ["timing.odd-hour", "links.new-domain"]) == ""
     assert by_rule.deletes("any", ["timing.odd-hour"]) == "no rule that deletes flagged it"
+
+
+async def test_revoke_lists_for_a_person_what_appeared_since_the_known_good_snapshot(world: World) -> None:
+    """Facebook has no API to remove a Page's people: the freeze names the one added since
+    the last known-good account-state snapshot (documented Graph shapes, MockTransport)."""
+    graph = "https://graph.facebook.com/v21.0"
+    page = httpx.Response(200, json={"id": "1234", "name": "Brand", "username": "brand"})
+    pia = {"id": "1", "name": "Pia", "tasks": ["MANAGE"]}
+    intruder = {"id": "2", "name": "Intruder", "tasks": ["MANAGE"]}
+    api = MockApi()
+    api.on("GET", f"{graph}/1234", page)
+    api.on(
+        "GET",
+        f"{graph}/1234/assigned_users",
+        httpx.Response(200, json={"data": [pia]}),
+        httpx.Response(200, json={"data": [pia, intruder]}),
+    )
+    creds = {"access_token": "page-token-123456", "page_id": "1234", "business_id": "99"}
+    fb = create_adapter("facebook", "acct-0", creds, transport=api.transport, sleep=no_sleep)
+    watcher = AccountStateWatcher(world.store, Sink())
+    watcher.add("acct-0", fb)
+    assert await watcher.snapshot("acct-0") == []
+    assert [e["new"] for e in await watcher.snapshot("acct-0")] == ["MANAGE · Intruder"]
+
+    async def the_page(account: Account) -> PlatformAdapter:
+        return fb
+
+    responder = Responder(
+        world.inventory,
+        world.rstore,
+        world.gate,
+        VaultContainment(world.daemon, world.settings, world.rstore),
+        the_page,
+        settings=ResponderSettings(backoff=0.01),
+    )
+    await responder.lock(["acct-0"], "a new Page admin", "op-lee")
+    rec = world.rstore.get("acct-0")
+    assert rec is not None
+    sessions = {s.step: s for s in rec.steps}["sessions"]
+    assert sessions.status == "todo"
+    assert "remove delegate 'MANAGE · Intruder'" in sessions.detail
+    assert "Meta Business Suite" in sessions.detail  # the platform's own manual step comes first
+    assert "Pia" not in sessions.detail
+    await fb.aclose()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 from tests.api.conftest import harness, sandbox, world
+from tests.creds.conftest import env
 
-__all__ = ["harness", "sandbox", "world"]
+__all__ = ["env", "harness", "sandbox", "world"]
 
 
 @pytest.fixture(autouse=True)

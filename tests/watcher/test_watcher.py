@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -17,31 +16,8 @@ from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
 from sentinel.watcher import PublishedLedger, WatchedAccount, Watcher
 from tests.pds_fixture import Pds
-
-
-def new_account(server: SandboxServer) -> dict[str, str]:
-    handle, password = f"w{secrets.token_hex(4)}", secrets.token_urlsafe(12)
-    httpx.post(f"{server.url}/api/accounts", json={"handle": handle, "password": password}).raise_for_status()
-    return {"identifier": handle, "password": password, "service": server.url}
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    async def __call__(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
-
-    def by_text(self) -> dict[str, dict[str, Any]]:
-        return {e["text"]: e for e in self.events}
-
-
-async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
+from tests.waiting import wait_for
+from tests.watcher.accounts import Sink, new_account
 
 
 async def test_reconciles_gated_posts_and_finds_out_of_band_ones(

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sentinel.engine.detectors import behaviour, content, links, provenance
+from sentinel.engine.detectors import account, behaviour, content, links, provenance, vault
 from sentinel.engine.detectors.base import DETECTORS, DetectorSpec, Hit, Param
 
-__all__ = ["DETECTORS", "DetectorSpec", "Hit", "Param", "behaviour", "content", "links", "provenance"]
+__all__ = [
+    "DETECTORS",
+    "DetectorSpec",
+    "Hit",
+    "Param",
+    "account",
+    "behaviour",
+    "content",
+    "links",
+    "provenance",
+    "vault",
+]

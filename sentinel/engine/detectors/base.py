@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from sentinel.durations import parse_duration
 from sentinel.engine.context import Context
@@ -20,6 +20,9 @@ from sentinel.engine.state import WINDOWS
 
 Hit = tuple[str, float]
 Check = Callable[[Context, Mapping[str, Any]], Hit | None]
+Subject = Literal["post", "account", "vault"]
+"""What a detector judges: a post, an account event or a Vault request (each has its context)."""
+_C = TypeVar("_C")
 Kind = Literal[
     "int", "float", "bool", "str", "duration", "window", "choice", "str_list", "domain_list", "regex_list"
 ]
@@ -89,6 +92,7 @@ class DetectorSpec:
     phase: Literal["main", "after"] = "main"
     on_matched: bool = False
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    subject: Subject = "post"
 
     def compile_params(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``raw``, each checked; ``KeyError``/``ValueError`` name the problem."""
@@ -111,12 +115,21 @@ def detector(
     params: Mapping[str, Param] | None = None,
     phase: Literal["main", "after"] = "main",
     on_matched: bool = False,
-) -> Callable[[Check], Check]:
-    def register(fn: Check) -> Check:
+    subject: Subject = "post",
+) -> Callable[[Callable[[_C, Mapping[str, Any]], Hit | None]], Callable[[_C, Mapping[str, Any]], Hit | None]]:
+    def register(
+        fn: Callable[[_C, Mapping[str, Any]], Hit | None],
+    ) -> Callable[[_C, Mapping[str, Any]], Hit | None]:
         if name in DETECTORS:
             raise RuntimeError(f"detector {name!r} registered twice")
         DETECTORS[name] = DetectorSpec(
-            name=name, check=fn, params=dict(params or {}), doc=doc, phase=phase, on_matched=on_matched
+            name=name,
+            check=cast(Check, fn),
+            params=dict(params or {}),
+            doc=doc,
+            phase=phase,
+            on_matched=on_matched,
+            subject=subject,
         )
         return fn
 

@@ -1,0 +1,361 @@
+"""Tail Vault's file audit log: every entry, once, across rotation, truncation and restarts.
+
+Vault (``vault audit enable file``) and OpenBao (an ``audit "file"`` block in the server
+config) write one JSON object per request and per response. ``AuditLogTailer`` reads the
+file named in ``[vault] audit_log`` and hands each entry, as the raw dict the device wrote,
+to a sink (the guard), in file order.
+
+Where it is, it remembers in the state store: the file's inode, the offset just past the
+last whole line handed on, and a hash of the file's first line (which tells a file
+truncated and written again past the old offset from the same file grown). So:
+
+- **restart** resumes at the offset: no line is skipped or repeated (a line is recorded
+  as read only after the sink took it; a crash in the middle of a batch repeats at most
+  that batch);
+- **rename and create** (logrotate ``create``; Vault reopens on SIGHUP): the old file is
+  read to its end through the open handle before the new one is read from its start; if
+  the rotation happened while Sentinel was down, the renamed file is found beside the log
+  by its inode and its rest is read first;
+- **copytruncate**: the file shrinks (or its first line changes); the lines not yet read
+  are taken from the copy beside it (found by its first line) before the log is read again
+  from its start;
+- the very first start (nothing stored) begins at the end of the file: history written
+  before Sentinel watched is not replayed into the daemon (``sentinel replay`` is for
+  history).
+
+A half-written last line waits for its newline. A line that is not a JSON object with
+``type`` is counted (``sentinel_vault_audit_malformed_total``) and logged by offset, never
+by content, and never stops the tailer; so is an entry the sink fails on. watchdog wakes the tailer when the directory
+changes; a poll every ``poll`` seconds covers file systems without notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+
+from sentinel import metrics
+from sentinel.logs import get_logger
+from sentinel.store import Store
+
+log = get_logger("sentinel.vault.audit_log")
+
+AuditSink = Callable[[dict[str, Any]], Awaitable[None]]
+CHUNK = 1 << 20
+HEAD_BYTES = 1 << 16
+
+MIGRATIONS = [
+    """
+    CREATE TABLE vault_audit_tail (
+        path    TEXT PRIMARY KEY,
+        inode   INTEGER NOT NULL,
+        offset  INTEGER NOT NULL,
+        head    TEXT NOT NULL,
+        updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )
+    """,
+]
+
+ENTRIES = metrics.counter("sentinel_vault_audit_entries_total", "Vault audit-log entries read")
+MALFORMED = metrics.counter(
+    "sentinel_vault_audit_malformed_total", "Vault audit-log lines that were not a JSON audit entry"
+)
+SINK_FAILED = metrics.counter(
+    "sentinel_vault_audit_sink_failures_total", "Vault audit-log entries the sink failed on (skipped)"
+)
+ROTATIONS = metrics.counter(
+    "sentinel_vault_audit_rotations_total", "Vault audit-log rotations followed", ("how",)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where the tailer is: the file (inode, first-line hash) and the offset past the last line read."""
+
+    inode: int
+    offset: int
+    head: str
+
+
+def first_line_hash(fh: BinaryIO) -> str:
+    """sha256 of the file's first whole line ("" while it has none)."""
+    start = os.pread(fh.fileno(), HEAD_BYTES, 0)
+    end = start.find(b"\n")
+    return hashlib.sha256(start[: end + 1]).hexdigest() if end >= 0 else ""
+
+
+def parse_entry(line: bytes) -> dict[str, Any] | None:
+    """The audit entry on one line, or None when the line is not one."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+        return None
+    return entry
+
+
+class _Wake(FileSystemEventHandler):
+    def __init__(self, tailer: AuditLogTailer) -> None:
+        self.tailer = tailer
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        name = self.tailer.path.name
+        for p in (event.src_path, getattr(event, "dest_path", "")):
+            if p and Path(str(p)).name.startswith(name):
+                self.tailer.wake_threadsafe()
+                return
+
+
+class AuditLogTailer:
+    """Hands every entry of the audit log at ``path`` to ``sink``, exactly once, in order."""
+
+    def __init__(self, path: str | Path, store: Store, sink: AuditSink, *, poll: float = 1.0) -> None:
+        self.path = Path(path)
+        self.store = store
+        self.sink = sink
+        self.poll = poll
+        self.entries = 0
+        self.malformed = 0
+        self.failed = 0
+        self.rotations = 0
+        self._fh: BinaryIO | None = None
+        self._pos: Position | None = None
+        self._stop = False
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._observer: BaseObserver | None = None
+        store.migrate("vault_audit", MIGRATIONS)
+
+    # -- state in the store ----------------------------------------------------------------
+    def saved(self) -> Position | None:
+        row = self.store.query_one(
+            "SELECT inode, offset, head FROM vault_audit_tail WHERE path = ?", (str(self.path),)
+        )
+        return Position(int(row["inode"]), int(row["offset"]), str(row["head"])) if row else None
+
+    def _save(self) -> None:
+        if self._pos is None:
+            return
+        self.store.execute(
+            "INSERT INTO vault_audit_tail(path, inode, offset, head) VALUES(?, ?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET inode = excluded.inode, offset = excluded.offset, "
+            "head = excluded.head, updated = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
+            (str(self.path), self._pos.inode, self._pos.offset, self._pos.head),
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+    async def _drain(self, fh: BinaryIO, pos: Position) -> Position:
+        """Hand on every whole line of ``fh`` from ``pos.offset``; return the new position."""
+        offset = pos.offset
+        head = pos.head
+        pending = b""
+        while True:
+            chunk = os.pread(fh.fileno(), CHUNK, offset + len(pending))
+            if not chunk:
+                break
+            pending += chunk
+            cut = pending.rfind(b"\n")
+            if cut < 0:
+                continue
+            lines, pending = pending[: cut + 1], pending[cut + 1 :]
+            line_at = offset
+            for line in lines.splitlines(keepends=True):
+                await self._deliver(line, line_at)
+                line_at += len(line)
+            offset += len(lines)
+            if not head:
+                head = first_line_hash(fh)
+            self._pos = Position(pos.inode, offset, head)
+            self._save()
+        return Position(pos.inode, offset, head or first_line_hash(fh))
+
+    async def _deliver(self, line: bytes, offset: int) -> None:
+        if not line.strip():
+            return
+        entry = parse_entry(line)
+        if entry is None:
+            self.malformed += 1
+            MALFORMED.inc()
+            log.warning("vault_audit.malformed_line", path=str(self.path), offset=offset, length=len(line))
+            return
+        self.entries += 1
+        ENTRIES.inc()
+        try:
+            await self.sink(entry)
+        except Exception as e:  # one entry the sink chokes on must not stop the log (or loop on it)
+            self.failed += 1
+            SINK_FAILED.inc()
+            log.error(
+                "vault_audit.sink_failed", path=str(self.path), offset=offset, error=e.__class__.__name__
+            )
+
+    def _sibling(self, match: Callable[[BinaryIO, os.stat_result], bool]) -> BinaryIO | None:
+        """An open handle on a rotated copy of the log beside it that ``match`` accepts."""
+        try:
+            names = sorted(p for p in self.path.parent.iterdir() if p.name.startswith(self.path.name + "."))
+        except OSError:
+            return None
+        for candidate in names:
+            try:
+                fh = open(candidate, "rb")  # noqa: SIM115 - handed to the caller
+            except OSError:
+                continue
+            if match(fh, os.fstat(fh.fileno())):
+                return fh
+            fh.close()
+        return None
+
+    async def _open(self) -> bool:
+        """Open the log where the store says we were (reading a rotated predecessor first)."""
+        try:
+            fh = open(self.path, "rb")  # noqa: SIM115 - kept open while tailing
+        except FileNotFoundError:
+            return False
+        st = os.fstat(fh.fileno())
+        head = first_line_hash(fh)
+        saved = self.saved()
+        if saved is None:
+            self._fh, self._pos = fh, Position(st.st_ino, st.st_size, head)
+            self._trim_partial_line()
+            self._save()
+            log.info("vault_audit.started", path=str(self.path), offset=self._pos.offset)
+            return True
+        if saved.inode == st.st_ino and st.st_size >= saved.offset and (not saved.head or saved.head == head):
+            self._fh, self._pos = fh, saved
+            return True
+        # Rotated (or truncated) while we were away: finish the predecessor, then start over.
+        same_file = saved.inode == st.st_ino
+        old = self._sibling(
+            lambda f, s: (
+                (s.st_ino == saved.inode and not same_file)
+                or (s.st_size >= saved.offset and first_line_hash(f) == saved.head)
+            )
+        )
+        if old is not None:
+            with old:
+                await self._drain(old, saved)
+        else:
+            log.warning("vault_audit.predecessor_missing", path=str(self.path), offset=saved.offset)
+        self._count_rotation("while_stopped")
+        self._fh, self._pos = fh, Position(st.st_ino, 0, head)
+        self._save()
+        return True
+
+    def _trim_partial_line(self) -> None:
+        """On a first start at the end of the file, back up to just after its last newline."""
+        assert self._fh is not None and self._pos is not None
+        offset = self._pos.offset
+        tail = os.pread(self._fh.fileno(), min(offset, HEAD_BYTES), max(0, offset - HEAD_BYTES))
+        if tail and not tail.endswith(b"\n"):
+            cut = tail.rfind(b"\n")
+            back = len(tail) - (cut + 1)
+            self._pos = Position(self._pos.inode, offset - back, self._pos.head)
+
+    def _count_rotation(self, how: str) -> None:
+        self.rotations += 1
+        ROTATIONS.inc(how=how)
+        log.info("vault_audit.rotated", path=str(self.path), how=how)
+
+    async def read_available(self) -> None:
+        """One pass: everything written since the last pass, following a rotation or truncation."""
+        if self._fh is None and not await self._open():
+            return
+        assert self._fh is not None and self._pos is not None
+        pos = self._pos
+        st = os.fstat(self._fh.fileno())
+        head = first_line_hash(self._fh)
+        if st.st_size < pos.offset or (pos.head and head and head != pos.head):
+            # copytruncate, seen before reading on from a stale offset: the unread rest is
+            # in the copy beside the log
+            copy = self._sibling(lambda f, s: s.st_size >= pos.offset and first_line_hash(f) == pos.head)
+            if copy is not None:
+                with copy:
+                    await self._drain(copy, pos)
+            else:
+                log.warning("vault_audit.copy_missing", path=str(self.path), offset=pos.offset)
+            self._pos = Position(pos.inode, 0, "")
+            self._save()
+            self._count_rotation("copytruncate")
+        self._pos = await self._drain(self._fh, self._pos)
+        try:
+            current = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return  # renamed, its successor not created yet: the handle keeps the old file
+        if current != self._pos.inode:
+            # rename + create: finish the old file through the handle, then the new one
+            self._pos = await self._drain(self._fh, self._pos)
+            self._fh.close()
+            self._fh = None
+            try:
+                fh = open(self.path, "rb")  # noqa: SIM115 - kept open while tailing
+            except FileNotFoundError:
+                return
+            self._fh, self._pos = fh, Position(os.fstat(fh.fileno()).st_ino, 0, "")
+            self._save()
+            self._count_rotation("create")
+            self._pos = await self._drain(self._fh, self._pos)
+
+    # -- running ---------------------------------------------------------------------------
+    def wake_threadsafe(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed while watchdog still ran
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        """Tail until ``stop()``; problems reading are logged and retried, never fatal."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stop = False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        observer = Observer()
+        observer.schedule(_Wake(self), str(self.path.parent), recursive=False)
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
+        try:
+            while not self._stop:
+                self._wake.clear()
+                try:
+                    await self.read_available()
+                except OSError as e:
+                    log.warning("vault_audit.read_failed", path=str(self.path), error=str(e))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll)
+        finally:
+            observer.stop()
+            await asyncio.to_thread(observer.join, 5)
+            self.close()
+
+    def stop(self) -> None:
+        self._stop = True
+        if self._wake is not None:
+            self._wake.set()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "entries": self.entries,
+            "malformed": self.malformed,
+            "sink_failed": self.failed,
+            "rotations": self.rotations,
+            "offset": self._pos.offset if self._pos else None,
+        }
