@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
@@ -74,6 +75,19 @@ def only_the_platforms_errors(ctx: Any, response: Any, case: Any) -> None:
     assert code == "platform_error", f"server error {response.status_code}: {response.text[:200]}"
 
 
+BODY_LIMIT = 1 << 20
+
+
+def refused_or_over_the_body_limit(ctx: Any, response: Any, case: Any) -> None:
+    """Invalid data is refused as schemathesis expects, or, when the invalid body it drew is
+    larger than the body limit, with the documented ``413 body_too_large`` before it is read."""
+    body = response.request.body or b""
+    if response.status_code == 413 and len(body) > BODY_LIMIT:
+        assert response.json()["error"]["code"] == "body_too_large"
+        return
+    negative_data_rejection(ctx, response, case)
+
+
 OPERATIONS = [(path, method.upper()) for path, ops in document()["paths"].items() for method in ops]
 
 
@@ -112,8 +126,8 @@ def test_api_conforms_and_refuses_unauthenticated_calls(
         headers = {"Authorization": f"Bearer {token}"} if rng.random() < 0.9 else None
         case.call_and_validate(
             headers=headers,
-            excluded_checks=[not_a_server_error],
-            additional_checks=[only_the_platforms_errors],
+            excluded_checks=[not_a_server_error, negative_data_rejection],
+            additional_checks=[only_the_platforms_errors, refused_or_over_the_body_limit],
         )
 
     run()
@@ -127,7 +141,7 @@ BODY_OPERATIONS = [
 ]
 LIMITS = {
     # kind: (raw body, status, a phrase of the message)
-    "over-the-body-limit": (b" " * ((1 << 20) + 1), 413, "larger than 1048576 bytes"),
+    "over-the-body-limit": (b" " * (BODY_LIMIT + 1), 413, "larger than 1048576 bytes"),
     "nested-deeper-than-32": (b'{"text": ' + b"[" * 33 + b"]" * 33 + b"}", 400, "deeper than 32 levels"),
     "lone-surrogate": (b'{"account": "acct-a", "text": "\\udfff"}', 400, "lone surrogate"),
     "invalid-utf-8": (b'{"account": "acct-a", "text": "\xc3\x28"}', 400, "not valid UTF-8"),
