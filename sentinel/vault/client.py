@@ -30,7 +30,6 @@ import hvac
 import hvac.exceptions as hv
 import requests
 
-from sentinel.config import VaultSettings
 from sentinel.errors import (
     VaultAuthError,
     VaultConflict,
@@ -43,6 +42,7 @@ from sentinel.errors import (
 from sentinel.redact import register_secret, scrub
 from sentinel.vault.aio import Answer, ConnectFailed, LoopShared, Pool, tls_refusal
 from sentinel.vault.auth import TokenSource, login
+from sentinel.vault.settings import VaultSettings
 
 T = TypeVar("T")
 MERGE_PATCH = "application/merge-patch+json"
