@@ -69,8 +69,6 @@ class ApiSettings:
     capability_cache: Duration = Duration(5.0)
     authz_grace: Duration = Duration(300.0)
     acl_prefix: str = "sentinel"
-    webhook_urls: tuple[str, ...] = ()
-    webhook_secret_file: Path | None = None
     max_body_bytes: int = 1 << 20
     """A larger request body is refused (413) while it is read, before authorization."""
     read_timeout: Duration = Duration(10.0)
