@@ -39,7 +39,7 @@ def outside(modules: set[str], allowed: set[str], packages: tuple[str, ...]) -> 
         # The sandbox platform server is a platform, not a Vault user.
         (
             "sentinel.platforms.sandbox_server",
-            BASE | {"sentinel.logs", "sentinel.net"},
+            BASE | {"sentinel.logs", "sentinel.metrics", "sentinel.net", "sentinel.retry"},
             ("sentinel.platforms",),
         ),
     ],
