@@ -37,8 +37,15 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format sentinel tests bench
 
+# Coverage includes the processes the tests start (see [tool.coverage.run] in pyproject.toml).
+COVERAGE_ENV := COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/.coverage
+
 test: $(STAMP) system-deps lint
-	$(BIN)/python -m pytest -q
+	rm -f .coverage .coverage.*
+	$(COVERAGE_ENV) $(BIN)/python -m pytest -q
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report --format=total --precision=1 | sed 's/^/coverage (sentinel, daemon subprocesses included): /;s/$$/%/'
+	$(BIN)/coverage report > /dev/null  # fails below [tool.coverage.report] fail_under
 
 clean:
-	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.*

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sentinel import logs
 from sentinel.alerts import Alert, AlertOutbox, Dispatcher, build_receivers
 from sentinel.alerts.settings import AlertsSettings
+from sentinel.net import free_port
 from sentinel.settings import build_section
 from sentinel.store import Store
-from sentinel.vault.devserver import free_port
 
 SECRET = "whsec_" + base64.b64encode(b"bench-signing-key-0123456789abcd").decode()
 

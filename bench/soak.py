@@ -37,12 +37,13 @@ from typing import Any
 import httpx
 
 from sentinel.config import VaultSettings
+from sentinel.net import free_port
 from sentinel.platforms.sandbox_server import SandboxProcess
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devproxy import TcpProxy
-from sentinel.vault.devserver import DevVault, free_port
+from sentinel.vault.devserver import DevVault
 
 TEXTS = ("New arrivals this week", "Our store opens at 9", "Thanks for 10k followers!", "Read the blog")
 

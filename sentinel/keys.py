@@ -13,10 +13,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sentinel.audit import FileKeyStore, KeyStore, VaultKeyStore, fingerprint
-from sentinel.config import Config, VaultSettings
+from sentinel.config import Config
 from sentinel.errors import AuditError
 from sentinel.vault.client import VaultClient
 from sentinel.vault.policies import transit_key_name
+from sentinel.vault.settings import VaultSettings
 
 
 def audit_keystore(

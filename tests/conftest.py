@@ -22,27 +22,45 @@ from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import DevVault
+from sentinel.vault.devserver import DevCA, DevVault
 
 
 @pytest.fixture(scope="session")
 def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
-    """One in-memory OpenBao dev server for the session (root token in ``bao.root_token``)."""
+    """One in-memory OpenBao dev server for the session (root token in ``bao.root_token``),
+    over plain HTTP at ``bao.addr`` and over TLS at ``bao.tls_addr`` with a certificate from a
+    CA this session makes (``bao.ca_path``): production Vault speaks TLS, and the Vault
+    client, rotation and API suites speak it here (see ``tls_settings``)."""
     log = tmp_path_factory.mktemp("bao") / "bao.log"
-    server = DevVault(log_path=log).start()
+    server = DevVault(log_path=log, tls=DevCA.create("Sentinel test CA")).start()
     try:
         yield server
     finally:
         server.stop()
 
 
-def new_mount(bao: DevVault, letter: str = "c") -> tuple[VaultSettings, VaultClient, VaultClient, str]:
+def tls_settings(bao: DevVault, **names: str) -> VaultSettings:
+    """Settings that reach the session's OpenBao over TLS, trusting the session's CA."""
+    return VaultSettings(addr=bao.tls_addr, ca_cert=bao.ca_path, **names)
+
+
+def admin_client(bao: DevVault, settings: VaultSettings) -> VaultClient:
+    """The root token's client for ``settings`` (its address, CA and KV mount)."""
+    ca = str(settings.ca_cert) if settings.ca_cert else None
+    return VaultClient(settings.addr, bao.root_token, kv_mount=settings.kv_mount, ca_cert=ca)
+
+
+def new_mount(
+    bao: DevVault, letter: str = "c", tls: bool = False
+) -> tuple[VaultSettings, VaultClient, VaultClient, str]:
     """A fresh KV mount and policy prefix, bootstrapped as an administrator does it:
-    (settings, the administrator's client, the daemon's client, the daemon's token)."""
+    (settings, the administrator's client, the daemon's client, the daemon's token);
+    with ``tls``, reached over TLS."""
     tag = secrets.token_hex(4)
     name = f"{letter}-{tag}"
-    settings = VaultSettings(addr=bao.addr, kv_mount=name, policy_prefix=name, password_policy=name)
-    admin = VaultClient(bao.addr, bao.root_token, kv_mount=settings.kv_mount)
+    names = {"kv_mount": name, "policy_prefix": name, "password_policy": name}
+    settings = tls_settings(bao, **names) if tls else VaultSettings(addr=bao.addr, **names)
+    admin = admin_client(bao, settings)
     bootstrap(admin, settings)
     token, _ = issue_daemon_token(admin, settings, ttl="1h")
     return settings, admin, admin.with_token(token), token

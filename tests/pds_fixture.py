@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sentinel.vault.devserver import free_port
+from sentinel.net import free_port
 
 HERE = Path(__file__).resolve().parent / "pds"
 INSTALL_SCRIPT = HERE / "install.sh"

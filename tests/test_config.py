@@ -61,6 +61,8 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ({"vault": {"addr": "vault:8200"}}, "'vault.addr': 'vault:8200' must start with http:// or https://"),
         ({"vault": {"auth": "approle"}}, "needs 'vault.approle_role_id'"),
         ({"api": {"port": 70000}}, "'api.port' must be between 0 and 65535"),
+        # Accepted once and never read (no webhook is sent): refused now, naming the key.
+        ({"api": {"webhook_urls": ["https://x"]}}, "config key 'api.webhook_urls' is unknown"),
         ({"api": {"port": "80"}}, "config key 'api.port': got '80', expected a whole number"),
         ({"api": {"max_body_bytes": 10}}, "'api.max_body_bytes' must be at least 1024"),
         ({"api": {"max_connections": 1}}, "'api.max_connections' must be at least 2"),

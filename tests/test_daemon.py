@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from sentinel.errors import VaultNotFound
+from sentinel.net import free_port
 from sentinel.store import Store
-from sentinel.vault.devserver import free_port
 from tests.conftest import Deployment
 
 

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sentinel.cli import freeze_status, rotation_status
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json
 from sentinel.daemon import HEARTBEAT_SECONDS, STATUS_KEY
@@ -77,19 +78,8 @@ def collect(ctx: Context) -> dict[str, Any]:
 
 
 def _providers() -> list[tuple[str, Any]]:
-    """Sections other components add (frozen accounts, due rotations, pending alerts)."""
-    found: list[tuple[str, Any]] = []
-    for module, name in (
-        ("sentinel.response.status", "frozen"),
-        ("sentinel.creds.status", "rotations"),
-        ("sentinel.alerts.status", "alerts"),
-    ):
-        try:
-            mod = __import__(module, fromlist=["status_section"])
-        except ImportError:
-            continue
-        found.append((name, mod.status_section))
-    return found
+    """Sections the components add (frozen accounts, due rotations)."""
+    return [("frozen", freeze_status.status_section), ("rotations", rotation_status.status_section)]
 
 
 def handle(ctx: Context, args: argparse.Namespace) -> int:

@@ -123,10 +123,6 @@ class RotationResult:
         }
 
 
-class Parked(SentinelError):
-    """A rotation gave up after its attempts (it stays pending; the current credential stands)."""
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

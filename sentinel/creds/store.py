@@ -208,12 +208,6 @@ class CredentialStore:
             },
         )
 
-    def unpark(self, state: CredentialState) -> None:
-        self.vault.kv_patch_metadata(
-            L.credential_path(state.account, state.key),
-            {L.STATE: L.STATE_CURRENT, L.PARKED_REASON: None, L.PARKED_AT: None, L.ATTEMPTS: None},
-        )
-
     def cancel(
         self, state: CredentialState, current_data: Mapping[str, Any], now: datetime, actor: str
     ) -> int:

@@ -31,10 +31,11 @@ from sentinel.files import private_dir, private_file, write_private
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.keys import transit_public_keys
 from sentinel.logs import configure, get_logger
+from sentinel.net import free_port
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import DevVault, free_port
+from sentinel.vault.devserver import DevVault
 from sentinel.vault.layout import credential_path
 
 DEMO_INVENTORY = Path(__file__).with_name("inventory.toml")

@@ -50,8 +50,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sentinel.net import free_port
 from sentinel.platforms.timefmt import utc_z
-from sentinel.vault.devserver import free_port
 
 
 def _digest(secret: str) -> bytes:

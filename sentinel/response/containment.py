@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sentinel.authz import ACCOUNT_CAPABILITIES
-from sentinel.config import Config, VaultSettings
+from sentinel.config import Config
 from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.inventory import CREDENTIAL_KINDS, Inventory
 from sentinel.logs import get_logger
@@ -37,6 +37,7 @@ from sentinel.response.acl import PolicyParseError, parse_policy
 from sentinel.response.store import ResponseStore
 from sentinel.vault.client import VaultClient
 from sentinel.vault.policies import empty_freeze_policy, freeze_policy_header, freeze_policy_name
+from sentinel.vault.settings import VaultSettings
 
 __all__ = [
     "FreezePolicyCheck",

@@ -1,25 +1,28 @@
-"""A small HTTP/1.1 keep-alive pool on asyncio streams, for calls from the event loop.
+"""Vault calls from the event loop: a keep-alive HTTP/1.1 pool framed by ``h11``.
 
 The rotation hot path makes four Vault calls per credential. Through hvac each costs a
-thread hop (hvac is synchronous) and ~0.4-0.6 ms of CPU in requests; this pool sends the
-same JSON requests from the event loop at about a tenth of that. Only Vault (one origin
-the operator configures) is spoken to this way; platforms on the open internet go through
-httpx's own transport (see ``sentinel.creds.transport``).
+thread hop (hvac is synchronous) and ~0.4-0.6 ms of CPU in requests; ``Pool`` sends the
+same JSON requests from the event loop, on asyncio's public transports (TLS included)
+with h11 (the HTTP/1.1 state machine under httpcore and httpx) reading and writing every
+message. Only Vault (one origin the operator configures) is spoken to this way; platforms
+on the open internet go through httpx (see ``sentinel.creds.transport``).
 
-It speaks only what those APIs need: one request at a time per connection, bodies with
-``Content-Length``, answers framed by ``Content-Length``, chunked encoding or the end of
-the connection. Idle connections are reused. A reused connection that ends before a
-single byte of the answer arrived is one the server closed while it was idle: the request
-goes once more on a new connection (as urllib3 and browsers do).
+Reuse is safe by construction: every byte the server sends goes to the connection's h11
+state machine as it arrives, so a connection that was closed, or that holds bytes after
+its answer ended (which must never be read as the next request's answer), is dropped
+before a request is written to it. A request whose bytes went out and got no answer is
+sent once more only when it is a read (``IDEMPOTENT``): a Vault write runs at most once.
 
 A pool belongs to one event loop (``LoopShared`` keeps one per loop, opened by the first
-session and closed by the last). Errors are raised as ``OSError`` subclasses,
-``TimeoutError`` or ``asyncio.IncompleteReadError``; the callers translate them.
+session and closed by the last). Errors are raised as ``OSError`` subclasses
+(``ConnectFailed``: nothing was sent; ``BadAnswer``: the answer is not HTTP/1.x;
+``ConnectionLost``: the connection ended before the answer did) or ``TimeoutError``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -28,10 +31,16 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
+import h11
+
 R = TypeVar("R")
 
 MAX_IDLE = 32
 """Idle connections kept per pool (more than the rotator's concurrency)."""
+
+IDEMPOTENT = frozenset({"GET", "HEAD"})
+"""Sent once more on a new connection when the first ended before answering (a read
+changes nothing at the server); every other method is sent at most once."""
 
 
 @dataclass(frozen=True)
@@ -47,31 +56,100 @@ class Answer:
         return json.loads(self.body) if self.body else None
 
 
-class _Conn:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.used = False
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-class StaleConnection(OSError):
-    """A reused connection was closed by the server before it answered anything."""
-
-
 class ConnectFailed(OSError):
-    """No connection could be opened (nothing was sent)."""
+    """No connection could be opened, TLS included (nothing was sent)."""
 
 
 class BadAnswer(OSError):
-    """The server's answer is not HTTP/1.x as this pool reads it."""
+    """The server's answer is not HTTP/1.x."""
+
+
+class ConnectionLost(OSError):
+    """The connection ended before its answer did: the request may have reached the server."""
+
+
+class _Conn(asyncio.Protocol):
+    """One connection: asyncio's transport below, h11 above, fed as bytes arrive."""
+
+    def __init__(self) -> None:
+        self.h11 = h11.Connection(h11.CLIENT)
+        self.transport: asyncio.Transport | None = None
+        self.lost = False
+        self.gone = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast("asyncio.Transport", transport)
+
+    def data_received(self, data: bytes) -> None:
+        if not self.lost:
+            self.h11.receive_data(data)
+            self._wake.set()
+
+    def eof_received(self) -> bool | None:
+        self._ended()
+        return None  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._ended()
+        self.gone.set()
+
+    def _ended(self) -> None:
+        if not self.lost:
+            self.lost = True
+            self.h11.receive_data(b"")
+            self._wake.set()
+
+    def reusable(self) -> bool:
+        """Idle, open, and nothing arrived since its last answer ended."""
+        unread, closed = self.h11.trailing_data
+        return (
+            not self.lost
+            and not closed
+            and not unread
+            and self.h11.our_state is h11.IDLE
+            and self.transport is not None
+            and not self.transport.is_closing()
+        )
+
+    async def exchange(self, request: h11.Request, body: bytes | None) -> Answer:
+        assert self.transport is not None
+        out = self.h11.send(request) or b""
+        if body:
+            out += self.h11.send(h11.Data(data=body)) or b""
+        self.transport.write(out + (self.h11.send(h11.EndOfMessage()) or b""))
+        status, fields, chunks = 0, [], []
+        while True:
+            event = self.h11.next_event()
+            if event is h11.NEED_DATA:
+                self._wake.clear()
+                await self._wake.wait()
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+                fields = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers.raw_items()]
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                return Answer(status, {k.lower(): v for k, v in fields}, b"".join(chunks), tuple(fields))
+            elif isinstance(event, h11.ConnectionClosed):
+                raise ConnectionLost("the connection ended before the answer did")
+            # InformationalResponse (1xx): the final answer follows
+
+    def finish(self) -> bool:
+        """After an answer: whether the connection may carry another request."""
+        if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
+            self.h11.start_next_cycle()
+            return self.reusable()
+        return False
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 class Pool:
-    """Keep-alive connections to one origin (a Vault address, a platform host), for the
-    loop that created the pool."""
+    """Keep-alive connections to one origin (a Vault address), for the loop that created
+    the pool."""
 
     def __init__(
         self,
@@ -103,108 +181,71 @@ class Pool:
         headers: Mapping[str, str] | Sequence[tuple[str, str]],
         body: bytes | None = None,
     ) -> Answer:
-        """Send one request and read its answer (one retry on a stale idle connection).
-        ``Host`` and ``Content-Length`` are added unless ``headers`` has them."""
+        """Send one request and read its answer. ``Host`` and ``Content-Length`` are added
+        unless ``headers`` has them."""
         pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
         names = {k.lower() for k, _ in pairs}
-        head = [f"{method} {path} HTTP/1.1"]
         if "host" not in names:
-            head.append(f"Host: {self.host_header}")
-        head += [f"{k}: {v}" for k, v in pairs]
+            pairs.insert(0, ("Host", self.host_header))
         if "content-length" not in names and (body is not None or method in ("POST", "PUT", "PATCH")):
-            head.append(f"Content-Length: {len(body or b'')}")
-        raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b"")
+            pairs.append(("Content-Length", str(len(body or b""))))
+        try:
+            request = h11.Request(method=method, target=path, headers=pairs)
+        except h11.LocalProtocolError as e:
+            raise ValueError(f"cannot send this request: {e}") from None
         async with asyncio.timeout(self.timeout):
             if self._slots is None:
-                return await self._send(raw, method)
+                return await self._send(request, body)
             async with self._slots:
-                return await self._send(raw, method)
+                return await self._send(request, body)
 
-    async def _send(self, raw: bytes, method: str) -> Answer:
-        while True:
-            conn = await self._get()
-            try:
-                answer, keep = await self._exchange(conn, raw, method)
-            except StaleConnection:
-                self._drop(conn)
-                continue
-            except BaseException:
-                self._drop(conn)
-                raise
-            if keep and not self.closed:
-                self._busy.discard(conn)
-                conn.used = True
-                if len(self._idle) < MAX_IDLE:
-                    self._idle.append(conn)
-                else:
-                    conn.close()
-            else:
-                self._drop(conn)
-            return answer
+    async def _send(self, request: h11.Request, body: bytes | None) -> Answer:
+        try:
+            return await self._once(request, body)
+        except ConnectionLost:
+            if request.method.decode() not in IDEMPOTENT:
+                raise  # the server may have acted on it: a write is never sent twice
+            return await self._once(request, body)
+
+    async def _once(self, request: h11.Request, body: bytes | None) -> Answer:
+        conn = await self._get()
+        try:
+            answer = await conn.exchange(request, body)
+        except h11.RemoteProtocolError as e:
+            self._drop(conn)
+            if conn.lost:  # h11's words for a connection that ended before its answer did
+                raise ConnectionLost("the connection ended before the answer did") from None
+            raise BadAnswer(f"malformed answer: not HTTP/1.x ({e})") from None
+        except BaseException:
+            self._drop(conn)
+            raise
+        self._busy.discard(conn)
+        if conn.finish() and not self.closed and len(self._idle) < MAX_IDLE:
+            self._idle.append(conn)
+        else:
+            conn.close()
+        return answer
 
     async def _get(self) -> _Conn:
         while self._idle:
             conn = self._idle.pop()
-            if conn.reader.at_eof() or conn.writer.is_closing() or _unread(conn.reader):
-                conn.close()  # closed, or bytes arrived that no request asked for: never reuse
-                continue
-            self._busy.add(conn)
-            return conn
+            if conn.reusable():
+                self._busy.add(conn)
+                return conn
+            conn.close()  # closed, or bytes arrived that no request asked for: never reuse
         try:
-            reader, writer = await asyncio.open_connection(
-                self.host, self.port, ssl=self.ssl, server_hostname=self.host if self.ssl else None
+            _, conn = await self.loop.create_connection(
+                _Conn, self.host, self.port, ssl=self.ssl, server_hostname=self.host if self.ssl else None
             )
         except OSError as e:
-            raise ConnectFailed(f"cannot connect to {self.host}:{self.port}: {e.__class__.__name__}") from e
-        conn = _Conn(reader, writer)
+            why = tls_refusal(e) or e.__class__.__name__
+            raise ConnectFailed(f"cannot connect to {self.host}:{self.port}: {why}") from None
         self._busy.add(conn)
         return conn
 
     def _drop(self, conn: _Conn) -> None:
         self._busy.discard(conn)
         conn.close()
-
-    async def _exchange(self, conn: _Conn, raw: bytes, method: str) -> tuple[Answer, bool]:
-        conn.writer.write(raw)
-        try:
-            await conn.writer.drain()
-            head = await conn.reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError) as e:
-            partial = getattr(e, "partial", b"")
-            if conn.used and not partial:
-                raise StaleConnection("idle connection closed by the server") from None
-            raise
-        except asyncio.LimitOverrunError:
-            raise BadAnswer("answer headers too long") from None
-        try:
-            return await self._answer(conn, head, method)
-        except (ValueError, IndexError, asyncio.LimitOverrunError) as e:
-            raise BadAnswer(f"malformed answer: {e.__class__.__name__}") from None
-
-    async def _answer(self, conn: _Conn, head: bytes, method: str) -> tuple[Answer, bool]:
-        lines = head.decode("latin-1").split("\r\n")
-        version, status_text = lines[0].split(" ", 2)[:2]
-        status = int(status_text)
-        if not version.startswith("HTTP/1.") or status < 200:
-            raise ValueError(f"unexpected status line {lines[0][:40]!r}")
-        headers: dict[str, str] = {}
-        fields: list[tuple[str, str]] = []
-        for line in lines[1:]:
-            if ":" in line:
-                k, v = line.split(":", 1)
-                fields.append((k.strip(), v.strip()))
-                headers[k.strip().lower()] = v.strip()
-        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        if method == "HEAD" or status in (204, 304):
-            body = b""
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
-            body = await _read_chunked(conn.reader)
-        elif "content-length" in headers:
-            body = await conn.reader.readexactly(int(headers["content-length"]))
-        else:
-            body = await conn.reader.read()
-            keep = False
-        return Answer(status, headers, body, tuple(fields)), keep
 
     async def aclose(self) -> None:
         self.closed = True
@@ -213,30 +254,25 @@ class Pool:
         self._busy.clear()
         for conn in conns:
             conn.close()
-        for conn in conns:
-            try:
-                await conn.writer.wait_closed()
-            except (OSError, ssl.SSLError):
-                pass
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.timeout):
+                await asyncio.gather(*(conn.gone.wait() for conn in conns))
 
 
-def _unread(reader: asyncio.StreamReader) -> bool:
-    """Whether the server sent bytes after the last answer ended. Reading them as the next
-    request's answer would hand one request another's answer; such a connection is dropped."""
-    return bool(getattr(reader, "_buffer", b""))
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip(), 16)
-        if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                pass  # trailers
-            return b"".join(parts)
-        parts.append(await reader.readexactly(size))
-        await reader.readexactly(2)
+def tls_refusal(e: BaseException) -> str | None:
+    """Why TLS refused the server, when an exception (or one it wraps: ``__cause__``,
+    ``__context__``, ``args``, urllib3's ``reason``) is a certificate verification failure."""
+    seen: set[int] = set()
+    todo: list[object] = [e]
+    while todo:
+        x = todo.pop()
+        if not isinstance(x, BaseException) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, ssl.SSLCertVerificationError):
+            return f"Vault's TLS certificate is not trusted ({x.verify_message}); check [vault] ca_cert"
+        todo += [x.__cause__, x.__context__, getattr(x, "reason", None), *x.args]
+    return None
 
 
 class LoopShared(Generic[R]):

@@ -22,8 +22,8 @@ from sentinel.errors import VaultAuthError, VaultError
 from sentinel.redact import register_secret
 
 if TYPE_CHECKING:
-    from sentinel.config import VaultSettings
     from sentinel.vault.client import VaultClient
+    from sentinel.vault.settings import VaultSettings
 
 
 @dataclass

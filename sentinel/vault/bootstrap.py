@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sentinel.audit import fingerprint
-from sentinel.config import VaultSettings
 from sentinel.errors import VaultInvalidRequest, VaultNotFound
 from sentinel.keys import transit_public_keys
 from sentinel.vault.client import VaultClient
@@ -24,6 +23,7 @@ from sentinel.vault.policies import (
     freeze_policy_name,
     transit_key_name,
 )
+from sentinel.vault.settings import VaultSettings
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ import hvac
 import hvac.exceptions as hv
 import requests
 
-from sentinel.config import VaultSettings
 from sentinel.errors import (
     VaultAuthError,
     VaultConflict,
@@ -41,8 +40,9 @@ from sentinel.errors import (
     VaultUnavailable,
 )
 from sentinel.redact import register_secret, scrub
-from sentinel.vault.aio import Answer, LoopShared, Pool
+from sentinel.vault.aio import Answer, ConnectFailed, LoopShared, Pool, tls_refusal
 from sentinel.vault.auth import TokenSource, login
+from sentinel.vault.settings import VaultSettings
 
 T = TypeVar("T")
 MERGE_PATCH = "application/merge-patch+json"
@@ -98,7 +98,8 @@ def translate(e: Exception, what: str) -> VaultError:
     """Map an hvac/requests exception raised while doing ``what`` to Sentinel's own."""
     detail = scrub(_message(e))
     if isinstance(e, requests.exceptions.RequestException):
-        return VaultUnavailable(f"Vault unreachable while {what}: {e.__class__.__name__}")
+        why = tls_refusal(e) or e.__class__.__name__
+        return VaultUnavailable(f"Vault unreachable while {what}: {why}")
     if isinstance(e, hv.Forbidden):
         return VaultPermissionDenied(f"Vault denied {what}: permission denied")
     if isinstance(e, hv.Unauthorized):
@@ -414,7 +415,9 @@ class VaultClient:
         self.round_trips += 1
         try:
             answer = await pool.request(method, url, headers, data)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as e:
+        except ConnectFailed as e:
+            raise VaultUnavailable(f"Vault unreachable while {what}: {e}") from None
+        except (OSError, TimeoutError, ValueError) as e:
             raise VaultUnavailable(f"Vault unreachable while {what}: {e.__class__.__name__}") from None
         finally:
             self.last_latency = time.perf_counter() - start

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from sentinel.vault.devserver import free_port
+from sentinel.net import free_port
 
 
 class TcpProxy:

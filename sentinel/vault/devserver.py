@@ -14,16 +14,24 @@ import os
 import secrets
 import shutil
 import signal
-import socket
+import ssl
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from sentinel.errors import VaultUnavailable
 from sentinel.files import write_private
+from sentinel.net import free_port
 
 PR_SET_PDEATHSIG = 1
 
@@ -57,15 +65,80 @@ def _die_with_parent() -> None:
         pass  # not Linux: the parent's stop() is all there is
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass(frozen=True)
+class DevCA:
+    """A throwaway certificate authority (for a dev server over TLS, and for the tests that
+    show a server signed by another CA is refused). ``cert_pem`` is what a client trusts."""
+
+    name: str
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+
+    @classmethod
+    def create(cls, name: str = "Sentinel dev CA") -> DevCA:
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
+            .sign(key, hashes.SHA256())
+        )
+        return cls(name, key, cert)
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def issue_server(self, host: str = "127.0.0.1") -> tuple[bytes, bytes]:
+        """A server certificate for ``host`` (an IP address or a DNS name) and its key, PEM."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        try:
+            san: x509.GeneralName = x509.IPAddress(IPv4Address(host))
+        except ValueError:
+            san = x509.DNSName(host)
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([san]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+    def write(self, directory: Path) -> Path:
+        """Write the CA certificate (not its key) into ``directory``; returns its path."""
+        path = directory / "ca.pem"
+        path.write_bytes(self.cert_pem)
+        return path
 
 
 @dataclass
 class DevVault:
-    """A running dev server: ``addr`` and ``root_token`` reach it, ``stop()`` ends it."""
+    """A running dev server: ``addr`` and ``root_token`` reach it, ``stop()`` ends it.
+
+    With ``tls`` (a CA), it also listens over TLS at ``tls_addr``, with a certificate for
+    127.0.0.1 that CA signs; ``ca_path`` is the CA's certificate, for clients to trust.
+    """
 
     port: int = 0
     root_token: str = field(default_factory=lambda: "dev-" + secrets.token_hex(12))
@@ -74,10 +147,40 @@ class DevVault:
     """Start with a file audit device writing here (OpenBao 2.x enables audit devices only
     in its server config: ``audit "file" "NAME" { options { file_path = ... } }``)."""
     process: subprocess.Popen[bytes] | None = None
+    tls: DevCA | None = None
+    tls_port: int = 0
+    ca_path: Path | None = None
+    _tls_dir: Path | None = None
 
     @property
     def addr(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def tls_addr(self) -> str:
+        if self.tls is None:
+            raise ValueError("this dev server was started without TLS")
+        return f"https://127.0.0.1:{self.tls_port}"
+
+    def _tls_config(self) -> list[str]:
+        """The arguments that add the TLS listener (a config file beside its certificate)."""
+        if self.tls is None:
+            return []
+        self._tls_dir = Path(tempfile.mkdtemp(prefix="sentinel-devtls-"))
+        self.tls_port = self.tls_port or free_port()
+        cert, key = self.tls.issue_server("127.0.0.1")
+        (self._tls_dir / "server.pem").write_bytes(cert)
+        (self._tls_dir / "server-key.pem").write_bytes(key)
+        self.ca_path = self.tls.write(self._tls_dir)
+        config = self._tls_dir / "tls.json"
+        listener = {
+            "address": f"127.0.0.1:{self.tls_port}",
+            "cluster_address": f"127.0.0.1:{free_port()}",
+            "tls_cert_file": str(self._tls_dir / "server.pem"),
+            "tls_key_file": str(self._tls_dir / "server-key.pem"),
+        }
+        config.write_text(json.dumps({"listener": [{"tcp": listener}]}))
+        return [f"-config={config}"]
 
     def start(self, timeout: float = 20.0) -> DevVault:
         if not self.port:
@@ -91,6 +194,7 @@ class DevVault:
             f"-dev-root-token-id={self.root_token}",
             f"-dev-listen-address=127.0.0.1:{self.port}",
             "-dev-no-store-token",
+            *self._tls_config(),
         ]
         if self.audit_log is not None:
             args.append(f"-config={self._audit_config(self.audit_log)}")
@@ -105,6 +209,9 @@ class DevVault:
         )
         if out is not subprocess.DEVNULL:
             out.close()  # type: ignore[union-attr]
+        ready: list[tuple[str, bool | ssl.SSLContext]] = [(self.addr, True)]
+        if self.ca_path is not None:
+            ready.append((self.tls_addr, ssl.create_default_context(cafile=str(self.ca_path))))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -112,8 +219,10 @@ class DevVault:
                     f"the OpenBao dev server exited with code {self.process.returncode} on port {self.port}"
                 )
             try:
-                r = httpx.get(f"{self.addr}/v1/sys/health", timeout=1.0)
-                if r.status_code == 200:
+                if all(
+                    httpx.get(f"{a}/v1/sys/health", verify=v, timeout=1.0).status_code == 200
+                    for a, v in ready
+                ):
                     return self
             except httpx.HTTPError:
                 pass
@@ -140,6 +249,8 @@ class DevVault:
             self.process.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
         p = self.process
         if p is None or p.poll() is not None:
             return

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import httpx
 
-from sentinel.config import VaultSettings
+from sentinel.vault.settings import VaultSettings
 
 State = Literal[
     "ok",

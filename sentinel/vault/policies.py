@@ -7,7 +7,7 @@ reviewer can read exactly what Sentinel asks Vault for.
 
 from __future__ import annotations
 
-from sentinel.config import VaultSettings
+from sentinel.vault.settings import VaultSettings
 
 PASSWORD_POLICY = """\
 # Passwords Sentinel generates for platform accounts (sys/policies/password/<name>).

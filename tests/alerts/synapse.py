@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from sentinel.vault.devserver import free_port
+from sentinel.net import free_port
 
 SERVER_NAME = "sentinel.test"
 SHARED_SECRET = "sentinel-test-registration-secret"

@@ -36,7 +36,7 @@ from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
 from sentinel.watcher.ledger import PublishedLedger
-from tests.conftest import person_token
+from tests.conftest import admin_client, person_token, tls_settings
 
 RULES = Path(__file__).parent / "rules"
 
@@ -140,10 +140,8 @@ def sandbox() -> Iterator[SandboxServer]:
 @pytest.fixture(scope="session")
 def world(bao: DevVault, sandbox: SandboxServer) -> Iterator[World]:
     tag = secrets.token_hex(4)
-    settings = VaultSettings(
-        addr=bao.addr, kv_mount=f"a-{tag}", policy_prefix=f"a-{tag}", password_policy=f"a-{tag}"
-    )
-    admin = VaultClient(bao.addr, bao.root_token, kv_mount=settings.kv_mount)
+    settings = tls_settings(bao, kv_mount=f"a-{tag}", policy_prefix=f"a-{tag}", password_policy=f"a-{tag}")
+    admin = admin_client(bao, settings)
     bootstrap(admin, settings)
     token, _ = issue_daemon_token(admin, settings, ttl="2h")
     daemon = admin.with_token(token)

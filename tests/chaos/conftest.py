@@ -24,10 +24,11 @@ import httpx
 import pytest
 
 from sentinel.config import VaultSettings
+from sentinel.net import free_port
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import DevVault, free_port
+from sentinel.vault.devserver import DevVault
 from tests.conftest import DEMO_INVENTORY
 
 T = TypeVar("T")

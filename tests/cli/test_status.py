@@ -16,6 +16,8 @@ def test_status_before_the_daemon_ever_ran(
     assert data["daemon"] == {"state": "never started"}
     assert data["vault"]["reachable"] is True
     assert data["accounts"] == {"total": 12, "active": 12, "gated": 10}
+    assert data["frozen"]["count"] == 0 and data["frozen"]["accounts"] == {}
+    assert data["rotations"]["pending"] == [] and data["rotations"]["credentials"] >= 0
 
 
 def test_status_with_vault_down(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:

@@ -123,7 +123,7 @@ def sandbox_app_passwords(url: str, handle: str, password: str) -> list[str]:
 
 @pytest.fixture
 def env(bao: DevVault, sandbox: SandboxServer) -> Iterator[CredsEnv]:
-    settings, admin, daemon, _ = new_mount(bao)
+    settings, admin, daemon, _ = new_mount(bao, tls=True)
     e = CredsEnv(settings=settings, admin=admin, vault=daemon, sandbox_url=sandbox.url)
     yield e
     admin.close()

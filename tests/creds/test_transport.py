@@ -12,8 +12,8 @@ import pytest
 from sentinel.creds.protocol import DefaultAdapters
 from sentinel.creds.transport import shared_client
 from sentinel.inventory import Account
+from sentinel.net import free_port
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformUnavailable
-from sentinel.vault.devserver import free_port
 from tests.creds.conftest import CredsEnv
 
 

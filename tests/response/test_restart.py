@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sentinel.net import free_port
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from sentinel.vault.devserver import free_port
 from tests.conftest import Deployment
 
 ACCOUNTS = [f"shop-{i}" for i in range(6)]

@@ -21,9 +21,9 @@ from sentinel.cli import main
 from sentinel.config import Config, load_config
 from sentinel.errors import VaultNotFound, VaultPermissionDenied
 from sentinel.keys import audit_keystore, load_public_key, transit_public_keys
+from sentinel.net import free_port
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import free_port
 from sentinel.vault.policies import transit_key_name
 from tests.conftest import Deployment
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from sentinel.cli import main
+from sentinel.net import free_port
 from sentinel.response.responder import STEPS
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from sentinel.vault.devserver import free_port
 from tests.conftest import Deployment
 
 

@@ -9,14 +9,16 @@ from sentinel.config import VaultSettings
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
+from tests.conftest import admin_client, tls_settings
 
 
 @pytest.fixture
 def settings(bao: DevVault) -> VaultSettings:
-    """A fresh KV mount and policy prefix per test, so tests never see each other's data."""
+    """A fresh KV mount and policy prefix per test, so tests never see each other's data;
+    Vault is reached over TLS."""
     tag = secrets.token_hex(4)
-    return VaultSettings(
-        addr=bao.addr,
+    return tls_settings(
+        bao,
         kv_mount=f"kv-{tag}",
         policy_prefix=f"snt-{tag}",
         approle_mount=f"approle-{tag}",
@@ -27,7 +29,7 @@ def settings(bao: DevVault) -> VaultSettings:
 
 @pytest.fixture
 def admin(bao: DevVault, settings: VaultSettings) -> Iterator[VaultClient]:
-    client = VaultClient(bao.addr, bao.root_token, kv_mount=settings.kv_mount)
+    client = admin_client(bao, settings)
     yield client
     client.close()
 

@@ -8,11 +8,13 @@ answer without a length and close.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
 
-from sentinel.vault.aio import BadAnswer, Pool
+from sentinel.vault.aio import BadAnswer, ConnectFailed, ConnectionLost, Pool
+from sentinel.vault.devserver import DevCA
 
 
 class Server:
@@ -47,11 +49,11 @@ class Server:
 async def serve() -> AsyncIterator[object]:
     servers: list[asyncio.Server] = []
 
-    async def start(script: Server) -> str:
-        srv = await asyncio.start_server(script.handle, "127.0.0.1", 0)
+    async def start(script: Server, tls: ssl.SSLContext | None = None) -> str:
+        srv = await asyncio.start_server(script.handle, "127.0.0.1", 0, ssl=tls)
         servers.append(srv)
         port = srv.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        return f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
     yield start
     for srv in servers:
@@ -82,7 +84,6 @@ async def test_an_idle_connection_closed_by_the_server_is_replaced(serve: object
     script = Server([(ok(b'{"n": 1}'), True), (ok(b'{"n": 2}'), False)])
     pool = Pool(await serve(script), None, 5.0)  # type: ignore[operator]
     assert (await pool.request("GET", "/v1/a", {})).json() == {"n": 1}
-    await asyncio.sleep(0.05)  # the server has closed it by now
     assert (await pool.request("GET", "/v1/b", {})).json() == {"n": 2}
     await pool.aclose()
     assert script.connections == 2
@@ -163,3 +164,61 @@ async def test_bytes_after_an_answer_are_never_read_as_the_next_answer(serve: ob
     assert (await pool.request("GET", "/v1/b", {})).json() == {"n": 2}
     await pool.aclose()
     assert script.connections == 2  # the tainted connection was dropped, not reused
+
+
+HANG_UP = (b"", True)  # read the request, answer nothing, close
+
+
+async def test_a_write_is_never_sent_twice(serve: object) -> None:
+    # The server reads the POST on the kept-alive connection and hangs up without answering:
+    # it may have written to its storage, so sending the POST again could write twice.
+    script = Server([(ok(b"{}"), False), HANG_UP, (ok(b'{"again": true}'), False)])
+    pool = Pool(await serve(script), None, 5.0)  # type: ignore[operator]
+    await pool.request("GET", "/v1/a", {})
+    with pytest.raises(ConnectionLost):
+        await pool.request("POST", "/v1/kv/data/x", {}, b'{"data": {}}')
+    await pool.aclose()
+    assert [r.split(b" ", 1)[0] for r in script.requests] == [b"GET", b"POST"]
+    assert script.connections == 1
+
+
+async def test_a_read_left_unanswered_is_sent_once_more(serve: object) -> None:
+    script = Server([(ok(b"{}"), False), HANG_UP, (ok(b'{"n": 2}'), False)])
+    pool = Pool(await serve(script), None, 5.0)  # type: ignore[operator]
+    await pool.request("GET", "/v1/a", {})
+    assert (await pool.request("GET", "/v1/b", {})).json() == {"n": 2}
+    await pool.aclose()
+    assert [r.split(b"\r\n", 1)[0] for r in script.requests] == [
+        b"GET /v1/a HTTP/1.1",
+        b"GET /v1/b HTTP/1.1",
+        b"GET /v1/b HTTP/1.1",
+    ]
+    assert script.connections == 2
+
+
+def tls_server(ca: DevCA, tmp_path: object) -> ssl.SSLContext:
+    from pathlib import Path
+
+    d = Path(str(tmp_path))
+    cert, key = ca.issue_server("127.0.0.1")
+    (d / "cert.pem").write_bytes(cert)
+    (d / "key.pem").write_bytes(key)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
+    return ctx
+
+
+async def test_tls_with_the_servers_ca_and_a_refusal_with_another(serve: object, tmp_path: object) -> None:
+    ca, other = DevCA.create(), DevCA.create("another CA")
+    script = Server([(ok(b'{"n": 1}'), False), (ok(b'{"n": 2}'), False)])
+    addr = await serve(script, tls_server(ca, tmp_path))  # type: ignore[operator]
+    trusting = ssl.create_default_context(cadata=ca.cert_pem.decode())
+    pool = Pool(addr, trusting, 5.0)
+    assert [(await pool.request("GET", f"/v1/{i}", {})).json() for i in (1, 2)] == [{"n": 1}, {"n": 2}]
+    await pool.aclose()
+    assert script.connections == 1  # kept alive over TLS
+    wrong = Pool(addr, ssl.create_default_context(cadata=other.cert_pem.decode()), 5.0)
+    with pytest.raises(ConnectFailed, match="TLS certificate is not trusted"):
+        await wrong.request("GET", "/v1/3", {})
+    await wrong.aclose()
+    assert len(script.requests) == 2

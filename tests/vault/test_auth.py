@@ -38,6 +38,7 @@ def test_approle_login_and_renewal(admin: VaultClient, settings: VaultSettings, 
     (tmp_path / "sid").write_text(secret_id)
     cfg = VaultSettings(
         addr=settings.addr,
+        ca_cert=settings.ca_cert,
         kv_mount=settings.kv_mount,
         policy_prefix=settings.policy_prefix,
         auth="approle",
@@ -45,7 +46,7 @@ def test_approle_login_and_renewal(admin: VaultClient, settings: VaultSettings, 
         approle_role_id=role_id,
         approle_secret_id_file=tmp_path / "sid",
     )
-    client = VaultClient(cfg.addr, kv_mount=cfg.kv_mount)
+    client = VaultClient(cfg.addr, kv_mount=cfg.kv_mount, ca_cert=str(cfg.ca_cert))
     source = login(client, cfg, env={})
     assert source.kind == "approle"
     info = client.lookup_self()

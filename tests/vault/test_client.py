@@ -9,9 +9,9 @@ from sentinel.errors import (
     VaultPermissionDenied,
     VaultUnavailable,
 )
+from sentinel.net import free_port
 from sentinel.redact import REDACTOR
 from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import free_port
 
 
 def test_kv_write_read_and_check_and_set(daemon_client: VaultClient) -> None:

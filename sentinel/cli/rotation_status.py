@@ -1,4 +1,5 @@
-"""The ``rotations`` section of ``sentinel status``: pending, parked and due credentials."""
+"""The ``rotations`` section of ``sentinel status``: pending, parked and due credentials (CLI
+output, so it lives with the CLI, above the credential packages it reads)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``frozen`` section of ``sentinel status``."""
+"""The ``frozen`` section of ``sentinel status`` (CLI output, beside the CLI)."""
 
 from __future__ import annotations
 
