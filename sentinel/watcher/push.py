@@ -1,0 +1,100 @@
+"""The watcher's push sources: which accounts a stream covers, and what a push does.
+
+``PushSources`` opens one Bluesky event stream per PDS that hosts a watched account and
+wires every source the same way: a change to an account's posts wakes its reconcile
+(``Watcher.wake``), a change to its identity or profile is handed to ``on_account`` (the
+account-state snapshot, where one runs), and a stream coming up or going down switches
+its accounts between the stream floor and the platform's poll interval
+(``Watcher.set_streamed``). Webhooks (``sentinel.api.hooks``) call ``wake`` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from sentinel.errors import SentinelError
+from sentinel.logs import get_logger
+from sentinel.platforms.base import PlatformAdapter
+from sentinel.watcher.bluesky_stream import BlueskyStream, did_of, service_of
+from sentinel.watcher.streams import ACCOUNT, POSTS, Change, StreamCursors
+from sentinel.watcher.watcher import Watcher
+
+log = get_logger("sentinel.watcher.push")
+
+OnAccount = Callable[[Change], None]
+
+
+class PushSources:
+    def __init__(
+        self,
+        watcher: Watcher,
+        *,
+        floor: float = 300.0,
+        on_account: OnAccount | None = None,
+        max_backoff: float = 60.0,
+    ) -> None:
+        self.watcher = watcher
+        self.floor = floor
+        self.on_account = on_account
+        self.max_backoff = max_backoff
+        self.cursors = StreamCursors(watcher.store)
+        self.bluesky: dict[str, BlueskyStream] = {}
+        self.changes = 0
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def add(self, account: str, adapter: PlatformAdapter) -> bool:
+        """Follow ``account`` on its platform's stream, where there is one; False if none."""
+        if adapter.info.platform != "bluesky":
+            return False
+        try:
+            did = await did_of(adapter)
+        except SentinelError as e:
+            log.warning("watcher.stream_skipped", account=account, error=e.message)
+            return False
+        service = service_of(adapter)
+        stream = self.bluesky.get(service)
+        if stream is None:
+            stream = BlueskyStream(
+                self.cursors, service, self.change, self.live, max_backoff=self.max_backoff
+            )
+            self.bluesky[service] = stream
+            self._tasks[service] = asyncio.create_task(stream.run(), name=f"stream {stream.source}")
+        stream.watch(did, account)
+        return True
+
+    def remove(self, account: str) -> None:
+        for stream in self.bluesky.values():
+            stream.unwatch(account)
+
+    def change(self, change: Change) -> None:
+        self.changes += 1
+        log.info(
+            "watcher.pushed", account=change.account, kind=change.kind, what=change.what, source=change.source
+        )
+        if change.kind == POSTS:
+            self.watcher.wake(change.account)
+        elif change.kind == ACCOUNT and self.on_account is not None:
+            self.on_account(change)
+
+    def live(self, account: str, up: bool) -> None:
+        self.watcher.set_streamed(account, up, self.floor)
+
+    async def stop(self) -> None:
+        for stream in self.bluesky.values():
+            await stream.stop()
+        if self._tasks:
+            await asyncio.wait(self._tasks.values(), timeout=10)
+        for task in self._tasks.values():
+            task.cancel()
+
+    def status(self) -> dict[str, dict[str, object]]:
+        return {
+            s.source: {
+                "live": s.live,
+                "accounts": len(s.accounts),
+                "frames": s.frames,
+                "failures": s.failures,
+            }
+            for s in self.bluesky.values()
+        }
