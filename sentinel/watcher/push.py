@@ -11,7 +11,7 @@ its accounts between the stream floor and the platform's poll interval
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
@@ -23,6 +23,8 @@ from sentinel.watcher.watcher import Watcher
 log = get_logger("sentinel.watcher.push")
 
 OnAccount = Callable[[Change], None]
+HOOK_IDS = {"facebook": ("meta", "page_id"), "instagram": ("meta", "ig_user_id"), "x": ("x", "user_id")}
+"""Platform -> (webhook, the credential field holding the id deliveries name)."""
 
 
 class PushSources:
@@ -41,10 +43,16 @@ class PushSources:
         self.cursors = StreamCursors(watcher.store)
         self.bluesky: dict[str, BlueskyStream] = {}
         self.changes = 0
+        self.hooked: dict[str, dict[str, PlatformAdapter]] = {}
+        """Webhook name -> account -> adapter (whose credential names the platform id)."""
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def add(self, account: str, adapter: PlatformAdapter) -> bool:
-        """Follow ``account`` on its platform's stream, where there is one; False if none."""
+        """Follow ``account`` on its platform's stream or webhook, where there is one."""
+        hook = HOOK_IDS.get(adapter.info.platform)
+        if hook is not None:
+            self.hooked.setdefault(hook[0], {})[account] = adapter
+            return True
         if adapter.info.platform != "bluesky":
             return False
         try:
@@ -63,7 +71,22 @@ class PushSources:
         stream.watch(did, account)
         return True
 
+    def wake_ids(self, hook: str, ids: Sequence[str]) -> list[str]:
+        """Wake the accounts whose platform id a verified webhook named; the accounts woken.
+
+        The id is read from the credential when the delivery comes (X's user id is learnt
+        at the first poll)."""
+        wanted = set(ids)
+        woken = []
+        for account, adapter in self.hooked.get(hook, {}).items():
+            creds: Mapping[str, str] = getattr(adapter, "credentials", {})
+            if creds.get(HOOK_IDS[adapter.info.platform][1]) in wanted and self.watcher.wake(account):
+                woken.append(account)
+        return sorted(woken)
+
     def remove(self, account: str) -> None:
+        for accounts in self.hooked.values():
+            accounts.pop(account, None)
         for stream in self.bluesky.values():
             stream.unwatch(account)
 

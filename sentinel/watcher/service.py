@@ -48,6 +48,7 @@ class WatcherService:
         )
         if s.streams:
             self.push = PushSources(self.watcher, floor=float(s.stream_poll_interval))
+            app.extras["push"] = self.push
         if app.vault is None or not app.vault_ok:
             log.warning("watcher.no_vault", note="accounts are added once Vault is reachable")
         else:
