@@ -21,7 +21,6 @@ back to polling until the stream is back, and every (re)connection reconciles th
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -34,7 +33,7 @@ from sentinel.errors import PlatformError
 from sentinel.logs import get_logger
 from sentinel.platforms.base import PlatformAdapter
 from sentinel.platforms.bluesky import COLLECTION, DEFAULT_SERVICE
-from sentinel.watcher.streams import ACCOUNT, POSTS, Change, OnChange, OnLive, StreamCursors
+from sentinel.watcher.streams import ACCOUNT, POSTS, Change, OnChange, OnLive, StreamCursors, backoff
 
 log = get_logger("sentinel.watcher.bluesky_stream")
 
@@ -211,11 +210,7 @@ class BlueskyStream:
             self.save()
             if self._stop.is_set():
                 break
-            delay = min(self.max_backoff, 0.5 * 2 ** min(self.failures, 10)) * (0.5 + random.random() / 2)
-            try:
-                await asyncio.wait_for(self._stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+            await backoff(self._stop, self.failures, self.max_backoff)
 
     async def _follow(self) -> None:
         cursor = str(self._seq) if self._seq is not None else self.cursors.get(self.source)

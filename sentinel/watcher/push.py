@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
 
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
 from sentinel.platforms.base import PlatformAdapter
 from sentinel.watcher.bluesky_stream import BlueskyStream, did_of, service_of
+from sentinel.watcher.mastodon_stream import MastodonStream
 from sentinel.watcher.streams import ACCOUNT, POSTS, Change, StreamCursors
 from sentinel.watcher.watcher import Watcher
 
@@ -35,6 +39,7 @@ class PushSources:
         floor: float = 300.0,
         on_account: OnAccount | None = None,
         max_backoff: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.watcher = watcher
         self.floor = floor
@@ -42,6 +47,9 @@ class PushSources:
         self.max_backoff = max_backoff
         self.cursors = StreamCursors(watcher.store)
         self.bluesky: dict[str, BlueskyStream] = {}
+        self.mastodon: dict[str, MastodonStream] = {}
+        self.transport = transport
+        self._retired: list[MastodonStream] = []
         self.changes = 0
         self.hooked: dict[str, dict[str, PlatformAdapter]] = {}
         """Webhook name -> account -> adapter (whose credential names the platform id)."""
@@ -52,6 +60,9 @@ class PushSources:
         hook = HOOK_IDS.get(adapter.info.platform)
         if hook is not None:
             self.hooked.setdefault(hook[0], {})[account] = adapter
+            return True
+        if adapter.info.platform == "mastodon":
+            self._add_mastodon(account, adapter)
             return True
         if adapter.info.platform != "bluesky":
             return False
@@ -71,6 +82,23 @@ class PushSources:
         stream.watch(did, account)
         return True
 
+    def _add_mastodon(self, account: str, adapter: PlatformAdapter) -> None:
+        creds: Mapping[str, str] = getattr(adapter, "credentials", {})
+        service = creds.get("streaming") or creds.get("service", "")
+        stream = MastodonStream(
+            account,
+            service,
+            lambda: creds.get("access_token", ""),
+            lambda: creds.get("account_id", ""),
+            lambda post_id: self.watcher.has_seen(account, post_id),
+            self.change,
+            self.live,
+            transport=self.transport,
+            max_backoff=self.max_backoff,
+        )
+        self.mastodon[account] = stream
+        self._tasks[stream.source] = asyncio.create_task(stream.run(), name=f"stream {stream.source}")
+
     def wake_ids(self, hook: str, ids: Sequence[str]) -> list[str]:
         """Wake the accounts whose platform id a verified webhook named; the accounts woken.
 
@@ -85,6 +113,13 @@ class PushSources:
         return sorted(woken)
 
     def remove(self, account: str) -> None:
+        gone = self.mastodon.pop(account, None)
+        if gone is not None:
+            gone.stop()
+            task = self._tasks.get(gone.source)
+            if task is not None:
+                task.cancel()
+            self._retired.append(gone)
         for accounts in self.hooked.values():
             accounts.pop(account, None)
         for stream in self.bluesky.values():
@@ -106,13 +141,19 @@ class PushSources:
     async def stop(self) -> None:
         for stream in self.bluesky.values():
             await stream.stop()
+        for m in self.mastodon.values():
+            m.stop()  # a connection waits for its next event: cancelled below
+            self._tasks[m.source].cancel()
         if self._tasks:
             await asyncio.wait(self._tasks.values(), timeout=10)
         for task in self._tasks.values():
             task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        for m in [*self.mastodon.values(), *self._retired]:
+            await m.aclose()
 
-    def status(self) -> dict[str, dict[str, object]]:
-        return {
+    def status(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {
             s.source: {
                 "live": s.live,
                 "accounts": len(s.accounts),
@@ -120,4 +161,8 @@ class PushSources:
                 "failures": s.failures,
             }
             for s in self.bluesky.values()
+        } | {
+            m.source: {"live": m.live, "accounts": 1, "frames": m.events, "failures": m.failures}
+            for m in self.mastodon.values()
         }
+        return out

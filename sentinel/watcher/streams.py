@@ -12,6 +12,8 @@ platform's own interval until it is back.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,3 +73,12 @@ class StreamCursors:
 
     def drop(self, source: str) -> None:
         self.store.execute("DELETE FROM watcher_stream_cursors WHERE source = ?", (source,))
+
+
+async def backoff(stop: asyncio.Event, failures: int, max_backoff: float) -> None:
+    """Wait before reconnecting a lost stream (exponential with jitter), or until ``stop``."""
+    delay = min(max_backoff, 0.5 * 2 ** min(failures, 10)) * (0.5 + random.random() / 2)
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=delay)
+    except TimeoutError:
+        pass

@@ -179,6 +179,13 @@ class Watcher:
             self._wake.set()
         return True
 
+    def has_seen(self, account: str, post_id: str) -> bool:
+        """Whether the watcher fed (or baselined) ``post_id`` of ``account``."""
+        row = self.store.query_one(
+            "SELECT 1 FROM watcher_seen WHERE account = ? AND post_id = ?", (account, post_id)
+        )
+        return row is not None
+
     def set_streamed(self, account: str, live: bool, floor: float) -> None:
         """A stream for ``account`` came up (polls every ``floor`` seconds at least) or went
         down (polls on the platform's interval again); either way, reconcile at once."""
