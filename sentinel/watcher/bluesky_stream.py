@@ -20,7 +20,6 @@ back to polling until the stream is back, and every (re)connection reconciles th
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -33,7 +32,7 @@ from sentinel.errors import PlatformError
 from sentinel.logs import get_logger
 from sentinel.platforms.base import PlatformAdapter
 from sentinel.platforms.bluesky import COLLECTION, DEFAULT_SERVICE
-from sentinel.watcher.streams import ACCOUNT, POSTS, Change, OnChange, OnLive, StreamCursors, backoff
+from sentinel.watcher.streams import ACCOUNT, POSTS, Change, CursorStream, OnChange, OnLive, StreamCursors
 
 log = get_logger("sentinel.watcher.bluesky_stream")
 
@@ -41,7 +40,6 @@ NSID = "com.atproto.sync.subscribeRepos"
 PROFILE = "app.bsky.actor.profile"
 MAX_FRAME = 5 << 20
 """Bytes in one frame at most (a commit's CAR slice is capped at 2 MB by the PDS)."""
-SAVE_EVERY = 1.0
 Connect = Callable[[str], Any]
 
 
@@ -123,8 +121,10 @@ def service_of(adapter: PlatformAdapter) -> str:
     return str(getattr(adapter, "service", "") or DEFAULT_SERVICE).rstrip("/")
 
 
-class BlueskyStream:
+class BlueskyStream(CursorStream):
     """One PDS's event stream, handing each watched account's change to ``on_change``."""
+
+    errors = (OSError, TimeoutError, WebSocketException, StreamFrameError)
 
     def __init__(
         self,
@@ -137,34 +137,11 @@ class BlueskyStream:
         max_backoff: float = 60.0,
         connect_to: Connect | None = None,
     ) -> None:
-        self.cursors = cursors
         self.service = service.rstrip("/")
-        self.source = f"bluesky:{self.service}"
-        self.on_change = on_change
-        self.on_live = on_live
-        self.clock = clock
-        self.max_backoff = max_backoff
+        super().__init__(cursors, f"bluesky:{self.service}", on_change, on_live, max_backoff, clock)
         self._connect = connect_to or (lambda url: connect(url, max_size=MAX_FRAME, compression=None))
-        self.accounts: dict[str, str] = {}
-        """DID -> inventory account id."""
-        self.live = False
-        self.frames = 0
-        self.failures = 0
-        self._seq: int | None = None
-        self._saved_at = 0.0
-        self._stop = asyncio.Event()
         self._ws: ClientConnection | None = None
 
-    def watch(self, did: str, account: str) -> None:
-        self.accounts[did] = account
-        if self.live:
-            self.on_live(account, True)
-
-    def unwatch(self, account: str) -> None:
-        for did in [d for d, a in self.accounts.items() if a == account]:
-            del self.accounts[did]
-
-    # -- frames -------------------------------------------------------------------------
     def handle(self, frame: bytes) -> list[Change]:
         """Hand on the watched changes of one frame and move the cursor past it."""
         seq, found = decode_frame(frame)
@@ -176,46 +153,15 @@ class BlueskyStream:
         ]
         for change in changes:
             self.on_change(change)
-        if seq is not None and (self._seq is None or seq > self._seq):
-            self._seq = seq
-            now = self.clock()
-            if changes or now - self._saved_at >= SAVE_EVERY:
-                self.save()
+        self.advance(seq, bool(changes))
         return changes
 
-    def save(self) -> None:
-        if self._seq is not None:
-            self.cursors.put(self.source, str(self._seq), self.clock())
-            self._saved_at = self.clock()
-
-    # -- the connection -----------------------------------------------------------------
-    async def run(self) -> None:
-        """Follow the stream until ``stop()``, reconnecting with backoff."""
-        self._stop.clear()
-        while not self._stop.is_set():
-            try:
-                await self._follow()
-                self.failures = 0
-            except asyncio.CancelledError:
-                self._set_live(False)
-                self.save()
-                raise
-            except (OSError, TimeoutError, WebSocketException, StreamFrameError) as e:
-                self.failures += 1
-                if isinstance(e, StreamFrameError) and e.error == "FutureCursor":
-                    self.cursors.drop(self.source)  # the PDS was reset: follow it from now
-                    self._seq = None
-                log.warning("watcher.stream_lost", source=self.source, error=str(e), failures=self.failures)
-            self._set_live(False)
-            self.save()
-            if self._stop.is_set():
-                break
-            await backoff(self._stop, self.failures, self.max_backoff)
+    def lost(self, error: Exception) -> None:
+        if isinstance(error, StreamFrameError) and error.error == "FutureCursor":
+            self.forget()
 
     async def _follow(self) -> None:
-        cursor = str(self._seq) if self._seq is not None else self.cursors.get(self.source)
-        if cursor is not None and self._seq is None:
-            self._seq = int(cursor)
+        cursor = self.cursor()
         async with self._connect(stream_url(self.service, cursor)) as ws:
             self._ws = ws
             try:
@@ -229,20 +175,12 @@ class BlueskyStream:
             finally:
                 self._ws = None
 
-    def _set_live(self, live: bool) -> None:
-        if live == self.live:
-            return
-        self.live = live
-        for account in list(self.accounts.values()):
-            self.on_live(account, live)
-
     async def drop_connection(self) -> None:
         """Close the current connection as a network failure would (the stream reconnects)."""
         if self._ws is not None:
             await self._ws.close()
 
-    async def stop(self) -> None:
-        self._stop.set()
+    async def aclose(self) -> None:
         await self.drop_connection()
 
 

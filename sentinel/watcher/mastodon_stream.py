@@ -13,7 +13,6 @@ stream is opened again with backoff (each connection reconciles once).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import httpx
 
 from sentinel.logs import get_logger
 from sentinel.redact import register_secret
-from sentinel.watcher.streams import POSTS, Change, OnChange, OnLive, backoff
+from sentinel.watcher.streams import POSTS, Change, OnChange, OnLive, PushStream
 
 log = get_logger("sentinel.watcher.mastodon_stream")
 
@@ -74,8 +73,10 @@ def change_of(event: ServerEvent, own_id: str, seen: Callable[[str], bool]) -> s
     return None
 
 
-class MastodonStream:
+class MastodonStream(PushStream):
     """One account's user stream, handing its own posts' changes to ``on_change``."""
+
+    errors = (httpx.HTTPError, ValueError)
 
     def __init__(
         self,
@@ -91,43 +92,16 @@ class MastodonStream:
         read_timeout: float = READ_TIMEOUT,
         max_backoff: float = 60.0,
     ) -> None:
-        self.account = account
         self.service = service.rstrip("/")
-        self.source = f"mastodon:{self.service}:{account}"
+        super().__init__(f"mastodon:{self.service}:{account}", on_change, on_live, max_backoff)
+        self.account = account
+        self.watch(account, account)
         self.token = token
         self.own_id = own_id
         self.seen = seen
-        self.on_change = on_change
-        self.on_live = on_live
-        self.max_backoff = max_backoff
-        self.live = False
-        self.events = 0
-        self.failures = 0
-        self._stop = asyncio.Event()
         self._client = httpx.AsyncClient(
             transport=transport, timeout=httpx.Timeout(10.0, read=read_timeout), follow_redirects=False
         )
-
-    async def run(self) -> None:
-        """Follow the stream until ``stop()``, reconnecting with backoff."""
-        self._stop.clear()
-        try:
-            while not self._stop.is_set():
-                try:
-                    await self._follow()
-                    self.failures = 0
-                except (httpx.HTTPError, ValueError) as e:
-                    self.failures += 1
-                    log.warning(
-                        "watcher.stream_lost",
-                        source=self.source,
-                        error=type(e).__name__,
-                        failures=self.failures,
-                    )
-                self._set_live(False)
-                await backoff(self._stop, self.failures, self.max_backoff)
-        finally:
-            self._set_live(False)
 
     async def _follow(self) -> None:
         token = self.token()
@@ -138,21 +112,10 @@ class MastodonStream:
             self._set_live(True)
             log.info("watcher.stream_up", source=self.source)
             async for event in server_events(response.aiter_lines()):
-                self.events += 1
+                self.frames += 1
                 what = change_of(event, self.own_id(), self.seen)
                 if what is not None:
                     self.on_change(Change(self.account, POSTS, what, self.source))
-                if self._stop.is_set():
-                    break
-
-    def _set_live(self, live: bool) -> None:
-        if live != self.live:
-            self.live = live
-            self.on_live(self.account, live)
-
-    def stop(self) -> None:
-        """Stop after the current event (cancel the task to stop a connection waiting for one)."""
-        self._stop.set()
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -21,7 +21,8 @@ from sentinel.logs import get_logger
 from sentinel.platforms.base import PlatformAdapter
 from sentinel.watcher.bluesky_stream import BlueskyStream, did_of, service_of
 from sentinel.watcher.mastodon_stream import MastodonStream
-from sentinel.watcher.streams import ACCOUNT, POSTS, Change, StreamCursors
+from sentinel.watcher.sandbox_stream import SandboxStream
+from sentinel.watcher.streams import ACCOUNT, POSTS, Change, PushStream, StreamCursors
 from sentinel.watcher.watcher import Watcher
 
 log = get_logger("sentinel.watcher.push")
@@ -48,6 +49,7 @@ class PushSources:
         self.cursors = StreamCursors(watcher.store)
         self.bluesky: dict[str, BlueskyStream] = {}
         self.mastodon: dict[str, MastodonStream] = {}
+        self.sandbox: dict[str, SandboxStream] = {}
         self.transport = transport
         self._retired: list[MastodonStream] = []
         self.changes = 0
@@ -63,6 +65,9 @@ class PushSources:
             return True
         if adapter.info.platform == "mastodon":
             self._add_mastodon(account, adapter)
+            return True
+        if adapter.info.platform == "sandbox":
+            self._add_sandbox(account, adapter)
             return True
         if adapter.info.platform != "bluesky":
             return False
@@ -99,6 +104,19 @@ class PushSources:
         self.mastodon[account] = stream
         self._tasks[stream.source] = asyncio.create_task(stream.run(), name=f"stream {stream.source}")
 
+    def _add_sandbox(self, account: str, adapter: PlatformAdapter) -> None:
+        service = str(getattr(adapter, "service", ""))
+        stream = self.sandbox.get(service)
+        if stream is None:
+            client = httpx.AsyncClient(transport=self.transport, timeout=httpx.Timeout(10.0, read=60.0))
+            stream = SandboxStream(
+                self.cursors, service, self.change, self.live, client=client, max_backoff=self.max_backoff
+            )
+            self.sandbox[service] = stream
+            self._tasks[stream.source] = asyncio.create_task(stream.run(), name=f"stream {stream.source}")
+        creds: Mapping[str, str] = getattr(adapter, "credentials", {})
+        stream.watch(creds.get("identifier", ""), account)
+
     def wake_ids(self, hook: str, ids: Sequence[str]) -> list[str]:
         """Wake the accounts whose platform id a verified webhook named; the accounts woken.
 
@@ -122,7 +140,7 @@ class PushSources:
             self._retired.append(gone)
         for accounts in self.hooked.values():
             accounts.pop(account, None)
-        for stream in self.bluesky.values():
+        for stream in [*self.bluesky.values(), *self.sandbox.values()]:
             stream.unwatch(account)
 
     def change(self, change: Change) -> None:
@@ -138,31 +156,25 @@ class PushSources:
     def live(self, account: str, up: bool) -> None:
         self.watcher.set_streamed(account, up, self.floor)
 
+    def streams(self) -> list[PushStream]:
+        return [*self.bluesky.values(), *self.mastodon.values(), *self.sandbox.values()]
+
     async def stop(self) -> None:
-        for stream in self.bluesky.values():
-            await stream.stop()
-        for m in self.mastodon.values():
-            m.stop()  # a connection waits for its next event: cancelled below
-            self._tasks[m.source].cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks.values(), timeout=10)
+        for stream in self.streams():
+            stream.stop()
         for task in self._tasks.values():
-            task.cancel()
+            task.cancel()  # a connection may be waiting for its next event
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-        for m in [*self.mastodon.values(), *self._retired]:
-            await m.aclose()
+        for stream in [*self.streams(), *self._retired]:
+            await stream.aclose()
 
     def status(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {
+        return {
             s.source: {
                 "live": s.live,
                 "accounts": len(s.accounts),
                 "frames": s.frames,
                 "failures": s.failures,
             }
-            for s in self.bluesky.values()
-        } | {
-            m.source: {"live": m.live, "accounts": 1, "frames": m.events, "failures": m.failures}
-            for m in self.mastodon.values()
+            for s in self.streams()
         }
-        return out

@@ -17,7 +17,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sentinel.logs import get_logger
 from sentinel.store import Store
+
+log = get_logger("sentinel.watcher.streams")
 
 COMPONENT = "watcher_streams"
 MIGRATIONS = [
@@ -29,6 +32,9 @@ MIGRATIONS = [
     )
     """,
 ]
+
+SAVE_EVERY = 1.0
+"""Seconds between cursor writes while only unwatched accounts' events pass."""
 
 POSTS = "posts"
 """The account's posts changed (created, edited, deleted): wake its reconcile."""
@@ -82,3 +88,118 @@ async def backoff(stop: asyncio.Event, failures: int, max_backoff: float) -> Non
         await asyncio.wait_for(stop.wait(), timeout=delay)
     except TimeoutError:
         pass
+
+
+class PushStream:
+    """A push connection kept open until ``stop()``: reconnected with backoff after a loss,
+    its accounts told when it comes up and goes down. Subclasses ``_follow`` one connection
+    and list in ``errors`` what a lost connection raises."""
+
+    errors: tuple[type[Exception], ...] = (OSError,)
+
+    def __init__(self, source: str, on_change: OnChange, on_live: OnLive, max_backoff: float) -> None:
+        self.source = source
+        self.on_change = on_change
+        self.on_live = on_live
+        self.max_backoff = max_backoff
+        self.accounts: dict[str, str] = {}
+        """The platform's name for each account (DID, handle) -> inventory account id."""
+        self.live = False
+        self.frames = 0
+        self.failures = 0
+        self._stop = asyncio.Event()
+
+    def watch(self, key: str, account: str) -> None:
+        self.accounts[key] = account
+        if self.live:
+            self.on_live(account, True)
+
+    def unwatch(self, account: str) -> None:
+        for key in [k for k, a in self.accounts.items() if a == account]:
+            del self.accounts[key]
+
+    async def run(self) -> None:
+        self._stop.clear()
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self._follow()
+                    self.failures = 0
+                except self.errors as e:
+                    self.failures += 1
+                    self.lost(e)
+                    log.warning(
+                        "watcher.stream_lost", source=self.source, error=str(e), failures=self.failures
+                    )
+                self._set_live(False)
+                self.save()
+                await backoff(self._stop, self.failures, self.max_backoff)
+        finally:
+            self._set_live(False)
+            self.save()
+
+    async def _follow(self) -> None:
+        raise NotImplementedError
+
+    def lost(self, error: Exception) -> None:
+        """What a lost connection changes beyond reconnecting (nothing by default)."""
+
+    def save(self) -> None:
+        """Keep the resume cursor (nothing by default)."""
+
+    def _set_live(self, live: bool) -> None:
+        if live != self.live:
+            self.live = live
+            for account in list(self.accounts.values()):
+                self.on_live(account, live)
+
+    def stop(self) -> None:
+        """Stop reconnecting (cancel the task to end a connection waiting for its next event)."""
+        self._stop.set()
+
+    async def aclose(self) -> None:
+        """Release the connection's resources once the task ended."""
+
+
+class CursorStream(PushStream):
+    """A stream of a whole server's accounts whose events carry a sequence number: the cursor
+    is kept in the state store (at once after a watched change, at most once a second
+    otherwise), so a restart subscribes after it and the server replays what was missed."""
+
+    def __init__(
+        self,
+        cursors: StreamCursors,
+        source: str,
+        on_change: OnChange,
+        on_live: OnLive,
+        max_backoff: float,
+        clock: Callable[[], float],
+    ) -> None:
+        super().__init__(source, on_change, on_live, max_backoff)
+        self.cursors = cursors
+        self.clock = clock
+        self._seq: int | None = None
+        self._saved_at = 0.0
+
+    def cursor(self) -> str | None:
+        """Where to subscribe from: the last event handled, else the stored cursor."""
+        if self._seq is None:
+            stored = self.cursors.get(self.source)
+            self._seq = int(stored) if stored else None
+        return str(self._seq) if self._seq is not None else None
+
+    def advance(self, seq: int | None, watched: bool) -> None:
+        if seq is not None and (self._seq is None or seq > self._seq):
+            self._seq = seq
+            if watched or self.clock() - self._saved_at >= SAVE_EVERY:
+                self.save()
+
+    def save(self) -> None:
+        if self._seq is not None:
+            self.cursors.put(self.source, str(self._seq), self.clock())
+            self._saved_at = self.clock()
+
+    def forget(self) -> None:
+        """The server does not know the cursor (it was reset): follow it from now."""
+        self.cursors.drop(self.source)
+        self._seq = None

@@ -113,7 +113,7 @@ async def test_a_lost_stream_falls_back_to_the_platform_interval(sandbox: Any, t
     stream.watch(DID, "brand")
     runner = asyncio.create_task(stream.run())
     await wait_for(lambda: stream.failures >= 2)
-    await stream.stop()
+    stream.stop()
     await runner
     w.set_streamed("brand", False, 600.0)
     assert w.state["brand"].interval == 30.0 and not w.state["brand"].streamed

@@ -133,7 +133,7 @@ async def test_user_stream_wakes_the_reconcile_and_a_lost_stream_falls_back(tmp_
         await wait_for(lambda: not w.state["brand-masto"].running)
         polls = w.state["brand-masto"].polls
         await instance.streams[0].put(sse("update", status(111, "a friend's post", author="555")))
-        await wait_for(lambda: push.mastodon["brand-masto"].events >= 2)
+        await wait_for(lambda: push.mastodon["brand-masto"].frames >= 2)
         assert w.state["brand-masto"].polls == polls and w.state["brand-masto"].due > time.time() + 600
         # The same event again: one more reconcile, no second event.
         await instance.streams[0].put(sse("update", status(110, "Claim your airdrop")))
