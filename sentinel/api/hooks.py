@@ -27,7 +27,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -36,6 +35,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from sentinel.api.body import decode_json
 from sentinel.api.deps import Host
 from sentinel.api.errors import ApiError
 from sentinel.logs import get_logger
@@ -172,11 +172,7 @@ class HookRoutes:
             raise ApiError("invalid_signature", f"the {header} header does not sign this body")
         if not state.first_time(body):
             return JSONResponse({"accepted": True, "duplicate": True, "woken": []})
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError("invalid_request", "the body is not valid JSON") from None
-        ids = accounts_named(hook, payload)
+        ids = accounts_named(hook, decode_json(body))
         woken = self.deps.wake(hook, ids) if self.deps.wake is not None else []
         log.info("hooks.delivered", hook=hook, ids=len(ids), woken=woken)
         return JSONResponse({"accepted": True, "duplicate": False, "woken": woken})

@@ -233,6 +233,14 @@ async def test_wrong_missing_or_reused_signatures_are_refused_before_parsing(hoo
     ):
         r = await h.api.post("/v1/hooks/meta", content=fb, headers=headers)
         assert r.status_code == 403
+    # Signed but not JSON (or JSON nested past the API's depth): 400, nothing woken.
+    for junk_body in (b"{not json", b'{"for_user_id": ' + b"[" * 40 + b"]" * 40 + b"}"):
+        r = await h.api.post(
+            "/v1/hooks/x",
+            content=junk_body,
+            headers={"x-twitter-webhooks-signature": x_sign(h.x_secret, junk_body)},
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
     assert not_due(h, "brand-x") and not_due(h, "brand-fb")
     assert h.sink.events == []
     assert h.x_secret not in r.text and h.meta_secret not in r.text
