@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from sentinel import metrics
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
 from sentinel.platforms.base import PlatformAdapter
@@ -26,6 +27,12 @@ from sentinel.watcher.streams import ACCOUNT, POSTS, Change, PushStream, StreamC
 from sentinel.watcher.watcher import Watcher
 
 log = get_logger("sentinel.watcher.push")
+
+PUSHED = metrics.counter(
+    "sentinel_watcher_pushes_total",
+    "Changes streams and webhooks reported for watched accounts",
+    ("source", "kind"),
+)
 
 OnAccount = Callable[[Change], None]
 HOOK_IDS = {"facebook": ("meta", "page_id"), "instagram": ("meta", "ig_user_id"), "x": ("x", "user_id")}
@@ -128,6 +135,7 @@ class PushSources:
             creds: Mapping[str, str] = getattr(adapter, "credentials", {})
             if creds.get(HOOK_IDS[adapter.info.platform][1]) in wanted and self.watcher.wake(account):
                 woken.append(account)
+                PUSHED.inc(source=hook, kind=POSTS)
         return sorted(woken)
 
     def remove(self, account: str) -> None:
@@ -145,6 +153,7 @@ class PushSources:
 
     def change(self, change: Change) -> None:
         self.changes += 1
+        PUSHED.inc(source=change.source.partition(":")[0], kind=change.kind)
         log.info(
             "watcher.pushed", account=change.account, kind=change.kind, what=change.what, source=change.source
         )
