@@ -1,7 +1,9 @@
 """The watcher's push sources: which accounts a stream covers, and what a push does.
 
-``PushSources`` opens one Bluesky event stream per PDS that hosts a watched account and
-wires every source the same way: a change to an account's posts wakes its reconcile
+``PushSources`` opens one Bluesky event stream per PDS and one sandbox stream per sandbox
+server that host a watched account, one Mastodon user stream per Mastodon account, and
+knows which accounts Meta's and X's webhooks name (by the platform id in their credential).
+It wires every source the same way: a change to an account's posts wakes its reconcile
 (``Watcher.wake``), a change to its identity or profile is handed to ``on_account`` (the
 account-state snapshot, where one runs), and a stream coming up or going down switches
 its accounts between the stream floor and the platform's poll interval
@@ -90,7 +92,7 @@ class PushSources:
                 self.cursors, service, self.change, self.live, max_backoff=self.max_backoff
             )
             self.bluesky[service] = stream
-            self._tasks[service] = asyncio.create_task(stream.run(), name=f"stream {stream.source}")
+            self._tasks[stream.source] = asyncio.create_task(stream.run(), name=f"stream {stream.source}")
         stream.watch(did, account)
         return True
 
