@@ -1,4 +1,6 @@
-"""Benchmark: the watcher over 1,000 sandbox accounts polled every 30 s.
+"""Benchmark: the watcher over 1,000 sandbox accounts polled every 30 s, or following the
+sandbox's event stream (``--stream``: a post wakes its account's reconcile; polls every
+``--stream-poll-interval`` seconds stay the floor).
 
 Starts the sandbox platform in its own process, creates the accounts, runs the watcher in
 this process, publishes posts on random accounts at random moments, and prints:
@@ -7,7 +9,12 @@ this process, publishes posts on random accounts at random moments, and prints:
 - the detection delay, post published -> observed event handed to the engine callback
   (goal: under the interval + 2 s), as p50 / p95 / max.
 
+With ``--pds N`` (needs the test network's PDS, tests/pds) N more accounts live on a real
+Bluesky PDS, followed through its repository event stream; one post in ``--pds-share`` goes
+there and its delays are printed apart.
+
 Usage: python bench/watcher.py [--accounts 1000] [--interval 30] [--measure 90] [--posts 150]
+       python bench/watcher.py --stream [--stream-poll-interval 300] [--pds 20] ...
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import random
 import resource
 import secrets
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,10 +36,12 @@ from typing import Any
 import httpx
 
 from sentinel.logs import configure
+from sentinel.platforms import create_adapter
 from sentinel.platforms.sandbox import SandboxAdapter
 from sentinel.platforms.sandbox_server import SandboxProcess
 from sentinel.store import Store
 from sentinel.watcher import WatchedAccount, Watcher
+from sentinel.watcher.push import PushSources
 
 
 def cpu_seconds() -> float:
@@ -39,9 +49,20 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def pct(values: list[float], q: float) -> float | None:
+    ordered = sorted(values)
+    return round(ordered[int(q * (len(ordered) - 1))], 2) if ordered else None
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     server = SandboxProcess().start()
     url = server.url
+    pds = None
+    if args.pds:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.pds_fixture import start as start_pds
+
+        pds = start_pds()
     try:
         accounts = [
             {"handle": f"bench{i:04d}", "password": secrets.token_urlsafe(12)} for i in range(args.accounts)
@@ -59,21 +80,42 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     )
                     for a in accounts
                 ]
+                bsky_users = [pds.create_account() for _ in range(args.pds)] if pds is not None else []
+                bsky = [
+                    create_adapter("bluesky", f"bsky{i:03d}", u, base_url=pds.url)
+                    for i, u in enumerate(bsky_users)
+                    if pds is not None
+                ]
+                posters = [
+                    create_adapter("bluesky", f"poster{i:03d}", u, base_url=pds.url)
+                    for i, u in enumerate(bsky_users)
+                    if pds is not None
+                ]
                 published: dict[str, float] = {}
                 delays: list[float] = []
+                pds_delays: list[float] = []
 
                 def on_post(event: dict[str, Any]) -> None:
                     sent = published.get(event["text"])
                     if sent is not None:
-                        delays.append(time.time() - sent)
+                        (pds_delays if event["account"].startswith("bsky") else delays).append(
+                            time.time() - sent
+                        )
 
                 store = Store(Path(tmp) / "bench.sqlite3")
                 watcher = Watcher(
                     store,
-                    [WatchedAccount(a.account, a, gated=True, interval=args.interval) for a in adapters],
+                    [
+                        WatchedAccount(a.account, a, gated=True, interval=args.interval)
+                        for a in [*adapters, *bsky]
+                    ],
                     on_post,
                     concurrency=args.concurrency,
                 )
+                push = PushSources(watcher, floor=args.stream_poll_interval) if args.stream else None
+                if push is not None:
+                    for a in [*adapters, *bsky]:
+                        await push.add(a.account, a)
                 runner = asyncio.create_task(watcher.run())
                 # First interval: every account takes its baseline.
                 await asyncio.sleep(args.interval + 1)
@@ -88,6 +130,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     )
                     for n, at in enumerate(schedule):
                         await asyncio.sleep(max(0.0, start + at - time.monotonic()))
+                        if posters and n % args.pds_share == 0:
+                            text = f"bench bsky post {n} {secrets.token_hex(4)}"
+                            published[text] = time.time()
+                            await random.choice(posters).publish(text)
+                            continue
                         acct = random.choice(accounts)
                         token = tokens.get(acct["handle"])
                         if token is None:
@@ -108,15 +155,22 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 wall, cpu = time.monotonic() - wall0, cpu_seconds() - cpu0
                 polls = sum(s.polls for s in watcher.state.values()) - polls0
                 errors = sum(1 for s in watcher.state.values() if s.errors)
+                if push is not None:
+                    await push.stop()
                 watcher.stop()
                 await runner
                 store.close()
+                for a in [*bsky, *posters]:
+                    await a.aclose()
     finally:
         server.stop()
+        if pds is not None:
+            pds.stop()
     delays.sort()
     return {
         "accounts": args.accounts,
-        "interval_s": args.interval,
+        "mode": "stream" if args.stream else "poll",
+        "interval_s": args.stream_poll_interval if args.stream else args.interval,
         "baselined_in_first_interval": baselined,
         "measured_s": round(wall, 1),
         "polls": polls,
@@ -128,7 +182,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "delay_p50_s": round(statistics.median(delays), 2) if delays else None,
         "delay_p95_s": round(delays[int(0.95 * (len(delays) - 1))], 2) if delays else None,
         "delay_max_s": round(delays[-1], 2) if delays else None,
-        "goal_delay_s": args.interval + 2,
+        "goal_delay_s": 5.0 if args.stream else args.interval + 2,
+        **(
+            {
+                "pds_accounts": args.pds,
+                "pds_posts_detected": len(pds_delays),
+                "pds_delay_p50_s": pct(pds_delays, 0.5),
+                "pds_delay_p95_s": pct(pds_delays, 0.95),
+                "pds_delay_max_s": pct(pds_delays, 1.0),
+            }
+            if args.pds
+            else {}
+        ),
     }
 
 
@@ -143,6 +208,10 @@ if __name__ == "__main__":
     )
     parser.add_argument("--posts", type=int, default=150)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--stream", action="store_true", help="follow the sandbox's event stream")
+    parser.add_argument("--stream-poll-interval", type=float, default=300.0)
+    parser.add_argument("--pds", type=int, default=0, help="accounts on a real Bluesky PDS besides")
+    parser.add_argument("--pds-share", type=int, default=5, help="every Nth post goes to the PDS")
     configure(level="warning", fmt="json", stream=open(os.devnull, "w"))  # noqa: SIM115
     result = asyncio.run(main(parser.parse_args()))
     print(json.dumps(result, indent=2))

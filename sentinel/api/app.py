@@ -16,6 +16,7 @@ from sentinel.api.admin import ROUTES as ADMIN_ROUTES
 from sentinel.api.body import MAX_BODY_BYTES, BodyLimit
 from sentinel.api.deps import Deps
 from sentinel.api.errors import error_response
+from sentinel.api.hooks import ROUTES as HOOK_ROUTES
 from sentinel.api.moderation import ROUTES as MODERATION_ROUTES
 from sentinel.api.openapi import document
 from sentinel.api.routes import Api, endpoint
@@ -41,6 +42,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/v1/alerts", "alerts", "alerts"),
     *MODERATION_ROUTES,
     *ADMIN_ROUTES,
+    *HOOK_ROUTES,
 )
 
 

@@ -7,7 +7,7 @@ responder, the platform adapters), are passed as getters and resolved per reques
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -51,6 +51,14 @@ class Deps:
     """The daemon's rotation service (``force_rotate``), for ``POST .../rotate``."""
     credentials: Callable[[Account], list[dict[str, Any]]] | None = None
     """An account's credential metadata (never a value), for ``GET .../credentials``."""
+    hook_secrets: Callable[[str], Mapping[str, str] | None] | None = None
+    """A webhook platform's signing secrets (``meta``, ``x``) from Vault, None when not set
+    up; synchronous (it reads Vault), called in a worker thread."""
+    wake: Callable[[str, Sequence[str]], list[str]] | None = None
+    """Wake the reconcile of the accounts a verified webhook names by platform id (the
+    accounts woken)."""
+    extras: dict[str, Any] = field(default_factory=dict)
+    """State handlers keep between requests (the webhooks' seen deliveries)."""
     clock: Callable[[], float] = time.time
     aclose: Callable[[], Awaitable[None]] | None = None
     """Releases what the deps opened (connection pools), when the API stops."""

@@ -24,6 +24,7 @@ CODES: dict[str, tuple[int, str]] = {
         "The approver sent the held post or is its asserted author; another person must approve it",
     ),
     "step_up_failed": (403, "The TOTP code is missing, wrong or already used"),
+    "invalid_signature": (403, "A webhook delivery or handshake is not signed with the platform's secret"),
     "post_blocked": (403, "The gate blocked the post; nothing was published"),
     "not_found": (404, "No such account, post, held post, incident or route"),
     "method_not_allowed": (405, "The route exists but not with this method"),

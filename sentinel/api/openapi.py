@@ -523,6 +523,7 @@ def document() -> dict[str, Any]:
     }
     paths.update(_moderation_paths())
     paths.update(_admin_paths())
+    paths.update(_hook_paths())
     schemas = {
         **SCHEMAS,
         "RejectRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}},
@@ -688,3 +689,67 @@ def _admin_paths() -> dict[str, Any]:
             )
         },
     }
+
+
+def _hook_paths() -> dict[str, Any]:
+    """Webhooks (``sentinel.api.hooks``): authenticated by the platform's signature, not a token."""
+    platform = {
+        "name": "platform",
+        "in": "path",
+        "required": True,
+        "description": "The pushing platform: 'meta' (Facebook Pages, Instagram) or 'x'.",
+        "schema": {"type": "string", "enum": ["meta", "x"]},
+    }
+    query = tuple(
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string", "maxLength": 512}}
+        for name in ("hub.mode", "hub.verify_token", "hub.challenge", "crc_token")
+    )
+    signature = (
+        "No Vault token: a platform has none. The request is authenticated by the platform's "
+        "signature, checked with a secret read from Vault (<kv_mount>/system/hooks/<platform>: "
+        "meta app_secret and verify_token, x consumer_secret) before the body is parsed."
+    )
+    delivered = {
+        "type": "object",
+        "required": ["accepted", "duplicate", "woken"],
+        "properties": {
+            "accepted": {"type": "boolean"},
+            "duplicate": {"type": "boolean"},
+            "woken": {"type": "array", "items": STR},
+        },
+    }
+    verify = _op(
+        "Webhook handshake: Meta's hub.challenge (verify token) or X's CRC (HMAC-SHA256 response_token)",
+        {
+            "200": {
+                "description": "Meta: the challenge as text; X: the response token",
+                "content": {
+                    "text/plain": {"schema": STR},
+                    "application/json": {"schema": {"type": "object", "properties": {"response_token": STR}}},
+                },
+            }
+        },
+        (403, 404, 503),
+        params=(platform, *query),
+        secured=False,
+    )
+    deliver = _op(
+        "Webhook delivery: verified (X-Hub-Signature-256 or x-twitter-webhooks-signature), then "
+        "wakes the named accounts' reconcile; never creates a post itself",
+        _ok(delivered),
+        (400, 403, 404, 413, 503),
+        params=(
+            platform,
+            {"name": "X-Hub-Signature-256", "in": "header", "required": False, "schema": STR},
+            {"name": "x-twitter-webhooks-signature", "in": "header", "required": False, "schema": STR},
+        ),
+        secured=False,
+    )
+    for op in (verify, deliver):
+        op["description"] = signature
+        op["x-sentinel-authentication"] = "platform-signature"
+    deliver["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    return {"/v1/hooks/{platform}": {"get": verify, "post": deliver}}

@@ -29,6 +29,7 @@ from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
 from sentinel.api.grace import in_grace
 from sentinel.api.held import STATUSES, HeldPost
+from sentinel.api.hooks import HookRoutes
 from sentinel.api.moderation import ModerationRoutes, offered
 from sentinel.api.protocols import Gate, ResponderConflict, StepUpFailed
 from sentinel.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
@@ -123,7 +124,7 @@ def account_summary(a: Account) -> dict[str, Any]:
     }
 
 
-class Api(ModerationRoutes, AdminRoutes):
+class Api(ModerationRoutes, AdminRoutes, HookRoutes):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.authz = deps.authorizer

@@ -15,16 +15,18 @@ same instance:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sentinel.api.authz import Authorizer
 from sentinel.api.deps import Deps
+from sentinel.api.errors import ApiError
 from sentinel.api.grace import AuthzGrace
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, GuardGate, Responder, ResponderBridge
-from sentinel.errors import SentinelError
+from sentinel.errors import SentinelError, VaultError, VaultNotFound, VaultUnavailable
 from sentinel.logs import get_logger
+from sentinel.redact import register_secret
 from sentinel.response.reach import reach_for
 from sentinel.watcher.ledger import PublishedLedger
 
@@ -164,6 +166,37 @@ def credential_metadata(vault: VaultClient | None, account: Account) -> list[dic
     return show(vault, account)
 
 
+def hook_secrets(app: App) -> Callable[[str], Mapping[str, str] | None]:
+    """Reads a webhook platform's secrets from ``<kv_mount>/system/hooks/<platform>``."""
+
+    def read(hook: str) -> Mapping[str, str] | None:
+        if app.vault is None:
+            raise VaultUnavailable("Vault is not connected; webhook signatures cannot be checked")
+        try:
+            data = app.vault.kv_read(f"system/hooks/{hook}").data
+        except VaultNotFound:
+            return None
+        except VaultUnavailable:
+            raise
+        except VaultError as e:
+            log.error("hooks.secrets_unreadable", hook=hook, error=e.message)
+            raise ApiError("not_configured", f"the daemon cannot read the {hook} webhook secrets") from None
+        found = {k: v for k, v in data.items() if isinstance(v, str)}
+        for value in found.values():
+            register_secret(value)
+        return found
+
+    return read
+
+
+def wake_accounts(app: App) -> Callable[[str, Sequence[str]], list[str]]:
+    def wake(hook: str, ids: Sequence[str]) -> list[str]:
+        push = app.extras.get("push")
+        return push.wake_ids(hook, ids) if push is not None else []
+
+    return wake
+
+
 def build_deps(app: App) -> Deps:
     settings = app.config.api
     from sentinel.response.service import VaultAdapters
@@ -220,4 +253,6 @@ def build_deps(app: App) -> Deps:
         rotator=lambda: app.extras.get("rotator"),
         reach=lambda operator: reach_for(app.vault, app.inventory, operator, app.config),
         credentials=lambda account: credential_metadata(app.vault, account),
+        hook_secrets=hook_secrets(app),
+        wake=wake_accounts(app),
     )

@@ -51,6 +51,15 @@ class Capability(enum.StrEnum):
     ACCOUNT_STATE = "account_state"
 
 
+class Push(enum.StrEnum):
+    """How a platform tells Sentinel that an account changed, beside being polled."""
+
+    STREAM = "stream"
+    """An event stream Sentinel subscribes to (Bluesky's repository stream, Mastodon's user stream)."""
+    WEBHOOK = "webhook"
+    """The platform calls the daemon's ``/v1/hooks/<platform>`` (Meta, X's Account Activity API)."""
+
+
 POSTING = frozenset(
     {Capability.LIST_TIMELINE, Capability.PUBLISH, Capability.DELETE_POST, Capability.VERIFY_CREDENTIAL}
 )
@@ -112,6 +121,8 @@ class PlatformInfo:
     """The documented API endpoints the adapter uses."""
     state_fields: frozenset[str] = frozenset()
     """The ``STATE_FIELDS`` its ``account_state`` snapshot shows (what the API exposes)."""
+    push: frozenset[Push] = frozenset()
+    """How the platform pushes changes (the watcher still polls, less often)."""
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
@@ -130,6 +141,7 @@ class PlatformInfo:
             "notes": {c.value: text for c, text in self.notes.items()},
             "endpoints": list(self.endpoints),
             "state_fields": sorted(self.state_fields),
+            "push": {p.value: p in self.push for p in Push},
         }
 
 

@@ -51,6 +51,7 @@ from sentinel.platforms.base import (
     Identity,
     PlatformInfo,
     Post,
+    Push,
     RateLimit,
     RateLimits,
     TimelinePage,
@@ -79,6 +80,7 @@ _DOCS = "https://docs.bsky.app/docs/advanced-guides/rate-limits"
 
 INFO = PlatformInfo(
     platform="bluesky",
+    push=frozenset({Push.STREAM}),
     capabilities=POSTING
     | COMMENTS
     | {

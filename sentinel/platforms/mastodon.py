@@ -34,6 +34,7 @@ from sentinel.platforms.base import (
     Identity,
     PlatformInfo,
     Post,
+    Push,
     RateLimit,
     RateLimits,
     TimelinePage,
@@ -50,6 +51,7 @@ _LIMITS = "https://docs.joinmastodon.org/api/rate-limits/"
 
 INFO = PlatformInfo(
     platform="mastodon",
+    push=frozenset({Push.STREAM}),
     capabilities=(POSTING | COMMENTS | {Capability.REVOKE_TOKEN, Capability.ACCOUNT_STATE})
     - {Capability.HIDE_COMMENT},
     state_fields=frozenset({"handle", "display_name", "avatar", "bio", "links"}),

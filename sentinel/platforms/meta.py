@@ -44,6 +44,7 @@ from sentinel.platforms.base import (
     Identity,
     PlatformInfo,
     Post,
+    Push,
     RateLimit,
     RateLimits,
     TimelinePage,
@@ -118,6 +119,7 @@ class _GraphAdapter(OAuthAdapter):
 
 FACEBOOK_INFO = PlatformInfo(
     platform="facebook",
+    push=frozenset({Push.WEBHOOK}),
     capabilities=POSTING | COMMENTS | {Capability.ACCOUNT_STATE},
     state_fields=frozenset(
         {"handle", "display_name", "avatar", "bio", "links", "email", "phone", "delegate"}
@@ -231,6 +233,7 @@ class FacebookPageAdapter(_GraphAdapter):
 
 INSTAGRAM_INFO = PlatformInfo(
     platform="instagram",
+    push=frozenset({Push.WEBHOOK}),
     capabilities=COMMENTS
     | {Capability.LIST_TIMELINE, Capability.VERIFY_CREDENTIAL, Capability.ACCOUNT_STATE},
     state_fields=frozenset({"handle", "display_name", "avatar", "bio", "links"}),

@@ -22,6 +22,11 @@ API (bearer tokens from ``POST /api/sessions``):
 ``POST /api/password``                 change ``{"current", "new"}``; ends every other session
 ``POST /api/lock`` / ``/api/unlock``   lock: no session can post, list or delete; unlock by main password
 ``POST /api/_faults``                  test hook: ``{"handle", "status", "count", "retry_after"?}``
+``GET /api/stream?cursor=SEQ``         every account's post and deletion events as server-sent
+                                       events (``id: <seq>``, ``event: post|delete``, ``data:
+                                       {"seq", "account", "post_id"}``), shaped like Bluesky's
+                                       repository stream: one stream for the whole server,
+                                       resumable after ``cursor`` (the last 10,000 events kept)
 
 Start it in-process with ``SandboxServer().start()`` (a background thread; ``.url``,
 ``.stop()``) or as ``python -m sentinel.platforms.sandbox_server --port 8480``.
@@ -34,12 +39,15 @@ import asyncio
 import hashlib
 import hmac
 import itertools
+import json
 import secrets
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,11 +55,14 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sentinel.net import free_port
 from sentinel.platforms.timefmt import utc_z
+
+STREAM_KEEP = 10_000
+STREAM_HEARTBEAT = 15.0
 
 
 def _digest(secret: str) -> bytes:
@@ -131,6 +142,16 @@ class SandboxState:
         self.posts: dict[str, _Post] = {}
         """Every post by id (replies point at their parent by id, across accounts)."""
         self._seq = itertools.count(1)
+        self.events: deque[dict[str, Any]] = deque(maxlen=STREAM_KEEP)
+        """The latest post and deletion events, for ``/api/stream`` (resumed by ``seq``)."""
+        self.listeners: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._event_seq = itertools.count(1)
+
+    def emit(self, kind: str, account: str, post_id: str) -> None:
+        event = {"seq": next(self._event_seq), "kind": kind, "account": account, "post_id": post_id}
+        self.events.append(event)
+        for queue in self.listeners:
+            queue.put_nowait(event)
 
     def create_account(self, handle: str, password: str) -> _Account:
         acct = _Account(handle=handle, digest=_digest(password))
@@ -181,11 +202,13 @@ class SandboxState:
         )
         acct.posts.append(post)
         self.posts[str(post.seq)] = post
+        self.emit("post", acct.handle, str(post.seq))
         return post
 
     def delete(self, post: _Post) -> None:
         self.accounts[post.author].posts.remove(post)
         del self.posts[str(post.seq)]
+        self.emit("delete", post.author, str(post.seq))
 
     def replies(self, post_id: str) -> list[_Post]:
         return [p for p in self.posts.values() if p.reply_to == post_id]
@@ -206,6 +229,11 @@ async def _body(request: Request) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _sse(event: dict[str, Any]) -> bytes:
+    data = json.dumps({k: event[k] for k in ("seq", "account", "post_id")})
+    return f"id: {event['seq']}\nevent: {event['kind']}\ndata: {data}\n\n".encode()
 
 
 def build_app(state: SandboxState | None = None) -> Starlette:
@@ -367,6 +395,36 @@ def build_app(state: SandboxState | None = None) -> Starlette:
         st.delete(post)
         return Response(status_code=204)
 
+    async def stream(request: Request) -> Response:
+        raw = request.query_params.get("cursor", "")
+        if raw and not raw.isdigit():
+            return _error(400, "InvalidRequest", "'cursor' must be a whole number")
+        after = int(raw) if raw else None
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        st.listeners.add(queue)  # before the replay, so nothing falls between the two
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                last = 0
+                if after is not None:
+                    for event in list(st.events):
+                        if event["seq"] > after:
+                            last = event["seq"]
+                            yield _sse(event)
+                yield b": stream up\n\n"
+                while True:
+                    try:
+                        event = await asyncio.wait_for(queue.get(), timeout=STREAM_HEARTBEAT)
+                    except TimeoutError:
+                        yield b":\n\n"
+                        continue
+                    if event["seq"] > last:
+                        yield _sse(event)
+            finally:
+                st.listeners.discard(queue)
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
     async def list_replies(request: Request) -> Response:
         pid = request.path_params["post_id"]
         if pid not in st.posts:
@@ -504,6 +562,7 @@ def build_app(state: SandboxState | None = None) -> Starlette:
             Route("/api/lock", set_lock, methods=["POST"]),
             Route("/api/unlock", set_lock, methods=["POST"]),
             Route("/api/_faults", set_fault, methods=["POST"]),
+            Route("/api/stream", stream, methods=["GET"]),
         ]
     )
     app.state.sandbox = st
@@ -531,7 +590,13 @@ class SandboxServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(build_app(self.state), log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            build_app(self.state),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,  # open event streams do not hold the stop up
+        )
         server = uvicorn.Server(config)
         self._server = server
 
@@ -624,7 +689,12 @@ def main(argv: list[str] | None = None) -> int:
         handle, _, password = spec.partition(":")
         state.create_account(handle, password)
     config = uvicorn.Config(
-        build_app(state), host=args.host, port=args.port, log_level="warning", access_log=False
+        build_app(state),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     print(f"sandbox platform serving on http://{args.host}:{args.port}", file=sys.stderr, flush=True)

@@ -37,6 +37,7 @@ from sentinel.platforms.base import (
     Identity,
     PlatformInfo,
     Post,
+    Push,
     RateLimit,
     RateLimits,
     TimelinePage,
@@ -55,6 +56,7 @@ MAX_PAGES = 5
 
 INFO = PlatformInfo(
     platform="x",
+    push=frozenset({Push.WEBHOOK}),
     capabilities=POSTING
     | COMMENTS
     | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN, Capability.ACCOUNT_STATE},

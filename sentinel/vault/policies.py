@@ -122,6 +122,11 @@ path "{m}/metadata/system/totp/*" {{
   capabilities = ["read"]
 }}
 
+# Webhooks (/v1/hooks/<platform>): the secrets platforms sign deliveries with; read only.
+path "{m}/data/system/hooks/*" {{
+  capabilities = ["read"]
+}}
+
 # API and CLI authorization: learn who a caller's token belongs to, and ask Vault what it
 # may do on Sentinel's capability paths.
 path "auth/token/lookup" {{

@@ -10,6 +10,7 @@ from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
 from sentinel.response.service import VaultAdapters
 from sentinel.watcher.ledger import PublishedLedger
+from sentinel.watcher.push import PushSources
 from sentinel.watcher.watcher import WatchedAccount, Watcher
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class WatcherService:
     def __init__(self) -> None:
         self.watcher: Watcher | None = None
         self.adapters: VaultAdapters | None = None
+        self.push: PushSources | None = None
         self._task: asyncio.Task[None] | None = None
         self.skipped: dict[str, str] = {}
 
@@ -44,6 +46,9 @@ class WatcherService:
             since=float(int(time.time()) - 1),  # platform timestamps have whole seconds
             slow=lambda account: guard.engine is not None and guard.engine.frozen(account) is not None,
         )
+        if s.streams:
+            self.push = PushSources(self.watcher, floor=float(s.stream_poll_interval))
+            app.extras["push"] = self.push
         if app.vault is None or not app.vault_ok:
             log.warning("watcher.no_vault", note="accounts are added once Vault is reachable")
         else:
@@ -61,9 +66,13 @@ class WatcherService:
                 log.warning("watcher.account_skipped", account=account.id, error=e.message)
                 continue
             self.watcher.add(WatchedAccount(account.id, adapter, gated=account.gated))
+            if self.push is not None:
+                await self.push.add(account.id, adapter)
         log.info("watcher.started", accounts=len(self.watcher.state), skipped=len(self.skipped))
 
     async def stop(self) -> None:
+        if self.push is not None:
+            await self.push.stop()
         if self.watcher is not None:
             self.watcher.stop()
         if self._task is not None:
@@ -78,6 +87,8 @@ class WatcherService:
         for watched in list(self.watcher.state):
             if watched not in wanted:
                 self.watcher.remove(watched)
+                if self.push is not None:
+                    self.push.remove(watched)
         for acct in app.inventory.active:
             if acct.id not in self.watcher.state:
                 try:
@@ -86,6 +97,8 @@ class WatcherService:
                     self.skipped[acct.id] = e.message
                     continue
                 self.watcher.add(WatchedAccount(acct.id, adapter, gated=acct.gated))
+                if self.push is not None:
+                    await self.push.add(acct.id, adapter)
 
     def status(self) -> dict[str, Any]:
         if self.watcher is None:
@@ -96,4 +109,5 @@ class WatcherService:
             "failing": sorted(a for a, s in st.items() if s["errors"]),
             "skipped": self.skipped,
             "events": sum(s["events"] for s in st.values()),
+            "streams": self.push.status() if self.push is not None else {},
         }

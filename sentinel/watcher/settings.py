@@ -13,7 +13,9 @@ from sentinel.settings import Duration
 class WatcherSettings:
     """``intervals`` maps a platform to seconds between polls of one account (default: the
     adapter's documented-safe interval); ``reconcile_window`` is how far apart a gate
-    allowance and an observed post with the same text may be and still match."""
+    allowance and an observed post with the same text may be and still match. ``streams``
+    follows the platforms' event streams (Bluesky) where they have one; while a stream is
+    live its accounts are still polled every ``stream_poll_interval``."""
 
     enabled: bool = True
     intervals: dict[str, Any] = field(default_factory=dict)
@@ -24,6 +26,8 @@ class WatcherSettings:
     """Seconds between two snapshots of one account's identity and access (``account_state``)."""
     account_state_jitter: float = 0.1
     """Each wait is the interval times 1 ± this, so accounts do not all ask at once."""
+    streams: bool = True
+    stream_poll_interval: Duration = Duration(300.0)
 
     def validate(self, prefix: str) -> None:
         for platform, value in self.intervals.items():
@@ -37,5 +41,7 @@ class WatcherSettings:
             raise ConfigError(f"config key '{prefix}.account_state_interval' must be at least 10s")
         if not 0 <= self.account_state_jitter < 1:
             raise ConfigError(f"config key '{prefix}.account_state_jitter' must be at least 0 and below 1")
+        if self.stream_poll_interval < 1:
+            raise ConfigError(f"config key '{prefix}.stream_poll_interval' must be at least 1s")
         if self.max_backoff < 1:
             raise ConfigError(f"config key '{prefix}.max_backoff' must be at least 1s")

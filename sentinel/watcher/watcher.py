@@ -97,6 +97,10 @@ class AccountState:
     events: int = 0
     repeats: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    woken: bool = False
+    """A stream or webhook said the account changed while a poll was running: poll again."""
+    streamed: bool = False
+    """A live stream or webhook covers the account: polls fall back to the stream floor."""
 
 
 class Watcher:
@@ -156,6 +160,42 @@ class Watcher:
     def remove(self, account: str) -> None:
         self._accounts.pop(account, None)
         self.state.pop(account, None)
+
+    def wake(self, account: str) -> bool:
+        """Poll ``account`` now (a stream or webhook said it changed); False if not watched.
+
+        Only schedules a poll: whatever the push said, what is fed is what the platform
+        lists, reconciled by post id, so a repeated or forged push feeds nothing new."""
+        st = self.state.get(account)
+        if st is None:
+            return False
+        if st.running:
+            st.woken = True
+            return True
+        now = self.clock()
+        if st.due > now:
+            st.due = now
+            heapq.heappush(self._heap, (now, account))
+            self._wake.set()
+        return True
+
+    def has_seen(self, account: str, post_id: str) -> bool:
+        """Whether the watcher fed (or baselined) ``post_id`` of ``account``."""
+        row = self.store.query_one(
+            "SELECT 1 FROM watcher_seen WHERE account = ? AND post_id = ?", (account, post_id)
+        )
+        return row is not None
+
+    def set_streamed(self, account: str, live: bool, floor: float) -> None:
+        """A stream for ``account`` came up (polls every ``floor`` seconds at least) or went
+        down (polls on the platform's interval again); either way, reconcile at once."""
+        st, acct = self.state.get(account), self._accounts.get(account)
+        if st is None or acct is None:
+            return
+        base = self.interval_for(acct)
+        st.streamed = live
+        st.interval = max(base, floor) if live else base
+        self.wake(account)
 
     def cursor(self, account: str) -> str | None:
         row = self.store.query_one("SELECT cursor FROM watcher_cursors WHERE account = ?", (account,))
@@ -332,6 +372,9 @@ class Watcher:
             # Schedule from the planned due time so the interval does not drift.
             base = max(st.due, self.clock() - st.interval) if st.errors == 0 else self.clock()
             st.due = base + delay
+            if st.woken and st.errors == 0:
+                st.woken = False
+                st.due = self.clock()
             heapq.heappush(self._heap, (st.due, account))
             self._wake.set()
 
@@ -346,6 +389,7 @@ class Watcher:
                 "last_ok": utc_z(s.last_ok) if s.last_ok else None,
                 "polls": s.polls,
                 "events": s.events,
+                "streamed": s.streamed,
             }
             for a, s in self.state.items()
         }

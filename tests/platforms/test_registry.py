@@ -5,7 +5,7 @@ import pytest
 from sentinel.errors import ConfigError
 from sentinel.inventory import PLATFORMS
 from sentinel.platforms import Capability, PlatformAdapter, capabilities_for, capability_table, create_adapter
-from sentinel.platforms.base import STATE_FIELDS
+from sentinel.platforms.base import STATE_FIELDS, Push
 
 
 def test_every_inventory_platform_has_an_adapter_and_capability_row() -> None:
@@ -57,6 +57,9 @@ def test_docs_capability_tables_match_the_adapters() -> None:
         shown = {name for name, cell in zip(header, cells[1:], strict=True) if cell == "yes"}
         seen.setdefault(cells[0], set()).update(shown - set(STATE_FIELDS))
         fields.setdefault(cells[0], set()).update(shown & set(STATE_FIELDS))
-    assert columns == {c.value for c in Capability} | set(STATE_FIELDS)
-    assert seen == {p: {c.value for c in capabilities_for(p).capabilities} for p in PLATFORMS}
+    assert columns == {c.value for c in Capability} | set(STATE_FIELDS) | {p.value for p in Push}
+    assert seen == {
+        p: {c.value for c in capabilities_for(p).capabilities} | {h.value for h in capabilities_for(p).push}
+        for p in PLATFORMS
+    }
     assert fields == {p: set(capabilities_for(p).state_fields) for p in PLATFORMS}

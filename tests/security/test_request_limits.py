@@ -35,8 +35,10 @@ JSON_ROUTES = [
     (method.upper(), path)
     for path, ops in document()["paths"].items()
     for method, op in ops.items()
-    if "requestBody" in op
+    if "requestBody" in op and not path.startswith("/v1/hooks/")
 ]
+"""Webhooks are left out: their body is checked against the platform's signature before it is
+decoded, so an unsigned bad body is a 403 (tests/security/test_webhooks.py sends signed ones)."""
 
 
 class CountingApp:

@@ -35,6 +35,11 @@ path "sentinel/metadata/system/totp/*" {
   capabilities = ["read"]
 }
 
+# Webhooks (/v1/hooks/<platform>): the secrets platforms sign deliveries with; read only.
+path "sentinel/data/system/hooks/*" {
+  capabilities = ["read"]
+}
+
 # API and CLI authorization: learn who a caller's token belongs to, and ask Vault what it
 # may do on Sentinel's capability paths.
 path "auth/token/lookup" {
