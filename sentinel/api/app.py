@@ -9,8 +9,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
 
 from sentinel.api.admin import ROUTES as ADMIN_ROUTES
 from sentinel.api.body import MAX_BODY_BYTES, BodyLimit
@@ -19,6 +19,8 @@ from sentinel.api.errors import error_response
 from sentinel.api.moderation import ROUTES as MODERATION_ROUTES
 from sentinel.api.openapi import document
 from sentinel.api.routes import Api, endpoint
+from sentinel.api.workflow import ROUTES as WORKFLOW_ROUTES
+from sentinel.console import create_console
 
 # (method, path, handler, route name): the one list the app and the OpenAPI test read.
 ROUTES: tuple[tuple[str, str, str, str], ...] = (
@@ -41,6 +43,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/v1/alerts", "alerts", "alerts"),
     *MODERATION_ROUTES,
     *ADMIN_ROUTES,
+    *WORKFLOW_ROUTES,
 )
 
 
@@ -56,6 +59,11 @@ def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
         for method, path, handler, name in ROUTES
     ]
     routes.append(Route("/openapi.json", openapi, methods=["GET"]))
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/console/", status_code=307)
+
+    routes.append(Route("/", home, methods=["GET"], include_in_schema=False))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -75,4 +83,6 @@ def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
         middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
     )
     app.state.api = api
+    # the console calls this app's own routes in-process, with the signed-in person's token
+    app.router.routes.append(Mount("/console", app=create_console(app, deps.login)))
     return app

@@ -31,6 +31,7 @@ from sentinel.api.grace import in_grace
 from sentinel.api.held import STATUSES, HeldPost
 from sentinel.api.moderation import ModerationRoutes, offered
 from sentinel.api.protocols import ResponderConflict, StepUpFailed
+from sentinel.api.workflow import WorkflowRoutes
 from sentinel.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.engine.events import Decision, Event, EventError, format_ts
 from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
@@ -122,7 +123,7 @@ def account_summary(a: Account) -> dict[str, Any]:
     }
 
 
-class Api(ModerationRoutes, AdminRoutes):
+class Api(ModerationRoutes, AdminRoutes, WorkflowRoutes):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.authz = deps.authorizer

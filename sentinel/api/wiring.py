@@ -23,6 +23,7 @@ from sentinel.api.deps import Deps
 from sentinel.api.grace import AuthzGrace
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, GuardGate, Responder, ResponderBridge
+from sentinel.console.login import VaultLogin
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
 from sentinel.response.reach import reach_for
@@ -220,4 +221,6 @@ def build_deps(app: App) -> Deps:
         rotator=lambda: app.extras.get("rotator"),
         reach=lambda operator: reach_for(app.vault, app.inventory, operator, app.config),
         credentials=lambda account: credential_metadata(app.vault, account),
+        incident_log=incidents,
+        login=VaultLogin(lambda: app.vault),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from sentinel.api.app import create_app
 from sentinel.api.errors import CODES
@@ -20,6 +20,8 @@ def served_routes(world: World, tmp_path: Path) -> set[tuple[str, str]]:
     app = create_app(deps)
     out = set()
     for route in app.routes:
+        if isinstance(route, Mount) or not getattr(route, "include_in_schema", True):
+            continue  # the console (HTML pages) and the redirect to it
         assert isinstance(route, Route)
         for method in route.methods or ():
             if method != "HEAD":
