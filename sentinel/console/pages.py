@@ -13,6 +13,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -37,10 +38,12 @@ SECURITY_HEADERS = {
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+PERSON_STEPS = ("manual", "failed", "todo")
+"""Step statuses that leave work for a person (the platform's API could not, or it failed)."""
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -53,6 +56,13 @@ class Refused(Exception):
         self.message = message
 
 
+def when(value: object) -> str:
+    """A timestamp for people: ISO strings and epoch seconds alike, to the second, UTC."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value or "")[:19].replace("T", " ")
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("sentinel.console", "templates"),
@@ -61,7 +71,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["defang"] = lambda v: defuse(str(v if v is not None else ""))
-    env.filters["when"] = lambda v: str(v or "")[:19].replace("T", " ")
+    env.filters["when"] = when
     return env
 
 
@@ -306,8 +316,8 @@ class Console:
             events=events,
             findings=[e for e in events if e.get("kind") == "finding"],
             evidence=[e for e in events if e.get("kind") == "post"],
-            done=[e for e in actions if e["data"].get("status") not in ("manual", "failed")],
-            left=[e for e in actions if e["data"].get("status") in ("manual", "failed")],
+            done=[e for e in actions if e["data"].get("status") not in PERSON_STEPS],
+            left=[e for e in actions if e["data"].get("status") in PERSON_STEPS],
             notes=[e for e in events if e.get("kind") == "note"],
             assignee=data.get("assignee") or "",
         )

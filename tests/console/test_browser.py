@@ -1,0 +1,152 @@
+"""The console end to end in headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+The demo runs as ``sentinel demo up`` does for a new user (its own OpenBao dev server, the
+sandbox platform, the daemon). Two responders with their own Vault tokens work it in the
+browser: the first signs in and sees a worm arrive live (no reload), approves a post a
+publisher wrote and the gate held, and locks an account down; the second unfreezes it with
+a TOTP code. Screenshots go to ``docs/console-*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+
+from sentinel.demo.process import DemoProcess
+from sentinel.response import stepup
+from sentinel.vault.client import VaultClient
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (Debian: apt-get install chromium)"),
+]
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is not installed")
+
+RESPONDER_POLICY = 'path "sentinel/*" { capabilities = ["update"] }\n'
+
+
+@dataclass
+class Demo:
+    proc: DemoProcess
+    workdir: Path
+    api: str
+    tokens: dict[str, str]
+    seeds: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    with DemoProcess(tmp_path_factory.mktemp("console-demo") / "run") as proc:
+        workdir = proc.workdir
+        addr = re.search(r'addr = "([^"]+)"', (workdir / "sentinel.toml").read_text())
+        assert addr is not None
+        admin = VaultClient(addr.group(1), proc.root_token)
+        daemon = admin.with_token((workdir / "vault-token").read_text().strip())
+        admin.policy_write("console-test-responder", RESPONDER_POLICY)
+        tokens, seeds = {}, {}
+        for person in ("op-ana", "op-ben", "op-pub"):
+            tokens[person], _ = admin.create_token(
+                policies=["console-test-responder"], ttl="1h", display_name=person, meta={"operator": person}
+            )
+            uri = stepup.enroll(daemon, person)
+            seeds[person] = pyotp.parse_uri(uri).secret
+        yield Demo(proc, workdir, proc.api, tokens, seeds)
+        admin.close()
+        daemon.close()
+
+
+def _sign_in(page: playwright_sync.Page, demo: Demo, person: str) -> None:
+    page.goto(f"{demo.api}/")
+    page.fill("#token", demo.tokens[person])
+    page.click("#signin-token")
+    page.wait_for_url(re.compile(r"/console/$"))
+    assert page.locator(".who").inner_text() == person
+
+
+def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            ana = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            ana.goto(f"{demo.api}/console/signin")
+            ana.screenshot(path=str(DOCS / "console-signin.png"))
+            _sign_in(ana, demo, "op-ana")
+            ana.wait_for_selector("#live.on")  # the event stream is connected
+
+            # a worm arrives while the overview is open: it shows without a reload
+            marker = ana.evaluate("() => { window.__same_page = true; return true; }")
+            assert marker
+            attack = demo.proc.cli("demo", "attack", "worm", "--dir", str(demo.workdir), timeout=120)
+            assert attack.returncode == 0, attack.stdout + attack.stderr
+            ana.wait_for_function(
+                "() => Number(document.getElementById('incident-count').textContent) > 0", timeout=60_000
+            )
+            assert ana.evaluate("() => window.__same_page === true")  # updated live, not reloaded
+            ana.wait_for_function(
+                "() => Number(document.getElementById('frozen-count').textContent) >= 3", timeout=60_000
+            )
+            ana.screenshot(path=str(DOCS / "console-overview.png"), full_page=True)
+
+            # the incident page: evidence defanged, steps done and left
+            ana.click("#content table a[href*='/incidents/']")
+            ana.wait_for_selector("text=Evidence")
+            assert "https://" not in ana.locator("#content").inner_text()
+            ana.screenshot(path=str(DOCS / "console-incident.png"), full_page=True)
+
+            # a publisher's post is held; a second person approves it
+            held = httpx.post(
+                f"{demo.api}/v1/accounts/example-careers-linkedin/posts",
+                json={"text": "Win a free crypto giveaway: https://examp1e-corp.com/claim"},
+                headers={"X-Vault-Token": demo.tokens["op-pub"]},
+                timeout=30,
+            )
+            if held.status_code != 202:  # that account publishes openly: ask the gate instead
+                held = httpx.post(
+                    f"{demo.api}/v1/check",
+                    json={
+                        "account": "example-careers-linkedin",
+                        "text": "Win a free crypto giveaway: https://examp1e-corp.com/claim",
+                    },
+                    headers={"X-Vault-Token": demo.tokens["op-pub"]},
+                    timeout=30,
+                )
+            assert held.status_code in (200, 202), held.text
+            ana.goto(f"{demo.api}/console/held")
+            ana.wait_for_selector("article.held")
+            ana.screenshot(path=str(DOCS / "console-held.png"), full_page=True)
+            ana.click("article.held button.approve")
+            ana.wait_for_selector("text=approved held post")
+
+            # lock down one account by hand
+            ana.goto(f"{demo.api}/console/respond")
+            ana.fill("#lockdown input[name=accounts]", "example-news-x")
+            ana.fill("#lockdown input[name=reason]", "phished manager")
+            ana.click("#lockdown button[type=submit]")
+            ana.wait_for_selector("text=locked down example-news-x")
+            ana.goto(f"{demo.api}/console/respond")
+            ana.wait_for_selector("#frozen-example-news-x")
+            ana.screenshot(path=str(DOCS / "console-respond.png"), full_page=True)
+
+            # the one who locked it cannot unfreeze it; a second responder can, with a TOTP code
+            ben = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            ben.set_default_timeout(120_000)  # the unfreeze waits for the lockdown's own steps to settle
+            _sign_in(ben, demo, "op-ben")
+            ben.goto(f"{demo.api}/console/respond")
+            row = ben.locator("#frozen-example-news-x")
+            row.locator("input[name=reason]").fill("cleaned up, new 2FA")
+            row.locator("input[name=totp]").fill(pyotp.TOTP(demo.seeds["op-ben"]).now())
+            row.locator("button").click()
+            ben.wait_for_selector("text=unfroze example-news-x")
+            assert ben.locator("#frozen-example-news-x").count() == 0
+        finally:
+            browser.close()
