@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if mod.name in ("context", "output") or mod.name.startswith("_"):
+        if mod.name in ("context", "output", "daemon_api") or mod.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{mod.name}")
         register = getattr(module, "register", None)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from sentinel.cli.context import Context
+from sentinel.cli.daemon_api import call
 from sentinel.cli.output import emit_json, table
 from sentinel.errors import UsageError
 from sentinel.response.store import ResponseStore
@@ -25,6 +26,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export.add_argument("id", type=int)
     export.add_argument("--format", choices=["json", "markdown"], default="markdown")
     export.set_defaults(func=handle_export)
+    note = isub.add_parser("note", help="add a note to the incident's timeline (as you; needs 'lockdown')")
+    note.add_argument("id", type=int)
+    note.add_argument("text")
+    note.set_defaults(func=handle_work, action="note", field="text")
+    assign = isub.add_parser("assign", help="assign the incident to a person (needs 'lockdown')")
+    assign.add_argument("id", type=int)
+    assign.add_argument("assignee")
+    assign.set_defaults(func=handle_work, action="assign", field="assignee")
+    close = isub.add_parser("close", help="close the incident once none of its accounts is frozen")
+    close.add_argument("id", type=int)
+    close.add_argument("--reason", required=True)
+    close.set_defaults(func=handle_work, action="close", field="reason")
 
 
 def _get(ctx: Context, incident: int) -> dict[str, Any]:
@@ -35,14 +48,42 @@ def _get(ctx: Context, incident: int) -> dict[str, Any]:
 
 
 def handle_list(ctx: Context, args: argparse.Namespace) -> int:
-    rows = ResponseStore(ctx.store).incidents("open" if args.open else None)
+    store = ResponseStore(ctx.store)
+    rows = store.incidents("open" if args.open else None)
     if ctx.as_json:
         emit_json(rows)
     else:
         table(
-            ["id", "status", "opened", "accounts", "title"],
-            [(r["id"], r["status"], r["opened"][:19], len(r["accounts"]), r["title"]) for r in rows],
+            ["id", "status", "opened", "accounts", "assignee", "title"],
+            [
+                (
+                    r["id"],
+                    r["status"],
+                    r["opened"][:19],
+                    len(r["accounts"]),
+                    _assignee(store, r["id"]),
+                    r["title"],
+                )
+                for r in rows
+            ],
         )
+    return 0
+
+
+def _assignee(store: ResponseStore, incident: int) -> str:
+    data = store.incident(incident)
+    return str(data.get("assignee") or "-") if data else "-"
+
+
+def handle_work(ctx: Context, args: argparse.Namespace) -> int:
+    """note / assign / close, through the daemon's API with your own token."""
+    value = getattr(args, args.field)
+    out = call(ctx, "POST", f"/v1/incidents/{args.id}/{args.action}", json={args.field: value})
+    if ctx.as_json:
+        emit_json(out)
+    else:
+        done = {"note": "note added to", "assign": f"assigned {value}:", "close": "closed"}[args.action]
+        print(f"{done} incident {args.id} (by {out.get('by', '?')})")
     return 0
 
 
@@ -65,7 +106,8 @@ def handle_show(ctx: Context, args: argparse.Namespace) -> int:
         emit_json(data)
         return 0
     print(f"Incident {data['id']} ({data['status']}): {data['title']}")
-    print(f"Opened {data['opened']}; accounts: {', '.join(data['accounts'])}\n")
+    print(f"Opened {data['opened']}; accounts: {', '.join(data['accounts'])}")
+    print(f"Assigned to {data.get('assignee') or 'nobody'}\n")
     for e in data["events"]:
         print(_line(e))
     return 0
