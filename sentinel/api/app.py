@@ -4,6 +4,7 @@ and every request body bounded and decoded before any handler (``sentinel.api.bo
 from __future__ import annotations
 
 import json
+from importlib.resources import files
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,6 +22,7 @@ from sentinel.api.openapi import document
 from sentinel.api.routes import Api, endpoint
 from sentinel.api.workflow import ROUTES as WORKFLOW_ROUTES
 from sentinel.console import create_console
+from sentinel.console.pages import SECURITY_HEADERS
 
 # (method, path, handler, route name): the one list the app and the OpenAPI test read.
 ROUTES: tuple[tuple[str, str, str, str], ...] = (
@@ -47,6 +49,14 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+VIEWER = files("sentinel.console").joinpath("static", "apidocs.html").read_bytes()
+
+
+async def api_docs(request: Request) -> Response:
+    """The OpenAPI document in the viewer shipped in the package (no CDN, no internet)."""
+    return Response(VIEWER, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+
+
 def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
     api = Api(deps)
     spec = json.dumps(document()).encode()
@@ -64,6 +74,7 @@ def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
         return RedirectResponse("/console/", status_code=307)
 
     routes.append(Route("/", home, methods=["GET"], include_in_schema=False))
+    routes.append(Route("/docs", api_docs, methods=["GET"], include_in_schema=False))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

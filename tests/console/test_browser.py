@@ -150,3 +150,27 @@ def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
             assert ben.locator("#frozen-example-news-x").count() == 0
         finally:
             browser.close()
+
+
+def test_api_docs_render_the_openapi_document_and_send_requests(demo: Demo) -> None:
+    spec = httpx.get(f"{demo.api}/openapi.json", timeout=30).json()
+    count = sum(len(ops) for ops in spec["paths"].values())
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{demo.api}/docs")
+            page.wait_for_selector("body[data-loaded=true]")
+            assert page.locator("details.op").count() == count
+            page.fill("#token", demo.tokens["op-ana"])
+            page.fill("#filter", "whoami")
+            op = page.locator("#get--v1-whoami")
+            op.locator("summary").click()
+            op.locator("button", has_text="Send").click()
+            page.wait_for_function(
+                "() => document.querySelector('#get--v1-whoami .result').textContent.startsWith('200')"
+            )
+            assert '"actor": "op-ana"' in op.locator(".result").inner_text()
+            page.screenshot(path=str(DOCS / "console-api-docs.png"), full_page=True)
+        finally:
+            browser.close()
