@@ -1,10 +1,9 @@
 """The console end to end in headless Chromium (Debian's ``chromium``, driven by Playwright).
 
 The demo runs as ``sentinel demo up`` does for a new user (its own OpenBao dev server, the
-sandbox platform, the daemon). Two responders with their own Vault tokens work it in the
-browser: the first signs in and sees a worm arrive live (no reload), approves a post a
-publisher wrote and the gate held, and locks an account down; the second unfreezes it with
-a TOTP code. Screenshots go to ``docs/console-*.png``.
+sandbox platform, the daemon) with its two responders' Vault tokens: op-ana signs in and
+sees a worm arrive live (no reload), approves a post op-ben wrote and the gate held, and
+locks an account down; op-ben unfreezes it with a TOTP code. Screenshots go to ``docs/console-*.png``.
 """
 
 from __future__ import annotations
@@ -16,12 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pyotp
 import pytest
 
 from sentinel.demo.process import DemoProcess
-from sentinel.response import stepup
-from sentinel.vault.client import VaultClient
+from sentinel.demo.up import RESPONDERS, responder_code
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -32,8 +29,6 @@ pytestmark = [
 ]
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is not installed")
 
-RESPONDER_POLICY = 'path "sentinel/*" { capabilities = ["update"] }\n'
-
 
 @dataclass
 class Demo:
@@ -41,28 +36,14 @@ class Demo:
     workdir: Path
     api: str
     tokens: dict[str, str]
-    seeds: dict[str, str]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo as a new user runs it, with its two responders, op-ana and op-ben."""
     with DemoProcess(tmp_path_factory.mktemp("console-demo") / "run") as proc:
-        workdir = proc.workdir
-        addr = re.search(r'addr = "([^"]+)"', (workdir / "sentinel.toml").read_text())
-        assert addr is not None
-        admin = VaultClient(addr.group(1), proc.root_token)
-        daemon = admin.with_token((workdir / "vault-token").read_text().strip())
-        admin.policy_write("console-test-responder", RESPONDER_POLICY)
-        tokens, seeds = {}, {}
-        for person in ("op-ana", "op-ben", "op-pub"):
-            tokens[person], _ = admin.create_token(
-                policies=["console-test-responder"], ttl="1h", display_name=person, meta={"operator": person}
-            )
-            uri = stepup.enroll(daemon, person)
-            seeds[person] = pyotp.parse_uri(uri).secret
-        yield Demo(proc, workdir, proc.api, tokens, seeds)
-        admin.close()
-        daemon.close()
+        tokens = {p: (proc.workdir / f"{p}.token").read_text().strip() for p in RESPONDERS}
+        yield Demo(proc, proc.workdir, proc.api, tokens)
 
 
 def _sign_in(page: playwright_sync.Page, demo: Demo, person: str) -> None:
@@ -103,11 +84,11 @@ def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
             assert "https://" not in ana.locator("#content").inner_text()
             ana.screenshot(path=str(DOCS / "console-incident.png"), full_page=True)
 
-            # a publisher's post is held; a second person approves it
+            # op-ben's post is held; a second person, op-ana, approves it
             held = httpx.post(
                 f"{demo.api}/v1/accounts/example-careers-linkedin/posts",
                 json={"text": "Win a free crypto giveaway: https://examp1e-corp.com/claim"},
-                headers={"X-Vault-Token": demo.tokens["op-pub"]},
+                headers={"X-Vault-Token": demo.tokens["op-ben"]},
                 timeout=30,
             )
             if held.status_code != 202:  # that account publishes openly: ask the gate instead
@@ -117,7 +98,7 @@ def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
                         "account": "example-careers-linkedin",
                         "text": "Win a free crypto giveaway: https://examp1e-corp.com/claim",
                     },
-                    headers={"X-Vault-Token": demo.tokens["op-pub"]},
+                    headers={"X-Vault-Token": demo.tokens["op-ben"]},
                     timeout=30,
                 )
             assert held.status_code in (200, 202), held.text
@@ -144,7 +125,7 @@ def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
             ben.goto(f"{demo.api}/console/respond")
             row = ben.locator("#frozen-example-news-x")
             row.locator("input[name=reason]").fill("cleaned up, new 2FA")
-            row.locator("input[name=totp]").fill(pyotp.TOTP(demo.seeds["op-ben"]).now())
+            row.locator("input[name=totp]").fill(responder_code(demo.workdir, "op-ben"))
             row.locator("button").click()
             ben.wait_for_selector("text=unfroze example-news-x")
             assert ben.locator("#frozen-example-news-x").count() == 0
