@@ -187,17 +187,35 @@ RESPONDERS = ("op-ana", "op-ben")
 
 
 def add_responders(admin: VaultClient, daemon: VaultClient, workdir: Path, acl_prefix: str) -> None:
-    """Give each demo responder a Vault token holding every Sentinel capability and a TOTP
-    step-up seed, in ``<workdir>/<name>.token`` and ``<name>.totp`` (readable by you only)."""
+    """Two responders as an organisation would have them: Vault identity entities holding
+    every Sentinel capability, who log in with Vault's userpass method. Each one's password,
+    a token from a login, and a TOTP step-up seed go into ``<workdir>/<name>.password``,
+    ``.token`` and ``.totp`` (readable by you only)."""
+    import secrets
+
     from sentinel.response import stepup
 
     policy = "demo-responder"
     admin.policy_write(policy, f'path "{acl_prefix}/*" {{ capabilities = ["update"] }}\n')
+    admin.request("POST", "sys/auth/userpass", json={"type": "userpass"})
+    mounts = admin.request("GET", "sys/auth")
+    accessor = (mounts.get("data") or mounts)["userpass/"]["accessor"]
     for name in RESPONDERS:
-        token, _ = admin.create_token(
-            policies=[policy], ttl="24h", display_name=name, meta={"operator": name}
+        password = secrets.token_urlsafe(18)
+        admin.request("POST", f"auth/userpass/users/{name}", json={"password": password})
+        entity = admin.request("POST", "identity/entity", json={"name": name, "policies": [policy]})
+        admin.request(
+            "POST",
+            "identity/entity-alias",
+            json={"name": name, "canonical_id": entity["data"]["id"], "mount_accessor": accessor},
         )
-        write_private(workdir / f"{name}.token", token + "\n")
+        login = admin.with_token("")
+        try:
+            token = login.request("POST", f"auth/userpass/login/{name}", json={"password": password})
+        finally:
+            login.close()
+        write_private(workdir / f"{name}.password", password + "\n")
+        write_private(workdir / f"{name}.token", token["auth"]["client_token"] + "\n")
         seed = pyotp.parse_uri(stepup.enroll(daemon, name, issuer="Sentinel demo")).secret
         write_private(workdir / f"{name}.totp", seed + "\n")
 
@@ -288,8 +306,9 @@ def banner(env: DemoEnvironment, config: Config) -> str:
          Logs, alerts   this terminal (alerts arrive in a signed-webhook inbox standing in for chat)
 
          Console        http://127.0.0.1:{env.api_port}/console/   (sign in with a token below; API viewer: /docs)
-         Responders     op-ana: {env.workdir}/op-ana.token   op-ben: {env.workdir}/op-ben.token
-                        (each holds every Sentinel capability and has a TOTP step-up seed)
+         Responders     op-ana and op-ben: tokens in {env.workdir}/op-ana.token, op-ben.token;
+                        or sign in to the console with Vault userpass (passwords in op-ana.password, ...);
+                        each holds every Sentinel capability and has a TOTP step-up seed
 
          In another terminal:
            {cli} status

@@ -35,9 +35,9 @@ class FreezingResponder(FakeResponder):
         self.incidents = incidents
 
     async def lock(
-        self, accounts: Sequence[str], reason: str, actor: str, operator: str = ""
+        self, accounts: Sequence[str], reason: str, actor: str, operator: str = "", actor_id: str = ""
     ) -> Mapping[str, Any]:
-        out = await super().lock(accounts, reason, actor, operator)
+        out = await super().lock(accounts, reason, actor, operator, actor_id)
         number = self.incidents.open_incident(f"Lockdown: {reason}", list(accounts))
         self.incidents.mark_frozen(accounts, ["gate"], reason, actor, False, incident=number, done=["gate"])
         for a in accounts:
@@ -45,8 +45,10 @@ class FreezingResponder(FakeResponder):
             self.incidents.add_event(number, "action", actor, {"step": "gate", "status": "done"}, a)
         return out
 
-    async def unfreeze(self, account: str, reason: str, actor: str, totp_code: str) -> Mapping[str, Any]:
-        out = await super().unfreeze(account, reason, actor, totp_code)
+    async def unfreeze(
+        self, account: str, reason: str, actor: str, totp_code: str, actor_id: str = ""
+    ) -> Mapping[str, Any]:
+        out = await super().unfreeze(account, reason, actor, totp_code, actor_id)
         self.engine.unfreeze(account)
         self.incidents.mark_unfrozen(account)
         return out

@@ -121,7 +121,12 @@ def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
             # the one who locked it cannot unfreeze it; a second responder can, with a TOTP code
             ben = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             ben.set_default_timeout(120_000)  # the unfreeze waits for the lockdown's own steps to settle
-            _sign_in(ben, demo, "op-ben")
+            ben.goto(f"{demo.api}/console/signin")  # op-ben signs in through Vault's userpass login
+            ben.fill("#username", "op-ben")
+            ben.fill("#password", (demo.workdir / "op-ben.password").read_text().strip())
+            ben.click("#signin-password")
+            ben.wait_for_url(re.compile(r"/console/$"))
+            assert ben.locator(".who").inner_text() == "op-ben"
             ben.goto(f"{demo.api}/console/respond")
             row = ben.locator("#frozen-example-news-x")
             row.locator("input[name=reason]").fill("cleaned up, new 2FA")

@@ -145,7 +145,7 @@ async def test_a_held_post_of_a_frozen_account_is_not_published(desk: Desk) -> N
         await c.post("/console/lockdown", data={"csrf": csrf, "accounts": "acct-a", "reason": "hijack"})
         await c.post(f"/console/held/{held}/approve", data={"csrf": csrf})
         page = await c.get("/console/held")
-    assert "acct-a is frozen" in page.text
+    assert "account &#39;acct-a&#39; is frozen" in page.text
     _still_held(desk, held, "acct-a", "HOLDME posted before the freeze")
 
 
