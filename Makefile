@@ -22,7 +22,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/sentinel demo up
 
-# systemd-analyze checks the shipped unit and chromium runs the console's browser tests;
+# systemd-analyze checks the shipped unit, chromium runs the console's browser tests and
+# promtool checks deploy/'s alerting rules;
 # install them where we may (CI runs as root), else their tests are skipped.
 # $(call need,COMMAND,DEBIAN PACKAGE,WHAT NEEDS IT)
 need = @command -v $(1) >/dev/null 2>&1 || { \
@@ -34,6 +35,7 @@ need = @command -v $(1) >/dev/null 2>&1 || { \
 system-deps:
 	$(call need,systemd-analyze,systemd,its unit checks)
 	$(call need,chromium,chromium,the console browser tests)
+	$(call need,promtool,prometheus,the Prometheus rules check)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sentinel tests bench

@@ -23,7 +23,11 @@ PROSE = {"import", "is", "a", "the", "and", "or", "to", "in", "on", "as", "user"
 
 
 def sources() -> list[Path]:
-    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    files = [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "deploy").rglob("*.yml")),
+    ]
     files += [p for p in sorted((ROOT / "sentinel").rglob("*.py")) if p.name != "__main__.py"]
     return [*files, *sorted((ROOT / "sentinel" / "console" / "templates").glob("*.html"))]
 
