@@ -197,8 +197,10 @@ def add_responders(admin: VaultClient, daemon: VaultClient, workdir: Path, acl_p
 
     policy = "demo-responder"
     admin.policy_write(policy, f'path "{acl_prefix}/*" {{ capabilities = ["update"] }}\n')
-    admin.request("POST", "sys/auth/userpass", json={"type": "userpass"})
     mounts = admin.request("GET", "sys/auth")
+    if "userpass/" not in (mounts.get("data") or mounts):  # the demo operator's login may have it already
+        admin.request("POST", "sys/auth/userpass", json={"type": "userpass"})
+        mounts = admin.request("GET", "sys/auth")
     accessor = (mounts.get("data") or mounts)["userpass/"]["accessor"]
     for name in RESPONDERS:
         password = secrets.token_urlsafe(18)
