@@ -22,13 +22,20 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/sentinel demo up
 
-# systemd-analyze checks the shipped unit; install it where we may (CI runs as root).
+# systemd-analyze checks the shipped unit, chromium runs the console's browser tests and
+# promtool checks deploy/'s alerting rules;
+# install them where we may (CI runs as root), else their tests are skipped.
+# $(call need,COMMAND,DEBIAN PACKAGE,WHAT NEEDS IT)
+need = @command -v $(1) >/dev/null 2>&1 || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null) \
+      || echo "could not install $(2); $(3) will be skipped"; \
+  else echo "$(1) missing; $(3) will be skipped"; fi; }
+
 system-deps:
-	@command -v systemd-analyze >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null) \
-	      || echo "could not install systemd; its unit checks will be skipped"; \
-	  else echo "systemd-analyze missing; its unit checks will be skipped"; fi; }
+	$(call need,systemd-analyze,systemd,its unit checks)
+	$(call need,chromium,chromium,the console browser tests)
+	$(call need,promtool,prometheus,the Prometheus rules check)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sentinel tests bench

@@ -8,8 +8,7 @@ exponential backoff with jitter after failures. A delivery is marked delivered o
 the receiver accepted it; a crash in between means it is sent again after restart with the
 same idempotency key (Matrix transaction id, webhook-id, PagerDuty dedup key).
 
-``tick()`` does one pass of everything without waiting for timers, for tests and for
-``sentinel alerts flush``.
+``tick()`` does one pass of everything without waiting for timers (tests use it).
 """
 
 from __future__ import annotations

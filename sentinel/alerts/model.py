@@ -247,7 +247,7 @@ def default_next_steps(alert: Alert) -> tuple[str, ...]:
     elif alert.kind == "rotation_failed":
         out.append(f"sentinel rotate {accounts}")
     elif alert.kind == "rule_file_error":
-        out.append("sentinel rules check")
+        out.append("sentinel rules validate")
     elif alert.kind == "vault_unreachable":
-        out.append("sentinel vault status")
+        out.append("sentinel vault check")
     return tuple(out)

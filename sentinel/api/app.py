@@ -4,13 +4,14 @@ and every request body bounded and decoded before any handler (``sentinel.api.bo
 from __future__ import annotations
 
 import json
+from importlib.resources import files
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
 
 from sentinel.api.admin import ROUTES as ADMIN_ROUTES
 from sentinel.api.body import MAX_BODY_BYTES, BodyLimit
@@ -20,6 +21,9 @@ from sentinel.api.hooks import ROUTES as HOOK_ROUTES
 from sentinel.api.moderation import ROUTES as MODERATION_ROUTES
 from sentinel.api.openapi import document
 from sentinel.api.routes import Api, endpoint
+from sentinel.api.workflow import ROUTES as WORKFLOW_ROUTES
+from sentinel.console import create_console
+from sentinel.console.pages import SECURITY_HEADERS
 
 # (method, path, handler, route name): the one list the app and the OpenAPI test read.
 ROUTES: tuple[tuple[str, str, str, str], ...] = (
@@ -43,7 +47,16 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     *MODERATION_ROUTES,
     *ADMIN_ROUTES,
     *HOOK_ROUTES,
+    *WORKFLOW_ROUTES,
 )
+
+
+VIEWER = files("sentinel.console").joinpath("static", "apidocs.html").read_bytes()
+
+
+async def api_docs(request: Request) -> Response:
+    """The OpenAPI document in the viewer shipped in the package (no CDN, no internet)."""
+    return Response(VIEWER, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
 
 def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
@@ -58,6 +71,12 @@ def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
         for method, path, handler, name in ROUTES
     ]
     routes.append(Route("/openapi.json", openapi, methods=["GET"]))
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/console/", status_code=307)
+
+    routes.append(Route("/", home, methods=["GET"], include_in_schema=False))
+    routes.append(Route("/docs", api_docs, methods=["GET"], include_in_schema=False))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -77,4 +96,6 @@ def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
         middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
     )
     app.state.api = api
+    # the console calls this app's own routes in-process, with the signed-in person's token
+    app.router.routes.append(Mount("/console", app=create_console(app, deps.login)))
     return app

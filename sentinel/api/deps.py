@@ -16,12 +16,23 @@ from starlette.requests import Request
 from sentinel.api.authz import Authorizer, Caller
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, Responder, Rotator
+from sentinel.console.login import VaultLogin
 from sentinel.inventory import Account, Inventory
 from sentinel.response.reach import Reach
 from sentinel.watcher.ledger import PublishedLedger
 
 AuditSink = Callable[[str, str, str, Mapping[str, Any]], None]
 EventSink = Callable[[str, Mapping[str, Any]], None]
+
+
+class IncidentLog(Protocol):
+    """What the API writes into incidents (``sentinel.response.store.ResponseStore`` has it)."""
+
+    def add_event(
+        self, incident: int, kind: str, actor: str, data: Mapping[str, Any], account: str = ""
+    ) -> None: ...
+
+    def close_incident(self, incident: int, actor: str, reason: str) -> str: ...
 
 
 def _nothing() -> None:
@@ -60,6 +71,10 @@ class Deps:
     extras: dict[str, Any] = field(default_factory=dict)
     """State handlers keep between requests (the webhooks' seen deliveries)."""
     clock: Callable[[], float] = time.time
+    incident_log: IncidentLog | None = None
+    """Notes, assignment and closing of incidents (``/v1/incidents/{id}/...``)."""
+    login: VaultLogin | None = None
+    """Vault password logins for the console's sign-in (``sentinel.console.login``)."""
     aclose: Callable[[], Awaitable[None]] | None = None
     """Releases what the deps opened (connection pools), when the API stops."""
 

@@ -524,9 +524,13 @@ def document() -> dict[str, Any]:
     paths.update(_moderation_paths())
     paths.update(_admin_paths())
     paths.update(_hook_paths())
+    paths.update(_workflow_paths())
     schemas = {
         **SCHEMAS,
         "RejectRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}},
+        "NoteRequest": _required_str("text", 4000),
+        "AssignRequest": _required_str("assignee", 128),
+        "CloseRequest": _required_str("reason", 1000),
         "RotateRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500}}},
     }
     return {
@@ -567,6 +571,55 @@ def _ok(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _arr(name: str) -> dict[str, Any]:
     return {"type": "array", "items": _ref(name)}
+
+
+def _required_str(name: str, max_len: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [name],
+        "properties": {name: {"type": "string", "minLength": 1, "maxLength": max_len}},
+    }
+
+
+def _workflow_paths() -> dict[str, Any]:
+    """Who am I, and working an incident (``sentinel.api.workflow``)."""
+    incident = {"name": "incident", "in": "path", "required": True, "schema": {"type": "integer"}}
+    by = {"by": STR, "incident": {"type": "integer"}}
+    out: dict[str, Any] = {
+        "/v1/whoami": {
+            "get": _op(
+                "The caller as Vault knows the token, and the global capabilities it holds",
+                _ok(
+                    {
+                        "type": "object",
+                        "required": ["actor", "capabilities"],
+                        "properties": {
+                            "actor": STR,
+                            "entity_id": NSTR,
+                            "capabilities": {"type": "array", "items": STR},
+                        },
+                    }
+                ),
+                (),
+            )
+        },
+    }
+    for action, summary, body, ok, errors in (
+        ("note", "Add a note to an incident's timeline", "NoteRequest", "201", (403, 404)),
+        ("assign", "Assign an incident to a person", "AssignRequest", "200", (403, 404)),
+        ("close", "Close an incident (none of its accounts frozen)", "CloseRequest", "200", (403, 404, 409)),
+    ):
+        out[f"/v1/incidents/{{incident}}/{action}"] = {
+            "post": _op(
+                summary,
+                {ok: _json({"type": "object", "properties": by}, "Done")},
+                errors,
+                "lockdown (global)",
+                body=body,
+                params=(incident,),
+            )
+        }
+    return out
 
 
 def _moderation_paths() -> dict[str, Any]:

@@ -32,6 +32,7 @@ from sentinel.api.held import STATUSES, HeldPost
 from sentinel.api.hooks import HookRoutes
 from sentinel.api.moderation import ModerationRoutes, offered
 from sentinel.api.protocols import Gate, ResponderConflict, StepUpFailed
+from sentinel.api.workflow import WorkflowRoutes
 from sentinel.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.engine.events import Decision, Event, EventError, format_ts
 from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
@@ -124,7 +125,7 @@ def account_summary(a: Account) -> dict[str, Any]:
     }
 
 
-class Api(ModerationRoutes, AdminRoutes, HookRoutes):
+class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.authz = deps.authorizer

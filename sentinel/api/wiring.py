@@ -24,6 +24,7 @@ from sentinel.api.errors import ApiError
 from sentinel.api.grace import AuthzGrace
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, GuardGate, Responder, ResponderBridge
+from sentinel.console.login import VaultLogin
 from sentinel.errors import SentinelError, VaultError, VaultNotFound, VaultUnavailable
 from sentinel.logs import get_logger
 from sentinel.redact import register_secret
@@ -255,4 +256,6 @@ def build_deps(app: App) -> Deps:
         credentials=lambda account: credential_metadata(app.vault, account),
         hook_secrets=hook_secrets(app),
         wake=wake_accounts(app),
+        incident_log=incidents,
+        login=VaultLogin(lambda: app.vault),
     )

@@ -37,20 +37,44 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sentinel {__version__}")
-    parser.add_argument(
-        "--config", help="config file (default /etc/sentinel/sentinel.toml or $SENTINEL_CONFIG)"
-    )
-    parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if mod.name in ("context", "output") or mod.name.startswith("_"):
+        if mod.name in ("context", "output", "daemon_api") or mod.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{mod.name}")
         register = getattr(module, "register", None)
         if callable(register):
             register(sub)
+    _everywhere(parser)
     return parser
+
+
+def add_global_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """--config, --json, --debug; on subcommands they default to 'not given', so an option
+    given before the subcommand is not reset by the subcommand's parser."""
+    config_default: str | None = argparse.SUPPRESS if suppress else None
+    flag_default: bool | str = argparse.SUPPRESS if suppress else False
+    parser.add_argument(
+        "--config",
+        default=config_default,
+        help="config file (default /etc/sentinel/sentinel.toml or $SENTINEL_CONFIG)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=flag_default, help="machine-readable JSON output"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=flag_default, help="show tracebacks and debug logs"
+    )
+
+
+def _everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept the global options after the subcommand too (``sentinel held list --json``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                add_global_options(sub, suppress=True)
+                _everywhere(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

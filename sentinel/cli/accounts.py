@@ -13,6 +13,7 @@ from sentinel.errors import VaultError
 from sentinel.inventory import Inventory
 from sentinel.posture import CredentialInfo, audit_posture
 from sentinel.response.reach import freeze_gaps, reach_for
+from sentinel.response.store import ResponseStore
 from sentinel.vault.layout import account_prefix, credential_path
 from sentinel.vault.policies import freeze_policy_name
 
@@ -45,17 +46,19 @@ def handle_list(ctx: Context, args: argparse.Namespace) -> int:
         if (not args.tag or set(args.tag) & set(a.tags))
         and (not args.platform or a.platform in args.platform)
     ]
+    frozen = set(ResponseStore(ctx.store).frozen())
     if ctx.as_json:
-        emit_json([a.to_dict() for a in accounts])
+        emit_json([a.to_dict() | {"frozen": a.id in frozen} for a in accounts])
         return 0
     table(
-        ["id", "platform", "handle", "publishing", "owners", "tags"],
+        ["id", "platform", "handle", "publishing", "state", "owners", "tags"],
         [
             (
                 a.id + (" (retired)" if a.retired else ""),
                 a.platform,
                 a.handle,
                 a.publishing,
+                "FROZEN" if a.id in frozen else "active",
                 len(a.owners),
                 ",".join(a.tags),
             )

@@ -81,10 +81,25 @@ class Context:
         policies decide what each person may do and the audit trail names them. Who they
         are is their token's Vault identity (``sentinel.identity``), never the Unix user.
         """
-        from sentinel.errors import VaultAuthError
         from sentinel.identity import identity_of
-        from sentinel.redact import register_secret
         from sentinel.vault.client import VaultClient
+
+        token = self.person_token()
+        v = self.config.vault
+        client = VaultClient(
+            v.addr,
+            token,
+            kv_mount=v.kv_mount,
+            namespace=v.namespace,
+            ca_cert=str(v.ca_cert) if v.ca_cert else None,
+            timeout=v.timeout,
+        )
+        return client, identity_of(client.lookup_self(), self._entity_name)
+
+    def person_token(self) -> str:
+        """The person's own Vault token: ``$VAULT_TOKEN``, else ``~/.vault-token``."""
+        from sentinel.errors import VaultAuthError
+        from sentinel.redact import register_secret
 
         token = os.environ.get("VAULT_TOKEN", "").strip()
         if not token:
@@ -98,16 +113,7 @@ class Context:
                 "this command acts as you: log in to Vault first (vault login / bao login), or set VAULT_TOKEN"
             )
         register_secret(token)
-        v = self.config.vault
-        client = VaultClient(
-            v.addr,
-            token,
-            kv_mount=v.kv_mount,
-            namespace=v.namespace,
-            ca_cert=str(v.ca_cert) if v.ca_cert else None,
-            timeout=v.timeout,
-        )
-        return client, identity_of(client.lookup_self(), self._entity_name)
+        return token
 
     def refuse_frozen(self, account: str) -> None:
         """Defence in depth: a person's command never acts on a frozen account, whatever their

@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     attack.add_argument("scenario", choices=["hoax", "giveaway", "worm", "insider"])
     attack.add_argument("--dir", type=Path, default=Path(".run"), help="the demo's working directory")
     attack.set_defaults(func=handle_attack)
+    code = dsub.add_parser("code", help="a demo responder's current TOTP step-up code (op-ana, op-ben)")
+    code.add_argument("responder", choices=["op-ana", "op-ben"])
+    code.add_argument("--dir", type=Path, default=Path(".run"), help="the demo's working directory")
+    code.set_defaults(func=handle_code)
 
 
 def handle_up(ctx: Context, args: argparse.Namespace) -> int:
@@ -44,4 +48,11 @@ def handle_attack(ctx: Context, args: argparse.Namespace) -> int:
         "and the responder freezes the accounts.\nThen: sentinel --config "
         f"{args.dir / 'sentinel.toml'} incidents list"
     )
+    return 0
+
+
+def handle_code(ctx: Context, args: argparse.Namespace) -> int:
+    from sentinel.demo.up import responder_code
+
+    print(responder_code(args.dir.resolve(), args.responder))
     return 0

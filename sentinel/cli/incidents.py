@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from typing import Any
 
+from sentinel.alerts.defang import defang, defuse
 from sentinel.cli.context import Context
+from sentinel.cli.daemon_api import call
 from sentinel.cli.output import emit_json, table
-from sentinel.errors import UsageError
+from sentinel.errors import SentinelError, UsageError
+from sentinel.response.indicators import indicators, stix_bundle
 from sentinel.response.store import ResponseStore
 
 
@@ -23,8 +27,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.set_defaults(func=handle_show)
     export = isub.add_parser("export", help="export one incident for the post-incident report")
     export.add_argument("id", type=int)
-    export.add_argument("--format", choices=["json", "markdown"], default="markdown")
+    export.add_argument(
+        "--format",
+        choices=["json", "markdown", "stix"],
+        default="markdown",
+        help="markdown: the report, defanged; json: the data with its indicators; stix: a STIX 2.1 bundle",
+    )
     export.set_defaults(func=handle_export)
+    note = isub.add_parser("note", help="add a note to the incident's timeline (as you; needs 'lockdown')")
+    note.add_argument("id", type=int)
+    note.add_argument("text")
+    note.set_defaults(func=handle_work, action="note", field="text")
+    assign = isub.add_parser("assign", help="assign the incident to a person (needs 'lockdown')")
+    assign.add_argument("id", type=int)
+    assign.add_argument("assignee")
+    assign.set_defaults(func=handle_work, action="assign", field="assignee")
+    close = isub.add_parser("close", help="close the incident once none of its accounts is frozen")
+    close.add_argument("id", type=int)
+    close.add_argument("--reason", required=True)
+    close.set_defaults(func=handle_work, action="close", field="reason")
 
 
 def _get(ctx: Context, incident: int) -> dict[str, Any]:
@@ -35,14 +56,42 @@ def _get(ctx: Context, incident: int) -> dict[str, Any]:
 
 
 def handle_list(ctx: Context, args: argparse.Namespace) -> int:
-    rows = ResponseStore(ctx.store).incidents("open" if args.open else None)
+    store = ResponseStore(ctx.store)
+    rows = store.incidents("open" if args.open else None)
     if ctx.as_json:
         emit_json(rows)
     else:
         table(
-            ["id", "status", "opened", "accounts", "title"],
-            [(r["id"], r["status"], r["opened"][:19], len(r["accounts"]), r["title"]) for r in rows],
+            ["id", "status", "opened", "accounts", "assignee", "title"],
+            [
+                (
+                    r["id"],
+                    r["status"],
+                    r["opened"][:19],
+                    len(r["accounts"]),
+                    _assignee(store, r["id"]),
+                    r["title"],
+                )
+                for r in rows
+            ],
         )
+    return 0
+
+
+def _assignee(store: ResponseStore, incident: int) -> str:
+    data = store.incident(incident)
+    return str(data.get("assignee") or "-") if data else "-"
+
+
+def handle_work(ctx: Context, args: argparse.Namespace) -> int:
+    """note / assign / close, through the daemon's API with your own token."""
+    value = getattr(args, args.field)
+    out = call(ctx, "POST", f"/v1/incidents/{args.id}/{args.action}", json={args.field: value})
+    if ctx.as_json:
+        emit_json(out)
+    else:
+        done = {"note": "note added to", "assign": f"assigned {value}:", "close": "closed"}[args.action]
+        print(f"{done} incident {args.id} (by {out.get('by', '?')})")
     return 0
 
 
@@ -65,21 +114,29 @@ def handle_show(ctx: Context, args: argparse.Namespace) -> int:
         emit_json(data)
         return 0
     print(f"Incident {data['id']} ({data['status']}): {data['title']}")
-    print(f"Opened {data['opened']}; accounts: {', '.join(data['accounts'])}\n")
+    print(f"Opened {data['opened']}; accounts: {', '.join(data['accounts'])}")
+    print(f"Assigned to {data.get('assignee') or 'nobody'}\n")
     for e in data["events"]:
         print(_line(e))
     return 0
 
 
-def markdown(data: dict[str, Any]) -> str:
+def markdown(data: dict[str, Any], own_domains: Iterable[str] = ()) -> str:
+    """The post-incident report; everything the attacker wrote, and every indicator, defanged."""
     out = [
-        f"# Incident {data['id']}: {data['title']}",
+        f"# Incident {data['id']}: {defuse(data['title'])}",
         "",
         f"- Status: {data['status']}",
         f"- Opened: {data['opened']}" + (f", closed {data['closed']}" if data.get("closed") else ""),
         f"- Accounts: {', '.join(data['accounts'])}",
+        f"- Assigned to: {data.get('assignee') or 'nobody'}",
         "",
     ]
+    found = indicators(data, own_domains)
+    if found:
+        out += ["## Indicators (defanged)", "", "| kind | value |", "|---|---|"]
+        out += [f"| {i.kind} | `{defang(i.value)}` |" for i in found]
+        out.append("")
     sections = (
         ("finding", "Findings"),
         ("post", "Evidence (posts)"),
@@ -97,7 +154,7 @@ def markdown(data: dict[str, Any]) -> str:
                 out += [
                     f"- `{e['account']}` post `{d.get('post_id')}` at {d.get('ts') or e['ts']}:",
                     "",
-                    "  > " + str(d.get("text", "")).replace("\n", "\n  > "),
+                    "  > " + defuse(str(d.get("text", ""))).replace("\n", "\n  > "),
                     "",
                 ]
         else:
@@ -110,17 +167,27 @@ def markdown(data: dict[str, Any]) -> str:
                         f"{e['data'].get('step')}: {e['data'].get('status', '')} {e['data'].get('detail', '')}"
                     )
                 )
-                out.append(
-                    f"| {e['ts'][:19]} | {e['account'] or '-'} | {e['actor']} | {what.replace('|', '/')} |"
-                )
+                what = defuse(what).replace("|", "/")
+                out.append(f"| {e['ts'][:19]} | {e['account'] or '-'} | {e['actor']} | {what} |")
             out.append("")
     return "\n".join(out)
 
 
 def handle_export(ctx: Context, args: argparse.Namespace) -> int:
     data = _get(ctx, args.id)
-    if args.format == "json" or ctx.as_json:
-        emit_json(data)
+    own = _own_domains(ctx)
+    if args.format == "stix":
+        print(stix_bundle(data, ctx.config.sentinel.organisation, own))
+    elif args.format == "json" or ctx.as_json:
+        emit_json(data | {"indicators": [{"kind": i.kind, "value": i.value} for i in indicators(data, own)]})
     else:
-        print(markdown(data))
+        print(markdown(data, own))
     return 0
+
+
+def _own_domains(ctx: Context) -> set[str]:
+    """The organisation's own link domains (the inventory's), never reported as indicators."""
+    try:
+        return {d for a in ctx.inventory for d in a.domains}
+    except SentinelError:  # no inventory here: every domain counts
+        return set()

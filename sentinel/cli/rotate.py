@@ -15,11 +15,11 @@ import sys
 from typing import Any, TextIO
 
 from sentinel.cli.context import Context
-from sentinel.cli.output import emit_json, table
+from sentinel.cli.output import confirm, emit_json, table
 from sentinel.creds.protocol import RotationResult, utcnow
 from sentinel.creds.schedule import plan
 from sentinel.creds.service import cli_rotation
-from sentinel.errors import UsageError
+from sentinel.errors import ConfirmationRequired, UsageError
 from sentinel.inventory import Account, CredentialSpec
 
 
@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--credential", action="append", default=None, help="only this credential (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
     p.add_argument("--reason", default="", help="why (goes into the audit trail)")
+    p.add_argument("--yes", action="store_true", help="with --all: do not ask for confirmation")
     p.set_defaults(func=handle)
 
 
@@ -88,6 +89,12 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError("name ACCOUNT(s), or use --due or --all")
     if args.due and args.accounts:
         raise UsageError("--due looks at every account; leave out the ACCOUNT names")
+    if args.all and not args.dry_run:
+        count = len(ctx.inventory.active)
+        if not confirm(f"Rotate the credentials of all {count} active account(s)?", args.yes):
+            raise ConfirmationRequired(
+                "rotation of every account not confirmed (use --yes to skip the question)"
+            )
     rotator = cli_rotation(ctx)
     rotator.actor = _actor()
     reason = args.reason or ("scheduled" if args.due else "requested")

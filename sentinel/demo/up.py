@@ -26,7 +26,7 @@ from sentinel.audit import public_pem
 from sentinel.config import Config, load_config
 from sentinel.daemon import Daemon
 from sentinel.demo.inbox import Inbox, new_secret
-from sentinel.errors import VaultNotFound
+from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.files import private_dir, private_file, write_private
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.keys import transit_public_keys
@@ -183,6 +183,55 @@ def seed_operator(admin: VaultClient, config: Config, workdir: Path) -> None:
     write_private(workdir / "operator-password", password + "\n")
 
 
+RESPONDERS = ("op-ana", "op-ben")
+"""The demo's two responders: one locks down, the other unfreezes (the two-person rule)."""
+
+
+def add_responders(admin: VaultClient, daemon: VaultClient, workdir: Path, acl_prefix: str) -> None:
+    """Two responders as an organisation would have them: Vault identity entities holding
+    every Sentinel capability, who log in with Vault's userpass method. Each one's password,
+    a token from a login, and a TOTP step-up seed go into ``<workdir>/<name>.password``,
+    ``.token`` and ``.totp`` (readable by you only)."""
+    import secrets
+
+    from sentinel.response import stepup
+
+    policy = "demo-responder"
+    admin.policy_write(policy, f'path "{acl_prefix}/*" {{ capabilities = ["update"] }}\n')
+    mounts = admin.request("GET", "sys/auth")
+    if "userpass/" not in (mounts.get("data") or mounts):  # the demo operator's login may have it already
+        admin.request("POST", "sys/auth/userpass", json={"type": "userpass"})
+        mounts = admin.request("GET", "sys/auth")
+    accessor = (mounts.get("data") or mounts)["userpass/"]["accessor"]
+    for name in RESPONDERS:
+        password = secrets.token_urlsafe(18)
+        admin.request("POST", f"auth/userpass/users/{name}", json={"password": password})
+        entity = admin.request("POST", "identity/entity", json={"name": name, "policies": [policy]})
+        admin.request(
+            "POST",
+            "identity/entity-alias",
+            json={"name": name, "canonical_id": entity["data"]["id"], "mount_accessor": accessor},
+        )
+        login = admin.with_token("")
+        try:
+            token = login.request("POST", f"auth/userpass/login/{name}", json={"password": password})
+        finally:
+            login.close()
+        write_private(workdir / f"{name}.password", password + "\n")
+        write_private(workdir / f"{name}.token", token["auth"]["client_token"] + "\n")
+        seed = pyotp.parse_uri(stepup.enroll(daemon, name, issuer="Sentinel demo")).secret
+        write_private(workdir / f"{name}.totp", seed + "\n")
+
+
+def responder_code(workdir: Path, name: str) -> str:
+    """The demo responder's current TOTP code (what their authenticator app would show)."""
+    try:
+        seed = (workdir / f"{name}.totp").read_text().strip()
+    except OSError:
+        raise SentinelError(f"no demo responder {name!r} in {workdir} (is the demo running there?)") from None
+    return pyotp.TOTP(seed).now()
+
+
 def sandbox_fields(inventory: Inventory, sandbox_url: str) -> dict[str, dict[str, str]]:
     """Where each demo account lives. Handles repeat across real platforms (@examplecorp on X
     and on Instagram); on the one sandbox each demo account signs in with its inventory id."""
@@ -228,6 +277,7 @@ def prepare(workdir: Path, fresh: bool = True) -> DemoEnvironment:
         )
         seed_sandbox(daemon_client, inventory, sandbox.url)
         seed_operator(admin, config, workdir)
+        add_responders(admin, daemon_client, workdir, config.api.acl_prefix)
         admin.close()
         daemon_client.close()
     except BaseException:
@@ -258,14 +308,21 @@ def banner(env: DemoEnvironment, config: Config) -> str:
          Config, state  {env.config_path}, {config.sentinel.state_dir}
          Logs, alerts   this terminal (alerts arrive in a signed-webhook inbox standing in for chat)
 
+         Console        http://127.0.0.1:{env.api_port}/console/   (sign in with a token below; API viewer: /docs)
+         Responders     op-ana and op-ben: tokens in {env.workdir}/op-ana.token, op-ben.token;
+                        or sign in to the console with Vault userpass (passwords in op-ana.password, ...);
+                        each holds every Sentinel capability and has a TOTP step-up seed
+
          In another terminal:
            {cli} status
            {cli} accounts audit
-           {cli} audit verify
-           {cli} demo attack hoax          (or: giveaway, worm) — watch this terminal
+           {cli} demo attack worm          (or: hoax, giveaway) — watch this terminal and the console
            {cli} demo attack insider       (an operator's token reads every credential at once)
-           VAULT_TOKEN=$(cat {env.workdir}/root-token) {cli} lockdown example-brand-x --reason "trying it" --yes
            {cli} incidents list
+           VAULT_TOKEN=$(cat {env.workdir}/op-ana.token) {cli} lockdown example-news-x --reason "trying it" --yes
+           VAULT_TOKEN=$(cat {env.workdir}/op-ben.token) {cli} unfreeze example-news-x --reason "cleaned up" \\
+               --code $({cli} demo code op-ben --dir {env.workdir})   (two-person rule: not who froze it)
+           {cli} audit verify
 
          Ctrl-C stops the daemon and the dev server.
         ──────────────────────────────────────────────────────────────────────────

@@ -352,6 +352,23 @@ class ResponseStore:
         )
         return True
 
+    def close_incident(self, incident: int, actor: str, reason: str) -> str:
+        """Close an open incident by hand; '' when closed, else why not (accounts still frozen)."""
+        row = self.store.query_one("SELECT accounts, status FROM incidents WHERE id = ?", (incident,))
+        if row is None:
+            return f"no incident {incident}"
+        if row["status"] != "open":
+            return f"incident {incident} is already {row['status']}"
+        still = sorted(set(self.frozen()) & set(json.loads(row["accounts"])))
+        if still:
+            return f"{', '.join(still)} still frozen: unfreeze first (sentinel unfreeze ACCOUNT)"
+        self.add_event(incident, "action", actor, {"step": "close", "status": "done", "reason": reason})
+        self.store.execute(
+            "UPDATE incidents SET status = 'resolved', closed = ? WHERE id = ? AND status = 'open'",
+            (now_iso(), incident),
+        )
+        return ""
+
     def incidents(self, status: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM incidents"
         params: tuple[str, ...] = ()
@@ -395,4 +412,7 @@ class ResponseStore:
                 "SELECT * FROM incident_events WHERE incident = ? ORDER BY id", (incident,)
             )
         ]
+        out["assignee"] = next(
+            (str(e["data"].get("assignee", "")) for e in reversed(out["events"]) if e["kind"] == "assign"), ""
+        )
         return out

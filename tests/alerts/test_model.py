@@ -24,7 +24,7 @@ def test_incident_id_names_the_incident_and_the_command() -> None:
 def test_lockdown_command_for_a_suspicious_post_and_odd_account_ids_are_quoted() -> None:
     a = Alert(kind="out_of_band_post", summary="s", accounts=("x y",))
     assert default_next_steps(a) == ("sentinel lockdown 'x y' --reason \"...\"",)
-    assert default_next_steps(Alert(kind="vault_unreachable", summary="")) == ("sentinel vault status",)
+    assert default_next_steps(Alert(kind="vault_unreachable", summary="")) == ("sentinel vault check",)
     assert default_next_steps(Alert(kind="freeze", summary="", status="resolved")) == ()
 
 

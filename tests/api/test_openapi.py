@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from starlette.routing import Route
+import httpx
+from starlette.routing import Mount, Route
 
 from sentinel.api.app import create_app
 from sentinel.api.errors import CODES
@@ -20,6 +21,8 @@ def served_routes(world: World, tmp_path: Path) -> set[tuple[str, str]]:
     app = create_app(deps)
     out = set()
     for route in app.routes:
+        if isinstance(route, Mount) or not getattr(route, "include_in_schema", True):
+            continue  # the console (HTML pages) and the redirect to it
         assert isinstance(route, Route)
         for method in route.methods or ():
             if method != "HEAD":
@@ -73,3 +76,21 @@ def test_references_resolve() -> None:
                 walk(v)
 
     walk(doc)
+
+
+async def test_docs_serves_the_packaged_viewer(world: World, tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    deps, *_ = build_deps(world, store)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://a"
+    ) as c:
+        page = await c.get("/docs")
+        script = await c.get("/console/static/apidocs.js")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert '<script src="/console/static/apidocs.js"' in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # nothing from elsewhere
+    assert script.status_code == 200 and 'fetch("/openapi.json")' in script.text
+    assert deps.aclose is not None
+    await deps.aclose()
+    store.close()

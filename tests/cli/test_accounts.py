@@ -10,6 +10,7 @@ from sentinel.cli import main
 from sentinel.demo.up import seed_credentials
 from sentinel.inventory import load_inventory
 from sentinel.policies import apply, parse_roles, plan, render
+from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from tests.conftest import Deployment
 
@@ -23,6 +24,19 @@ def test_list_and_show(deployment: Deployment, capsys: pytest.CaptureFixture[str
     assert data["business_hours"] == "mon-fri 08:00-19:00" and data["publishing"] == "gated"
     assert main(deployment.cli("accounts", "show", "nope")) == 2
     assert "no account with id 'nope'" in capsys.readouterr().err
+
+
+def test_list_shows_which_accounts_are_frozen(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        ResponseStore(store).mark_frozen(["example-brand-x"], ["gate"], "phished", "op-raj", False)
+    assert main(deployment.cli("accounts", "list", "--tag", "brand")) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert "FROZEN" in rows["example-brand-x"] and "active" in rows["example-brand-facebook"]
+    assert main(["--json", *deployment.cli("accounts", "list", "--tag", "brand")]) == 0
+    frozen = {a["id"]: a["frozen"] for a in json.loads(capsys.readouterr().out)}
+    assert frozen["example-brand-x"] is True and frozen["example-brand-facebook"] is False
 
 
 def test_audit_reports_posture(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:

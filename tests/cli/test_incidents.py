@@ -26,7 +26,7 @@ def test_list_show_export(deployment: Deployment, capsys: pytest.CaptureFixture[
             inc,
             "post",
             "sentinel",
-            {"post_id": "p9", "text": "claim at hxxps://evil[.]com"},
+            {"post_id": "p9", "text": "claim at https://evil-giveaway.com/claim now"},
             "example-brand-x",
         )
         rs.add_event(
@@ -44,10 +44,36 @@ def test_list_show_export(deployment: Deployment, capsys: pytest.CaptureFixture[
     assert main(deployment.cli("incidents", "export", str(inc))) == 0
     md = capsys.readouterr().out
     assert md.startswith(f"# Incident {inc}: Automatic freeze: worm")
-    assert "## Findings" in md and "## Evidence (posts)" in md and "> claim at hxxps://evil[.]com" in md
+    assert (
+        "## Findings" in md
+        and "## Evidence (posts)" in md
+        and "> claim at hxxps://evil-giveaway[.]com/claim now" in md
+    )
     assert main(["--json", *deployment.cli("incidents", "export", str(inc))]) == 0
     assert [e["kind"] for e in json.loads(capsys.readouterr().out)["events"]] == ["finding", "post", "action"]
     assert main(deployment.cli("incidents", "show", "999")) == 2
     assert main(["--json", *deployment.cli("status")]) == 0
     frozen = json.loads(capsys.readouterr().out)["frozen"]
     assert frozen["count"] == 1 and frozen["accounts"]["example-brand-x"]["reason"] == "worm"
+
+
+def test_exports_are_defanged_and_stix(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
+    with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
+        rs = ResponseStore(store)
+        inc = rs.open_incident("Automatic freeze: giveaway", ["example-brand-x"])
+        rs.add_event(
+            inc,
+            "post",
+            "sentinel",
+            {"post_id": "p1", "text": "win at https://evil-giveaway.com/claim"},
+            "example-brand-x",
+        )
+    assert main(deployment.cli("incidents", "export", str(inc))) == 0
+    report = capsys.readouterr().out
+    assert "hxxps://evil-giveaway[.]com/claim" in report and "https://evil-giveaway.com" not in report
+    assert "## Indicators (defanged)" in report and "`evil-giveaway[.]com`" in report
+    assert main(deployment.cli("incidents", "export", str(inc), "--format", "stix")) == 0
+    bundle = json.loads(capsys.readouterr().out)
+    patterns = {o.get("pattern") for o in bundle["objects"] if o["type"] == "indicator"}
+    assert "[domain-name:value = 'evil-giveaway.com']" in patterns
+    assert any(o["type"] == "report" for o in bundle["objects"])

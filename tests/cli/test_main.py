@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,18 @@ def test_debug_shows_the_exception(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError):
         main(["--debug", "--config", str(tmp_path / "nope.toml"), "status"])
+
+
+def test_global_options_before_or_after_the_subcommand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "--dir", str(tmp_path)]) == 0
+    config = str(tmp_path / "sentinel.toml")
+    capsys.readouterr()
+    for argv in (
+        ["--json", "--config", config, "accounts", "list"],
+        ["accounts", "list", "--json", "--config", config],
+        ["--config", config, "accounts", "list", "--json"],
+    ):
+        assert main(argv) == 0, argv
+        assert json.loads(capsys.readouterr().out)[0]["id"] == "example-brand-x"

@@ -45,7 +45,11 @@ def test_rotate_all_json_and_due_dry_run(sd: SandboxDeployment, capsys: pytest.C
     dry = json.loads(capsys.readouterr().out)
     assert {r["status"] for r in dry} == {"dry_run", "manual"} and len(dry) == 4
     assert sd.store.state(sd.a, "password").newest == 1  # type: ignore[union-attr]
-    assert main(["--json", *sd.d.cli("rotate", "--all", "--credential", "password")]) == 0
+    # every account at once asks first; without a terminal only --yes confirms
+    assert main(["--json", *sd.d.cli("rotate", "--all", "--credential", "password")]) == 5
+    assert sd.store.state(sd.a, "password").newest == 1  # type: ignore[union-attr]
+    capsys.readouterr()
+    assert main(["--json", *sd.d.cli("rotate", "--all", "--credential", "password", "--yes")]) == 0
     done = json.loads(capsys.readouterr().out)
     assert sorted((r["account"], r["status"], r["version"]) for r in done) == [
         (sd.a, "rotated", 2),

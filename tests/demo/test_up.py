@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sentinel.cli import main
+from sentinel.demo.up import responder_code
 from tests.security.test_file_modes import loose_modes
 
 
@@ -45,7 +47,8 @@ def test_demo_up_runs_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
             if "sentinel.ready" in line:
                 break
         banner = "".join(lines)
-        assert "Sentinel demo" in banner and "lockdown example-brand-x" in banner, banner
+        assert "Sentinel demo" in banner and "lockdown example-news-x" in banner, banner
+        assert "unfreeze example-news-x" in banner and "/console/" in banner, banner
         cfg = str(workdir / "sentinel.toml")
         addr = next(x.split()[1] for x in lines if x.strip().startswith("Vault "))
         assert httpx.get(f"{addr}/v1/sys/health").status_code == 200
@@ -67,6 +70,26 @@ def test_demo_up_runs_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         token = (workdir / "vault-token").read_text().strip()
         assert oct((workdir / "vault-token").stat().st_mode & 0o777) == "0o600"
         assert loose_modes(workdir) == []
+
+        # The banner's walk-through: op-ana locks an account down, op-ben unfreezes it with a TOTP code.
+        with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(io.StringIO()):
+            mp.setenv("VAULT_TOKEN", (workdir / "op-ana.token").read_text().strip())
+            assert (
+                main(["--config", cfg, "lockdown", "example-news-x", "--reason", "trying it", "--yes"]) == 0
+            )
+            assert (
+                main(["--config", cfg, "unfreeze", "example-news-x", "--reason", "x", "--code", "000000"])
+                != 0
+            )
+            mp.setenv("VAULT_TOKEN", (workdir / "op-ben.token").read_text().strip())
+            code = responder_code(workdir, "op-ben")
+            assert (
+                main(
+                    ["--config", cfg, "unfreeze", "example-news-x", "--reason", "cleaned up", "--code", code]
+                )
+                == 0
+            )
+        assert oct((workdir / "op-ben.totp").stat().st_mode & 0o777) == "0o600"
 
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)

@@ -185,7 +185,9 @@ def test_every_json_route_answers_bad_bodies_with_400_naming_the_problem(
 ) -> None:
     raw, problem = BAD_BODIES[kind]
     # A caller allowed everything, on things that exist: the body is what each route refuses.
-    url = served.handle.url + path.replace("{account}", "acct-a").replace("{held}", held_id)
+    url = served.handle.url + path.replace("{account}", "acct-a").replace("{held}", held_id).replace(
+        "{incident}", "1"
+    )
     resp = httpx.request(
         method, url, content=raw, headers={**world.auth("op-all"), "Content-Type": "application/json"}
     )

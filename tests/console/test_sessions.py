@@ -1,0 +1,62 @@
+"""Console sessions: random ids, idle and absolute expiry, CSRF tokens per session."""
+
+from __future__ import annotations
+
+from sentinel.console.sessions import SessionStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_session_is_found_by_its_id_only() -> None:
+    store = SessionStore(clock=Clock())
+    sid, session = store.create("hvs.token-1", "op-a")
+    assert store.get(sid) is session
+    assert store.get(session.csrf) is None
+    assert store.get("hvs.token-1") is None
+    assert store.get(None) is None and store.get("x" * 500) is None
+
+
+def test_idle_and_absolute_expiry() -> None:
+    clock = Clock()
+    store = SessionStore(idle=60, lifetime=300, clock=clock)
+    sid, session = store.create("t", "op-a")
+    for _ in range(4):
+        clock.now += 59
+        assert store.get(sid) is session  # activity keeps it alive
+    clock.now += 61
+    assert store.get(sid) is None  # idle too long
+    sid, session = store.create("t", "op-a")
+    for _ in range(6):
+        clock.now += 55
+        store.get(sid)
+    assert store.get(sid) is None  # past its lifetime however active
+    assert not store.alive(session)
+
+
+def test_csrf_tokens_differ_per_session_and_compare_exactly() -> None:
+    store = SessionStore(clock=Clock())
+    _, a = store.create("t1", "op-a")
+    _, b = store.create("t2", "op-b")
+    assert a.csrf != b.csrf
+    assert a.check_csrf(a.csrf)
+    assert not a.check_csrf(b.csrf) and not a.check_csrf("") and not a.check_csrf(a.csrf + "x")
+
+
+def test_the_token_is_not_in_the_sessions_repr() -> None:
+    store = SessionStore(clock=Clock())
+    _, session = store.create("hvs.secret-token", "op-a")
+    assert "hvs.secret-token" not in repr(session)
+    assert session.csrf not in repr(session)
+
+
+def test_the_store_is_bounded() -> None:
+    store = SessionStore(max_sessions=3, clock=Clock())
+    ids = [store.create(f"t{i}", "op")[0] for i in range(5)]
+    assert len(store) == 3
+    assert store.get(ids[0]) is None and store.get(ids[-1]) is not None
