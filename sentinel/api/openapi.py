@@ -11,6 +11,7 @@ from typing import Any
 from sentinel import __version__
 from sentinel.api.errors import CODES
 from sentinel.api.held import STATUSES
+from sentinel.api.workflow import ASSIGNEE_PATTERN
 from sentinel.authz import ACCOUNT_CAPABILITIES, CAPABILITIES, GLOBAL_CAPABILITIES
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"vaultToken": []}]
@@ -529,7 +530,11 @@ def document() -> dict[str, Any]:
         **SCHEMAS,
         "RejectRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}},
         "NoteRequest": _required_str("text", 4000),
-        "AssignRequest": _required_str("assignee", 128),
+        "AssignRequest": {
+            "type": "object",
+            "required": ["assignee"],
+            "properties": {"assignee": {"type": "string", "pattern": ASSIGNEE_PATTERN}},
+        },
         "CloseRequest": _required_str("reason", 1000),
         "RotateRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500}}},
     }
@@ -577,7 +582,8 @@ def _required_str(name: str, max_len: int) -> dict[str, Any]:
     return {
         "type": "object",
         "required": [name],
-        "properties": {name: {"type": "string", "minLength": 1, "maxLength": max_len}},
+        # "\\S": not blank (the server strips the text and refuses what is left empty)
+        "properties": {name: {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": "\\S"}},
     }
 
 

@@ -407,7 +407,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
     # -- held posts ------------------------------------------------------------------------------
     async def held_list(self, request: Request) -> Response:
         token, _ = await self.caller(request)
-        status = request.query_params.get("status") or None
+        status = request.query_params.get("status")  # "status=" is no status: refused like any other
         if status is not None and status not in STATUSES:
             raise ApiError("invalid_request", f"status must be one of {', '.join(STATUSES)}", field="status")
         account = request.query_params.get("account") or None
@@ -596,7 +596,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
 
     async def incidents(self, request: Request) -> Response:
         token, caller = await self.caller(request)
-        status = request.query_params.get("status") or None
+        status = request.query_params.get("status")  # "status=" is no status: refused like any other
         if status is not None and status not in ("open", "resolved"):
             raise ApiError("invalid_request", "status must be 'open' or 'resolved'", field="status")
         if self.deps.incidents is None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -30,6 +31,9 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("POST", "/v1/incidents/{incident}/close", "incident_close", "incident_close"),
 )
 MAX_NOTE = 4000
+# An assignee is a person's name as Vault knows it (an entity or login name, or an e-mail
+# address): plain ASCII, so no control, bidirectional or look-alike characters reach the console.
+ASSIGNEE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,127}$"
 
 
 def incident_number(request: Request) -> int:
@@ -81,9 +85,13 @@ class WorkflowRoutes:
 
     async def incident_assign(self: Host, request: Request) -> Response:
         actor, number, body, log = await _work(self, request, "incident_assign")
-        assignee = field_str(body, "assignee", required=True, max_len=128).strip()
-        if not assignee.isprintable() or not assignee:
-            raise ApiError("invalid_request", "field 'assignee' must be a printable name", field="assignee")
+        assignee = field_str(body, "assignee", required=True, max_len=128)
+        if not re.fullmatch(ASSIGNEE_PATTERN, assignee):
+            raise ApiError(
+                "invalid_request",
+                "field 'assignee' must be a name of letters, digits, spaces and . _ @ + - (starting with a letter or digit)",
+                field="assignee",
+            )
         log.add_event(number, "assign", actor, {"assignee": assignee})
         self.audit(actor, "incident.assign", f"incident:{number}", {"assignee": assignee})
         return JSONResponse({"incident": number, "assignee": assignee, "by": actor})

@@ -201,6 +201,9 @@ async def test_held_post_is_published_when_another_person_approves(harness: Harn
     assert not any(p["text"] == "HOLDME launch" for p in harness.world.posts("acct-b"))
     listed = await c.get("/v1/held?status=held", headers=harness.auth("op-approver"))
     assert held_id in [h["id"] for h in listed.json()["held"]]
+    for query in ("/v1/held?status=", "/v1/held?status=bogus", "/v1/incidents?status="):
+        refused = await c.get(query, headers=harness.auth("op-approver"))
+        assert refused.status_code == 400 and error(refused)["field"] == "status", query
     assert (await c.get("/v1/held", headers=harness.auth("op-pub"))).status_code == 403
     self_ok = await c.post(f"/v1/held/{held_id}/approve", headers=harness.auth("op-editor"))
     assert self_ok.status_code == 403 and error(self_ok)["code"] == "self_approval"

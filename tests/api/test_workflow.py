@@ -42,6 +42,9 @@ async def test_incident_note_assign_close(world: World, tmp_path: Path) -> None:
         assert blank.status_code == 400 and blank.json()["error"]["field"] == "text"
         note = await c.post(f"{base}/note", json={"text": "called them"}, headers=world.auth("op-lock"))
         assert note.status_code == 201
+        for hostile in ("op\tlee", "\u202eeel-po", " op-lee", "", "op-lee\n[admin]"):
+            bad = await c.post(f"{base}/assign", json={"assignee": hostile}, headers=world.auth("op-lock"))
+            assert bad.status_code == 400 and bad.json()["error"]["field"] == "assignee", hostile
         assign = await c.post(f"{base}/assign", json={"assignee": "op-lee"}, headers=world.auth("op-lock"))
         assert assign.json()["assignee"] == "op-lee"
         early = await c.post(f"{base}/close", json={"reason": "done"}, headers=world.auth("op-lock"))
