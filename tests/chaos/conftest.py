@@ -164,6 +164,7 @@ def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[.
         inventory: str | None = None,
         addr: str | None = None,
         prepare: Callable[[VaultClient, str], None] | None = None,
+        vault_extra: str = "",
     ) -> ChaosDaemon:
         settings = VaultSettings(addr=chaos_vault.addr)
         admin = VaultClient(chaos_vault.addr, chaos_vault.root_token, kv_mount=settings.kv_mount)
@@ -176,7 +177,7 @@ def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[.
         port = free_port()
         (tmp_path / "sentinel.toml").write_text(
             '[sentinel]\nstate_dir = "state"\ninventory = "inventory.toml"\nlog_format = "json"\n'
-            f'[vault]\naddr = "{addr or chaos_vault.addr}"\ntoken_file = "vault-token"\n'
+            f'[vault]\naddr = "{addr or chaos_vault.addr}"\ntoken_file = "vault-token"\n{vault_extra}'
             f"[api]\nport = {port}\n[watcher]\nenabled = false\n{extra}"
         )
         d = ChaosDaemon(tmp_path, chaos_vault, settings, admin, token, accessor, port)
