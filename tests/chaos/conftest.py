@@ -153,6 +153,26 @@ class ChaosDaemon:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def check(self, token: str, account: str, timeout: float = 10.0) -> httpx.Response:
+        """A gate check of a harmless text for ``account`` by ``token`` (a client giving up raises)."""
+        return httpx.post(
+            self.api + "/v1/check",
+            json={"account": account, "text": "Our store opens at 9"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+
+
+def publishers(tokens: dict[str, str], *names: str) -> Callable[[VaultClient, str], None]:
+    """A ``prepare`` for ``daemon_factory``: a token in ``tokens`` per name, allowed to publish anywhere."""
+
+    def prepare(admin: VaultClient, _daemon_token: str) -> None:
+        admin.policy_write("publisher", 'path "sentinel/accounts/+/publish" { capabilities = ["update"] }')
+        for name in names:
+            tokens[name], _accessor = admin.create_token(["publisher"], ttl="1h")
+
+    return prepare
+
 
 @pytest.fixture
 def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[..., ChaosDaemon]]:

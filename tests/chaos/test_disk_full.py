@@ -20,8 +20,7 @@ from sentinel.daemon import STORE_ALERT_KEY
 from sentinel.response.responder import STEPS
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from sentinel.vault.client import VaultClient
-from tests.chaos.conftest import ChaosDaemon, wait_until
+from tests.chaos.conftest import ChaosDaemon, publishers, wait_until
 
 
 @pytest.fixture
@@ -64,12 +63,7 @@ def test_a_full_disk_keeps_the_gate_answering_alerts_and_loses_nothing(
     daemon_factory: Callable[..., ChaosDaemon], small_state_dir: Path
 ) -> None:
     tokens: dict[str, str] = {}
-
-    def prepare(admin: VaultClient, _: str) -> None:
-        admin.policy_write("publisher", 'path "sentinel/accounts/+/publish" { capabilities = ["update"] }')
-        tokens["pub"], _accessor = admin.create_token(["publisher"], ttl="1h")
-
-    d = daemon_factory(prepare=prepare)
+    d = daemon_factory(prepare=publishers(tokens, "pub"))
     try:
         wait_until("ready", lambda: (d.ready() or {}).get("ready"))
         db = small_state_dir / "sentinel.sqlite3"
@@ -80,12 +74,7 @@ def test_a_full_disk_keeps_the_gate_answering_alerts_and_loses_nothing(
             ]
 
         def check(account: str) -> httpx.Response:
-            return httpx.post(
-                d.api + "/v1/check",
-                json={"account": account, "text": "Our store opens at 9"},
-                headers={"Authorization": f"Bearer {tokens['pub']}"},
-                timeout=10,
-            )
+            return d.check(tokens["pub"], account)
 
         assert check("example-brand-bluesky").status_code == 200  # Vault's answer now remembered
 

@@ -14,10 +14,9 @@ import httpx
 import pytest
 
 from sentinel.daemon import VAULT_ALERT_KEY
-from sentinel.vault.client import VaultClient
 from sentinel.vault.devproxy import TcpProxy
 from sentinel.vault.devserver import DevVault
-from tests.chaos.conftest import ChaosDaemon, wait_until
+from tests.chaos.conftest import ChaosDaemon, publishers, wait_until
 
 TIMEOUT = 1.0
 """``[vault] timeout`` of the daemon; the proxy holds each answer three times as long."""
@@ -38,27 +37,16 @@ def test_a_vault_slower_than_the_timeout_never_holds_the_gate(
     daemon_factory: Callable[..., ChaosDaemon], proxy: TcpProxy
 ) -> None:
     tokens: dict[str, str] = {}
-
-    def prepare(admin: VaultClient, _: str) -> None:
-        admin.policy_write("publisher", 'path "sentinel/accounts/+/publish" { capabilities = ["update"] }')
-        for name in ("known", "unseen"):
-            tokens[name], _accessor = admin.create_token(["publisher"], ttl="1h")
-
     d = daemon_factory(
         addr=proxy.addr,
-        prepare=prepare,
+        prepare=publishers(tokens, "known", "unseen"),
         vault_extra=f'timeout = "{TIMEOUT}s"\nhealth_interval = "1s"\nhealth_timeout = "0.5s"\n',
     )
     wait_until("ready", lambda: (d.ready() or {}).get("ready"))
 
     def check(token: str) -> httpx.Response:
         # A gate held past Vault's timeout would make this client give up (ReadTimeout).
-        return httpx.post(
-            d.api + "/v1/check",
-            json={"account": "example-brand-bluesky", "text": "Our store opens at 9"},
-            headers={"Authorization": f"Bearer {tokens[token]}"},
-            timeout=TIMEOUT + 4,
-        )
+        return d.check(tokens[token], "example-brand-bluesky", timeout=TIMEOUT + 4)
 
     first = check("known")
     assert first.status_code == 200 and "grace" not in first.json().get("authz", {}), first.text
