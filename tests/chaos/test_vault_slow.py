@@ -8,24 +8,16 @@ answered for) instead of waiting.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
-import pytest
 
 from sentinel.daemon import VAULT_ALERT_KEY
 from sentinel.vault.devproxy import TcpProxy
-from sentinel.vault.devserver import DevVault
 from tests.chaos.conftest import ChaosDaemon, publishers, wait_until
 
 TIMEOUT = 1.0
 """``[vault] timeout`` of the daemon; the proxy holds each answer three times as long."""
-
-
-@pytest.fixture
-def proxy(chaos_vault: DevVault) -> Iterator[TcpProxy]:
-    with TcpProxy(chaos_vault.port) as p:
-        yield p
 
 
 def in_grace(answer: httpx.Response) -> httpx.Response | None:
