@@ -11,6 +11,12 @@ receiver), and the daemon's errors and warnings by kind.
 
     python bench/soak.py                      # 10 minutes, 180 accounts, 20 checks/s, 60 s outage
     python bench/soak.py --minutes 2 --outage 20
+    python bench/soak.py --minutes 4 --tracemalloc   # + the daemon's allocation sites that grew
+
+With ``--tracemalloc`` the daemon runs under ``tracemalloc`` and dumps a snapshot every
+``--sample`` seconds; the soak then prints the traced total over time and the allocation
+sites that grew most between the first snapshot after warm-up (a quarter of the run) and
+the last, to tell bounded learning (growth that stops) from a leak (growth that does not).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +53,22 @@ from sentinel.vault.devproxy import TcpProxy
 from sentinel.vault.devserver import DevVault
 
 TEXTS = ("New arrivals this week", "Our store opens at 9", "Thanks for 10k followers!", "Read the blog")
+
+
+TRACED_DAEMON = """
+import gc, runpy, sys, threading, time, tracemalloc
+out, every = sys.argv.pop(1), float(sys.argv.pop(1))
+def dump():
+    i = 0
+    while True:
+        time.sleep(every)
+        gc.collect()  # what is still referenced, not garbage a later collection frees anyway
+        tracemalloc.take_snapshot().dump(f"{out}/snapshot-{i:04d}")
+        i += 1
+threading.Thread(target=dump, daemon=True).start()
+runpy.run_module("sentinel", run_name="__main__", alter_sys=True)
+"""
+"""``python -X tracemalloc -c TRACED_DAEMON DIR SECONDS ...``: ``python -m sentinel ...`` dumping snapshots."""
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -86,6 +109,28 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def growth(snapshots: list[Path], warmup: float, top: int = 15) -> list[str]:
+    """The traced total per snapshot and the sites that grew from ``warmup`` to the end."""
+    if len(snapshots) < 2:
+        return ["tracemalloc: fewer than two snapshots, nothing to compare"]
+    skip = (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen *>"))
+    loaded = [tracemalloc.Snapshot.load(str(p)).filter_traces(skip) for p in snapshots]
+    totals = [sum(t.size for t in snap.traces) / 2**20 for snap in loaded]
+    start = min(len(loaded) - 2, int(warmup * len(loaded)))
+    lines = [
+        "tracemalloc: traced MiB per snapshot (should level off):",
+        "  " + " ".join(f"{t:.1f}" for t in totals),
+        f"allocation sites that grew most from snapshot {start} to {len(loaded) - 1}:",
+    ]
+    for stat in loaded[-1].compare_to(loaded[start], "lineno")[:top]:
+        frame = stat.traceback[0]
+        lines.append(
+            f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks "
+            f"(now {stat.size / 1024:8.1f} KiB)  {frame.filename}:{frame.lineno}"
+        )
+    return lines
 
 
 def setup(
@@ -189,6 +234,11 @@ def main() -> None:
     ap.add_argument("--outage", type=float, default=60.0, help="seconds Vault is cut off, at half time")
     ap.add_argument("--rotate-every", type=float, default=30.0)
     ap.add_argument("--sample", type=float, default=10.0, help="seconds between RSS/fd samples")
+    ap.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="trace the daemon's allocations and print the sites that grew (slows the daemon)",
+    )
     args = ap.parse_args()
     seconds = args.minutes * 60
     outage = (seconds / 2, seconds / 2 + args.outage)
@@ -203,8 +253,13 @@ def main() -> None:
         world = setup(d, bao, proxy, sandbox, args.accounts, hook)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTINEL_", "VAULT_"))}
         log = open(d / "daemon.log", "wb")  # noqa: SIM115 - closed below, after the daemon
+        traced = d / "tracemalloc"
+        python = [sys.executable, "-m", "sentinel"]
+        if args.tracemalloc:
+            traced.mkdir()
+            python = [sys.executable, "-X", "tracemalloc", "-c", TRACED_DAEMON, str(traced), str(args.sample)]
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "sentinel", "--config", str(d / "sentinel.toml"), "run"],
+            [*python, "--config", str(d / "sentinel.toml"), "run"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -239,10 +294,12 @@ def main() -> None:
                 t = time.monotonic() - t0
                 if t >= next_sample:
                     rss, fds = proc_numbers(daemon.pid)
-                    vault = json.loads(httpx.get(world["api"] + "/readyz", timeout=10).text)["checks"][
-                        "vault"
-                    ]
-                    samples.append((t, rss, fds, "up" if vault else "DOWN"))
+                    try:
+                        ready = httpx.get(world["api"] + "/readyz", timeout=10).json()
+                        vault = "up" if ready["checks"]["vault"] else "DOWN"
+                    except httpx.HTTPError as e:  # a sample must not end the soak's schedule
+                        vault = f"/readyz: {e.__class__.__name__}"
+                    samples.append((t, rss, fds, vault))
                     next_sample += args.sample
                 if t >= next_rotation and (not cut or restored):
                     account = secrets.choice(world["ids"][5:])
@@ -281,6 +338,7 @@ def main() -> None:
                 e = json.loads(line)
                 if e.get("level") in ("warning", "error"):
                     kinds[f"{e['level']} {e['event']}"] += 1
+        grew = growth(sorted(traced.glob("snapshot-*")), warmup=0.25) if args.tracemalloc else []
 
     print("\nevents:")
     for e in events:
@@ -304,6 +362,8 @@ def main() -> None:
     print("\ndaemon warnings and errors by kind:")
     for kind, n in kinds.most_common():
         print(f"  {n:6d}  {kind}")
+    if grew:
+        print("\n" + "\n".join(grew))
 
 
 if __name__ == "__main__":

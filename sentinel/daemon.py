@@ -424,16 +424,21 @@ class Daemon:
         self._heartbeat()
 
     def _resume_waiting(self) -> None:
-        """Vault is back: finish the freeze steps that waited for it (lockdowns, automatic freezes)."""
+        """Vault is back: finish the freeze steps that waited for it (lockdowns, automatic
+        freezes), and let services that need Vault catch up (the watcher adds its accounts)."""
         app = self.app
         assert app is not None
         responder = app.extras.get("responder")
         resume = getattr(responder, "resume", None)
-        if resume is None:
-            return
-        task = asyncio.get_running_loop().create_task(resume())
-        self._resumes.add(task)
-        task.add_done_callback(self._resumes.discard)
+        pending = [resume()] if resume is not None else []
+        for service in app.services:
+            vault_back = getattr(service, "vault_back", None)
+            if vault_back is not None:
+                pending.append(vault_back(app))
+        for coro in pending:
+            task = asyncio.get_running_loop().create_task(coro)
+            self._resumes.add(task)
+            task.add_done_callback(self._resumes.discard)
 
     async def _measure_lag(self) -> None:
         """How late a short timer fires: what every request and probe waits on top of its own work."""

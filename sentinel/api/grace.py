@@ -10,6 +10,11 @@ the audit say so). A token Vault never answered for is refused as before
 (``vault_unavailable``), and past the grace the answer is ``authz_grace_expired``: fail
 closed. ``authz_grace = 0`` fails closed at once. A token Vault refuses is forgotten.
 
+Every decision in grace is in the answer and the audit trail; the log has one
+``authz.grace_decision`` warning per token per ``LOG_EVERY`` seconds (the first decision at
+once, then the decisions since the last line counted), and ``authz.grace_ended`` with the
+count not yet logged once Vault answers for that token again.
+
 The ``Authorizer`` calls ``remember`` whenever Vault answers and ``recall`` when it cannot;
 nothing else of it changes.
 """
@@ -28,6 +33,8 @@ from sentinel.logs import get_logger
 
 log = get_logger("sentinel.api.grace")
 
+LOG_EVERY = 60.0
+"""Seconds between two ``authz.grace_decision`` lines for one token (the rest are counted)."""
 NEVER = ("/unfreeze",)
 """Capabilities never granted from memory: unfreezing always needs Vault."""
 GRACE_DECISIONS = metrics.counter(
@@ -60,6 +67,10 @@ class _Seen:
     caller: Caller
     confirmed: float
     grants: dict[str, tuple[bool, float]] = field(default_factory=dict)
+    logged: float | None = None
+    """When the last ``authz.grace_decision`` line for this token was written."""
+    unlogged: dict[str, int] = field(default_factory=dict)
+    """Decisions in grace since that line: ``allowed`` / ``denied`` counts."""
 
 
 class AuthzGrace:
@@ -88,6 +99,9 @@ class AuthzGrace:
                 del self._seen[next(iter(self._seen))]
             seen = self._seen[key] = _Seen(caller, now)
         seen.caller, seen.confirmed = caller, now
+        if seen.logged is not None:
+            log.info("authz.grace_ended", actor=caller.actor, accessor=caller.accessor, **seen.unlogged)
+            seen.logged, seen.unlogged = None, {}
         seen.grants.update({p: (ok, now) for p, ok in grants.items()})
 
     def forget(self, key: str) -> None:
@@ -119,14 +133,21 @@ class AuthzGrace:
         """The caller and the remembered grant for each path, or ``error`` / grace expired."""
         seen, age = self._admit(key, paths, error)
         got = [seen.grants[p][0] for p in paths]
-        GRACE_DECISIONS.inc(result="allow" if all(got) else "deny")
-        log.warning(
-            "authz.grace_decision",
-            actor=seen.caller.actor,
-            accessor=seen.caller.accessor,
-            paths=list(paths),
-            granted=got,
-            age=round(age, 1),
-            reason=error.message,
-        )
+        allowed = all(got)
+        GRACE_DECISIONS.inc(result="allow" if allowed else "deny")
+        counted = "allowed" if allowed else "denied"
+        seen.unlogged[counted] = seen.unlogged.get(counted, 0) + 1
+        now = self.clock()
+        if seen.logged is None or now - seen.logged >= LOG_EVERY:
+            log.warning(
+                "authz.grace_decision",
+                actor=seen.caller.actor,
+                accessor=seen.caller.accessor,
+                paths=list(paths),
+                granted=got,
+                age=round(age, 1),
+                reason=error.message,
+                **seen.unlogged,
+            )
+            seen.logged, seen.unlogged = now, {}
         return grace_caller(seen.caller, age), got

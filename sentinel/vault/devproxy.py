@@ -1,14 +1,17 @@
-"""A small TCP proxy in front of a dev server that can cut the link (for chaos tests and the soak).
+"""A small TCP proxy in front of a dev server that can cut or slow the link (chaos tests, the soak).
 
 ``down()`` closes every open connection and refuses new ones at once (the other side sees
 a reset, as when a network path or a Vault node goes away) while the server behind keeps
-its state, so ``up()`` brings exactly the same Vault back. For demos and tests only.
+its state, so ``up()`` brings exactly the same Vault back. ``slow(seconds)`` holds every
+chunk of the server's answers that long before passing it on (a Vault overloaded or far
+away); ``slow(0)`` ends it. For demos and tests only.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 
 from sentinel.net import free_port
 
@@ -20,6 +23,7 @@ class TcpProxy:
         self.target_port = target_port
         self.port = free_port()
         self._up = True
+        self._latency = 0.0
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._listener = socket.create_server(("127.0.0.1", self.port))
@@ -52,6 +56,10 @@ class TcpProxy:
         with self._lock:
             self._up = True
 
+    def slow(self, seconds: float) -> None:
+        """Hold each chunk the server sends ``seconds`` before forwarding it (0: no delay)."""
+        self._latency = seconds
+
     def _accept(self) -> None:
         while True:
             try:
@@ -71,12 +79,14 @@ class TcpProxy:
             server.settimeout(None)
             with self._lock:
                 self._open.update((client, server))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            for a, b, answers in ((client, server, False), (server, client, True)):
+                threading.Thread(target=self._pump, args=(a, b, answers), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, answers: bool) -> None:
         try:
             while data := src.recv(65536):
+                if answers and self._latency:
+                    time.sleep(self._latency)
                 dst.sendall(data)
         except OSError:
             pass

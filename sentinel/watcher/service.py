@@ -52,23 +52,38 @@ class WatcherService:
         if app.vault is None or not app.vault_ok:
             log.warning("watcher.no_vault", note="accounts are added once Vault is reachable")
         else:
-            self.adapters = VaultAdapters(app.vault)
-            await self._add_accounts(app)
+            await self.vault_back(app)
         self._task = asyncio.create_task(self.watcher.run())
 
-    async def _add_accounts(self, app: App) -> None:
+    async def vault_back(self, app: App) -> None:
+        """Vault is usable (at start, or again): watch every active account not watched yet,
+        those Vault could not give credentials for before included."""
+        if self.watcher is None or app.vault is None:
+            return
+        if self.adapters is None:
+            self.adapters = VaultAdapters(app.vault)
+        if await self._add_missing(app):
+            log.info("watcher.started", accounts=len(self.watcher.state), skipped=len(self.skipped))
+
+    async def _add_missing(self, app: App) -> int:
+        """Add the active accounts not watched yet; how many were added."""
         assert self.watcher is not None and self.adapters is not None
+        added = 0
         for account in app.inventory.active:
+            if account.id in self.watcher.state:
+                continue
             try:
                 adapter = await self.adapters(account)
             except SentinelError as e:
                 self.skipped[account.id] = e.message
                 log.warning("watcher.account_skipped", account=account.id, error=e.message)
                 continue
+            self.skipped.pop(account.id, None)
             self.watcher.add(WatchedAccount(account.id, adapter, gated=account.gated))
             if self.push is not None:
                 await self.push.add(account.id, adapter)
-        log.info("watcher.started", accounts=len(self.watcher.state), skipped=len(self.skipped))
+            added += 1
+        return added
 
     async def stop(self) -> None:
         if self.push is not None:
@@ -89,16 +104,7 @@ class WatcherService:
                 self.watcher.remove(watched)
                 if self.push is not None:
                     self.push.remove(watched)
-        for acct in app.inventory.active:
-            if acct.id not in self.watcher.state:
-                try:
-                    adapter = await self.adapters(acct)
-                except SentinelError as e:
-                    self.skipped[acct.id] = e.message
-                    continue
-                self.watcher.add(WatchedAccount(acct.id, adapter, gated=acct.gated))
-                if self.push is not None:
-                    await self.push.add(acct.id, adapter)
+        await self._add_missing(app)
 
     def status(self) -> dict[str, Any]:
         if self.watcher is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from sentinel.api.errors import ApiError
-from sentinel.api.grace import in_grace
+from sentinel.api.grace import LOG_EVERY, in_grace
 from sentinel.vault.devserver import DevVault
 from tests.api.grace_world import CACHE, World, make_world, world
 
@@ -45,6 +46,41 @@ async def test_the_daemon_knowing_vault_is_down_decides_at_once(world: World) ->
     before = world.authz.vault_calls
     caller = await world.authz.require(token, world.publish(), "check")
     assert in_grace(caller) is not None and world.authz.vault_calls == before  # Vault not even tried
+
+
+async def test_grace_decisions_are_logged_once_per_token_per_minute_with_counts(world: World) -> None:
+    token = world.tokens["op-pub"]
+    await world.authz.require(token, world.publish(), "check")
+    with pytest.raises(ApiError):
+        await world.authz.require(token, world.publish("acct-b"), "check")
+    world.proxy.down()
+    world.tick(CACHE + 1)
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(5):
+            await world.authz.require(token, world.publish(), "check")
+        with pytest.raises(ApiError) as denied:
+            await world.authz.require(token, world.publish("acct-b"), "check")
+        assert denied.value.code == "missing_capability"  # a remembered "no", counted as denied
+        world.tick(LOG_EVERY)
+        await world.authz.require(token, world.publish(), "check")
+        await world.authz.require(token, world.publish(), "check")  # counted, not logged
+        world.proxy.up()
+        world.tick(CACHE + 1)
+        caller = await world.authz.require(token, world.publish(), "check")  # Vault answers again
+    assert in_grace(caller) is None
+    lines = [
+        (e["event"], e.get("allowed"), e.get("denied")) for e in logs if e["event"].startswith("authz.grace")
+    ]
+    assert lines == [
+        ("authz.grace_decision", 1, None),  # the first at once
+        ("authz.grace_decision", 5, 1),  # a minute later: everything since the first line
+        ("authz.grace_ended", 1, None),  # what was not logged yet, when Vault is back
+    ]
+    assert [e["log_level"] for e in logs if e["event"].startswith("authz.grace")] == [
+        "warning",
+        "warning",
+        "info",
+    ]
 
 
 @pytest.fixture

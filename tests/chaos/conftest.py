@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -25,9 +26,11 @@ import pytest
 
 from sentinel.config import VaultSettings
 from sentinel.net import free_port
+from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
+from sentinel.vault.devproxy import TcpProxy
 from sentinel.vault.devserver import DevVault
 from tests.conftest import DEMO_INVENTORY
 
@@ -153,6 +156,26 @@ class ChaosDaemon:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def check(self, token: str, account: str, timeout: float = 10.0) -> httpx.Response:
+        """A gate check of a harmless text for ``account`` by ``token`` (a client giving up raises)."""
+        return httpx.post(
+            self.api + "/v1/check",
+            json={"account": account, "text": "Our store opens at 9"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+
+
+def publishers(tokens: dict[str, str], *names: str) -> Callable[[VaultClient, str], None]:
+    """A ``prepare`` for ``daemon_factory``: a token in ``tokens`` per name, allowed to publish anywhere."""
+
+    def prepare(admin: VaultClient, _daemon_token: str) -> None:
+        admin.policy_write("publisher", 'path "sentinel/accounts/+/publish" { capabilities = ["update"] }')
+        for name in names:
+            tokens[name], _accessor = admin.create_token(["publisher"], ttl="1h")
+
+    return prepare
+
 
 @pytest.fixture
 def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[..., ChaosDaemon]]:
@@ -164,6 +187,8 @@ def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[.
         inventory: str | None = None,
         addr: str | None = None,
         prepare: Callable[[VaultClient, str], None] | None = None,
+        vault_extra: str = "",
+        watcher: bool = False,
     ) -> ChaosDaemon:
         settings = VaultSettings(addr=chaos_vault.addr)
         admin = VaultClient(chaos_vault.addr, chaos_vault.root_token, kv_mount=settings.kv_mount)
@@ -176,8 +201,8 @@ def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[.
         port = free_port()
         (tmp_path / "sentinel.toml").write_text(
             '[sentinel]\nstate_dir = "state"\ninventory = "inventory.toml"\nlog_format = "json"\n'
-            f'[vault]\naddr = "{addr or chaos_vault.addr}"\ntoken_file = "vault-token"\n'
-            f"[api]\nport = {port}\n[watcher]\nenabled = false\n{extra}"
+            f'[vault]\naddr = "{addr or chaos_vault.addr}"\ntoken_file = "vault-token"\n{vault_extra}'
+            f"[api]\nport = {port}\n[watcher]\nenabled = {str(watcher).lower()}\n{extra}"
         )
         d = ChaosDaemon(tmp_path, chaos_vault, settings, admin, token, accessor, port)
         started.append(d)
@@ -187,3 +212,44 @@ def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[.
     for d in started:
         d.stop()
         d.admin.close()
+
+
+ACCOUNTS = ("shop-x", "shop-y", "help-x")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as s:
+        yield s
+
+
+@pytest.fixture
+def proxy(chaos_vault: DevVault) -> Iterator[TcpProxy]:
+    with TcpProxy(chaos_vault.port) as p:
+        yield p
+
+
+def sandbox_world(
+    sandbox: SandboxServer, people: dict[str, str], tag: str = ""
+) -> tuple[str, Callable[[VaultClient, str], None]]:
+    """Accounts ``ACCOUNTS`` on the sandbox as ``<id>-<tag>`` with their passwords in Vault,
+    and publisher tokens ``op-pub`` / ``op-late`` in ``people`` (with their accessors)."""
+    tag = tag or secrets.token_hex(3)
+    inventory = "\n".join(
+        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
+        f'publishing = "gated"\nowners = ["op-ann"]\ntags = ["{a.split("-")[0]}"]\n'
+        for a in ACCOUNTS
+    )
+
+    def prepare(admin: VaultClient, token: str) -> None:
+        daemon = admin.with_token(token)
+        for a in ACCOUNTS:
+            pw = "pw-" + secrets.token_hex(8)
+            httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
+            daemon.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
+        daemon.close()
+        admin.policy_write("publisher", 'path "sentinel/accounts/+/publish" { capabilities = ["update"] }')
+        for name in ("op-pub", "op-late"):
+            people[name], people[f"{name}:accessor"] = admin.create_token(["publisher"], ttl="1h")
+
+    return inventory, prepare

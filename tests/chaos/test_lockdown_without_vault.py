@@ -7,8 +7,7 @@ Vault keeps its state and the daemon can finish the lockdown when the proxy is u
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -19,48 +18,8 @@ from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.breakglass import WAITING
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from sentinel.vault.client import VaultClient
 from sentinel.vault.devproxy import TcpProxy
-from sentinel.vault.devserver import DevVault
-from tests.chaos.conftest import ChaosDaemon, wait_until
-
-ACCOUNTS = ("shop-x", "shop-y", "help-x")
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as s:
-        yield s
-
-
-@pytest.fixture
-def proxy(chaos_vault: DevVault) -> Iterator[TcpProxy]:
-    with TcpProxy(chaos_vault.port) as p:
-        yield p
-
-
-def sandbox_world(
-    sandbox: SandboxServer, people: dict[str, str]
-) -> tuple[str, Callable[[VaultClient, str], None]]:
-    tag = secrets.token_hex(3)
-    inventory = "\n".join(
-        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
-        f'publishing = "gated"\nowners = ["op-ann"]\ntags = ["{a.split("-")[0]}"]\n'
-        for a in ACCOUNTS
-    )
-
-    def prepare(admin: VaultClient, token: str) -> None:
-        daemon = admin.with_token(token)
-        for a in ACCOUNTS:
-            pw = "pw-" + secrets.token_hex(8)
-            httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
-            daemon.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
-        daemon.close()
-        admin.policy_write("publisher", 'path "sentinel/accounts/+/publish" { capabilities = ["update"] }')
-        for name in ("op-pub", "op-late"):
-            people[name], people[f"{name}:accessor"] = admin.create_token(["publisher"], ttl="1h")
-
-    return inventory, prepare
+from tests.chaos.conftest import ChaosDaemon, sandbox_world, wait_until
 
 
 def freeze_of(d: ChaosDaemon, account: str) -> dict[str, str] | None:
@@ -75,6 +34,7 @@ def test_break_glass_lockdown_blocks_now_and_is_finished_when_vault_returns(
     proxy: TcpProxy,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    restore_logging: None,  # the CLI configures logging in this process
 ) -> None:
     people: dict[str, str] = {}
     inventory, prepare = sandbox_world(sandbox, people)
