@@ -17,12 +17,22 @@ from sentinel.daemon import App
 from sentinel.errors import VaultNotFound
 from sentinel.inventory import load_inventory
 from sentinel.keys import audit_keystore
+from sentinel.platforms.health import HEALTH
 from sentinel.redact import register_secret
 from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevCA, DevVault
+
+
+@pytest.fixture(autouse=True)
+def fresh_platform_health() -> Iterator[None]:
+    """Each test starts with the process's platform record empty: a Retry-After one test met
+    (the HTTP client holds that account's calls back until it ends) never reaches the next."""
+    HEALTH.reset()
+    yield
+    HEALTH.reset()
 
 
 @pytest.fixture(scope="session")

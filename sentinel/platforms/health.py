@@ -41,6 +41,8 @@ class PlatformHealth:
         self.clock = clock
         self._lock = threading.Lock()
         self._state: dict[str, PlatformState] = {}
+        # (platform, account) -> until when the platform asked that account's calls to wait
+        self._accounts_limited: dict[tuple[str, str], float] = {}
 
     def _get(self, platform: str) -> PlatformState:
         st = self._state.get(platform)
@@ -48,8 +50,10 @@ class PlatformHealth:
             st = self._state[platform] = PlatformState()
         return st
 
-    def ok(self, platform: str) -> None:
+    def ok(self, platform: str, account: str | None = None) -> None:
         with self._lock:
+            if account is not None:  # the platform answers this account again
+                self._accounts_limited.pop((platform, account), None)
             st = self._get(platform)
             st.last_ok, st.errors, st.last_error, st.calls = self.clock(), 0, "", st.calls + 1
 
@@ -58,10 +62,37 @@ class PlatformHealth:
             st = self._get(platform)
             st.errors, st.last_error, st.calls = st.errors + 1, error[:300], st.calls + 1
 
-    def rate_limited(self, platform: str, wait: float) -> None:
+    def rate_limited(self, platform: str, wait: float, account: str | None = None) -> None:
         with self._lock:
             st = self._get(platform)
-            st.limited_until = max(st.limited_until, self.clock() + wait)
+            until = self.clock() + wait
+            st.limited_until = max(st.limited_until, until)
+            if account is not None:
+                key = (platform, account)
+                self._accounts_limited[key] = max(self._accounts_limited.get(key, 0.0), until)
+
+    def account_wait(self, platform: str, account: str) -> float:
+        """Seconds the platform still asks ``account``'s calls to wait (0: none).
+
+        A rate limit is the account's (its token's), so every caller — the poll, an
+        account-state snapshot, a stream's wake-up, a freeze step — honours the same wait.
+        """
+        key = (platform, account)
+        with self._lock:
+            until = self._accounts_limited.get(key)
+            if until is None:
+                return 0.0
+            left = until - self.clock()
+            if left <= 0:
+                del self._accounts_limited[key]
+                return 0.0
+            return left
+
+    def reset(self) -> None:
+        """Forget every platform's record and every account's wait (a fresh process's view)."""
+        with self._lock:
+            self._state.clear()
+            self._accounts_limited.clear()
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         now = self.clock()

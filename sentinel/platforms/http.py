@@ -153,7 +153,17 @@ class HttpClient:
         token: str | None = None,
         idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one request (retrying as described above); return a 2xx response or raise."""
+        """Send one request (retrying as described above); return a 2xx response or raise.
+
+        While the platform's ``Retry-After`` for this account runs, nothing is sent:
+        ``PlatformRateLimited`` with the time left is raised at once, whoever calls.
+        """
+        wait = HEALTH.account_wait(self.platform, self.account)
+        if wait > 0:
+            raise PlatformRateLimited(
+                f"{self._where(method.upper(), path)}: the platform asked to wait {wait:.0f} s more",
+                retry_after=wait,
+            )
         try:
             response = await self._request(method, path, params, json, data, headers, token, idempotent)
         except (PlatformUnavailable, PlatformRateLimited, PlatformAuthFailed) as e:
@@ -162,7 +172,7 @@ class HttpClient:
         except PlatformError:
             HEALTH.ok(self.platform)  # the platform answered (the request was wrong, or the thing absent)
             raise
-        HEALTH.ok(self.platform)
+        HEALTH.ok(self.platform, self.account)
         return response
 
     async def _request(
@@ -227,7 +237,7 @@ class HttpClient:
         retryable = status in (429, 503) or (status >= 500 and idem)
         wait = retry_after_seconds(response.headers) if retryable else None
         if wait is not None:
-            HEALTH.rate_limited(self.platform, wait)
+            HEALTH.rate_limited(self.platform, wait, self.account)
         error = self._translate(response, where, wait)
         if retryable and (wait is None or wait <= self.max_wait):
             raise TryAgain(error, asked=wait, reason=f"HTTP {status}")

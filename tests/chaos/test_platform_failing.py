@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from sentinel.platforms.sandbox_server import SandboxServer
 from tests.chaos.conftest import ChaosDaemon, sandbox_world, wait_until
@@ -22,11 +21,6 @@ from tests.chaos.conftest import ChaosDaemon, sandbox_world, wait_until
 FAULTS = 1000
 
 
-@pytest.mark.xfail(
-    reason="since the realtime merge the rate-limited account meets a second request inside its "
-    "Retry-After window (not from the watcher's poll schedule); open, see issue #13",
-    strict=False,
-)
 def test_retry_after_is_honoured_and_a_repeated_error_logged_once(
     daemon_factory: Callable[..., ChaosDaemon], sandbox: SandboxServer
 ) -> None:

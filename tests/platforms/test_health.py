@@ -30,7 +30,11 @@ def client(platform: str, answers: list[httpx.Response]) -> HttpClient:
     )
 
 
-async def test_failures_count_until_a_success_and_rate_limits_show_their_wait() -> None:
+async def test_failures_count_until_a_success_and_rate_limits_show_their_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1_000_000.0]
+    monkeypatch.setattr(HEALTH, "clock", lambda: now[0])
     http = client(
         "hx",
         [
@@ -52,9 +56,31 @@ async def test_failures_count_until_a_success_and_rate_limits_show_their_wait() 
     assert 'sentinel_platform_consecutive_errors{platform="hx"} 2' in text
     assert 'sentinel_platform_last_success_timestamp_seconds{platform="hx"} 0' in text
 
+    # while the platform's Retry-After runs, nothing of this account's is sent, whoever asks
+    other_caller = client("hx", [])  # another client of the same account: a snapshot, a freeze step
+    for caller in (http, other_caller):
+        with pytest.raises(PlatformRateLimited) as refused:
+            await caller.request("GET", "/b")
+        assert refused.value.retry_after == pytest.approx(120)
+    assert HEALTH.snapshot()["hx"]["consecutive_errors"] == 2  # no new failure: nothing was sent
+    other_account = HttpClient(
+        "hx", "another", "https://api.example", transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    )
+    await other_account.request("GET", "/a")  # another account's calls are not held back
+    now[0] += 121
     await http.request("GET", "/a")
     health = HEALTH.snapshot()["hx"]
     assert health["consecutive_errors"] == 0 and health["last_success"] is not None
+    await http.aclose()
+    await other_caller.aclose()
+    await other_account.aclose()
+
+
+async def test_a_success_ends_the_accounts_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(HEALTH, "clock", lambda: 2_000_000.0)
+    http = client("hz", [httpx.Response(429, headers={"Retry-After": "5"}), httpx.Response(200, json={})])
+    await http.request("GET", "/a")  # slept 5 s (within max_wait) and answered
+    assert HEALTH.account_wait("hz", "acct") == 0
     await http.aclose()
 
 
