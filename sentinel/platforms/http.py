@@ -155,15 +155,18 @@ class HttpClient:
     ) -> httpx.Response:
         """Send one request (retrying as described above); return a 2xx response or raise.
 
-        While the platform's ``Retry-After`` for this account runs, nothing is sent:
-        ``PlatformRateLimited`` with the time left is raised at once, whoever calls.
+        While the platform's ``Retry-After`` for this account runs, nothing is sent, whoever
+        calls: what is left of a wait up to ``max_wait`` is slept first (as a retry would), a
+        longer one raises ``PlatformRateLimited`` with the time left at once.
         """
         wait = HEALTH.account_wait(self.platform, self.account)
-        if wait > 0:
+        if wait > self.max_wait:
             raise PlatformRateLimited(
                 f"{self._where(method.upper(), path)}: the platform asked to wait {wait:.0f} s more",
                 retry_after=wait,
             )
+        if wait > 0:
+            await self._sleep(wait)
         try:
             response = await self._request(method, path, params, json, data, headers, token, idempotent)
         except (PlatformUnavailable, PlatformRateLimited, PlatformAuthFailed) as e:

@@ -84,6 +84,30 @@ async def test_a_success_ends_the_accounts_wait(monkeypatch: pytest.MonkeyPatch)
     await http.aclose()
 
 
+async def test_a_short_wait_left_is_slept_before_sending(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [3_000_000.0]
+    monkeypatch.setattr(HEALTH, "clock", lambda: now[0])
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    HEALTH.rate_limited("hw", 20, "acct")  # another caller of the account met a Retry-After: 20
+    now[0] += 5
+    http = HttpClient(
+        "hw",
+        "acct",
+        "https://api.example",
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})),
+        max_wait=30,
+        sleep=sleep,
+    )
+    await http.request("GET", "/a")
+    assert slept == [pytest.approx(15)]
+    await http.aclose()
+
+
 async def test_an_answer_that_is_the_callers_fault_is_not_an_outage() -> None:
     http = client("hy", [httpx.Response(423, json={"error": "locked"})])
     with pytest.raises(Exception, match="HTTP 423"):
