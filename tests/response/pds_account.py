@@ -3,11 +3,15 @@ the owner or a hijacker make them, and the inventory entry that protects the acc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from tests.conftest import Deployment
+from sentinel.config import load_config
+from sentinel.daemon import App
+from sentinel.vault.client import VaultClient
+from tests.conftest import Deployment, running_app
 
 
 def xrpc(pds: Any, nsid: str, token: str | None = None, **body: Any) -> httpx.Response:
@@ -22,3 +26,48 @@ def protect(deployment: Deployment, handle: str) -> None:
         f'publishing = "gated"\nowners = ["op-ann"]\ndomains = ["example.com"]\n'
         'credentials = [{ kind = "password" }, { kind = "app_password", rotation = "30d" }]\n'
     )
+
+
+@dataclass
+class Protected:
+    """A new PDS account protected as ``brand-bsky`` by an in-process daemon's ``App``."""
+
+    acct: dict[str, str]
+    session: dict[str, Any]
+    """The owner's session: what the phished main password gives the hijacker."""
+    app: App
+    vault: VaultClient
+
+    def close(self) -> None:
+        self.vault.close()
+        self.app.store.close()
+
+
+def protected_app(deployment: Deployment, pds: Any, config: str) -> Protected:
+    """A new account on the PDS, its credentials in Vault, the daemon's ``App`` with
+    ``config`` (TOML after ``[api]``); alerts are dropped."""
+    acct = pds.create_account()
+    protect(deployment, acct["handle"])
+    deployment.write_config(config)
+    settings = load_config(deployment.config, env={})
+    vault = VaultClient.from_settings(settings.vault, env={})
+    session = vault_credentials(vault, pds, acct)
+    app = running_app(settings, vault)
+    app.alert = lambda **kw: None
+    return Protected(acct, session, app, vault)
+
+
+def vault_credentials(vault: VaultClient, pds: Any, acct: dict[str, str]) -> dict[str, Any]:
+    """Store ``brand-bsky``'s main password and Sentinel's app password in Vault, as
+    enrolment does; the owner's session (what a phished password gives a hijacker too)."""
+    handle, password = acct["handle"], acct["password"]
+    session: dict[str, Any] = xrpc(
+        pds, "com.atproto.server.createSession", identifier=handle, password=password
+    ).json()
+    ours = xrpc(pds, "com.atproto.server.createAppPassword", session["accessJwt"], name="sentinel").json()
+    base = {"service": pds.url, "identifier": handle, "did": acct["did"], "plc": pds.plc_url}
+    vault.kv_write("accounts/brand-bsky/password", {"value": password, **base}, cas=0)
+    vault.kv_write(
+        "accounts/brand-bsky/app_password", {"value": ours["password"], "name": "sentinel", **base}, cas=0
+    )
+    return session

@@ -10,14 +10,12 @@ from typing import Any
 
 import pytest
 
-from sentinel.config import load_config
 from sentinel.creds.service import RotationService
 from sentinel.guard import Guard
 from sentinel.response.service import ResponseService
-from sentinel.vault.client import VaultClient
 from sentinel.watcher.takeover_sources import TakeoverSources
-from tests.conftest import Deployment, running_app
-from tests.response.pds_account import protect, xrpc
+from tests.conftest import Deployment
+from tests.response.pds_account import protected_app, xrpc
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.pds
@@ -26,23 +24,12 @@ pytestmark = pytest.mark.pds
 async def test_takeover_changes_are_reported_and_the_freeze_revokes_the_app_password(
     deployment: Deployment, pds: Any
 ) -> None:
-    acct = pds.create_account()
-    handle, did, main_password = acct["handle"], acct["did"], acct["password"]
-    protect(deployment, handle)
-    deployment.write_config(
-        '[watcher]\nintervals = { bluesky = 3600 }\naccount_state_interval = "1h"\naccount_state_jitter = 0\n'
+    p = protected_app(
+        deployment,
+        pds,
+        '[watcher]\nintervals = { bluesky = 3600 }\naccount_state_interval = "1h"\naccount_state_jitter = 0\n',
     )
-    config = load_config(deployment.config, env={})
-    vault = VaultClient.from_settings(config.vault, env={})
-    session = xrpc(pds, "com.atproto.server.createSession", identifier=handle, password=main_password).json()
-    ours = xrpc(pds, "com.atproto.server.createAppPassword", session["accessJwt"], name="sentinel").json()
-    base = {"service": pds.url, "identifier": handle, "did": did, "plc": pds.plc_url}
-    vault.kv_write("accounts/brand-bsky/password", {"value": main_password, **base}, cas=0)
-    vault.kv_write(
-        "accounts/brand-bsky/app_password", {"value": ours["password"], "name": "sentinel", **base}, cas=0
-    )
-    app = running_app(config, vault)
-    app.alert = lambda **kw: None
+    app, session, handle = p.app, p.session, p.acct["handle"]
     guard, sources = Guard(), TakeoverSources()
     services = [guard, RotationService(), ResponseService(), sources]
     for s in services:
@@ -80,5 +67,4 @@ async def test_takeover_changes_are_reported_and_the_freeze_revokes_the_app_pass
     finally:
         for s in reversed(services):
             await s.stop()
-        vault.close()
-        app.store.close()
+        p.close()

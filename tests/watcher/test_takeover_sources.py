@@ -4,16 +4,20 @@ sandbox platform, the guard as the sink."""
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import httpx
+import pytest
 
 from sentinel.config import load_config
 from sentinel.guard import Guard
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
+from sentinel.watcher.service import WatcherService
 from sentinel.watcher.takeover_sources import TakeoverSources
 from tests.conftest import Deployment, running_app
+from tests.response.pds_account import protected_app, xrpc
 from tests.waiting import wait_for
 from tests.watcher.accounts import new_account
 
@@ -74,3 +78,42 @@ async def test_both_sources_reach_the_guard(
         await guard.stop()
         vault.close()
         app.store.close()
+
+
+@pytest.mark.pds
+async def test_a_streamed_handle_change_is_snapshotted_at_once_and_reported_once(
+    deployment: Deployment, pds: Any
+) -> None:
+    # Neither polls nor scheduled snapshots come within the test: only the stream can tell.
+    p = protected_app(
+        deployment,
+        pds,
+        '[watcher]\nintervals = { bluesky = 3600 }\nstream_poll_interval = "1h"\n'
+        'account_state_interval = "1h"\naccount_state_jitter = 0\n',
+    )
+    app, session, acct = p.app, p.session, p.acct
+    guard, watcher, sources = Guard(), WatcherService(), TakeoverSources()
+    services = [guard, watcher, sources]
+    for s in services:
+        await s.start(app)
+    try:
+        assert watcher.push is not None and sources.accounts is not None
+        accounts, push = sources.accounts, watcher.push
+        stream = next(iter(push.bluesky.values()))
+        await wait_for(lambda: accounts.status()["brand-bsky"]["snapshots"] == 1, timeout=30)
+        await wait_for(lambda: stream.live, timeout=20)
+        renamed = "x" + acct["handle"]
+        r = xrpc(pds, "com.atproto.identity.updateHandle", session["accessJwt"], handle=renamed)
+        assert r.status_code == 200
+        await wait_for(lambda: guard.takeover_events.get("account", 0) >= 1, timeout=15)
+        # every account event the stream sent for the rename has been snapshotted: still one
+        await wait_for(lambda: push.changes >= 1 and not accounts.busy("brand-bsky"), timeout=15)
+        st = accounts.status()["brand-bsky"]
+        assert st["pokes"] >= 1 and st["events"] == 1, st
+        assert guard.takeover_events["account"] == 1
+        assert accounts.last("brand-bsky")["handle"] == renamed  # type: ignore[index]
+    finally:
+        for s in reversed(services):
+            await s.stop()
+        p.close()
+    assert push.on_account is None
