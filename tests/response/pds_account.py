@@ -3,15 +3,23 @@ the owner or a hijacker make them, and the inventory entry that protects the acc
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from sentinel.config import load_config
-from sentinel.daemon import App
+from sentinel.daemon import App, Service
 from sentinel.vault.client import VaultClient
 from tests.conftest import Deployment, running_app
+
+STREAM_ONLY = (
+    '[watcher]\nintervals = { bluesky = 3600 }\nstream_poll_interval = "1h"\n'
+    'account_state_interval = "1h"\naccount_state_jitter = 0\n'
+)
+"""Polls and scheduled snapshots an hour away: within a test, only the event stream tells."""
 
 
 def xrpc(pds: Any, nsid: str, token: str | None = None, **body: Any) -> httpx.Response:
@@ -19,10 +27,11 @@ def xrpc(pds: Any, nsid: str, token: str | None = None, **body: Any) -> httpx.Re
     return httpx.post(f"{pds.url}/xrpc/{nsid}", json=body, headers=headers, timeout=30)
 
 
-def protect(deployment: Deployment, handle: str) -> None:
-    """The inventory: one gated account, ``brand-bsky``, with a password and an app password."""
+def protect(deployment: Deployment, handle: str, more: str = 'timezone = "UTC"\n') -> None:
+    """The inventory: one gated account, ``brand-bsky``, with a password and an app password
+    (``more``: its timezone and other optional keys)."""
     (deployment.dir / "inventory.toml").write_text(
-        f'[[accounts]]\nid = "brand-bsky"\nplatform = "bluesky"\nhandle = "{handle}"\ntimezone = "UTC"\n'
+        f'[[accounts]]\nid = "brand-bsky"\nplatform = "bluesky"\nhandle = "{handle}"\n{more}'
         f'publishing = "gated"\nowners = ["op-ann"]\ndomains = ["example.com"]\n'
         'credentials = [{ kind = "password" }, { kind = "app_password", rotation = "30d" }]\n'
     )
@@ -38,16 +47,28 @@ class Protected:
     app: App
     vault: VaultClient
 
-    def close(self) -> None:
-        self.vault.close()
-        self.app.store.close()
+    @contextlib.asynccontextmanager
+    async def running(self, *services: Service) -> AsyncIterator[None]:
+        """The daemon's ``services`` started in order on the ``App``, stopped in reverse, then
+        the ``App`` closed."""
+        try:
+            for service in services:
+                await service.start(self.app)
+            yield
+        finally:
+            for service in reversed(services):
+                await service.stop()
+            self.vault.close()
+            self.app.store.close()
 
 
-def protected_app(deployment: Deployment, pds: Any, config: str) -> Protected:
+def protected_app(
+    deployment: Deployment, pds: Any, config: str, more: str = 'timezone = "UTC"\n'
+) -> Protected:
     """A new account on the PDS, its credentials in Vault, the daemon's ``App`` with
-    ``config`` (TOML after ``[api]``); alerts are dropped."""
+    ``config`` (TOML after ``[api]``; ``more`` for the inventory entry); alerts are dropped."""
     acct = pds.create_account()
-    protect(deployment, acct["handle"])
+    protect(deployment, acct["handle"], more)
     deployment.write_config(config)
     settings = load_config(deployment.config, env={})
     vault = VaultClient.from_settings(settings.vault, env={})

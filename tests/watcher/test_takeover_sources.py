@@ -17,7 +17,7 @@ from sentinel.vault.devserver import DevVault
 from sentinel.watcher.service import WatcherService
 from sentinel.watcher.takeover_sources import TakeoverSources
 from tests.conftest import Deployment, running_app
-from tests.response.pds_account import protected_app, xrpc
+from tests.response.pds_account import STREAM_ONLY, protected_app, xrpc
 from tests.waiting import wait_for
 from tests.watcher.accounts import new_account
 
@@ -85,18 +85,10 @@ async def test_a_streamed_handle_change_is_snapshotted_at_once_and_reported_once
     deployment: Deployment, pds: Any
 ) -> None:
     # Neither polls nor scheduled snapshots come within the test: only the stream can tell.
-    p = protected_app(
-        deployment,
-        pds,
-        '[watcher]\nintervals = { bluesky = 3600 }\nstream_poll_interval = "1h"\n'
-        'account_state_interval = "1h"\naccount_state_jitter = 0\n',
-    )
-    app, session, acct = p.app, p.session, p.acct
+    p = protected_app(deployment, pds, STREAM_ONLY)
+    session, acct = p.session, p.acct
     guard, watcher, sources = Guard(), WatcherService(), TakeoverSources()
-    services = [guard, watcher, sources]
-    for s in services:
-        await s.start(app)
-    try:
+    async with p.running(guard, watcher, sources):
         assert watcher.push is not None and sources.accounts is not None
         accounts, push = sources.accounts, watcher.push
         stream = next(iter(push.bluesky.values()))
@@ -112,8 +104,4 @@ async def test_a_streamed_handle_change_is_snapshotted_at_once_and_reported_once
         assert st["pokes"] >= 1 and st["events"] == 1, st
         assert guard.takeover_events["account"] == 1
         assert accounts.last("brand-bsky")["handle"] == renamed  # type: ignore[index]
-    finally:
-        for s in reversed(services):
-            await s.stop()
-        p.close()
     assert push.on_account is None
