@@ -12,6 +12,8 @@ List-like fields (``app_password``, ``authorized_app``, ``delegate``, ``session`
 event per item: ``old: null`` when added, ``new: null`` when removed. The first snapshot
 of an account is its baseline (no events), and so is a field an adapter shows for the
 first time. Changes Sentinel made itself (``own_changes``) carry ``client: "Sentinel"``.
+``poke`` takes a snapshot at once (a stream saw the profile or identity change): one
+account's snapshots never overlap, and pokes while one runs coalesce into one more.
 A snapshot is stored only after the sink took its events, so a crash repeats a change
 rather than losing it. ``diff`` is pure, for tests and replay tooling.
 
@@ -121,6 +123,10 @@ class _Watched:
     snapshots: int = 0
     events: int = 0
     last_error: str = ""
+    pokes: int = 0
+    pending: bool = False
+    """A poked snapshot waits for the running one (further pokes join it)."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -148,6 +154,7 @@ class AccountStateWatcher:
         self.own = OwnChanges(store, clock)
         self.state: dict[str, _Watched] = {}
         self._running = False
+        self._poked: set[asyncio.Task[None]] = set()
         store.migrate("account_state", MIGRATIONS)
 
     # -- accounts ----------------------------------------------------------------------------
@@ -172,8 +179,14 @@ class AccountStateWatcher:
         return dict(json.loads(row["data"])) if row else None
 
     async def snapshot(self, account: str) -> list[dict[str, Any]]:
-        """Take one snapshot of ``account``, send its changes to the sink and keep it."""
+        """Take one snapshot of ``account``, send its changes to the sink and keep it (after
+        any snapshot of it already running, so no change is diffed and sent twice)."""
         watched = self.state[account]
+        async with watched.lock:
+            return await self._snapshot(watched)
+
+    async def _snapshot(self, watched: _Watched) -> list[dict[str, Any]]:
+        account = watched.account
         platform = watched.adapter.info.platform
         try:
             current = await self._state(watched)
@@ -237,17 +250,48 @@ class AccountStateWatcher:
     def _delay(self) -> float:
         return self.interval * (1.0 + self.jitter * (2.0 * self.rng.random() - 1.0))
 
+    async def _guarded(self, watched: _Watched, *, held: bool = False) -> None:
+        """One snapshot whose failure is counted, never raised (``held``: the lock is ours)."""
+        try:
+            await (self._snapshot(watched) if held else self.snapshot(watched.account))
+        except Exception as e:  # an unexpected API shape or a failing sink: never the end of watching
+            watched.errors += 1
+            watched.last_error = f"{e.__class__.__name__}: {e}"
+            SNAPSHOTS.inc(platform=watched.adapter.info.platform, outcome="error")
+            log.error("account_state.snapshot_crashed", account=watched.account, error=watched.last_error)
+
     async def _loop(self, watched: _Watched) -> None:
         await asyncio.sleep(self.rng.random() * self.interval * self.jitter)  # spread the first round
         while True:
-            try:
-                await self.snapshot(watched.account)
-            except Exception as e:  # an unexpected API shape or a failing sink: never the end of watching
-                watched.errors += 1
-                watched.last_error = f"{e.__class__.__name__}: {e}"
-                SNAPSHOTS.inc(platform=watched.adapter.info.platform, outcome="error")
-                log.error("account_state.snapshot_crashed", account=watched.account, error=watched.last_error)
+            await self._guarded(watched)
             await asyncio.sleep(self._delay())
+
+    def busy(self, account: str) -> bool:
+        """Whether a snapshot of ``account`` is running or waiting to run."""
+        watched = self.state.get(account)
+        return watched is not None and (watched.pending or watched.lock.locked())
+
+    def poke(self, account: str) -> bool:
+        """Snapshot ``account`` now, beside its schedule (False: not watched, or stopped).
+
+        At most one poked snapshot waits per account: a poke while one waits joins it."""
+        watched = self.state.get(account)
+        if watched is None or not self._running:
+            return False
+        watched.pokes += 1
+        if watched.pending:
+            return True
+        watched.pending = True
+
+        async def poked() -> None:
+            async with watched.lock:
+                watched.pending = False
+                await self._guarded(watched, held=True)
+
+        task = asyncio.create_task(poked(), name=f"account-state-poke:{account}")
+        self._poked.add(task)
+        task.add_done_callback(self._poked.discard)
+        return True
 
     def _start(self, watched: _Watched) -> None:
         watched.task = asyncio.create_task(self._loop(watched), name=f"account-state:{watched.account}")
@@ -260,7 +304,7 @@ class AccountStateWatcher:
 
     async def stop(self) -> None:
         self._running = False
-        tasks = [w.task for w in self.state.values() if w.task is not None]
+        tasks = [w.task for w in self.state.values() if w.task is not None] + list(self._poked)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -269,6 +313,12 @@ class AccountStateWatcher:
 
     def status(self) -> dict[str, Any]:
         return {
-            a: {"snapshots": w.snapshots, "events": w.events, "errors": w.errors, "last_error": w.last_error}
+            a: {
+                "snapshots": w.snapshots,
+                "events": w.events,
+                "pokes": w.pokes,
+                "errors": w.errors,
+                "last_error": w.last_error,
+            }
             for a, w in self.state.items()
         }

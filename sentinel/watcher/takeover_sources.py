@@ -4,7 +4,8 @@ Both hand their dicts — account events from ``AccountStateWatcher`` and raw au
 from ``AuditLogTailer`` — to one sink, the guard's ``takeover_event``, in the shapes
 ``sentinel replay`` reads. The audit log is tailed when ``[vault] audit_log`` names it;
 every active account whose platform shows its state is snapshotted every ``[watcher]
-account_state_interval``. Adapters read their credentials from Vault; when a platform
+account_state_interval``, and at once when the watcher's streams report a change to its
+profile or identity (``PushSources.on_account``). Adapters read their credentials from Vault; when a platform
 refuses them (a rotation changed them since) the adapter is made again from Vault once.
 """
 
@@ -20,6 +21,8 @@ from sentinel.platforms.base import PlatformAdapter
 from sentinel.response.service import VaultAdapters
 from sentinel.vault.audit_log import AuditLogTailer
 from sentinel.watcher.account_state import AccountStateWatcher, Reconnect
+from sentinel.watcher.push import PushSources
+from sentinel.watcher.streams import Change
 
 if TYPE_CHECKING:
     from sentinel.daemon import App
@@ -35,6 +38,7 @@ class TakeoverSources:
         self.accounts: AccountStateWatcher | None = None
         self.tailer: AuditLogTailer | None = None
         self.adapters: VaultAdapters | None = None
+        self.push: PushSources | None = None
         self.skipped: dict[str, str] = {}
         self._tail: asyncio.Task[None] | None = None
 
@@ -58,11 +62,18 @@ class TakeoverSources:
             for account in app.inventory.active:
                 await self._add(account)
         await self.accounts.run()
+        self.push = app.extras.get("push")
+        if self.push is not None:
+            self.push.on_account = self._pushed
         log.info(
             "takeover_sources.started",
             accounts=len(self.accounts.state),
             audit_log=str(app.config.vault.audit_log or ""),
         )
+
+    def _pushed(self, change: Change) -> None:
+        if self.accounts is not None:
+            self.accounts.poke(change.account)
 
     def _reconnect(self, app: App) -> Reconnect:
         async def again(account_id: str) -> PlatformAdapter | None:
@@ -85,6 +96,8 @@ class TakeoverSources:
             await adapter.aclose()
 
     async def stop(self) -> None:
+        if self.push is not None:
+            self.push.on_account = None
         if self.accounts is not None:
             await self.accounts.stop()
             for watched in self.accounts.state.values():

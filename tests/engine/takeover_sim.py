@@ -48,8 +48,9 @@ def audit(
     denied: bool = False,
     entity_id: str | None = None,
     display_name: str | None = None,
+    mount: str = "sentinel",
 ) -> list[dict[str, Any]]:
-    """The request and the response entry of one request."""
+    """The request and the response entry of one request (on the KV ``mount``)."""
     rid = f"req-{next(_ids):06d}"
     name = display_name or (who if who.startswith("token-") else f"userpass-{who}")
     ent = entity(who) if entity_id is None else entity_id
@@ -68,7 +69,7 @@ def audit(
     request = {
         "id": rid,
         "operation": operation,
-        "mount_point": "sentinel/",
+        "mount_point": f"{mount}/",
         "client_token": auth["client_token"],
         "client_token_accessor": auth["accessor"],
         "namespace": {"id": "root"},
@@ -93,8 +94,10 @@ def audit(
     return [req_entry, resp_entry]
 
 
-def read(when: datetime, who: str, account: str, key: str = "password", **kw: Any) -> list[dict[str, Any]]:
-    return audit(when, who, f"sentinel/data/accounts/{account}/{key}", **kw)
+def read(
+    when: datetime, who: str, account: str, key: str = "password", mount: str = "sentinel", **kw: Any
+) -> list[dict[str, Any]]:
+    return audit(when, who, f"{mount}/data/accounts/{account}/{key}", mount=mount, **kw)
 
 
 def change(

@@ -201,3 +201,26 @@ async def test_known_good_snapshot_waits_a_day_without_foreign_changes(
         await watcher.snapshot("acct-g")
     assert appeared_since_good(store, "acct-g")[0] == {}
     assert appeared_since_good(store, "never-seen") == ({}, "")
+
+
+async def test_pokes_coalesce_into_one_running_and_one_pending_snapshot(
+    sandbox: SandboxServer, store: Store
+) -> None:
+    creds = new_account(sandbox)
+    sink = Sink()
+    watcher = AccountStateWatcher(store, sink, interval=3600.0, jitter=0)
+    async with create_adapter("sandbox", "acct-p", creds) as adapter:
+        watcher.add("acct-p", adapter)
+        assert not watcher.poke("acct-p")  # not running yet
+        await watcher.snapshot("acct-p")  # the baseline
+        await watcher.run()
+        await adapter.create_app_password("first")
+        async with watcher.state["acct-p"].lock:  # a snapshot is running: pokes wait for it
+            assert all(watcher.poke("acct-p") for _ in range(5))
+            assert watcher.busy("acct-p") and len(watcher._poked) == 1
+        await wait_for(lambda: not watcher.busy("acct-p"))
+        assert not watcher.poke("nobody")
+        await watcher.stop()
+    assert [(e["field"], e["new"]) for e in sink.events] == [("app_password", "first")]
+    st = watcher.status()["acct-p"]
+    assert (st["events"], st["pokes"], st["errors"]) == (1, 5, 0)

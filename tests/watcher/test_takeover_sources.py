@@ -1,19 +1,32 @@
 """The takeover sources as a daemon service: real OpenBao (with a file audit device), the
-sandbox platform, the guard as the sink."""
+sandbox platform, the guard as the sink; on a real Bluesky PDS, the event stream starting a
+snapshot; and the daemon's whole path from a mass credential read in the audit log to the
+operator's disabled entity and the rotated credentials."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from sentinel.config import load_config
+from sentinel.creds.service import RotationService
+from sentinel.errors import SentinelError
 from sentinel.guard import Guard
 from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.response.service import ResponseService
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
+from sentinel.watcher.service import WatcherService
 from sentinel.watcher.takeover_sources import TakeoverSources
-from tests.conftest import Deployment, running_app
+from tests.conftest import Deployment, new_mount, running_app
+from tests.engine import takeover_sim as sim
+from tests.response.pds_account import STREAM_ONLY, protected_app, xrpc
 from tests.waiting import wait_for
 from tests.watcher.accounts import new_account
 
@@ -73,4 +86,120 @@ async def test_both_sources_reach_the_guard(
         await sources.stop()
         await guard.stop()
         vault.close()
+        app.store.close()
+
+
+@pytest.mark.pds
+async def test_a_streamed_handle_change_is_snapshotted_at_once_and_reported_once(
+    deployment: Deployment, pds: Any
+) -> None:
+    # Neither polls nor scheduled snapshots come within the test: only the stream can tell.
+    p = protected_app(deployment, pds, STREAM_ONLY)
+    session, acct = p.session, p.acct
+    guard, watcher, sources = Guard(), WatcherService(), TakeoverSources()
+    async with p.running(guard, watcher, sources):
+        assert watcher.push is not None and sources.accounts is not None
+        accounts, push = sources.accounts, watcher.push
+        stream = next(iter(push.bluesky.values()))
+        await wait_for(lambda: accounts.status()["brand-bsky"]["snapshots"] == 1, timeout=30)
+        await wait_for(lambda: stream.live, timeout=20)
+        renamed = "x" + acct["handle"]
+        r = xrpc(pds, "com.atproto.identity.updateHandle", session["accessJwt"], handle=renamed)
+        assert r.status_code == 200
+        await wait_for(lambda: guard.takeover_events.get("account", 0) >= 1, timeout=15)
+        # every account event the stream sent for the rename has been snapshotted: still one
+        await wait_for(lambda: push.changes >= 1 and not accounts.busy("brand-bsky"), timeout=15)
+        st = accounts.status()["brand-bsky"]
+        assert st["pokes"] >= 1 and st["events"] == 1, st
+        assert guard.takeover_events["account"] == 1
+        assert accounts.last("brand-bsky")["handle"] == renamed  # type: ignore[index]
+    assert push.on_account is None
+
+
+async def test_an_operator_reading_twenty_accounts_credentials_is_contained_and_they_are_rotated(
+    audited_bao: DevVault, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    # A deployment on the OpenBao whose file audit log the daemon tails.
+    settings, admin, _, token = new_mount(audited_bao, "e")
+    (tmp_path / "vault-token").write_text(token)
+    d = Deployment(dir=tmp_path, vault=audited_bao, settings=settings, token=token, admin=admin)
+    accounts = [f"brand-{i:02d}" for i in range(20)]
+    (tmp_path / "inventory.toml").write_text(
+        "".join(
+            f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}"\ntimezone = "UTC"\n'
+            'publishing = "gated"\nowners = ["op-mal"]\ncredentials = [{ kind = "password" }]\n'
+            for a in accounts
+        )
+    )
+    d.write_config('[watcher]\naccount_state_interval = "1h"\naccount_state_jitter = 0\n')
+    d.config.write_text(
+        d.config.read_text().replace("[api]", f'audit_log = "{audited_bao.audit_log}"\n[api]', 1)
+    )
+    config = load_config(d.config, env={})
+    vault = VaultClient.from_settings(config.vault, env={})
+    for a in accounts:
+        creds = new_account(sandbox)
+        vault.kv_write(f"accounts/{a}/password", {"value": creds["password"], **creds}, cas=0)
+    # the operator: a person's login (userpass), allowed to read the accounts' credentials
+    user, mount = f"op-mal-{secrets.token_hex(3)}", settings.kv_mount
+    with contextlib.suppress(SentinelError):  # the session's server may have it enabled already
+        admin.request("POST", "sys/auth/userpass", json={"type": "userpass"})
+    admin.request(
+        "PUT",
+        f"sys/policies/acl/{user}",
+        json={"policy": f'path "{mount}/data/accounts/*" {{ capabilities = ["read"] }}'},
+    )
+    admin.request("POST", f"auth/userpass/users/{user}", json={"password": "pw", "token_policies": user})
+    login = httpx.post(f"{audited_bao.addr}/v1/auth/userpass/login/{user}", json={"password": "pw"}).json()
+    operator, entity = login["auth"]["client_token"], login["auth"]["entity_id"]
+    before = {a: vault.kv_metadata(f"accounts/{a}/password").current_version for a in accounts}
+
+    app = running_app(config, vault)
+    alerts: list[tuple[str, str]] = []
+    app.alert = lambda **kw: alerts.append((kw["kind"], kw["summary"]))
+    guard, sources = Guard(), TakeoverSources()
+    services = [guard, RotationService(), ResponseService(), sources]
+    try:
+        for s in services:
+            await s.start(app)
+        # What the deployment learnt of this operator over three weeks: a couple of the
+        # accounts' credentials read a day, never more.
+        now = datetime.now(UTC)
+        for day in range(21, 0, -1):
+            when = now - timedelta(days=day)
+            for a in accounts[day % 10 : day % 10 + 2]:
+                for raw in sim.read(when, user, a, entity_id=entity, mount=mount):
+                    guard.takeover(raw)
+        assert sources.tailer is not None
+        await wait_for(lambda: sources.tailer is not None and sources.tailer.status()["offset"] is not None)
+        # the operator's token (phished, or the operator gone rogue) reads all twenty at once
+        with httpx.Client(base_url=audited_bao.addr, headers={"X-Vault-Token": operator}) as c:
+            for a in accounts:
+                assert c.get(f"/v1/{mount}/data/accounts/{a}/password").status_code == 200
+        await wait_for(lambda: admin.entity_read(entity)["disabled"] is True, timeout=30)
+        responder = app.extras["responder"]
+        await wait_for(lambda: sorted(responder.store.frozen()) == accounts, timeout=30)
+        await wait_for(lambda: all(responder.store.get(a).settled for a in accounts), timeout=60)
+        # each freeze names the operator, contained for the mass read
+        assert all(user in responder.store.get(a).reason for a in accounts)
+        contained = [summary for kind, summary in alerts if kind == "contain"]
+        assert len(contained) == 1 and "vault.mass-read" in contained[0], alerts
+        await wait_for(
+            lambda: all(
+                vault.kv_metadata(f"accounts/{a}/password").current_version > before[a] for a in accounts
+            ),
+            timeout=60,
+        )
+        assert (
+            httpx.get(
+                f"{audited_bao.addr}/v1/{mount}/data/accounts/brand-00/password",
+                headers={"X-Vault-Token": operator},
+            ).status_code
+            == 403
+        )
+    finally:
+        for s in reversed(services):
+            await s.stop()
+        vault.close()
+        admin.close()
         app.store.close()
