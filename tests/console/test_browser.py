@@ -3,11 +3,13 @@
 The demo runs as ``sentinel demo up`` does for a new user (its own OpenBao dev server, the
 sandbox platform, the daemon) with its two responders' Vault tokens: op-ana signs in and
 sees a worm arrive live (no reload), approves a post op-ben wrote and the gate held, and
-locks an account down; op-ben unfreezes it with a TOTP code. Screenshots go to ``docs/console-*.png``.
+locks an account down; op-ben unfreezes it with a TOTP code. Screenshots go to a temporary directory, or to
+``$SENTINEL_CONSOLE_SCREENSHOTS`` (``docs`` refreshes ``docs/console-*.png``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -21,7 +23,9 @@ from sentinel.demo.process import DemoProcess
 from sentinel.demo.up import RESPONDERS, responder_code
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+# The screenshots in docs/ are refreshed by hand: SENTINEL_CONSOLE_SCREENSHOTS=docs make test.
+# Otherwise they go to a temporary directory, so a test run never changes the work tree.
+SHOTS_ENV = "SENTINEL_CONSOLE_SCREENSHOTS"
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,6 +50,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield Demo(proc, proc.workdir, proc.api, tokens)
 
 
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = os.environ.get(SHOTS_ENV)
+    return Path(where).resolve() if where else tmp_path_factory.mktemp("screenshots")
+
+
 def _sign_in(page: playwright_sync.Page, demo: Demo, person: str) -> None:
     page.goto(f"{demo.api}/")
     page.fill("#token", demo.tokens[person])
@@ -54,13 +64,13 @@ def _sign_in(page: playwright_sync.Page, demo: Demo, person: str) -> None:
     assert page.locator(".who").inner_text() == person
 
 
-def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
+def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo, shots: Path) -> None:
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
             ana = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             ana.goto(f"{demo.api}/console/signin")
-            ana.screenshot(path=str(DOCS / "console-signin.png"))
+            ana.screenshot(path=str(shots / "console-signin.png"))
             _sign_in(ana, demo, "op-ana")
             ana.wait_for_selector("#live.on")  # the event stream is connected
 
@@ -76,13 +86,13 @@ def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
             ana.wait_for_function(
                 "() => Number(document.getElementById('frozen-count').textContent) >= 3", timeout=60_000
             )
-            ana.screenshot(path=str(DOCS / "console-overview.png"), full_page=True)
+            ana.screenshot(path=str(shots / "console-overview.png"), full_page=True)
 
             # the incident page: evidence defanged, steps done and left
             ana.click("#content table a[href*='/incidents/']")
             ana.wait_for_selector("text=Evidence")
             assert "https://" not in ana.locator("#content").inner_text()
-            ana.screenshot(path=str(DOCS / "console-incident.png"), full_page=True)
+            ana.screenshot(path=str(shots / "console-incident.png"), full_page=True)
 
             # op-ben's post is held; a second person, op-ana, approves it
             held = httpx.post(
@@ -104,7 +114,7 @@ def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
             assert held.status_code in (200, 202), held.text
             ana.goto(f"{demo.api}/console/held")
             ana.wait_for_selector("article.held")
-            ana.screenshot(path=str(DOCS / "console-held.png"), full_page=True)
+            ana.screenshot(path=str(shots / "console-held.png"), full_page=True)
             ana.click("article.held button.approve")
             ana.wait_for_selector("text=approved held post")
 
@@ -116,7 +126,7 @@ def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
             ana.wait_for_selector("text=locked down example-news-x")
             ana.goto(f"{demo.api}/console/respond")
             ana.wait_for_selector("#frozen-example-news-x")
-            ana.screenshot(path=str(DOCS / "console-respond.png"), full_page=True)
+            ana.screenshot(path=str(shots / "console-respond.png"), full_page=True)
 
             # the one who locked it cannot unfreeze it; a second responder can, with a TOTP code
             ben = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -138,7 +148,7 @@ def test_sign_in_live_attack_approval_lockdown_and_unfreeze(demo: Demo) -> None:
             browser.close()
 
 
-def test_api_docs_render_the_openapi_document_and_send_requests(demo: Demo) -> None:
+def test_api_docs_render_the_openapi_document_and_send_requests(demo: Demo, shots: Path) -> None:
     spec = httpx.get(f"{demo.api}/openapi.json", timeout=30).json()
     count = sum(len(ops) for ops in spec["paths"].values())
     with playwright_sync.sync_playwright() as pw:
@@ -157,6 +167,6 @@ def test_api_docs_render_the_openapi_document_and_send_requests(demo: Demo) -> N
                 "() => document.querySelector('#get--v1-whoami .result').textContent.startsWith('200')"
             )
             assert '"actor": "op-ana"' in op.locator(".result").inner_text()
-            page.screenshot(path=str(DOCS / "console-api-docs.png"), full_page=True)
+            page.screenshot(path=str(shots / "console-api-docs.png"), full_page=True)
         finally:
             browser.close()
