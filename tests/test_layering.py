@@ -11,7 +11,14 @@ import sys
 
 import pytest
 
-BASE = {"sentinel", "sentinel.durations", "sentinel.errors", "sentinel.redact", "sentinel.settings"}
+BASE = {
+    "sentinel",
+    "sentinel.account_fields",
+    "sentinel.durations",
+    "sentinel.errors",
+    "sentinel.redact",
+    "sentinel.settings",
+}
 
 
 def loaded_by(module: str) -> set[str]:

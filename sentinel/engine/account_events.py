@@ -15,26 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sentinel.account_fields import FIELDS, LIST_FIELDS
 from sentinel.engine.events import EventError, format_ts, parse_ts
 from sentinel.engine.takeover_settings import TakeoverSettings
-
-FIELDS = (
-    "handle",
-    "display_name",
-    "avatar",
-    "bio",
-    "links",
-    "pinned_post",
-    "email",
-    "phone",
-    "two_factor",
-    "app_password",
-    "authorized_app",
-    "delegate",
-    "session",
-    "did",
-)
-LIST_FIELDS = frozenset({"app_password", "authorized_app", "delegate", "session"})
 
 
 @dataclass(frozen=True, slots=True)

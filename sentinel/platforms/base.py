@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
+from sentinel.account_fields import FIELDS, LIST_FIELDS
 from sentinel.errors import PlatformError
 from sentinel.platforms.errors import PlatformNotSupported, PlatformRejected
 from sentinel.platforms.http import HttpClient, Sleep
@@ -223,25 +224,8 @@ class Identity:
     active: bool = True
 
 
-STATE_FIELDS = (
-    "handle",
-    "display_name",
-    "avatar",
-    "bio",
-    "links",
-    "pinned_post",
-    "email",
-    "phone",
-    "two_factor",
-    "app_password",
-    "authorized_app",
-    "delegate",
-    "session",
-    "did",
-)
+STATE_FIELDS = FIELDS
 """What an account-state snapshot may hold (the ``field`` of an account event)."""
-LIST_FIELDS = frozenset({"app_password", "authorized_app", "delegate", "session"})
-"""Fields that are sets of items: a change is one event per item added or removed."""
 
 
 def state_snapshot(info: PlatformInfo, **values: Any) -> dict[str, Any]:

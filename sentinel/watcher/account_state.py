@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sentinel import metrics
+from sentinel.account_fields import LIST_FIELDS
 from sentinel.engine.events import format_ts
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
-from sentinel.platforms.base import LIST_FIELDS, STATE_FIELDS, Capability, PlatformAdapter
+from sentinel.platforms.base import STATE_FIELDS, Capability, PlatformAdapter
 from sentinel.platforms.errors import PlatformAuthFailed
 from sentinel.store import Store
 from sentinel.watcher.own_changes import OwnChanges
