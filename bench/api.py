@@ -58,7 +58,7 @@ look like part of one campaign)."""
 # -- the server process ------------------------------------------------------------------------------
 def serve(port_file: Path, state: Path) -> None:
     from sentinel.api.app import create_app
-    from sentinel.api.authz import Authorizer
+    from sentinel.api.caller_access import Authorizer
     from sentinel.api.deps import Deps
     from sentinel.api.held import HeldStore
     from sentinel.api.service import ServerHandle, bind

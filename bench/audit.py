@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sentinel import logs
 from sentinel.audit import AuditTrail, VaultKeyStore
+from sentinel.audit_keys import transit_public_keys
 from sentinel.config import VaultSettings
-from sentinel.keys import transit_public_keys
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from sentinel.config import VaultSettings
-from sentinel.creds.protocol import Rotator
+from sentinel.creds.rotator import Rotator
 from sentinel.creds.settings import RotationSettings
 from sentinel.creds.store import CredentialStore
 from sentinel.inventory import parse_inventory

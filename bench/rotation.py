@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sentinel import logs
 from sentinel.audit import AuditTrail, FileKeyStore
 from sentinel.config import VaultSettings
-from sentinel.creds.protocol import Rotator, default_adapters
+from sentinel.creds.rotator import Rotator, default_adapters
 from sentinel.creds.settings import RotationSettings
 from sentinel.creds.store import CredentialStore
 from sentinel.inventory import Account, CredentialSpec, Inventory

@@ -30,11 +30,11 @@ from typing import Any, Protocol
 
 from sentinel import __version__, metrics
 from sentinel.audit import AuditTrail
+from sentinel.audit_keys import audit_keystore
 from sentinel.config import Config
 from sentinel.errors import AuditError, ConfigError, SentinelError, VaultError
 from sentinel.files import private_dir
 from sentinel.inventory import Inventory, load_inventory
-from sentinel.keys import audit_keystore
 from sentinel.logs import get_logger
 from sentinel.platforms.health import HEALTH
 from sentinel.sdnotify import Notifier

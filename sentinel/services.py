@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 def build_services(app: App) -> Sequence[Service]:
     from sentinel.alerts.service import AlertService
     from sentinel.creds.service import RotationService
-    from sentinel.guard import Guard
+    from sentinel.post_guard import Guard
     from sentinel.response.service import ResponseService
 
     services: list[Service] = [AlertService(), Guard(), RotationService(), ResponseService()]

@@ -12,11 +12,11 @@ import pytest
 import structlog
 
 from sentinel.audit import AuditTrail
+from sentinel.audit_keys import audit_keystore
 from sentinel.config import Config, VaultSettings
 from sentinel.daemon import App
 from sentinel.errors import VaultNotFound
 from sentinel.inventory import load_inventory
-from sentinel.keys import audit_keystore
 from sentinel.platforms.health import HEALTH
 from sentinel.redact import register_secret
 from sentinel.sdnotify import Notifier

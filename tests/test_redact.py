@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-import sentinel.creds.protocol  # noqa: F401  (registers the rotation statuses)
+import sentinel.creds.rotator  # noqa: F401  (registers the rotation statuses)
 from sentinel.redact import REDACTED, REDACTOR, is_secret_key, register_secret, scrub, scrub_obj
 
 
@@ -143,7 +143,7 @@ def test_a_registered_secret_is_scrubbed_even_where_a_status_may_stand() -> None
 def test_the_rotation_statuses_are_status_words() -> None:
     from typing import get_args
 
-    from sentinel.creds.protocol import Status
+    from sentinel.creds.rotator import Status
     from sentinel.redact import STATUS_WORDS
 
     assert set(get_args(Status)) <= STATUS_WORDS

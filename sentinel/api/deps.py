@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 
-from sentinel.api.authz import Authorizer, Caller
+from sentinel.api.caller_access import Authorizer, Caller
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, Responder, Rotator
 from sentinel.console.login import VaultLogin

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sentinel import metrics
-from sentinel.api.authz import Caller
+from sentinel.api.caller_access import Caller
 from sentinel.api.errors import ApiError
 from sentinel.logs import get_logger
 

@@ -20,7 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sentinel.api.authz import Need
+from sentinel.api.caller_access import Need
 from sentinel.api.deps import Host
 from sentinel.api.errors import ApiError
 from sentinel.inventory import Account

@@ -12,7 +12,7 @@ from sentinel import __version__
 from sentinel.api.errors import CODES
 from sentinel.api.held import STATUSES
 from sentinel.api.workflow import ASSIGNEE_PATTERN
-from sentinel.authz import ACCOUNT_CAPABILITIES, CAPABILITIES, GLOBAL_CAPABILITIES
+from sentinel.capabilities import ACCOUNT_CAPABILITIES, CAPABILITIES, GLOBAL_CAPABILITIES
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"vaultToken": []}]
 

@@ -20,7 +20,7 @@ from sentinel.platforms.base import PlatformAdapter
 
 if TYPE_CHECKING:
     from sentinel.engine.events import Decision, Event, Freeze
-    from sentinel.guard import Guard
+    from sentinel.post_guard import Guard
     from sentinel.response.responder import Responder as RealResponder
     from sentinel.vault.client import VaultClient
 

@@ -23,8 +23,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from sentinel import metrics
 from sentinel.api.admin import AdminRoutes
-from sentinel.api.authz import Caller, Need
 from sentinel.api.body import MAX_FIELD, field_bool, field_list, field_str, json_body, optional_body
+from sentinel.api.caller_access import Caller, Need
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
 from sentinel.api.grace import in_grace
@@ -33,7 +33,7 @@ from sentinel.api.hooks import HookRoutes
 from sentinel.api.moderation import ModerationRoutes, offered
 from sentinel.api.protocols import Gate, ResponderConflict, StepUpFailed
 from sentinel.api.workflow import WorkflowRoutes
-from sentinel.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
+from sentinel.capabilities import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.engine.events import Decision, Event, EventError, format_ts
 from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
 from sentinel.inventory import Account

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sentinel.api.authz import Authorizer
+from sentinel.api.caller_access import Authorizer
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
 from sentinel.api.grace import AuthzGrace

@@ -18,11 +18,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sentinel.api.authz import Need
 from sentinel.api.body import field_str, json_body
+from sentinel.api.caller_access import Need
 from sentinel.api.deps import Host, IncidentLog
 from sentinel.api.errors import ApiError
-from sentinel.authz import GLOBAL_CAPABILITIES
+from sentinel.capabilities import GLOBAL_CAPABILITIES
 
 ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/v1/whoami", "whoami", "whoami"),

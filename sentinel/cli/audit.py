@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 from sentinel.audit import AuditTrail, fingerprint, public_pem
+from sentinel.audit_keys import audit_keystore, pinned_public_keys, transit_public_keys
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json
 from sentinel.errors import AuditError
-from sentinel.keys import audit_keystore, pinned_public_keys, transit_public_keys
 from sentinel.vault.policies import transit_key_name
 
 

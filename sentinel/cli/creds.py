@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sentinel.audit import AuditTrail
+from sentinel.audit_keys import audit_keystore
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json, table
 from sentinel.creds.reveal import reveal, show
 from sentinel.creds.store import CredentialStore
 from sentinel.errors import UsageError
-from sentinel.keys import audit_keystore
 from sentinel.redact import register_secret
 
 

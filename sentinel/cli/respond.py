@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sentinel.audit import AuditTrail
-from sentinel.authz import acl_prefix, require_self
+from sentinel.audit_keys import audit_keystore
+from sentinel.capabilities import acl_prefix, require_self
 from sentinel.cli.context import Context
 from sentinel.cli.output import confirm, emit_json, table
 from sentinel.errors import ConfirmationRequired, SentinelError, UsageError, VaultUnavailable
-from sentinel.keys import audit_keystore
 from sentinel.response import breakglass, stepup
 from sentinel.response.containment import containment_for
 from sentinel.response.reach import PolicySource, Reach, reach_for

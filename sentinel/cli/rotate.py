@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from sentinel.cli.context import Context
 from sentinel.cli.output import confirm, emit_json, table
-from sentinel.creds.protocol import RotationResult, utcnow
+from sentinel.creds.rotator import RotationResult, utcnow
 from sentinel.creds.schedule import plan
 from sentinel.creds.service import cli_rotation
 from sentinel.errors import ConfirmationRequired, UsageError

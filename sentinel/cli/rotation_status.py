@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sentinel.creds.protocol import utcnow
+from sentinel.creds.rotator import utcnow
 from sentinel.creds.schedule import plan
 from sentinel.creds.state import CredentialState
 from sentinel.creds.store import CredentialStore

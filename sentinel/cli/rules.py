@@ -74,7 +74,7 @@ def explain_event(ctx: Context, args: argparse.Namespace) -> int:
     from sentinel.engine.events import EventError, parse_event
     from sentinel.engine.explain import explain
     from sentinel.engine.loader import load_rules
-    from sentinel.guard import restore_baselines
+    from sentinel.post_guard import restore_baselines
 
     text = sys.stdin.read() if args.event == "-" else args.event
     try:
@@ -148,8 +148,8 @@ def _until(value: str) -> float:
 def _acting(ctx: Context) -> tuple[Any, str]:
     """The person at the keyboard, who must hold 'approve', and the audit trail to record in."""
     from sentinel.audit import AuditTrail
-    from sentinel.authz import require_self
-    from sentinel.keys import audit_keystore
+    from sentinel.audit_keys import audit_keystore
+    from sentinel.capabilities import require_self
 
     person, who = ctx.operator()
     require_self(person, ctx.config.vault.policy_prefix, "approve")

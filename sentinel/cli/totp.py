@@ -14,7 +14,7 @@ import getpass
 import sys
 from datetime import UTC, datetime
 
-from sentinel.authz import acl_prefix, require_self
+from sentinel.capabilities import acl_prefix, require_self
 from sentinel.cli.context import Context
 from sentinel.cli.creds import audit_sink
 from sentinel.cli.output import emit_json

@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from sentinel.audit import AuditTrail
+from sentinel.audit_keys import audit_keystore
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json, table
 from sentinel.errors import SentinelError
 from sentinel.files import private_dir, write_private
-from sentinel.keys import audit_keystore
 from sentinel.vault.bootstrap import Step, bootstrap, issue_daemon_token
 from sentinel.vault.policies import daemon_policy_name
 

@@ -2,7 +2,7 @@
 
 Each kind supplies the platform half of the create/set/test/finish protocol; the Vault
 half (pending version first, check-and-set, finish patch) is the same for all and lives in
-``sentinel.creds.protocol``. Every step here is idempotent, because a restart repeats the
+``sentinel.creds.rotator``. Every step here is idempotent, because a restart repeats the
 step it was killed in:
 
 ``password``      create: a new password from Vault's password policy (stored as pending

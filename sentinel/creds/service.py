@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sentinel.creds.protocol import RotationResult, Rotator, default_adapters, utcnow
+from sentinel.creds.rotator import RotationResult, Rotator, default_adapters, utcnow
 from sentinel.creds.schedule import Due, plan
 from sentinel.creds.state import CredentialState
 from sentinel.errors import SentinelError
@@ -202,7 +202,7 @@ def cli_rotation(ctx: Context) -> Rotator:
     """A rotator for a CLI command (``sentinel rotate``, ``sentinel lockdown``): Sentinel's own
     Vault token, the audit trail and, where the alerts package offers one, the alert outbox."""
     from sentinel.audit import AuditTrail
-    from sentinel.keys import audit_keystore
+    from sentinel.audit_keys import audit_keystore
 
     trail = AuditTrail(ctx.store, audit_keystore(ctx.config, ctx.vault))
 

@@ -23,13 +23,13 @@ import httpx
 import pyotp
 
 from sentinel.audit import public_pem
+from sentinel.audit_keys import transit_public_keys
 from sentinel.config import Config, load_config
 from sentinel.daemon import Daemon
 from sentinel.demo.inbox import Inbox, new_secret
 from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.files import private_dir, private_file, write_private
 from sentinel.inventory import Inventory, load_inventory
-from sentinel.keys import transit_public_keys
 from sentinel.logs import configure, get_logger
 from sentinel.net import free_port
 from sentinel.platforms.sandbox_server import SandboxServer

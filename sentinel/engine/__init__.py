@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from sentinel.engine.engine import Engine
     from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze, parse_event
     from sentinel.engine.loader import RuleIssue, RuleSetError, collect_rules, load_rules
+    from sentinel.engine.rule_reload import RuleWatcher
     from sentinel.engine.rules import Rule, RuleSet
     from sentinel.engine.settings import EngineSettings
-    from sentinel.engine.watcher import RuleWatcher
 
 _EXPORTS = {
     "Engine": "sentinel.engine.engine",
@@ -33,7 +33,7 @@ _EXPORTS = {
     "Rule": "sentinel.engine.rules",
     "RuleSet": "sentinel.engine.rules",
     "EngineSettings": "sentinel.engine.settings",
-    "RuleWatcher": "sentinel.engine.watcher",
+    "RuleWatcher": "sentinel.engine.rule_reload",
 }
 
 __all__ = [

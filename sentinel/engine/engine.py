@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sentinel.engine import policy
+from sentinel.engine import scoring
 from sentinel.engine.campaigns import CampaignIndex
 from sentinel.engine.context import Context
 from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze, format_ts
@@ -242,16 +242,16 @@ class Engine:
                 st.frozen = None
         findings: list[Finding] = []
         self._run(ctx, rules.run_main, findings)
-        score = policy.combine(findings, p.group_damping)
+        score = scoring.combine(findings, p.group_damping)
         if rules.after:
             ctx.partial_score = score
             ctx.findings = tuple(findings)
             self._run(ctx, rules.run_after, findings)
-            score = policy.combine(findings, p.group_damping)
-        verdict = policy.verdict(event.via, score, p)
+            score = scoring.combine(findings, p.group_damping)
+        verdict = scoring.verdict(event.via, score, p)
         freeze = None
         if fz is not None:
-            if policy.suspicious(score, p) and fz.until is not None and not dry:
+            if scoring.suspicious(score, p) and fz.until is not None and not dry:
                 st.frozen = dataclasses.replace(fz, until=event.ts + p.freeze_duration)
             since = fz.ts_text or format_ts(fz.ts)
             findings.append(
@@ -259,9 +259,11 @@ class Engine:
             )
             if event.via == "gate":
                 verdict = "block"
-        elif policy.should_freeze(score, p):
+        elif scoring.should_freeze(score, p):
             until = event.ts + p.freeze_duration if p.freeze_duration > 0 else None
-            freeze = Freeze(a.id, event.ts, event.id, policy.freeze_reason(findings, score), event.iso, until)
+            freeze = Freeze(
+                a.id, event.ts, event.id, scoring.freeze_reason(findings, score), event.iso, until
+            )
             if not dry:
                 st.frozen = freeze
             if event.via == "gate":
@@ -274,7 +276,7 @@ class Engine:
             event.via,
             verdict,
             score,
-            policy.severity(score, p),
+            scoring.severity(score, p),
             tuple(findings),
             freeze=freeze,
             frozen=st.frozen is not None or freeze is not None,
@@ -288,10 +290,10 @@ class Engine:
         if not ctx.observed:
             return ""
         p = self.settings.policy
-        score = policy.combine([*findings, *ctx.observed], p.group_damping)
-        if not frozen and policy.should_freeze(score, p):
+        score = scoring.combine([*findings, *ctx.observed], p.group_damping)
+        if not frozen and scoring.should_freeze(score, p):
             return "freeze"
-        return policy.verdict(ctx.event.via, score, p)
+        return scoring.verdict(ctx.event.via, score, p)
 
     def explain(self, event: Event) -> tuple[Decision, dict[str, Any]]:
         """Decide ``event`` as a dry run and say why (see ``sentinel.engine.explain``)."""
@@ -335,16 +337,16 @@ class Engine:
         findings: list[Finding] = []
         self._run(ctx, rules, findings)
         p = self.settings.policy
-        score = policy.combine(findings, p.group_damping)
+        score = scoring.combine(findings, p.group_damping)
         if ev.client and ctx.state.frozen is None and not ctx.dry:
             touch(ctx.state.clients, ev.client, ev.ts, AccountState.CLIENT_CAP)
         return Decision(
             ev.id,
             ctx.account.id,
             ev.via,
-            policy.verdict(ev.via, score, p),
+            scoring.verdict(ev.via, score, p),
             score,
-            policy.severity(score, p),
+            scoring.severity(score, p),
             tuple(findings),
             frozen=ctx.state.frozen is not None,
             observed=tuple(ctx.observed),
@@ -361,7 +363,7 @@ class Engine:
             st.remember_post(ev.ts, ctx.template, ctx.foreign_domains)
         if author is not None:
             author.rate.add(ev.ts)
-        bad = policy.suspicious(score, p)
+        bad = scoring.suspicious(score, p)
         if bad:
             st.suspicious.append((ev.ts, score))
         if ev.via == "gate":
@@ -373,18 +375,18 @@ class Engine:
             # and sanctioned by a clean gate check from an author and address this account knows.
             campaign_rules = self.rules.campaign_rules
             own_findings = [f for f in findings if f.rule not in campaign_rules]
-            own = policy.combine(own_findings, p.group_damping)
+            own = scoring.combine(own_findings, p.group_damping)
             known_source = (
                 ev.via == "gate"
                 and ev.author in st.authors
                 and author is not None
                 and (not ev.ip or ev.ip in author.ips)
             )
-            sanctioned = known_source and verdict == "allow" and not policy.suspicious(own, p)
+            sanctioned = known_source and verdict == "allow" and not scoring.suspicious(own, p)
             cluster = ctx.cluster if sig.words >= 3 else None
             taint = ""
-            if policy.suspicious(own, p) and (
-                policy.should_freeze(own, p) or cluster is None or not cluster.sanctioned
+            if scoring.suspicious(own, p) and (
+                scoring.should_freeze(own, p) or cluster is None or not cluster.sanctioned
             ):
                 taint = max(own_findings, key=lambda f: f.score).rule
             self.campaigns.add(sig, ev.ts, ctx.account.id, cluster, sanctioned, taint, ctx.new_link_keys)

@@ -22,7 +22,7 @@ the accounts whose credentials the identity read within ``contain_lookback`` whe
 that the episode is over (the identity is disabled, or a person re-enabled it) and its
 requests are judged afresh.
 Sentinel's own requests (``self``) and account changes (``own_*``) are its work and never
-judged. The daemon's guard (``sentinel.guard``) hands its sources' dicts to the same
+judged. The daemon's guard (``sentinel.post_guard``) hands its sources' dicts to the same
 ``feed`` and acts on the freezes and containments it returns.
 
 Like the engine, the intake is pure: time comes with the events.
@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sentinel.engine import policy
+from sentinel.engine import scoring
 from sentinel.engine.account_events import AccountEvent, is_account_event, parse_account_event
 from sentinel.engine.detectors.account import PRIVILEGED
 from sentinel.engine.engine import Engine
@@ -228,7 +228,7 @@ class Intake:
         ctx = VaultContext(req, ident, g, self.engine.settings, self.is_admin(req), frozen)
         findings: list[Finding] = []
         _run(ctx, self.engine.rules.vault, findings)
-        score = policy.combine(findings, p.group_damping)
+        score = scoring.combine(findings, p.group_damping)
         who = req.display_name or key
         contain = None
         freezes: list[Freeze] = []
@@ -247,9 +247,9 @@ class Intake:
                 freezes += self._freeze(
                     account, req.ts, f"credentials read by contained identity {who}", req.id, until
                 )
-        elif policy.should_freeze(score, p):
+        elif scoring.should_freeze(score, p):
             ident.contained = req.ts
-            reason = policy.freeze_reason(findings, score)
+            reason = scoring.freeze_reason(findings, score)
             read = ident.distinct_since(req.ts - g.contain_lookback)
             if req.credential_read and account:
                 read.add(account)
@@ -264,7 +264,7 @@ class Intake:
             ident.reads.append((req.ts, account))
         if req.denied:
             ident.denied.append(req.ts)
-        if req.credential_read and account and ident.contained is None and not policy.suspicious(score, p):
+        if req.credential_read and account and ident.contained is None and not scoring.suspicious(score, p):
             ident.learn_read(req.ts, ctx.hour, req.remote_address, account, self._peak_windows())
         return self._judgement(req.id, account, "vault", findings, score, freezes, contain, key)
 
@@ -281,14 +281,14 @@ class Intake:
         ctx = AccountContext(ev, a, st, self.engine.state(a.id), self.engine.settings, self.engine.zone(a))
         findings: list[Finding] = []
         _run(ctx, self.engine.rules.for_account_events(a), findings)
-        score = policy.combine(findings, p.group_damping)
+        score = scoring.combine(findings, p.group_damping)
         freezes: list[Freeze] = []
-        if policy.should_freeze(score, p):
+        if scoring.should_freeze(score, p):
             until = ev.ts + p.freeze_duration if p.freeze_duration > 0 else None
-            freezes = self._freeze(a.id, ev.ts, policy.freeze_reason(findings, score), ev.id, until)
+            freezes = self._freeze(a.id, ev.ts, scoring.freeze_reason(findings, score), ev.id, until)
         ctx.recent.append((ev.ts, ev.field))
         st.learned += 1
-        if policy.suspicious(score, p):
+        if scoring.suspicious(score, p):
             self.engine.note_suspicious(a.id, ev.ts, score)
         elif ev.ip and ev.field in PRIVILEGED and not ev.removed:
             touch(st.sources, ev.ip, ev.ts, ChangeState.SOURCE_CAP)
@@ -306,8 +306,8 @@ class Intake:
         identity: str = "",
     ) -> Judgement:
         p = self.engine.settings.policy
-        verdict = policy.verdict("observed", score, p)
-        severity = policy.severity(score, p)
+        verdict = scoring.verdict("observed", score, p)
+        severity = scoring.severity(score, p)
         return Judgement(
             event, account, kind, verdict, score, severity, tuple(findings), tuple(freezes), contain, identity
         )

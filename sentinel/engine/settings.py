@@ -4,7 +4,7 @@
 ``sentinel.engine.takeover_settings``.
 
 The freeze policy is configuration, not code: every finding carries a score (from its
-rule), the engine combines them (see ``sentinel.engine.policy``) and these thresholds turn
+rule), the engine combines them (see ``sentinel.engine.scoring``) and these thresholds turn
 the combined score into a verdict and, past ``freeze_score``, a freeze::
 
     [engine.policy]

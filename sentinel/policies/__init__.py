@@ -2,7 +2,7 @@
 
 ``load_roles(path)`` reads the roles file, ``render(roles, inventory, ...)`` turns each role
 into one HCL policy granting Sentinel capabilities on the API's ACL paths
-(``sentinel.api.authz``), and ``plan``/``apply`` bring Vault in line, showing a diff first.
+(``sentinel.api.caller_access``), and ``plan``/``apply`` bring Vault in line, showing a diff first.
 """
 
 from __future__ import annotations

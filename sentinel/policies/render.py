@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentinel.authz import capability_path
+from sentinel.capabilities import capability_path
 from sentinel.errors import ConfigError
 from sentinel.inventory import Inventory
 from sentinel.policies.roles import Role, RolesFile

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sentinel.authz import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
+from sentinel.capabilities import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.errors import ConfigError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sentinel.authz import ACCOUNT_CAPABILITIES
+from sentinel.capabilities import ACCOUNT_CAPABILITIES
 from sentinel.config import Config
 from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.inventory import CREDENTIAL_KINDS, Inventory

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from sentinel.authz import GLOBAL_CAPABILITIES, granted
+from sentinel.capabilities import GLOBAL_CAPABILITIES, granted
 from sentinel.errors import VaultError, VaultNotFound
 from sentinel.inventory import CREDENTIAL_KINDS, Inventory
 from sentinel.logs import get_logger

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sentinel.audit import fingerprint
+from sentinel.audit_keys import transit_public_keys
 from sentinel.errors import VaultInvalidRequest, VaultNotFound
-from sentinel.keys import transit_public_keys
 from sentinel.vault.client import VaultClient
 from sentinel.vault.policies import (
     PASSWORD_POLICY,

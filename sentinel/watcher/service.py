@@ -15,7 +15,7 @@ from sentinel.watcher.watcher import WatchedAccount, Watcher
 
 if TYPE_CHECKING:
     from sentinel.daemon import App
-    from sentinel.guard import Guard
+    from sentinel.post_guard import Guard
 
 log = get_logger("sentinel.watcher")
 

@@ -14,13 +14,13 @@ import pyotp
 import pytest
 
 from sentinel.api.app import create_app
-from sentinel.api.authz import Authorizer
+from sentinel.api.caller_access import Authorizer
 from sentinel.api.deps import Deps
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import ResponderConflict, StepUpFailed
 from sentinel.config import VaultSettings
-from sentinel.creds.protocol import Rotator, default_adapters
 from sentinel.creds.reveal import show
+from sentinel.creds.rotator import Rotator, default_adapters
 from sentinel.creds.settings import RotationSettings
 from sentinel.engine.engine import Engine
 from sentinel.engine.loader import load_rules

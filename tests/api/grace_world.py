@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from sentinel.api.authz import Authorizer, Need
+from sentinel.api.caller_access import Authorizer, Need
 from sentinel.api.grace import AuthzGrace
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devproxy import TcpProxy

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from sentinel.api.app import create_app
-from sentinel.creds.protocol import ROTATIONS
+from sentinel.creds.rotator import ROTATIONS
 from sentinel.store import Store
 from tests.api.conftest import World, build_deps
 

@@ -14,7 +14,7 @@ from sentinel.api.service import ApiService
 from sentinel.api.wiring import build_deps
 from sentinel.config import ApiSettings, Config, GeneralSettings
 from sentinel.daemon import App
-from sentinel.guard import Guard
+from sentinel.post_guard import Guard
 from sentinel.response import stepup
 from sentinel.response.responder import Responder
 from sentinel.response.store import ResponseStore

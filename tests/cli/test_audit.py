@@ -6,9 +6,9 @@ import sqlite3
 import pytest
 
 from sentinel.audit import AuditTrail
+from sentinel.audit_keys import audit_keystore
 from sentinel.cli import main
 from sentinel.config import load_config
-from sentinel.keys import audit_keystore
 from sentinel.store import Store
 from tests.conftest import Deployment
 

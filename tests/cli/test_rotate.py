@@ -10,7 +10,7 @@ import pytest
 from sentinel.audit import AuditTrail
 from sentinel.cli import main
 from sentinel.cli.rotate import Progress
-from sentinel.creds.protocol import RotationResult
+from sentinel.creds.rotator import RotationResult
 from sentinel.store import Store
 from tests.creds.conftest import sandbox_accepts, sandbox_api
 from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401

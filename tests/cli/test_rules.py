@@ -12,9 +12,9 @@ from sentinel.cli import main
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, Finding, parse_event
 from sentinel.engine.loader import load_rules
-from sentinel.guard import MIGRATIONS as GUARD_MIGRATIONS
-from sentinel.guard import ORG_KEY
 from sentinel.inventory import load_inventory
+from sentinel.post_guard import MIGRATIONS as GUARD_MIGRATIONS
+from sentinel.post_guard import ORG_KEY
 from sentinel.rulestats import COMPONENT, MIGRATIONS, RuleStats
 from sentinel.store import Store
 from tests.conftest import Deployment

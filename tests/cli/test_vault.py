@@ -7,9 +7,9 @@ import stat
 import pytest
 
 from sentinel.audit import AuditTrail
+from sentinel.audit_keys import audit_keystore, transit_public_keys
 from sentinel.cli import main
 from sentinel.config import load_config
-from sentinel.keys import audit_keystore, transit_public_keys
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
 from tests.conftest import Deployment

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from sentinel.config import VaultSettings
-from sentinel.creds.protocol import Rotator, default_adapters
+from sentinel.creds.rotator import Rotator, default_adapters
 from sentinel.creds.settings import RotationSettings
 from sentinel.creds.store import CredentialStore
 from sentinel.inventory import Account, CredentialSpec, Inventory

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from sentinel import logs
-from sentinel.creds.protocol import Rotator
+from sentinel.creds.rotator import Rotator
 from sentinel.creds.settings import RotationSettings
 from sentinel.inventory import Account, CredentialSpec, Inventory
 from sentinel.platforms import create_adapter

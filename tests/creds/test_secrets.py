@@ -16,7 +16,7 @@ from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.store import Store
 from sentinel.vault.layout import credential_path
 from tests.creds.conftest import CredsEnv
-from tests.creds.test_protocol import Abort, abort_at, fault
+from tests.creds.test_rotator import Abort, abort_at, fault
 
 
 def every_secret(env: CredsEnv) -> set[str]:

@@ -18,7 +18,7 @@ from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.layout import credential_path
 from tests.creds.conftest import CredsEnv, _no_sleep, sandbox_accepts
-from tests.creds.test_protocol import Abort, abort_at
+from tests.creds.test_rotator import Abort, abort_at
 
 SETTINGS = RotationSettings(attempts=2, backoff=0.01, backoff_max=0.02, jitter=0, grace=0, scan_interval=0.05)
 
@@ -101,7 +101,7 @@ async def test_a_session_keeps_one_vault_pool_across_forced_rotations(env: Creds
 async def test_parked_rotation_raises_one_alert_and_is_not_retried_by_the_schedule(
     env: CredsEnv, tmp_path: Path
 ) -> None:
-    from tests.creds.test_protocol import fault
+    from tests.creds.test_rotator import fault
 
     acct, _ = env.sandbox_account(("password",), rotation=86400)
     env.vault.kv_patch_metadata(credential_path(acct.id, "password"), {"rotated": "2020-01-01T00:00:00Z"})

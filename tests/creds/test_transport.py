@@ -9,7 +9,7 @@ import asyncio
 import httpx
 import pytest
 
-from sentinel.creds.protocol import DefaultAdapters
+from sentinel.creds.rotator import DefaultAdapters
 from sentinel.creds.transport import shared_client
 from sentinel.inventory import Account
 from sentinel.net import free_port

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentinel.authz import ACCOUNT_CAPABILITIES
+from sentinel.capabilities import ACCOUNT_CAPABILITIES
 from sentinel.config import VaultSettings
 from sentinel.inventory import CREDENTIAL_KINDS
 from sentinel.response.acl import Acl, parse_policy

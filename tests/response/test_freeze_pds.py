@@ -18,7 +18,7 @@ from sentinel.config import load_config
 from sentinel.creds.service import RotationService
 from sentinel.creds.store import CredentialStore
 from sentinel.errors import SentinelError, VaultPermissionDenied
-from sentinel.guard import Guard
+from sentinel.post_guard import Guard
 from sentinel.response.containment import freeze_policy_name
 from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from sentinel.creds.service import RotationService
-from sentinel.guard import Guard
+from sentinel.post_guard import Guard
 from sentinel.response.service import ResponseService
 from sentinel.watcher.service import WatcherService
 from sentinel.watcher.takeover_sources import TakeoverSources

@@ -15,10 +15,10 @@ import pytest
 from sentinel.alerts.bridge import alert_from_kwargs
 from sentinel.cli import main
 from sentinel.config import load_config
-from sentinel.guard import Guard
 from sentinel.inventory import Inventory, parse_inventory
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.policies import apply, parse_roles, plan, render
+from sentinel.post_guard import Guard
 from sentinel.response.containment import freeze_policy_name, render_freeze_policy
 from sentinel.response.reach import Identity, UnknownTemplate, fill_templates, operator_reach
 from sentinel.response.service import ResponseService

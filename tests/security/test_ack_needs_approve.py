@@ -12,10 +12,10 @@ import pytest
 
 from sentinel.acks import AckStore
 from sentinel.audit import AuditTrail
+from sentinel.audit_keys import audit_keystore
 from sentinel.cli import main
 from sentinel.config import load_config
-from sentinel.guard import Guard
-from sentinel.keys import audit_keystore
+from sentinel.post_guard import Guard
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
 from tests.conftest import Deployment, running_app

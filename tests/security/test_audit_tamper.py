@@ -17,10 +17,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sentinel.audit import AuditTrail, Checkpoint, canonical, public_pem
+from sentinel.audit_keys import audit_keystore, load_public_key, transit_public_keys
 from sentinel.cli import main
 from sentinel.config import Config, load_config
 from sentinel.errors import VaultNotFound, VaultPermissionDenied
-from sentinel.keys import audit_keystore, load_public_key, transit_public_keys
 from sentinel.net import free_port
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient

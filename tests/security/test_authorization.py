@@ -12,8 +12,8 @@ import secrets
 
 import pytest
 
-from sentinel.api.authz import Authorizer, Need
-from sentinel.authz import MissingCapability, acl_prefix, capability_path, require_self
+from sentinel.api.caller_access import Authorizer, Need
+from sentinel.capabilities import MissingCapability, acl_prefix, capability_path, require_self
 from sentinel.config import load_config
 from tests.api.conftest import World
 from tests.conftest import Deployment, person_token

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentinel.api.authz import Need
+from sentinel.api.caller_access import Need
 from sentinel.api.errors import ApiError
 from tests.api.grace_world import CACHE, GRACE, World, world
 

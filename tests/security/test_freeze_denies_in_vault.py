@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.authz import granted
+from sentinel.capabilities import granted
 from sentinel.config import load_config
 from sentinel.errors import VaultPermissionDenied
 from sentinel.inventory import load_inventory

@@ -20,8 +20,8 @@ from sentinel.api.wiring import build_deps as daemon_deps
 from sentinel.config import load_config
 from sentinel.daemon import App
 from sentinel.errors import VaultError
-from sentinel.guard import Guard
 from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.post_guard import Guard
 from sentinel.response import stepup
 from sentinel.response.responder import Responder
 from sentinel.response.service import ResponseService

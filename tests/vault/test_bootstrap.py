@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from sentinel.audit import fingerprint
+from sentinel.audit_keys import transit_public_keys
 from sentinel.config import VaultSettings
 from sentinel.errors import VaultInvalidRequest
-from sentinel.keys import transit_public_keys
 from sentinel.vault.bootstrap import bootstrap
 from sentinel.vault.client import VaultClient
 from sentinel.vault.policies import (

@@ -17,8 +17,8 @@ import pytest
 from sentinel.config import load_config
 from sentinel.creds.service import RotationService
 from sentinel.errors import SentinelError
-from sentinel.guard import Guard
 from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.post_guard import Guard
 from sentinel.response.service import ResponseService
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault

@@ -26,10 +26,10 @@ from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, Event, EventError, format_ts, parse_event, parse_ts
 from sentinel.engine.intake import Contain, Intake, Judgement
 from sentinel.engine.loader import RuleSetError, load_rules
+from sentinel.engine.rule_reload import RuleWatcher
 from sentinel.engine.rules import RuleSet
 from sentinel.engine.similarity import text_key
 from sentinel.engine.takeover_settings import TakeoverSettings
-from sentinel.engine.watcher import RuleWatcher
 from sentinel.errors import SentinelError
 from sentinel.identity import is_authenticated_name
 from sentinel.inventory import Inventory
@@ -46,7 +46,7 @@ from sentinel.watcher.ledger import PublishedLedger
 if TYPE_CHECKING:
     from sentinel.daemon import App
 
-log = get_logger("sentinel.guard")
+log = get_logger("sentinel.post_guard")
 TAKEOVER_EVENTS = metrics.counter(
     "sentinel_takeover_events_total", "Account events and Vault audit entries handed to the guard", ("kind",)
 )

@@ -1,6 +1,6 @@
 """Least privilege decided by Vault: what may this caller's token do on this account?
 
-The ACL path scheme and what grants a capability are ``sentinel.authz``'s, shared with the
+The ACL path scheme and what grants a capability are ``sentinel.capabilities``'s, shared with the
 CLI (``prefix`` is ``[api] acl_prefix``, default ``sentinel``)::
 
     <prefix>/accounts/<account-id>/<capability>   publish | respond | moderate | analytics | admin
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sentinel import metrics
 from sentinel.api.errors import ApiError
-from sentinel.authz import capability_path, granted
+from sentinel.capabilities import capability_path, granted
 from sentinel.errors import VaultError, VaultUnavailable
 from sentinel.identity import Identity, identity_of
 from sentinel.logs import get_logger
@@ -47,7 +47,7 @@ from sentinel.vault.client import TokenInfo
 if TYPE_CHECKING:
     from sentinel.api.grace import AuthzGrace
 
-log = get_logger("sentinel.api.authz")
+log = get_logger("sentinel.api.caller_access")
 
 REFRESH_AHEAD = 0.25
 """The last fraction of a cache entry's life in which a request renews it in the background."""

@@ -17,8 +17,8 @@ from sentinel.daemon import App
 from sentinel.engine.events import Decision, parse_event, parse_ts
 from sentinel.engine.loader import load_rules
 from sentinel.errors import SentinelError
-from sentinel.guard import Guard
 from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.post_guard import Guard
 from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
 from sentinel.rulestats import read as read_stats

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sentinel.creds.protocol import Rotator
+from sentinel.creds.rotator import Rotator
 from sentinel.creds.settings import RotationSettings
 from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.inventory import Account, CredentialSpec, Inventory

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from sentinel.engine.loader import RuleSetError, load_rules
+from sentinel.engine.rule_reload import RuleWatcher
 from sentinel.engine.rules import RuleSet
-from sentinel.engine.watcher import RuleWatcher
 
 RULE = """rules:
   - id: {rid}

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 import structlog
 
-from sentinel.api.authz import Authorizer, Need
+from sentinel.api.caller_access import Authorizer, Need
 from sentinel.api.errors import ApiError
-from sentinel.authz import capability_path
+from sentinel.capabilities import capability_path
 from tests.api.conftest import Harness, World
 from tests.conftest import person_entity
 
