@@ -31,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from sentinel import metrics
 from sentinel.errors import PlatformError, SentinelError, VaultNotFound
@@ -49,8 +49,6 @@ log = get_logger("sentinel.response")
 FREEZES = metrics.counter(
     "sentinel_freezes_total", "Accounts frozen, by trigger (automatic, responder)", ("trigger",)
 )
-
-STEPS = ("gate", "vault", "sessions", "rotate", "evidence", "lock", "record")
 
 
 class GateControl(Protocol):
@@ -152,6 +150,23 @@ class ResponderSettings:
         ):
             return "no rule that deletes flagged it"
         return ""
+
+
+@dataclass(frozen=True)
+class _StepRun:
+    """What one freeze step of one account works with."""
+
+    rec: FreezeRecord
+    account: Account | None
+    operator: str
+    denied: frozenset[str]
+    """The accounts the batch's freeze-policy write denies already."""
+
+    def known(self) -> Account:
+        """The account from the inventory; a step needing it is left to a person otherwise."""
+        if self.account is None:
+            raise StepTodo(f"account {self.rec.account!r} is not in the inventory any more")
+        return self.account
 
 
 class Responder:
@@ -414,98 +429,114 @@ class Responder:
         operator: str,
         denied: frozenset[str],
     ) -> tuple[str, str]:
-        if step == "gate":
-            self.gate.block(rec.account, rec.reason)
-            return "done", "posts blocked at the gate"
-        if step == "vault":
-            if self.containment is None:
-                raise StepTodo("Vault not configured: deny the account's secrets by hand")
-            if rec.account not in denied:  # the batch's policy write failed or predates this freeze
-                denied = await self._write_policy()
-            detail = f"secrets denied to operators ({len(denied)} frozen)"
-            op = operator or rec.operator
-            if op:
-                try:
-                    entity = await asyncio.to_thread(self.containment.set_operator_disabled, op, True)
-                except VaultNotFound:
-                    raise StepTodo(
-                        f"{detail}; no Vault identity entity is named {op}: end their logins by hand"
-                    ) from None
-                detail += f"; operator {op} disabled in Vault (entity {entity})"
-            return "done", detail
-        if account is None:
-            raise StepTodo(f"account {rec.account!r} is not in the inventory any more")
-        if step == "sessions":
-            return await self._platform(account, self._revoke_sessions)
-        if step == "rotate":
-            if self.rotation is None:
-                raise StepTodo("no rotator running: rotate the credentials by hand (sentinel rotate)")
-            results = await self.rotation.force_rotate(account.id, f"freeze: {rec.reason}")
-            stale = self._open.pop(account.id, None)  # it logged in with the credentials just replaced
-            if stale is not None:
-                await stale.aclose()
-            return rotation_outcome(results)
-        if step == "lock":
-            return await self._platform(account, self._lock)
-        if step == "evidence":
-            stored = self.store.posts(rec.incident, rec.account) if rec.incident is not None else []
-            if not stored:
-                return "skipped", "no offending posts given"
-            kept = {
-                str(p.get("post_id", "")): self.settings.deletes(account.id, p.get("rules") or ())
-                for p in stored
-            }
-            doomed = [pid for pid, why in kept.items() if pid and not why]
-            if not doomed:
-                reasons = "; ".join(sorted({why for why in kept.values() if why})) or "no post id"
-                return "skipped", f"{len(stored)} post(s) kept as evidence ({reasons})"
+        handler = self._STEP_HANDLERS.get(step)
+        if handler is None:
+            raise StepTodo(f"unknown step {step!r}")
+        return await handler(self, _StepRun(rec, account, operator, denied))
 
-            async def delete(adapter: PlatformAdapter) -> str:
-                for pid in doomed:
-                    await adapter.delete_post(pid)  # a post already gone counts as deleted
-                left = len(stored) - len(doomed)
-                return f"{len(doomed)} post(s) stored as evidence, then deleted" + (
-                    f"; {left} kept" if left else ""
-                )
+    async def _gate_step(self, run: _StepRun) -> tuple[str, str]:
+        self.gate.block(run.rec.account, run.rec.reason)
+        return "done", "posts blocked at the gate"
 
-            return await self._platform(account, delete)
-        if step == "record":
-            rec2 = self.store.get(rec.account) or rec
-            summary = {s.step: s.status for s in rec2.steps if s.step != "record"}
-            todo = [s.detail for s in rec2.steps if s.status == "todo"]
-            failed = [f"{s.step}: {s.detail}" for s in rec2.steps if s.status == "failed"]
-            if self.alert:
-                events = (self.store.incident(rec.incident) or {}).get("events", []) if rec.incident else []
-                mine = [e for e in events if e["account"] == rec.account]
-                posts = [str(e["data"].get("text", "")) for e in mine if e["kind"] == "post"]
-                findings = [
-                    f"{e['data'].get('rule', '')}: {e['data'].get('detail', '')}"
-                    for e in mine
-                    if e["kind"] == "finding"
-                ]
-                attack = sorted(
-                    {str(t) for e in mine if e["kind"] == "finding" for t in e["data"].get("attack", [])}
-                )
-                self.alert(
-                    kind="freeze",
-                    severity="critical",
-                    summary=f"{rec.account} frozen: {rec.reason}",
-                    accounts=[rec.account],
-                    steps=summary,
-                    todo=todo,
-                    failed=failed,
-                    incident=rec.incident,
-                    automatic=rec.automatic,
-                    findings=findings[:8],
-                    post_excerpt=posts[0] if posts else "",
-                    tags=attack,
-                )
-            if self.audit:
-                self.audit(
-                    "sentinel", "freeze.steps", rec.account, {"steps": summary, "incident": rec.incident}
-                )
-            return "done", "incident, alert and audit entry written"
-        raise StepTodo(f"unknown step {step!r}")
+    async def _vault_step(self, run: _StepRun) -> tuple[str, str]:
+        if self.containment is None:
+            raise StepTodo("Vault not configured: deny the account's secrets by hand")
+        denied = run.denied
+        if run.rec.account not in denied:  # the batch's policy write failed or predates this freeze
+            denied = await self._write_policy()
+        detail = f"secrets denied to operators ({len(denied)} frozen)"
+        op = run.operator or run.rec.operator
+        if op:
+            try:
+                entity = await asyncio.to_thread(self.containment.set_operator_disabled, op, True)
+            except VaultNotFound:
+                raise StepTodo(
+                    f"{detail}; no Vault identity entity is named {op}: end their logins by hand"
+                ) from None
+            detail += f"; operator {op} disabled in Vault (entity {entity})"
+        return "done", detail
+
+    async def _sessions_step(self, run: _StepRun) -> tuple[str, str]:
+        return await self._platform(run.known(), self._revoke_sessions)
+
+    async def _rotate_step(self, run: _StepRun) -> tuple[str, str]:
+        account = run.known()
+        if self.rotation is None:
+            raise StepTodo("no rotator running: rotate the credentials by hand (sentinel rotate)")
+        results = await self.rotation.force_rotate(account.id, f"freeze: {run.rec.reason}")
+        stale = self._open.pop(account.id, None)  # it logged in with the credentials just replaced
+        if stale is not None:
+            await stale.aclose()
+        return rotation_outcome(results)
+
+    async def _evidence_step(self, run: _StepRun) -> tuple[str, str]:
+        account, rec = run.known(), run.rec
+        stored = self.store.posts(rec.incident, rec.account) if rec.incident is not None else []
+        if not stored:
+            return "skipped", "no offending posts given"
+        kept = {
+            str(p.get("post_id", "")): self.settings.deletes(account.id, p.get("rules") or ()) for p in stored
+        }
+        doomed = [pid for pid, why in kept.items() if pid and not why]
+        if not doomed:
+            reasons = "; ".join(sorted({why for why in kept.values() if why})) or "no post id"
+            return "skipped", f"{len(stored)} post(s) kept as evidence ({reasons})"
+
+        async def delete(adapter: PlatformAdapter) -> str:
+            for pid in doomed:
+                await adapter.delete_post(pid)  # a post already gone counts as deleted
+            left = len(stored) - len(doomed)
+            return f"{len(doomed)} post(s) stored as evidence, then deleted" + (
+                f"; {left} kept" if left else ""
+            )
+
+        return await self._platform(account, delete)
+
+    async def _lock_step(self, run: _StepRun) -> tuple[str, str]:
+        return await self._platform(run.known(), self._lock)
+
+    async def _record_step(self, run: _StepRun) -> tuple[str, str]:
+        run.known()
+        rec = self.store.get(run.rec.account) or run.rec
+        summary = {s.step: s.status for s in rec.steps if s.step != "record"}
+        if self.alert:
+            self._freeze_alert(rec, summary)
+        if self.audit:
+            self.audit("sentinel", "freeze.steps", rec.account, {"steps": summary, "incident": rec.incident})
+        return "done", "incident, alert and audit entry written"
+
+    def _freeze_alert(self, rec: FreezeRecord, summary: Mapping[str, str]) -> None:
+        """The critical ``freeze`` alert: the steps, what is left for a person, the evidence."""
+        assert self.alert is not None
+        events = (self.store.incident(rec.incident) or {}).get("events", []) if rec.incident else []
+        mine = [e for e in events if e["account"] == rec.account]
+        found = [e["data"] for e in mine if e["kind"] == "finding"]
+        posts = [str(e["data"].get("text", "")) for e in mine if e["kind"] == "post"]
+        self.alert(
+            kind="freeze",
+            severity="critical",
+            summary=f"{rec.account} frozen: {rec.reason}",
+            accounts=[rec.account],
+            steps=dict(summary),
+            todo=[s.detail for s in rec.steps if s.status == "todo"],
+            failed=[f"{s.step}: {s.detail}" for s in rec.steps if s.status == "failed"],
+            incident=rec.incident,
+            automatic=rec.automatic,
+            findings=[f"{f.get('rule', '')}: {f.get('detail', '')}" for f in found][:8],
+            post_excerpt=posts[0] if posts else "",
+            tags=sorted({str(t) for f in found for t in f.get("attack", [])}),
+        )
+
+    _STEP_HANDLERS: ClassVar[Mapping[str, Callable[[Responder, _StepRun], Awaitable[tuple[str, str]]]]] = {
+        "gate": _gate_step,
+        "vault": _vault_step,
+        "sessions": _sessions_step,
+        "rotate": _rotate_step,
+        "evidence": _evidence_step,
+        "lock": _lock_step,
+        "record": _record_step,
+    }
+    """What each freeze step does, in order, by the name the store records."""
 
     async def _platform(
         self, account: Account, action: Callable[[PlatformAdapter], Awaitable[str]]
@@ -623,6 +654,10 @@ class Responder:
             await adapter.unlock()
             return "unlocked"
         return "nothing to unlock"
+
+
+STEPS: tuple[str, ...] = tuple(Responder._STEP_HANDLERS)
+"""The freeze steps in the order they run (the module docstring says what each does)."""
 
 
 def rotation_outcome(results: Any) -> tuple[str, str]:
