@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import signal
 import time
 from typing import Any
@@ -56,7 +55,6 @@ def register(sub: Any) -> None:
     what.add_argument("--expire", type=int, metavar="ID", help="end the silence ID now")
     silence.add_argument("--for", dest="duration", help="how long, e.g. 30m, 2h, 1d")
     silence.add_argument("--comment", default="", help="why (shown in the list)")
-    silence.add_argument("--author", default="", help="who (default: the login name)")
     silence.set_defaults(func=cmd_silence)
 
     deliver = actions.add_parser(
@@ -202,7 +200,7 @@ def cmd_silence(ctx: Context, args: argparse.Namespace) -> int:
         duration = parse_duration(args.duration)
     except ValueError as e:
         raise UsageError(f"--for: {e}") from None
-    author = args.author or getpass.getuser()
+    author = ctx.caller().name  # the caller's Vault identity, never the Unix user or a flag
     s = outbox.add_silence(matcher, value, duration, author=author, comment=args.comment)
     if ctx.as_json:
         emit_json(_silence_dict(s))

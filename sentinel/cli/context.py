@@ -81,7 +81,6 @@ class Context:
         policies decide what each person may do and the audit trail names them. Who they
         are is their token's Vault identity (``sentinel.identity``), never the Unix user.
         """
-        from sentinel.identity import identity_of
         from sentinel.vault.client import VaultClient
 
         token = self.person_token()
@@ -94,7 +93,20 @@ class Context:
             ca_cert=str(v.ca_cert) if v.ca_cert else None,
             timeout=v.timeout,
         )
-        return client, identity_of(client.lookup_self(), self._entity_name)
+        return client, self.identity(client)
+
+    def caller(self) -> Identity:
+        """Who the person at the keyboard is, for a command that acts with Sentinel's own token
+        but records who asked (``sentinel rotate``, ``sentinel alerts silence``)."""
+        client, me = self.person()
+        client.close()
+        return me
+
+    def identity(self, client: VaultClient) -> Identity:
+        """Who ``client``'s token is (``sentinel.identity``): its entity, or the token itself."""
+        from sentinel.identity import identity_of
+
+        return identity_of(client.lookup_self(), self._entity_name)
 
     def person_token(self) -> str:
         """The person's own Vault token: ``$VAULT_TOKEN``, else ``~/.vault-token``."""

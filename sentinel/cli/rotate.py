@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import sys
 from typing import Any, TextIO
 
@@ -96,7 +95,8 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
                 "rotation of every account not confirmed (use --yes to skip the question)"
             )
     rotator = cli_rotation(ctx)
-    rotator.actor = _actor()
+    if not args.dry_run:
+        rotator.actor = ctx.caller().name  # the caller's Vault identity, never the Unix user
     reason = args.reason or ("scheduled" if args.due else "requested")
     if args.due:
         targets = _due_targets(ctx, rotator)
@@ -128,21 +128,13 @@ def _due_targets(ctx: Context, rotator: Any) -> list[tuple[Account, CredentialSp
 
 def _cancel(ctx: Context, args: argparse.Namespace) -> int:
     rotator = cli_rotation(ctx)
-    actor = _actor()
-    rotator.actor = actor
+    actor = rotator.actor = ctx.caller().name
     results: list[RotationResult] = []
     for account in args.accounts:
         ctx.inventory[account]
         results += asyncio.run(rotator.cancel(account, actor, args.credential))
     _report(ctx, results)
     return 0 if all(r.status in ("cancelled", "nothing_pending") for r in results) else 1
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _report(ctx: Context, results: list[RotationResult]) -> None:

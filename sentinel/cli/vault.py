@@ -73,7 +73,7 @@ def _audit(ctx: Context, steps: list[Step], token_note: dict[str, str] | None) -
     if token_note is not None:
         details["daemon_accessor"] = token_note["accessor"]
     try:
-        who = ctx.vault.lookup_self().display_name or "vault-admin"
+        who = ctx.identity(ctx.vault).name  # the administrator's Vault identity, never a display name
         trail = AuditTrail(ctx.store, audit_keystore(ctx.config, ctx.vault))
         entry = trail.append(who, "vault.bootstrap", ctx.config.vault.kv_mount, details)
     except SentinelError as e:

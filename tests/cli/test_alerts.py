@@ -13,10 +13,12 @@ from sentinel import logs
 from sentinel.alerts.model import Alert
 from sentinel.alerts.outbox import AlertOutbox
 from sentinel.cli import main
-from sentinel.config import load_config
+from sentinel.config import VaultSettings, load_config
 from sentinel.store import Store
+from sentinel.vault.devserver import DevVault
 from tests.alerts.conftest import http_receiver_server  # noqa: F401
 from tests.alerts.httpreceiver import HttpReceiver, Reply
+from tests.conftest import admin_client, person_token
 
 
 @pytest.fixture
@@ -113,14 +115,22 @@ def test_test_receiver(cfg: Path, http_receiver: HttpReceiver, capsys: pytest.Ca
 
 
 def test_silence_add_list_expire(
-    cfg: Path, http_receiver: HttpReceiver, capsys: pytest.CaptureFixture[str]
+    cfg: Path,
+    http_receiver: HttpReceiver,
+    bao: DevVault,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert (
-        main(
-            ["--config", str(cfg), "alerts", "silence", "--account", "a*", "--for", "2h", "--author", "alice"]
-        )
-        == 0
-    )
+    with cfg.open("a") as f:
+        f.write(f'[vault]\naddr = "{bao.addr}"\n')
+    admin = admin_client(bao, VaultSettings(addr=bao.addr))
+    token, _ = person_token(admin, "op-silencer", [], ttl="10m")
+    monkeypatch.setenv("VAULT_TOKEN", token)
+    # --author is gone: who silences is the caller's Vault identity
+    with pytest.raises(SystemExit) as usage:
+        main(["--config", str(cfg), "alerts", "silence", "--kind", "k", "--for", "2h", "--author", "x"])
+    assert usage.value.code == 2
+    assert main(["--config", str(cfg), "alerts", "silence", "--account", "a*", "--for", "2h"]) == 0
     assert "silence 1: account 'a*' muted until" in capsys.readouterr().out
     raise_alerts(cfg, 1)
     assert main(["--config", str(cfg), "alerts", "deliver", "--once"]) == 0
@@ -128,7 +138,8 @@ def test_silence_add_list_expire(
     capsys.readouterr()
     assert main(["--config", str(cfg), "--json", "alerts", "silence", "--list"]) == 0
     (s,) = json.loads(capsys.readouterr().out)["silences"]
-    assert (s["matcher"], s["value"], s["author"]) == ("account", "a*", "alice")
+    assert (s["matcher"], s["value"], s["author"]) == ("account", "a*", "op-silencer")  # their Vault entity
+    admin.close()
     assert s["ends_at"] - s["starts_at"] == 7200
     assert main(["--config", str(cfg), "alerts", "silence", "--expire", "1"]) == 0
     assert main(["--config", str(cfg), "alerts", "silence", "--expire", "1"]) == 1

@@ -12,8 +12,20 @@ from sentinel.cli import main
 from sentinel.cli.rotate import Progress
 from sentinel.creds.rotator import RotationResult
 from sentinel.store import Store
+from tests.conftest import person_token
 from tests.creds.conftest import sandbox_accepts, sandbox_api
 from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
+
+ROTATOR = "op-rotates"
+
+
+@pytest.fixture(autouse=True)
+def _logged_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a deployment, the person at the keyboard has logged in to Vault: the rotation is
+    recorded as theirs."""
+    if "sd" in request.fixturenames:
+        sd: SandboxDeployment = request.getfixturevalue("sd")
+        monkeypatch.setenv("VAULT_TOKEN", person_token(sd.d.admin, ROTATOR, [], ttl="10m")[0])
 
 
 def test_rotate_named_account_prints_a_table_and_no_secret(
@@ -34,7 +46,7 @@ def test_rotate_named_account_prints_a_table_and_no_secret(
     with Store(sd.d.dir / "state" / "sentinel.sqlite3") as store:
         entries = [e for e in AuditTrail(store).entries() if e.action == "credential.rotate"]
     assert {e.target for e in entries} == {f"accounts/{sd.a}/password", f"accounts/{sd.a}/app_password"}
-    assert all(e.details["reason"] == "quarterly" and e.actor.startswith("cli") for e in entries)
+    assert all(e.details["reason"] == "quarterly" and e.actor == ROTATOR for e in entries)
 
 
 def test_rotate_all_json_and_due_dry_run(sd: SandboxDeployment, capsys: pytest.CaptureFixture[str]) -> None:
@@ -110,6 +122,17 @@ def test_usage_errors(sd: SandboxDeployment, capsys: pytest.CaptureFixture[str])
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
+
+
+def test_rotating_needs_the_callers_own_vault_login(
+    sd: SandboxDeployment, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("VAULT_TOKEN")
+    monkeypatch.setenv("HOME", str(sd.d.dir))  # no ~/.vault-token either
+    assert main(sd.d.cli("rotate", sd.a)) == 3
+    assert "log in to Vault first" in capsys.readouterr().err
+    assert sd.store.state(sd.a, "password").newest == 1  # type: ignore[union-attr]
+    assert main(["--json", *sd.d.cli("rotate", sd.a, "--dry-run")]) == 0  # a dry run changes nothing
 
 
 def test_progress_bar_only_on_a_terminal() -> None:
