@@ -15,7 +15,9 @@ step it was killed in:
                   an app password left by a killed attempt is revoked by name when the
                   create is repeated). test: log in with it. finish: revoke the old one and
                   any other app password this credential left behind.
-``oauth_token``   create: the platform's refresh flow (``rotate_credential``), stored at once.
+``oauth_token``   create: the platform's refresh flow (``rotate_credential``, where the platform
+                  declares it renews an ``oauth_token``: not Bluesky's, which renews an app
+                  password), stored at once.
                   The platform issues the token, so a process killed between the platform's
                   answer and the Vault write loses the new token: the old access token keeps
                   working until it expires, and the next attempt refreshes again (platforms
@@ -36,7 +38,6 @@ from typing import Any, Protocol
 from sentinel.errors import PlatformError
 from sentinel.platforms.base import Capability, PlatformAdapter
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformNotFound
-from sentinel.platforms.oauth import OAuthAdapter
 
 APP_PASSWORD_PREFIX = "sentinel-"
 
@@ -206,7 +207,13 @@ class OAuthToken:
     needs: tuple[str, ...] = ()
 
     def unsupported(self, adapter: PlatformAdapter) -> str | None:
-        if not isinstance(adapter, OAuthAdapter) or not adapter.info.supports(Capability.ROTATE_CREDENTIAL):
+        renews = adapter.info.renews
+        if renews and renews != self.name:  # Bluesky: its rotate_credential renews an app password
+            return (
+                f"{adapter.info.platform} renews an {renews}, not an OAuth token: list an {renews} "
+                "credential to rotate, or replace this token by hand with sentinel creds set"
+            )
+        if not renews:
             return _manual(adapter, Capability.ROTATE_CREDENTIAL, "authorise Sentinel again by hand")
         return None
 

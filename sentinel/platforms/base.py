@@ -124,6 +124,15 @@ class PlatformInfo:
     """The ``STATE_FIELDS`` its ``account_state`` snapshot shows (what the API exposes)."""
     push: frozenset[Push] = frozenset()
     """How the platform pushes changes (the watcher still polls, less often)."""
+    renews: str = ""
+    """The credential kind ``rotate_credential`` renews, declared with ``ROTATE_CREDENTIAL``:
+    ``"oauth_token"`` (the platform's OAuth refresh flow issues a new access token) or
+    ``"app_password"`` (a new app password, verified, replaces the one the adapter's sessions
+    log in with, and the old one is revoked: Bluesky, the sandbox)."""
+
+    def __post_init__(self) -> None:
+        if (Capability.ROTATE_CREDENTIAL in self.capabilities) != bool(self.renews):
+            raise ValueError(f"{self.platform}: declare rotate_credential together with what it renews")
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

@@ -80,6 +80,7 @@ _DOCS = "https://docs.bsky.app/docs/advanced-guides/rate-limits"
 
 INFO = PlatformInfo(
     platform="bluesky",
+    renews="app_password",
     push=frozenset({Push.STREAM}),
     capabilities=POSTING
     | COMMENTS

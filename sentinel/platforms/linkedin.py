@@ -56,6 +56,7 @@ COMMENT_URN = re.compile(r"urn:li:comment:\((?P<object>urn:li:[a-zA-Z]+:[^,]+),(
 
 INFO = PlatformInfo(
     platform="linkedin",
+    renews="oauth_token",
     state_fields=frozenset({"handle", "display_name", "avatar", "bio", "links", "delegate"}),
     capabilities=(
         POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN, Capability.ACCOUNT_STATE}

@@ -344,6 +344,7 @@ class InstagramAdapter(_GraphAdapter):
 
 THREADS_INFO = PlatformInfo(
     platform="threads",
+    renews="oauth_token",
     capabilities=POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL},
     limits=RateLimits(
         delete=RateLimit(

@@ -37,6 +37,7 @@ DEFAULT_SERVICE = "http://127.0.0.1:8480"
 
 INFO = PlatformInfo(
     platform="sandbox",
+    renews="app_password",
     push=frozenset({Push.STREAM}),
     capabilities=frozenset(Capability),
     state_fields=frozenset({"handle", "display_name", "bio", "links", "email", "two_factor", "app_password"}),

@@ -31,6 +31,7 @@ from sentinel.platforms.timefmt import utc_z
 
 INFO = PlatformInfo(
     platform="tiktok",
+    renews="oauth_token",
     capabilities=frozenset(
         {
             Capability.LIST_TIMELINE,

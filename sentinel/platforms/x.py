@@ -56,6 +56,7 @@ MAX_PAGES = 5
 
 INFO = PlatformInfo(
     platform="x",
+    renews="oauth_token",
     push=frozenset({Push.WEBHOOK}),
     capabilities=POSTING
     | COMMENTS

@@ -54,6 +54,7 @@ _QUOTA = "https://developers.google.com/youtube/v3/determine_quota_cost"
 
 INFO = PlatformInfo(
     platform="youtube",
+    renews="oauth_token",
     state_fields=frozenset({"handle", "display_name", "avatar", "bio"}),
     capabilities=(
         POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL, Capability.REVOKE_TOKEN, Capability.ACCOUNT_STATE}
