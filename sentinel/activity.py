@@ -32,11 +32,6 @@ _UPSERT = (
 )
 
 
-def record_post(store: Store, account: str, ts: str) -> None:
-    """Note a post by ``account`` at ``ts`` (ISO 8601 UTC); keeps the latest time."""
-    record_posts(store, {account: (ts, 1)})
-
-
 def record_posts(store: Store, latest: Mapping[str, tuple[str, int]]) -> None:
     """Note many accounts' latest post time and post count in one transaction."""
     if not latest:

@@ -41,20 +41,6 @@ KINDS = (
 ONGOING_KINDS = frozenset({"freeze", "lockdown", "vault_unreachable"})
 """Conditions that last until resolved: their notifications repeat until ``resolve``."""
 
-DEFAULT_SEVERITY: Mapping[str, Severity] = {
-    "freeze": "critical",
-    "lockdown": "critical",
-    "out_of_band_post": "critical",
-    "vault_unreachable": "critical",
-    "rotation_failed": "error",
-    "rule_file_error": "error",
-    "platform_error": "error",
-    "held_post": "warning",
-    "blocked_post": "warning",
-    "unfreeze": "info",
-    "test": "info",
-}
-
 KIND_TITLES: Mapping[str, str] = {
     "freeze": "Account frozen",
     "lockdown": "Lockdown",
@@ -130,10 +116,6 @@ class Alert:
     @property
     def is_ongoing(self) -> bool:
         return self.kind in ONGOING_KINDS if self.ongoing is None else self.ongoing
-
-    @property
-    def failed_steps(self) -> tuple[Step, ...]:
-        return tuple(s for s in self.steps if not s.ok)
 
     def with_defaults(self, runbook_url: str = "") -> Alert:
         """Fill in the dedup key, next-step commands and runbook link when not given."""

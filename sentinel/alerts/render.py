@@ -31,15 +31,6 @@ def truncate(text: str, limit: int, marker: str = TRUNCATED) -> str:
     return text[: limit - len(marker)].rstrip() + marker
 
 
-def truncate_bytes(text: str, limit: int, marker: str = TRUNCATED) -> str:
-    """Like ``truncate`` for a limit in UTF-8 bytes."""
-    if len(text.encode()) <= limit:
-        return text
-    room = limit - len(marker.encode())
-    cut = text.encode()[: max(room, 0)].decode("utf-8", "ignore")
-    return cut.rstrip() + marker
-
-
 @dataclass(frozen=True, slots=True)
 class Section:
     heading: str

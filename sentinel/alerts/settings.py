@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 from sentinel.errors import ConfigError
 from sentinel.settings import Duration
@@ -39,7 +39,6 @@ from sentinel.settings import Duration
 ReceiverType = Literal[
     "slack", "teams", "mattermost", "discord", "googlechat", "matrix", "pagerduty", "webhook"
 ]
-RECEIVER_TYPES: tuple[str, ...] = get_args(ReceiverType)
 SeverityName = Literal["critical", "error", "warning", "info"]
 GROUP_LABELS = ("kind", "rule", "severity", "dedup_key", "account", "tag")
 

@@ -100,10 +100,6 @@ class CredentialState:
         return parse_time(self.metadata.get(L.ROTATED) or self.metadata.get(L.CREATED))
 
     @property
-    def pending_since(self) -> datetime | None:
-        return parse_time(self.newest_created) if self.pending is not None else None
-
-    @property
     def parked_reason(self) -> str:
         return self.metadata.get(L.PARKED_REASON, "")
 

@@ -7,7 +7,6 @@ and ``app_password_name``, and ``service`` (the sandbox URL) unless ``base_url``
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -266,8 +265,3 @@ def _post(p: Mapping[str, Any]) -> Post:
         created_at=str(p["created_at"]),
         client=str(p["client"]),
     )
-
-
-def random_password() -> str:
-    """A password the sandbox accepts (for demos and tests)."""
-    return secrets.token_urlsafe(18)

@@ -35,19 +35,11 @@ MAX_CONNECTIONS = 16
 """Per platform host, for all the adapters of a ``VaultAdapters``."""
 
 
-def platform_credentials(vault: VaultClient, account: Account) -> dict[str, str]:
-    """The account's *current* credentials (not a pending rotation's) as adapters take them."""
-    from sentinel.creds.store import CredentialStore
-
-    keys = [k for k in vault.kv_list(account_prefix(account.id)) if not k.endswith("/")]
-    return CredentialStore(vault).account_credentials(account, keys)
-
-
 async def aplatform_credentials(
     vault: VaultClient, account: Account, known_keys: dict[str, list[str]] | None = None
 ) -> dict[str, str]:
-    """``platform_credentials`` from the event loop (no thread inside a Vault session).
-    ``known_keys``: credential keys already listed per account, used and filled in."""
+    """The account's *current* credentials (not a pending rotation's) as adapters take them,
+    from the event loop (no thread inside a Vault session). ``known_keys``: credential keys already listed per account, used and filled in."""
     from sentinel.creds.store import CredentialStore
 
     keys = known_keys.get(account.id) if known_keys is not None else None

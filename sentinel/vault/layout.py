@@ -67,9 +67,6 @@ ATTEMPTS = "attempts"
 STATE_CURRENT = "current"
 STATE_PARKED = "parked"
 
-# Which data field holds the secret for kinds with a single value.
-VALUE_FIELD = {"password": "value", "app_password": "value", "api_key": "value", "totp_seed": "seed"}
-
 METADATA_VALUE_MAX = 512
 """Vault limits each custom_metadata value to 512 bytes."""
 

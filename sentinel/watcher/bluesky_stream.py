@@ -21,7 +21,7 @@ back to polling until the stream is back, and every (re)connection reconciles th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import libipld
@@ -182,10 +182,3 @@ class BlueskyStream(CursorStream):
 
     async def aclose(self) -> None:
         await self.drop_connection()
-
-
-def group_by_service(adapters: Iterable[PlatformAdapter]) -> dict[str, list[PlatformAdapter]]:
-    out: dict[str, list[PlatformAdapter]] = {}
-    for adapter in adapters:
-        out.setdefault(service_of(adapter), []).append(adapter)
-    return out

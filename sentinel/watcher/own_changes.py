@@ -30,9 +30,6 @@ MIGRATIONS = [
     """,
 ]
 
-NoteOwnChange = Callable[[str, str, str], None]
-"""``(account, field, value)``: Sentinel is about to add or remove ``value`` of ``field``."""
-
 
 class OwnChanges:
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:

@@ -5,7 +5,7 @@ import secrets
 
 import pytest
 
-from sentinel.activity import record_post
+from sentinel.activity import record_posts
 from sentinel.cli import main
 from sentinel.demo.up import seed_credentials
 from sentinel.inventory import load_inventory
@@ -51,8 +51,13 @@ def test_audit_reports_posture(deployment: Deployment, capsys: pytest.CaptureFix
     # One account without anything in Vault.
     deployment.admin.kv_delete_all("accounts/example-careers-linkedin/password")
     with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
-        record_post(store, "example-brand-youtube", "2020-01-01T00:00:00Z")
-        record_post(store, "example-brand-x", "2099-01-01T00:00:00Z")
+        record_posts(
+            store,
+            {
+                "example-brand-youtube": ("2020-01-01T00:00:00Z", 1),
+                "example-brand-x": ("2099-01-01T00:00:00Z", 1),
+            },
+        )
     cfg = deployment.config.read_text().replace(
         'log_format = "json"\n', 'log_format = "json"\nmax_operator_reach = 4\n'
     )

@@ -15,7 +15,7 @@ def test_phase_follows_newest_and_current_version() -> None:
     assert state(3, current_version="3").phase == "idle"
     pending = state(4, current_version="3")
     assert pending.phase == "pending" and pending.pending == 4 and pending.current == 3
-    assert pending.pending_since == datetime(2026, 3, 1, 11, 0, 0, 500000, tzinfo=UTC)
+    assert pending.to_dict()["pending_since"] == "2026-03-01T11:00:00.5Z"
     parked = state(4, current_version="3", state="parked", parked_reason="platform down")
     assert parked.phase == "parked" and parked.parked_reason == "platform down"
     # Parked only means something while a version is pending.
