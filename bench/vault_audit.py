@@ -1,7 +1,8 @@
 """Benchmark credential-access detection: Vault audit-log lines per second through parsing and rules.
 
 Generates an audit log as OpenBao's file audit device writes it (a request and a response
-entry per request, compact JSON, HMAC'd tokens): operators reading their accounts'
+entry per request, compact JSON, HMAC'd tokens, shaped by the takeover tests'
+``tests/engine/takeover_sim.py``): operators reading their accounts'
 credentials in office hours after a CLI mount lookup, now and then a refusal, and
 Sentinel's nightly rotation. Every line goes through ``json.loads`` and ``Intake.feed`` with
 the shipped rules, on one core. Prints lines per CPU second (goal: 20,000; the wall-clock
@@ -19,9 +20,11 @@ import dataclasses
 import json
 import random
 import statistics
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sentinel.engine.engine import Engine
 from sentinel.engine.intake import Intake
@@ -30,82 +33,51 @@ from sentinel.engine.settings import EngineSettings
 from sentinel.inventory import Account, Inventory
 
 ROOT = Path(__file__).resolve().parents[1]
-SELF = "token-sentinel-daemon"
+sys.path.insert(0, str(ROOT))
+from tests.engine.takeover_sim import SELF, SELF_ENTITY, audit  # noqa: E402
+from tests.engine.takeover_sim import read as read_entries  # noqa: E402
 
 
-def entries(
-    n: int, ts: float, who: str, ent: str, path: str, op: str, ip: str, policies: list[str], denied: bool
-) -> list[str]:
-    stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    auth = {
-        "client_token": f"hmac-sha256:{n:064x}",
-        "accessor": f"hmac-sha256:{hash(who) & 0xFFFFFFFF:064x}",
-        "display_name": who,
-        "policies": policies,
-        "token_policies": policies,
-        "policy_results": {"allowed": not denied},
-        "metadata": {"username": who},
-        "entity_id": ent,
-        "token_type": "service",
-    }
-    request = {
-        "id": f"{n:08x}-0000-0000-0000-000000000000",
-        "operation": op,
-        "mount_point": "sentinel/",
-        "mount_type": "kv",
-        "client_token": auth["client_token"],
-        "client_token_accessor": auth["accessor"],
-        "namespace": {"id": "root"},
-        "path": path,
-        "remote_address": ip,
-        "remote_port": 52425,
-    }
-    req = {"time": stamp + ".417721534Z", "type": "request", "auth": auth, "request": request}
-    resp = {
-        "time": stamp + ".418311129Z",
-        "type": "response",
-        "auth": auth,
-        "request": request,
-        "response": {"data": {"data": {"value": "hmac-sha256:" + "ab" * 32}}},
-    }
-    if denied:
-        req["error"] = resp["error"] = "1 error occurred:\n\t* permission denied\n\n"
-    return [json.dumps(req, separators=(",", ":")), json.dumps(resp, separators=(",", ":"))]
+def _lines(entries: list[dict[str, Any]]) -> list[str]:
+    return [json.dumps(e, separators=(",", ":")) for e in entries]
 
 
 def log_lines(operators: int, accounts: int, days: int, per_day: int, seed: int = 1) -> list[str]:
+    """The audit log's lines in time order (entries shaped by ``tests/engine/takeover_sim.py``)."""
     rnd = random.Random(seed)
     start = 1767225600.0  # 2026-01-01
     out: list[tuple[float, list[str]]] = []
-    n = 0
     for day in range(days):
         base = start + day * 86400
         for o in range(operators):
-            who, ent = f"userpass-op-{o}", f"entity-{o:032x}"
             own = [f"acct-{(o * 5 + k) % accounts}" for k in range(5)]
             home = f"198.51.{o % 200}.{o % 250}"
+            policies = ("default", f"sentinel-role-{o % 20}")
             for _ in range(per_day):
                 ts = base + rnd.uniform(13, 22) * 3600
                 acc = rnd.choice(own)
-                pol = ["default", f"sentinel-role-{o % 20}"]
                 key = rnd.choice(("password", "totp_seed", "oauth_token"))
-                n += 1
                 lookup = f"sys/internal/ui/mounts/sentinel/accounts/{acc}/{key}"
-                out.append((ts, entries(n, ts, who, ent, lookup, "read", home, pol, False)))
-                n += 1
+                out.append((ts, _lines(audit(_utc(ts), f"op-{o}", lookup, "read", home, policies))))
                 denied = rnd.random() < 0.01
-                path = f"sentinel/data/accounts/{acc}/{key}"
-                out.append((ts + 0.01, entries(n, ts + 0.01, who, ent, path, "read", home, pol, denied)))
+                read = read_entries(
+                    _utc(ts + 0.01), f"op-{o}", acc, key, ip=home, policies=policies, denied=denied
+                )
+                out.append((ts + 0.01, _lines(read)))
         if day % 30 == 0:
             for a in range(accounts):
                 ts = base + 7 * 3600 + a * 0.5
-                n += 1
                 path = f"sentinel/data/accounts/acct-{a}/password"
-                out.append(
-                    (ts, entries(n, ts, SELF, "self", path, "update", "198.51.100.250", ["sentinel"], False))
+                rotate = audit(
+                    _utc(ts), SELF, path, "update", "198.51.100.250", ("sentinel",), entity_id=SELF_ENTITY
                 )
+                out.append((ts, _lines(rotate)))
     out.sort(key=lambda x: x[0])
     return [line for _, pair in out for line in pair]
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
 
 
 def main() -> None:
