@@ -160,29 +160,38 @@ class UnknownTemplate(ValueError):
 
 
 def _lookup(expr: str, identity: Identity) -> str | None:
+    """The value of one ``{{identity...}}`` expression for ``identity`` (None: it has none)."""
     parts = expr.split(".")
     if parts[:2] == ["identity", "entity"] and len(parts) >= 3:
-        rest = parts[2:]
-        if rest == ["id"]:
-            return identity.id
-        if rest == ["name"]:
-            return identity.name
-        if rest[0] == "metadata" and len(rest) == 2:
-            return identity.metadata.get(rest[1])
-        if rest[0] == "aliases" and len(rest) >= 3:
-            alias = next((a for a in identity.aliases if a.get("mount_accessor") == rest[1]), None)
-            field_ = rest[2:]
-            if field_ in (["id"], ["name"]):
-                return None if alias is None else str(alias.get(field_[0]) or "") or None
-            if field_[0] in ("metadata", "custom_metadata") and len(field_) == 2:
-                return None if alias is None else (alias.get(field_[0]) or {}).get(field_[1])
+        return _entity_value(expr, parts[2:], identity)
     if parts[:2] == ["identity", "groups"] and len(parts) >= 5 and parts[2] in ("ids", "names"):
-        key, rest = parts[3], parts[4:]
-        group = next((g for g in identity.groups if (g.id if parts[2] == "ids" else g.name) == key), None)
-        if rest in (["id"], ["name"]):
-            return None if group is None else getattr(group, rest[0])
-        if rest[0] == "metadata" and len(rest) == 2:
-            return None if group is None else group.metadata.get(rest[1])
+        return _group_value(expr, parts[2], parts[3], parts[4:], identity)
+    raise UnknownTemplate(expr)
+
+
+def _entity_value(expr: str, rest: list[str], identity: Identity) -> str | None:
+    """``identity.entity.<rest>``: id, name, metadata.<key>, aliases.<mount accessor>.<field>."""
+    if rest in (["id"], ["name"]):
+        return identity.id if rest == ["id"] else identity.name
+    if rest[0] == "metadata" and len(rest) == 2:
+        return identity.metadata.get(rest[1])
+    if rest[0] == "aliases" and len(rest) >= 3:
+        alias = next((a for a in identity.aliases if a.get("mount_accessor") == rest[1]), None)
+        field_ = rest[2:]
+        if field_ in (["id"], ["name"]):
+            return None if alias is None else str(alias.get(field_[0]) or "") or None
+        if field_[0] in ("metadata", "custom_metadata") and len(field_) == 2:
+            return None if alias is None else (alias.get(field_[0]) or {}).get(field_[1])
+    raise UnknownTemplate(expr)
+
+
+def _group_value(expr: str, by: str, key: str, rest: list[str], identity: Identity) -> str | None:
+    """``identity.groups.<ids|names>.<key>.<rest>``: id, name or metadata.<key> of that group."""
+    group = next((g for g in identity.groups if (g.id if by == "ids" else g.name) == key), None)
+    if rest in (["id"], ["name"]):
+        return None if group is None else getattr(group, rest[0])
+    if rest[0] == "metadata" and len(rest) == 2:
+        return None if group is None else group.metadata.get(rest[1])
     raise UnknownTemplate(expr)
 
 

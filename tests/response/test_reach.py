@@ -20,7 +20,7 @@ from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.policies import apply, parse_roles, plan, render
 from sentinel.post_guard import Guard
 from sentinel.response.containment import freeze_policy_name, render_freeze_policy
-from sentinel.response.reach import Identity, UnknownTemplate, fill_templates, operator_reach
+from sentinel.response.reach import Group, Identity, UnknownTemplate, fill_templates, operator_reach
 from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
@@ -214,6 +214,17 @@ def test_fill_templates() -> None:
     assert fill_templates("x/{{identity.groups.names.g.id}}", ident) is None
     with pytest.raises(UnknownTemplate, match=r"identity\.entity\.email"):
         fill_templates("x/{{identity.entity.email}}", ident)
+    grouped = Identity("e-1", "op-a", groups=(Group("g-1", "brand", metadata={"region": "eu"}),))
+    assert fill_templates("x/{{identity.groups.ids.g-1.name}}", grouped) == "x/brand"
+    assert fill_templates("x/{{identity.groups.names.brand.metadata.region}}", grouped) == "x/eu"
+    assert fill_templates("x/{{identity.entity.aliases.auth_other.name}}", ident) is None
+    for unknown in (
+        "identity.entity.aliases.auth_oidc_1.mount",
+        "identity.groups.ids.g-1.policies",
+        "identity.x",
+    ):
+        with pytest.raises(UnknownTemplate):
+            fill_templates(f"x/{{{{{unknown}}}}}", grouped)
 
 
 def test_what_cannot_be_understood_is_a_warning_not_a_silent_gap(
