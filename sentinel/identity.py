@@ -33,11 +33,6 @@ class Identity:
     entity_id: str = ""
     accessor: str = ""
 
-    @property
-    def is_entity(self) -> bool:
-        """Backed by a Vault identity entity (containment can disable it)."""
-        return bool(self.entity_id)
-
     def same_person(self, key: str, name: str = "") -> bool:
         """Whether another record (by identity ``key``, or by ``name`` for records made before
         keys were kept) names this identity. Either match counts: a refusal never falls open."""
