@@ -250,15 +250,7 @@ class Responder:
             campaign=campaign,
             campaign_title=f"{AUTOMATIC}: same post on {{n}} accounts" if campaign else "",
         )
-        self.store.set_incident(fresh, incident)
-        for a in fresh:
-            self.store.add_event(
-                incident, "action", actor, {"step": "gate", "status": "done", "reason": reason}, a
-            )
-        for f in findings:
-            self.store.add_event(incident, "finding", "sentinel", dict(f), str(f.get("account", "")))
-        for e in evidence:  # stored before any step runs: a restart loses none of it
-            self.store.add_event(incident, "post", "sentinel", e.to_dict(), e.account)
+        self._record_freeze(incident, fresh, reason, actor, findings, evidence)
         if self.audit:
             self.audit(
                 actor,
@@ -275,6 +267,27 @@ class Responder:
         records = [r for r in (self.store.get(a) for a in accounts) if r is not None]
         report = LockdownReport(records, incident, gate_seconds, time.perf_counter() - t0, already)
         return report
+
+    def _record_freeze(
+        self,
+        incident: int,
+        fresh: Sequence[str],
+        reason: str,
+        actor: str,
+        findings: Sequence[Mapping[str, Any]],
+        evidence: Sequence[Evidence],
+    ) -> None:
+        """The incident learns of the freshly frozen accounts, the findings and the offending
+        posts, before any step runs: a restart loses none of it."""
+        self.store.set_incident(fresh, incident)
+        for a in fresh:
+            self.store.add_event(
+                incident, "action", actor, {"step": "gate", "status": "done", "reason": reason}, a
+            )
+        for f in findings:
+            self.store.add_event(incident, "finding", "sentinel", dict(f), str(f.get("account", "")))
+        for e in evidence:
+            self.store.add_event(incident, "post", "sentinel", e.to_dict(), e.account)
 
     async def _contain_operator(self, operator: str, accounts: Sequence[str]) -> None:
         """Disable ``operator``'s entity when every account they reach was frozen already (a
