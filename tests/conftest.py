@@ -197,3 +197,18 @@ def person_token(admin: VaultClient, name: str, policies: Sequence[str], ttl: st
     assert auth["entity_id"] == eid
     register_secret(auth["client_token"])
     return str(auth["client_token"]), str(auth["accessor"])
+
+
+def capability_policy(
+    admin: VaultClient, capability: str, accounts: Sequence[str] = (), prefix: str = "sentinel"
+) -> str:
+    """The name of a Vault policy granting Sentinel's ``capability`` (on each of ``accounts``
+    for a per-account one), written under a fresh name, for a person's token."""
+    from sentinel.capabilities import capability_path
+
+    paths = [capability_path(prefix, capability, a) for a in accounts] or [
+        capability_path(prefix, capability)
+    ]
+    name = f"cap-{capability}-{secrets.token_hex(4)}"
+    admin.policy_write(name, "".join(f'path "{p}" {{ capabilities = ["update"] }}\n' for p in paths))
+    return name

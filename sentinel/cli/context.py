@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,11 +96,21 @@ class Context:
         )
         return client, self.identity(client)
 
-    def caller(self) -> Identity:
+    def caller(self, capability: str | None = None, accounts: Sequence[str] = ()) -> Identity:
         """Who the person at the keyboard is, for a command that acts with Sentinel's own token
-        but records who asked (``sentinel rotate``, ``sentinel alerts silence``)."""
+        but records who asked (``sentinel rotate``, ``sentinel alerts silence``).
+
+        With ``capability``, the person's own token must also hold it (on every one of
+        ``accounts`` for a per-account capability) — the same decision the API takes — or
+        ``MissingCapability`` names what is missing and nothing is done."""
+        from sentinel.capabilities import acl_prefix, require_self
+
         client, me = self.person()
-        client.close()
+        try:
+            if capability is not None:
+                require_self(client, acl_prefix(self.config), capability, accounts)
+        finally:
+            client.close()
         return me
 
     def identity(self, client: VaultClient) -> Identity:

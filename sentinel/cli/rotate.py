@@ -95,8 +95,6 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
                 "rotation of every account not confirmed (use --yes to skip the question)"
             )
     rotator = cli_rotation(ctx)
-    if not args.dry_run:
-        rotator.actor = ctx.caller().name  # the caller's Vault identity, never the Unix user
     reason = args.reason or ("scheduled" if args.due else "requested")
     if args.due:
         targets = _due_targets(ctx, rotator)
@@ -104,6 +102,11 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
     else:
         targets = _targets(ctx, args)
         force = True
+    if not args.dry_run:
+        # the caller's Vault identity, never the Unix user; rotating needs what the API's
+        # rotate route needs: 'admin' on every account it touches
+        accounts = sorted({a.id for a, _ in targets})
+        rotator.actor = ctx.caller("admin", accounts).name
     progress = Progress(len(targets)) if not ctx.as_json else Progress(0)
     rotator.on_result = progress.update
     try:
@@ -127,11 +130,12 @@ def _due_targets(ctx: Context, rotator: Any) -> list[tuple[Account, CredentialSp
 
 
 def _cancel(ctx: Context, args: argparse.Namespace) -> int:
-    rotator = cli_rotation(ctx)
-    actor = rotator.actor = ctx.caller().name
-    results: list[RotationResult] = []
     for account in args.accounts:
         ctx.inventory[account]
+    rotator = cli_rotation(ctx)
+    actor = rotator.actor = ctx.caller("admin", args.accounts).name
+    results: list[RotationResult] = []
+    for account in args.accounts:
         results += asyncio.run(rotator.cancel(account, actor, args.credential))
     _report(ctx, results)
     return 0 if all(r.status in ("cancelled", "nothing_pending") for r in results) else 1

@@ -18,7 +18,7 @@ from sentinel.store import Store
 from sentinel.vault.devserver import DevVault
 from tests.alerts.conftest import http_receiver_server  # noqa: F401
 from tests.alerts.httpreceiver import HttpReceiver, Reply
-from tests.conftest import admin_client, person_token
+from tests.conftest import admin_client, capability_policy, person_token
 
 
 @pytest.fixture
@@ -28,13 +28,25 @@ def http_receiver(http_receiver_server: HttpReceiver) -> Iterator[HttpReceiver]:
     http_receiver_server.reset()
 
 
+ACCOUNTS = ("acct-a", "acct-b")
+
+
 @pytest.fixture
 def cfg(tmp_path: Path, http_receiver: HttpReceiver) -> Path:
     path = tmp_path / "sentinel.toml"
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text(
+        "".join(
+            f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}"\ntimezone = "UTC"\npublishing = "gated"\n\n'
+            for a in ACCOUNTS
+        ),
+        encoding="utf-8",
+    )
     path.write_text(
         f"""
 [sentinel]
 state_dir = "{tmp_path / "state"}"
+inventory = "{inventory}"
 runbook_url = "https://wiki.example.org/runbook"
 
 [alerts]
@@ -124,7 +136,7 @@ def test_silence_add_list_expire(
     with cfg.open("a") as f:
         f.write(f'[vault]\naddr = "{bao.addr}"\n')
     admin = admin_client(bao, VaultSettings(addr=bao.addr))
-    token, _ = person_token(admin, "op-silencer", [], ttl="10m")
+    token, _ = person_token(admin, "op-silencer", [capability_policy(admin, "admin", ACCOUNTS)], ttl="10m")
     monkeypatch.setenv("VAULT_TOKEN", token)
     # --author is gone: who silences is the caller's Vault identity
     with pytest.raises(SystemExit) as usage:

@@ -12,7 +12,7 @@ from sentinel.cli import main
 from sentinel.cli.rotate import Progress
 from sentinel.creds.rotator import RotationResult
 from sentinel.store import Store
-from tests.conftest import person_token
+from tests.conftest import capability_policy, person_token
 from tests.creds.conftest import sandbox_accepts, sandbox_api
 from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
 
@@ -25,7 +25,8 @@ def _logged_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     recorded as theirs."""
     if "sd" in request.fixturenames:
         sd: SandboxDeployment = request.getfixturevalue("sd")
-        monkeypatch.setenv("VAULT_TOKEN", person_token(sd.d.admin, ROTATOR, [], ttl="10m")[0])
+        admin_on_both = capability_policy(sd.d.admin, "admin", [sd.a, sd.b])
+        monkeypatch.setenv("VAULT_TOKEN", person_token(sd.d.admin, ROTATOR, [admin_on_both], ttl="10m")[0])
 
 
 def test_rotate_named_account_prints_a_table_and_no_secret(
