@@ -45,6 +45,7 @@ from sentinel.watcher.ledger import PublishedLedger
 
 if TYPE_CHECKING:
     from sentinel.daemon import App
+    from sentinel.vault.client import TokenInfo
 
 log = get_logger("sentinel.post_guard")
 TAKEOVER_EVENTS = metrics.counter(
@@ -92,6 +93,7 @@ class Guard:
         self.intake: Intake | None = None
         self.app: App | None = None
         self._intake_dirty = False
+        self._own_token: TokenInfo | None = None
         self.watcher: RuleWatcher | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._persist: asyncio.Task[None] | None = None
@@ -124,6 +126,7 @@ class Guard:
         self.sync_acks()
         takeover = await self._with_own_token(app.config.engine.takeover)
         self.intake = self._restore_intake(Intake(engine, takeover, app.config.vault.kv_mount))
+        await self._bind_own_token()
         frozen = ResponseStore(app.store).frozen()
         now = time.time()
         for account in frozen:
@@ -153,6 +156,7 @@ class Guard:
             self.engine.set_inventory(app.inventory)
         if self.intake is not None:
             self.intake.settings = await self._with_own_token(app.config.engine.takeover)
+            await self._bind_own_token()
         if self.watcher is not None:
             self.watcher.reload()
 
@@ -446,10 +450,37 @@ class Guard:
         except SentinelError as e:
             log.warning("guard.own_token_unknown", error=e.message)
             return takeover
+        self._own_token = info
         mine = info.entity_id or info.display_name  # as the audit log shows it (token-sentinel-daemon)
         if not mine or mine in takeover.self:
             return takeover
         return dataclasses.replace(takeover, self=(*takeover.self, mine))
+
+    async def _bind_own_token(self) -> None:
+        """Bind Sentinel's display name to its own token as the audit log writes it: the audit
+        device's HMAC of its accessor. Without it the intake would take the first token seen
+        with that display name for Sentinel — and anyone may create a token with that name."""
+        assert self.app is not None
+        info, settings = self._own_token, self.app.config.vault
+        if info is None or info.entity_id or not info.display_name or self.intake is None:
+            return
+        if settings.audit_log is None or self.app.vault is None:
+            return
+        try:
+            hashed = await asyncio.to_thread(self.app.vault.audit_hash, settings.audit_device, info.accessor)
+        except SentinelError as e:
+            log.warning(
+                "guard.own_token_unbound",
+                device=settings.audit_device,
+                error=e.message,
+                hint="grant the daemon 'update' on sys/audit-hash/<device> (policies apply) and set "
+                "[vault] audit_device; until then the first token seen with Sentinel's display name "
+                "is taken for Sentinel",
+            )
+            return
+        self.intake.bind_self(info.display_name, f"accessor:{hashed}")
+        self._intake_dirty = True
+        log.info("guard.own_token_bound", display_name=info.display_name, device=settings.audit_device)
 
     def _act(self, j: Judgement) -> None:
         assert self.app is not None

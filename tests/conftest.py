@@ -23,7 +23,7 @@ from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import DevCA, DevVault
+from sentinel.vault.devserver import AUDIT_DEVICE, DevCA, DevVault
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +69,8 @@ def new_mount(
     tag = secrets.token_hex(4)
     name = f"{letter}-{tag}"
     names = {"kv_mount": name, "policy_prefix": name, "password_policy": name}
+    if bao.audit_log is not None:
+        names["audit_device"] = AUDIT_DEVICE
     settings = tls_settings(bao, **names) if tls else VaultSettings(addr=bao.addr, **names)
     admin = admin_client(bao, settings)
     bootstrap(admin, settings)

@@ -35,7 +35,7 @@ from sentinel.net import free_port
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import DevVault
+from sentinel.vault.devserver import AUDIT_DEVICE, DevVault
 from sentinel.vault.layout import credential_path
 
 DEMO_INVENTORY = Path(__file__).with_name("inventory.toml")
@@ -83,6 +83,7 @@ def write_config(workdir: Path, vault_addr: str, api_port: int, inbox_url: str, 
             addr = "{vault_addr}"
             token_file = "vault-token"
             audit_log = "{workdir / AUDIT_LOG}"
+            audit_device = "{AUDIT_DEVICE}"
 
             [api]
             host = "127.0.0.1"

@@ -175,9 +175,11 @@ class Intake:
         return self._decide(req)
 
     def is_self(self, req: VaultRequest) -> bool:
-        """Sentinel's own identity: by entity id, or by display name bound to the identity (entity,
-        else token accessor) first seen with it; a later token with the same display name but
-        another identity is not Sentinel. ``bind_self`` sets the binding explicitly."""
+        """Sentinel's own identity: by entity id, or by display name bound to an identity (entity,
+        else the audit device's HMAC of the token accessor). The daemon binds its own token at
+        start (``bind_self``); only when nothing is bound (an offline replay) is the first
+        identity seen with the name bound. Another token with the same display name is not
+        Sentinel."""
         selves = self.settings.self
         if req.entity_id and req.entity_id in selves:
             return True

@@ -309,6 +309,14 @@ class VaultClient:
         resp = self.request("POST", "sys/capabilities-self", json={"paths": list(paths)})
         return _capabilities(resp, paths)
 
+    def audit_hash(self, device: str, value: str) -> str:
+        """``value`` as the audit device at ``device`` writes it (``hmac-sha256:...``)."""
+        resp = self.request("POST", f"sys/audit-hash/{device.strip('/')}", json={"input": value})
+        found = (resp.get("data") or resp).get("hash") if isinstance(resp, dict) else None
+        if not isinstance(found, str) or not found:
+            raise VaultInvalidRequest(f"audit device {device!r} answered no hash")
+        return found
+
     def capabilities_accessor(self, accessor: str, paths: Sequence[str]) -> dict[str, list[str]]:
         resp = self.request(
             "POST", "sys/capabilities-accessor", json={"accessor": accessor, "paths": list(paths)}

