@@ -71,7 +71,7 @@ async def test_service_serves_the_gate_through_the_guard(world: World, tmp_path:
             # the guard expects the approved post on the platform: the watcher will reconcile it
             assert guard.ledger.match("acct-b", "999", "Hello from the gate") == "text"
             metrics = (await c.get("/metrics")).text
-            assert "sentinel_frozen_accounts 0" in metrics and "sentinel_vault_up 1" in metrics
+            assert "\nsentinel_frozen_accounts 0.0\n" in metrics and "\nsentinel_vault_up 1.0\n" in metrics
         assert guard.checked.get("block") == 1
         assert api.status()["url"] == url
     finally:
