@@ -270,11 +270,12 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.state = StateCollector()
+        # first: a reader that fails is counted in READ_ERRORS of the same scrape
+        self.registry.register(self.state)
         for instrument in INSTRUMENTS:
             self.registry.register(instrument)
         self.registry.register(_AlertPipelineAlias())
-        self.state = StateCollector()
-        self.registry.register(self.state)
         prometheus_client.ProcessCollector(registry=self.registry)
         prometheus_client.PlatformCollector(registry=self.registry)
         prometheus_client.GCCollector(registry=self.registry)
