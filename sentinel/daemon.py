@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sentinel import __version__, metrics
+from sentinel import __version__
 from sentinel.audit import AuditTrail
 from sentinel.audit_keys import audit_keystore
 from sentinel.config import Config
@@ -36,6 +36,7 @@ from sentinel.errors import AuditError, ConfigError, SentinelError, VaultError
 from sentinel.files import private_dir
 from sentinel.inventory import Inventory, load_inventory
 from sentinel.logs import get_logger
+from sentinel.metrics import LOOP_LAG, Metrics
 from sentinel.platforms.health import HEALTH
 from sentinel.sdnotify import Notifier
 from sentinel.store import Store
@@ -53,9 +54,6 @@ STORE_BUSY_SECONDS = 0.5
 """How long one write of the daemon waits for a lock another process holds (then fails)."""
 LAG_TICK = 0.25
 LAG_WINDOW = 5.0
-LOOP_LAG = metrics.gauge(
-    "sentinel_loop_lag_seconds", "How late the event loop ran a timer (worst in the last 5 s)"
-)
 
 
 def settle_heap() -> None:
@@ -149,6 +147,8 @@ class App:
     services: list[Service] = field(default_factory=list)
     alert: Callable[..., None] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    """The daemon's one metrics registry (``GET /metrics``); services give it their state."""
 
     def record_error(self, where: str, message: str) -> None:
         self.errors.append({"ts": utcnow(), "where": where, "error": message})
@@ -203,6 +203,8 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._resumes: set[asyncio.Task[Any]] = set()
         self.loop_lag_max = 0.0
+        self.loop_lag = 0.0
+        """The worst lag in the last complete ``LAG_WINDOW`` (``sentinel_loop_lag_seconds``)."""
         self._break_glass_error = ""
         self.reloads = 0
         self.failed_reloads = 0
@@ -252,6 +254,7 @@ class Daemon:
         store = Store(config.sentinel.database, busy_timeout=STORE_BUSY_SECONDS)
         app = App(config=config, inventory=inventory, store=store, notifier=self.notifier)
         self.app = app
+        app.metrics.read(LOOP_LAG, lambda: self.loop_lag)
         self.notifier.status("connecting to Vault")
         self._connect_vault()
         for service in self._services_factory(app):
@@ -451,7 +454,7 @@ class Daemon:
             worst = max(worst, lag)
             self.loop_lag_max = max(self.loop_lag_max, lag)
             if now - since >= LAG_WINDOW:
-                LOOP_LAG.set(worst)
+                self.loop_lag = worst
                 worst, since = lag, now
 
     def _tick_audit(self) -> None:

@@ -1,293 +1,288 @@
-"""Process-wide metrics in the Prometheus text exposition format, without a dependency.
+"""Sentinel's metrics, through ``prometheus_client``: every metric is declared here, once.
 
-Any component records into the one registry::
+Two kinds:
 
-    from sentinel import metrics
+- **Instruments** count what happens, where it happens: ``API_REQUESTS.labels(route=...,
+  status=...).inc()``, ``VAULT_SECONDS.labels(operation=...).observe(s)``. They are the
+  process's (module-level, like any ``prometheus_client`` metric) but registered in no
+  registry of the library's: only a ``Metrics`` exports them.
+- **State** (``StateMetric``) is read when Prometheus scrapes, not kept up to date by hand:
+  Vault up, frozen accounts, platform health, loop lag, outbox depth. The component that
+  knows the value gives a reader (``app.metrics.read(VAULT_UP, lambda: app.vault_ok)``);
+  a metric nobody reads is not exported. A reader that raises costs only its own metric:
+  the failure is logged once per metric and kind of error, and counted in
+  ``sentinel_metrics_read_errors_total{metric}``.
 
-    metrics.counter("sentinel_posts_checked_total", "Posts checked at the gate", ("verdict",)).inc(
-        verdict="allow"
-    )
-    metrics.histogram("sentinel_vault_request_seconds", "Vault latency", ("operation",)).observe(
-        0.004, operation="lookup"
-    )
-
-``counter``/``gauge``/``histogram`` return the existing metric when called again with the
-same name (so call sites need not keep a reference), and raise ``ValueError`` when the name
-is already taken by another type or label set. ``callback`` registers a function read at
-scrape time (for values another component already keeps, e.g. the alert counters).
-``render()`` is what ``GET /metrics`` serves.
+``Metrics`` is the daemon's one ``CollectorRegistry`` (``App.metrics``; never the library's
+global one, so each daemon or test has its own state readers) with the instruments, the
+state, and the library's process and Python collectors. ``GET /metrics`` serves
+``Metrics.render()`` as ``CONTENT_TYPE`` (the text format 0.0.4).
 """
 
 from __future__ import annotations
 
-import math
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
-Kind = Literal["counter", "gauge", "histogram"]
-LabelValues = tuple[str, ...]
-Sample = tuple[Mapping[str, str], float]
-"""One value of a callback metric: its labels and the value."""
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-DEFAULT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+from sentinel.logs import get_logger
 
+log = get_logger(__name__)
 
-def escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+# Counters and histograms export their samples only (no ``*_created`` series): the names
+# Prometheus rules and dashboards use are the whole exposition.
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
 
-
-def escape_help(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Latency buckets in seconds (the gate answers in milliseconds; Vault calls take longer)."""
 
 
-def _labels_text(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
-    parts = [f'{n}="{escape_label(v)}"' for n, v in zip(names, values, strict=True)]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
+def _counter(name: str, help: str, labels: tuple[str, ...] = ()) -> Counter:
+    return Counter(name, help, labels, registry=None)
 
 
-class _Metric:
-    kind: Kind
-
-    def __init__(self, name: str, help: str, labels: Sequence[str]) -> None:
-        if not _NAME.match(name):
-            raise ValueError(f"metric name {name!r} is not a valid Prometheus name")
-        for label in labels:
-            if not _LABEL.match(label) or label.startswith("__") or label == "le":
-                raise ValueError(f"metric {name}: label name {label!r} is not allowed")
-        self.name = name
-        self.help = help
-        self.labels = tuple(labels)
-        self._lock = threading.Lock()
-
-    def _key(self, given: Mapping[str, object]) -> LabelValues:
-        if set(given) != set(self.labels):
-            raise ValueError(
-                f"metric {self.name} takes labels ({', '.join(self.labels)}), got ({', '.join(sorted(given))})"
-            )
-        return tuple(str(given[n]) for n in self.labels)
-
-    def header(self) -> list[str]:
-        return [f"# HELP {self.name} {escape_help(self.help)}", f"# TYPE {self.name} {self.kind}"]
-
-    def lines(self) -> list[str]:
-        raise NotImplementedError
+def _histogram(name: str, help: str, labels: tuple[str, ...] = ()) -> Histogram:
+    return Histogram(name, help, labels, registry=None, buckets=BUCKETS)
 
 
-class Counter(_Metric):
-    """A value that only goes up (``*_total``)."""
+# -- instruments: counted where it happens ---------------------------------------------------
+API_REQUESTS = _counter(
+    "sentinel_api_requests_total", "API requests by route and status", ("route", "status")
+)
+API_SECONDS = _histogram("sentinel_api_request_seconds", "API request latency by route", ("route",))
+POSTS_CHECKED = _counter("sentinel_posts_checked_total", "Posts checked at the gate by verdict", ("verdict",))
+POSTS_PUBLISHED = _counter("sentinel_posts_published_total", "Posts the broker published", ("account",))
+AUTHZ_DECISIONS = _counter(
+    "sentinel_api_authz_decisions_total",
+    "Authorization decisions by capability and result",
+    ("capability", "result"),
+)
+AUTHZ_GRACE = _counter(
+    "sentinel_api_authz_grace_total",
+    "Authorization while Vault could not answer: from remembered answers, or refused",
+    ("result",),
+)
+VAULT_SECONDS = _histogram(
+    "sentinel_vault_request_seconds", "Latency of Vault calls made by Sentinel", ("operation",)
+)
+VAULT_AUDIT_ENTRIES = _counter("sentinel_vault_audit_entries_total", "Vault audit-log entries read")
+VAULT_AUDIT_MALFORMED = _counter(
+    "sentinel_vault_audit_malformed_total", "Vault audit-log lines that were not a JSON audit entry"
+)
+VAULT_AUDIT_SINK_FAILURES = _counter(
+    "sentinel_vault_audit_sink_failures_total", "Vault audit-log entries the sink failed on (skipped)"
+)
+VAULT_AUDIT_ROTATIONS = _counter(
+    "sentinel_vault_audit_rotations_total", "Vault audit-log rotations followed", ("how",)
+)
+TAKEOVER_EVENTS = _counter(
+    "sentinel_takeover_events_total", "Account events and Vault audit entries handed to the guard", ("kind",)
+)
+ACCOUNT_SNAPSHOTS = _counter(
+    "sentinel_account_snapshots_total", "Account-state snapshots taken", ("platform", "outcome")
+)
+ACCOUNT_CHANGES = _counter("sentinel_account_changes_total", "Account events from snapshot diffs", ("field",))
+WATCHER_PUSHES = _counter(
+    "sentinel_watcher_pushes_total",
+    "Changes streams and webhooks reported for watched accounts",
+    ("source", "kind"),
+)
+ROTATIONS = _counter(
+    "sentinel_rotations_total",
+    "Credential rotations by result (rotated, resumed, parked, ...) and kind",
+    ("status", "kind"),
+)
+FREEZES = _counter(
+    "sentinel_freezes_total", "Accounts frozen, by trigger (automatic, responder)", ("trigger",)
+)
+ALERT_EVENTS = _counter(
+    "sentinel_alert_events_total",
+    "Alert pipeline events by receiver (alerts_raised, deliveries_dead_lettered, ...; receiver '' when not per receiver)",
+    ("event", "receiver"),
+)
+READ_ERRORS = _counter(
+    "sentinel_metrics_read_errors_total",
+    "State metrics whose reading failed at a scrape (left out)",
+    ("metric",),
+)
 
-    kind: Kind = "counter"
-
-    def __init__(self, name: str, help: str, labels: Sequence[str]) -> None:
-        super().__init__(name, help, labels)
-        self._values: dict[LabelValues, float] = {}
-
-    def inc(self, amount: float = 1.0, **labels: object) -> None:
-        if amount < 0:
-            raise ValueError(f"counter {self.name} cannot go down")
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
-
-    def value(self, **labels: object) -> float:
-        with self._lock:
-            return self._values.get(self._key(labels), 0.0)
-
-    def lines(self) -> list[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        return [f"{self.name}{_labels_text(self.labels, k)} {format_value(v)}" for k, v in items]
-
-
-class Gauge(Counter):
-    """A value that goes up and down."""
-
-    kind: Kind = "gauge"
-
-    def inc(self, amount: float = 1.0, **labels: object) -> None:
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
-
-    def dec(self, amount: float = 1.0, **labels: object) -> None:
-        self.inc(-amount, **labels)
-
-    def set(self, value: float, **labels: object) -> None:
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = float(value)
-
-
-class Histogram(_Metric):
-    """Observations counted into cumulative buckets, with their sum and count."""
-
-    kind: Kind = "histogram"
-
-    def __init__(
-        self, name: str, help: str, labels: Sequence[str], buckets: Sequence[float] = DEFAULT_BUCKETS
-    ) -> None:
-        super().__init__(name, help, labels)
-        bounds = sorted(float(b) for b in buckets if not math.isinf(b))
-        if not bounds or len(set(bounds)) != len(bounds):
-            raise ValueError(f"histogram {self.name}: buckets must be distinct and not empty")
-        self.buckets = (*bounds, math.inf)
-        self._counts: dict[LabelValues, list[int]] = {}
-        self._sums: dict[LabelValues, float] = {}
-
-    def observe(self, value: float, **labels: object) -> None:
-        key = self._key(labels)
-        with self._lock:
-            counts = self._counts.get(key)
-            if counts is None:
-                counts = self._counts[key] = [0] * len(self.buckets)
-                self._sums[key] = 0.0
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    counts[i] += 1
-                    break
-            self._sums[key] += value
-
-    def count(self, **labels: object) -> int:
-        with self._lock:
-            return sum(self._counts.get(self._key(labels), ()))
-
-    def lines(self) -> list[str]:
-        with self._lock:
-            items = sorted((k, list(c), self._sums[k]) for k, c in self._counts.items())
-        out: list[str] = []
-        for key, counts, total in items:
-            running = 0
-            for bound, n in zip(self.buckets, counts, strict=True):
-                running += n
-                le = f'le="{format_value(bound)}"'
-                out.append(f"{self.name}_bucket{_labels_text(self.labels, key, le)} {running}")
-            out.append(f"{self.name}_sum{_labels_text(self.labels, key)} {format_value(total)}")
-            out.append(f"{self.name}_count{_labels_text(self.labels, key)} {running}")
-        return out
+INSTRUMENTS: tuple[Counter | Histogram, ...] = (
+    API_REQUESTS,
+    API_SECONDS,
+    POSTS_CHECKED,
+    POSTS_PUBLISHED,
+    AUTHZ_DECISIONS,
+    AUTHZ_GRACE,
+    VAULT_SECONDS,
+    VAULT_AUDIT_ENTRIES,
+    VAULT_AUDIT_MALFORMED,
+    VAULT_AUDIT_SINK_FAILURES,
+    VAULT_AUDIT_ROTATIONS,
+    TAKEOVER_EVENTS,
+    ACCOUNT_SNAPSHOTS,
+    ACCOUNT_CHANGES,
+    WATCHER_PUSHES,
+    ROTATIONS,
+    FREEZES,
+    ALERT_EVENTS,
+    READ_ERRORS,
+)
 
 
-class _Callback(_Metric):
-    def __init__(self, name: str, help: str, kind: Kind, fn: Callable[[], Iterable[Sample]]) -> None:
-        super().__init__(name, help, ())
-        self.kind = kind
-        self.fn = fn
-
-    def lines(self) -> list[str]:
-        out = []
-        for labels, value in self.fn():
-            names = sorted(labels)
-            for n in names:
-                if not _LABEL.match(n):
-                    raise ValueError(f"metric {self.name}: label name {n!r} is not allowed")
-            out.append(f"{self.name}{_labels_text(names, [labels[n] for n in names])} {format_value(value)}")
-        return out
+def counted(counter: Counter, **labels: str) -> float:
+    """What ``counter`` counted for ``labels``, summed over the labels not given."""
+    total = 0.0
+    for family in counter.collect():
+        for s in family.samples:
+            if s.name.endswith("_total") and all(s.labels.get(k) == v for k, v in labels.items()):
+                total += s.value
+    return total
 
 
-class Registry:
+class _AlertPipelineAlias:
+    """``sentinel_alert_pipeline_total{counter,receiver}``: ``ALERT_EVENTS`` under the name
+    and label the status endpoint first exported them as (kept for existing queries)."""
+
+    name = "sentinel_alert_pipeline"
+    help = "Alert pipeline counters (raised, deliveries, ...)"
+
+    def describe(self) -> Iterable[Metric]:
+        return [CounterMetricFamily(self.name, self.help, labels=("counter", "receiver"))]
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(self.name, self.help, labels=("counter", "receiver"))
+        for s in next(iter(ALERT_EVENTS.collect())).samples:
+            if s.name.endswith("_total"):
+                family.add_metric((s.labels["event"], s.labels["receiver"]), s.value)
+        return [family]
+
+
+# -- state: read at scrape -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class StateMetric:
+    """A gauge whose value is read from its owner at each scrape."""
+
+    name: str
+    help: str
+    labels: tuple[str, ...] = ()
+
+
+Value = float | bool
+Reading = Value | Mapping[str, Value] | Mapping[tuple[str, ...], Value]
+"""A reader's answer: the value, or for a labelled metric the value per label value(s)."""
+Reader = Callable[[], Reading]
+
+VAULT_UP = StateMetric("sentinel_vault_up", "Whether Sentinel reaches Vault")
+STORE_UP = StateMetric("sentinel_store_up", "Whether the daemon can write its state store")
+FROZEN_ACCOUNTS = StateMetric("sentinel_frozen_accounts", "Accounts frozen now")
+LOOP_LAG = StateMetric(
+    "sentinel_loop_lag_seconds", "How late the event loop ran a timer (worst in the last 5 s)"
+)
+ALERT_OUTBOX = StateMetric(
+    "sentinel_alert_outbox", "Alert outbox size: pending, delivered, dead, waiting", ("state",)
+)
+PLATFORM_LAST_SUCCESS = StateMetric(
+    "sentinel_platform_last_success_timestamp_seconds",
+    "When a call to the platform last succeeded (Unix time; 0: never)",
+    ("platform",),
+)
+PLATFORM_ERRORS = StateMetric(
+    "sentinel_platform_consecutive_errors",
+    "Calls to the platform that failed (after retries) since the last success",
+    ("platform",),
+)
+PLATFORM_RATE_LIMIT_WAIT = StateMetric(
+    "sentinel_platform_rate_limit_wait_seconds",
+    "How much longer the platform asked Sentinel to wait (0: not rate-limited)",
+    ("platform",),
+)
+STATE: tuple[StateMetric, ...] = (
+    VAULT_UP,
+    STORE_UP,
+    FROZEN_ACCOUNTS,
+    LOOP_LAG,
+    ALERT_OUTBOX,
+    PLATFORM_LAST_SUCCESS,
+    PLATFORM_ERRORS,
+    PLATFORM_RATE_LIMIT_WAIT,
+)
+
+
+def _family(metric: StateMetric, reading: Reading) -> GaugeMetricFamily:
+    if not isinstance(reading, Mapping):
+        if metric.labels:
+            raise TypeError(f"takes labels ({', '.join(metric.labels)}), the reader gave one value")
+        return GaugeMetricFamily(metric.name, metric.help, value=float(reading))
+    family = GaugeMetricFamily(metric.name, metric.help, labels=metric.labels)
+    for key, value in reading.items():
+        values = (key,) if isinstance(key, str) else key
+        if len(values) != len(metric.labels):
+            raise TypeError(f"takes labels ({', '.join(metric.labels)}), the reader gave {values!r}")
+        family.add_metric(values, float(value))
+    return family
+
+
+class StateCollector:
+    """The ``StateMetric``s of one daemon, each read from its reader at every scrape."""
+
     def __init__(self) -> None:
-        self._metrics: dict[str, _Metric] = {}
+        self._readers: dict[StateMetric, Reader] = {}
         self._lock = threading.Lock()
+        self._told: set[tuple[str, str]] = set()
 
-    def _get(
-        self, cls: type[_Metric], name: str, labels: Sequence[str], make: Callable[[], _Metric]
-    ) -> _Metric:
+    def read(self, metric: StateMetric, reader: Reader) -> None:
+        """Export ``metric`` from ``reader`` (replacing the one it had: a reloaded component)."""
+        if metric not in STATE:
+            raise ValueError(f"{metric.name} is not declared in sentinel.metrics.STATE")
         with self._lock:
-            existing = self._metrics.get(name)
-            if existing is None:
-                existing = self._metrics[name] = make()
-            elif type(existing) is not cls or existing.labels != tuple(labels):
-                raise ValueError(
-                    f"metric {name} is already registered as a {existing.kind} "
-                    f"with labels ({', '.join(existing.labels)})"
-                )
-            return existing
+            self._readers[metric] = reader
 
-    def counter(self, name: str, help: str, labels: Sequence[str] = ()) -> Counter:
-        m = self._get(Counter, name, labels, lambda: Counter(name, help, labels))
-        assert isinstance(m, Counter)
-        return m
+    def describe(self) -> Iterable[Metric]:
+        return [GaugeMetricFamily(m.name, m.help, labels=m.labels) for m in STATE]
 
-    def gauge(self, name: str, help: str, labels: Sequence[str] = ()) -> Gauge:
-        m = self._get(Gauge, name, labels, lambda: Gauge(name, help, labels))
-        assert isinstance(m, Gauge)
-        return m
-
-    def histogram(
-        self, name: str, help: str, labels: Sequence[str] = (), buckets: Sequence[float] = DEFAULT_BUCKETS
-    ) -> Histogram:
-        m = self._get(Histogram, name, labels, lambda: Histogram(name, help, labels, buckets))
-        assert isinstance(m, Histogram)
-        return m
-
-    def callback(
-        self, name: str, help: str, fn: Callable[[], Iterable[Sample]], kind: Kind = "gauge"
-    ) -> None:
-        """Register (or replace) a metric whose samples ``fn`` returns at scrape time."""
-        if kind == "histogram":
-            raise ValueError("callback metrics are counters or gauges")
-        metric = _Callback(name, help, kind, fn)
+    def collect(self) -> Iterator[Metric]:
         with self._lock:
-            existing = self._metrics.get(name)
-            if existing is not None and not isinstance(existing, _Callback):
-                raise ValueError(f"metric {name} is already registered as a {existing.kind}")
-            self._metrics[name] = metric
-
-    def unregister(self, name: str) -> None:
-        with self._lock:
-            self._metrics.pop(name, None)
-
-    def render(self) -> str:
-        """Every metric in the text exposition format (version 0.0.4)."""
-        with self._lock:
-            metrics = sorted(self._metrics.values(), key=lambda m: m.name)
-        out: list[str] = []
-        for m in metrics:
+            readers = sorted(self._readers.items(), key=lambda item: item[0].name)
+        for metric, reader in readers:
             try:
-                lines = m.lines()
-            except Exception:  # noqa: S112 - a failing callback must not break the whole scrape
+                family = _family(metric, reader())
+            except Exception as e:  # one broken reader must not cost the whole scrape
+                self._failed(metric, e)
                 continue
-            out.extend(m.header())
-            out.extend(lines)
-        return "\n".join(out) + "\n" if out else ""
+            yield family
+
+    def _failed(self, metric: StateMetric, error: Exception) -> None:
+        READ_ERRORS.labels(metric=metric.name).inc()
+        kind = (metric.name, error.__class__.__name__)
+        if kind not in self._told:  # the counter tells how often; the log says why, once
+            self._told.add(kind)
+            log.error("metrics.read_failed", metric=metric.name, error=f"{error.__class__.__name__}: {error}")
 
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-REGISTRY = Registry()
+class Metrics:
+    """The daemon's one registry: the instruments, its state readers, process and Python facts."""
 
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.state = StateCollector()
+        # first: a reader that fails is counted in READ_ERRORS of the same scrape
+        self.registry.register(self.state)
+        for instrument in INSTRUMENTS:
+            self.registry.register(instrument)
+        self.registry.register(_AlertPipelineAlias())
+        prometheus_client.ProcessCollector(registry=self.registry)
+        prometheus_client.PlatformCollector(registry=self.registry)
+        prometheus_client.GCCollector(registry=self.registry)
 
-def counter(name: str, help: str, labels: Sequence[str] = ()) -> Counter:
-    return REGISTRY.counter(name, help, labels)
+    def read(self, metric: StateMetric, reader: Reader) -> None:
+        self.state.read(metric, reader)
 
-
-def gauge(name: str, help: str, labels: Sequence[str] = ()) -> Gauge:
-    return REGISTRY.gauge(name, help, labels)
-
-
-def histogram(
-    name: str, help: str, labels: Sequence[str] = (), buckets: Sequence[float] = DEFAULT_BUCKETS
-) -> Histogram:
-    return REGISTRY.histogram(name, help, labels, buckets)
-
-
-def callback(name: str, help: str, fn: Callable[[], Iterable[Sample]], kind: Kind = "gauge") -> None:
-    REGISTRY.callback(name, help, fn, kind)
-
-
-def render() -> str:
-    return REGISTRY.render()
+    def render(self) -> bytes:
+        """The exposition ``GET /metrics`` serves (``CONTENT_TYPE``)."""
+        return generate_latest(self.registry)

@@ -48,9 +48,6 @@ if TYPE_CHECKING:
     from sentinel.vault.client import TokenInfo
 
 log = get_logger("sentinel.post_guard")
-TAKEOVER_EVENTS = metrics.counter(
-    "sentinel_takeover_events_total", "Account events and Vault audit entries handed to the guard", ("kind",)
-)
 ORG_KEY = "__org__"
 TAKEOVER_KEY = "__takeover__"
 PERSIST_SECONDS = 5.0
@@ -190,7 +187,7 @@ class Guard:
         malformed one is logged and dropped (a source never stops on it)."""
         kind = "account" if raw.get("kind") == "account" else "vault" if "request" in raw else "other"
         self.takeover_events[kind] = self.takeover_events.get(kind, 0) + 1
-        TAKEOVER_EVENTS.inc(kind=kind)
+        metrics.TAKEOVER_EVENTS.labels(kind=kind).inc()
         try:
             self.takeover(raw)
         except SentinelError as e:

@@ -14,7 +14,6 @@ See ``docs/alerts.md`` for receivers, routing, grouping and payload shapes.
 from __future__ import annotations
 
 from sentinel.alerts.dispatcher import Dispatcher, send_test
-from sentinel.alerts.metrics import METRICS, AlertMetrics
 from sentinel.alerts.model import Alert, Finding, Severity, Step
 from sentinel.alerts.outbox import AlertOutbox, Delivery
 from sentinel.alerts.receivers import Outcome, Receiver, build_receiver, build_receivers
@@ -22,9 +21,7 @@ from sentinel.alerts.settings import AlertsSettings, ReceiverSettings, RouteSett
 from sentinel.alerts.silences import Silence
 
 __all__ = [
-    "METRICS",
     "Alert",
-    "AlertMetrics",
     "AlertOutbox",
     "AlertsSettings",
     "Delivery",

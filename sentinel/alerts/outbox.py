@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sentinel.alerts.metrics import METRICS
 from sentinel.alerts.model import Alert, Status, Step, alert_from_dict
 from sentinel.alerts.render import Message, build_message
 from sentinel.alerts.routing import (
@@ -35,6 +34,7 @@ from sentinel.alerts.settings import AlertsSettings
 from sentinel.alerts.silences import MATCHERS, Silence, silenced_by
 from sentinel.errors import UsageError
 from sentinel.logs import get_logger
+from sentinel.metrics import ALERT_EVENTS
 from sentinel.redact import scrub
 from sentinel.store import Store
 
@@ -235,7 +235,7 @@ class AlertOutbox:
                 log.info("alert.duplicate", alert_id=same.id, dedup_key=same.dedup_key, kind=same.kind)
                 return same
             self._insert(db, stored, receivers, now)
-        METRICS.inc("alerts_raised")
+        ALERT_EVENTS.labels(event="alerts_raised", receiver="").inc()
         if not receivers:
             log.warning("alert.unrouted", alert_id=stored.id, kind=stored.kind, severity=stored.severity)
         log.info(
@@ -389,7 +389,7 @@ class AlertOutbox:
                 occurred_at=now,
             ).scrubbed()
             self._insert(db, notice, receivers, now)
-        METRICS.inc("alerts_resolved")
+        ALERT_EVENTS.labels(event="alerts_resolved", receiver="").inc()
         log.info(
             "alert.resolved",
             dedup_key=dedup_key,
@@ -551,7 +551,7 @@ class AlertOutbox:
                         (state, seq, receiver),
                     )
                 if muted:
-                    METRICS.inc("alerts_silenced", receiver, len(muted))
+                    ALERT_EVENTS.labels(event="alerts_silenced", receiver=receiver).inc(len(muted))
             sent = created > 0 or repeat
             db.execute(
                 "UPDATE alert_groups SET flush_at = NULL, last_sent_at = CASE WHEN ? THEN ? ELSE last_sent_at END "
@@ -559,7 +559,7 @@ class AlertOutbox:
                 (sent, now, receiver, gk),
             )
         if created:
-            METRICS.inc("notifications_created", receiver, created)
+            ALERT_EVENTS.labels(event="notifications_created", receiver=receiver).inc(created)
         return created
 
     def next_flush_at(self) -> float | None:
@@ -588,7 +588,7 @@ class AlertOutbox:
             "done_at = ?, last_error = '' WHERE id = ? AND state = 'pending'",
             (now, now, delivery.id),
         )
-        METRICS.inc("deliveries_succeeded", delivery.receiver)
+        ALERT_EVENTS.labels(event="deliveries_succeeded", receiver=delivery.receiver).inc()
         log.info(
             "alert.delivered",
             receiver=delivery.receiver,
@@ -603,7 +603,7 @@ class AlertOutbox:
             "last_error = ? WHERE id = ? AND state = 'pending'",
             (now, retry_at, scrub(error)[:500], delivery.id),
         )
-        METRICS.inc("delivery_attempts_failed", delivery.receiver)
+        ALERT_EVENTS.labels(event="delivery_attempts_failed", receiver=delivery.receiver).inc()
         log.warning(
             "alert.delivery_failed",
             receiver=delivery.receiver,
@@ -620,8 +620,8 @@ class AlertOutbox:
             (int(attempted), attempted, now, now, scrub(error)[:500], delivery.id),
         )
         if attempted:
-            METRICS.inc("delivery_attempts_failed", delivery.receiver)
-        METRICS.inc("deliveries_dead_lettered", delivery.receiver)
+            ALERT_EVENTS.labels(event="delivery_attempts_failed", receiver=delivery.receiver).inc()
+        ALERT_EVENTS.labels(event="deliveries_dead_lettered", receiver=delivery.receiver).inc()
         log.error(
             "alert.dead_letter",
             receiver=delivery.receiver,

@@ -1,8 +1,8 @@
 """The daemon's alerts service: the outbox sink for everyone, and the delivery loop.
 
 On start it points ``app.alert`` at the outbox (so the guard, responder and Vault keeper
-raise durable alerts), builds the receivers, starts the ``Dispatcher`` and publishes the
-alert counters and outbox sizes to the metrics registry. A receiver whose secret cannot
+raise durable alerts), builds the receivers, starts the ``Dispatcher`` and gives the
+daemon's metrics the outbox sizes (read at each scrape). A receiver whose secret cannot
 be read is left out (logged and shown in ``sentinel status``); its alerts wait in the
 outbox until a reload brings it back, or go to the dead-letter list after ``dead_after``.
 ``reload`` rebuilds everything from the new config; ``stop`` lets in-flight sends finish.
@@ -10,7 +10,7 @@ outbox until a reload brings it back, or go to the dead-letter list after ``dead
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -18,7 +18,6 @@ import httpx
 from sentinel import metrics
 from sentinel.alerts.bridge import sink_for
 from sentinel.alerts.dispatcher import Dispatcher
-from sentinel.alerts.metrics import METRICS
 from sentinel.alerts.outbox import AlertOutbox
 from sentinel.alerts.receivers import Receiver, build_receiver
 from sentinel.errors import SentinelError
@@ -56,7 +55,7 @@ class AlertService:
         app.alert = sink_for(self.outbox)
         self.dispatcher = Dispatcher(self.outbox, self._receivers(app), transport=self.transport)
         await self.dispatcher.start()
-        self._publish_metrics()
+        app.metrics.read(metrics.ALERT_OUTBOX, self._outbox_sizes)
 
     async def stop(self) -> None:
         if self.dispatcher is not None:
@@ -74,24 +73,8 @@ class AlertService:
         }
         if self.outbox is not None:
             out.update(self.outbox.counts())
-        out["dead_lettered"] = METRICS.value("deliveries_dead_lettered")
+        out["dead_lettered"] = int(metrics.counted(metrics.ALERT_EVENTS, event="deliveries_dead_lettered"))
         return out
 
-    def _publish_metrics(self) -> None:
-        def events() -> Iterable[metrics.Sample]:
-            for name, per_receiver in METRICS.snapshot().items():
-                for receiver, value in per_receiver.items():
-                    yield {"event": name, "receiver": receiver}, float(value)
-
-        def outbox() -> Iterable[metrics.Sample]:
-            if self.outbox is None:
-                return
-            for state, n in self.outbox.counts().items():
-                yield {"state": state}, float(n)
-
-        metrics.callback(
-            "sentinel_alert_events_total", "Alert pipeline events by receiver", events, "counter"
-        )
-        metrics.callback(
-            "sentinel_alert_outbox", "Alert outbox size: pending, delivered, dead, waiting", outbox
-        )
+    def _outbox_sizes(self) -> Mapping[str, int]:
+        return self.outbox.counts() if self.outbox is not None else {}

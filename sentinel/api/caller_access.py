@@ -52,15 +52,6 @@ log = get_logger("sentinel.api.caller_access")
 REFRESH_AHEAD = 0.25
 """The last fraction of a cache entry's life in which a request renews it in the background."""
 
-DECISIONS = metrics.counter(
-    "sentinel_api_authz_decisions_total",
-    "Authorization decisions by capability and result",
-    ("capability", "result"),
-)
-VAULT_SECONDS = metrics.histogram(
-    "sentinel_vault_request_seconds", "Latency of Vault calls made by Sentinel", ("operation",)
-)
-
 
 class VaultLookup(Protocol):
     """The Vault calls authorization needs (``VaultClient`` has them)."""
@@ -204,7 +195,7 @@ class Authorizer:
             raise ApiError("invalid_token", "Vault does not accept this token") from None
         finally:
             self.vault_calls += 1
-            VAULT_SECONDS.observe(time.perf_counter() - t0, operation="token_lookup")
+            metrics.VAULT_SECONDS.labels(operation="token_lookup").observe(time.perf_counter() - t0)
         if info.ttl <= 0 and info.expire_time:
             raise ApiError("invalid_token", "the token has expired")
         lifetime = self.cache_seconds if info.ttl <= 0 else min(self.cache_seconds, float(info.ttl))
@@ -292,7 +283,7 @@ class Authorizer:
             raise ApiError("invalid_token", "Vault does not accept this token") from None
         finally:
             self.vault_calls += 1
-            VAULT_SECONDS.observe(time.perf_counter() - t0, operation="capabilities")
+            metrics.VAULT_SECONDS.labels(operation="capabilities").observe(time.perf_counter() - t0)
         for p, caps in answer.items():
             entry.grants[p] = granted(caps)
         if self.grace is not None:
@@ -315,7 +306,9 @@ class Authorizer:
 
     def record(self, caller: Caller, need: Need, allowed: bool, route: str = "") -> None:
         """Log and count one decision (who, what, where; never the token)."""
-        DECISIONS.inc(capability=need.capability, result="allow" if allowed else "deny")
+        metrics.AUTHZ_DECISIONS.labels(
+            capability=need.capability, result="allow" if allowed else "deny"
+        ).inc()
         log.info(
             "authz.decision",
             actor=caller.actor,

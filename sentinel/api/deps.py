@@ -18,6 +18,7 @@ from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, Responder, Rotator
 from sentinel.console.login import VaultLogin
 from sentinel.inventory import Account, Inventory
+from sentinel.metrics import Metrics
 from sentinel.response.reach import Reach
 from sentinel.watcher.ledger import PublishedLedger
 
@@ -77,6 +78,8 @@ class Deps:
     """Vault password logins for the console's sign-in (``sentinel.console.login``)."""
     aclose: Callable[[], Awaitable[None]] | None = None
     """Releases what the deps opened (connection pools), when the API stops."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """The registry ``GET /metrics`` serves (the daemon's ``App.metrics``)."""
 
 
 class Host(Protocol):

@@ -37,11 +37,6 @@ LOG_EVERY = 60.0
 """Seconds between two ``authz.grace_decision`` lines for one token (the rest are counted)."""
 NEVER = ("/unfreeze",)
 """Capabilities never granted from memory: unfreezing always needs Vault."""
-GRACE_DECISIONS = metrics.counter(
-    "sentinel_api_authz_grace_total",
-    "Authorization while Vault could not answer: from remembered answers, or refused",
-    ("result",),
-)
 
 
 @dataclass(frozen=True)
@@ -111,12 +106,12 @@ class AuthzGrace:
         seen = self._seen.get(key)
         unknown = seen is None or any(p not in seen.grants or p.endswith(NEVER) for p in paths)
         if self.seconds <= 0 or seen is None or unknown:
-            GRACE_DECISIONS.inc(result="unknown")
+            metrics.AUTHZ_GRACE.labels(result="unknown").inc()
             raise error  # never admitted on a guess: Vault has not answered this before
         oldest = min([seen.confirmed, *(seen.grants[p][1] for p in paths)])
         age = self.clock() - oldest
         if age > self.seconds:
-            GRACE_DECISIONS.inc(result="expired")
+            metrics.AUTHZ_GRACE.labels(result="expired").inc()
             log.warning("authz.grace_expired", actor=seen.caller.actor, age=round(age, 1), grace=self.seconds)
             raise ApiError(
                 "authz_grace_expired",
@@ -134,7 +129,7 @@ class AuthzGrace:
         seen, age = self._admit(key, paths, error)
         got = [seen.grants[p][0] for p in paths]
         allowed = all(got)
-        GRACE_DECISIONS.inc(result="allow" if allowed else "deny")
+        metrics.AUTHZ_GRACE.labels(result="allow" if allowed else "deny").inc()
         counted = "allowed" if allowed else "denied"
         seen.unlogged[counted] = seen.unlogged.get(counted, 0) + 1
         now = self.clock()

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from sentinel import metrics
 from sentinel.api.admin import AdminRoutes
@@ -44,15 +44,6 @@ from sentinel.platforms.errors import PlatformNotSupported
 _T = TypeVar("_T")
 log = get_logger("sentinel.api")
 
-REQUESTS = metrics.counter(
-    "sentinel_api_requests_total", "API requests by route and status", ("route", "status")
-)
-LATENCY = metrics.histogram("sentinel_api_request_seconds", "API request latency by route", ("route",))
-CHECKED = metrics.counter(
-    "sentinel_posts_checked_total", "Posts checked at the gate by verdict", ("verdict",)
-)
-PUBLISHED = metrics.counter("sentinel_posts_published_total", "Posts the broker published", ("account",))
-
 POST_ID = re.compile(r"[!-.0-~]{1,512}")
 MAX_TEXT = 100_000
 Handler = Callable[[Request], Awaitable[Response]]
@@ -60,6 +51,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def endpoint(route: str, fn: Handler) -> Handler:
     """Wrap a handler: one JSON error shape, request metrics, no stack trace to the caller."""
+
+    seconds = metrics.API_SECONDS.labels(route=route)
 
     async def handle(request: Request) -> Response:
         t0 = time.perf_counter()
@@ -78,8 +71,8 @@ def endpoint(route: str, fn: Handler) -> Handler:
         except Exception as e:
             log.error("api.internal_error", route=route, error=str(e), exc_info=True)
             response = ApiError("internal_error", "internal error; see the daemon log").response()
-        REQUESTS.inc(route=route, status=response.status_code)
-        LATENCY.observe(time.perf_counter() - t0, route=route)
+        metrics.API_REQUESTS.labels(route=route, status=response.status_code).inc()
+        seconds.observe(time.perf_counter() - t0)
         return response
 
     return handle
@@ -206,7 +199,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
 
     def evaluate(self, event: Event) -> Decision:
         decision = self.decide(event, lambda gate: gate.evaluate(event))
-        CHECKED.inc(verdict=decision.verdict)
+        metrics.POSTS_CHECKED.labels(verdict=decision.verdict).inc()
         log.info(
             "gate.decision",
             event_id=event.id,
@@ -257,7 +250,9 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     async def metrics(self, request: Request) -> Response:
-        return PlainTextResponse(metrics.render(), media_type=metrics.CONTENT_TYPE)
+        # rendered in a worker thread: a scrape of a busy daemon takes milliseconds the gate
+        # should not wait for (the state readers and the store are thread-safe)
+        return Response(await asyncio.to_thread(self.deps.metrics.render), media_type=metrics.CONTENT_TYPE)
 
     # -- gate -----------------------------------------------------------------------------
     async def check(self, request: Request) -> Response:
@@ -373,7 +368,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
             close = getattr(adapter, "aclose", None)
             if close is not None:
                 await close()
-        PUBLISHED.inc(account=account.id)
+        metrics.POSTS_PUBLISHED.labels(account=account.id).inc()
         if self.deps.ledger is not None:
             self.deps.ledger.record(account.id, text, post_id=post.post_id, source="broker")
         hook = getattr(self.deps.gate(), "published", None)

@@ -100,37 +100,16 @@ def alerts_from_store(app: App, limit: int) -> list[dict[str, Any]]:
 
 
 def register_metrics(app: App) -> None:
-    """Scrape-time metrics for values other components keep (alerts, freezes)."""
+    """The daemon's state in its metrics, read at each scrape (Vault, store, freezes, platforms)."""
     from sentinel import metrics
-    from sentinel.alerts.metrics import METRICS
+    from sentinel.platforms.health import publish
     from sentinel.response.store import ResponseStore
 
     rstore = ResponseStore(app.store)
-
-    def alert_counts() -> list[metrics.Sample]:
-        return [
-            ({"counter": name, "receiver": receiver}, float(n))
-            for name, per in METRICS.snapshot().items()
-            for receiver, n in per.items()
-        ]
-
-    metrics.callback(
-        "sentinel_alert_pipeline_total",
-        "Alert pipeline counters (raised, deliveries, ...)",
-        alert_counts,
-        "counter",
-    )
-    metrics.callback(
-        "sentinel_frozen_accounts", "Accounts frozen now", lambda: [({}, float(len(rstore.frozen())))]
-    )
-    metrics.callback(
-        "sentinel_vault_up", "Whether Sentinel reaches Vault", lambda: [({}, 1.0 if app.vault_ok else 0.0)]
-    )
-    metrics.callback(
-        "sentinel_store_up",
-        "Whether the daemon can write its state store",
-        lambda: [({}, 1.0 if app.store_ok else 0.0)],
-    )
+    app.metrics.read(metrics.FROZEN_ACCOUNTS, lambda: len(rstore.frozen()))
+    app.metrics.read(metrics.VAULT_UP, lambda: app.vault_ok)
+    app.metrics.read(metrics.STORE_UP, lambda: app.store_ok)
+    publish(app.metrics)
 
 
 def integrator_events(app: App) -> Callable[[str, Mapping[str, Any]], None]:
@@ -258,4 +237,5 @@ def build_deps(app: App) -> Deps:
         wake=wake_accounts(app),
         incident_log=incidents,
         login=VaultLogin(lambda: app.vault),
+        metrics=app.metrics,
     )

@@ -62,11 +62,6 @@ from sentinel.vault.aio import LoopShared
 from sentinel.vault.client import VaultClient
 
 log = get_logger("sentinel.creds")
-ROTATIONS = metrics.counter(
-    "sentinel_rotations_total",
-    "Credential rotations by result (rotated, resumed, parked, ...) and kind",
-    ("status", "kind"),
-)
 T = TypeVar("T")
 
 Status = Literal[
@@ -295,7 +290,7 @@ class Rotator:
                 self._running.discard((account.id, spec.key))
             result.seconds = time.perf_counter() - t0
         if not dry_run:
-            ROTATIONS.inc(status=result.status, kind=result.kind)
+            metrics.ROTATIONS.labels(status=result.status, kind=result.kind).inc()
         if self.on_result is not None:
             self.on_result(result)
         # The log's redaction processor scrubs every value; a filtered-out event costs nothing.

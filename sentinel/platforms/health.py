@@ -4,7 +4,7 @@ Every request through ``sentinel.platforms.http.HttpClient`` reports here: a suc
 failure it gave up on, or a rate limit the platform asked it to wait out. Per platform this
 keeps the time of the last success, the consecutive failures since, the last error, and
 until when the platform asked Sentinel to wait. ``sentinel status`` shows it (from the
-daemon's heartbeat) and ``/metrics`` exports it:
+daemon's heartbeat) and ``/metrics`` exports it (``publish``):
 
 - ``sentinel_platform_last_success_timestamp_seconds{platform}``
 - ``sentinel_platform_consecutive_errors{platform}``
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sentinel import metrics
+from sentinel.metrics import PLATFORM_ERRORS, PLATFORM_LAST_SUCCESS, PLATFORM_RATE_LIMIT_WAIT, Metrics
 
 
 def _iso(ts: float | None) -> str | None:
@@ -107,8 +107,9 @@ class PlatformHealth:
                 for p, st in sorted(self._state.items())
             }
 
-    def samples(self, field: str) -> list[metrics.Sample]:
-        return [({"platform": p}, float(v[field] or 0.0)) for p, v in self._numbers().items()]
+    def gauge(self, field: str) -> dict[str, float]:
+        """One number per platform (``last_ok``, ``errors`` or ``wait``) for the metrics."""
+        return {p: float(v[field] or 0.0) for p, v in self._numbers().items()}
 
     def _numbers(self) -> dict[str, dict[str, float | None]]:
         now = self.clock()
@@ -126,18 +127,9 @@ class PlatformHealth:
 HEALTH = PlatformHealth()
 """The process's one record (every adapter's HTTP client reports to it)."""
 
-metrics.callback(
-    "sentinel_platform_last_success_timestamp_seconds",
-    "When a call to the platform last succeeded (Unix time; 0: never)",
-    lambda: HEALTH.samples("last_ok"),
-)
-metrics.callback(
-    "sentinel_platform_consecutive_errors",
-    "Calls to the platform that failed (after retries) since the last success",
-    lambda: HEALTH.samples("errors"),
-)
-metrics.callback(
-    "sentinel_platform_rate_limit_wait_seconds",
-    "How much longer the platform asked Sentinel to wait (0: not rate-limited)",
-    lambda: HEALTH.samples("wait"),
-)
+
+def publish(metrics: Metrics, health: PlatformHealth = HEALTH) -> None:
+    """Export ``health`` through the daemon's ``metrics``, read at each scrape."""
+    metrics.read(PLATFORM_LAST_SUCCESS, lambda: health.gauge("last_ok"))
+    metrics.read(PLATFORM_ERRORS, lambda: health.gauge("errors"))
+    metrics.read(PLATFORM_RATE_LIMIT_WAIT, lambda: health.gauge("wait"))

@@ -46,9 +46,6 @@ from sentinel.watcher.account_state import appeared_since_good
 from sentinel.watcher.own_changes import OwnChanges
 
 log = get_logger("sentinel.response")
-FREEZES = metrics.counter(
-    "sentinel_freezes_total", "Accounts frozen, by trigger (automatic, responder)", ("trigger",)
-)
 
 
 class GateControl(Protocol):
@@ -238,7 +235,7 @@ class Responder:
             accounts, STEPS, reason, actor, automatic, operator=operator, done=("gate",), actor_id=actor_id
         )
         gate_seconds = time.perf_counter() - t0
-        FREEZES.inc(len(fresh), trigger="automatic" if automatic else "responder")
+        metrics.FREEZES.labels(trigger="automatic" if automatic else "responder").inc(len(fresh))
         already = [a for a in accounts if a not in fresh]
         short = reason.split(";", maxsplit=1)[0].split(": ", 1)[-1] if automatic else reason
         title = f"{AUTOMATIC if automatic else 'Lockdown'}: {(what if automatic and what else short)[:120]}"

@@ -67,17 +67,6 @@ MIGRATIONS = [
     """,
 ]
 
-ENTRIES = metrics.counter("sentinel_vault_audit_entries_total", "Vault audit-log entries read")
-MALFORMED = metrics.counter(
-    "sentinel_vault_audit_malformed_total", "Vault audit-log lines that were not a JSON audit entry"
-)
-SINK_FAILED = metrics.counter(
-    "sentinel_vault_audit_sink_failures_total", "Vault audit-log entries the sink failed on (skipped)"
-)
-ROTATIONS = metrics.counter(
-    "sentinel_vault_audit_rotations_total", "Vault audit-log rotations followed", ("how",)
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -189,16 +178,16 @@ class AuditLogTailer:
         entry = parse_entry(line)
         if entry is None:
             self.malformed += 1
-            MALFORMED.inc()
+            metrics.VAULT_AUDIT_MALFORMED.inc()
             log.warning("vault_audit.malformed_line", path=str(self.path), offset=offset, length=len(line))
             return
         self.entries += 1
-        ENTRIES.inc()
+        metrics.VAULT_AUDIT_ENTRIES.inc()
         try:
             await self.sink(entry)
         except Exception as e:  # one entry the sink chokes on must not stop the log (or loop on it)
             self.failed += 1
-            SINK_FAILED.inc()
+            metrics.VAULT_AUDIT_SINK_FAILURES.inc()
             log.error(
                 "vault_audit.sink_failed", path=str(self.path), offset=offset, error=e.__class__.__name__
             )
@@ -267,7 +256,7 @@ class AuditLogTailer:
 
     def _count_rotation(self, how: str) -> None:
         self.rotations += 1
-        ROTATIONS.inc(how=how)
+        metrics.VAULT_AUDIT_ROTATIONS.labels(how=how).inc()
         log.info("vault_audit.rotated", path=str(self.path), how=how)
 
     async def read_available(self) -> None:

@@ -70,11 +70,6 @@ SETTLE_SECONDS = 86400.0
 """A snapshot becomes the account's last known-good one once no change but Sentinel's own
 has been seen for this long (a hijacker's additions are not 'good' the next morning)."""
 
-SNAPSHOTS = metrics.counter(
-    "sentinel_account_snapshots_total", "Account-state snapshots taken", ("platform", "outcome")
-)
-CHANGES = metrics.counter("sentinel_account_changes_total", "Account events from snapshot diffs", ("field",))
-
 
 def diff(account: str, old: Mapping[str, Any], new: Mapping[str, Any], ts: str) -> list[dict[str, Any]]:
     """The account events that turn snapshot ``old`` into ``new`` (ids and clients left to the caller)."""
@@ -194,7 +189,7 @@ class AccountStateWatcher:
         except SentinelError as e:
             watched.errors += 1
             watched.last_error = e.message
-            SNAPSHOTS.inc(platform=platform, outcome="error")
+            metrics.ACCOUNT_SNAPSHOTS.labels(platform=platform, outcome="error").inc()
             log.warning("account_state.snapshot_failed", account=account, error=e.message)
             return []
         ts = format_ts(self.clock())
@@ -205,13 +200,15 @@ class AccountStateWatcher:
             value = event["new"] if event["new"] is not None else event["old"]
             if isinstance(value, str) and self.own.claim(account, event["field"], value):
                 event["client"] = "Sentinel"
-            CHANGES.inc(field=event["field"])
+            metrics.ACCOUNT_CHANGES.labels(field=event["field"]).inc()
             await self.sink(event)
         self._keep(account, current, ts, foreign=any(e.get("client") != "Sentinel" for e in events))
         watched.snapshots += 1
         watched.events += len(events)
         watched.errors = 0
-        SNAPSHOTS.inc(platform=platform, outcome="baseline" if previous is None else "ok")
+        metrics.ACCOUNT_SNAPSHOTS.labels(
+            platform=platform, outcome="baseline" if previous is None else "ok"
+        ).inc()
         if previous is None:
             log.info("account_state.baseline", account=account, fields=sorted(current))
         return events
@@ -258,7 +255,7 @@ class AccountStateWatcher:
         except Exception as e:  # an unexpected API shape or a failing sink: never the end of watching
             watched.errors += 1
             watched.last_error = f"{e.__class__.__name__}: {e}"
-            SNAPSHOTS.inc(platform=watched.adapter.info.platform, outcome="error")
+            metrics.ACCOUNT_SNAPSHOTS.labels(platform=watched.adapter.info.platform, outcome="error").inc()
             log.error("account_state.snapshot_crashed", account=watched.account, error=watched.last_error)
 
     async def _loop(self, watched: _Watched) -> None:

@@ -30,12 +30,6 @@ from sentinel.watcher.watcher import Watcher
 
 log = get_logger("sentinel.watcher.push")
 
-PUSHED = metrics.counter(
-    "sentinel_watcher_pushes_total",
-    "Changes streams and webhooks reported for watched accounts",
-    ("source", "kind"),
-)
-
 OnAccount = Callable[[Change], None]
 HOOK_IDS = {"facebook": ("meta", "page_id"), "instagram": ("meta", "ig_user_id"), "x": ("x", "user_id")}
 """Platform -> (webhook, the credential field holding the id deliveries name)."""
@@ -137,7 +131,7 @@ class PushSources:
             creds: Mapping[str, str] = getattr(adapter, "credentials", {})
             if creds.get(HOOK_IDS[adapter.info.platform][1]) in wanted and self.watcher.wake(account):
                 woken.append(account)
-                PUSHED.inc(source=hook, kind=POSTS)
+                metrics.WATCHER_PUSHES.labels(source=hook, kind=POSTS).inc()
         return sorted(woken)
 
     def remove(self, account: str) -> None:
@@ -155,7 +149,7 @@ class PushSources:
 
     def change(self, change: Change) -> None:
         self.changes += 1
-        PUSHED.inc(source=change.source.partition(":")[0], kind=change.kind)
+        metrics.WATCHER_PUSHES.labels(source=change.source.partition(":")[0], kind=change.kind).inc()
         log.info(
             "watcher.pushed", account=change.account, kind=change.kind, what=change.what, source=change.source
         )

@@ -12,10 +12,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from sentinel.alerts.dispatcher import Dispatcher
-from sentinel.alerts.metrics import METRICS
 from sentinel.alerts.model import Alert
 from sentinel.alerts.outbox import AlertOutbox
 from sentinel.alerts.receivers import build_receivers
+from sentinel.metrics import ALERT_EVENTS, counted
 from sentinel.store import Store
 from tests.alerts.conftest import alerts_settings
 from tests.alerts.httpreceiver import Hang, HttpReceiver, Reply
@@ -63,7 +63,7 @@ async def test_delivers_through_429_500_and_a_timeout(store: Store, http_receive
     http_receiver.on("/hook", Reply(429, {"Retry-After": "1"}, "slow down"), Reply(500, body="boom"), Hang(3))
     outbox = AlertOutbox(store, alerts_settings(config(http_receiver.url)))
     dispatcher = Dispatcher(outbox, build_receivers(outbox.settings))
-    before = METRICS.value("delivery_attempts_failed", "hook")
+    before = counted(ALERT_EVENTS, event="delivery_attempts_failed", receiver="hook")
     outbox.raise_alert(alert())
     try:
         await until(lambda: outbox.counts()["delivered"] == 1, dispatcher)
@@ -78,7 +78,7 @@ async def test_delivers_through_429_500_and_a_timeout(store: Store, http_receive
     assert http_receiver.accepted("/hook")[0].json()["data"]["alerts"][0]["summary"] == "post 1 held"
     d = outbox.deliveries("delivered")[0]
     assert d.attempts == 4 and d.last_error == ""
-    assert METRICS.value("delivery_attempts_failed", "hook") == before + 3
+    assert counted(ALERT_EVENTS, event="delivery_attempts_failed", receiver="hook") == before + 3
 
 
 async def test_a_rejected_payload_is_dead_lettered_with_a_log_line_and_a_metric(
@@ -87,13 +87,13 @@ async def test_a_rejected_payload_is_dead_lettered_with_a_log_line_and_a_metric(
     http_receiver.on("/hook", Reply(400, body="invalid_payload"))
     outbox = AlertOutbox(store, alerts_settings(config(http_receiver.url)))
     dispatcher = Dispatcher(outbox, build_receivers(outbox.settings))
-    before = METRICS.value("deliveries_dead_lettered", "hook")
+    before = counted(ALERT_EVENTS, event="deliveries_dead_lettered", receiver="hook")
     outbox.raise_alert(alert())
     with capture_logs() as logs:
         await dispatcher.tick()
     dead = outbox.dead()
     assert len(dead) == 1 and "HTTP 400" in dead[0].last_error
-    assert METRICS.value("deliveries_dead_lettered", "hook") == before + 1
+    assert counted(ALERT_EVENTS, event="deliveries_dead_lettered", receiver="hook") == before + 1
     assert next(e for e in logs if e["event"] == "alert.dead_letter")["receiver"] == "hook"
     # Fixed on the receiver's side: retry brings it back and it goes through.
     assert outbox.retry([dead[0].id]) == 1

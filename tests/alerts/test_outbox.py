@@ -7,10 +7,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sentinel.alerts.metrics import METRICS
 from sentinel.alerts.model import Alert, Step
 from sentinel.alerts.outbox import AlertOutbox
 from sentinel.alerts.render import Message
+from sentinel.metrics import ALERT_EVENTS, counted
 from sentinel.store import Store
 from tests.alerts.conftest import FakeClock, make_outbox
 
@@ -140,14 +140,14 @@ def test_resolve_sends_a_resolved_notice_to_the_same_receivers(store: Store, clo
 def test_silences_mute_matching_alerts_only_while_active(store: Store, clock: FakeClock) -> None:
     outbox = make_outbox(store, clock, {**CFG, "routes": [{"receivers": ["chat"]}]})
     renders = Renders()
-    before = METRICS.value("alerts_silenced", "chat")
+    before = counted(ALERT_EVENTS, event="alerts_silenced", receiver="chat")
     s = outbox.add_silence("account", "noisy-*", 600, author="alice", comment="migration")
     outbox.raise_alert(Alert(kind="held_post", summary="held", accounts=("noisy-1",), rule="r"))
     outbox.raise_alert(Alert(kind="held_post", summary="held", accounts=("quiet-1",), rule="r"))
     clock.advance(10)
     assert outbox.flush_due(renders) == 1
     assert renders.messages[-1][1].accounts == ("quiet-1",)
-    assert METRICS.value("alerts_silenced", "chat") == before + 1
+    assert counted(ALERT_EVENTS, event="alerts_silenced", receiver="chat") == before + 1
     assert [x.id for x in outbox.silences()] == [s.id]
     assert outbox.expire_silence(s.id)
     assert outbox.silences() == []
@@ -172,13 +172,13 @@ def test_receiver_not_configured_here_leaves_the_group_then_dead_letters(
     assert outbox.flush_due(Renders()) == 1
     assert outbox.waiting_alerts() == 0
     # A delivery for a receiver this process does not know is dead-lettered once old.
-    before = METRICS.value("deliveries_dead_lettered", "pager")
+    before = counted(ALERT_EVENTS, event="deliveries_dead_lettered", receiver="pager")
     assert outbox.sweep_dead(clock.now, ["chat"]) == 0
     clock.advance(24 * 3600)
     assert outbox.sweep_dead(clock.now, ["chat"]) == 1
     assert [d.receiver for d in outbox.dead()] == ["pager"]
     assert "not configured" in outbox.dead()[0].last_error
-    assert METRICS.value("deliveries_dead_lettered", "pager") == before + 1
+    assert counted(ALERT_EVENTS, event="deliveries_dead_lettered", receiver="pager") == before + 1
     assert outbox.retry(receiver="pager") == 1
     assert [d.receiver for d in outbox.pending()] == ["chat", "pager"]
 

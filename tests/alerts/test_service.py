@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentinel import metrics
 from sentinel.alerts.service import AlertService
 from sentinel.config import Config, parse_config
+from sentinel.metrics import Metrics
 from sentinel.store import Store
 from tests.alerts.httpreceiver import HttpReceiver
 
@@ -23,6 +23,7 @@ class FakeApp:
     store: Store
     alert: Any = None
     errors: list[tuple[str, str]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def record_error(self, where: str, message: str) -> None:
         self.errors.append((where, message))
@@ -57,9 +58,10 @@ async def test_service_delivers_app_alerts_and_reports_unavailable_receivers(
         status = service.status()
         assert status["receivers"] == ["chat"] and "broken" in status["unavailable"]
         assert app.errors and app.errors[0][0] == "alerts" and "url_file" in app.errors[0][1]
-        text = metrics.render()
+        text = app.metrics.render().decode()
         assert 'sentinel_alert_events_total{event="deliveries_succeeded",receiver="chat"}' in text
-        assert 'sentinel_alert_outbox{state="delivered"}' in text
+        assert 'sentinel_alert_outbox{state="delivered"} ' in text
+        assert 'sentinel_alert_outbox{state="dead"} 0.0' in text
         await service.reload(app)
         assert service.status()["delivered"] >= 1
     finally:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from sentinel.api.app import create_app
-from sentinel.creds.rotator import ROTATIONS
+from sentinel.metrics import ROTATIONS, counted
 from sentinel.store import Store
 from tests.api.conftest import World, build_deps
 
@@ -42,14 +42,14 @@ async def test_an_admin_rotates_an_account_now_and_the_new_password_works(
 ) -> None:
     audits: list[Audit] = []
     before_version, before = current_password(world, "acct-c")
-    counted = ROTATIONS.value(status="rotated", kind="password")
+    before_count = counted(ROTATIONS, status="rotated", kind="password")
     async with await client_for(world, tmp_path, audits) as client:
         resp = await client.post(
             "/v1/accounts/acct-c/rotate", json={"reason": "a contractor left"}, headers=world.auth("op-all")
         )
         scrape = (await client.get("/metrics")).text
-    assert ROTATIONS.value(status="rotated", kind="password") == counted + 1
-    assert f'sentinel_rotations_total{{status="rotated",kind="password"}} {int(counted + 1)}' in scrape
+    assert counted(ROTATIONS, status="rotated", kind="password") == before_count + 1
+    assert f'sentinel_rotations_total{{kind="password",status="rotated"}} {before_count + 1}' in scrape
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["ok"] is True and [r["status"] for r in body["results"]] == ["rotated"]

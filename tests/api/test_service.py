@@ -14,6 +14,7 @@ from sentinel.api.service import ApiService
 from sentinel.api.wiring import build_deps
 from sentinel.config import ApiSettings, Config, GeneralSettings
 from sentinel.daemon import App
+from sentinel.metrics import FROZEN_ACCOUNTS
 from sentinel.post_guard import Guard
 from sentinel.response import stepup
 from sentinel.response.responder import Responder
@@ -70,8 +71,22 @@ async def test_service_serves_the_gate_through_the_guard(world: World, tmp_path:
             assert ok.json()["verdict"] == "allow"
             # the guard expects the approved post on the platform: the watcher will reconcile it
             assert guard.ledger.match("acct-b", "999", "Hello from the gate") == "text"
-            metrics = (await c.get("/metrics")).text
-            assert "sentinel_frozen_accounts 0" in metrics and "sentinel_vault_up 1" in metrics
+            scrape = await c.get("/metrics")
+            assert scrape.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+            assert (
+                "\nsentinel_frozen_accounts 0.0\n" in scrape.text
+                and "\nsentinel_vault_up 1.0\n" in scrape.text
+            )
+            assert '\nsentinel_posts_checked_total{verdict="block"} ' in scrape.text
+
+            def unreadable() -> int:
+                raise OSError("disk I/O error")
+
+            app.metrics.read(FROZEN_ACCOUNTS, unreadable)  # a store that cannot be read any more
+            scrape = await c.get("/metrics")
+            assert scrape.status_code == 200 and "\nsentinel_vault_up 1.0\n" in scrape.text
+            assert "sentinel_frozen_accounts " not in scrape.text
+            assert '\nsentinel_metrics_read_errors_total{metric="sentinel_frozen_accounts"} ' in scrape.text
         assert guard.checked.get("block") == 1
         assert api.status()["url"] == url
     finally:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sentinel import metrics
+from sentinel.metrics import Metrics
 from sentinel.platforms.errors import PlatformRateLimited, PlatformUnavailable
-from sentinel.platforms.health import HEALTH
+from sentinel.platforms.health import HEALTH, publish
 from sentinel.platforms.http import HttpClient
 
 
@@ -52,9 +52,17 @@ async def test_failures_count_until_a_success_and_rate_limits_show_their_wait(
     health = HEALTH.snapshot()["hx"]
     assert health["consecutive_errors"] == 2 and 100 < health["rate_limit_wait"] <= 120
     assert health["last_success"] is None and "HTTP 429" in health["last_error"]
-    text = metrics.render()
-    assert 'sentinel_platform_consecutive_errors{platform="hx"} 2' in text
-    assert 'sentinel_platform_last_success_timestamp_seconds{platform="hx"} 0' in text
+    exported = Metrics()
+    publish(exported)
+    text = exported.render().decode()
+    assert 'sentinel_platform_consecutive_errors{platform="hx"} 2.0' in text
+    assert 'sentinel_platform_last_success_timestamp_seconds{platform="hx"} 0.0' in text
+    wait = next(
+        line
+        for line in text.splitlines()
+        if line.startswith('sentinel_platform_rate_limit_wait_seconds{platform="hx"}')
+    )
+    assert 100 < float(wait.split()[-1]) <= 120
 
     # while the platform's Retry-After runs, nothing of this account's is sent, whoever asks
     other_caller = client("hx", [])  # another client of the same account: a snapshot, a freeze step

@@ -14,11 +14,12 @@ import pytest
 from sentinel.config import VaultSettings
 from sentinel.errors import SentinelError, VaultPermissionDenied
 from sentinel.inventory import Account, Inventory, parse_inventory
+from sentinel.metrics import FREEZES, counted
 from sentinel.platforms import create_adapter
 from sentinel.platforms.base import PlatformAdapter
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.containment import VaultContainment, freeze_policy_name
-from sentinel.response.responder import FREEZES, Evidence, Responder, ResponderSettings
+from sentinel.response.responder import Evidence, Responder, ResponderSettings
 from sentinel.response.service import VaultAdapters
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
@@ -152,7 +153,7 @@ async def test_freeze_cuts_the_attacker_off_and_keeps_the_record(world: World) -
     assert world.operator.kv_read("accounts/acct-0/password").data  # before: operators can read
 
     evidence = [Evidence("acct-0", "p-1", "free crypto https://evil.example", "2026-11-28T10:00:00Z")]
-    frozen_before = FREEZES.value(trigger="automatic")
+    frozen_before = counted(FREEZES, trigger="automatic")
     report = await world.responder().lock(
         ["acct-0"],
         "out-of-band post",
@@ -163,7 +164,7 @@ async def test_freeze_cuts_the_attacker_off_and_keeps_the_record(world: World) -
     )
 
     assert "acct-0" in world.gate.blocked
-    assert FREEZES.value(trigger="automatic") == frozen_before + 1
+    assert counted(FREEZES, trigger="automatic") == frozen_before + 1
     steps = {s.step: s.status for s in report.accounts[0].steps}
     assert steps == {
         "gate": "done",
