@@ -18,31 +18,18 @@ from sentinel.vault.bootstrap import issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import AUDIT_DEVICE, DevVault
 from sentinel.watcher.takeover_sources import TakeoverSources
-from tests.conftest import Deployment, new_mount, running_app
+from tests.audited_deployment import audited_deployment
+from tests.conftest import running_app
 from tests.waiting import wait_for
 
 
 async def test_a_token_named_like_sentinel_is_not_sentinel_and_a_reissued_daemon_token_is(
     audited_bao: DevVault, tmp_path: Path
 ) -> None:
-    settings, admin, daemon, first_token = new_mount(audited_bao, "imp")
-    assert settings.audit_device == AUDIT_DEVICE
-    (tmp_path / "vault-token").write_text(first_token)
-    d = Deployment(dir=tmp_path, vault=audited_bao, settings=settings, token=first_token, admin=admin)
     accounts = [f"brand-{i}" for i in range(3)]
-    (tmp_path / "inventory.toml").write_text(
-        "".join(
-            f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}"\ntimezone = "UTC"\n'
-            'publishing = "gated"\ncredentials = [{ kind = "password" }]\n'
-            for a in accounts
-        )
-    )
-    d.write_config('[watcher]\naccount_state_interval = "1h"\naccount_state_jitter = 0\n')
-    d.config.write_text(
-        d.config.read_text().replace(
-            "[api]", f'audit_log = "{audited_bao.audit_log}"\naudit_device = "{AUDIT_DEVICE}"\n[api]', 1
-        )
-    )
+    d = audited_deployment(audited_bao, tmp_path, "imp", accounts)
+    settings, admin, first_token = d.settings, d.admin, d.token
+    assert settings.audit_device == AUDIT_DEVICE
     config = load_config(d.config, env={})
     for a in accounts:
         admin.kv_write(f"accounts/{a}/password", {"value": f"pw-{secrets.token_hex(8)}"}, cas=0)
@@ -80,7 +67,6 @@ async def test_a_token_named_like_sentinel_is_not_sentinel_and_a_reissued_daemon
     assert as_logged(second_token) not in watched
     # ... and the insider's token, named like Sentinel, is watched like anyone else
     assert as_logged(fake) in watched
-    daemon.close()
     admin.close()
 
 

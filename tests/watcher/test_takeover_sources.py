@@ -24,7 +24,8 @@ from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import AUDIT_DEVICE, DevVault
 from sentinel.watcher.service import WatcherService
 from sentinel.watcher.takeover_sources import TakeoverSources
-from tests.conftest import Deployment, new_mount, running_app
+from tests.audited_deployment import audited_deployment
+from tests.conftest import Deployment, running_app
 from tests.engine import takeover_sim as sim
 from tests.response.pds_account import STREAM_ONLY, protected_app, xrpc
 from tests.waiting import wait_for
@@ -122,23 +123,9 @@ async def test_an_operator_reading_twenty_accounts_credentials_is_contained_and_
     audited_bao: DevVault, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     # A deployment on the OpenBao whose file audit log the daemon tails.
-    settings, admin, _, token = new_mount(audited_bao, "e")
-    (tmp_path / "vault-token").write_text(token)
-    d = Deployment(dir=tmp_path, vault=audited_bao, settings=settings, token=token, admin=admin)
     accounts = [f"brand-{i:02d}" for i in range(20)]
-    (tmp_path / "inventory.toml").write_text(
-        "".join(
-            f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}"\ntimezone = "UTC"\n'
-            'publishing = "gated"\nowners = ["op-mal"]\ncredentials = [{ kind = "password" }]\n'
-            for a in accounts
-        )
-    )
-    d.write_config('[watcher]\naccount_state_interval = "1h"\naccount_state_jitter = 0\n')
-    d.config.write_text(
-        d.config.read_text().replace(
-            "[api]", f'audit_log = "{audited_bao.audit_log}"\naudit_device = "{AUDIT_DEVICE}"\n[api]', 1
-        )
-    )
+    d = audited_deployment(audited_bao, tmp_path, "e", accounts, owners=["op-mal"])
+    settings, admin = d.settings, d.admin
     config = load_config(d.config, env={})
     vault = VaultClient.from_settings(config.vault, env={})
     for a in accounts:
