@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sentinel.activity import last_posts
@@ -13,7 +14,7 @@ from sentinel.errors import VaultError
 from sentinel.inventory import Inventory
 from sentinel.posture import CredentialInfo, audit_posture
 from sentinel.response.reach import freeze_gaps, reach_for
-from sentinel.response.store import ResponseStore
+from sentinel.response.store import FreezeRecord, ResponseStore
 from sentinel.vault.layout import account_prefix, credential_path
 from sentinel.vault.policies import freeze_policy_name
 
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("accounts", help="list, show and audit protected accounts")
     p.add_argument("--inventory", help="inventory file (default: [sentinel] inventory)")
     asub = p.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
-    ls = asub.add_parser("list", help="one line per account")
+    ls = asub.add_parser("list", help="one line per account with its state (ok, frozen, locked)")
     ls.add_argument("--tag", action="append", default=[], help="only accounts with this tag (repeatable)")
     ls.add_argument("--platform", action="append", default=[], help="only accounts on this platform")
     ls.set_defaults(func=handle_list)
@@ -46,19 +47,20 @@ def handle_list(ctx: Context, args: argparse.Namespace) -> int:
         if (not args.tag or set(args.tag) & set(a.tags))
         and (not args.platform or a.platform in args.platform)
     ]
-    frozen = set(ResponseStore(ctx.store).frozen())
+    frozen = ResponseStore(ctx.store).frozen_records()
     if ctx.as_json:
-        emit_json([a.to_dict() | {"frozen": a.id in frozen} for a in accounts])
+        emit_json([a.to_dict() | {"state": _state(frozen, a.id), "frozen": a.id in frozen} for a in accounts])
         return 0
     table(
-        ["id", "platform", "handle", "publishing", "state", "owners", "tags"],
+        ["id", "platform", "handle", "publishing", "state", "since", "owners", "tags"],
         [
             (
                 a.id + (" (retired)" if a.retired else ""),
                 a.platform,
                 a.handle,
                 a.publishing,
-                "FROZEN" if a.id in frozen else "active",
+                _state(frozen, a.id),
+                frozen[a.id].since[:19].replace("T", " ") if a.id in frozen else None,
                 len(a.owners),
                 ",".join(a.tags),
             )
@@ -66,6 +68,12 @@ def handle_list(ctx: Context, args: argparse.Namespace) -> int:
         ],
     )
     return 0
+
+
+def _state(frozen: Mapping[str, FreezeRecord], account: str) -> str:
+    """ok, frozen (blocked at the gate and in Vault) or locked (at the platform too)."""
+    record = frozen.get(account)
+    return "ok" if record is None else record.state
 
 
 def handle_show(ctx: Context, args: argparse.Namespace) -> int:

@@ -12,18 +12,17 @@ if TYPE_CHECKING:
 
 def status_section(ctx: Context) -> dict[str, Any]:
     store = ResponseStore(ctx.store)
-    frozen = [r for r in (store.get(a) for a in store.frozen()) if r is not None]
+    frozen = store.frozen_records().values()
     return {
         "count": len(frozen),
         "accounts": {
             r.account: {
+                "state": r.state,
                 "since": r.since,
                 "reason": r.reason,
                 "by": r.actor,
                 "incident": r.incident,
-                "steps": "complete"
-                if r.complete
-                else ("to-do left" if r.settled else "in progress or failed"),
+                "steps": r.progress,
             }
             for r in frozen
         },

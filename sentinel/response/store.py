@@ -129,6 +129,19 @@ class FreezeRecord:
         """Every step done or deliberately skipped: no failure and no manual to-do left."""
         return all(s.status in ("done", "skipped") for s in self.steps)
 
+    @property
+    def state(self) -> str:
+        """``locked`` once the platform locked the account too, else ``frozen`` (blocked at the
+        gate and in Vault; the platform's lock not done, not possible or still to come)."""
+        return "locked" if any(s.step == "lock" and s.status == "done" for s in self.steps) else "frozen"
+
+    @property
+    def progress(self) -> str:
+        """The steps in a word: complete, to-do left (for a person), or in progress or failed."""
+        if self.complete:
+            return "complete"
+        return "to-do left" if self.settled else "in progress or failed"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "account": self.account,
@@ -258,19 +271,20 @@ class ResponseStore:
                 (account, row["generation"]),
             )
         ]
-        return FreezeRecord(
-            account=row["account"],
-            frozen=bool(row["frozen"]),
-            since=row["since"],
-            reason=row["reason"],
-            actor=row["actor"],
-            automatic=bool(row["automatic"]),
-            operator=row["operator"],
-            incident=row["incident"],
-            generation=int(row["generation"]),
-            steps=steps,
-            actor_id=row["actor_id"],
-        )
+        return _record(row, steps)
+
+    def frozen_records(self) -> dict[str, FreezeRecord]:
+        """Every frozen account's record with its current steps, in two queries (for lists)."""
+        rows = self.store.query("SELECT * FROM freezes WHERE frozen = 1 ORDER BY account")
+        steps: dict[str, list[StepState]] = {}
+        for r in self.store.query(
+            "SELECT s.* FROM freeze_steps s JOIN freezes f ON f.account = s.account "
+            "AND f.generation = s.generation WHERE f.frozen = 1 ORDER BY s.rowid"
+        ):
+            steps.setdefault(r["account"], []).append(
+                StepState(r["step"], r["status"], int(r["attempts"]), r["detail"])
+            )
+        return {r["account"]: _record(r, steps.get(r["account"], [])) for r in rows}
 
     def frozen(self) -> list[str]:
         return [
@@ -416,3 +430,19 @@ class ResponseStore:
             (str(e["data"].get("assignee", "")) for e in reversed(out["events"]) if e["kind"] == "assign"), ""
         )
         return out
+
+
+def _record(row: Any, steps: list[StepState]) -> FreezeRecord:
+    return FreezeRecord(
+        account=row["account"],
+        frozen=bool(row["frozen"]),
+        since=row["since"],
+        reason=row["reason"],
+        actor=row["actor"],
+        automatic=bool(row["automatic"]),
+        operator=row["operator"],
+        incident=row["incident"],
+        generation=int(row["generation"]),
+        steps=steps,
+        actor_id=row["actor_id"],
+    )

@@ -26,17 +26,25 @@ def test_list_and_show(deployment: Deployment, capsys: pytest.CaptureFixture[str
     assert "no account with id 'nope'" in capsys.readouterr().err
 
 
-def test_list_shows_which_accounts_are_frozen(
-    deployment: Deployment, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_list_shows_each_accounts_state(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
     with Store(deployment.dir / "state" / "sentinel.sqlite3") as store:
-        ResponseStore(store).mark_frozen(["example-brand-x"], ["gate"], "phished", "op-raj", False)
+        rstore = ResponseStore(store)
+        rstore.mark_frozen(
+            ["example-brand-x", "example-brand-facebook"], ["gate", "lock"], "phished", "op-raj", False
+        )
+        rstore.set_step("example-brand-facebook", "lock", "done")
+        rstore.set_step("example-brand-x", "lock", "todo", "lock it by hand")
     assert main(deployment.cli("accounts", "list", "--tag", "brand")) == 0
-    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
-    assert "FROZEN" in rows["example-brand-x"] and "active" in rows["example-brand-facebook"]
-    assert main(["--json", *deployment.cli("accounts", "list", "--tag", "brand")]) == 0
-    frozen = {a["id"]: a["frozen"] for a in json.loads(capsys.readouterr().out)}
-    assert frozen["example-brand-x"] is True and frozen["example-brand-facebook"] is False
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert rows["ID"][4] == "STATE"
+    states = {a: cols[4] for a, cols in rows.items() if a != "ID"}
+    assert states["example-brand-x"] == "frozen"  # blocked at the gate and in Vault, not at the platform
+    assert states["example-brand-facebook"] == "locked"  # the platform locked it too
+    assert states["example-brand-instagram"] == "ok"
+    assert main(deployment.cli("accounts", "list", "--tag", "brand", "--json")) == 0
+    got = {a["id"]: (a["state"], a["frozen"]) for a in json.loads(capsys.readouterr().out)}
+    assert got["example-brand-x"] == ("frozen", True) and got["example-brand-facebook"] == ("locked", True)
+    assert got["example-brand-instagram"] == ("ok", False)
 
 
 def test_audit_reports_posture(deployment: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
