@@ -20,6 +20,7 @@ from sentinel.console.login import VaultLogin
 from sentinel.inventory import Account, Inventory
 from sentinel.metrics import Metrics
 from sentinel.response.reach import Reach
+from sentinel.response.store import FreezeRecord
 from sentinel.watcher.ledger import PublishedLedger
 
 AuditSink = Callable[[str, str, str, Mapping[str, Any]], None]
@@ -72,6 +73,8 @@ class Deps:
     extras: dict[str, Any] = field(default_factory=dict)
     """State handlers keep between requests (the webhooks' seen deliveries)."""
     clock: Callable[[], float] = time.time
+    freezes: Callable[[], Mapping[str, FreezeRecord]] | None = None
+    """Every frozen account's freeze record (who, why, its steps), for account states."""
     incident_log: IncidentLog | None = None
     """Notes, assignment and closing of incidents (``/v1/incidents/{id}/...``)."""
     login: VaultLogin | None = None

@@ -173,6 +173,13 @@ class HeldStore:
         )
         return int(row["n"]) if row else 0
 
+    def counts(self, status: str = "held") -> dict[str, int]:
+        """How many posts are in ``status``, per account (one query, for account lists)."""
+        rows = self.store.query(
+            "SELECT account, COUNT(*) AS n FROM api_held_posts WHERE status = ? GROUP BY account", (status,)
+        )
+        return {str(r["account"]): int(r["n"]) for r in rows}
+
     def transition(
         self, held_id: str, from_states: tuple[str, ...], to: str, actor: str, at: float, reason: str = ""
     ) -> HeldPost | None:

@@ -184,30 +184,43 @@ SCHEMAS: dict[str, Any] = {
             "retired": {"type": "boolean"},
         },
     },
-    "AccountStatus": {
+    "AccountState": {
+        "type": "object",
+        "description": "ok; frozen: blocked at the gate and denied in Vault; locked: frozen and locked "
+        "at the platform too",
+        "required": ["state", "frozen", "held"],
+        "properties": {
+            "state": {"type": "string", "enum": ["ok", "frozen", "locked"]},
+            "frozen": {"type": "boolean"},
+            "frozen_since": NSTR,
+            "freeze_reason": NSTR,
+            "frozen_by": NSTR,
+            "automatic": {"type": ["boolean", "null"]},
+            "incident": {"type": ["integer", "null"]},
+            "held": {"type": "integer"},
+        },
+    },
+    "AccountListed": {
         "allOf": [
             _ref("Account"),
             {
                 "type": "object",
                 "required": ["status", "capabilities"],
-                "properties": {
-                    "timezone": STR,
-                    "domains": {"type": "array", "items": STR},
-                    "status": {
-                        "type": "object",
-                        "required": ["frozen", "held"],
-                        "properties": {
-                            "frozen": {"type": "boolean"},
-                            "frozen_since": NSTR,
-                            "freeze_reason": NSTR,
-                            "held": {"type": "integer"},
-                        },
-                    },
-                    "capabilities": {
-                        "type": "array",
-                        "items": {"type": "string", "enum": list(CAPABILITIES)},
-                    },
-                },
+                "properties": {"status": _ref("AccountState"), "capabilities": _ref("Capabilities")},
+            },
+        ]
+    },
+    "Capabilities": {
+        "type": "array",
+        "description": "what the caller's token may do on the account (and globally)",
+        "items": {"type": "string", "enum": list(CAPABILITIES)},
+    },
+    "AccountStatus": {
+        "allOf": [
+            _ref("AccountListed"),
+            {
+                "type": "object",
+                "properties": {"timezone": STR, "domains": {"type": "array", "items": STR}},
             },
         ]
     },
@@ -362,9 +375,14 @@ def document() -> dict[str, Any]:
         },
         "/v1/accounts": {
             "get": _op(
-                "Accounts the caller holds analytics on",
+                "Accounts the caller holds analytics on, each with its state (ok, frozen, locked) "
+                "and the caller's capabilities on it",
                 _ok(
-                    {"type": "object", "required": ["accounts"], "properties": {"accounts": _arr("Account")}}
+                    {
+                        "type": "object",
+                        "required": ["accounts"],
+                        "properties": {"accounts": _arr("AccountListed")},
+                    }
                 ),
                 (),
             )

@@ -40,6 +40,7 @@ from sentinel.inventory import Account
 from sentinel.logs import get_logger
 from sentinel.platforms.base import Capability
 from sentinel.platforms.errors import PlatformNotSupported
+from sentinel.response.store import FreezeRecord
 
 _T = TypeVar("_T")
 log = get_logger("sentinel.api")
@@ -561,10 +562,47 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
 
     # -- read-only views -----------------------------------------------------------------------------
     async def accounts(self, request: Request) -> Response:
-        token, caller = await self.caller(request)
+        """Every account the caller holds ``analytics`` on, each with its state and the caller's
+        capabilities on it: one Vault question and two store reads, whatever the count."""
+        token, _ = await self.caller(request)
         inv = self.deps.inventory()
-        seen = await self.visible(token, caller, (a.id for a in inv), "accounts")
-        return JSONResponse({"accounts": [account_summary(a) for a in inv if a.id in seen]})
+        needs = [Need(c, a.id) for a in inv for c in ACCOUNT_CAPABILITIES] + [
+            Need(c) for c in GLOBAL_CAPABILITIES
+        ]
+        _, got = await self.authz.grants(token, needs)
+        held = self.deps.held.counts()
+        freezes = self.freeze_records()
+        out = [
+            {
+                **account_summary(a),
+                "status": self.account_state(a.id, freezes, held.get(a.id, 0)),
+                "capabilities": _capabilities(got, a.id),
+            }
+            for a in inv
+            if got.get(Need("analytics", a.id))
+        ]
+        return JSONResponse({"accounts": out})
+
+    def freeze_records(self) -> Mapping[str, FreezeRecord]:
+        return self.deps.freezes() if self.deps.freezes is not None else {}
+
+    def account_state(self, account: str, freezes: Mapping[str, FreezeRecord], held: int) -> dict[str, Any]:
+        """``ok``, ``frozen`` (blocked at the gate and in Vault) or ``locked`` (at the platform too),
+        with who froze it, when and why; the gate's own memory counts as frozen too."""
+        gate = self.deps.gate()
+        fz = gate.frozen(account) if gate is not None else None
+        record = freezes.get(account)
+        frozen = fz is not None or record is not None
+        return {
+            "state": record.state if record is not None else ("frozen" if frozen else "ok"),
+            "frozen": frozen,
+            "frozen_since": format_ts(fz.ts) if fz is not None else (record.since if record else None),
+            "freeze_reason": fz.reason if fz is not None else (record.reason if record else None),
+            "frozen_by": record.actor if record is not None else None,
+            "automatic": record.automatic if record is not None else None,
+            "incident": record.incident if record is not None else None,
+            "held": held,
+        }
 
     async def account_status(self, request: Request) -> Response:
         token, _ = await self.caller(request)
@@ -572,20 +610,12 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
         await self.require(token, "analytics", account.id, "account")
         needs = [Need(c, account.id) for c in ACCOUNT_CAPABILITIES] + [Need(c) for c in GLOBAL_CAPABILITIES]
         _, got = await self.authz.grants(token, needs)
-        gate = self.deps.gate()
-        fz = gate.frozen(account.id) if gate is not None else None
-        status = {
-            "frozen": fz is not None,
-            "frozen_since": format_ts(fz.ts) if fz is not None else None,
-            "freeze_reason": fz.reason if fz is not None else None,
-            "held": self.deps.held.count(account.id),
-        }
         out = {
             **account_summary(account),
             "timezone": account.timezone,
             "domains": list(account.domains),
-            "status": status,
-            "capabilities": [n.capability for n, ok in got.items() if ok],
+            "status": self.account_state(account.id, self.freeze_records(), self.deps.held.count(account.id)),
+            "capabilities": _capabilities(got, account.id),
         }
         return JSONResponse(out)
 
@@ -637,6 +667,13 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
             return rows
         seen = await self.visible(token, caller, (a for r in rows for a in r.get("accounts", ())), route)
         return [_narrowed(r, seen) for r in rows if seen.intersection(r.get("accounts", ()))]
+
+
+def _capabilities(got: Mapping[Need, bool], account: str) -> list[str]:
+    """The capabilities granted on ``account`` and globally, from one ``grants`` answer."""
+    return [c for c in ACCOUNT_CAPABILITIES if got.get(Need(c, account))] + [
+        c for c in GLOBAL_CAPABILITIES if got.get(Need(c))
+    ]
 
 
 def _narrowed(row: dict[str, Any], seen: set[str]) -> dict[str, Any]:

@@ -236,6 +236,7 @@ def build_deps(app: App) -> Deps:
         hook_secrets=hook_secrets(app),
         wake=wake_accounts(app),
         incident_log=incidents,
+        freezes=incidents.frozen_records,
         login=VaultLogin(lambda: app.vault),
         metrics=app.metrics,
     )

@@ -250,12 +250,11 @@ class Console:
 
     # -- reads -------------------------------------------------------------------------------
     async def accounts_state(self, session: Session) -> tuple[list[dict[str, Any]], str]:
+        """The accounts the person may see, each with its state and their capabilities: one API call."""
         listed = await self.api.get(session.token, "/v1/accounts")
         if not listed.ok:
             return [], listed.error
-        ids = [a["id"] for a in listed.body.get("accounts", [])]
-        answers = await asyncio.gather(*(self.api.get(session.token, f"/v1/accounts/{i}") for i in ids))
-        return [a.body for a in answers if a.ok], ""
+        return list(listed.body.get("accounts", [])), ""
 
     async def overview(self, request: Request, session: Session) -> Response:
         token = session.token

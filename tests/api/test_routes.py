@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyotp
 
 from sentinel.engine.events import parse_event
+from sentinel.response.store import ResponseStore
 from tests.api.conftest import Harness
 
 
@@ -347,6 +348,32 @@ async def test_accounts_listing_shows_only_analytics_accounts(harness: Harness) 
     assert await ids("op-mod") == ["acct-a"]
     assert await ids("op-editor") == ["acct-a", "acct-b"]
     assert await ids("op-nobody") == []
+
+
+async def test_accounts_listing_carries_each_state_and_the_callers_capabilities(harness: Harness) -> None:
+    rs = ResponseStore(harness.store)
+    rs.mark_frozen(["acct-a", "acct-b"], ["gate", "lock"], "worm", "op-lock", False, incident=4)
+    rs.set_step("acct-b", "lock", "done")
+    harness.deps.freezes = rs.frozen_records
+    harness.engine.freeze("acct-c", 1_700_000_000.0, "engine only")  # the gate's memory counts too
+    resp = await harness.client.get("/v1/accounts", headers=harness.auth("op-editor"))
+    by_id = {a["id"]: a for a in resp.json()["accounts"]}
+    assert list(by_id) == ["acct-a", "acct-b"]
+    a, b = by_id["acct-a"]["status"], by_id["acct-b"]["status"]
+    assert (a["state"], a["frozen"], a["frozen_by"], a["incident"], a["held"]) == (
+        "frozen",
+        True,
+        "op-lock",
+        4,
+        0,
+    )
+    assert b["state"] == "locked" and b["freeze_reason"] == "worm"
+    assert by_id["acct-a"]["capabilities"] == ["publish", "respond", "analytics", "approve"]
+    analyst = await harness.client.get("/v1/accounts", headers=harness.auth("op-analyst"))
+    c = next(x for x in analyst.json()["accounts"] if x["id"] == "acct-c")["status"]
+    assert (c["state"], c["freeze_reason"], c["frozen_by"]) == ("frozen", "engine only", None)
+    one = await harness.client.get("/v1/accounts/acct-b", headers=harness.auth("op-editor"))
+    assert one.json()["status"] == b  # the list and the single account agree
 
 
 async def test_account_status_lists_the_callers_capabilities(harness: Harness) -> None:

@@ -97,6 +97,7 @@ async def desk(world: World, tmp_path: Path) -> AsyncIterator[Desk]:
         incidents=lambda: incidents.incidents(),
         incident=incidents.incident,
         incident_log=incidents,
+        freezes=incidents.frozen_records,
         login=VaultLogin(lambda: world.daemon),
     )
     responder = FreezingResponder(engine, incidents)

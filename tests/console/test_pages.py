@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pyotp
 
+from sentinel import metrics
 from tests.console.conftest import Desk, csrf_of
 
 
@@ -167,15 +170,30 @@ async def test_incident_page_defangs_evidence_and_takes_notes_assignment_and_clo
     assert [e["actor"] for e in data["events"] if e["kind"] in ("note", "assign")] == ["op-lock", "op-lock"]
 
 
-async def test_accounts_page_shows_state_and_capabilities(desk: Desk) -> None:
+async def test_accounts_page_shows_state_and_capabilities_from_one_api_call(desk: Desk) -> None:
     desk.engine.freeze("acct-b", 0.0, "test")
+    desk.incidents.mark_frozen(["acct-c"], ["gate", "lock"], "worm", "sentinel", True, done=["gate", "lock"])
     async with desk.client() as c:
         await desk.sign_in(c, "op-analyst")
+        before = _api_calls(desk)
         page = await c.get("/console/accounts")
-    row_b = page.text.split('id="account-acct-b"')[1].split("</tr>")[0]
-    row_a = page.text.split('id="account-acct-a"')[1].split("</tr>")[0]
-    assert "frozen" in row_b and "active" in row_a
-    assert "analytics" in row_a
+        calls = _api_calls(desk) - before
+    row = {
+        a: page.text.split(f'id="account-{a}"')[1].split("</tr>")[0] for a in ("acct-a", "acct-b", "acct-c")
+    }
+    assert ">frozen<" in row["acct-b"] and ">ok<" in row["acct-a"] and ">locked<" in row["acct-c"]
+    assert "analytics" in row["acct-a"]
+    assert calls == {"accounts": 1}  # one list call, not one per account
+
+
+def _api_calls(desk: Desk) -> Counter[str]:
+    """API requests served so far, by route (the API's own request counter)."""
+    out: Counter[str] = Counter()
+    for line in metrics.render().splitlines():
+        if line.startswith("sentinel_api_requests_total{"):
+            route = line.split('route="')[1].split('"')[0]
+            out[route] += int(float(line.rsplit(" ", 1)[1]))
+    return out
 
 
 async def test_signing_out_ends_the_session(desk: Desk) -> None:

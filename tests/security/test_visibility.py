@@ -1,6 +1,7 @@
-"""Incidents are shown only as far as the caller may see (issue #12, finding 5): a person with
-``analytics`` on one account must not read another account's events through an incident
-that spans both."""
+"""Incidents and account states are shown only as far as the caller may see (issue #12,
+finding 5): a person with ``analytics`` on one account must not read another account's events
+through an incident that spans both, nor learn through the account list that another account
+is frozen, why, or by whom."""
 
 from __future__ import annotations
 
@@ -48,3 +49,26 @@ async def test_incidents_are_narrowed_to_the_accounts_the_caller_sees(
     full = (await c.get(f"/v1/incidents/{ids['both']}", headers=lock)).json()
     assert full["accounts"] == ["acct-a", "acct-c"] and len(full["events"]) == 2
     assert len((await c.get("/v1/incidents", headers=lock)).json()["incidents"]) == 2
+
+
+async def test_the_account_list_shows_states_only_of_accounts_the_caller_sees(
+    world: World, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "state.sqlite3")
+    rs = ResponseStore(store)
+    rs.mark_frozen(["acct-a"], ["gate", "lock"], "worm on a", "op-lock", False)
+    rs.mark_frozen(["acct-c"], ["gate", "lock"], "op-raj's laptop: c is secret-ish", "op-lock", False)
+    deps, *_ = build_deps(world, store, freezes=rs.frozen_records)
+    transport = httpx.ASGITransport(app=create_app(deps))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
+        mod = await c.get("/v1/accounts", headers=world.auth("op-mod"))  # analytics on acct-a only
+        assert mod.status_code == 200
+        assert [(a["id"], a["status"]["state"]) for a in mod.json()["accounts"]] == [("acct-a", "frozen")]
+        assert "acct-c" not in mod.text and "secret-ish" not in mod.text
+        nobody = await c.get("/v1/accounts", headers=world.auth("op-nobody"))
+        assert nobody.status_code == 200 and nobody.json() == {"accounts": []}
+        anonymous = await c.get("/v1/accounts")
+        assert anonymous.status_code == 401 and "acct" not in anonymous.text
+        forged = await c.get("/v1/accounts?caller=op-analyst", headers=world.auth("op-mod"))
+        assert [a["id"] for a in forged.json()["accounts"]] == ["acct-a"]  # who asks is the token's
+    store.close()
