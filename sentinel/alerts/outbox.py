@@ -29,6 +29,7 @@ from sentinel.alerts.routing import (
     group_labels,
     receivers_for,
     repeat_due,
+    urgent,
 )
 from sentinel.alerts.settings import AlertsSettings
 from sentinel.alerts.silences import MATCHERS, Silence, silenced_by
@@ -151,6 +152,16 @@ def _delivery(row: Any) -> Delivery:
         last_error=str(row["last_error"]),
         done_at=row["done_at"],
     )
+
+
+def _notified_accounts(db: Any, receiver: str, gk: str) -> set[str]:
+    """Accounts the group's open firing alerts have already told ``receiver`` about."""
+    rows = db.execute(
+        "SELECT a.body FROM alert_members m JOIN alerts a ON a.seq = m.alert_seq WHERE m.receiver = ? "
+        "AND m.group_key = ? AND m.state = 'notified' AND a.status = 'firing' AND a.resolved_at IS NULL",
+        (receiver, gk),
+    ).fetchall()
+    return {acct for r in rows for acct in json.loads(r["body"]).get("accounts", ())}
 
 
 def incident_key(alerts: Sequence[Alert], group: str) -> str:
@@ -313,7 +324,8 @@ class AlertOutbox:
                     (name, gk, now, flush),
                 )
             else:
-                flush = flush_at_after_add(row["flush_at"], row["last_sent_at"], now, self.timing)
+                hurry = row["last_sent_at"] is not None and urgent(alert, _notified_accounts(db, name, gk))
+                flush = flush_at_after_add(row["flush_at"], row["last_sent_at"], now, self.timing, hurry)
                 db.execute(
                     "UPDATE alert_groups SET flush_at = ? WHERE receiver = ? AND group_key = ?",
                     (flush, name, gk),

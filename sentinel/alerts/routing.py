@@ -3,12 +3,16 @@
 Pure functions over settings, alerts and times; the outbox and dispatcher call them.
 Grouping follows Alertmanager: a new group waits ``group_wait`` for more alerts, later
 alerts are batched at most every ``group_interval``, and open incidents are repeated every
-``repeat_interval``.
+``repeat_interval``. One departure: a firing critical alert that names accounts the group
+has not notified yet (a worm reaching more accounts) is urgent and goes out
+``critical_interval`` after the group's last notification at the latest, so the second wave
+of a worm is not held back for minutes.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sentinel.alerts.model import Alert, severity_rank
@@ -62,22 +66,42 @@ class Timing:
     group_wait: float
     group_interval: float
     repeat_interval: float
+    critical_interval: float = 10.0
 
     @classmethod
     def from_settings(cls, settings: AlertsSettings) -> Timing:
         return cls(
-            float(settings.group_wait), float(settings.group_interval), float(settings.repeat_interval)
+            float(settings.group_wait),
+            float(settings.group_interval),
+            float(settings.repeat_interval),
+            float(settings.critical_interval),
         )
 
 
+def urgent(alert: Alert, notified_accounts: Iterable[str]) -> bool:
+    """A firing critical alert naming an account the group has not notified about yet."""
+    return (
+        alert.status == "firing"
+        and alert.severity == "critical"
+        and not set(alert.accounts) <= set(notified_accounts)
+    )
+
+
 def flush_at_after_add(
-    flush_at: float | None, last_sent_at: float | None, now: float, timing: Timing
+    flush_at: float | None,
+    last_sent_at: float | None,
+    now: float,
+    timing: Timing,
+    is_urgent: bool = False,
 ) -> float:
-    """When a group that just received an alert should next be sent."""
+    """When a group that just received an alert should next be sent (``is_urgent``: see ``urgent``)."""
     if last_sent_at is None:
         candidate = now + timing.group_wait
     else:
-        candidate = max(now, last_sent_at + timing.group_interval)
+        interval = (
+            min(timing.critical_interval, timing.group_interval) if is_urgent else timing.group_interval
+        )
+        candidate = max(now, last_sent_at + interval)
     return candidate if flush_at is None else min(flush_at, candidate)
 
 

@@ -4,6 +4,7 @@
 [alerts]
 group_wait = "10s"         # wait this long after a group's first alert before notifying
 group_interval = "2m"      # then at most one notification per group this often
+critical_interval = "10s"  # but a critical alert naming accounts not yet notified: at most this long
 repeat_interval = "4h"     # remind about open incidents (freeze, lockdown) this often; 0 = never
 dead_after = "24h"         # a delivery still failing after this goes to the dead-letter list
 
@@ -157,6 +158,9 @@ class AlertsSettings:
     routes: tuple[RouteSettings, ...] = ()
     group_wait: Duration = Duration(10.0)
     group_interval: Duration = Duration(120.0)
+    critical_interval: Duration = Duration(10.0)
+    """A firing critical alert that adds accounts to a group already notified is sent this long
+    after the group's last notification at most, not ``group_interval`` (0: at once)."""
     repeat_interval: Duration = Duration(4 * 3600.0)
     dead_after: Duration = Duration(24 * 3600.0)
     backoff_initial: Duration = Duration(2.0)

@@ -40,8 +40,8 @@ class Renders:
 def freeze(account: str, rule: str = "campaign.cross_account", **kw: Any) -> Alert:
     return Alert(
         kind="freeze",
-        severity="critical",
-        summary=f"{account} posted the worm",
+        severity=kw.pop("severity", "critical"),
+        summary=f"{account} posted the worm{kw.pop('summary_suffix', '')}",
         accounts=(account,),
         rule=rule,
         dedup_key=kw.pop("dedup_key", "incident-worm"),
@@ -92,12 +92,12 @@ def test_a_40_account_worm_is_one_message_listing_the_accounts(store: Store, clo
 def test_group_interval_batches_later_alerts_and_repeat_reminds(store: Store, clock: FakeClock) -> None:
     outbox = make_outbox(store, clock, {**CFG, "routes": [{"receivers": ["chat"]}]})
     renders = Renders()
-    outbox.raise_alert(freeze("acct-01"))
+    outbox.raise_alert(freeze("acct-01", severity="error"))
     clock.advance(10)
     assert outbox.flush_due(renders) == 1
     clock.advance(5)
-    outbox.raise_alert(freeze("acct-02"))
-    outbox.raise_alert(freeze("acct-03"))
+    outbox.raise_alert(freeze("acct-02", severity="error"))
+    outbox.raise_alert(freeze("acct-03", severity="error"))
     clock.advance(60)
     assert outbox.flush_due(renders) == 0  # group_interval (2m) not yet over
     clock.advance(56)
@@ -111,6 +111,40 @@ def test_group_interval_batches_later_alerts_and_repeat_reminds(store: Store, cl
     reminder = renders.messages[-1][1]
     assert reminder.repeat and reminder.title.startswith("Still open")
     assert set(reminder.accounts) == {"acct-01", "acct-02", "acct-03"}
+
+
+def test_a_critical_group_gaining_accounts_is_sent_at_once_rate_limited(
+    store: Store, clock: FakeClock
+) -> None:
+    """A worm's first notification named 4 of its 8 accounts; the other 4 are not held back for
+    group_interval (2m) but sent at once, at most every critical_interval (10 s)."""
+    outbox = make_outbox(store, clock, {**CFG, "routes": [{"receivers": ["chat"]}]})
+    renders = Renders()
+    for i in range(4):
+        outbox.raise_alert(freeze(f"acct-{i:02d}"))
+    clock.advance(10)
+    assert outbox.flush_due(renders) == 1  # group_wait: the first four
+    clock.advance(30)
+    outbox.raise_alert(freeze("acct-04"))
+    assert outbox.next_flush_at() == clock.now  # 30 s after the last notification: at once
+    assert outbox.flush_due(renders) == 1
+    assert renders.messages[-1][1].accounts == ("acct-04",)
+    clock.advance(1)
+    outbox.raise_alert(freeze("acct-05"))
+    outbox.raise_alert(freeze("acct-06"))
+    assert outbox.flush_due(renders) == 0  # rate-limited: 10 s after the last notification
+    clock.advance(9)
+    assert outbox.flush_due(renders) == 1
+    assert renders.messages[-1][1].accounts == ("acct-05", "acct-06")
+    # A critical alert about accounts already notified, and a milder one about a new account,
+    # wait for group_interval as before.
+    clock.advance(30)
+    outbox.raise_alert(freeze("acct-05", summary_suffix=" again"))
+    outbox.raise_alert(freeze("acct-07", severity="warning"))
+    assert outbox.flush_due(renders) == 0
+    clock.advance(90)
+    assert outbox.flush_due(renders) == 1
+    assert set(renders.messages[-1][1].accounts) == {"acct-05", "acct-07"}
 
 
 def test_resolve_sends_a_resolved_notice_to_the_same_receivers(store: Store, clock: FakeClock) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 from sentinel.alerts.model import Alert
 from sentinel.alerts.routing import (
     Timing,
@@ -8,6 +10,7 @@ from sentinel.alerts.routing import (
     group_labels,
     receivers_for,
     repeat_due,
+    urgent,
 )
 from tests.alerts.conftest import alerts_settings
 
@@ -57,6 +60,20 @@ def test_group_timing_like_alertmanager() -> None:
     assert flush_at_after_add(1010, None, 1005, t) == 1010  # later alerts join the same flush
     assert flush_at_after_add(None, 1010, 1030, t) == 1130  # after a send: group_interval
     assert flush_at_after_add(None, 1010, 2000, t) == 2000  # long quiet: send at once
+    # urgent (a critical alert naming accounts not yet notified): critical_interval, not group_interval
+    assert flush_at_after_add(None, 1010, 1012, t, is_urgent=True) == 1020
+    assert flush_at_after_add(None, 1010, 1030, t, is_urgent=True) == 1030
+    assert flush_at_after_add(1130, 1010, 1030, t, is_urgent=True) == 1030  # brings a later flush forward
+    assert flush_at_after_add(None, None, 1030, t, is_urgent=True) == 1040  # a new group still waits
+
     assert not repeat_due(1000, 4599, t)
     assert repeat_due(1000, 4600, t)
     assert not repeat_due(1000, 99999, Timing(10, 120, 0))
+
+
+def test_urgent_means_a_firing_critical_alert_with_accounts_not_yet_notified() -> None:
+    alert = Alert(kind="freeze", severity="critical", summary="worm", accounts=("a", "b"))
+    assert urgent(alert, {"a"})
+    assert not urgent(alert, {"a", "b", "c"})
+    assert not urgent(dataclasses.replace(alert, severity="error"), set())
+    assert not urgent(dataclasses.replace(alert, status="resolved"), set())
