@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--format",
         choices=["json", "markdown", "stix"],
         default="markdown",
-        help="markdown: the report, defanged; json: the data with its indicators; stix: a STIX 2.1 bundle",
+        help="markdown: the report; json: the data with its indicators (both defanged); "
+        "stix: a STIX 2.1 bundle (indicator patterns carry the live values, as STIX needs)",
     )
     export.set_defaults(func=handle_export)
     note = isub.add_parser("note", help="add a note to the incident's timeline (as you; needs 'lockdown')")
@@ -96,16 +97,19 @@ def handle_work(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _line(e: dict[str, Any]) -> str:
+    """One timeline line; what the attacker may have written (texts, details, reasons) defanged."""
     d = e["data"]
     if e["kind"] == "action":
-        what = f"{d.get('step')}: {d.get('status', '')} {d.get('detail') or d.get('reason') or ''}".strip()
+        what = (
+            f"{d.get('step')}: {d.get('status', '')} {defuse(str(d.get('detail') or d.get('reason') or ''))}"
+        )
     elif e["kind"] == "post":
-        what = f"post {d.get('post_id')}: {d.get('text', '')!r}"
+        what = f"post {d.get('post_id')}: {defuse(str(d.get('text', '')))!r}"
     elif e["kind"] == "finding":
-        what = f"{d.get('rule', '')} ({d.get('severity', '')}): {d.get('detail', '')}"
+        what = f"{d.get('rule', '')} ({d.get('severity', '')}): {defuse(str(d.get('detail', '')))}"
     else:
-        what = json.dumps(d, sort_keys=True)
-    return f"{e['ts'][:19]}  {e['kind']:8} {e['account'] or '-':28} {e['actor']:12} {what}"
+        what = defuse(json.dumps(d, sort_keys=True))
+    return f"{e['ts'][:19]}  {e['kind']:8} {e['account'] or '-':28} {e['actor']:12} {what.strip()}"
 
 
 def handle_show(ctx: Context, args: argparse.Namespace) -> int:
@@ -113,7 +117,7 @@ def handle_show(ctx: Context, args: argparse.Namespace) -> int:
     if ctx.as_json:
         emit_json(data)
         return 0
-    print(f"Incident {data['id']} ({data['status']}): {data['title']}")
+    print(f"Incident {data['id']} ({data['status']}): {defuse(data['title'])}")
     print(f"Opened {data['opened']}; accounts: {', '.join(data['accounts'])}")
     print(f"Assigned to {data.get('assignee') or 'nobody'}\n")
     for e in data["events"]:
@@ -164,13 +168,42 @@ def markdown(data: dict[str, Any], own_domains: Iterable[str] = ()) -> str:
                     _line(e).split(None, 4)[-1]
                     if kind != "action"
                     else (
-                        f"{e['data'].get('step')}: {e['data'].get('status', '')} {e['data'].get('detail', '')}"
+                        f"{e['data'].get('step')}: {e['data'].get('status', '')} "
+                        + defuse(str(e["data"].get("detail", "")))
                     )
                 )
-                what = defuse(what).replace("|", "/")
+                what = what.replace("|", "/")
                 out.append(f"| {e['ts'][:19]} | {e['account'] or '-'} | {e['actor']} | {what} |")
             out.append("")
     return "\n".join(out)
+
+
+VERBATIM = frozenset(
+    (
+        "id", "ts", "kind", "actor", "account", "accounts", "step", "status", "severity", "rule", "rules",
+        "event", "post_id", "attack", "opened", "closed", "assignee", "incident", "generation", "attempts",
+    )
+)  # fmt: skip
+"""Keys whose values Sentinel itself writes (ids, times, rule ids, names): kept as they are. Every
+other string in an export may quote the attacker, so it is defanged."""
+
+
+def json_export(data: dict[str, Any], own_domains: Iterable[str] = ()) -> dict[str, Any]:
+    """The incident as data for a report or a ticket, every link in it and every indicator
+    defanged (``hxxps://evil[.]com``): pasted into a wiki, a ticket or a chat, nothing is
+    clickable. Machines that need live values take the STIX bundle."""
+
+    def clean(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, key) for v in value]
+        if isinstance(value, str) and key not in VERBATIM:
+            return defuse(value)
+        return value
+
+    found = [{"kind": i.kind, "value": defang(i.value)} for i in indicators(data, own_domains)]
+    return {**clean(data), "indicators": found, "defanged": True}
 
 
 def handle_export(ctx: Context, args: argparse.Namespace) -> int:
@@ -179,7 +212,7 @@ def handle_export(ctx: Context, args: argparse.Namespace) -> int:
     if args.format == "stix":
         print(stix_bundle(data, ctx.config.sentinel.organisation, own))
     elif args.format == "json" or ctx.as_json:
-        emit_json(data | {"indicators": [{"kind": i.kind, "value": i.value} for i in indicators(data, own)]})
+        emit_json(json_export(data, own))
     else:
         print(markdown(data, own))
     return 0

@@ -6,7 +6,8 @@ incident, with the same extractors the detection engine uses. ``stix_bundle`` tu
 incident into a STIX 2.1 bundle (the ``stix2`` library): the organisation as the creating
 identity, one indicator per URL, domain and IP address, and a report naming them with the
 incident's accounts and title; wallets, which STIX has no pattern object for, are named in
-the report's description.
+the report's description. The patterns carry the live values (a consumer matches on them);
+everything else in the bundle a person reads is defanged.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sentinel.alerts.defang import defuse
 from sentinel.engine.detectors.content import find_wallets
 from sentinel.engine.links import SHORTENERS, extract_links
 
@@ -97,7 +99,7 @@ def stix_bundle(incident: dict[str, Any], organisation: str, own_domains: Iterab
         + (f" Cryptocurrency wallets in the posts: {'; '.join(wallets)}." if wallets else "")
     )
     report = stix2.Report(
-        name=str(incident.get("title", f"incident {incident.get('id')}")),
+        name=defuse(str(incident.get("title", f"incident {incident.get('id')}"))),
         description=description,
         published=opened,
         report_types=["incident"],
