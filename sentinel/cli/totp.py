@@ -4,13 +4,16 @@
 for it on a terminal, without echo) and stores it with *your* Vault token. ``totp code
 ACCOUNT`` prints the current code to a person allowed to read the seed, and audits it.
 ``totp enroll --operator NAME`` gives a responder their own step-up seed (for unfreeze); it
-needs your own token with ``admin`` on every account.
+needs your own token with ``admin`` on every account. The ``otpauth://`` URI is printed, and
+drawn as a QR code for their authenticator app when the output is a terminal (``--qr`` draws
+it anyway, ``--no-qr`` never); it goes to standard output only, never to a log or the audit.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import sys
 from datetime import UTC, datetime
 
@@ -32,6 +35,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e.add_argument("account", nargs="?")
     e.add_argument("--operator", help="instead: issue a responder's own step-up seed")
     e.add_argument("--replace", action="store_true", help="replace a stored seed")
+    e.add_argument(
+        "--qr",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with --operator: draw the otpauth URI as a QR code (default: when the output is a terminal)",
+    )
     e.set_defaults(func=handle_enroll)
     c = tsub.add_parser("code", help="the account's current TOTP code (your Vault token; audited)")
     c.add_argument("account")
@@ -93,7 +102,19 @@ def _enroll_operator(ctx: Context, args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(uri)
+    if args.qr or (args.qr is None and sys.stdout.isatty()):
+        print(qr_text(uri), end="")
+        print(f"Scan this with {args.operator}'s authenticator app, then clear the screen.")
     return 0
+
+
+def qr_text(uri: str) -> str:
+    """``uri`` as a QR code drawn with Unicode half blocks (two module rows per line), with its quiet zone."""
+    import segno
+
+    out = io.StringIO()
+    segno.make(uri, error="m", micro=False).terminal(out=out, compact=True)
+    return out.getvalue()
 
 
 def handle_code(ctx: Context, args: argparse.Namespace) -> int:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import sys
 import time
 
 import pyotp
 import pytest
+import segno
 
 from sentinel.audit import AuditTrail
 from sentinel.cli import main
@@ -83,3 +86,51 @@ def test_enroll_operator_step_up_seed(
     assert main(sd.d.cli("totp", "enroll", "--operator", "op-resp")) == 0
     out, err = capsys.readouterr()
     assert out.startswith("otpauth://totp/") and "not shown again" in err
+
+
+def test_enroll_operator_draws_the_uri_as_a_qr_code_only_when_asked_or_on_a_terminal(
+    sd: SandboxDeployment,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = 'path "sentinel/accounts/+/admin" { capabilities = ["update"] }'
+    monkeypatch.setenv("VAULT_TOKEN", sd.person("op-boss", admin))
+    caplog.set_level(logging.DEBUG)
+    assert main(sd.d.cli("totp", "enroll", "--operator", "op-qr", "--qr")) == 0
+    out, err = capsys.readouterr()
+    uri, *drawing = out.splitlines()
+    seed = pyotp.parse_uri(uri).secret
+    qr = [line for line in drawing if line and set(line) <= set("█▀▄ ")]
+    assert _modules(qr) == _expected(uri)  # the drawing is that URI's QR code, quiet zone included
+    assert seed not in err and seed not in caplog.text and seed not in json.dumps(actions(sd))
+    # not a terminal (captured here), no flag: the URI alone, for scripts
+    assert main(sd.d.cli("totp", "enroll", "--operator", "op-qr", "--replace")) == 0
+    out, _ = capsys.readouterr()
+    assert out.count("\n") == 1 and out.startswith("otpauth://")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # a terminal: drawn unless --no-qr
+    assert main(sd.d.cli("totp", "enroll", "--operator", "op-qr", "--replace")) == 0
+    assert "█" in capsys.readouterr().out
+    assert main(sd.d.cli("totp", "enroll", "--operator", "op-qr", "--replace", "--no-qr")) == 0
+    assert "█" not in capsys.readouterr().out
+
+
+def _modules(lines: list[str]) -> list[list[bool]]:
+    """Half-block lines back to rows of modules: each character is an upper and a lower module."""
+    top = {"█": True, "▀": True, "▄": False, " ": False}
+    bottom = {"█": True, "▀": False, "▄": True, " ": False}
+    rows: list[list[bool]] = []
+    for line in lines:
+        rows.append([top[c] for c in line])
+        rows.append([bottom[c] for c in line])
+    return rows
+
+
+def _expected(uri: str) -> list[list[bool]]:
+    """The QR code of ``uri`` (segno's matrix, quiet zone of 4) as a terminal shows it: light
+    modules drawn, dark ones left blank, rows paired (the last one alone on an odd count)."""
+    qr = segno.make(uri, error="m", micro=False)
+    rows = [[not bool(m) for m in row] for row in qr.matrix_iter(border=4)]
+    if len(rows) % 2:
+        rows.append([False] * len(rows[0]))
+    return rows
