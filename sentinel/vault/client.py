@@ -50,6 +50,7 @@ MERGE_PATCH = "application/merge-patch+json"
 # Fields stored beside a secret that are not secret themselves (where and who, not how).
 PUBLIC_FIELDS = frozenset(
     {"service", "identifier", "name", "handle", "client_id", "page_id", "user_id", "kind"}
+    | {"issuer", "algorithm"}  # a TOTP seed's: "Example" must not redact the organisation's name
 )
 
 

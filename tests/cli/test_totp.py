@@ -14,6 +14,7 @@ import segno
 
 from sentinel.audit import AuditTrail
 from sentinel.cli import main
+from sentinel.redact import scrub
 from sentinel.store import Store
 from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
 
@@ -42,6 +43,9 @@ def test_enroll_uri_then_code_is_audited(
     assert data["code"] in {pyotp.TOTP(SEED).at(now + d) for d in (-3, 0)}
     assert 0 < data["valid_for"] <= 30
     assert ("op-ann", "totp.enroll") in actions(sd) and ("op-ann", "totp.code") in actions(sd)
+    assert (
+        scrub("Example Corp froze an account") == "Example Corp froze an account"
+    )  # the issuer is no secret
     # The posture audit no longer reports the account as lacking 2FA.
     main(["--json", *sd.d.cli("accounts", "audit")])
     findings = json.loads(capsys.readouterr().out)["findings"]
