@@ -588,7 +588,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
 
     def account_state(self, account: str, freezes: Mapping[str, FreezeRecord], held: int) -> dict[str, Any]:
         """``ok``, ``frozen`` (blocked at the gate and in Vault) or ``locked`` (at the platform too),
-        with who froze it, when and why; the gate's own memory counts as frozen too."""
+        with who froze it, when and why: the responder's record, else the gate's own memory."""
         gate = self.deps.gate()
         fz = gate.frozen(account) if gate is not None else None
         record = freezes.get(account)
@@ -596,8 +596,8 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
         return {
             "state": record.state if record is not None else ("frozen" if frozen else "ok"),
             "frozen": frozen,
-            "frozen_since": format_ts(fz.ts) if fz is not None else (record.since if record else None),
-            "freeze_reason": fz.reason if fz is not None else (record.reason if record else None),
+            "frozen_since": record.since if record else (format_ts(fz.ts) if fz is not None else None),
+            "freeze_reason": record.reason if record else (fz.reason if fz is not None else None),
             "frozen_by": record.actor if record is not None else None,
             "automatic": record.automatic if record is not None else None,
             "incident": record.incident if record is not None else None,
