@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import itertools
 import time
 from typing import Any
@@ -239,3 +240,33 @@ async def test_a_receiver_that_is_down_is_not_hammered(store: Store, http_receiv
     await dispatcher.stop()
     assert len(http_receiver.to("/hook")) == 2  # two failures in a row: the receiver backs off
     assert len(outbox.pending()) == 5
+
+
+async def test_a_critical_group_gaining_accounts_reaches_the_receiver_without_waiting_group_interval(
+    store: Store, http_receiver: HttpReceiver
+) -> None:
+    settings = config(http_receiver.url, group_interval="1h", critical_interval="0s", poll_interval="60s")
+    settings["receivers"]["hook"]["group_by"] = ["kind"]
+    outbox = AlertOutbox(store, alerts_settings(settings))
+    dispatcher = Dispatcher(outbox, build_receivers(outbox.settings))
+
+    def freeze(account: str, severity: str = "critical") -> Alert:
+        return Alert(kind="freeze", severity=severity, summary=f"{account} frozen", accounts=(account,))
+
+    def accounts_sent() -> list[list[str]]:
+        return [r.json()["data"]["accounts"] for r in http_receiver.accepted("/hook")]
+
+    await dispatcher.start()
+    try:
+        outbox.raise_alert(freeze("acct-1"))
+        await until(lambda: accounts_sent() == [["acct-1"]])
+        outbox.raise_alert(freeze("acct-2"))  # the worm reached another account: sent now, not in an hour
+        await until(lambda: accounts_sent() == [["acct-1"], ["acct-2"]])
+        outbox.raise_alert(freeze("acct-3", severity="warning"))  # not critical: waits for group_interval
+        again = dataclasses.replace(freeze("acct-2"), summary="acct-2 frozen again")
+        outbox.raise_alert(again)  # critical, but about an account already reported: waits too
+        flush_at = outbox.next_flush_at()
+        assert flush_at is not None and flush_at > time.time() + 3000
+        assert outbox.counts()["waiting"] == 2
+    finally:
+        await dispatcher.stop()
