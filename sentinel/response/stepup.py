@@ -9,7 +9,9 @@ Guessing is limited per Vault identity (NIST SP 800-63B §5.2.2): ``StepUpLimite
 ``MAX_FAILURES`` wrong codes in ``WINDOW`` seconds, then refuses every code, right or
 wrong, for the rest of the window and raises one alert. The failures are kept in the
 state database, shared by the daemon and the CLI, so a restart does not reset them; a
-right code clears them.
+right code clears them. Each code is counted as a failure *before* it is checked (one
+``BEGIN IMMEDIATE`` transaction counts and records it), so codes sent in parallel, from
+one process or several, cannot all pass the count before any of them is recorded.
 """
 
 from __future__ import annotations
@@ -70,18 +72,43 @@ class StepUpLimiter:
 
     def check(self, identity: str, now: float) -> None:
         """Raise ``StepUpLocked`` while ``identity`` has used up its wrong codes."""
-        recent = self._recent(identity, now)
+        self._refuse_if_locked(self._recent(identity, now), now)
+
+    def _refuse_if_locked(self, recent: list[float], now: float) -> None:
         if len(recent) >= self.max_failures:
             wait = int(recent[-self.max_failures] + self.window - now) + 1
             raise StepUpLocked(
                 f"too many wrong TOTP codes: step-up refused for {wait} s more (ask another responder)"
             )
 
-    def failed(self, identity: str, now: float, name: str = "") -> None:
+    def attempt(self, identity: str, now: float) -> int:
+        """Count a code about to be checked as a wrong one (``StepUpLocked`` if none is left)
+        and return how many are counted now; ``succeeded`` clears the count when it was right.
+        Counting and recording are one transaction, so parallel codes cannot pass the count
+        before any is recorded."""
         with self.store.transaction() as db:
             db.execute("DELETE FROM stepup_failures WHERE ts <= ?", (now - self.window,))
+            rows = db.execute(
+                "SELECT ts FROM stepup_failures WHERE identity = ? AND ts > ? ORDER BY ts",
+                (identity, now - self.window),
+            ).fetchall()
+            self._refuse_if_locked([float(r[0]) for r in rows], now)
             db.execute("INSERT INTO stepup_failures(identity, ts) VALUES(?, ?)", (identity, now))
-        if len(self._recent(identity, now)) == self.max_failures and self.alert is not None:
+        return len(rows) + 1
+
+    def unchecked(self, identity: str, now: float) -> None:
+        """The code counted by ``attempt`` could not be checked (no seed, Vault unreachable):
+        it does not count."""
+        self.store.execute(
+            "DELETE FROM stepup_failures WHERE rowid = "
+            "(SELECT rowid FROM stepup_failures WHERE identity = ? AND ts = ? LIMIT 1)",
+            (identity, now),
+        )
+
+    def wrong(self, counted: int, identity: str, name: str = "") -> None:
+        """The code ``attempt`` counted as the ``counted``-th was wrong: alert (once) when it
+        was the last guess left."""
+        if counted == self.max_failures and self.alert is not None:
             self.alert(
                 kind="step_up_locked",
                 severity="high",
@@ -154,10 +181,15 @@ def verify_limited(
 ) -> bool:
     """``verify``, refused outright while ``identity`` is locked out; counts wrong codes."""
     t = time.time() if now is None else now
-    limiter.check(identity, t)
-    ok = verify(vault, operator, code, t)
+    # counted before it is checked, so parallel guesses stay within the limit
+    counted = limiter.attempt(identity, t)
+    try:
+        ok = verify(vault, operator, code, t)
+    except BaseException:
+        limiter.unchecked(identity, t)
+        raise
     if ok:
         limiter.succeeded(identity)
     else:
-        limiter.failed(identity, t, operator)
+        limiter.wrong(counted, identity, operator)
     return ok

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pyotp
@@ -9,6 +10,7 @@ import pytest
 from sentinel.errors import SentinelError
 from sentinel.redact import REDACTOR
 from sentinel.response import stepup
+from sentinel.store import Store
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
 
@@ -44,3 +46,17 @@ def test_enrol_twice_needs_replace_and_unknown_operator(vault: VaultClient) -> N
         stepup.verify(vault, "op-nobody", "123456")
     with pytest.raises(SentinelError, match="may only hold"):
         stepup.enroll(vault, "op/../x")
+
+
+def test_a_code_that_could_not_be_checked_is_not_counted(vault: VaultClient, tmp_path: Path) -> None:
+    with Store(tmp_path / "state.sqlite3") as store:
+        limiter = stepup.StepUpLimiter(store, max_failures=2)
+        for _ in range(3):  # no seed: nothing was checked, so no guess is used up
+            with pytest.raises(SentinelError, match="has no TOTP seed"):
+                stepup.verify_limited(vault, limiter, "op-unenrolled", "entity:u", "123456")
+        limiter.check("entity:u", time.time())
+        stepup.enroll(vault, "op-fay")
+        for _ in range(2):
+            assert stepup.verify_limited(vault, limiter, "op-fay", "entity:f", "12ab56") is False
+        with pytest.raises(stepup.StepUpLocked):
+            stepup.verify_limited(vault, limiter, "op-fay", "entity:f", "123456")

@@ -4,6 +4,7 @@ by a person holding ``admin``, who is then named in the audit trail."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -123,6 +124,23 @@ async def test_a_code_is_accepted_once(stepup_api: StepUp, world: World) -> None
     assert ResponseStore(s.store).frozen() == ["acct-c"]
     s.clock[0] = T0 + 30
     assert (await s.unfreeze(s.totp.at(s.clock[0]))).status_code == 200
+
+
+async def test_guesses_sent_in_parallel_are_limited_all_the_same(stepup_api: StepUp, world: World) -> None:
+    """Forty wrong codes at once: each is counted before it is checked, so no more than the
+    limit are ever checked against the seed, and one alert is raised."""
+    s = stepup_api
+    await s.lock(world)
+    good = {s.totp.at(T0), s.totp.at(T0 - 30)}
+    guesses = [c for c in (f"{i:06d}" for i in range(100, 140)) if c not in good]
+    answers = await asyncio.gather(*(s.unfreeze(c) for c in guesses))
+    codes = [a.json()["error"]["code"] for a in answers]
+    assert codes.count("step_up_failed") == stepup.MAX_FAILURES, codes
+    assert codes.count("step_up_locked") == len(guesses) - stepup.MAX_FAILURES
+    assert [a["kind"] for a in s.alerts if a["kind"] == "step_up_locked"] == ["step_up_locked"]
+    locked = await s.unfreeze(s.totp.at(T0))
+    assert locked.json()["error"]["code"] == "step_up_locked"
+    assert ResponseStore(s.store).frozen() == ["acct-c"]
 
 
 def test_replacing_a_responders_seed_needs_the_callers_own_admin_token(
