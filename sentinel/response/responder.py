@@ -621,12 +621,17 @@ class Responder:
                 f"two-person rule: {actor} froze {account} and cannot unfreeze it; ask another responder"
             )
         self.store.mark_unfrozen(account)
+        notes: list[str] = []
         if self.containment is not None:
             await self._write_policy()
-            if rec.operator and not self.store.frozen():
-                await asyncio.to_thread(self.containment.set_operator_disabled, rec.operator, False)
+        if rec.operator and not self.store.frozen():
+            # Sentinel's token may only disable entities (a stolen one must not undo an
+            # administrator's disabling): giving the operator their login back is a person's act.
+            notes.append(
+                f"Vault entity {rec.operator!r} stays disabled: an administrator re-enables it "
+                "(identity/entity/id/<id> disabled=false) once the operator's devices are clean"
+            )
         acct = self.inventory.get(account)
-        notes: list[str] = []
         if acct is not None and self.adapters is not None:
             try:
                 await self._platform(acct, self._unlock)
@@ -654,6 +659,7 @@ class Responder:
                 accounts=[account],
                 incident=rec.incident,
                 resolved=True,
+                **({"todo": notes} if notes else {}),
             )
         out = self.store.get(account)
         assert out is not None

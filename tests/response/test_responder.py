@@ -427,3 +427,18 @@ async def test_revoke_lists_for_a_person_what_appeared_since_the_known_good_snap
     assert "Meta Business Suite" in sessions.detail  # the platform's own manual step comes first
     assert "Pia" not in sessions.detail
     await fb.aclose()
+
+
+async def test_unfreeze_leaves_the_operators_entity_to_an_administrator(world: World) -> None:
+    name = f"op-raj-{secrets.token_hex(3)}"
+    entity = world.admin.request("POST", "identity/entity", json={"name": name})["data"]["id"]
+    responder = world.responder()
+    await responder.lock(["acct-1"], "op-raj's laptop", "op-bea", operator=name)
+    assert world.admin.entity_read(entity)["disabled"] is True
+    rec = await responder.unfreeze("acct-1", "laptop wiped", "op-cat", verified_step_up=True)
+    assert not rec.frozen and "acct-1" not in world.gate.blocked
+    # Sentinel's token may not re-enable anyone: the entity stays disabled, and the record says who acts
+    assert world.admin.entity_read(entity)["disabled"] is True
+    events = world.rstore.incident(rec.incident)["events"] if rec.incident is not None else []
+    notes = [n for e in events if e["data"].get("step") == "unfreeze" for n in e["data"]["notes"]]
+    assert any(f"Vault entity {name!r} stays disabled: an administrator re-enables it" in n for n in notes)

@@ -25,6 +25,7 @@ from sentinel.vault.client import MERGE_PATCH, VaultClient
 from sentinel.vault.devserver import DevVault
 from sentinel.vault.policies import daemon_policy_name, freeze_policy_name, transit_key_name
 from tests.conftest import new_mount
+from tests.security.logins import login, userpass_mount
 
 ESCALATE = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }'
 
@@ -95,6 +96,8 @@ REFUSED = {
         "identity/entity/id/{e}",
         {"disabled": True, "policies": ["escalate"]},
     ),
+    "re-enable an entity": ("POST", "identity/entity/id/{e}", {"disabled": False}),
+    "re-enable an entity with a string": ("POST", "identity/entity/id/{e}", {"disabled": "false"}),
     "set an entity's metadata": ("POST", "identity/entity/id/{e}", {"metadata": {"team": "attacker"}}),
     "rename an entity": ("POST", "identity/entity/id/{e}", {"name": "root-ish"}),
     "create an entity": ("POST", "identity/entity", {"name": "attacker", "policies": ["escalate"]}),
@@ -176,8 +179,24 @@ def test_disabling_an_entity_sets_disabled_and_nothing_else(target: Target) -> N
         assert entity["disabled"] is True
         assert entity["policies"] == ["default"] and entity["metadata"] == {"team": "social"}
     finally:
-        daemon.entity_set_disabled(target.entity, False)
+        admin.entity_set_disabled(target.entity, False)
     assert admin.request("GET", f"identity/entity/id/{target.entity}")["data"]["disabled"] is False
+
+
+def test_an_entity_an_administrator_disabled_stays_disabled(target: Target) -> None:
+    """A person who left (or an insider Sentinel contained) holds their old password and the
+    stolen daemon token: the token cannot give their login back."""
+    admin, daemon = target.admin, target.daemon
+    mount = userpass_mount(admin)
+    token = login(admin, mount, f"op-left-{secrets.token_hex(3)}", ["default"])
+    person = admin.with_token(token)
+    entity = person.lookup_self().entity_id
+    admin.entity_set_disabled(entity, True)
+    with pytest.raises(VaultPermissionDenied):
+        daemon.entity_set_disabled(entity, False)
+    assert admin.entity_read(entity)["disabled"] is True
+    with pytest.raises(VaultPermissionDenied):  # the disabled entity's token stays refused
+        person.request("GET", "auth/token/lookup-self")
 
 
 def test_the_legitimate_daemon_work_still_works(target: Target) -> None:

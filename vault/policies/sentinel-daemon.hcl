@@ -60,12 +60,13 @@ path "sys/policies/acl/sentinel-account-freeze" {
   capabilities = ["create", "read", "update"]
 }
 
-# Blast-radius containment: disable (and re-enable) an operator's identity entity. Only
-# the 'disabled' flag: never its policies, aliases, metadata or name.
+# Blast-radius containment: disable an operator's identity entity. Only 'disabled', and
+# only to true: never its policies, aliases, metadata or name, and never re-enabling an
+# entity (an administrator's or Sentinel's own disabling would otherwise be undone).
 path "identity/entity/id/*" {
   capabilities = ["read", "update"]
   allowed_parameters = {
-    "disabled" = []
+    "disabled" = [true]
   }
 }
 
