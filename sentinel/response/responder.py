@@ -643,7 +643,9 @@ class Responder:
                     await adapter.aclose()
         if self.rotation is not None:
             await self.rotation.force_rotate(account, f"unfreeze: {reason}")
-        self.gate.unblock(account)
+        now = self.store.get(account)
+        if now is None or not now.frozen:  # not frozen again meanwhile (a new freeze keeps its block)
+            self.gate.unblock(account)
         if rec.incident is not None:
             self.store.add_event(
                 rec.incident, "action", actor, {"step": "unfreeze", "reason": reason, "notes": notes}, account
