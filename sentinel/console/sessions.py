@@ -5,6 +5,9 @@ TLS); the Vault token it stands for stays here, keyed by the id's SHA-256, and i
 written to disk, a log or the cookie. A session ends on sign-out, after ``idle`` seconds
 without a request, after ``lifetime`` seconds in all, or when Vault stops accepting the
 token. Each session has its own CSRF token, required on every form that changes anything.
+One Vault identity holds at most ``per_identity`` sessions (its oldest ends when it signs in
+once more), so signing in over and over with any token Vault accepts cannot fill the store
+and push other people's sessions out.
 """
 
 from __future__ import annotations
@@ -53,10 +56,12 @@ class SessionStore:
         lifetime: float = 8 * 3600.0,
         max_sessions: int = 10000,
         clock: Callable[[], float] = time.monotonic,
+        per_identity: int = 8,
     ) -> None:
         self.idle = idle
         self.lifetime = lifetime
         self.max_sessions = max_sessions
+        self.per_identity = per_identity
         self.clock = clock
         self._sessions: dict[str, Session] = {}
 
@@ -67,6 +72,9 @@ class SessionStore:
         """A new session for ``token``; returns the id for the cookie (a fresh one at every sign-in)."""
         register_secret(token)
         self._prune()
+        mine = [k for k, s in self._sessions.items() if s.actor == actor]  # oldest first
+        for k in mine[: max(0, len(mine) - self.per_identity + 1)]:
+            del self._sessions[k]
         now = self.clock()
         session_id = secrets.token_urlsafe(32)
         session = Session(token, actor, secrets.token_urlsafe(32), now, now, owned)

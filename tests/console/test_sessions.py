@@ -60,3 +60,11 @@ def test_the_store_is_bounded() -> None:
     ids = [store.create(f"t{i}", "op")[0] for i in range(5)]
     assert len(store) == 3
     assert store.get(ids[0]) is None and store.get(ids[-1]) is not None
+
+
+def test_one_identity_holds_a_bounded_number_of_sessions() -> None:
+    store = SessionStore(clock=Clock(), max_sessions=10, per_identity=3)
+    other, _ = store.create("t-ana", "op-ana")
+    mine = [store.create(f"t-{i}", "op-mallory")[0] for i in range(12)]
+    assert [store.get(s) is not None for s in mine[-4:]] == [False, True, True, True]  # oldest ended
+    assert store.get(other) is not None and len(store) == 4

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import secrets
 
-from tests.console.conftest import Desk, desk, sandbox, world
+from starlette.routing import Mount
+
+from sentinel.console.sessions import SessionStore
+from tests.console.conftest import Desk, csrf_of, desk, sandbox, world
 
 __all__ = ["desk", "sandbox", "world"]
 
@@ -181,3 +184,23 @@ async def test_refusal_pages_never_show_the_token(desk: Desk) -> None:
     assert resp.status_code == 403
     for text in (resp.text, page.text, stream_cookie or ""):
         assert desk.world.tokens["op-all"] not in text
+
+
+def _sessions(desk: Desk) -> SessionStore:
+    mount = next(r for r in desk.app.routes if isinstance(r, Mount) and r.path == "/console")
+    sessions: SessionStore = mount.app.state.console.sessions
+    return sessions
+
+
+async def test_signing_in_over_and_over_does_not_push_others_out(desk: Desk) -> None:
+    """A token with no Sentinel capability at all, signed in again and again until the
+    store is full, ends only its own oldest sessions; the responder stays signed in."""
+    sessions = _sessions(desk)
+    sessions.max_sessions = 24  # a full store, reached quickly
+    async with desk.client() as responder:
+        csrf = await desk.sign_in(responder, "op-all")
+        for _ in range(sessions.max_sessions + 2):
+            async with desk.client() as attacker:
+                await desk.sign_in(attacker, "op-nobody")
+        assert await csrf_of(responder) == csrf  # the same session, still signed in
+    assert len(sessions) < sessions.max_sessions
