@@ -196,10 +196,10 @@ class VaultContainment:
 
     def set_operator_disabled(self, operator: str, disabled: bool) -> str:
         """Disable (or re-enable) the Vault identity entity named ``operator``; return its id."""
-        entity = self.vault.request("GET", f"identity/entity/name/{operator}")
-        if not entity or "data" not in entity:
+        entity = self.vault.entity_by_name(operator)
+        if entity is None:
             raise VaultNotFound(f"no Vault identity entity named {operator!r}")
-        entity_id = str(entity["data"]["id"])
+        entity_id = str(entity["id"])
         self.vault.entity_set_disabled(entity_id, disabled)
         return entity_id
 

@@ -577,12 +577,26 @@ class VaultClient:
         return _password(self.request("GET", f"sys/policies/password/{policy}/generate"))
 
     def entity_read(self, entity_id: str) -> dict[str, Any]:
-        resp = self.request("GET", f"identity/entity/id/{entity_id}")
+        resp = self.request("GET", _entity_path("id", entity_id))
         return dict(resp["data"])
+
+    def entity_by_name(self, name: str) -> dict[str, Any] | None:
+        """The identity entity named ``name`` (one path segment, whatever it holds), or None."""
+        try:
+            resp = self.request("GET", _entity_path("name", name))
+        except (VaultNotFound, VaultInvalidRequest):  # a name Vault refuses to look up names nobody
+            return None
+        return dict(resp["data"]) if isinstance(resp, dict) and isinstance(resp.get("data"), dict) else None
 
     def entity_set_disabled(self, entity_id: str, disabled: bool) -> None:
         """Disable (or re-enable) a Vault identity entity: every token of it stops working."""
-        self.request("POST", f"identity/entity/id/{entity_id}", json={"disabled": disabled})
+        self.request("POST", _entity_path("id", entity_id), json={"disabled": disabled})
+
+
+def _entity_path(by: str, value: str) -> str:
+    """``identity/entity/<by>/<value>`` with ``value`` one percent-encoded segment: a name
+    holding ``/``, ``..``, ``?`` or ``#`` never reaches another entity or endpoint."""
+    return f"identity/entity/{by}/{urllib.parse.quote(value, safe='')}"
 
 
 def _token_info(data: Mapping[str, Any]) -> TokenInfo:
