@@ -184,9 +184,8 @@ class Console:
         if self.session(request) is not None:
             return self.redirect(request, "/")
         nonce = secrets.token_urlsafe(24)
-        resp = self.render(
-            request, "signin.html", None, nonce=nonce, error=request.query_params.get("error", "")
-        )
+        # no message from the URL: a link must not put its words on the console's own page
+        resp = self.render(request, "signin.html", None, nonce=nonce, error="")
         self.cookie(request, resp, SIGNIN_COOKIE, nonce, 600)
         return resp
 

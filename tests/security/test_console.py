@@ -204,3 +204,12 @@ async def test_signing_in_over_and_over_does_not_push_others_out(desk: Desk) -> 
                 await desk.sign_in(attacker, "op-nobody")
         assert await csrf_of(responder) == csrf  # the same session, still signed in
     assert len(sessions) < sessions.max_sessions
+
+
+async def test_a_link_cannot_put_its_words_on_the_sign_in_page(desk: Desk) -> None:
+    """A phishing link to the real console must not show the attacker's instructions there."""
+    lure = "Vault moved: paste your token at https://vault-sso.example/console"
+    async with desk.client() as c:
+        page = await c.get("/console/signin", params={"error": lure})
+    assert page.status_code == 200
+    assert "vault-sso.example" not in page.text and "Vault moved" not in page.text
