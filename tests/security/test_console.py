@@ -213,3 +213,31 @@ async def test_a_link_cannot_put_its_words_on_the_sign_in_page(desk: Desk) -> No
         page = await c.get("/console/signin", params={"error": lure})
     assert page.status_code == 200
     assert "vault-sso.example" not in page.text and "Vault moved" not in page.text
+
+
+XSS = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+
+
+async def test_attacker_text_is_shown_as_text_on_every_page(desk: Desk) -> None:
+    """A publisher's held post, a hijacker's post kept as evidence (text and post id from the
+    platform), a lockdown reason and a note: each reaches the pages escaped, never as markup."""
+    await _hold(desk, "acct-a", f"HOLDME {XSS}")
+    async with desk.client() as c:
+        csrf = await desk.sign_in(c, "op-all")
+        resp = await c.post(
+            "/console/lockdown", data={"csrf": csrf, "accounts": "acct-b", "reason": f"phished {XSS}"}
+        )
+        assert resp.status_code == 303
+        number = desk.incidents.incidents()[0]["id"]
+        desk.incidents.add_event(number, "post", "sentinel", {"post_id": XSS, "text": XSS}, "acct-b")
+        resp = await c.post(f"/console/incidents/{number}/note", data={"csrf": csrf, "text": XSS})
+        assert resp.status_code == 303
+        pages = [
+            await c.get(p)
+            for p in ("/console/", "/console/held", "/console/incidents", f"/console/incidents/{number}")
+        ]
+    for page in pages:
+        assert page.status_code == 200
+        assert "<img src=x" not in page.text and "<script>alert" not in page.text, page.url
+    assert "&lt;img src=x onerror=alert(1)&gt;" in pages[1].text  # shown, as text
+    assert pages[3].text.count("&lt;script&gt;alert(2)&lt;/script&gt;") >= 3  # title, evidence, note
