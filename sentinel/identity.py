@@ -36,7 +36,14 @@ class Identity:
     def same_person(self, key: str, name: str = "") -> bool:
         """Whether another record (by identity ``key``, or by ``name`` for records made before
         keys were kept) names this identity. Either match counts: a refusal never falls open."""
-        return bool(key and key == self.key) or bool(name and name == self.name)
+        return bool(key and key == self.key) or same_name(name, self.name)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two names of people name one Vault entity: Vault's identity store looks names
+    up without regard to case (``OP-ANA`` is op-ana), so the four-eyes and two-person rules
+    compare them the same way (casefolded: a refusal never falls open)."""
+    return bool(a) and a.casefold() == b.casefold()
 
 
 def identity_of(info: TokenInfo, entity_name: Callable[[str], str]) -> Identity:

@@ -36,6 +36,7 @@ from sentinel.api.workflow import WorkflowRoutes
 from sentinel.capabilities import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.engine.events import Decision, Event, EventError, format_ts
 from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
+from sentinel.identity import same_name
 from sentinel.inventory import Account
 from sentinel.logs import get_logger
 from sentinel.platforms.base import Capability
@@ -436,7 +437,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
         token, caller = await self.caller(request)
         held = self.held_post(request)
         await self.require(token, "approve", None, "held_approve")
-        if caller.identity.same_person(held.caller, held.caller_name) or held.author == caller.actor:
+        if caller.identity.same_person(held.caller, held.caller_name) or same_name(held.author, caller.actor):
             raise ApiError(
                 "self_approval",
                 f"{caller.actor} sent this post or is its author and cannot approve it; ask another approver",

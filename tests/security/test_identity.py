@@ -172,6 +172,19 @@ async def test_self_approval_through_a_forged_author_is_refused(harness: Harness
     assert ok2.status_code == 200 and ok2.json()["decided_by"] == "op-editor"
 
 
+async def test_an_author_named_in_another_case_is_still_the_author(harness: Harness) -> None:
+    """Vault's identity store takes OP-EDITOR for op-editor; so does the four-eyes rule: a
+    tool naming the author in another case does not let that author approve the post."""
+    assert harness.world.admin.request("GET", "identity/entity/name/OP-EDITOR")["data"]["name"] == "op-editor"
+    by_tool = await hold(harness, "op-tool", {"text": "HOLDME my own, in capitals", "author": "OP-Editor"})
+    held = by_tool.json()["held"]
+    mine = await harness.client.post(f"/v1/held/{held['id']}/approve", headers=harness.auth("op-editor"))
+    assert mine.status_code == 403 and error(mine)["code"] == "self_approval"
+    assert (await harness.client.get(f"/v1/held/{held['id']}", headers=harness.auth("op-editor"))).json()[
+        "status"
+    ] == "held"
+
+
 # -- two-person unfreeze -----------------------------------------------------------------------------
 def userpass_login(world: World, entity: str, policies: list[str]) -> str:
     """A second login of ``entity``: a userpass user aliased to the same entity."""
