@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,7 +305,7 @@ def parse_policy(name: str, text: str) -> list[PathRule]:
 
 def _parse_json(name: str, text: str) -> list[PathRule]:
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_unique(name))
     except json.JSONDecodeError as e:
         raise PolicyParseError(f"policy {name!r} line {e.lineno}: not valid JSON: {e.msg}") from None
     if not isinstance(doc, dict):
@@ -335,6 +335,21 @@ def _parse_json(name: str, text: str) -> list[PathRule]:
                     caps.update(_legacy(name, path, entry["policy"], 0))
             rules.append(_rule(name, str(path), caps, 0))
     return rules
+
+
+def _unique(name: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """A JSON object hook refusing a key given twice: Vault reads every copy (two ``path``
+    objects are two sets of rules) where ``json`` would keep only the last, hiding the rest."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise PolicyParseError(f"policy {name!r}: key {key!r} appears twice in one JSON object")
+            out[key] = value
+        return out
+
+    return hook
 
 
 # -- matching ----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from sentinel.config import Config
 from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.inventory import CREDENTIAL_KINDS, Inventory
 from sentinel.logs import get_logger
-from sentinel.response.acl import PolicyParseError, parse_policy
+from sentinel.response.acl import PathRule, PolicyParseError, parse_policy
 from sentinel.response.store import ResponseStore
 from sentinel.vault.client import VaultClient
 from sentinel.vault.policies import empty_freeze_policy, freeze_policy_header, freeze_policy_name
@@ -82,10 +82,13 @@ def render_freeze_policy(
     accounts = sorted(set(frozen))
     if not accounts:
         return empty_freeze_policy(settings)
-    lines = freeze_policy_header(settings)
-    for account in accounts:
-        for path in freeze_paths(settings, account, credentials.get(account, ()), prefixes):
-            lines.append(f'path "{path}" {{ capabilities = ["deny"] }}')
+    paths = (p for a in accounts for p in freeze_paths(settings, a, credentials.get(a, ()), prefixes))
+    return _deny_lines(freeze_policy_header(settings), paths)
+
+
+def _deny_lines(header: Sequence[str], paths: Iterable[str]) -> str:
+    """The freeze policy's text: its header, then one deny line per path."""
+    lines = [*header, *(f'path "{path}" {{ capabilities = ["deny"] }}' for path in paths)]
     return "\n".join(lines) + "\n"
 
 
@@ -179,6 +182,10 @@ class VaultContainment:
             return [f"unreadable: {e.message}"]
         own: dict[str, set[str]] = {}
         out = []
+        if text.strip() != self._written_form(rules).strip():
+            # Sentinel writes one line per denied path; any other text (JSON, repeated keys,
+            # nested blocks, escapes) may be read by Vault otherwise than by this parser.
+            out.append("the policy is not in the form Sentinel writes it (one deny line per path)")
         for r in rules:
             if r.capabilities != {"deny"}:
                 out.append(f"path {r.path!r} grants {', '.join(sorted(r.capabilities))}")
@@ -189,6 +196,10 @@ class VaultContainment:
             if account is None or r.path not in own[account]:
                 out.append(f"path {r.path!r} is denied, which Sentinel never denies")
         return out
+
+    def _written_form(self, rules: Sequence[PathRule]) -> str:
+        """The text Sentinel writes for the deny rules ``rules`` (see ``render_freeze_policy``)."""
+        return _deny_lines(freeze_policy_header(self.settings), (r.path for r in rules))
 
     def _vault_step_done(self, account: str) -> bool:
         rec = self.store.get(account)

@@ -99,6 +99,10 @@ def test_json_policies_and_deny_wins_within_a_block() -> None:
         ('path = "a"', "policy 'bad' line 1: expected path"),
         ('{"path": [1]}', "policy 'bad': 'path' must map paths to objects"),
         ('{"path": ', "policy 'bad' line 1: not valid JSON"),
+        (  # Vault reads both objects; json keeps the last: a grant would go unseen
+            '{"path": {"a": {"capabilities": ["read"]}}, "path": {"b": {"capabilities": ["deny"]}}}',
+            "policy 'bad': key 'path' appears twice in one JSON object",
+        ),
     ],
 )
 def test_what_it_cannot_read_is_an_error_naming_policy_and_line(text: str, message: str) -> None:

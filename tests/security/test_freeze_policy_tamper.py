@@ -18,6 +18,7 @@ from sentinel.config import load_config
 from sentinel.errors import VaultPermissionDenied
 from sentinel.inventory import load_inventory
 from sentinel.policies import apply, parse_roles, plan, render
+from sentinel.response.acl import parse_policy
 from sentinel.response.containment import (
     FreezePolicyCheck,
     FreezePolicyWatch,
@@ -107,6 +108,9 @@ async def test_a_grant_written_into_the_freeze_policy_is_removed_and_alerted(
         ("lift", f"the freeze of {FROZEN} was lifted"),
         ("deny-elsewhere", "which Sentinel never denies"),
         ("json", "'secret/*' grants list, read"),
+        ("json-path-twice", "appears twice"),
+        ("capabilities-twice", "not in the form Sentinel writes"),
+        ("one-line", "not in the form Sentinel writes"),
     ],
 )
 def test_lifting_a_freeze_or_adding_foreign_rules_is_tampering(
@@ -119,11 +123,45 @@ def test_lifting_a_freeze_or_adding_foreign_rules_is_tampering(
         "lift": empty_freeze_policy(deployment.settings),
         "deny-elsewhere": honest + 'path "auth/token/renew-self" { capabilities = ["deny"] }\n',
         "json": json.dumps({"path": {"secret/*": {"capabilities": ["read", "list"]}}}),
+        "json-path-twice": _json_twice(honest, "secret/*"),
+        "capabilities-twice": honest.replace(
+            '{ capabilities = ["deny"] }', '{ capabilities = ["deny"] capabilities = ["read"] }', 1
+        ),
+        "one-line": honest.replace("\n", " ", 4),
     }[attack]
     attacker.policy_write(name, text)
     check = containment.verify_freeze_policy()
     assert check.tampered and any(finding in f for f in check.findings), check.findings
     assert attacker.policy_read(name) == honest
+
+
+def _json_twice(honest: str, granted: str) -> str:
+    """The freeze policy as JSON with two ``path`` objects: the first grants ``granted``,
+    the second holds Sentinel's own denies. Vault reads both; ``json.loads`` keeps the last."""
+    own = {r.path: {"capabilities": ["deny"]} for r in parse_policy("freeze", honest)}
+    grant = json.dumps({granted: {"capabilities": ["read", "list"]}})
+    return '{"path": ' + grant + ', "path": ' + json.dumps(own) + "}"
+
+
+def test_a_grant_hidden_in_a_repeated_json_key_is_found_and_removed(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """Vault honours a grant in the first of two ``path`` objects; the check must not read
+    only the second (Sentinel's own denies) and leave the grant in force."""
+    containment, _, attacker = _frozen(deployment, tmp_path)
+    admin, name = deployment.admin, freeze_policy_name(deployment.settings)
+    honest = attacker.policy_read(name) or ""
+    other = "payroll-" + secrets.token_hex(4)
+    admin.request("POST", f"sys/mounts/{other}", json={"type": "kv", "options": {"version": "2"}})
+    admin.request("POST", f"{other}/data/salaries", json={"data": {"ceo": "1"}})
+    member = admin.with_token(admin.create_token(policies=[name], ttl="10m")[0])
+    attacker.policy_write(name, _json_twice(honest, f"{other}/*"))
+    assert member.request("GET", f"{other}/data/salaries")["data"]["data"] == {"ceo": "1"}
+    check = containment.verify_freeze_policy()
+    assert check.tampered and check.rewritten, check
+    assert attacker.policy_read(name) == honest
+    with pytest.raises(VaultPermissionDenied):
+        member.request("GET", f"{other}/data/salaries")
 
 
 def test_a_freeze_being_written_is_not_tampering(deployment: Deployment, tmp_path: Path) -> None:
