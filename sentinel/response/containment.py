@@ -211,6 +211,13 @@ class VaultContainment:
         if entity is None:
             raise VaultNotFound(f"no Vault identity entity named {operator!r}")
         entity_id = str(entity["id"])
+        if disabled and entity_id == self.vault.lookup_self().entity_id:
+            # Disabling it would end Sentinel's own token mid-lockdown: no freeze, rotation,
+            # audit signature or alert after that until an administrator re-enabled it.
+            raise SentinelError(
+                f"{operator!r} is Sentinel's own Vault identity: not disabled; "
+                "if Sentinel's login is compromised, revoke it with an administrator's token"
+            )
         self.vault.entity_set_disabled(entity_id, disabled)
         return entity_id
 

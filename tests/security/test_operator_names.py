@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.errors import VaultNotFound
+from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.containment import VaultContainment
 from sentinel.vault.devserver import DevVault
+from sentinel.vault.policies import daemon_policy_name
 from tests.response.test_responder import World
+from tests.security.logins import login, userpass_mount
 
 
 @pytest.fixture
@@ -32,3 +34,18 @@ def test_a_name_shaped_around_a_colleagues_never_disables_them(world: World, sha
     with pytest.raises(VaultNotFound):
         containment.set_operator_disabled(shape.format(v=victim), True)
     assert world.admin.entity_read(entity)["disabled"] is False
+
+
+def test_a_lockdown_naming_sentinels_own_identity_does_not_disable_it(world: World) -> None:
+    """Sentinel logged in with an entity (AppRole does that): a lockdown of 'every account
+    that identity reaches' would otherwise end Sentinel's own token in the middle of it."""
+    name = f"sentinel-{secrets.token_hex(3)}"
+    token = login(world.admin, userpass_mount(world.admin), name, [daemon_policy_name(world.settings)])
+    daemon = world.admin.with_token(token)
+    containment = VaultContainment(daemon, world.settings, world.rstore)
+    with pytest.raises(SentinelError, match="Sentinel's own Vault identity"):
+        containment.set_operator_disabled(name, True)
+    assert daemon.lookup_self().entity_id  # still working
+    other = f"op-{secrets.token_hex(3)}"
+    entity = world.admin.request("POST", "identity/entity", json={"name": other})["data"]["id"]
+    assert containment.set_operator_disabled(other, True) == entity  # anyone else still can be
