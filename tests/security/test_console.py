@@ -8,11 +8,18 @@ session and its CSRF token, and comes from the console's own origin.
 from __future__ import annotations
 
 import secrets
+from contextlib import ExitStack
+from pathlib import Path
 
+import httpx
 from starlette.routing import Mount
 
+from sentinel.config import ApiSettings
+from sentinel.console.live import MAX_STREAMS
 from sentinel.console.sessions import SessionStore
-from tests.console.conftest import Desk, csrf_of, desk, sandbox, world
+from tests.api.conftest import World
+from tests.api.served import ServedApi
+from tests.console.conftest import NONCE, Desk, csrf_of, desk, sandbox, world
 
 __all__ = ["desk", "sandbox", "world"]
 
@@ -241,3 +248,25 @@ async def test_attacker_text_is_shown_as_text_on_every_page(desk: Desk) -> None:
         assert "<img src=x" not in page.text and "<script>alert" not in page.text, page.url
     assert "&lt;img src=x onerror=alert(1)&gt;" in pages[1].text  # shown, as text
     assert pages[3].text.count("&lt;script&gt;alert(2)&lt;/script&gt;") >= 3  # title, evidence, note
+
+
+def test_live_views_cannot_take_every_connection_of_the_server(world: World, tmp_path: Path) -> None:
+    """A token with no capability signs in and opens live views until the server's
+    connection limit is reached: past its few streams it is answered 429, and the gate
+    still answers a publisher."""
+    with ServedApi(world, tmp_path, ApiSettings(max_connections=3 * MAX_STREAMS)) as api, ExitStack() as held:
+        attacker = held.enter_context(httpx.Client(base_url=api.handle.url, timeout=10))
+        nonce = NONCE.search(attacker.get("/console/signin").text)
+        assert nonce is not None
+        data = {"nonce": nonce.group(1), "method": "token", "token": world.tokens["op-nobody"]}
+        assert attacker.post("/console/signin", data=data).status_code == 303
+        codes = []
+        for _ in range(12):  # the open streams are kept; a refused one gives its connection back
+            with ExitStack() as one:
+                codes.append(one.enter_context(attacker.stream("GET", "/console/events")).status_code)
+                if codes[-1] == 200:
+                    held.enter_context(one.pop_all())
+        body = {"account": "acct-a", "text": "a normal post", "dry_run": True}
+        check = httpx.post(f"{api.handle.url}/v1/check", json=body, headers=world.auth("op-pub"), timeout=10)
+        assert check.status_code == 200, check.text
+        assert codes == [200] * MAX_STREAMS + [429] * (12 - MAX_STREAMS)
