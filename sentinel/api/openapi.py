@@ -86,7 +86,11 @@ SCHEMAS: dict[str, Any] = {
                 "maxLength": 512,
                 "description": "Who wrote it: the caller; naming anyone else needs assert_author.",
             },
-            "ip": {"type": "string", "maxLength": 64, "description": "The author's IP address."},
+            "ip": {
+                "type": "string",
+                "maxLength": 64,
+                "description": "The author's IP address, as a publishing tool relays it (needs assert_author).",
+            },
             "reply_to": {
                 "type": "string",
                 "maxLength": 512,

@@ -166,6 +166,15 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
             return asserted
         return caller.actor
 
+    async def asserted_ip(self, token: str, caller: Caller, body: Mapping[str, Any]) -> str:
+        """The author's address a publishing tool relays (``ip``): an assertion about somebody
+        else, like ``author``, so it needs ``assert_author`` — without it a caller could teach
+        an account's address baseline or borrow its usual address to look like its owner."""
+        ip = field_str(body, "ip", max_len=64)
+        if ip:
+            await self.require(token, "assert_author", None, "check")
+        return ip
+
     async def holds(self, token: str, capability: str) -> bool:
         _, got = await self.authz.grants(token, [Need(capability)])
         return next(iter(got.values()))
@@ -265,7 +274,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
         allowed_as = await self.require(token, "respond" if reply_to else "publish", account.id, "check")
         author = await self.author(token, caller, body, "check")
         dry_run, want_explain = field_bool(body, "dry_run"), field_bool(body, "explain")
-        event = self.event(account, body, caller, author, field_str(body, "ip", max_len=64))
+        event = self.event(account, body, caller, author, await self.asserted_ip(token, caller, body))
         explained = self.explain(event) if dry_run or want_explain else None
         if explained is not None and dry_run:  # decided, nothing learned, held or frozen
             out = {**decision_dict(explained[0], event.post_id), "dry_run": True}

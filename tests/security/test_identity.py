@@ -252,3 +252,20 @@ class _Gate:
 
     def unblock(self, account: str) -> None:
         return None
+
+
+async def test_the_authors_address_is_an_assertion_like_the_author(
+    daemon: Daemon, deployment: Deployment
+) -> None:
+    """``ip`` names somebody else's address: without ``assert_author`` a publisher could teach
+    an account's address baseline, or borrow its owner's usual address for a lure."""
+    tag = secrets.token_hex(3)
+    body = {"account": "lure-1", "text": "Our spring catalogue is out", "ip": "198.51.100.7"}
+    plain = publisher(deployment, f"pub-{tag}", assert_author=False)
+    refused = await daemon.client.post("/v1/check", json=body, headers={"Authorization": f"Bearer {plain}"})
+    assert refused.status_code == 403 and error(refused)["capability"] == "assert_author"
+    assert daemon.guard.checked == {}
+    tool = publisher(deployment, f"relay-{tag}", assert_author=True)
+    relayed = await daemon.client.post("/v1/check", json=body, headers={"Authorization": f"Bearer {tool}"})
+    assert relayed.status_code == 200
+    assert sum(daemon.guard.checked.values()) == 1
