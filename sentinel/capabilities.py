@@ -4,7 +4,7 @@ Sentinel's capabilities are Vault ACL paths that exist only to be asked about (n
 engine is mounted there), so the organisation's own Vault policies, identities and login
 methods (OIDC, LDAP, AppRole) decide who may do what::
 
-    <prefix>/accounts/<account-id>/<capability>   publish, respond, moderate, analytics, admin
+    <prefix>/accounts/<account-id>/<capability>   publish, respond, moderate, analytics, admin, tune
     <prefix>/global/<capability>                  approve, lockdown, unfreeze, assert_author
 
 One decision for the CLI and the API (``granted``): a capability is held when Vault
@@ -18,6 +18,11 @@ for frozen accounts.
 tool may name the author of a post (``author`` in ``/v1/check`` and the broker). The author
 is then recorded beside the tool's own identity and neither may approve the post; without
 it, the author is always the caller's own Vault identity (``sentinel.identity``).
+
+``tune`` is detection tuning on one account: acknowledging a rule's findings there for a key
+until a date (``sentinel.acks``). It is per account because an acknowledgement silences
+detection on that account: whoever may silence it there is a decision about that account,
+and the freeze policy takes it away with everything else on a frozen account.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from sentinel.vault.client import VaultClient
 if TYPE_CHECKING:
     from sentinel.config import Config
 
-ACCOUNT_CAPABILITIES = ("publish", "respond", "moderate", "analytics", "admin")
+ACCOUNT_CAPABILITIES = ("publish", "respond", "moderate", "analytics", "admin", "tune")
 GLOBAL_CAPABILITIES = ("approve", "lockdown", "unfreeze", "assert_author")
 CAPABILITIES = ACCOUNT_CAPABILITIES + GLOBAL_CAPABILITIES
 GRANTING = frozenset({"update", "create", "root"})

@@ -21,6 +21,7 @@ from sentinel.api.hooks import ROUTES as HOOK_ROUTES
 from sentinel.api.moderation import ROUTES as MODERATION_ROUTES
 from sentinel.api.openapi import document
 from sentinel.api.routes import Api, endpoint
+from sentinel.api.tuning import ROUTES as TUNING_ROUTES
 from sentinel.api.workflow import ROUTES as WORKFLOW_ROUTES
 from sentinel.console import create_console
 from sentinel.console.pages import SECURITY_HEADERS
@@ -48,6 +49,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     *ADMIN_ROUTES,
     *HOOK_ROUTES,
     *WORKFLOW_ROUTES,
+    *TUNING_ROUTES,
 )
 
 

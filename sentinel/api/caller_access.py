@@ -3,7 +3,7 @@
 The ACL path scheme and what grants a capability are ``sentinel.capabilities``'s, shared with the
 CLI (``prefix`` is ``[api] acl_prefix``, default ``sentinel``)::
 
-    <prefix>/accounts/<account-id>/<capability>   publish | respond | moderate | analytics | admin
+    <prefix>/accounts/<account-id>/<capability>   publish | respond | moderate | analytics | admin | tune
     <prefix>/global/<capability>                  approve | lockdown | unfreeze | assert_author
  Nothing is ever read or written there: the paths only exist so that Vault
 policies, and therefore the company's own login (OIDC, LDAP, AppRole through Vault auth

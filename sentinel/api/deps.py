@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 
+from sentinel.acks import Tuning
 from sentinel.api.caller_access import Authorizer, Caller
 from sentinel.api.held import HeldStore
 from sentinel.api.protocols import AdapterFactory, Gate, Responder, Rotator
@@ -21,6 +22,7 @@ from sentinel.inventory import Account, Inventory
 from sentinel.metrics import Metrics
 from sentinel.response.reach import Reach
 from sentinel.response.store import FreezeRecord
+from sentinel.rulestats import RuleCount
 from sentinel.watcher.ledger import PublishedLedger
 
 AuditSink = Callable[[str, str, str, Mapping[str, Any]], None]
@@ -83,6 +85,10 @@ class Deps:
     """Releases what the deps opened (connection pools), when the API stops."""
     metrics: Metrics = field(default_factory=Metrics)
     """The registry ``GET /metrics`` serves (the daemon's ``App.metrics``)."""
+    tuning: Tuning | None = None
+    """Acknowledgements (``/v1/rules/acks``), the same core the CLI uses."""
+    rule_stats: Callable[[float], list[RuleCount]] | None = None
+    """What each rule fired on since a time (``/v1/rules/stats``)."""
 
 
 class Host(Protocol):

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from sentinel import __version__
+from sentinel.acks import MAX_KEY, MAX_REASON, MAX_RULE, TEXT_PATTERN
 from sentinel.api.errors import CODES
 from sentinel.api.held import STATUSES
+from sentinel.api.tuning import MAX_ACK_DAYS, MAX_DAYS
 from sentinel.api.workflow import ASSIGNEE_PATTERN
 from sentinel.capabilities import ACCOUNT_CAPABILITIES, CAPABILITIES, GLOBAL_CAPABILITIES
 
@@ -119,6 +121,16 @@ SCHEMAS: dict[str, Any] = {
             "severity": STR,
             "findings": {"type": "array", "items": _ref("Finding")},
             "frozen": {"type": "boolean"},
+            "observed": {
+                "type": "array",
+                "items": _ref("Finding"),
+                "description": "Findings of rules on trial (mode: observe): shown, never part of the verdict.",
+            },
+            "would": {
+                "type": "string",
+                "enum": ["allow", "hold", "block", "freeze"],
+                "description": "With observed: the verdict had the rules on trial counted.",
+            },
             "held_id": {"type": "string", "description": "Set when held: poll GET /v1/held/{held}."},
             "dry_run": {
                 "type": "boolean",
@@ -548,6 +560,7 @@ def document() -> dict[str, Any]:
     paths.update(_admin_paths())
     paths.update(_hook_paths())
     paths.update(_workflow_paths())
+    paths.update(_tuning_paths())
     schemas = {
         **SCHEMAS,
         "RejectRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}},
@@ -559,6 +572,7 @@ def document() -> dict[str, Any]:
         },
         "CloseRequest": _required_str("reason", 1000),
         "RotateRequest": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500}}},
+        **TUNING_SCHEMAS,
     }
     return {
         "openapi": "3.1.0",
@@ -834,3 +848,116 @@ def _hook_paths() -> dict[str, Any]:
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
     return {"/v1/hooks/{platform}": {"get": verify, "post": deliver}}
+
+
+def _text(max_len: int, description: str) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_len, "pattern": TEXT_PATTERN, "description": description}
+
+
+TUNING_SCHEMAS: dict[str, Any] = {
+    "AckRequest": {
+        "type": "object",
+        "required": ["rule", "account", "key", "days", "reason"],
+        "properties": {
+            "rule": _text(MAX_RULE, "A rule id in force."),
+            "account": _text(MAX_KEY, "The account id from the inventory."),
+            "key": _text(
+                MAX_KEY, "What the finding is about: a link's domain or host, the client, the author."
+            ),
+            "days": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_ACK_DAYS,
+                "description": "It expires this many days from now (at most a year: a silence, not a new rule).",
+            },
+            "reason": _text(MAX_REASON, "Why it is expected (kept in the audit trail)."),
+        },
+    },
+    "Ack": {
+        "type": "object",
+        "required": ["id", "rule", "account", "key", "until", "reason", "by"],
+        "properties": {
+            "id": {"type": "integer"},
+            "rule": STR,
+            "account": STR,
+            "key": STR,
+            "until": STR,
+            "reason": STR,
+            "by": {"type": "string", "description": "Who acknowledged it: their Vault identity."},
+            "created": NSTR,
+            "revoked": NSTR,
+            "revoked_by": STR,
+        },
+    },
+    "RuleCount": {
+        "type": "object",
+        "required": ["rule", "mode", "verdict", "count"],
+        "properties": {
+            "rule": STR,
+            "mode": {"type": "string", "enum": ["enforce", "observe"]},
+            "verdict": STR,
+            "count": {"type": "integer"},
+        },
+    },
+}
+
+
+def _tuning_paths() -> dict[str, Any]:
+    """Rule statistics and acknowledgements (``sentinel.api.tuning``)."""
+    days = {
+        "name": "days",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": 7},
+    }
+    everything = {
+        "name": "all",
+        "in": "query",
+        "required": False,
+        "description": "Include expired and revoked acknowledgements.",
+        "schema": {"type": "boolean", "default": False},
+    }
+    ack = {"name": "ack", "in": "path", "required": True, "schema": {"type": "integer"}}
+    acks = {"type": "object", "required": ["acks"], "properties": {"acks": _arr("Ack")}}
+    return {
+        "/v1/rules/stats": {
+            "get": _op(
+                "Tuning: what each rule fired on over the last days, observe mode included",
+                _ok(
+                    {
+                        "type": "object",
+                        "required": ["days", "rules"],
+                        "properties": {"days": {"type": "integer"}, "rules": _arr("RuleCount")},
+                    }
+                ),
+                (403,),
+                "tune on an account, or lockdown",
+                params=(days,),
+            )
+        },
+        "/v1/rules/acks": {
+            "get": _op(
+                "Tuning: acknowledgements of the accounts the caller holds tune or analytics on",
+                _ok(acks),
+                (),
+                "tune or analytics on the account (lockdown: all)",
+                params=(everything,),
+            ),
+            "post": _op(
+                "Tuning: acknowledge a rule on an account for a key until a date (audited)",
+                {"201": _json(_ref("Ack"), "Acknowledged; the daemon applies it within a second")},
+                (403, 404),
+                "tune on the account",
+                body="AckRequest",
+            ),
+        },
+        "/v1/rules/acks/{ack}": {
+            "delete": _op(
+                "Tuning: revoke an active acknowledgement (audited)",
+                _ok(_ref("Ack")),
+                (403, 404),
+                "tune on the acknowledgement's account",
+                params=(ack,),
+            )
+        },
+    }

@@ -32,6 +32,7 @@ from sentinel.api.held import STATUSES, HeldPost
 from sentinel.api.hooks import HookRoutes
 from sentinel.api.moderation import ModerationRoutes, offered
 from sentinel.api.protocols import Gate, ResponderConflict, StepUpFailed
+from sentinel.api.tuning import TuningRoutes
 from sentinel.api.workflow import WorkflowRoutes
 from sentinel.capabilities import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.engine.events import Decision, Event, EventError, format_ts
@@ -96,7 +97,9 @@ def bearer(request: Request) -> str:
 
 
 def decision_dict(d: Decision, post_id: str) -> dict[str, Any]:
-    return {
+    """The gate's answer. Rules on trial (``mode: observe``) that matched are listed apart, in
+    ``observed`` with the verdict they ``would`` have given: they never change ``verdict``."""
+    out = {
         "event": d.event,
         "account": d.account,
         "post_id": post_id,
@@ -106,6 +109,10 @@ def decision_dict(d: Decision, post_id: str) -> dict[str, Any]:
         "findings": [f.to_dict() for f in d.findings],
         "frozen": d.frozen,
     }
+    if d.observed:
+        out["observed"] = [f.to_dict() for f in d.observed]
+        out["would"] = d.would
+    return out
 
 
 def account_summary(a: Account) -> dict[str, Any]:
@@ -120,7 +127,7 @@ def account_summary(a: Account) -> dict[str, Any]:
     }
 
 
-class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes):
+class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoutes):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.authz = deps.authorizer

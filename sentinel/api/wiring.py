@@ -18,6 +18,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sentinel import rulestats
+from sentinel.acks import Tuning
 from sentinel.api.caller_access import Authorizer
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
@@ -177,6 +179,13 @@ def wake_accounts(app: App) -> Callable[[str, Sequence[str]], list[str]]:
     return wake
 
 
+def rules_in_force(app: App) -> frozenset[str]:
+    """The ids of the rules the gate decides with (the guard's, or the API's own engine's)."""
+    guard = app.extras.get("guard")
+    engine = guard.engine if guard is not None else engine_for(app)
+    return frozenset(r.id for r in engine.rules) if engine is not None else frozenset()
+
+
 def build_deps(app: App) -> Deps:
     settings = app.config.api
     from sentinel.response.service import VaultAdapters
@@ -239,4 +248,6 @@ def build_deps(app: App) -> Deps:
         freezes=incidents.frozen_records,
         login=VaultLogin(lambda: app.vault),
         metrics=app.metrics,
+        tuning=Tuning(app.store, lambda: app.inventory, lambda: rules_in_force(app)),
+        rule_stats=lambda since: rulestats.read(app.store, since),
     )

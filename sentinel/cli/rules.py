@@ -46,18 +46,18 @@ def register(sub: Any) -> None:
     ak = rsub.add_parser(
         "ack",
         help="acknowledge a rule on an account for a key (domain, client, author) until a date",
-        description="Needs the 'approve' capability in Vault; acts as you (VAULT_TOKEN), audited.",
+        description="Needs the 'tune' capability on the account in Vault; acts as you (VAULT_TOKEN), audited.",
     )
     ak.add_argument("rule", help="rule id")
     ak.add_argument("account", help="account id")
     ak.add_argument("key", help="what the finding is about: a link's domain or host, the client, the author")
-    ak.add_argument("--until", required=True, type=_until, help="UTC date or time it expires (YYYY-MM-DD)")
+    ak.add_argument("--until", required=True, help="UTC date or time it expires (YYYY-MM-DD), within a year")
     ak.add_argument("--reason", required=True, help="why it is expected (goes into the audit trail)")
     ak.set_defaults(func=ack)
     al = rsub.add_parser("acks", help="list acknowledgements (active ones, or --all)")
     al.add_argument("--all", action="store_true", help="include expired and revoked ones")
     al.set_defaults(func=list_acks)
-    un = rsub.add_parser("unack", help="revoke an acknowledgement (needs 'approve'; audited)")
+    un = rsub.add_parser("unack", help="revoke an acknowledgement (needs 'tune' on its account; audited)")
     un.add_argument("id", type=int, help="acknowledgement id (see rules acks)")
     un.set_defaults(func=unack)
     st = rsub.add_parser("stats", help="what each rule fired on over the last days, observe mode included")
@@ -131,50 +131,38 @@ def explain_event(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _until(value: str) -> float:
-    from datetime import UTC, datetime
+def _tuning(ctx: Context) -> Any:
+    """The acknowledgements core the API uses too, over this host's store and configured rules."""
+    from sentinel.acks import Tuning
+    from sentinel.engine.loader import load_rules
 
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--until must be a date such as 2026-12-31, got {value!r}"
-        ) from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    return t.timestamp()
+    def rules() -> frozenset[str]:
+        return frozenset(r.id for r in load_rules(list(ctx.config.sentinel.all_rules_dirs)))
+
+    return Tuning(ctx.store, lambda: ctx.inventory, rules)
 
 
-def _acting(ctx: Context) -> tuple[Any, str]:
-    """The person at the keyboard, who must hold 'approve', and the audit trail to record in."""
+def _acting(ctx: Context, account: str) -> tuple[Any, str]:
+    """The person at the keyboard, who must hold 'tune' on ``account``, and the audit trail."""
     from sentinel.audit import AuditTrail
     from sentinel.audit_keys import audit_keystore
-    from sentinel.capabilities import require_self
+    from sentinel.capabilities import acl_prefix, require_self
 
     person, who = ctx.operator()
-    require_self(person, ctx.config.vault.policy_prefix, "approve")
+    require_self(person, acl_prefix(ctx.config), "tune", [account])
     return AuditTrail(ctx.store, audit_keystore(ctx.config, ctx.vault)), who
 
 
 def ack(ctx: Context, args: argparse.Namespace) -> int:
-    import time
+    from sentinel.acks import AckInvalid, parse_until
 
-    from sentinel.acks import AckStore
-    from sentinel.engine.loader import load_rules
-
-    if args.until <= time.time():
-        raise UsageError("--until must be in the future")
-    if args.until > time.time() + 366 * 86400:
-        raise UsageError("--until must be within a year: an acknowledgement is a silence, not a new rule")
-    if ctx.inventory.get(args.account) is None:
-        raise UsageError(f"no account {args.account!r} in the inventory")
-    if load_rules(list(ctx.config.sentinel.all_rules_dirs)).get(args.rule) is None:
-        raise UsageError(f"no rule {args.rule!r} in the configured rules")
-    if not args.key.strip() or not args.reason.strip():
-        raise UsageError("KEY and --reason must not be empty")
-    trail, who = _acting(ctx)
-    got = AckStore(ctx.store).add(args.rule, args.account, args.key, args.until, args.reason.strip(), who)
-    trail.append(who, "rule.ack", args.account, got.to_dict())
+    tuning = _tuning(ctx)
+    try:
+        req = tuning.check(args.rule, args.account, args.key, parse_until(args.until), args.reason)
+    except AckInvalid as e:
+        raise UsageError(e.message) from None
+    trail, who = _acting(ctx, req.account)
+    got = tuning.add(req, who, trail.append)
     if ctx.as_json:
         emit_json(got.to_dict())
     else:
@@ -185,9 +173,7 @@ def ack(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def list_acks(ctx: Context, args: argparse.Namespace) -> int:
-    from sentinel.acks import AckStore
-
-    acks = [a.to_dict() for a in AckStore(ctx.store).list(active_only=not args.all)]
+    acks = [a.to_dict() for a in _tuning(ctx).list(active_only=not args.all)]
     if ctx.as_json:
         emit_json({"acks": acks})
         return 0
@@ -200,14 +186,14 @@ def list_acks(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def unack(ctx: Context, args: argparse.Namespace) -> int:
-    from sentinel.acks import AckStore
-
-    trail, who = _acting(ctx)
-    got = AckStore(ctx.store).revoke(args.id, who)
-    if got is None:
+    tuning = _tuning(ctx)
+    found = tuning.active(args.id)
+    if found is None:
         raise UsageError(f"no active acknowledgement {args.id}")
-    trail.append(who, "rule.unack", got.account, {**got.to_dict(), "revoked_by": who})
-    print(f"acknowledgement {got.id} revoked")
+    trail, who = _acting(ctx, found.account)
+    if tuning.revoke(found, who, trail.append) is None:
+        raise UsageError(f"no active acknowledgement {args.id}")
+    print(f"acknowledgement {found.id} revoked")
     return 0
 
 

@@ -15,7 +15,7 @@ accounts = ["example-support-x"]        # ... by id, or all = true for every acc
 capabilities = ["respond"]
 ```
 
-Capabilities per account: publish, respond, moderate, analytics, admin. Errors name the
+Capabilities per account: publish, respond, moderate, analytics, admin, tune. Errors name the
 file, role and key.
 """
 

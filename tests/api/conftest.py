@@ -13,6 +13,8 @@ import httpx
 import pyotp
 import pytest
 
+from sentinel import rulestats
+from sentinel.acks import Tuning
 from sentinel.api.app import create_app
 from sentinel.api.caller_access import Authorizer
 from sentinel.api.deps import Deps
@@ -56,11 +58,15 @@ ROLES = {
             "grants": [{"accounts": ["acct-a"], "capabilities": ["publish"]}],
         },
         "locker": {"global": ["lockdown"]},
+        "tuner-a": {"grants": [{"accounts": ["acct-a"], "capabilities": ["tune"]}]},
         "unfreezer": {"global": ["unfreeze"]},
         "everything": {
             "global": ["approve", "lockdown", "unfreeze"],
             "grants": [
-                {"all": True, "capabilities": ["publish", "respond", "moderate", "analytics", "admin"]}
+                {
+                    "all": True,
+                    "capabilities": ["publish", "respond", "moderate", "analytics", "admin", "tune"],
+                }
             ],
         },
     }
@@ -75,6 +81,7 @@ PEOPLE = {
     "op-approver": ["approver"],
     "op-tool": ["integrator"],
     "op-lock": ["locker"],
+    "op-tuner": ["tuner-a"],
     "op-unfreeze": ["unfreezer"],
     "op-nobody": [],
     "op-all": ["everything"],
@@ -252,6 +259,8 @@ def build_deps(
             capability_prefixes=(world.acl_prefix, world.settings.policy_prefix),
         ),
         "credentials": lambda account: show(world.daemon, account),
+        "tuning": Tuning(store, lambda: world.inventory, lambda: frozenset(r.id for r in engine.rules)),
+        "rule_stats": lambda since: rulestats.read(store, since),
     }
     kw.update(overrides)
     return Deps(**kw), engine, responder, events

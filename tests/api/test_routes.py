@@ -77,6 +77,20 @@ async def test_check_dry_run_decides_without_learning_holding_or_freezing(harnes
     assert bad.status_code == 400 and error(bad)["field"] == "dry_run"
 
 
+async def test_check_shows_rules_on_trial_apart_and_they_never_change_the_verdict(harness: Harness) -> None:
+    c, who = harness.client, harness.auth("op-pub")
+    trial = (await c.post("/v1/check", json={"account": "acct-a", "text": "TRYME now"}, headers=who)).json()
+    assert trial["verdict"] == "allow" and trial["findings"] == [] and "held_id" not in trial
+    assert [f["rule"] for f in trial["observed"]] == ["test.observe-marker"] and trial["would"] == "block"
+    both = {"account": "acct-a", "text": "HOLDME TRYME", "dry_run": True, "explain": True}
+    held = (await c.post("/v1/check", json=both, headers=who)).json()
+    assert held["verdict"] == "hold" and [f["rule"] for f in held["findings"]] == ["test.hold-marker"]
+    assert [f["rule"] for f in held["observed"]] == ["test.observe-marker"] and held["would"] == "block"
+    assert [f["rule"] for f in held["explain"]["observed"]] == ["test.observe-marker"]
+    plain = (await c.post("/v1/check", json={"account": "acct-a", "text": "hello"}, headers=who)).json()
+    assert "observed" not in plain and "would" not in plain
+
+
 async def test_check_author_is_the_caller_unless_a_tool_with_assert_author_names_it(harness: Harness) -> None:
     post = {"account": "acct-a", "text": "HOLDME", "author": "op-alice"}
     refused = await harness.client.post("/v1/check", json=post, headers=harness.auth("op-pub"))

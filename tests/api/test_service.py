@@ -101,7 +101,7 @@ async def test_without_a_guard_the_api_builds_its_engine(world: World, tmp_path:
     api = ApiService()
     await api.start(app)
     try:
-        assert app.extras["engine_owner"] == "api" and len(app.extras["engine"].rules) == 2
+        assert app.extras["engine_owner"] == "api" and len(app.extras["engine"].rules) == 3
         deps = build_deps(app)
         gate = deps.gate()
         assert gate is not None and gate.frozen("acct-a") is None
