@@ -4,9 +4,12 @@ Every evaluated post joins a *cluster* of near-duplicate texts (MinHash LSH, see
 ``similarity``) and one cluster per new link target it carries. A cluster remembers which
 accounts posted it and when, whether one member was a clean gate-approved post by a known
 author (*sanctioned*: the organisation's own coordinated launch) and whether one member
-was found suspicious (*tainted*: every later copy inherits the suspicion). Clusters are
-forgotten ``memory`` seconds after their last post, so the index is bounded by the
-organisation's recent posting volume.
+was found suspicious (*tainted*: every later copy inherits the suspicion). A post carrying
+links new to the organisation also joins its *template* group (its words without the links,
+``similarity.text_key``), which remembers each account's new links: one template sent from
+several accounts, each copy with another fresh link, is a campaign rotating domains to dodge
+block lists. Clusters are forgotten ``memory`` seconds after their last post, so the index is
+bounded by the organisation's recent posting volume.
 """
 
 from __future__ import annotations
@@ -50,6 +53,29 @@ class Cluster:
         return n
 
 
+@dataclass(slots=True)
+class TemplateGroup:
+    """The accounts that recently posted one template with links new to the organisation."""
+
+    last_ts: float
+    accounts: dict[str, tuple[float, tuple[str, ...]]] = field(default_factory=dict)
+    """Account -> when it last posted the template, and that copy's new link keys."""
+    sanctioned: bool = False
+
+    def others_since(self, since: float, account: str, links: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        """Other accounts that posted the template since ``since`` with a link this copy lacks."""
+        mine = set(links)
+        return {
+            a: lk
+            for a, (t, lk) in self.accounts.items()
+            if t >= since and a != account and not mine.issuperset(lk)
+        }
+
+
+_TEMPLATE = "\x00"
+"""Prefix of a template group's key in the expiry queue (never the start of a link key)."""
+
+
 class CampaignIndex:
     """Recent clusters of similar texts and of shared new links, organisation-wide."""
 
@@ -61,6 +87,7 @@ class CampaignIndex:
         self._bands: dict[int, int] = {}
         self._exact: dict[int, int] = {}
         self._links: dict[str, Cluster] = {}
+        self._templates: dict[int, TemplateGroup] = {}
         # When each post joined which cluster (id) or link cluster (key, id 0), oldest first; three
         # parallel queues rather than a tuple per post keep the garbage collector's work down.
         self._expiry: deque[float] = deque()
@@ -68,7 +95,7 @@ class CampaignIndex:
         self._expiry_links: deque[str] = deque()
 
     def __len__(self) -> int:
-        return len(self._clusters) + len(self._links)
+        return len(self._clusters) + len(self._links) + len(self._templates)
 
     def match(self, sig: Signature, ts: float) -> Cluster | None:
         """The cluster this text belongs to, if any (nothing is added)."""
@@ -97,6 +124,18 @@ class CampaignIndex:
         self._sweep(ts)
         return self._links.get(key)
 
+    def template(self, key: int, ts: float) -> TemplateGroup | None:
+        self._sweep(ts)
+        return self._templates.get(key)
+
+    def absolve(self, sig: Signature, ts: float, account: str, links: tuple[str, ...]) -> None:
+        """A person approved a post of ``account``: lift the taint it gave its text's cluster and
+        its links' clusters (a taint another account gave them stays)."""
+        clusters = [self.match(sig, ts) if sig.words >= 3 else None, *(self._links.get(k) for k in links)]
+        for c in clusters:
+            if c is not None and c.taint and c.taint_account == account:
+                c.taint = ""
+
     def add(
         self,
         sig: Signature,
@@ -106,8 +145,10 @@ class CampaignIndex:
         sanctioned: bool,
         taint: str,
         links: tuple[str, ...] = (),
+        template: int = 0,
     ) -> Cluster:
-        """Record a post in its cluster (a new one when ``cluster`` is None)."""
+        """Record a post in its cluster (a new one when ``cluster`` is None), its new ``links``
+        in theirs and, with links, its ``template`` (words without links) in its group."""
         if cluster is None or cluster.id not in self._clusters:
             cluster = Cluster(id=self._next, first_ts=ts, last_ts=ts)
             self._next += 1
@@ -125,6 +166,17 @@ class CampaignIndex:
                 lc = self._links[lk] = Cluster(id=0, first_ts=ts, last_ts=ts)
             self._join(lc, ts, account, sanctioned, taint)
             self._expire_later(ts, 0, lk)
+        if links and template:
+            group = self._templates.get(template)
+            if group is None:
+                group = self._templates[template] = TemplateGroup(ts)
+            group.last_ts = max(group.last_ts, ts)
+            group.accounts.pop(account, None)
+            group.accounts[account] = (ts, links)
+            if len(group.accounts) > 512:
+                del group.accounts[next(iter(group.accounts))]
+            group.sanctioned = group.sanctioned or sanctioned
+            self._expire_later(ts, template, _TEMPLATE)
         return cluster
 
     @staticmethod
@@ -159,6 +211,11 @@ class CampaignIndex:
             exp.popleft()
             cid = ids.popleft()
             lk = links.popleft()
+            if lk == _TEMPLATE:
+                group = self._templates.get(cid)
+                if group is not None and group.last_ts < cutoff:
+                    del self._templates[cid]
+                continue
             if lk:
                 lc = self._links.get(lk)
                 if lc is not None and lc.last_ts < cutoff:

@@ -28,6 +28,7 @@ from sentinel.engine import scoring
 from sentinel.engine.campaigns import CampaignIndex
 from sentinel.engine.context import Context
 from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze, format_ts
+from sentinel.engine.links import extract_links
 from sentinel.engine.lookalike import Brand
 from sentinel.engine.rules import Rule, RuleSet, Runner
 from sentinel.engine.settings import EngineSettings
@@ -104,7 +105,7 @@ class Engine:
         """A person approved a held post (checked at ``held_ts``): its publication (as ``post_id``,
         or found by its text) is reconciled like an allowed gate check's, not judged as posted
         outside the gate, and the post no longer counts as suspicious on the account (no
-        escalation from it, no taint on its copies)."""
+        escalation from it, no taint on its copies nor on its links)."""
         self._account(account_id)
         st = self.state(account_id)
         st.withheld.pop(post_id, None)
@@ -113,10 +114,8 @@ class Engine:
             kept = [x for x in st.suspicious if x[0] != held_ts]
             st.suspicious.clear()
             st.suspicious.extend(kept)
-        sig = signature(text)
-        cluster = self.campaigns.match(sig, ts) if sig.words >= 3 else None
-        if cluster is not None and cluster.taint_account == account_id:
-            cluster.taint = ""
+        links = tuple(link.key for link in extract_links(text).links)
+        self.campaigns.absolve(signature(text), ts, account_id, links)
         self._dirty.add(account_id)
 
     def unfreeze(self, account_id: str) -> bool:
@@ -389,7 +388,9 @@ class Engine:
                 scoring.should_freeze(own, p) or cluster is None or not cluster.sanctioned
             ):
                 taint = max(own_findings, key=lambda f: f.score).rule
-            self.campaigns.add(sig, ev.ts, ctx.account.id, cluster, sanctioned, taint, ctx.new_link_keys)
+            keys = ctx.new_link_keys
+            template = ctx.template if keys else 0
+            self.campaigns.add(sig, ev.ts, ctx.account.id, cluster, sanctioned, taint, keys, template)
         if bad or frozen:
             return
         # learn: a clean post becomes part of the account's, author's and organisation's normal

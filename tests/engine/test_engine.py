@@ -183,3 +183,20 @@ def test_acknowledged_finding_is_left_out_for_its_key_until_it_expires() -> None
     assert "links.suspicious-tld" in {f.rule for f in late.findings}
     elsewhere = e.evaluate(ev(account="g", post_id="x1", text="Tickets: https://partner-fest.xyz/t"))
     assert "links.suspicious-tld" in {f.rule for f in elsewhere.findings}
+
+
+def test_an_approved_held_post_clears_the_taint_of_its_text_and_of_its_links() -> None:
+    e = Engine(INV, RULES)
+    lure = "Reminder: verify your account settings before Monday https://acme-verify-help.xyz/login"
+    held = e.evaluate(ev(text=lure, post_id="h1", ts="2026-03-02T10:00:00Z"))
+    assert held.verdict in ("hold", "block") and held.freeze is None, held.findings
+    same_link = "Our help desk moved: https://acme-verify-help.xyz/login"
+    before = e.evaluate(ev(text=same_link, post_id="x1", ts="2026-03-02T10:01:00Z"), dry=True)
+    assert "campaign.tainted-copy" in {f.rule for f in before.findings}  # the link carries the taint
+    e.approve("g", "h1", 1772445720.0, lure, 1772445600.0)
+    published = e.evaluate(ev(via="observed", text=lure, post_id="h1", ts="2026-03-02T10:02:05Z"))
+    assert published.verdict == "ok" and published.freeze is None
+    later = e.evaluate(ev(text=same_link, post_id="x2", ts="2026-03-02T10:05:00Z"))
+    assert not {"campaign.tainted-copy", "behaviour.escalation"} & {f.rule for f in later.findings}
+    again = e.evaluate(ev(text=lure, post_id="x3", ts="2026-03-02T10:06:00Z"))
+    assert "campaign.tainted-copy" not in {f.rule for f in again.findings}

@@ -8,7 +8,7 @@ from typing import Any
 
 from sentinel.engine.context import Context
 from sentinel.engine.detectors.base import Hit, Param, detector
-from sentinel.engine.similarity import text_key
+from sentinel.engine.similarity import normalise, text_key
 
 
 @detector(
@@ -78,6 +78,44 @@ def campaign_link(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         if others + 1 >= p["min_accounts"]:
             return f"new link {key} on {others} other account(s) within {int(p['window'] // 60)} min", 1.0
     return None
+
+
+@detector(
+    "campaign_template",
+    "One template (the same words, links left out) posted by at least ``min_accounts`` accounts "
+    "within ``window``, each copy with a link new to the organisation that this copy does not "
+    "carry: a campaign rotating fresh domains so that no link repeats. Groups with a clean "
+    "gate-approved member (the organisation's own launch) are left alone.",
+    {
+        "window": Param("duration", "30m", "how close in time the copies are"),
+        "min_accounts": Param("int", 3, "accounts, this one included"),
+        "min_words": Param(
+            "int", 4, "words the template has without its links (shorter ones are too common)"
+        ),
+        "sanctioned_exempt": Param("bool", True, "ignore templates a clean gate-approved post also used"),
+    },
+)
+def campaign_template(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    keys = ctx.new_link_keys
+    if not keys:
+        return None
+    group = ctx.campaigns.template(ctx.template, ctx.event.ts)
+    if group is None or (p["sanctioned_exempt"] and group.sanctioned):
+        return None
+    others = group.others_since(ctx.event.ts - p["window"], ctx.account.id, keys)
+    if len(others) + 1 < p["min_accounts"] or _words(ctx.event.text) < p["min_words"]:
+        return None
+    seen = sorted({k.split("/", 1)[0] for lk in others.values() for k in lk})
+    return (
+        f"same text on {len(others)} other account(s) within {int(p['window'] // 60)} min, "
+        f"each with another new link ({', '.join(seen[:3])}{', ...' if len(seen) > 3 else ''})",
+        1.0,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _words(text: str) -> int:
+    return len(normalise(text, keep_links=False).split())
 
 
 @detector(
