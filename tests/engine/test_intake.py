@@ -234,6 +234,23 @@ def test_handle_hijack_freezes_before_the_first_post(learned: Intake) -> None:
     assert isinstance(d, Decision) and d.verdict == "block"
 
 
+@pytest.mark.parametrize("hour", [11, 23])
+def test_an_app_password_and_a_new_handle_freeze_by_day_and_at_night_without_an_address(
+    learned: Intake, hour: int
+) -> None:
+    """Bluesky's snapshots carry no address: the pair alone is the takeover signal."""
+    pair = [
+        sim.change(at(21, hour), "acct-07", "app_password", None, "auto-poster", ip=""),
+        sim.change(at(21, hour, 6), "acct-07", "handle", "@acct-07", "@acct-07-airdrop", ip=""),
+    ]
+    for raw in pair:
+        raw.pop("ip")
+    added, renamed = feed_all(learned, pair)
+    assert not added.freezes and "account.access-and-identity" not in rules_of(added)
+    assert {"account.handle-changed", "account.access-and-identity"} <= rules_of(renamed)
+    assert [fz.account for fz in renamed.freezes] == ["acct-07"]
+
+
 def test_confounders_stay_quiet(learned: Intake) -> None:
     events = [
         # a planned rebrand in office hours from the usual address

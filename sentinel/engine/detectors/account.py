@@ -135,6 +135,42 @@ def many_changes(ctx: AccountContext, p: Mapping[str, Any]) -> Hit | None:
 
 
 @detector(
+    "access_with_identity",
+    "A way into the account was added (an app password, an authorized app, a delegate, a new "
+    "e-mail or phone) and its identity changed (the handle) within ``window`` of each other: "
+    "the classic hijack, which keeps a way back in and renames the account to run a scam under "
+    "it. Either order; a removed item is no way in.",
+    {
+        "access": Param(
+            "str_list",
+            ["app_password", "authorized_app", "delegate", "email", "phone"],
+            "fields through which someone gets (back) into the account",
+        ),
+        "identity": Param("str_list", ["handle"], "fields that say who the account is"),
+        "window": Param("duration", "1h", "how close the two changes are (at most an hour)"),
+    },
+    subject="account",
+)
+def access_with_identity(ctx: AccountContext, p: Mapping[str, Any]) -> Hit | None:
+    ev = ctx.event
+    if ev.removed:
+        return None
+    if ev.field in p["access"]:
+        other = p["identity"]
+    elif ev.field in p["identity"]:
+        other = p["access"]
+    else:
+        return None
+    since = ev.ts - p["window"]
+    earlier = sorted({f for t, f in ctx.recent if t >= since and f in other})
+    if not earlier:
+        return None
+    minutes = max(1, int(p["window"] // 60))
+    done = "added" if ev.added else "changed"
+    return f"{ev.field} {done} within {minutes} min of {', '.join(earlier)}", 1.0
+
+
+@detector(
     "did_migration",
     "The account's DID document changed its PDS endpoint or rotation keys: an account migration.",
     subject="account",
