@@ -33,7 +33,9 @@ def _world(deployment: Deployment, tmp_path: Path) -> tuple[VaultContainment, Re
         "roles": {
             "social": {
                 "members": [op],
-                "grants": [{"accounts": [FROZEN, FREE], "capabilities": ["publish", "moderate", "respond"]}],
+                "grants": [
+                    {"accounts": [FROZEN, FREE], "capabilities": ["publish", "moderate", "respond", "tune"]}
+                ],
             },
             "moderators": {"members": [op], "grants": [{"all": True, "capabilities": ["moderate", "admin"]}]},
         }
@@ -62,6 +64,7 @@ def _paths(prefix: str, kv_mount: str, account: str) -> list[str]:
         f"{prefix}/accounts/{account}/moderate",
         f"{prefix}/accounts/{account}/publish",
         f"{prefix}/accounts/{account}/admin",
+        f"{prefix}/accounts/{account}/tune",  # silencing detection on it, too
         f"{kv_mount}/data/accounts/{account}/password",
     ]
 
