@@ -43,7 +43,7 @@ from sentinel.engine.rules import Runner
 from sentinel.engine.state import touch
 from sentinel.engine.takeover_context import AccountContext, VaultContext
 from sentinel.engine.takeover_settings import TakeoverSettings
-from sentinel.engine.takeover_state import ChangeState, IdentityState
+from sentinel.engine.takeover_state import REMOVED, ChangeState, IdentityState
 from sentinel.engine.vault_events import VaultRequest, is_audit_entry, parse_audit_entry
 
 STATE_VERSION = 1
@@ -288,7 +288,7 @@ class Intake:
         if scoring.should_freeze(score, p):
             until = ev.ts + p.freeze_duration if p.freeze_duration > 0 else None
             freezes = self._freeze(a.id, ev.ts, scoring.freeze_reason(findings, score), ev.id, until)
-        ctx.recent.append((ev.ts, ev.field))
+        ctx.recent.append((ev.ts, REMOVED + ev.field if ev.removed else ev.field))
         st.learned += 1
         if scoring.suspicious(score, p):
             self.engine.note_suspicious(a.id, ev.ts, score)

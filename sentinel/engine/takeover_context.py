@@ -46,7 +46,8 @@ class AccountContext:
 
     @lazy
     def recent(self) -> deque[tuple[float, str]]:
-        """This account's changes in the last hour (this one not included)."""
+        """This account's changes in the last hour (this one not included): ``(ts, field)``, the
+        field prefixed with ``takeover_state.REMOVED`` when an item of it was removed."""
         return self.changes.changes(self.account.id, self.event.ts)
 
 

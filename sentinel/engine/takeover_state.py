@@ -17,6 +17,9 @@ from sentinel.engine.state import touch
 
 RECENT = 3600.0
 """How long recent reads, refusals and account changes are kept (at least)."""
+REMOVED = "-"
+"""Prefix of a field in an account's recent changes when an item of it was removed (an app
+password revoked is no new way in)."""
 
 
 @dataclass

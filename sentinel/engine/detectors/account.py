@@ -10,6 +10,7 @@ from typing import Any
 
 from sentinel.engine.detectors.base import Hit, Param, detector, quote
 from sentinel.engine.takeover_context import AccountContext
+from sentinel.engine.takeover_state import REMOVED
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 PRIVILEGED = ["app_password", "authorized_app", "delegate", "two_factor", "email", "phone", "handle", "did"]
@@ -124,7 +125,8 @@ def many_changes(ctx: AccountContext, p: Mapping[str, Any]) -> Hit | None:
     if ev.field in ignore:
         return None
     since = ev.ts - p["window"]
-    fields = {f for t, f in ctx.recent if t >= since and f not in ignore}
+    changed = (f.removeprefix(REMOVED) for t, f in ctx.recent if t >= since)
+    fields = {f for f in changed if f not in ignore}
     fields.add(ev.field)
     if len(fields) < p["min_fields"]:
         return None
@@ -162,7 +164,7 @@ def access_with_identity(ctx: AccountContext, p: Mapping[str, Any]) -> Hit | Non
     else:
         return None
     since = ev.ts - p["window"]
-    earlier = sorted({f for t, f in ctx.recent if t >= since and f in other})
+    earlier = sorted({f for t, f in ctx.recent if t >= since and f in other})  # removals are prefixed
     if not earlier:
         return None
     minutes = max(1, int(p["window"] // 60))
