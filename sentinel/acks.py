@@ -171,7 +171,8 @@ class Tuning:
     """Acknowledgements checked, stored, revoked and audited; the CLI and the API both use it.
 
     ``rules`` gives the rule ids in force (an acknowledgement names one of them), ``inventory``
-    the accounts; both are read per call, so a reload is followed.
+    the accounts; both are read per call, so a reload is followed. ``changed`` is called after
+    each acknowledgement added or revoked (the daemon applies it to its engine at once).
     """
 
     def __init__(
@@ -180,11 +181,13 @@ class Tuning:
         inventory: Callable[[], Inventory],
         rules: Callable[[], Container[str]],
         clock: Callable[[], float] = time.time,
+        changed: Callable[[], object] | None = None,
     ) -> None:
         self.acks = AckStore(store)
         self.inventory = inventory
         self.rules = rules
         self.clock = clock
+        self.changed = changed
 
     def check(self, rule: Any, account: Any, key: Any, until: float, reason: Any) -> AckRequest:
         """Every field checked, the first problem raised as ``AckInvalid`` naming its field
@@ -215,6 +218,8 @@ class Tuning:
         """Store ``req`` as ``actor``'s and audit it (``rule.ack``); the caller has authorized it."""
         got = self.acks.add(req.rule, req.account, req.key, req.until, req.reason, actor)
         audit(actor, "rule.ack", req.account, got.to_dict())
+        if self.changed is not None:
+            self.changed()
         return got
 
     def active(self, ack_id: int) -> Ack | None:
@@ -225,7 +230,14 @@ class Tuning:
         got = self.acks.revoke(ack.id, actor)
         if got is not None:
             audit(actor, "rule.unack", got.account, {**got.to_dict(), "revoked_by": actor})
+            if self.changed is not None:
+                self.changed()
         return got
 
     def list(self, active_only: bool = True) -> list[Ack]:
         return self.acks.list(active_only=active_only, now=self.clock())
+
+
+def engine_acks(acks: AckStore) -> list[tuple[str, str, str, float]]:
+    """The active acknowledgements as the engine takes them (``Engine.set_acks``)."""
+    return [(a.rule, a.account, a.key, a.until) for a in acks.list()]

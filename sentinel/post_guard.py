@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sentinel import metrics
-from sentinel.acks import AckStore
+from sentinel.acks import AckStore, engine_acks
 from sentinel.activity import ActivityBuffer
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, Event, EventError, format_ts, parse_event, parse_ts
@@ -586,8 +586,8 @@ class Guard:
         """Follow acknowledgements added, revoked or expired (``sentinel rules ack``)."""
         if self.engine is None or self.acks is None:
             return 0
-        active = self.acks.list()
-        self.engine.set_acks((a.rule, a.account, a.key, a.until) for a in active)
+        active = engine_acks(self.acks)
+        self.engine.set_acks(active)
         return len(active)
 
     def sync_freezes(self) -> tuple[list[str], list[str]]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sentinel import rulestats
-from sentinel.acks import Tuning
+from sentinel.acks import AckStore, Tuning, engine_acks
 from sentinel.api.caller_access import Authorizer
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
@@ -66,6 +66,7 @@ def engine_for(app: App) -> Engine | None:
         log.error("api.rules_failed", error=e.message)
         return None
     built = Engine(app.inventory, rules, app.config.engine)
+    built.set_acks(engine_acks(AckStore(app.store)))
     app.extras["engine"] = built
     app.extras["engine_owner"] = "api"
     log.info("api.engine_built", rules=len(rules))
@@ -186,6 +187,22 @@ def rules_in_force(app: App) -> frozenset[str]:
     return frozenset(r.id for r in engine.rules) if engine is not None else frozenset()
 
 
+def acks_changed(app: App) -> Callable[[], None]:
+    """Apply the acknowledgements to the engine deciding at the gate now (the guard's, which
+    also follows the store by itself, or the API's own)."""
+
+    def changed() -> None:
+        guard = app.extras.get("guard")
+        if guard is not None:
+            guard.sync_acks()
+            return
+        engine = engine_for(app)
+        if engine is not None:
+            engine.set_acks(engine_acks(AckStore(app.store)))
+
+    return changed
+
+
 def build_deps(app: App) -> Deps:
     settings = app.config.api
     from sentinel.response.service import VaultAdapters
@@ -248,6 +265,8 @@ def build_deps(app: App) -> Deps:
         freezes=incidents.frozen_records,
         login=VaultLogin(lambda: app.vault),
         metrics=app.metrics,
-        tuning=Tuning(app.store, lambda: app.inventory, lambda: rules_in_force(app)),
+        tuning=Tuning(
+            app.store, lambda: app.inventory, lambda: rules_in_force(app), changed=acks_changed(app)
+        ),
         rule_stats=lambda since: rulestats.read(app.store, since),
     )

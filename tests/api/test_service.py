@@ -111,6 +111,33 @@ async def test_without_a_guard_the_api_builds_its_engine(world: World, tmp_path:
         app.store.close()
 
 
+async def test_an_acknowledgement_made_through_the_api_applies_at_once(world: World, tmp_path: Path) -> None:
+    """With the guard (which also follows the store by itself) or the API's own engine."""
+    for with_guard in (True, False):
+        app = make_app(world, tmp_path / str(with_guard))
+        guard, api = Guard(), ApiService()
+        if with_guard:
+            await guard.start(app)
+        await api.start(app)
+        try:
+            assert api.handle is not None
+            who = world.auth("op-all")
+            post = {"account": "acct-a", "text": "HOLDME", "client": "planner", "dry_run": True}
+            async with httpx.AsyncClient(base_url=api.handle.url, headers=who) as c:
+                assert (await c.post("/v1/check", json=post)).json()["verdict"] == "hold"
+                ack = {"rule": "test.hold-marker", "account": "acct-a", "key": "Planner", "days": 1}
+                made = await c.post("/v1/rules/acks", json={**ack, "reason": "the planner's test posts"})
+                assert made.status_code == 201, made.text
+                assert (await c.post("/v1/check", json=post)).json()["verdict"] == "allow"
+                assert (await c.delete(f"/v1/rules/acks/{made.json()['id']}")).status_code == 200
+                assert (await c.post("/v1/check", json=post)).json()["verdict"] == "hold"
+        finally:
+            await api.stop()
+            if with_guard:
+                await guard.stop()
+            app.store.close()
+
+
 class GateStub:
     def __init__(self) -> None:
         self.blocked: set[str] = set()
