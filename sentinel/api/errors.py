@@ -26,7 +26,7 @@ CODES: dict[str, tuple[int, str]] = {
     "step_up_failed": (403, "The TOTP code is missing, wrong or already used"),
     "invalid_signature": (403, "A webhook delivery or handshake is not signed with the platform's secret"),
     "post_blocked": (403, "The gate blocked the post; nothing was published"),
-    "not_found": (404, "No such account, post, held post, incident or route"),
+    "not_found": (404, "No such account, post, held post, incident, rule, acknowledgement or route"),
     "method_not_allowed": (405, "The route exists but not with this method"),
     "step_up_locked": (429, "Too many wrong TOTP codes from this identity; step-up is refused for a while"),
     "conflict": (409, "The resource is not in a state that allows this"),
