@@ -6,8 +6,8 @@
 - ``GET /v1/rules/acks?all=true``: acknowledgements of the accounts the caller holds
   ``tune`` or ``analytics`` on (every one with ``lockdown``).
 - ``POST /v1/rules/acks``: acknowledge ``rule`` on ``account`` for ``key`` for the next
-  ``days`` (1 to 366) because ``reason``; needs ``tune`` on the account. ``DELETE /v1/rules/acks/{ack}`` revokes
-  one, with the same capability.
+  ``days`` (1 to 366) because ``reason``; needs ``tune`` on the account.
+  ``DELETE /v1/rules/acks/{ack}`` revokes one, with the same capability.
 
 Checking, storing and auditing are ``sentinel.acks.Tuning``'s, shared with the CLI; who acts
 is the caller's Vault identity. ``TuningRoutes`` is mixed into ``sentinel.api.routes.Api``;
@@ -56,13 +56,11 @@ def _days(request: Request) -> int:
 
 def _ack_days(value: object) -> int:
     """``days`` of an acknowledgement: a JSON integer (289.0 is one too) from 1 to a year."""
-    whole = isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
-    days = int(value) if whole and isinstance(value, int | float) else 0
-    if not 1 <= days <= MAX_ACK_DAYS:
-        raise ApiError(
-            "invalid_request", f"days must be a whole number from 1 to {MAX_ACK_DAYS}", field="days"
-        )
-    return days
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        value = None
+    if value is not None and float(value).is_integer() and 1 <= value <= MAX_ACK_DAYS:
+        return int(value)
+    raise ApiError("invalid_request", f"days must be a whole number from 1 to {MAX_ACK_DAYS}", field="days")
 
 
 def _flag(request: Request, name: str) -> bool:
