@@ -84,8 +84,9 @@ def campaign_link(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     "campaign_template",
     "One template (the same words, links left out) posted by at least ``min_accounts`` accounts "
     "within ``window``, each copy with a link new to the organisation that this copy does not "
-    "carry: a campaign rotating fresh domains so that no link repeats. Groups with a clean "
-    "gate-approved member (the organisation's own launch) are left alone.",
+    "carry: a campaign rotating fresh domains so that no link repeats. With "
+    "``sanctioned_exempt``, groups with a clean gate-approved member are left alone (off in the "
+    "shipped rule: a stolen scheduler token posts as the usual operator).",
     {
         "window": Param("duration", "30m", "how close in time the copies are"),
         "min_accounts": Param("int", 3, "accounts, this one included"),
