@@ -127,7 +127,8 @@ def explain_event(ctx: Context, args: argparse.Namespace) -> int:
         f"flag {t['flag_score']:g}, freeze {t['freeze_score']:g}"
     )
     if "would" in out:
-        print(f"rules in observe mode would have made it: {out['would']}")
+        trial = ", ".join(f["rule"] for f in out["observed"])
+        print(f"observed, not counted: {trial}; counted, they would have made it: {out['would']}")
     return 0
 
 

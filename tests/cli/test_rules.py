@@ -153,3 +153,33 @@ def test_explain_uses_the_stored_baselines_and_changes_nothing(
     assert "EVENT_JSON is not valid JSON" in capsys.readouterr().err
     assert main(deployment.cli("rules", "explain", json.dumps({**event, "account": "nope"}))) == 2
     assert "'nope' is not in the inventory" in capsys.readouterr().err
+
+
+def test_explain_lists_rules_on_trial_apart_from_the_verdict(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    trial = tmp_path / "trial"
+    trial.mkdir()
+    (trial / "trial.yaml").write_text(
+        "mode: observe\nrules:\n  - {id: trial.tryme, description: d, detector: text_pattern, "
+        "severity: high, score: 9, params: {patterns: ['\\btryme\\b']}}\n"
+    )
+    event = {
+        "id": "q2",
+        "ts": "2026-02-28T15:00:00Z",
+        "account": "example-brand-x",
+        "via": "gate",
+        "text": "TRYME please",
+        "client": "Buffer",
+        "author": "op-alice",
+    }
+    args = ["rules", "explain", json.dumps(event), "--rules", str(trial)]
+    assert main(deployment.cli("--json", *args)) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"] == "allow" and [f["rule"] for f in out["observed"]] == ["trial.tryme"]
+    assert out["would"] == "freeze" and out["freeze"] is False  # score 9: a freeze, had it counted
+    assert main(deployment.cli(*args)) == 0
+    assert (
+        "observed, not counted: trial.tryme; counted, they would have made it: freeze"
+        in capsys.readouterr().out
+    )
