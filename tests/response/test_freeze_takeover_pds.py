@@ -132,8 +132,8 @@ async def test_the_engine_freezes_a_hijacked_account_before_the_first_post_and_r
         )
         rec = responder.store.get("brand-bsky")
         assert rec.automatic and rec.actor == "sentinel"
-        # the engine decided, from the three changes together at night
-        for rule in ("account.many-changes", "account.app-added", "account.off-hours-change"):
+        # the engine decided from the changes together: a way back in beside a new handle, three fields
+        for rule in ("account.access-and-identity", "account.many-changes", "account.app-added"):
             assert rule in rec.reason
         steps = {s.step: (s.status, s.detail) for s in rec.steps}
         assert steps["sessions"][0] == "done" and "app password keep revoked" in steps["sessions"][1], steps
