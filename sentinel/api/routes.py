@@ -281,6 +281,10 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
         allowed_as = await self.require(token, "respond" if reply_to else "publish", account.id, "check")
         author = await self.author(token, caller, body, "check")
         dry_run, want_explain = field_bool(body, "dry_run"), field_bool(body, "explain")
+        if dry_run or want_explain:
+            # a decision without consequences, or the scores behind it, is a tuner's tool: to a
+            # stolen publishing token it would be an oracle for shaping lures that pass
+            await self.require(token, "tune", account.id, "check")
         event = self.event(account, body, caller, author, await self.asserted_ip(token, caller, body))
         explained = self.explain(event) if dry_run or want_explain else None
         if explained is not None and dry_run:  # decided, nothing learned, held or frozen

@@ -82,6 +82,7 @@ PEOPLE = {
     "op-tool": ["integrator"],
     "op-lock": ["locker"],
     "op-tuner": ["tuner-a"],
+    "op-trial": ["publisher-a", "tuner-a"],
     "op-unfreeze": ["unfreezer"],
     "op-nobody": [],
     "op-all": ["everything"],

@@ -50,7 +50,7 @@ async def test_check_holds_and_blocks_with_findings(harness: Harness) -> None:
 
 
 async def test_check_dry_run_decides_without_learning_holding_or_freezing(harness: Harness) -> None:
-    c, who = harness.client, harness.auth("op-pub")
+    c, who = harness.client, harness.auth("op-trial")  # publish and tune on acct-a
     before = harness.engine.snapshot_account("acct-a")
     held = await c.post(
         "/v1/check", json={"account": "acct-a", "text": "HOLDME", "dry_run": True}, headers=who
@@ -83,7 +83,7 @@ async def test_check_shows_rules_on_trial_apart_and_they_never_change_the_verdic
     assert trial["verdict"] == "allow" and trial["findings"] == [] and "held_id" not in trial
     assert [f["rule"] for f in trial["observed"]] == ["test.observe-marker"] and trial["would"] == "block"
     both = {"account": "acct-a", "text": "HOLDME TRYME", "dry_run": True, "explain": True}
-    held = (await c.post("/v1/check", json=both, headers=who)).json()
+    held = (await c.post("/v1/check", json=both, headers=harness.auth("op-trial"))).json()
     assert held["verdict"] == "hold" and [f["rule"] for f in held["findings"]] == ["test.hold-marker"]
     assert [f["rule"] for f in held["observed"]] == ["test.observe-marker"] and held["would"] == "block"
     assert [f["rule"] for f in held["explain"]["observed"]] == ["test.observe-marker"]

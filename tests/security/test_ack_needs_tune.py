@@ -183,3 +183,17 @@ async def test_an_ack_for_an_unknown_account_or_rule_is_not_found(harness: Harne
     )
     assert resp.status_code == 404 and resp.json()["error"]["field"] == field
     assert harness.deps.tuning is not None and harness.deps.tuning.list(active_only=False) == []
+
+
+@pytest.mark.parametrize("trial", [{"dry_run": True}, {"explain": True}, {"dry_run": True, "explain": True}])
+async def test_a_publisher_without_tune_gets_no_scoring_oracle(
+    harness: Harness, trial: dict[str, bool]
+) -> None:
+    """A decision without consequences, or the scores behind one, would let a stolen publishing
+    token shape a lure until it passes: both need 'tune' on the account, like an ack."""
+    body = {"account": "acct-a", "text": "HOLDME claim your prize", **trial}
+    refused = await harness.client.post("/v1/check", json=body, headers=harness.auth("op-pub"))
+    assert refused.status_code == 403 and refused.json()["error"]["capability"] == "tune"
+    assert harness.deps.held.list(None, "acct-a", 10) == []
+    allowed = await harness.client.post("/v1/check", json=body, headers=harness.auth("op-trial"))
+    assert allowed.status_code == 200 and allowed.json()["verdict"] == "hold"
