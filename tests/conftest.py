@@ -17,8 +17,9 @@ from sentinel.config import Config, VaultSettings
 from sentinel.daemon import App
 from sentinel.errors import VaultNotFound
 from sentinel.inventory import load_inventory
+from sentinel.logs import QUIET_LIBRARIES
 from sentinel.platforms.health import HEALTH
-from sentinel.redact import register_secret
+from sentinel.redact import REDACTOR, register_secret
 from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
@@ -146,15 +147,39 @@ def running_app(config: Config, vault: VaultClient) -> App:
     return app
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
-    """Put logging back as it was after a test that configured it (a CLI command does)."""
-    yield
-    structlog.reset_defaults()
+    """Each test leaves logging as it found it: a CLI command, the daemon or a test configures
+    structlog and the root logger for the whole process (``sentinel.logs.configure``), which
+    must not decide what a later test's logs look like, or whether they are written at all."""
+    config = structlog.get_config() if structlog.is_configured() else None
+    if config is not None:
+        config["processors"] = list(config["processors"])
     root = logging.getLogger()
-    for h in list(root.handlers):
+    ours = [h for h in root.handlers if getattr(h, "_sentinel", False)]
+    loggers = [root, *map(logging.getLogger, QUIET_LIBRARIES)]
+    levels = [lg.level for lg in loggers]
+    yield
+    if config is None:
+        structlog.reset_defaults()
+    else:
+        structlog.configure(**config)
+    for h in root.handlers[:]:
         if getattr(h, "_sentinel", False):
             root.removeHandler(h)
+    for h in ours:
+        root.addHandler(h)
+    for lg, level in zip(loggers, levels, strict=True):
+        lg.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    """Secrets a test registers are forgotten after it (the redaction registry is the
+    process's): a seed's issuer, say, stored as a credential field, would otherwise be
+    redacted from every later test's output."""
+    with REDACTOR.scope():
+        yield
 
 
 PERSON_ROLE = "sentinel-test-person"

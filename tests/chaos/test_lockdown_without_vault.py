@@ -34,7 +34,6 @@ def test_break_glass_lockdown_blocks_now_and_is_finished_when_vault_returns(
     proxy: TcpProxy,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    restore_logging: None,  # the CLI configures logging in this process
 ) -> None:
     people: dict[str, str] = {}
     inventory, prepare = sandbox_world(sandbox, people)
