@@ -24,6 +24,7 @@ from sentinel.response.store import ResponseStore
 from sentinel.rulestats import read as read_stats
 from sentinel.vault.client import VaultClient
 from tests.conftest import Deployment, running_app
+from tests.waiting import wait_for
 
 SCAM = "Send 1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh and get 2 back! https://claim-example.com"
 
@@ -169,10 +170,7 @@ async def test_broken_rule_file_keeps_rules_and_alerts(
     await guard.start(app)
     before = len(guard.engine.rules) if guard.engine else 0
     (rules / "broken.yaml").write_text("rules:\n  - id: x\n    detector: [nope\n")
-    for _ in range(60):
-        await asyncio.sleep(0.05)
-        if alerts:
-            break
+    await wait_for(lambda: alerts, what="the rule file's alert")
     assert alerts == ["rule_file_error"]
     assert guard.engine is not None and len(guard.engine.rules) == before
     await guard.stop()

@@ -15,11 +15,10 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -33,22 +32,7 @@ from sentinel.vault.client import VaultClient
 from sentinel.vault.devproxy import TcpProxy
 from sentinel.vault.devserver import DevVault
 from tests.conftest import DEMO_INVENTORY
-
-T = TypeVar("T")
-DETECT = 30.0
-"""Ceiling for waiting on a condition (the README promises 10 s; the machine is shared)."""
-
-
-def wait_until(what: str, fn: Callable[[], T | None], timeout: float = DETECT) -> T:
-    """Poll ``fn`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ from sentinel.response.breakglass import WAITING
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from sentinel.vault.devproxy import TcpProxy
-from tests.chaos.conftest import ChaosDaemon, sandbox_world, wait_until
+from tests.chaos.conftest import ChaosDaemon, sandbox_world
+from tests.waiting import wait_until
 
 
 def freeze_of(d: ChaosDaemon, account: str) -> dict[str, str] | None:
