@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,10 @@ from sentinel.net import free_port
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from tests.conftest import Deployment
+from tests.conftest import Deployment, sandbox_inventory, seed_sandbox
 from tests.waiting import wait_until
 
 ACCOUNTS = [f"shop-{i}" for i in range(6)]
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as s:
-        yield s
 
 
 def start_daemon(deployment: Deployment, log: Path) -> subprocess.Popen[bytes]:
@@ -70,17 +63,11 @@ def test_lockdown_interrupted_by_sigkill_resumes_after_restart(
     deployment: Deployment, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     tag = secrets.token_hex(3)
-    inv = "\n".join(
-        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
-        f'publishing = "gated"\nowners = ["op-ann"]\n'
-        for a in ACCOUNTS
+    handles = {a: f"{a}-{tag}" for a in ACCOUNTS}
+    (deployment.dir / "inventory.toml").write_text(
+        sandbox_inventory({a: {"handle": h} for a, h in handles.items()})
     )
-    (deployment.dir / "inventory.toml").write_text(inv)
-    daemon_vault = deployment.admin.with_token(deployment.token)
-    for a in ACCOUNTS:
-        pw = "pw-" + secrets.token_hex(8)
-        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
-        daemon_vault.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
+    seed_sandbox(sandbox.url, deployment.admin.with_token(deployment.token), handles)
     port = free_port()
     cfg = deployment.config.read_text().replace("[api]\nenabled = false\n", f"[api]\nport = {port}\n")
     deployment.config.write_text(cfg + "[watcher]\nenabled = false\n")

@@ -7,7 +7,7 @@ daemon's own guard, responder and API in-process over the demo-like deployment.
 
 from __future__ import annotations
 
-from tests.api.conftest import harness, sandbox, world
+from tests.api.conftest import harness, world
 from tests.creds.conftest import env
 
-__all__ = ["env", "harness", "sandbox", "world"]
+__all__ = ["env", "harness", "world"]
