@@ -123,7 +123,8 @@ class Redactor:
     @contextlib.contextmanager
     def scope(self) -> Iterator[None]:
         """On leaving, forget every secret registered inside and keep those known on entering:
-        a test's secrets never redact what the next test prints (a daemon is one scope)."""
+        a test's secrets never redact what the next test prints. (The daemon uses none: what
+        it registers stays for its lifetime, bounded by ``capacity``.)"""
         with self._lock:
             known = tuple(self._values)
         try:
@@ -132,12 +133,12 @@ class Redactor:
             self._keep_only(known)
 
     def _keep_only(self, values: Iterable[str]) -> None:
-        with self._lock:
-            self._values = dict.fromkeys(values)
-            self._by_len = {}
-            for value in self._values:
-                self._by_len.setdefault(len(value), set()).add(value)
-            self._lengths = tuple(sorted(self._by_len))
+        kept = dict.fromkeys(values)
+        by_len: dict[int, set[str]] = {}
+        for value in kept:
+            by_len.setdefault(len(value), set()).add(value)
+        with self._lock:  # built aside, then swapped in: a scrub meanwhile never sees half a set
+            self._values, self._by_len, self._lengths = kept, by_len, tuple(sorted(by_len))
 
     def _found(self, text: str) -> list[str]:
         """The registered secrets that occur in ``text``."""
