@@ -46,10 +46,16 @@ format: $(STAMP)
 
 # Coverage includes the processes the tests start (see [tool.coverage.run] in pyproject.toml).
 COVERAGE_ENV := COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/.coverage
+# Tests run in a random order (pytest-randomly), printed so that a failure can be replayed:
+# `make test TEST_SEED=<seed>`; `pytest -p no:randomly` runs them in file order.
+ifndef TEST_SEED
+TEST_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
 
 test: $(STAMP) system-deps lint
 	rm -f .coverage .coverage.*
-	$(COVERAGE_ENV) $(BIN)/python -m pytest -q
+	@echo "test order: --randomly-seed=$(TEST_SEED) (make test TEST_SEED=$(TEST_SEED) repeats it)"
+	$(COVERAGE_ENV) $(BIN)/python -m pytest -q --randomly-seed=$(TEST_SEED)
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report --format=total --precision=1 | sed 's/^/coverage (sentinel, daemon subprocesses included): /;s/$$/%/'
 	$(BIN)/coverage report > /dev/null  # fails below [tool.coverage.report] fail_under

@@ -18,6 +18,8 @@ from structlog.typing import EventDict, WrappedLogger
 from sentinel.redact import REDACTOR
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+QUIET_LIBRARIES = ("httpx", "httpcore", "watchdog", "hpack", "urllib3")
+"""Libraries whose stdlib loggers ``configure`` keeps at warnings and above."""
 
 
 def redact_processor(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
@@ -78,7 +80,7 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
     handler._sentinel = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(max(_LEVELS.get(level, logging.INFO), logging.INFO))
-    for noisy in ("httpx", "httpcore", "watchdog", "hpack", "urllib3"):
+    for noisy in QUIET_LIBRARIES:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -3,7 +3,8 @@
 Every secret Sentinel reads (from Vault, a token file, a credential) is registered with
 ``register_secret``; ``scrub`` replaces any registered value, and values of keys that
 look secret (password, token, secret, seed, ...), with ``[REDACTED]``. The registry is
-process-wide and holds values only in memory.
+process-wide and holds values only in memory; ``REDACTOR.scope()`` forgets on leaving what
+was registered inside (each test runs in one).
 
 Under a key that looks secret the values go and what says what became of them stays: the
 structure of a nested object or list, and statuses (``true``/``false`` and the words in
@@ -12,10 +13,11 @@ structure of a nested object or list, and statuses (``true``/``false`` and the w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -116,10 +118,27 @@ class Redactor:
             self._lengths = tuple(sorted(self._by_len))
 
     def forget_all(self) -> None:
+        self._keep_only(())
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[None]:
+        """On leaving, forget every secret registered inside and keep those known on entering:
+        a test's secrets never redact what the next test prints. (The daemon uses none: what
+        it registers stays for its lifetime, bounded by ``capacity``.)"""
         with self._lock:
-            self._values.clear()
-            self._by_len = {}
-            self._lengths = ()
+            known = tuple(self._values)
+        try:
+            yield
+        finally:
+            self._keep_only(known)
+
+    def _keep_only(self, values: Iterable[str]) -> None:
+        kept = dict.fromkeys(values)
+        by_len: dict[int, set[str]] = {}
+        for value in kept:
+            by_len.setdefault(len(value), set()).add(value)
+        with self._lock:  # built aside, then swapped in: a scrub meanwhile never sees half a set
+            self._values, self._by_len, self._lengths = kept, by_len, tuple(sorted(by_len))
 
     def _found(self, text: str) -> list[str]:
         """The registered secrets that occur in ``text``."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import structlog
 
@@ -17,8 +20,10 @@ from sentinel.config import Config, VaultSettings
 from sentinel.daemon import App
 from sentinel.errors import VaultNotFound
 from sentinel.inventory import load_inventory
+from sentinel.logs import QUIET_LIBRARIES
 from sentinel.platforms.health import HEALTH
-from sentinel.redact import register_secret
+from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.redact import REDACTOR, register_secret
 from sentinel.sdnotify import Notifier
 from sentinel.store import Store
 from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
@@ -60,22 +65,80 @@ def admin_client(bao: DevVault, settings: VaultSettings) -> VaultClient:
     return VaultClient(settings.addr, bao.root_token, kv_mount=settings.kv_mount, ca_cert=ca)
 
 
+def mount_settings(bao: DevVault, letter: str = "c", tls: bool = False, *more: str) -> VaultSettings:
+    """Settings naming a KV mount, policy prefix and password policy of their own (``more``
+    names further mounts, ``approle_mount`` say, each its own path) that no other test uses;
+    with ``tls``, Vault is reached over TLS."""
+    name = f"{letter}-{secrets.token_hex(4)}"
+    names = dict.fromkeys(("kv_mount", "policy_prefix", "password_policy"), name)
+    names |= {field: f"{name}-{field.removesuffix('_mount')}" for field in more}
+    if bao.audit_log is not None:  # the daemon learns its own token's audit HMAC from this device
+        names["audit_device"] = AUDIT_DEVICE
+    return tls_settings(bao, **names) if tls else VaultSettings(addr=bao.addr, **names)
+
+
+def bootstrap_daemon(
+    admin: VaultClient, settings: VaultSettings, ttl: str = "1h"
+) -> tuple[VaultClient, str, str]:
+    """Sentinel bootstrapped as an administrator does it (``sentinel vault bootstrap``), and
+    the daemon's least-privilege login: (its client, its token, the token's accessor)."""
+    bootstrap(admin, settings)
+    token, accessor = issue_daemon_token(admin, settings, ttl=ttl)
+    return admin.with_token(token), token, accessor
+
+
 def new_mount(
-    bao: DevVault, letter: str = "c", tls: bool = False
+    bao: DevVault, letter: str = "c", tls: bool = False, ttl: str = "1h"
 ) -> tuple[VaultSettings, VaultClient, VaultClient, str]:
     """A fresh KV mount and policy prefix, bootstrapped as an administrator does it:
     (settings, the administrator's client, the daemon's client, the daemon's token);
     with ``tls``, reached over TLS."""
-    tag = secrets.token_hex(4)
-    name = f"{letter}-{tag}"
-    names = {"kv_mount": name, "policy_prefix": name, "password_policy": name}
-    if bao.audit_log is not None:
-        names["audit_device"] = AUDIT_DEVICE
-    settings = tls_settings(bao, **names) if tls else VaultSettings(addr=bao.addr, **names)
+    settings = mount_settings(bao, letter, tls)
     admin = admin_client(bao, settings)
-    bootstrap(admin, settings)
-    token, _ = issue_daemon_token(admin, settings, ttl="1h")
-    return settings, admin, admin.with_token(token), token
+    daemon, token, _ = bootstrap_daemon(admin, settings, ttl)
+    return settings, admin, daemon, token
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """The sandbox platform over real HTTP, one for the session: each test makes its own
+    accounts (handles with a random tag), so tests never meet there."""
+    with SandboxServer() as server:
+        yield server
+
+
+def sandbox_inventory(accounts: Mapping[str, Mapping[str, Any]]) -> str:
+    """``inventory.toml`` for sandbox accounts, ``id -> fields`` (``handle`` at least): each is
+    gated, in UTC and owned by ``op-ann`` unless its fields say otherwise."""
+    blocks = []
+    for aid, fields in accounts.items():
+        row = {
+            "id": aid,
+            "platform": "sandbox",
+            "timezone": "UTC",
+            "publishing": "gated",
+            "owners": ["op-ann"],
+        }
+        # TOML writes strings, booleans and lists of strings as JSON does.
+        blocks.append(
+            "[[accounts]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in (row | fields).items())
+        )
+    return "\n".join(blocks)
+
+
+def seed_sandbox(
+    sandbox_url: str, vault: VaultClient, handles: Mapping[str, str], identifier: bool = False
+) -> dict[str, str]:
+    """Each account ``id -> handle`` made on the sandbox platform with a fresh password, which
+    Vault then holds as the account's password (with the platform's address as ``service``
+    and, with ``identifier``, the handle to log in with); returns ``id -> password``."""
+    passwords = {}
+    for aid, handle in handles.items():
+        pw = passwords[aid] = "pw-" + secrets.token_hex(8)
+        httpx.post(f"{sandbox_url}/api/accounts", json={"handle": handle, "password": pw}).raise_for_status()
+        data = {"value": pw, "service": sandbox_url} | ({"identifier": handle} if identifier else {})
+        vault.kv_write(f"accounts/{aid}/password", data, cas=0)
+    return passwords
 
 
 @pytest.fixture(scope="session")
@@ -146,15 +209,39 @@ def running_app(config: Config, vault: VaultClient) -> App:
     return app
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
-    """Put logging back as it was after a test that configured it (a CLI command does)."""
-    yield
-    structlog.reset_defaults()
+    """Each test leaves logging as it found it: a CLI command, the daemon or a test configures
+    structlog and the root logger for the whole process (``sentinel.logs.configure``), which
+    must not decide what a later test's logs look like, or whether they are written at all."""
+    config = structlog.get_config() if structlog.is_configured() else None
+    if config is not None:
+        config["processors"] = list(config["processors"])
     root = logging.getLogger()
-    for h in list(root.handlers):
+    ours = [h for h in root.handlers if getattr(h, "_sentinel", False)]
+    loggers = [root, *map(logging.getLogger, QUIET_LIBRARIES)]
+    levels = [lg.level for lg in loggers]
+    yield
+    if config is None:
+        structlog.reset_defaults()
+    else:
+        structlog.configure(**config)
+    for h in root.handlers[:]:
         if getattr(h, "_sentinel", False):
             root.removeHandler(h)
+    for h in ours:
+        root.addHandler(h)
+    for lg, level in zip(loggers, levels, strict=True):
+        lg.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    """Secrets a test registers are forgotten after it (the redaction registry is the
+    process's): a seed's issuer, say, stored as a credential field, would otherwise be
+    redacted from every later test's output."""
+    with REDACTOR.scope():
+        yield
 
 
 PERSON_ROLE = "sentinel-test-person"

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,9 @@ import pytest
 from sentinel.errors import VaultNotFound
 from sentinel.net import free_port
 from sentinel.store import Store
+from tests import waiting
 from tests.conftest import Deployment
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -41,14 +42,14 @@ def wait_for(sock: socket.socket, prefix: str, seen: list[str]) -> str:
 
 def checkpoint(deployment: Deployment, seq: int) -> dict[str, Any]:
     """The audit checkpoint of head ``seq`` in Vault, once the daemon has written it."""
-    deadline = time.monotonic() + 20
-    while True:
+
+    def written() -> dict[str, Any] | None:
         try:
             return dict(deployment.admin.kv_read(f"audit/checkpoints/{seq:020d}").data)
         except VaultNotFound:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return None
+
+    return wait_until(f"audit checkpoint {seq}", written, timeout=20)
 
 
 def start(deployment: Deployment, notify_path: str) -> subprocess.Popen[bytes]:
@@ -142,7 +143,7 @@ def test_vault_down_at_start_keeps_running_and_reconnects(
     seen: list[str] = []
     try:
         assert "Vault UNAVAILABLE" in wait_for(sock, "READY=1", seen)
-        time.sleep(0.5)
+        wait_for(sock, "WATCHDOG=1", seen)  # its event loop still runs, Vault still away
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -172,11 +173,9 @@ async def test_heap_policy_freezes_survivors_and_settles_now_and_then() -> None:
         kept = [[i] for i in range(1000)]  # survivors made after the start
         ids = {id(k) for k in kept}
         assert any(id(o) in ids for o in gc.get_objects())  # the collector would walk them...
-        await asyncio.sleep(0.1)
-        assert policy.freezes >= 1
+        await waiting.wait_for(lambda: policy.freezes >= 1, what="a freeze")
         assert not any(id(o) in ids for o in gc.get_objects())  # ...until the next freeze
-        while policy.settles < 2:
-            await asyncio.sleep(0.01)
+        await waiting.wait_for(lambda: policy.settles >= 2, what="a second settle")
         task.cancel()
         await asyncio.wait({task})
     finally:

@@ -4,12 +4,8 @@ import io
 import json
 import logging
 
-import pytest
-
 from sentinel import logs
 from sentinel.redact import register_secret
-
-pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def test_json_lines_with_secrets_scrubbed_including_exceptions() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,32 +22,20 @@ from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
 from sentinel.rulestats import read as read_stats
 from sentinel.vault.client import VaultClient
-from tests.conftest import Deployment, running_app
+from tests.conftest import Deployment, running_app, sandbox_inventory, seed_sandbox
+from tests.waiting import wait_for
 
 SCAM = "Send 1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh and get 2 back! https://claim-example.com"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as s:
-        yield s
 
 
 def setup(deployment: Deployment, sandbox: SandboxServer) -> tuple[App, dict[str, str]]:
     tag = secrets.token_hex(3)
     handles = {"acme-x": f"acme-{tag}", "acme-bsky": f"acmeb-{tag}"}
-    inv = "\n".join(
-        f'[[accounts]]\nid = "{aid}"\nplatform = "sandbox"\nhandle = "{h}"\ntimezone = "UTC"\n'
-        f'publishing = "gated"\nowners = ["op-ann"]\ndomains = ["example.com"]\n'
-        for aid, h in handles.items()
-    )
+    inv = sandbox_inventory({aid: {"handle": h, "domains": ["example.com"]} for aid, h in handles.items()})
     (deployment.dir / "inventory.toml").write_text(inv)
     config = load_config(deployment.config, env={})
     vault = VaultClient.from_settings(config.vault, env={})
-    for aid, handle in handles.items():
-        pw = "pw-" + secrets.token_hex(8)
-        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": handle, "password": pw})
-        vault.kv_write(f"accounts/{aid}/password", {"value": pw, "service": sandbox.url}, cas=0)
+    seed_sandbox(sandbox.url, vault, handles)
     return running_app(config, vault), handles
 
 
@@ -169,10 +156,7 @@ async def test_broken_rule_file_keeps_rules_and_alerts(
     await guard.start(app)
     before = len(guard.engine.rules) if guard.engine else 0
     (rules / "broken.yaml").write_text("rules:\n  - id: x\n    detector: [nope\n")
-    for _ in range(60):
-        await asyncio.sleep(0.05)
-        if alerts:
-            break
+    await wait_for(lambda: alerts, what="the rule file's alert")
     assert alerts == ["rule_file_error"]
     assert guard.engine is not None and len(guard.engine.rules) == before
     await guard.stop()
@@ -184,20 +168,14 @@ async def test_blast_radius_contains_everything_one_operator_reaches(
 ) -> None:
     tag = secrets.token_hex(3)
     owners = {"acme-a": "op-mal", "acme-b": "op-mal", "acme-c": "op-mal", "acme-d": "op-ann"}
-    inv = "\n".join(
-        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
-        f'publishing = "gated"\nowners = ["{o}"]\ndomains = ["example.com"]\n'
-        for a, o in owners.items()
+    handles = {a: f"{a}-{tag}" for a in owners}
+    inv = sandbox_inventory(
+        {a: {"handle": handles[a], "owners": [o], "domains": ["example.com"]} for a, o in owners.items()}
     )
     (deployment.dir / "inventory.toml").write_text(inv)
     config = load_config(deployment.config, env={})
     vault = VaultClient.from_settings(config.vault, env={})
-    for a in owners:
-        pw = "pw-" + secrets.token_hex(8)
-        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
-        vault.kv_write(
-            f"accounts/{a}/password", {"value": pw, "service": sandbox.url, "identifier": f"{a}-{tag}"}, cas=0
-        )
+    seed_sandbox(sandbox.url, vault, handles, identifier=True)
     entity = deployment.admin.request("POST", "identity/entity", json={"name": f"op-mal-{tag}"})["data"]["id"]
     inv = (deployment.dir / "inventory.toml").read_text().replace('"op-mal"', f'"op-mal-{tag}"')
     (deployment.dir / "inventory.toml").write_text(inv)

@@ -1,17 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 import sentinel.creds.rotator  # noqa: F401  (registers the rotation statuses)
-from sentinel.redact import REDACTED, REDACTOR, is_secret_key, register_secret, scrub, scrub_obj
-
-
-@pytest.fixture(autouse=True)
-def clean() -> Iterator[None]:
-    yield
-    REDACTOR.forget_all()
+from sentinel.redact import REDACTED, is_secret_key, register_secret, scrub, scrub_obj
 
 
 def test_registered_values_are_scrubbed_everywhere() -> None:
@@ -147,3 +139,17 @@ def test_the_rotation_statuses_are_status_words() -> None:
     from sentinel.redact import STATUS_WORDS
 
     assert set(get_args(Status)) <= STATUS_WORDS
+
+
+def test_a_scope_forgets_what_was_registered_inside_and_keeps_what_was_known() -> None:
+    from sentinel.redact import Redactor
+
+    r = Redactor()
+    r.register("known-before-1")
+    with r.scope():
+        r.register("inside-only-2")
+        r.register("known-before-1")  # read again inside: still known before
+        assert r.scrub("known-before-1 inside-only-2") == f"{REDACTED} {REDACTED}"
+    assert r.scrub("known-before-1 inside-only-2") == f"{REDACTED} inside-only-2"
+    r.register("after-scope-3")
+    assert r.scrub("after-scope-3 xx") == f"{REDACTED} xx"

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-import structlog
 
 from sentinel import logs
 from sentinel.errors import VaultError
@@ -19,12 +18,7 @@ from sentinel.vault.devserver import DevVault
 def captured() -> Iterator[io.StringIO]:
     buf = io.StringIO()
     logs.configure(level="debug", fmt="json", stream=buf)
-    yield buf
-    structlog.reset_defaults()
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        if getattr(h, "_sentinel", False):
-            root.removeHandler(h)
+    yield buf  # tests/conftest.py's restore_logging puts logging back afterwards
 
 
 def test_secret_from_vault_never_logged(bao: DevVault, captured: io.StringIO) -> None:

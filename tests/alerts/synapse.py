@@ -72,7 +72,6 @@ class Synapse:
     url: str
     dir: Path
     proc: subprocess.Popen[bytes]
-    start_seconds: float
 
     def register(self, user: str, password: str, admin: bool = False) -> None:
         """``register_new_matrix_user`` with the shared secret, as an operator would."""
@@ -155,7 +154,6 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
     (d / "homeserver.yaml").write_text(
         CONFIG.format(server_name=SERVER_NAME, dir=d, port=port, secret=SHARED_SECRET), encoding="utf-8"
     )
-    started = time.monotonic()
     env = {**os.environ, "SYNAPSE_NO_TLS": "1"}
     gen = subprocess.run(
         [sys.executable, "-m", "synapse.app.homeserver", "-c", str(d / "homeserver.yaml"), "--generate-keys"],
@@ -190,7 +188,7 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
             if time.monotonic() > deadline:
                 pytest.fail("synapse did not answer within 90 s")
             time.sleep(0.1)
-        yield Synapse(url=url, dir=d, proc=proc, start_seconds=time.monotonic() - started)
+        yield Synapse(url=url, dir=d, proc=proc)
     finally:
         proc.terminate()
         try:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,16 +17,9 @@ from sentinel.alerts.outbox import AlertOutbox
 from sentinel.config import load_config
 from sentinel.store import Store
 from tests.alerts.httpreceiver import HttpReceiver, Reply
+from tests.waiting import wait_until
 
 SECRET = "whsec_" + base64.b64encode(b"restart-test-signing-key-0123456").decode()
-
-
-def _wait(predicate: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def _deliver(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -83,7 +75,7 @@ timeout = "1s"
             ).id
             for n in range(20)
         ]
-        _wait(lambda: len(http_receiver.to("/hook")) >= 3)
+        wait_until("three attempts at the hook", lambda: len(http_receiver.to("/hook")) >= 3)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert outbox.counts()["delivered"] == 0
@@ -91,7 +83,7 @@ timeout = "1s"
 
         http_receiver.default = lambda _: Reply(200)
         proc = _deliver(cfg, log)
-        _wait(lambda: outbox.counts()["delivered"] == 20)
+        wait_until("all 20 delivered", lambda: outbox.counts()["delivered"] == 20)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from sentinel.config import Config, parse_config
 from sentinel.metrics import Metrics
 from sentinel.store import Store
 from tests.alerts.httpreceiver import HttpReceiver
+from tests.waiting import wait_for
 
 
 @dataclass
@@ -50,10 +49,7 @@ async def test_service_delivers_app_alerts_and_reports_unavailable_receivers(
     try:
         assert app.alert is not None
         app.alert(kind="vault_unreachable", severity="high", summary="Vault unreachable: connection refused")
-        deadline = time.monotonic() + 10
-        while not http_receiver.accepted("/mm") and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        (req,) = http_receiver.accepted("/mm")
+        (req,) = await wait_for(lambda: http_receiver.accepted("/mm"), what="the chat message")
         assert "[ERROR] Vault unreachable: Vault unreachable: connection refused" in req.json()["text"]
         status = service.status()
         assert status["receivers"] == ["chat"] and "broken" in status["unavailable"]

@@ -34,11 +34,10 @@ from sentinel.response.reach import operator_reach
 from sentinel.response.service import VaultAdapters
 from sentinel.settings import Duration
 from sentinel.store import Store
-from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
 from sentinel.watcher.ledger import PublishedLedger
-from tests.conftest import admin_client, person_token, tls_settings
+from tests.conftest import new_mount, person_token, seed_sandbox
 
 RULES = Path(__file__).parent / "rules"
 
@@ -140,27 +139,12 @@ class World:
 
 
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
 def world(bao: DevVault, sandbox: SandboxServer) -> Iterator[World]:
+    settings, admin, daemon, _ = new_mount(bao, "a", tls=True, ttl="2h")
     tag = secrets.token_hex(4)
-    settings = tls_settings(bao, kv_mount=f"a-{tag}", policy_prefix=f"a-{tag}", password_policy=f"a-{tag}")
-    admin = admin_client(bao, settings)
-    bootstrap(admin, settings)
-    token, _ = issue_daemon_token(admin, settings, ttl="2h")
-    daemon = admin.with_token(token)
     inventory = make_inventory(tag)
     w = World(bao, sandbox, settings, f"acl-{tag}", admin, daemon, inventory)
-    for a in inventory:
-        pw = "pw-" + secrets.token_hex(8)
-        httpx.post(
-            f"{sandbox.url}/api/accounts", json={"handle": a.handle, "password": pw}
-        ).raise_for_status()
-        daemon.kv_write(f"accounts/{a.id}/password", {"value": pw}, cas=0)
+    seed_sandbox(sandbox.url, daemon, {a.id: a.handle for a in inventory})
     rendered = render(parse_roles(ROLES), inventory, w.acl_prefix, settings.policy_prefix)
     apply(admin, plan(admin, rendered, settings.policy_prefix))
     for person, roles in PEOPLE.items():

@@ -15,11 +15,10 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -28,27 +27,11 @@ from sentinel.config import VaultSettings
 from sentinel.net import free_port
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
-from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devproxy import TcpProxy
 from sentinel.vault.devserver import DevVault
-from tests.conftest import DEMO_INVENTORY
-
-T = TypeVar("T")
-DETECT = 30.0
-"""Ceiling for waiting on a condition (the README promises 10 s; the machine is shared)."""
-
-
-def wait_until(what: str, fn: Callable[[], T | None], timeout: float = DETECT) -> T:
-    """Poll ``fn`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+from tests.conftest import DEMO_INVENTORY, admin_client, bootstrap_daemon, sandbox_inventory, seed_sandbox
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -190,10 +173,9 @@ def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[.
         vault_extra: str = "",
         watcher: bool = False,
     ) -> ChaosDaemon:
-        settings = VaultSettings(addr=chaos_vault.addr)
-        admin = VaultClient(chaos_vault.addr, chaos_vault.root_token, kv_mount=settings.kv_mount)
-        bootstrap(admin, settings)
-        token, accessor = issue_daemon_token(admin, settings, ttl="1h")
+        settings = VaultSettings(addr=chaos_vault.addr)  # the daemon's defaults: this server is the module's
+        admin = admin_client(chaos_vault, settings)
+        _, token, accessor = bootstrap_daemon(admin, settings)
         (tmp_path / "vault-token").write_text(token)
         if prepare is not None:
             prepare(admin, token)
@@ -217,12 +199,6 @@ def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[.
 ACCOUNTS = ("shop-x", "shop-y", "help-x")
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as s:
-        yield s
-
-
 @pytest.fixture
 def proxy(chaos_vault: DevVault) -> Iterator[TcpProxy]:
     with TcpProxy(chaos_vault.port) as p:
@@ -235,18 +211,12 @@ def sandbox_world(
     """Accounts ``ACCOUNTS`` on the sandbox as ``<id>-<tag>`` with their passwords in Vault,
     and publisher tokens ``op-pub`` / ``op-late`` in ``people`` (with their accessors)."""
     tag = tag or secrets.token_hex(3)
-    inventory = "\n".join(
-        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
-        f'publishing = "gated"\nowners = ["op-ann"]\ntags = ["{a.split("-")[0]}"]\n'
-        for a in ACCOUNTS
-    )
+    handles = {a: f"{a}-{tag}" for a in ACCOUNTS}
+    inventory = sandbox_inventory({a: {"handle": h, "tags": [a.split("-")[0]]} for a, h in handles.items()})
 
     def prepare(admin: VaultClient, token: str) -> None:
         daemon = admin.with_token(token)
-        for a in ACCOUNTS:
-            pw = "pw-" + secrets.token_hex(8)
-            httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
-            daemon.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
+        seed_sandbox(sandbox.url, daemon, handles)
         daemon.close()
         admin.policy_write("publisher", 'path "sentinel/accounts/+/publish" { capabilities = ["update"] }')
         for name in ("op-pub", "op-late"):

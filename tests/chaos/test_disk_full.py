@@ -20,7 +20,8 @@ from sentinel.daemon import STORE_ALERT_KEY
 from sentinel.response.responder import STEPS
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from tests.chaos.conftest import ChaosDaemon, publishers, wait_until
+from tests.chaos.conftest import ChaosDaemon, publishers
+from tests.waiting import wait_until
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from sentinel.response.breakglass import WAITING
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from sentinel.vault.devproxy import TcpProxy
-from tests.chaos.conftest import ChaosDaemon, sandbox_world, wait_until
+from tests.chaos.conftest import ChaosDaemon, sandbox_world
+from tests.waiting import wait_until
 
 
 def freeze_of(d: ChaosDaemon, account: str) -> dict[str, str] | None:
@@ -34,7 +35,6 @@ def test_break_glass_lockdown_blocks_now_and_is_finished_when_vault_returns(
     proxy: TcpProxy,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    restore_logging: None,  # the CLI configures logging in this process
 ) -> None:
     people: dict[str, str] = {}
     inventory, prepare = sandbox_world(sandbox, people)

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 
 from sentinel.platforms.sandbox_server import SandboxServer
-from tests.chaos.conftest import ChaosDaemon, sandbox_world, wait_until
+from tests.chaos.conftest import ChaosDaemon, sandbox_world
+from tests.waiting import wait_until
 
 FAULTS = 1000
 

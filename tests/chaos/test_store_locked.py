@@ -9,7 +9,8 @@ from sentinel.daemon import STORE_ALERT_KEY
 from sentinel.response.responder import STEPS
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from tests.chaos.conftest import ChaosDaemon, wait_until
+from tests.chaos.conftest import ChaosDaemon
+from tests.waiting import wait_until
 
 
 def test_a_locked_store_is_reported_and_nothing_committed_is_lost(

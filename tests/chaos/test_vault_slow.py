@@ -14,7 +14,8 @@ import httpx
 
 from sentinel.daemon import VAULT_ALERT_KEY
 from sentinel.vault.devproxy import TcpProxy
-from tests.chaos.conftest import ChaosDaemon, publishers, wait_until
+from tests.chaos.conftest import ChaosDaemon, publishers
+from tests.waiting import wait_until
 
 TIMEOUT = 1.0
 """``[vault] timeout`` of the daemon; the proxy holds each answer three times as long."""

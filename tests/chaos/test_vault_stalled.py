@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from sentinel.daemon import VAULT_ALERT_KEY
 from sentinel.vault.devserver import DevVault
-from tests.chaos.conftest import ChaosDaemon, wait_until
+from tests.chaos.conftest import ChaosDaemon
+from tests.waiting import wait_until
 
 
 def test_paused_vault_never_holds_the_loop_and_recovery_resolves_the_alert(

@@ -7,7 +7,8 @@ from typing import Any
 
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.vault.devproxy import TcpProxy
-from tests.chaos.conftest import ChaosDaemon, sandbox_world, wait_until
+from tests.chaos.conftest import ChaosDaemon, sandbox_world
+from tests.waiting import wait_until
 
 
 def test_accounts_skipped_while_vault_was_down_are_watched_when_it_returns(

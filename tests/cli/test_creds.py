@@ -10,7 +10,7 @@ import pytest
 from sentinel.audit import AuditTrail
 from sentinel.cli import main
 from sentinel.store import Store
-from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
+from tests.creds.deploy import SandboxDeployment, sd_fixture  # noqa: F401
 
 
 def audit(sd: SandboxDeployment) -> list[tuple[str, str, str]]:

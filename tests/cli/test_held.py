@@ -19,9 +19,9 @@ from sentinel.api.service import ServerHandle, bind
 from sentinel.cli import main
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from tests.api.conftest import World, build_deps, sandbox, world
+from tests.api.conftest import World, build_deps, world
 
-__all__ = ["sandbox", "world"]
+__all__ = ["world"]
 
 
 @dataclass

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 
-import httpx
 import pyotp
 import pytest
 
@@ -15,29 +13,15 @@ from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response import stepup
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from tests.conftest import Deployment, person_token
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as s:
-        yield s
+from tests.conftest import Deployment, person_token, sandbox_inventory, seed_sandbox
 
 
 def prepare(deployment: Deployment, sandbox: SandboxServer) -> dict[str, str]:
     tag = secrets.token_hex(3)
     ids = ["shop-x", "shop-bsky", "help-x"]
-    inv = "\n".join(
-        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
-        f'publishing = "gated"\nowners = ["op-ann"]\ntags = ["{a.split("-")[0]}"]\n'
-        for a in ids
-    )
+    inv = sandbox_inventory({a: {"handle": f"{a}-{tag}", "tags": [a.split("-")[0]]} for a in ids})
     (deployment.dir / "inventory.toml").write_text(inv)
-    daemon = deployment.admin.with_token(deployment.token)
-    for a in ids:
-        pw = "pw-" + secrets.token_hex(8)
-        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
-        daemon.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
+    seed_sandbox(sandbox.url, deployment.admin.with_token(deployment.token), {a: f"{a}-{tag}" for a in ids})
     p = deployment.settings.policy_prefix
     admin = deployment.admin
     acl = "sentinel"  # [api] acl_prefix: the one capability prefix of the CLI and the API

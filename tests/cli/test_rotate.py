@@ -14,7 +14,7 @@ from sentinel.creds.rotator import RotationResult
 from sentinel.store import Store
 from tests.conftest import capability_policy, person_token
 from tests.creds.conftest import sandbox_accepts, sandbox_api
-from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
+from tests.creds.deploy import SandboxDeployment, sd_fixture  # noqa: F401
 
 ROTATOR = "op-rotates"
 

@@ -16,7 +16,7 @@ from sentinel.audit import AuditTrail
 from sentinel.cli import main
 from sentinel.redact import scrub
 from sentinel.store import Store
-from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
+from tests.creds.deploy import SandboxDeployment, sd_fixture  # noqa: F401
 
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 

@@ -17,9 +17,9 @@ from sentinel.console.login import VaultLogin
 from sentinel.engine.engine import Engine
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from tests.api.conftest import FakeResponder, World, build_deps, sandbox, world
+from tests.api.conftest import FakeResponder, World, build_deps, world
 
-__all__ = ["sandbox", "world"]
+__all__ = ["world"]
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 NONCE = re.compile(r'name="nonce" value="([^"]+)"')

@@ -27,12 +27,6 @@ from tests.pds_fixture import pds  # noqa: F401
 FAST = RotationSettings(attempts=3, backoff=0.01, backoff_max=0.02, grace=0.0, jitter=0.0)
 
 
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
 @dataclass
 class CredsEnv:
     """One KV mount with Sentinel's own least-privilege token, and the sandbox."""

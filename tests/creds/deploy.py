@@ -4,7 +4,6 @@ in Vault, and people's Vault tokens with different policies, for the CLI tests."
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -96,13 +95,7 @@ def sandbox_deployment(d: Deployment, url: str) -> SandboxDeployment:
     return SandboxDeployment(d, url, a, b, handles, first)
 
 
-@pytest.fixture(scope="module", name="cli_sandbox")
-def cli_sandbox_fixture() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
 @pytest.fixture(name="sd")
-def sd_fixture(deployment: Deployment, cli_sandbox: SandboxServer) -> SandboxDeployment:
-    """For a test module: ``from tests.creds.deploy import cli_sandbox_fixture, sd_fixture``."""
-    return sandbox_deployment(deployment, cli_sandbox.url)
+def sd_fixture(deployment: Deployment, sandbox: SandboxServer) -> SandboxDeployment:
+    """For a test module: ``from tests.creds.deploy import sd_fixture``."""
+    return sandbox_deployment(deployment, sandbox.url)

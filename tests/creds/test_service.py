@@ -3,7 +3,6 @@ forced rotations for the responder, reload, status, stop."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from sentinel.store import Store
 from sentinel.vault.layout import credential_path
 from tests.creds.conftest import CredsEnv, _no_sleep, sandbox_accepts
 from tests.creds.test_rotator import Abort, abort_at
+from tests.waiting import wait_for
 
 SETTINGS = RotationSettings(attempts=2, backoff=0.01, backoff_max=0.02, jitter=0, grace=0, scan_interval=0.05)
 
@@ -30,13 +30,6 @@ def app_for(env: CredsEnv, tmp_path: Path, settings: RotationSettings = SETTINGS
     )
     app.vault, app.vault_ok = env.vault, True
     return app
-
-
-async def until(check: Any, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_resumes_pending_at_start_rotates_due_and_serves_force_rotate(
@@ -59,7 +52,7 @@ async def test_resumes_pending_at_start_rotates_due_and_serves_force_rotate(
             assert st is not None
             return st.phase, st.current
 
-        await until(lambda: len(service.status()["last"]) == 2)
+        await wait_for(lambda: len(service.status()["last"]) == 2)
         assert phase(pending.id) == ("idle", 2) and phase(due.id) == ("idle", 2)
         assert phase(idle.id) == ("idle", 1)  # not due
         status = service.status()
@@ -92,7 +85,7 @@ async def test_a_session_keeps_one_vault_pool_across_forced_rotations(env: Creds
             for account in accounts:
                 [r] = await service.force_rotate(account.id, "freeze: test")
                 assert r.status == "rotated" and env.vault._pool() is pool
-        await until(lambda: env.vault._pool() is None)  # closed once the scheduler's own pass is done too
+        await wait_for(lambda: env.vault._pool() is None)  # closed once the scheduler's own pass is done too
     finally:
         await service.stop()
         app.store.close()
@@ -112,9 +105,9 @@ async def test_parked_rotation_raises_one_alert_and_is_not_retried_by_the_schedu
     fault(env, acct.handle, count=1000, status=500)
     await service.start(app)
     try:
-        await until(lambda: bool(alerts))
+        await wait_for(lambda: bool(alerts))
         passes = service.passes
-        await until(lambda: service.passes >= passes + 3)
+        await wait_for(lambda: service.passes >= passes + 3)
         assert len(alerts) == 1 and alerts[0]["kind"] == "rotation_failed"
         st = env.store.state(acct.id, "password")
         assert st is not None and st.phase == "parked"
@@ -132,7 +125,7 @@ async def test_no_scheduled_rotation_when_disabled_or_vault_down(env: CredsEnv, 
     service = RotationService({"base_url": env.sandbox_url})
     await service.start(app)
     try:
-        await until(lambda: service.passes >= 3)
+        await wait_for(lambda: service.passes >= 3)
         assert service.status()["plan"] == {"due": 1}
         app.vault_ok = False
         assert await service.run_pass() == []

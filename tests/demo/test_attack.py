@@ -17,6 +17,7 @@ import pytest
 
 from sentinel.cli import main
 from sentinel.demo.attack import SCENARIOS
+from tests.waiting import wait_until
 
 
 def run_cli(*args: str) -> tuple[int, str]:
@@ -62,14 +63,16 @@ def test_worm_is_frozen_everywhere_in_one_incident(tmp_path: Path) -> None:
         code, out = run_cli("demo", "attack", "worm", "--dir", str(workdir))
         assert code == 0 and out.count("posted out of band") == len(SCENARIOS["worm"].accounts)
         wanted = set(SCENARIOS["worm"].accounts)
-        frozen: dict[str, dict[str, str]] = {}
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            time.sleep(1)
+
+        def all_frozen() -> dict[str, dict[str, str]] | None:
             _, out = run_cli("--json", "--config", cfg, "status")
-            frozen = json.loads(out)["frozen"]["accounts"]
-            if set(frozen) == wanted and all(f["steps"] != "in progress or failed" for f in frozen.values()):
-                break
+            frozen: dict[str, dict[str, str]] = json.loads(out)["frozen"]["accounts"]
+            done = set(frozen) == wanted and all(
+                f["steps"] != "in progress or failed" for f in frozen.values()
+            )
+            return frozen if done else None
+
+        frozen = wait_until("the worm's accounts frozen", all_frozen, timeout=90, every=1)
         assert set(frozen) == wanted
         assert all(f["steps"] != "in progress or failed" for f in frozen.values()), frozen
         _, out = run_cli("--json", "--config", cfg, "incidents", "list")
@@ -98,14 +101,14 @@ def test_insider_reads_reach_the_daemon_through_openbaos_audit_log(tmp_path: Pat
         assert code == 0 and "refused" not in out
         read = int(out.split(" read ", 1)[1].split()[0])
         assert read >= 12
-        services: dict[str, Any] = {}
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            time.sleep(1)
+
+        def all_seen() -> dict[str, Any] | None:
             _, out = run_cli("--json", "--config", cfg, "status")
-            services = json.loads(out)["daemon"].get("services") or {}
-            if services.get("guard", {}).get("takeover_events", {}).get("vault", 0) >= 2 * read:
-                break
+            services: dict[str, Any] = json.loads(out)["daemon"].get("services") or {}
+            seen = services.get("guard", {}).get("takeover_events", {}).get("vault", 0) >= 2 * read
+            return services if seen else None
+
+        services = wait_until("the guard to see every read", all_seen, timeout=60, every=1)
         # every read is a request and a response entry, handed to the guard
         assert services["guard"]["takeover_events"]["vault"] >= 2 * read, services
         assert services["takeover_sources"]["audit_log"]["malformed"] == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from sentinel.platforms import (
 )
 from sentinel.platforms.sandbox import SandboxAdapter
 from sentinel.platforms.sandbox_server import SandboxServer
+from tests.waiting import wait_until
 
 
 def new_account(server: SandboxServer) -> dict[str, str]:
@@ -105,18 +105,17 @@ def test_runs_as_a_module_on_a_given_port() -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
+
+        def signed_in() -> httpx.Response | None:
             try:
-                r = httpx.post(
+                return httpx.post(
                     f"http://127.0.0.1:{port}/api/sessions",
                     json={"handle": "demo", "password": "demo-password"},
                 )
-                break
             except httpx.ConnectError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+                return None
+
+        r = wait_until("the sandbox on its port", signed_in, timeout=20, every=0.1)
         assert r.status_code == 201 and r.json()["handle"] == "demo"
     finally:
         proc.terminate()

@@ -8,7 +8,6 @@ password no longer logs in and the access token they already hold can no longer 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -26,6 +25,7 @@ from sentinel.vault.client import VaultClient
 from sentinel.watcher.service import WatcherService
 from tests.conftest import Deployment, running_app
 from tests.response.pds_account import protect, xrpc
+from tests.waiting import wait_for
 
 SCAM = "We are giving back! Send 0.1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh, get 0.2 back https://claim-example.com"
 
@@ -76,11 +76,17 @@ async def test_out_of_band_post_on_bluesky_is_frozen_and_the_attacker_cut_off(
     store = app.store
     alerts: list[dict[str, Any]] = []
     app.alert = lambda **kw: alerts.append(kw)
-    services = [Guard(), RotationService(), ResponseService(), WatcherService()]
+    watching = WatcherService()
+    services = [Guard(), RotationService(), ResponseService(), watching]
     for s in services:
         await s.start(app)
     try:
-        await asyncio.sleep(2.5)  # the watcher's first poll: where to start from
+
+        def polled() -> bool:  # the watcher's first poll: where to start from
+            state = watching.watcher.state.get("brand-bsky") if watching.watcher else None
+            return state is not None and state.polls > 0
+
+        await wait_for(polled, timeout=30, what="the watcher's first poll")
         posted = xrpc(
             pds,
             "com.atproto.repo.createRecord",
@@ -95,14 +101,13 @@ async def test_out_of_band_post_on_bluesky_is_frozen_and_the_attacker_cut_off(
         )
         assert posted.status_code == 200
         rs = ResponseStore(store)
-        deadline = time.monotonic() + 60
-        rec = None
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
+
+        def settled() -> Any:
             rec = rs.get("brand-bsky")
-            if rec is not None and rec.settled:
-                break
-        assert rec is not None and rec.frozen and rec.automatic and rec.settled
+            return rec if rec is not None and rec.settled else None
+
+        rec = await wait_for(settled, timeout=60, what="the freeze to settle")
+        assert rec.frozen and rec.automatic and rec.settled
         steps = {s.step: s.status for s in rec.steps}
         assert steps["gate"] == steps["vault"] == steps["sessions"] == steps["lock"] == "done", rec.steps
         # The app password is rotated; Bluesky has no API to change the main password,

@@ -9,7 +9,6 @@ import tomllib
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from sentinel.alerts.bridge import alert_from_kwargs
@@ -25,7 +24,7 @@ from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
-from tests.conftest import Deployment, person_token, running_app
+from tests.conftest import Deployment, person_token, running_app, seed_sandbox
 
 ACL_PREFIX = "sentinel"  # [api] acl_prefix default: where rendered roles put capabilities
 SCAM = "Send 1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh and get 2 back! https://claim-example.com"
@@ -290,10 +289,6 @@ def test_no_entity_or_no_vault_falls_back_to_the_owners(
 
 
 # -- the CLI and the daemon --------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as s:
-        yield s
 
 
 def deploy(deployment: Deployment, sandbox: SandboxServer, op: str, with_entity: bool = True) -> None:
@@ -302,10 +297,7 @@ def deploy(deployment: Deployment, sandbox: SandboxServer, op: str, with_entity:
     (deployment.dir / "inventory.toml").write_text(inventory_toml(op, tag))
     inv = inventory(op, tag)
     daemon = deployment.admin.with_token(deployment.token)
-    for a in inv:
-        pw = "pw-" + secrets.token_hex(8)
-        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": a.handle, "password": pw})
-        daemon.kv_write(f"accounts/{a.id}/password", {"value": pw, "service": sandbox.url}, cas=0)
+    seed_sandbox(sandbox.url, daemon, {a.id: a.handle for a in inv})
     daemon.close()
     if with_entity:
         entity(deployment, op)

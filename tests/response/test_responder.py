@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from sentinel.config import VaultSettings
 from sentinel.errors import SentinelError, VaultPermissionDenied
 from sentinel.inventory import Account, Inventory, parse_inventory
 from sentinel.metrics import FREEZES, counted
@@ -23,10 +22,10 @@ from sentinel.response.responder import Evidence, Responder, ResponderSettings
 from sentinel.response.service import VaultAdapters
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
 from sentinel.watcher.account_state import AccountStateWatcher
+from tests.conftest import new_mount, seed_sandbox
 from tests.platforms.mockapi import MockApi, no_sleep
 from tests.watcher.accounts import Sink
 
@@ -42,12 +41,6 @@ class Gate:
 
     def unblock(self, account: str) -> None:
         self.blocked.discard(account)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as s:
-        yield s
 
 
 def inventory(n: int = 3) -> Inventory:
@@ -71,23 +64,12 @@ def inventory(n: int = 3) -> Inventory:
 
 class World:
     def __init__(self, bao: DevVault, sandbox: SandboxServer, tmp: Path) -> None:
-        tag = secrets.token_hex(4)
-        self.settings = VaultSettings(
-            addr=bao.addr, kv_mount=f"r-{tag}", policy_prefix=f"r-{tag}", password_policy=f"r-{tag}"
-        )
-        self.admin = VaultClient(bao.addr, bao.root_token, kv_mount=self.settings.kv_mount)
-        bootstrap(self.admin, self.settings)
-        token, _ = issue_daemon_token(self.admin, self.settings, ttl="1h")
-        self.daemon = self.admin.with_token(token)
+        self.settings, self.admin, self.daemon, _ = new_mount(bao, "r")
         self.inventory = inventory()
         self.sandbox = sandbox
-        self.passwords: dict[str, str] = {}
+        tag = secrets.token_hex(4)
         self.handles = {a.id: f"{a.handle}-{tag}" for a in self.inventory}
-        for a in self.inventory:
-            pw = "pw-" + secrets.token_hex(8)
-            self.passwords[a.id] = pw
-            httpx.post(f"{sandbox.url}/api/accounts", json={"handle": self.handles[a.id], "password": pw})
-            self.daemon.kv_write(f"accounts/{a.id}/password", {"value": pw}, cas=0)
+        self.passwords = seed_sandbox(sandbox.url, self.daemon, self.handles)
         # An operator whose role carries the freeze policy and may read credentials.
         self.admin.policy_write(
             f"{self.settings.policy_prefix}-role-social",

@@ -8,9 +8,8 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,15 +18,10 @@ from sentinel.net import free_port
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
-from tests.conftest import Deployment
+from tests.conftest import Deployment, sandbox_inventory, seed_sandbox
+from tests.waiting import wait_until
 
 ACCOUNTS = [f"shop-{i}" for i in range(6)]
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as s:
-        yield s
 
 
 def start_daemon(deployment: Deployment, log: Path) -> subprocess.Popen[bytes]:
@@ -45,16 +39,23 @@ def start_daemon(deployment: Deployment, log: Path) -> subprocess.Popen[bytes]:
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         assert proc.poll() is None, "the daemon exited"
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the daemon did not come up")
+            return False
+
+    wait_until("the daemon's API", healthy)
+
+
+def records(db: Path) -> list[Any]:
+    """Each account's freeze record in the daemon's state store (None where there is none)."""
+    if not db.exists():
+        return [None] * len(ACCOUNTS)
+    with Store(db) as store:
+        rs = ResponseStore(store)
+        return [rs.get(a) for a in ACCOUNTS]
 
 
 @pytest.mark.slow
@@ -62,17 +63,11 @@ def test_lockdown_interrupted_by_sigkill_resumes_after_restart(
     deployment: Deployment, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     tag = secrets.token_hex(3)
-    inv = "\n".join(
-        f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
-        f'publishing = "gated"\nowners = ["op-ann"]\n'
-        for a in ACCOUNTS
+    handles = {a: f"{a}-{tag}" for a in ACCOUNTS}
+    (deployment.dir / "inventory.toml").write_text(
+        sandbox_inventory({a: {"handle": h} for a, h in handles.items()})
     )
-    (deployment.dir / "inventory.toml").write_text(inv)
-    daemon_vault = deployment.admin.with_token(deployment.token)
-    for a in ACCOUNTS:
-        pw = "pw-" + secrets.token_hex(8)
-        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
-        daemon_vault.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
+    seed_sandbox(sandbox.url, deployment.admin.with_token(deployment.token), handles)
     port = free_port()
     cfg = deployment.config.read_text().replace("[api]\nenabled = false\n", f"[api]\nport = {port}\n")
     deployment.config.write_text(cfg + "[watcher]\nenabled = false\n")
@@ -102,14 +97,14 @@ def test_lockdown_interrupted_by_sigkill_resumes_after_restart(
 
         threading.Thread(target=lockdown, daemon=True).start()
         db = deployment.dir / "state" / "sentinel.sqlite3"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-            if db.exists():
-                with Store(db) as store:
-                    if len(ResponseStore(store).frozen()) == len(ACCOUNTS):
-                        break
-        time.sleep(0.5)
+
+        def contained() -> bool:  # Vault's side done everywhere; the slow platform's still going
+            return all(
+                r is not None and any(s.step == "vault" and s.status == "done" for s in r.steps)
+                for r in records(db)
+            )
+
+        wait_until("Vault's containment of every account", contained)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
@@ -125,16 +120,13 @@ def test_lockdown_interrupted_by_sigkill_resumes_after_restart(
     second = start_daemon(deployment, log)
     try:
         wait_healthy(url, second)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
+
+        def finished() -> bool:
             with Store(db) as store:
-                if not ResponseStore(store).unfinished():
-                    break
-        with Store(db) as store:
-            rs = ResponseStore(store)
-            records = [rs.get(a) for a in ACCOUNTS]
-        for rec in records:
+                return not ResponseStore(store).unfinished()
+
+        wait_until("the interrupted lockdown to finish", finished, timeout=90)
+        for rec in records(db):
             assert rec is not None and rec.settled, rec
             steps = {s.step: s.status for s in rec.steps}
             assert steps["vault"] == steps["sessions"] == steps["lock"] == steps["record"] == "done", steps

@@ -7,14 +7,7 @@ daemon's own guard, responder and API in-process over the demo-like deployment.
 
 from __future__ import annotations
 
-import pytest
-
-from tests.api.conftest import harness, sandbox, world
+from tests.api.conftest import harness, world
 from tests.creds.conftest import env
 
-__all__ = ["env", "harness", "sandbox", "world"]
-
-
-@pytest.fixture(autouse=True)
-def _logging_restored(restore_logging: None) -> None:
-    """Some attacks here run CLI commands, which configure logging for the process."""
+__all__ = ["env", "harness", "world"]

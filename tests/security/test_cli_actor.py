@@ -15,7 +15,7 @@ from sentinel.config import load_config
 from sentinel.inventory import load_inventory
 from sentinel.store import Store
 from tests.conftest import Deployment, capability_policy, person_token
-from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
+from tests.creds.deploy import SandboxDeployment, sd_fixture  # noqa: F401
 
 ADMIN_HCL = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }\n'
 

@@ -19,9 +19,9 @@ from sentinel.console.live import MAX_STREAMS
 from sentinel.console.sessions import SessionStore
 from tests.api.conftest import World
 from tests.api.served import ServedApi
-from tests.console.conftest import NONCE, Desk, csrf_of, desk, sandbox, world
+from tests.console.conftest import NONCE, Desk, csrf_of, desk, world
 
-__all__ = ["desk", "sandbox", "world"]
+__all__ = ["desk", "world"]
 
 
 async def _hold(desk: Desk, account: str, text: str, person: str = "op-editor") -> str:

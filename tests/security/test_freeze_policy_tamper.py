@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +31,9 @@ from sentinel.vault.client import VaultClient
 from sentinel.vault.policies import empty_freeze_policy, freeze_policy_name
 from tests.conftest import Deployment, running_app
 from tests.security.logins import login, userpass_mount
+from tests.waiting import wait_for
 
 FROZEN, OTHER = "example-brand-x", "example-brand-bluesky"
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait until ``condition`` holds (the watch runs every 50 ms here)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 def _frozen(deployment: Deployment, tmp_path: Path) -> tuple[VaultContainment, ResponseStore, VaultClient]:
@@ -92,7 +83,7 @@ async def test_a_grant_written_into_the_freeze_policy_is_removed_and_alerted(
     watch = FreezePolicyWatch(containment, 0.05, alerts.append)
     task = asyncio.create_task(watch.run())
     try:
-        await until(lambda: bool(alerts))
+        await wait_for(lambda: bool(alerts))
     finally:
         task.cancel()
     assert alerts[0].tampered and alerts[0].rewritten
@@ -196,12 +187,12 @@ async def test_the_daemon_raises_a_critical_alert(deployment: Deployment, tmp_pa
     await service.start(app)
     try:
         assert service.watch is not None
-        await until(lambda: service.watch is not None and service.watch.checks > 0)
+        await wait_for(lambda: service.watch is not None and service.watch.checks > 0)
         name = freeze_policy_name(deployment.settings)
         daemon.policy_write(
             name, (daemon.policy_read(name) or "") + 'path "sys/*" { capabilities = ["sudo"] }\n'
         )
-        await until(lambda: bool(raised))
+        await wait_for(lambda: bool(raised))
     finally:
         await service.stop()
     assert raised[0]["kind"] == "freeze_policy_tampered" and raised[0]["severity"] == "critical"

@@ -18,7 +18,7 @@ from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from tests.api.conftest import Harness, World
 from tests.api.test_moderation import fan_reply, replies
-from tests.creds.deploy import SandboxDeployment, cli_sandbox_fixture, sd_fixture  # noqa: F401
+from tests.creds.deploy import SandboxDeployment, sd_fixture  # noqa: F401
 
 
 def error(resp: httpx.Response) -> dict[str, Any]:

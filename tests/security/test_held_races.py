@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.api.conftest import Harness, harness, sandbox, world
+from tests.api.conftest import Harness, harness, world
 
-__all__ = ["harness", "sandbox", "world"]
+__all__ = ["harness", "world"]
 
 
 async def test_two_approvals_at_once_publish_once(harness: Harness) -> None:

@@ -29,7 +29,15 @@ from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
 from tests.api.conftest import Harness, World, build_deps
-from tests.conftest import Deployment, auth_accessor, person_entity, person_token, running_app
+from tests.conftest import (
+    Deployment,
+    auth_accessor,
+    person_entity,
+    person_token,
+    running_app,
+    sandbox_inventory,
+    seed_sandbox,
+)
 
 SCAM = "Send 1 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh and get 2 back! https://claim-example.com"
 
@@ -63,18 +71,16 @@ async def daemon(deployment: Deployment, sandbox: SandboxServer) -> AsyncIterato
         "alice-2": f"alice-{tag}",
     }
     (deployment.dir / "inventory.toml").write_text(
-        "\n".join(
-            f'[[accounts]]\nid = "{a}"\nplatform = "sandbox"\nhandle = "{a}-{tag}"\ntimezone = "UTC"\n'
-            f'publishing = "gated"\nowners = ["{o}"]\ndomains = ["example.com"]\n'
-            for a, o in owners.items()
+        sandbox_inventory(
+            {
+                a: {"handle": f"{a}-{tag}", "owners": [o], "domains": ["example.com"]}
+                for a, o in owners.items()
+            }
         )
     )
     config = load_config(deployment.config, env={})
     vault = VaultClient.from_settings(config.vault, env={})
-    for a in owners:
-        pw = "pw-" + secrets.token_hex(8)
-        httpx.post(f"{sandbox.url}/api/accounts", json={"handle": f"{a}-{tag}", "password": pw})
-        vault.kv_write(f"accounts/{a}/password", {"value": pw, "service": sandbox.url}, cas=0)
+    seed_sandbox(sandbox.url, vault, {a: f"{a}-{tag}" for a in owners})
     app = running_app(config, vault)
     alerts: list[dict[str, Any]] = []
     app.alert = lambda **kw: alerts.append(kw)

@@ -131,7 +131,6 @@ async def test_the_right_ca_for_another_name_is_refused(bao: DevVault) -> None:
             await client.akv_read("anything")
 
 
-@pytest.mark.usefixtures("restore_logging")
 def test_the_cli_names_an_untrusted_vault_certificate_without_a_traceback(
     deployment: Deployment, other_ca: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,30 +1,20 @@
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
 
 from sentinel.config import VaultSettings
-from sentinel.vault.bootstrap import bootstrap, issue_daemon_token
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevVault
-from tests.conftest import admin_client, tls_settings
+from tests.conftest import admin_client, bootstrap_daemon, mount_settings
 
 
 @pytest.fixture
 def settings(bao: DevVault) -> VaultSettings:
-    """A fresh KV mount and policy prefix per test, so tests never see each other's data;
-    Vault is reached over TLS."""
-    tag = secrets.token_hex(4)
-    return tls_settings(
-        bao,
-        kv_mount=f"kv-{tag}",
-        policy_prefix=f"snt-{tag}",
-        approle_mount=f"approle-{tag}",
-        transit_mount=f"transit-{tag}",
-        password_policy=f"pw-{tag}",
-    )
+    """A fresh KV mount and policy prefix per test (and AppRole and Transit mounts), so tests
+    never see each other's data; Vault is reached over TLS."""
+    return mount_settings(bao, "kv", True, "approle_mount", "transit_mount")
 
 
 @pytest.fixture
@@ -37,8 +27,6 @@ def admin(bao: DevVault, settings: VaultSettings) -> Iterator[VaultClient]:
 @pytest.fixture
 def daemon_client(admin: VaultClient, settings: VaultSettings) -> Iterator[VaultClient]:
     """A client holding only Sentinel's own least-privilege policy."""
-    bootstrap(admin, settings)
-    token, _ = issue_daemon_token(admin, settings, ttl="1h")
-    client = admin.with_token(token)
+    client, _, _ = bootstrap_daemon(admin, settings)
     yield client
     client.close()

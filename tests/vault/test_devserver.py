@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import httpx
+
+from tests.waiting import wait_until
 
 
 def test_dev_server_dies_with_a_parent_killed_hard() -> None:
@@ -21,11 +22,12 @@ def test_dev_server_dies_with_a_parent_killed_hard() -> None:
     parent.kill()
     parent.wait()
     parent.stdout.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         try:
             httpx.get(f"{addr}/v1/sys/health", timeout=0.5)
         except httpx.TransportError:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the dev server outlived its parent")
+            return True
+        return False
+
+    wait_until("the dev server to die with its parent", gone, timeout=10, every=0.1)

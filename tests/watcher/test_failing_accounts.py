@@ -17,6 +17,7 @@ from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
 from sentinel.watcher import WatchedAccount, Watcher
 from sentinel.watcher.watcher import FROZEN_FACTOR
+from tests.waiting import wait_for
 
 
 def new_account(server: SandboxServer) -> dict[str, str]:
@@ -65,11 +66,9 @@ async def test_the_same_error_is_logged_once_then_with_its_count(
     httpx.post(f"{sandbox.url}/api/_faults", json=fault).raise_for_status()
     runner = asyncio.create_task(w.run())
     try:
-        while w.state["locked"].errors < 6:
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: w.state["locked"].errors >= 6, what="six failed polls")
         httpx.post(f"{sandbox.url}/api/_faults", json=fault | {"count": 0}).raise_for_status()
-        while w.state["locked"].errors:
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: not w.state["locked"].errors, what="the recovery")
     finally:
         w.stop()
         await runner
@@ -93,8 +92,7 @@ async def test_a_frozen_account_is_polled_slowly(sandbox: SandboxServer, tmp_pat
     )
     runner = asyncio.create_task(w.run())
     try:
-        while w.state["open"].polls < 2 or w.state["frozen"].polls < 1:
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: w.state["open"].polls >= 2 and w.state["frozen"].polls >= 1, what="polls")
     finally:
         w.stop()
         await runner

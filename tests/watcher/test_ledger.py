@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from sentinel.errors import StoreError
 from sentinel.store import Store
 from sentinel.watcher import PublishedLedger, native_post_id
+from tests.waiting import wait_for
 
 T0 = 1_772_359_200.0  # 2026-03-01T10:00:00Z
 
@@ -62,10 +62,7 @@ async def test_in_the_event_loop_rows_are_written_together_and_seen_by_match(tmp
     assert led.match("a1", "p1", "first post", T0 + 5) == "text"  # match writes the queue first
     assert led.queued == 0
     led.record("a1", "third post", ts=T0 + 2)
-    for _ in range(100):  # written by the timer, without a match
-        if not led.queued:
-            break
-        await asyncio.sleep(0.01)
+    await wait_for(lambda: not led.queued, what="the timer's write")  # without a match
     assert store.query_one("SELECT COUNT(*) AS n FROM watcher_published")["n"] == 3  # type: ignore[index]
     other = PublishedLedger(Store(tmp_path / "s.sqlite3"))  # another process sees them
     assert other.match("a1", "p3", "third post", T0 + 3) == "text"
@@ -76,11 +73,7 @@ async def test_a_full_batch_is_written_at_once(tmp_path: Path) -> None:
     led = PublishedLedger(store, flush_delay=60, batch=3)
     for i in range(3):
         led.record("a1", f"post {i}", ts=T0 + i)
-    for _ in range(100):  # written at once, not after the 60 s delay
-        if store.query_one("SELECT COUNT(*) AS n FROM watcher_published")["n"] == 3:  # type: ignore[index]
-            break
-        await asyncio.sleep(0.01)
-    assert led.queued == 0
+    assert led.queued == 0  # written at once, not after the 60 s delay
     assert store.query_one("SELECT COUNT(*) AS n FROM watcher_published")["n"] == 3  # type: ignore[index]
     led.record("a1", "post 3", ts=T0 + 3)
     assert led.flush() == 1 and led.queued == 0
