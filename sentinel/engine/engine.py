@@ -28,6 +28,7 @@ from sentinel.engine import scoring
 from sentinel.engine.campaigns import CampaignIndex
 from sentinel.engine.context import Context
 from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze, format_ts
+from sentinel.engine.facts import SCORED, event_facts
 from sentinel.engine.links import extract_links
 from sentinel.engine.lookalike import Brand
 from sentinel.engine.rules import Rule, RuleSet, Runner
@@ -240,13 +241,23 @@ class Engine:
             if not dry:
                 st.frozen = None
         findings: list[Finding] = []
-        self._run(ctx, rules.run_main, findings)
+        if trace is None:
+            facts = rules.facts | event_facts(ctx) | self.rules.text_facts(ctx)
+            self._run(ctx, rules.main_for(facts), findings)
+        else:
+            facts = 0
+            self._run(ctx, rules.run_main, findings)
         score = scoring.combine(findings, p.group_damping)
         if rules.after:
             ctx.partial_score = score
             ctx.findings = tuple(findings)
-            self._run(ctx, rules.run_after, findings)
-            score = scoring.combine(findings, p.group_damping)
+            if trace is None:
+                after = rules.after_for(facts | SCORED if score > 0 else facts)
+            else:
+                after = rules.run_after
+            if after:
+                self._run(ctx, after, findings)
+                score = scoring.combine(findings, p.group_damping)
         verdict = scoring.verdict(event.via, score, p)
         freeze = None
         if fz is not None:

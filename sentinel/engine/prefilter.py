@@ -14,9 +14,11 @@ check holds whether or not a pattern ignores case.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 _parser: Any = importlib.import_module("re._parser")
@@ -124,6 +126,12 @@ class PatternSet:
         self._combine = combine
         self.full = combine(patterns)
         self.literals = tuple(required_literals(p) for p in patterns)
+        self.required: Literals | None = (
+            frozenset().union(*(lits for lits in self.literals if lits is not None))
+            if all(lits is not None for lits in self.literals)
+            else None
+        )
+        """Strings one of which every text that any pattern matches holds (None: no such set)."""
         self._checks = tuple(
             (i, tuple(sorted(lits, key=len, reverse=True)) if lits is not None else None)
             for i, lits in enumerate(self.literals)
@@ -167,3 +175,57 @@ class PatternSet:
         if gate is None:
             gate = self._gates[live] = self._combine(chosen)
         return gate, chosen
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """A regular expression matching any of ``words``, longest first, as a trie of their letters."""
+    root: dict[str, Any] = {}
+    for w in words:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def branch(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + branch(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return branch(root)
+
+
+class LiteralIndex:
+    """Which of several literal sets occur in a folded text, found in one scan.
+
+    Built from ``(bits, literals)`` pairs; ``hits(folded)`` is the union of the bits of every
+    set one of whose strings occurs in ``folded``. The scan looks ahead at every position for
+    the longest string starting there; every shorter string found at that position is a prefix
+    of it, so each string's bits include those of its prefixes and nothing is missed.
+    """
+
+    def __init__(self, sets: Iterable[tuple[int, Literals]]) -> None:
+        owners: dict[str, int] = {}
+        for bits, lits in sets:
+            for s in lits:
+                owners[s] = owners.get(s, 0) | bits
+        self._bits = {
+            s: functools.reduce(operator.or_, (b for p, b in owners.items() if s.startswith(p)), 0)
+            for s in owners
+        }
+        trie = _trie_pattern(owners)
+        self._any = re.compile(trie) if owners else None
+        self._at = re.compile(f"(?=({trie}))") if owners else None
+
+    def hits(self, folded: str) -> int:
+        if self._any is None or self._at is None:
+            return 0
+        m = self._any.search(folded)
+        if m is None:
+            return 0
+        bits = 0
+        table = self._bits
+        for s in self._at.findall(folded, m.start()):
+            bits |= table[s]
+        return bits

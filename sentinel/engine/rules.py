@@ -7,15 +7,17 @@ hot reload swaps the whole set at once, so an event is always judged by one cons
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from sentinel.engine.context import Context
 from sentinel.engine.detectors import DetectorSpec
-from sentinel.engine.detectors.base import Check
+from sentinel.engine.detectors.base import Check, Subject
 from sentinel.engine.events import Severity
+from sentinel.engine.facts import FIRST_FREE_BIT, account_facts
+from sentinel.engine.prefilter import LiteralIndex, Literals, fold
 from sentinel.inventory import Account
 
 SEVERITY_SCORES: dict[str, float] = {"info": 0.0, "low": 1.0, "medium": 2.0, "high": 4.0, "critical": 8.0}
@@ -122,16 +124,73 @@ def _runners(rules: tuple[Rule, ...]) -> tuple[Runner, ...]:
     )
 
 
-@dataclass(frozen=True)
 class AccountRules:
-    main: tuple[Rule, ...]
-    after: tuple[Rule, ...]
-    matched: tuple[Rule, ...]
-    account: Account | None = None
-    """The account these were worked out for (the cache checks it is still the same object)."""
-    run_main: tuple[Runner, ...] = ()
-    run_after: tuple[Runner, ...] = ()
-    run_matched: tuple[Runner, ...] = ()
+    """The rules for accounts alike (same rules in scope, same account facts), ready to run.
+
+    ``main_for(facts)`` and ``after_for(facts)`` give the runners whose required facts
+    (``sentinel.engine.facts``) all hold, in rule order, worked out once per combination.
+    """
+
+    __slots__ = (
+        "_after",
+        "_main",
+        "after",
+        "facts",
+        "main",
+        "matched",
+        "run_after",
+        "run_main",
+        "run_matched",
+    )
+
+    def __init__(
+        self,
+        main: tuple[Rule, ...],
+        after: tuple[Rule, ...],
+        matched: tuple[Rule, ...],
+        facts: int,
+        needs: Mapping[int, int],
+    ) -> None:
+        self.main = main
+        self.after = after
+        self.matched = matched
+        self.facts = facts
+        """The facts the account fixes (gated, business hours)."""
+        self.run_main = _runners(main)
+        self.run_after = _runners(after)
+        self.run_matched = _runners(matched)
+        self._main = _Selection(self.run_main, tuple(needs[id(r)] for r in main))
+        self._after = _Selection(self.run_after, tuple(needs[id(r)] for r in after))
+
+    def main_for(self, facts: int) -> tuple[Runner, ...]:
+        """The main-phase runners that can fire on an event with these facts."""
+        return self._main.get(facts)
+
+    def after_for(self, facts: int) -> tuple[Runner, ...]:
+        """The after-phase runners that can fire on an event with these facts."""
+        return self._after.get(facts)
+
+
+class _Selection:
+    """Runners picked by the facts they need, one tuple per combination of facts met."""
+
+    __slots__ = ("_by_facts", "_needs", "_runners")
+
+    CAP = 4096
+
+    def __init__(self, runners: tuple[Runner, ...], needs: tuple[int, ...]) -> None:
+        self._runners = runners
+        self._needs = needs
+        self._by_facts: dict[int, tuple[Runner, ...]] = {}
+
+    def get(self, facts: int) -> tuple[Runner, ...]:
+        got = self._by_facts.get(facts)
+        if got is None:
+            got = tuple(r for r, need in zip(self._runners, self._needs, strict=True) if not need & ~facts)
+            if len(self._by_facts) >= self.CAP:
+                self._by_facts.clear()
+            self._by_facts[facts] = got
+        return got
 
 
 class RuleSet:
@@ -145,10 +204,12 @@ class RuleSet:
         """Rules that judge a post by its copies elsewhere (their findings never taint a campaign)."""
         self.burst_subjects = {r.id: r.params.get("subject") for r in rules if r.detector.name == "burst"}
         """Rate rules by id: whose rate (account, author, org) each one watches."""
-        self._cache: dict[str, AccountRules] = {}
+        self._cache: dict[str, tuple[Account, AccountRules]] = {}
+        self._alike: dict[tuple[tuple[int, ...], int], AccountRules] = {}
         self.vault = _runners(tuple(r for r in rules if r.enabled and r.detector.subject == "vault"))
         """Rules for Vault requests (a request is not judged per account: scopes do not apply)."""
         self._account_events: dict[str, tuple[Account, tuple[Runner, ...]]] = {}
+        self._needs, self._texts = _needs(r for r in rules if r.enabled and r.detector.subject == "post")
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -159,39 +220,66 @@ class RuleSet:
     def get(self, rule_id: str) -> Rule | None:
         return self._by_id.get(rule_id)
 
+    def _in_scope(self, a: Account, subject: Subject) -> tuple[Rule, ...]:
+        """The enabled rules about ``subject`` whose scope and account exceptions let ``a`` in."""
+        return tuple(
+            r
+            for r in self.rules
+            if r.enabled
+            and r.detector.subject == subject
+            and r.scope.matches(a)
+            and not r.exceptions.excludes_account(a)
+        )
+
     def for_account(self, a: Account) -> AccountRules:
+        """The post rules in scope for ``a`` (accounts with the same rules and facts share them)."""
         # Keyed by id and checked by identity: hashing a whole Account per event costs more than
         # working the list out again after an inventory reload.
         got = self._cache.get(a.id)
-        if got is None or got.account is not a:
-            live = [
-                r
-                for r in self.rules
-                if r.enabled
-                and r.detector.subject == "post"
-                and r.scope.matches(a)
-                and not r.exceptions.excludes_account(a)
-            ]
+        if got is not None and got[0] is a:
+            return got[1]
+        live = self._in_scope(a, "post")
+        key = (tuple(map(id, live)), account_facts(a))
+        rules = self._alike.get(key)
+        if rules is None:
             main = tuple(r for r in live if r.detector.phase == "main")
             after = tuple(r for r in live if r.detector.phase == "after")
             matched = tuple(r for r in live if r.detector.on_matched)
-            got = AccountRules(main, after, matched, a, _runners(main), _runners(after), _runners(matched))
-            if len(self._cache) > 100000:
-                self._cache.clear()
-            self._cache[a.id] = got
-        return got
+            rules = self._alike[key] = AccountRules(main, after, matched, key[1], self._needs)
+        if len(self._cache) > 100000:
+            self._cache.clear()
+        self._cache[a.id] = (a, rules)
+        return rules
+
+    def text_facts(self, ctx: Context) -> int:
+        """The bits of the text rules one of whose required strings the post holds."""
+        bits = 0
+        for include_links, index in self._texts:
+            text = ctx.event.text if include_links else ctx.parsed.clean_text
+            bits |= index.hits(fold(text))
+        return bits
 
     def for_account_events(self, a: Account) -> tuple[Runner, ...]:
         """The rules for this account's account events (scope and account exceptions applied)."""
         got = self._account_events.get(a.id)
         if got is None or got[0] is not a:
-            live = tuple(
-                r
-                for r in self.rules
-                if r.enabled
-                and r.detector.subject == "account"
-                and r.scope.matches(a)
-                and not r.exceptions.excludes_account(a)
-            )
-            got = self._account_events[a.id] = (a, _runners(live))
+            got = self._account_events[a.id] = (a, _runners(self._in_scope(a, "account")))
         return got[1]
+
+
+def _needs(rules: Iterable[Rule]) -> tuple[dict[int, int], tuple[tuple[bool, LiteralIndex], ...]]:
+    """Each post rule's required fact bits (by ``id``), and one literal index per kind of text
+    (with links or without) that sets a text rule's own bit when the post holds its strings."""
+    needs: dict[int, int] = {}
+    sets: dict[bool, list[tuple[int, Literals]]] = {}
+    bit = 1 << FIRST_FREE_BIT
+    for r in rules:
+        need = r.detector.need(r.params)
+        if r.detector.literals is not None:
+            include_links, lits = r.detector.literals(r.params)
+            if lits is not None:
+                sets.setdefault(include_links, []).append((bit, lits))
+                need |= bit
+                bit <<= 1
+        needs[id(r)] = need
+    return needs, tuple((k, LiteralIndex(v)) for k, v in sets.items())

@@ -11,7 +11,7 @@ import pytest
 from sentinel.engine.detectors.base import quote
 from sentinel.engine.detectors.content import _combined, text_pattern
 from sentinel.engine.loader import load_rules
-from sentinel.engine.prefilter import PatternSet, fold, required_literals
+from sentinel.engine.prefilter import LiteralIndex, PatternSet, fold, required_literals
 
 ROOT = Path(__file__).resolve().parents[2]
 TRICKY = "İıſKÅΣσςµ\u0307\u00df"
@@ -222,3 +222,32 @@ def test_a_pattern_without_prefilter_is_always_live() -> None:
     ps = PatternSet(patterns, _combined)
     assert ps.live("nothing") == (0,)
     assert ps.live("a WORD") == (0, 1)
+
+
+def test_pattern_set_requires_one_string_of_all_its_patterns_or_nothing() -> None:
+    def ps(*patterns: str) -> PatternSet:
+        return PatternSet(tuple(re.compile(p, re.IGNORECASE) for p in patterns), _combined)
+
+    assert ps(r"free\s+gift", r"claim now").required == {"free", "claim now"}
+    assert ps(r"free\s+gift", r"\d+").required is None  # one pattern can match without a string
+    assert ps().required == frozenset()  # no pattern: nothing can match
+
+
+def test_literal_index_finds_every_set_a_text_holds_in_one_scan() -> None:
+    rng = random.Random(5)
+    alphabet = "abcd "
+    for _ in range(300):
+        sets = [
+            frozenset("".join(rng.choice("abcd") for _ in range(rng.randint(1, 4))) for _ in range(3))
+            for _ in range(rng.randint(1, 5))
+        ]
+        index = LiteralIndex((1 << i, lits) for i, lits in enumerate(sets))
+        for _ in range(20):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+            want = sum(1 << i for i, lits in enumerate(sets) if any(s in text for s in lits))
+            assert index.hits(text) == want, (sets, text)
+    # a shorter string inside a longer one at the same place, and one that starts inside it
+    index = LiteralIndex([(1, frozenset({"gift"})), (2, frozenset({"gift card"})), (4, frozenset({"card"}))])
+    assert index.hits("free gift card") == 7
+    assert index.hits("a gift") == 1
+    assert LiteralIndex([]).hits("anything") == 0

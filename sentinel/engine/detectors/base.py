@@ -5,6 +5,10 @@ detail and a factor (usually 1.0) that scales the rule's score, so one detector 
 "strongly" or "weakly" without a second rule. ``phase="after"`` detectors run once the
 others have scored (``context.partial_score``); ``on_matched`` detectors also run for an
 observed post that an allowed gate check already covered.
+
+``requires`` names the event facts (``sentinel.engine.facts``) without which the detector
+finds nothing, and ``literals`` the text one of whose strings a rule's post must hold: the
+engine skips a rule whose requirements an event does not meet (the decision is the same).
 """
 
 from __future__ import annotations
@@ -16,10 +20,17 @@ from typing import Any, Literal, TypeVar, cast
 
 from sentinel.durations import parse_duration
 from sentinel.engine.context import Context
+from sentinel.engine.facts import requirement
+from sentinel.engine.prefilter import Literals
 from sentinel.engine.state import WINDOWS
 
 Hit = tuple[str, float]
 Check = Callable[[Context, Mapping[str, Any]], Hit | None]
+Requires = frozenset[str] | Callable[[Mapping[str, Any]], frozenset[str]]
+"""Event facts a detector needs: fixed, or worked out from a rule's parameters."""
+TextLiterals = Callable[[Mapping[str, Any]], tuple[bool, Literals | None]]
+"""For a rule's parameters: (whether links count as text, strings one of which the case-folded
+text must hold for a finding, None when there is no such set)."""
 Subject = Literal["post", "account", "vault"]
 """What a detector judges: a post, an account event or a Vault request (each has its context)."""
 _C = TypeVar("_C")
@@ -93,6 +104,13 @@ class DetectorSpec:
     on_matched: bool = False
     defaults: Mapping[str, Any] = field(default_factory=dict)
     subject: Subject = "post"
+    requires: Requires = frozenset()
+    literals: TextLiterals | None = None
+
+    def need(self, params: Mapping[str, Any]) -> int:
+        """The fact bits a rule with these parameters needs before it can find anything."""
+        names = self.requires(params) if callable(self.requires) else self.requires
+        return requirement(names)
 
     def compile_params(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``raw``, each checked; ``KeyError``/``ValueError`` name the problem."""
@@ -116,7 +134,12 @@ def detector(
     phase: Literal["main", "after"] = "main",
     on_matched: bool = False,
     subject: Subject = "post",
+    requires: Requires = frozenset(),
+    literals: TextLiterals | None = None,
 ) -> Callable[[Callable[[_C, Mapping[str, Any]], Hit | None]], Callable[[_C, Mapping[str, Any]], Hit | None]]:
+    if not callable(requires):
+        requirement(requires)  # an unknown fact fails at import, not on the first event
+
     def register(
         fn: Callable[[_C, Mapping[str, Any]], Hit | None],
     ) -> Callable[[_C, Mapping[str, Any]], Hit | None]:
@@ -130,6 +153,8 @@ def detector(
             phase=phase,
             on_matched=on_matched,
             subject=subject,
+            requires=requires,
+            literals=literals,
         )
         return fn
 

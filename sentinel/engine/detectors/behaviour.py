@@ -29,6 +29,7 @@ def _in_org_campaign(ctx: Context, window: float) -> bool:
         "min_posts": Param("int", 25, "learned posts needed before judging hours"),
         "campaign_window": Param("duration", "1h", "how recent the campaign's other copies must be"),
     },
+    requires=frozenset({"mature"}),
 )
 def odd_hour(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     if not ctx.mature:
@@ -49,6 +50,7 @@ def odd_hour(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     "business_hours",
     "A post outside the business hours the inventory gives for the account.",
     {"campaign_window": Param("duration", "1h", "copies of a sanctioned campaign are exempt")},
+    requires=frozenset({"business_hours"}),
 )
 def business_hours(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     bh = ctx.account.business_hours
@@ -84,6 +86,7 @@ def _rate(ctx: Context, subject: str) -> tuple[Rate | None, str]:
         "quantile": Param("float", 0.9, "which daily peak counts as usual"),
         "min_history": Param("int", 7, "days with clean posts needed for a baseline"),
     },
+    requires=lambda p: frozenset({"known_author"}) if p["subject"] == "author" else frozenset(),
 )
 def burst(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     rate, who = _rate(ctx, p["subject"])
@@ -104,6 +107,7 @@ def burst(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
 @detector(
     "new_client",
     "A client application this account has not posted from before. Silent while learning.",
+    requires=frozenset({"client", "mature"}),
 )
 def new_client(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     client = ctx.event.client
@@ -122,6 +126,7 @@ def new_client(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         "owner_factor": Param("float", 0.5, "share of the score for a listed owner"),
         "stranger_factor": Param("float", 1.5, "share of the score for an author new to the organisation"),
     },
+    requires=frozenset({"author", "mature"}),
 )
 def new_author(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     author = ctx.event.author
@@ -142,6 +147,7 @@ def new_author(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         "min_posts": Param("int", 5, "author's clean posts needed before IPs are judged"),
         "shared_factor": Param("float", 0.5, "share of the score when the IP is known in the organisation"),
     },
+    requires=frozenset({"ip", "known_author"}),
 )
 def new_ip(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     ip = ctx.event.ip
@@ -173,6 +179,7 @@ _PLATFORM_WORDS = {
     "client_platform_mismatch",
     "The client names a different platform than the account's (a Twitter app posting to Instagram): "
     "forged or replayed metadata.",
+    requires=frozenset({"client"}),
 )
 def client_platform_mismatch(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     client = ctx.event.client
@@ -207,6 +214,7 @@ def _other_platform(client: str, platform: str) -> str | None:
         "window": Param("duration", "15m", "how far back earlier copies count"),
         "min_repeats": Param("int", 1, "earlier copies with other foreign domains needed"),
     },
+    requires=frozenset({"foreign_links"}),
 )
 def repeat_template(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     recent = ctx.state.recent

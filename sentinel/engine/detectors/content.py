@@ -123,6 +123,7 @@ def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         "min_matches": Param("int", 1, "how many different patterns must match"),
         "include_links": Param("bool", False, "also search inside links"),
     },
+    literals=lambda p: (p["include_links"], _rule_patterns(p["patterns"]).required),
 )
 def text_pattern(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text if p["include_links"] else ctx.parsed.clean_text
@@ -171,7 +172,7 @@ class _ByIdentity(Generic[_T]):
         return combined
 
 
-_rule_patterns = _ByIdentity(lambda patterns: PatternSet(patterns, _combined))
+_rule_patterns: _ByIdentity[PatternSet] = _ByIdentity(lambda patterns: PatternSet(patterns, _combined))
 """Each rule's patterns with their literal prefilters, worked out once per rule set."""
 
 

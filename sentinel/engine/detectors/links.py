@@ -16,6 +16,7 @@ from sentinel.engine.lookalike import Brand, embeds_brand, lookalike
     "A link to a registrable domain this account (scope=account) or the whole organisation "
     "(scope=org) has not linked to in clean posts before. Silent while learning.",
     {"scope": Param("choice", "account", "account or org", choices=("account", "org"))},
+    requires=lambda p: frozenset({"foreign_links", "mature" if p["scope"] == "account" else "org_mature"}),
 )
 def new_domain(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     links = ctx.foreign_links
@@ -44,6 +45,7 @@ def new_domain(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         "domains": Param("domain_list", sorted(SHORTENERS), "shortener domains"),
         "known_factor": Param("float", 0.5, "share of the score when the account used it before"),
     },
+    requires=frozenset({"foreign_links"}),
 )
 def shortener(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     for link in ctx.foreign_links:
@@ -66,6 +68,7 @@ def _brand(ctx: Context, extra: frozenset[str]) -> Brand:
     "inventory) or the ``protected`` ones: homoglyphs, punycode, typos, another suffix, or a "
     "protected domain used as a sub-domain of a foreign one.",
     {"protected": Param("domain_list", [], "partner domains to protect as well")},
+    requires=frozenset({"foreign_links"}),
 )
 def lookalike_domain(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     links = ctx.foreign_links
@@ -87,6 +90,7 @@ def lookalike_domain(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         "words": Param("str_list", [], "words that must also appear in the host (any)"),
         "protected": Param("domain_list", [], "partner domains to protect as well"),
     },
+    requires=frozenset({"foreign_links"}),
 )
 def brand_in_domain(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     links = ctx.foreign_links
@@ -108,7 +112,11 @@ def brand_in_domain(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     return None
 
 
-@detector("idn_domain", "A link to an internationalised (punycode, non-ASCII) domain.")
+@detector(
+    "idn_domain",
+    "A link to an internationalised (punycode, non-ASCII) domain.",
+    requires=frozenset({"foreign_links"}),
+)
 def idn_domain(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     for link in ctx.foreign_links:
         if link.idn:
@@ -116,7 +124,7 @@ def idn_domain(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     return None
 
 
-@detector("ip_literal", "A link to a bare IP address instead of a domain.")
+@detector("ip_literal", "A link to a bare IP address instead of a domain.", requires=frozenset({"links"}))
 def ip_literal(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     for link in ctx.links:
         if link.ip_literal:
@@ -144,6 +152,7 @@ def obfuscated_link(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     "suspicious_tld",
     "A link under a top-level domain that is mostly used for abuse.",
     {"tlds": Param("str_list", [], "suffixes, without the dot")},
+    requires=frozenset({"foreign_links"}),
 )
 def suspicious_tld(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     tlds = p["tlds"]

@@ -15,6 +15,7 @@ from sentinel.engine.similarity import normalise, text_key
     "out_of_band",
     "On a gated account, a published post that no allowed gate check covers: someone posted "
     "with the account's credentials outside the publishing tools.",
+    requires=frozenset({"observed", "gated"}),
 )
 def out_of_band(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     if ctx.out_of_band:
@@ -27,6 +28,7 @@ def out_of_band(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     "An observed post whose words differ from the text its gate check approved (links are left "
     "out of the comparison: platforms rewrite them).",
     on_matched=True,
+    requires=frozenset({"matched"}),
 )
 def gate_mismatch(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     if ctx.approved_text is None or ctx.approved_text == text_key(ctx.event.text):
@@ -69,6 +71,7 @@ def campaign(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         "min_accounts": Param("int", 3, "accounts, this one included"),
         "sanctioned_exempt": Param("bool", True, "ignore links a clean gate-approved post also used"),
     },
+    requires=frozenset({"foreign_links"}),
 )
 def campaign_link(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     for key, c in ctx.link_clusters():
@@ -148,6 +151,7 @@ def campaign_taint(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         "min_own_score": Param("float", 1.0, "this post's own score needed"),
     },
     phase="after",
+    requires=lambda p: frozenset({"suspicious", "scored"} if p["min_own_score"] > 0 else {"suspicious"}),
 )
 def escalation(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     if ctx.partial_score < p["min_own_score"]:
@@ -175,6 +179,7 @@ def escalation(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         "signals": Param("str_list", [], "rule-id=kind pairs, e.g. source.new-ip=source"),
     },
     phase="after",
+    requires=lambda p: frozenset({"scored"}) if p["min_score"] > 0 else frozenset(),
 )
 def compromise(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     if ctx.partial_score < p["min_score"]:
