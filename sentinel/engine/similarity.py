@@ -23,9 +23,9 @@ N_HASHES = 16
 BANDS = 8
 ROWS = N_HASHES // BANDS
 _UNPACK = struct.Struct(f"<{N_HASHES}I").unpack
-_URL = re.compile(r"(?i)\b(?:https?|hxxps?|ftp)://\S+")
+_URL_SPLIT = re.compile(r"(?i)(\b(?:https?|hxxps?|ftp)://\S+)")
 _MENTION = re.compile(r"(?<!\w)[@#][\w.]+")
-_NON_WORD = re.compile(r"[^\w]+")
+_WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -45,12 +45,15 @@ def _normalised(text: str) -> tuple[str, str]:
     t = text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).lower()
     links: list[str] = []
     if "://" in t:  # every link the pattern finds has a scheme
-        links = _URL.findall(t)
-        t = _URL.sub(" ", t)
+        parts = _URL_SPLIT.split(t)  # text, link, text, ..., text: one scan for both
+        if len(parts) > 1:
+            links = parts[1::2]
+            t = " ".join(parts[::2])
     if "@" in t or "#" in t:
         t = _MENTION.sub(" ", t)
-    t = _DIGITS.sub("0", t)
-    words = _NON_WORD.sub(" ", t).split()
+    if not t.isascii() or any(d in t for d in "0123456789"):
+        t = _DIGITS.sub("0", t)
+    words = _WORD.findall(t)
     without = " ".join(words)
     if not links:
         return without, without
