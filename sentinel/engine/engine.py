@@ -31,7 +31,7 @@ from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze,
 from sentinel.engine.facts import SCORED, event_facts
 from sentinel.engine.links import extract_links
 from sentinel.engine.lookalike import Brand
-from sentinel.engine.rules import Rule, RuleSet, Runner
+from sentinel.engine.rules import AccountRules, Rule, RuleSet, Runner
 from sentinel.engine.settings import EngineSettings
 from sentinel.engine.similarity import signature, text_key
 from sentinel.engine.state import AccountState, AuthorState, OrgState, touch
@@ -205,18 +205,10 @@ class Engine:
         ``dry``: decide exactly as now but change nothing (no learning, no freeze kept, the
         gate's memory of approvals untouched); a would-be freeze is still in the decision.
         ``trace`` collects every rule considered and what it found (for ``explain``).
+        Raises ``EventError`` for an account the inventory does not hold.
         """
         a = self._account(event.account)
-        if dry:
-            st = self._accounts.get(a.id) or AccountState()
-        else:
-            st = self.state(a.id)
-            self._dirty.add(a.id)
-            if st.first_ts == 0.0:
-                st.first_ts = event.ts
-            if self.org.first_ts == 0.0:
-                self.org.first_ts = event.ts
-        p = self.settings.policy
+        st = self._state_for(a.id, event.ts, dry)
         approved: int | None = None
         if event.via == "observed":
             if event.post_id in st.withheld:
@@ -235,49 +227,9 @@ class Engine:
         rules = self.rules.for_account(a)
         if approved is not None:
             return self._matched(ctx, rules.run_matched)
-        fz = st.frozen
-        if fz is not None and fz.until is not None and event.ts >= fz.until:
-            fz = None  # the freeze ran out without further suspicious activity
-            if not dry:
-                st.frozen = None
-        findings: list[Finding] = []
-        if trace is None:
-            facts = rules.facts | event_facts(ctx) | self.rules.text_facts(ctx)
-            self._run(ctx, rules.main_for(facts), findings)
-        else:
-            facts = 0
-            self._run(ctx, rules.run_main, findings)
-        score = scoring.combine(findings, p.group_damping)
-        if rules.after:
-            ctx.partial_score = score
-            ctx.findings = tuple(findings)
-            if trace is None:
-                after = rules.after_for(facts | SCORED if score > 0 else facts)
-            else:
-                after = rules.run_after
-            if after:
-                self._run(ctx, after, findings)
-                score = scoring.combine(findings, p.group_damping)
-        verdict = scoring.verdict(event.via, score, p)
-        freeze = None
-        if fz is not None:
-            if scoring.suspicious(score, p) and fz.until is not None and not dry:
-                st.frozen = dataclasses.replace(fz, until=event.ts + p.freeze_duration)
-            since = fz.ts_text or format_ts(fz.ts)
-            findings.append(
-                Finding(FROZEN_RULE, "critical", f"account frozen since {since}: {fz.reason}", 0.0)
-            )
-            if event.via == "gate":
-                verdict = "block"
-        elif scoring.should_freeze(score, p):
-            until = event.ts + p.freeze_duration if p.freeze_duration > 0 else None
-            freeze = Freeze(
-                a.id, event.ts, event.id, scoring.freeze_reason(findings, score), event.iso, until
-            )
-            if not dry:
-                st.frozen = freeze
-            if event.via == "gate":
-                verdict = "block"
+        fz = self._freeze_in_force(st, event.ts, dry)
+        findings, score = self._score(ctx, rules)
+        verdict, freeze = self._freeze(ctx, findings, score, fz)
         if not dry:
             self._after(ctx, findings, score, verdict, frozen=fz is not None or freeze is not None)
         return Decision(
@@ -286,7 +238,7 @@ class Engine:
             event.via,
             verdict,
             score,
-            scoring.severity(score, p),
+            scoring.severity(score, self.settings.policy),
             tuple(findings),
             freeze=freeze,
             frozen=st.frozen is not None or freeze is not None,
@@ -294,6 +246,73 @@ class Engine:
             would=self._would(ctx, findings, frozen=fz is not None),
             notes=tuple(ctx.notes),
         )
+
+    def _state_for(self, account_id: str, ts: float, dry: bool) -> AccountState:
+        """The account's state to judge with; a dry run neither creates nor marks it."""
+        if dry:
+            return self._accounts.get(account_id) or AccountState()
+        st = self.state(account_id)
+        self._dirty.add(account_id)
+        if st.first_ts == 0.0:
+            st.first_ts = ts
+        if self.org.first_ts == 0.0:
+            self.org.first_ts = ts
+        return st
+
+    @staticmethod
+    def _freeze_in_force(st: AccountState, ts: float, dry: bool) -> Freeze | None:
+        """The account's freeze at ``ts``; one that ran out (without further suspicious activity)
+        is lifted."""
+        fz = st.frozen
+        if fz is not None and fz.until is not None and ts >= fz.until:
+            if not dry:
+                st.frozen = None
+            return None
+        return fz
+
+    def _score(self, ctx: Context, rules: AccountRules) -> tuple[list[Finding], float]:
+        """Run the rules (those that can fire on this event, or all of them when tracing) and
+        combine their findings; the after-phase rules see the score of the others."""
+        p = self.settings.policy
+        findings: list[Finding] = []
+        traced = ctx.trace is not None
+        facts = 0 if traced else rules.facts | event_facts(ctx) | self.rules.text_facts(ctx)
+        self._run(ctx, rules.run_main if traced else rules.main_for(facts), findings)
+        score = scoring.combine(findings, p.group_damping)
+        if not rules.after:
+            return findings, score
+        ctx.partial_score = score
+        ctx.findings = tuple(findings)
+        after = rules.run_after if traced else rules.after_for(facts | SCORED if score > 0 else facts)
+        if after:
+            self._run(ctx, after, findings)
+            score = scoring.combine(findings, p.group_damping)
+        return findings, score
+
+    def _freeze(
+        self, ctx: Context, findings: list[Finding], score: float, fz: Freeze | None
+    ) -> tuple[str, Freeze | None]:
+        """The verdict, and the freeze this event makes (None: none). A frozen account's gate
+        checks are blocked (a suspicious post extends a freeze that would lift by itself); a
+        score at the freeze threshold freezes the account now."""
+        ev, st, p = ctx.event, ctx.state, self.settings.policy
+        verdict = scoring.verdict(ev.via, score, p)
+        blocked = "block" if ev.via == "gate" else verdict
+        if fz is not None:
+            if scoring.suspicious(score, p) and fz.until is not None and not ctx.dry:
+                st.frozen = dataclasses.replace(fz, until=ev.ts + p.freeze_duration)
+            since = fz.ts_text or format_ts(fz.ts)
+            findings.append(
+                Finding(FROZEN_RULE, "critical", f"account frozen since {since}: {fz.reason}", 0.0)
+            )
+            return blocked, None
+        if not scoring.should_freeze(score, p):
+            return verdict, None
+        until = ev.ts + p.freeze_duration if p.freeze_duration > 0 else None
+        freeze = Freeze(ctx.account.id, ev.ts, ev.id, scoring.freeze_reason(findings, score), ev.iso, until)
+        if not ctx.dry:
+            st.frozen = freeze
+        return blocked, freeze
 
     def _would(self, ctx: Context, findings: list[Finding], frozen: bool) -> str:
         """What the decision would have been had the rules in observe mode counted."""
@@ -365,74 +384,103 @@ class Engine:
         )
 
     def _after(self, ctx: Context, findings: list[Finding], score: float, verdict: str, frozen: bool) -> None:
-        ev, st, org, p = ctx.event, ctx.state, self.org, self.settings.policy
-        author = org.author(ev.author) if ev.author else None
+        """After the decision: remember the post, add it to its campaign clusters and, when it is
+        clean and the account not frozen, learn it into the baselines."""
+        ev = ctx.event
+        author = self.org.author(ev.author) if ev.author else None
+        bad = scoring.suspicious(score, self.settings.policy)
+        self._remember(ctx, score, verdict, author, bad)
+        sig = ctx.signature
+        if sig.words >= 3 or ctx.new_link_keys:
+            self._join_campaigns(ctx, findings, verdict, author)
+        if bad or frozen:
+            return
+        self._learn_rates(ctx, findings, author)
+        self._learn_sources(ctx, author)
+        if sig.words >= 3:
+            self.org.learn_text(sig.exact, ev.ts)
+
+    def _remember(
+        self, ctx: Context, score: float, verdict: str, author: AuthorState | None, bad: bool
+    ) -> None:
+        """What every post leaves behind, clean or not: rate windows, the account's recent posts
+        with foreign links, its suspicious posts and the gate's memory of its checks."""
+        ev, st = ctx.event, ctx.state
         st.rate.add(ev.ts)
-        org.rate.add(ev.ts)
+        self.org.rate.add(ev.ts)
         if ctx.foreign_links:
             st.remember_post(ev.ts, ctx.template, ctx.foreign_domains)
         if author is not None:
             author.rate.add(ev.ts)
-        bad = scoring.suspicious(score, p)
         if bad:
             st.suspicious.append((ev.ts, score))
         if ev.via == "gate":
             allowed = verdict == "allow"
             st.remember_gate(ev.post_id, ev.ts, allowed, ctx.template if allowed else 0)
+
+    def _join_campaigns(
+        self, ctx: Context, findings: list[Finding], verdict: str, author: AuthorState | None
+    ) -> None:
+        """Add the post to its text's cluster and its new links' clusters. A cluster is tainted by
+        a post suspicious on its own merits (not for being a copy), and sanctioned by a clean
+        gate check from an author and address this account knows."""
+        p = self.settings.policy
+        campaign_rules = self.rules.campaign_rules
+        own_findings = [f for f in findings if f.rule not in campaign_rules]
+        own = scoring.combine(own_findings, p.group_damping)
+        suspicious = scoring.suspicious(own, p)
+        sanctioned = verdict == "allow" and not suspicious and self._known_source(ctx, author)
         sig = ctx.signature
-        if sig.words >= 3 or ctx.new_link_keys:
-            # A cluster is tainted by a post suspicious on its own merits (not for being a copy),
-            # and sanctioned by a clean gate check from an author and address this account knows.
-            campaign_rules = self.rules.campaign_rules
-            own_findings = [f for f in findings if f.rule not in campaign_rules]
-            own = scoring.combine(own_findings, p.group_damping)
-            known_source = (
-                ev.via == "gate"
-                and ev.author in st.authors
-                and author is not None
-                and (not ev.ip or ev.ip in author.ips)
-            )
-            sanctioned = known_source and verdict == "allow" and not scoring.suspicious(own, p)
-            cluster = ctx.cluster if sig.words >= 3 else None
-            taint = ""
-            if scoring.suspicious(own, p) and (
-                scoring.should_freeze(own, p) or cluster is None or not cluster.sanctioned
-            ):
-                taint = max(own_findings, key=lambda f: f.score).rule
-            keys = ctx.new_link_keys
-            template = ctx.template if keys else 0
-            self.campaigns.add(sig, ev.ts, ctx.account.id, cluster, sanctioned, taint, keys, template)
-        if bad or frozen:
-            return
-        # learn: a clean post becomes part of the account's, author's and organisation's normal
-        # (a burst is not learned as a normal rate)
-        bursting = set()
+        cluster = ctx.cluster if sig.words >= 3 else None
+        taint = ""
+        if suspicious and (scoring.should_freeze(own, p) or cluster is None or not cluster.sanctioned):
+            taint = max(own_findings, key=lambda f: f.score).rule
+        keys = ctx.new_link_keys
+        template = ctx.template if keys else 0
+        self.campaigns.add(sig, ctx.event.ts, ctx.account.id, cluster, sanctioned, taint, keys, template)
+
+    @staticmethod
+    def _known_source(ctx: Context, author: AuthorState | None) -> bool:
+        """A gate check by an author who posted for this account before, from an address of theirs."""
+        ev = ctx.event
+        return (
+            ev.via == "gate"
+            and ev.author in ctx.state.authors
+            and author is not None
+            and (not ev.ip or ev.ip in author.ips)
+        )
+
+    def _learn_rates(self, ctx: Context, findings: list[Finding], author: AuthorState | None) -> None:
+        """A clean post counts towards the usual rates (not while that rate bursts: a burst is
+        not learned as normal), the learned counts and the account's hours."""
+        ev, st, org = ctx.event, ctx.state, self.org
         subjects = self.rules.burst_subjects
-        for f in findings:
-            if f.rule in subjects:
-                bursting.add(subjects[f.rule])
+        bursting = {subjects[f.rule] for f in findings if f.rule in subjects}
         if "account" not in bursting:
             st.rate.record(ev.ts)
         if "org" not in bursting:
             org.rate.record(ev.ts)
-        st.learned += 1
-        st.last_ts = ev.ts
-        st.learn_time(ctx.hour_of_week)
-        org.learned += 1
-        for link in ctx.links:
-            d = link.domain or link.host
-            touch(st.domains, d, ev.ts, AccountState.DOMAIN_CAP)
-            touch(org.domains, d, ev.ts, OrgState.DOMAIN_CAP)
-        if ev.client:
-            touch(st.clients, ev.client, ev.ts, AccountState.CLIENT_CAP)
         if author is not None:
             if "author" not in bursting:
                 author.rate.record(ev.ts)
             author.learned += 1
-            touch(st.authors, ev.author, ev.ts, AccountState.AUTHOR_CAP)
+        st.learned += 1
+        st.last_ts = ev.ts
+        st.learn_time(ctx.hour_of_week)
+        org.learned += 1
+
+    def _learn_sources(self, ctx: Context, author: AuthorState | None) -> None:
+        """A clean post's domains, client, author and address become known."""
+        ev, st, org, ts = ctx.event, ctx.state, self.org, ctx.event.ts
+        for link in ctx.links:
+            d = link.domain or link.host
+            touch(st.domains, d, ts, AccountState.DOMAIN_CAP)
+            touch(org.domains, d, ts, OrgState.DOMAIN_CAP)
+        if ev.client:
+            touch(st.clients, ev.client, ts, AccountState.CLIENT_CAP)
+        if author is not None:
+            touch(st.authors, ev.author, ts, AccountState.AUTHOR_CAP)
             if ev.ip:
-                touch(author.ips, ev.ip, ev.ts, AuthorState.IP_CAP)
+                touch(author.ips, ev.ip, ts, AuthorState.IP_CAP)
         if ev.ip:
-            touch(org.ips, ev.ip, ev.ts, OrgState.IP_CAP)
-        if sig.words >= 3:
-            org.learn_text(sig.exact, ev.ts)
+            touch(org.ips, ev.ip, ts, OrgState.IP_CAP)
