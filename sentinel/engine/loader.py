@@ -43,11 +43,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
-from sentinel.engine.detectors import DETECTORS
+from sentinel.engine.detectors import DETECTORS, DetectorSpec
 from sentinel.engine.events import SEVERITIES, Severity
 from sentinel.engine.rules import SEVERITY_SCORES, Exceptions, Fixture, Rule, RuleSet, Scope
 from sentinel.errors import RuleError
@@ -231,94 +231,31 @@ def _mode(doc: _Doc, node: yaml.Node, where: str) -> str | None:
     return str(value)
 
 
+Fields = Mapping[str, tuple[yaml.Node, yaml.Node]]
+"""A YAML mapping's entries by key: (key node, value node)."""
+
+
 def _parse_rule(doc: _Doc, node: yaml.Node, where: str, mode: str = "enforce") -> Rule | None:
+    """One rule from its YAML node; None when it is invalid (every problem is in ``doc.issues``)."""
     m = doc.mapping(node, where)
     if m is None:
         return None
     n_before = len(doc.issues)
-    for key, (knode, _) in m.items():
-        if key not in _RULE_KEYS:
-            doc.err(knode, f"{where}.{key}", f"unknown field; allowed: {', '.join(sorted(_RULE_KEYS))}")
-    for key in ("id", "description", "detector", "severity"):
-        if key not in m:
-            doc.err(node, f"{where}.{key}", "missing required field")
+    _check_fields(doc, node, m, where)
     rid = doc.string(m["id"][1], f"{where}.id", _RULE_ID) if "id" in m else None
-    if rid:
-        where = f"rule {rid}"
-    description = doc.string(m["description"][1], f"{where}.description") if "description" in m else None
-    spec = None
-    if "detector" in m:
-        name = doc.string(m["detector"][1], f"{where}.detector")
-        if name is not None:
-            spec = DETECTORS.get(name)
-            if spec is None:
-                doc.err(
-                    m["detector"][1],
-                    f"{where}.detector",
-                    f"unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}",
-                )
-    severity: Severity | None = None
-    if "severity" in m:
-        sv = doc.value(m["severity"][1])
-        if sv not in SEVERITIES:
-            doc.err(
-                m["severity"][1], f"{where}.severity", f"expected one of {', '.join(SEVERITIES)}, got {sv!r}"
-            )
-        else:
-            severity = sv
-    score = SEVERITY_SCORES.get(severity or "", 0.0)
-    if "score" in m:
-        sc = doc.value(m["score"][1])
-        if isinstance(sc, bool) or not isinstance(sc, int | float) or sc < 0:
-            doc.err(m["score"][1], f"{where}.score", f"expected a number of at least 0, got {sc!r}")
-        else:
-            score = float(sc)
-    group = ""
-    if "group" in m:
-        group = doc.string(m["group"][1], f"{where}.group") or ""
-    enabled = True
-    if "enabled" in m:
-        ev = doc.value(m["enabled"][1])
-        if not isinstance(ev, bool):
-            doc.err(m["enabled"][1], f"{where}.enabled", "expected true or false")
-        else:
-            enabled = ev
-    if "mode" in m:
-        mode = _mode(doc, m["mode"][1], f"{where}.mode") or mode
-    attack: tuple[str, ...] = ()
-    if "attack" in m:
-        attack = doc.strings(m["attack"][1], f"{where}.attack") or ()
-        for t in attack:
-            if not _TECHNIQUE.match(t):
-                doc.err(
-                    m["attack"][1], f"{where}.attack", f"{t!r} is not an ATT&CK technique id such as T1078"
-                )
-    params: dict[str, Any] = {}
-    if spec is not None:
-        raw: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        if "params" in m:
-            raw = doc.mapping(m["params"][1], f"{where}.params") or {}
-        try:
-            params = spec.compile_params({})
-        except (KeyError, ValueError) as e:  # pragma: no cover - a detector's own default is wrong
-            doc.err(node, f"{where}.params", f"detector default invalid: {e}")
-        for key, (knode, vnode) in raw.items():
-            if key not in spec.params:
-                allowed = ", ".join(sorted(spec.params)) or "none"
-                doc.err(
-                    knode,
-                    f"{where}.params.{key}",
-                    f"detector {spec.name} has no such parameter; allowed: {allowed}",
-                )
-                continue
-            try:
-                params[key] = spec.params[key].compile(doc.value(vnode))
-            except ValueError as e:
-                doc.err(vnode, f"{where}.params.{key}", str(e))
+    where = f"rule {rid}" if rid else where
+    description = _text(doc, m, "description", where)
+    spec = _detector(doc, m, where)
+    severity = _severity(doc, m, where)
+    score = _score(doc, m, where, severity)
+    group = _text(doc, m, "group", where)
+    enabled = _enabled(doc, m, where)
+    mode = _rule_mode(doc, m, where, mode)
+    attack = _attack(doc, m, where)
+    params = _params(doc, node, m, where, spec)
     scope = _scope(doc, m, where)
     exceptions = _exceptions(doc, m, where)
-    if spec is not None and spec.subject != "post":
-        _check_subject(doc, m, where, spec.subject)
+    _check_subject(doc, m, where, spec)
     fixtures = _fixtures(doc, m, where)
     if len(doc.issues) > n_before or not (rid and description and spec and severity):
         return None
@@ -341,9 +278,116 @@ def _parse_rule(doc: _Doc, node: yaml.Node, where: str, mode: str = "enforce") -
     )
 
 
-def _check_subject(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str, subject: str) -> None:
+def _check_fields(doc: _Doc, node: yaml.Node, m: Fields, where: str) -> None:
+    """Every field known, every required one given."""
+    for key, (knode, _) in m.items():
+        if key not in _RULE_KEYS:
+            doc.err(knode, f"{where}.{key}", f"unknown field; allowed: {', '.join(sorted(_RULE_KEYS))}")
+    for key in ("id", "description", "detector", "severity"):
+        if key not in m:
+            doc.err(node, f"{where}.{key}", "missing required field")
+
+
+def _rule_mode(doc: _Doc, m: Fields, where: str, default: str) -> str:
+    """The rule's own ``mode``, else its file's."""
+    return (_mode(doc, m["mode"][1], f"{where}.mode") or default) if "mode" in m else default
+
+
+def _text(doc: _Doc, m: Fields, key: str, where: str) -> str | None:
+    """An optional non-empty string field."""
+    return doc.string(m[key][1], f"{where}.{key}") if key in m else None
+
+
+def _detector(doc: _Doc, m: Fields, where: str) -> DetectorSpec | None:
+    if "detector" not in m:
+        return None
+    name = doc.string(m["detector"][1], f"{where}.detector")
+    if name is None:
+        return None
+    spec = DETECTORS.get(name)
+    if spec is None:
+        doc.err(
+            m["detector"][1],
+            f"{where}.detector",
+            f"unknown detector {name!r}; known: {', '.join(sorted(DETECTORS))}",
+        )
+    return spec
+
+
+def _severity(doc: _Doc, m: Fields, where: str) -> Severity | None:
+    if "severity" not in m:
+        return None
+    sv = doc.value(m["severity"][1])
+    if sv not in SEVERITIES:
+        doc.err(m["severity"][1], f"{where}.severity", f"expected one of {', '.join(SEVERITIES)}, got {sv!r}")
+        return None
+    return cast(Severity, sv)
+
+
+def _score(doc: _Doc, m: Fields, where: str, severity: Severity | None) -> float:
+    """The rule's score: given, or the severity's (0, 1, 2, 4, 8)."""
+    default = SEVERITY_SCORES.get(severity or "", 0.0)
+    if "score" not in m:
+        return default
+    sc = doc.value(m["score"][1])
+    if isinstance(sc, bool) or not isinstance(sc, int | float) or sc < 0:
+        doc.err(m["score"][1], f"{where}.score", f"expected a number of at least 0, got {sc!r}")
+        return default
+    return float(sc)
+
+
+def _enabled(doc: _Doc, m: Fields, where: str) -> bool:
+    if "enabled" not in m:
+        return True
+    value = doc.value(m["enabled"][1])
+    if not isinstance(value, bool):
+        doc.err(m["enabled"][1], f"{where}.enabled", "expected true or false")
+        return True
+    return value
+
+
+def _attack(doc: _Doc, m: Fields, where: str) -> tuple[str, ...]:
+    """MITRE ATT&CK technique ids, each checked."""
+    if "attack" not in m:
+        return ()
+    attack = doc.strings(m["attack"][1], f"{where}.attack") or ()
+    for t in attack:
+        if not _TECHNIQUE.match(t):
+            doc.err(m["attack"][1], f"{where}.attack", f"{t!r} is not an ATT&CK technique id such as T1078")
+    return attack
+
+
+def _params(doc: _Doc, node: yaml.Node, m: Fields, where: str, spec: DetectorSpec | None) -> dict[str, Any]:
+    """The detector's defaults overlaid with the rule's ``params``, each checked and converted."""
+    if spec is None:
+        return {}
+    raw = (doc.mapping(m["params"][1], f"{where}.params") or {}) if "params" in m else {}
+    params: dict[str, Any] = {}
+    try:
+        params = spec.compile_params({})
+    except (KeyError, ValueError) as e:  # pragma: no cover - a detector's own default is wrong
+        doc.err(node, f"{where}.params", f"detector default invalid: {e}")
+    for key, (knode, vnode) in raw.items():
+        if key not in spec.params:
+            allowed = ", ".join(sorted(spec.params)) or "none"
+            doc.err(
+                knode,
+                f"{where}.params.{key}",
+                f"detector {spec.name} has no such parameter; allowed: {allowed}",
+            )
+            continue
+        try:
+            params[key] = spec.params[key].compile(doc.value(vnode))
+        except ValueError as e:
+            doc.err(vnode, f"{where}.params.{key}", str(e))
+    return params
+
+
+def _check_subject(doc: _Doc, m: Fields, where: str, spec: DetectorSpec | None) -> None:
     """Account-event rules take account scopes and account exceptions; Vault rules neither."""
-    if subject == "vault":
+    if spec is None or spec.subject == "post":
+        return
+    if spec.subject == "vault":
         for key in ("scope", "exceptions"):
             if key in m:
                 doc.err(m[key][0], f"{where}.{key}", "does not apply to a Vault request rule")
@@ -358,7 +402,7 @@ def _check_subject(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], wher
                 )
 
 
-def _scope(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str) -> Scope:
+def _scope(doc: _Doc, m: Fields, where: str) -> Scope:
     if "scope" not in m:
         return Scope()
     sm = doc.mapping(m["scope"][1], f"{where}.scope") or {}
@@ -375,7 +419,7 @@ def _scope(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str) 
     return Scope(**vals)
 
 
-def _exceptions(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str) -> Exceptions:
+def _exceptions(doc: _Doc, m: Fields, where: str) -> Exceptions:
     if "exceptions" not in m:
         return Exceptions()
     em = doc.mapping(m["exceptions"][1], f"{where}.exceptions") or {}
@@ -407,7 +451,7 @@ def _exceptions(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: 
     return Exceptions(**vals)
 
 
-def _fixtures(doc: _Doc, m: Mapping[str, tuple[yaml.Node, yaml.Node]], where: str) -> tuple[Fixture, ...]:
+def _fixtures(doc: _Doc, m: Fields, where: str) -> tuple[Fixture, ...]:
     if "fixtures" not in m:
         return ()
     fnode = m["fixtures"][1]
