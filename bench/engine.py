@@ -2,7 +2,8 @@
 
 Generates a synthetic organisation (default 10,000 accounts, 90 days, ~2 posts per account
 per day, a third gated so their posts come as gate check + observed post) and feeds it
-through the full engine with the shipped rules. Prints events/s and p50/p99 latency per
+through the full engine with the shipped rules. Prints events/s (by the engine's wall time
+and by the process's CPU time, which a busy machine disturbs less) and p50/p99 latency per
 tenth of the run (cost must stay flat as history grows) and the peak RSS.
 
     python bench/engine.py [--accounts 10000] [--days 90] [--per-day 2]
@@ -11,6 +12,7 @@ tenth of the run (cost must stay flat as history grows) and the peak RSS.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import resource
 import statistics
@@ -111,39 +113,43 @@ def main() -> int:
     size = max(1, int(posts * 1.33) // slices)
     all_lat: list[float] = []
     lat: list[float] = []
-    clock = time.perf_counter
-    t_start = t0 = clock()
+    clock, cpu_clock = time.perf_counter, time.process_time
+    t_start = clock()
     done = 0
-    gen_time = 0.0
+    cpu = cpu_total = 0.0
     it = events(args.accounts, args.days, args.per_day)
+    evaluate = engine.evaluate
     while True:
-        g = clock()
-        ev = next(it, None)
-        gen_time += clock() - g
-        if ev is None:
+        # a thousand events at a time, generated before the clocks start
+        chunk = list(itertools.islice(it, 1000))
+        if not chunk:
             break
-        a = clock()
-        engine.evaluate(ev)
-        lat.append(clock() - a)
-        done += 1
-        if len(lat) == size:
-            dt = clock() - t0 - gen_time
+        c = cpu_clock()
+        for ev in chunk:
+            a = clock()
+            evaluate(ev)
+            lat.append(clock() - a)
+        cpu += cpu_clock() - c
+        done += len(chunk)
+        if len(lat) >= size:
             lat.sort()
             print(
-                f"  {done:9} events (day {int(ev.ts - 1767225600.0) // 86400:3}): {len(lat) / dt:8.0f} events/s  "
+                f"  {done:9} events (day {int(chunk[-1].ts - 1767225600.0) // 86400:3}): "
+                f"{len(lat) / sum(lat):8.0f} events/s  {len(lat) / cpu:8.0f} events/s of CPU  "
                 f"p50 {lat[len(lat) // 2] * 1e6:6.1f} us  p99 {lat[int(len(lat) * 0.99)] * 1e6:7.1f} us",
                 flush=True,
             )
             all_lat.extend(lat[::10])
-            lat = []
-            t0 = clock()
-            gen_time = 0.0
+            cpu_total += cpu
+            lat, cpu = [], 0.0
     total = sum(all_lat) * 10 + sum(lat)
+    cpu_total += cpu
     all_lat.extend(lat[::10])
     all_lat.sort()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"overall: {done} events, {done / total:.0f} events/s (engine time only), "
+        f"{done / cpu_total:.0f} events/s of CPU time, "
         f"p50 {statistics.median(all_lat) * 1e6:.1f} us, p99 {all_lat[int(len(all_lat) * 0.99)] * 1e6:.1f} us"
     )
     print(
