@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,7 +13,9 @@ from sentinel.engine.engine import Engine
 from sentinel.engine.events import parse_event
 from sentinel.engine.facts import FACTS, requirement
 from sentinel.engine.loader import load_rules
+from sentinel.engine.prefilter import fold
 from tests.engine import orgsim
+from tests.engine.test_prefilter import _texts
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
@@ -46,3 +49,29 @@ def test_each_fact_constant_is_its_named_bit() -> None:
     assert len(set(FACTS.values())) == len(FACTS) == facts.FIRST_FREE_BIT
     for name, bit in FACTS.items():
         assert getattr(facts, name.upper()) == bit
+
+
+def test_a_text_rule_never_finds_anything_without_one_of_its_literals() -> None:
+    rules = [r for r in load_rules([RULES]) if r.detector.literals is not None]
+    assert {r.detector.name for r in rules} >= {"text_pattern", "html_injection"}
+    texts = [
+        *_texts([r for r in rules if r.detector.name == "text_pattern"], 400, seed=13),
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "click javascript:void(0)",
+        "{{7*7}} and ${jndi}",
+        "$('#x').html()",
+        "document.cookie",
+        "eval(atob('x'))",
+        "<IFRAME src=//evil>",
+    ]
+    found = 0
+    for r in rules:
+        _, lits = r.detector.literals(r.params)  # type: ignore[misc]
+        assert lits is not None
+        for text in texts:
+            ctx = SimpleNamespace(event=SimpleNamespace(text=text), parsed=SimpleNamespace(clean_text=text))
+            if r.detector.check(ctx, r.params) is not None:  # type: ignore[arg-type]
+                found += 1
+                assert any(s in fold(text) for s in lits), (r.id, text)
+    assert found > 50

@@ -197,12 +197,16 @@ _INJECTION = tuple(
 _injection_combined: _ByIdentity[re.Pattern[str]] = _ByIdentity(
     lambda extra: _combined((*_INJECTION, *extra))
 )
+_injection_patterns: _ByIdentity[PatternSet] = _ByIdentity(
+    lambda extra: PatternSet((*_INJECTION, *extra), _combined)
+)
 
 
 @detector(
     "html_injection",
     "Script or HTML injection markup (script tags, event handlers, javascript: URLs, template injection).",
     {"patterns": Param("regex_list", [], "extra patterns on top of the built-in ones")},
+    literals=lambda p: (True, _injection_patterns(p["patterns"]).required),
 )
 def html_injection(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text
