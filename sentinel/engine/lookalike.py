@@ -164,8 +164,13 @@ def embeds_brand(host: str, domain: str | None, brand: Brand) -> str | None:
     """The brand label found inside a foreign host (``northwind-help.com``), or None."""
     if domain is None or domain in brand.domains:
         return None
+    return _embedded(host, brand.labels)
+
+
+@lru_cache(maxsize=16384)
+def _embedded(host: str, labels: frozenset[str]) -> str | None:
     flat = skeleton(decode_idn(host))
-    for label in brand.labels:
+    for label in labels:
         if len(label) >= 5 and skeleton(label) in flat:
             return label
     return None
