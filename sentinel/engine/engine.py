@@ -51,6 +51,8 @@ class Trace:
 
 
 class Engine:
+    """Decides posts against the rules and learns each account's normal (see the module notes)."""
+
     def __init__(self, inventory: Inventory, rules: RuleSet, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
         self.rules = rules
@@ -78,6 +80,7 @@ class Engine:
         self._acks = {k: tuple(v) for k, v in out.items()}
 
     def set_inventory(self, inventory: Inventory) -> None:
+        """Swap the inventory (reload): the brand's domains and time zones are worked out anew."""
         self.inventory = inventory
         self._brand = Brand.of(d for a in inventory for d in a.domains)
         self._tz.clear()
@@ -136,14 +139,17 @@ class Engine:
         self._dirty.add(account_id)
 
     def frozen(self, account_id: str) -> Freeze | None:
+        """The account's freeze, if it is frozen."""
         st = self._accounts.get(account_id)
         return st.frozen if st else None
 
     def frozen_accounts(self) -> dict[str, Freeze]:
+        """Every frozen account's freeze, by account id."""
         return {k: s.frozen for k, s in self._accounts.items() if s.frozen is not None}
 
     # -- state -----------------------------------------------------------------------------
     def state(self, account_id: str) -> AccountState:
+        """The account's learned state (created empty the first time)."""
         st = self._accounts.get(account_id)
         if st is None:
             st = self._accounts[account_id] = AccountState()
@@ -171,13 +177,16 @@ class Engine:
         self._dirty.clear()
 
     def snapshot_org(self) -> dict[str, Any]:
+        """The organisation's learned state alone, as plain JSON data."""
         return {"version": STATE_VERSION, "org": self.org.to_state()}
 
     def snapshot_account(self, account_id: str) -> dict[str, Any] | None:
+        """One account's learned state as plain JSON data (None: never seen)."""
         st = self._accounts.get(account_id)
         return st.to_state() if st else None
 
     def restore_account(self, account_id: str, data: Mapping[str, Any]) -> None:
+        """Load one account's ``snapshot_account``."""
         self._accounts[account_id] = AccountState.from_state(data)
 
     def drain_dirty(self) -> set[str]:

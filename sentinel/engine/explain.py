@@ -18,6 +18,9 @@ from sentinel.engine.settings import PolicySettings
 
 
 def explain(engine: Engine, event: Event) -> tuple[Decision, dict[str, Any]]:
+    """Decide ``event`` as a dry run (nothing learned, held or frozen) and say why: every rule
+    considered with what it found, the baselines, how the scores combined and which threshold
+    decided."""
     trace: list[Trace] = []
     decision = engine.evaluate(event, dry=True, trace=trace)
     p = engine.settings.policy

@@ -109,6 +109,10 @@ Outcome = Decision | Judgement
 
 
 class Intake:
+    """The engine's one door for replay and the daemon: posts, account events and Vault audit
+    entries in (``feed``), decisions, freezes and containments out; it keeps the account-change
+    and Vault-identity baselines beside the engine's."""
+
     def __init__(
         self, engine: Engine, settings: TakeoverSettings | None = None, kv_mount: str = "sentinel"
     ) -> None:
@@ -272,6 +276,7 @@ class Intake:
 
     # -- account events --------------------------------------------------------------------
     def account_event(self, ev: AccountEvent) -> Judgement:
+        """Judge a change to an account (a snapshot diff); ``EventError`` for an unknown account."""
         a = self.engine.inventory.get(ev.account)
         if a is None:
             raise EventError(f"account event: account {ev.account!r} is not in the inventory")
@@ -341,6 +346,7 @@ class Intake:
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
+        """Load a ``snapshot()``; raises ``EventError`` for data from another version."""
         if data.get("version") != STATE_VERSION:
             raise EventError(f"intake state version {data.get('version')!r} is not {STATE_VERSION}")
         self.changes = ChangeState.from_state(data.get("changes", {}))

@@ -20,6 +20,8 @@ from sentinel.engine.intake import Intake, Outcome
 
 @dataclass
 class ReplayStats:
+    """What a replay read and decided."""
+
     lines: int = 0
     decisions: int = 0
     skipped: int = 0
@@ -36,6 +38,9 @@ def replay(
     error: Callable[[str], None],
     intake: Intake | None = None,
 ) -> ReplayStats:
+    """Feed JSON lines through the engine in order: every decision, freeze and containment goes
+    to ``emit`` as a replay line, every bad line to ``error`` (naming the line); the engine
+    keeps learning, exactly as the daemon would on the same events."""
     intake = intake or Intake(engine)
     stats = ReplayStats()
 
