@@ -42,8 +42,10 @@ def _strength(lits: Literals) -> tuple[int, int]:
     return min(len(s) for s in lits), -len(lits)
 
 
-def _required(items: Sequence[tuple[Any, Any]]) -> Literals | None:
-    """A set of strings one of which every match of the sequence ``items`` contains, or None."""
+def _clauses(items: Sequence[tuple[Any, Any]]) -> list[Literals]:
+    """Sets of strings such that every match of the sequence ``items`` contains one string of
+    each set: its runs of plain characters, and what each group, repeat or alternation in it
+    provably requires (its strongest single set)."""
     found: list[Literals] = []
     run: list[str] = []
     for op, av in items:
@@ -69,7 +71,12 @@ def _required(items: Sequence[tuple[Any, Any]]) -> Literals | None:
             found.append(sub)
     if run:
         found.append(frozenset(("".join(run),)))
-    return max(found, key=_strength, default=None)
+    return found
+
+
+def _required(items: Sequence[tuple[Any, Any]]) -> Literals | None:
+    """A set of strings one of which every match of the sequence ``items`` contains, or None."""
+    return max(_clauses(items), key=_strength, default=None)
 
 
 def required_literals(pattern: re.Pattern[str]) -> Literals | None:
@@ -79,6 +86,40 @@ def required_literals(pattern: re.Pattern[str]) -> Literals | None:
     except Exception:  # a pattern ``re`` compiled parses again; if not, no prefilter
         return None
     return _required(list(tree))
+
+
+Requirement = tuple[tuple[Literals, ...], ...]
+"""Alternatives, each a conjunction of sets: a text can match only if, for one alternative, it
+holds a string of every set."""
+
+
+def required_any(pattern: re.Pattern[str]) -> Requirement | None:
+    """What the folded text of every match of ``pattern`` holds, per top-level alternative
+    (``free\\s+gift|act\\s+now``: both ``free`` and ``gift``, or both ``act`` and ``now``);
+    None: no requirement can be shown for some alternative."""
+    try:
+        tree = list(_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # a pattern ``re`` compiled parses again; if not, no prefilter
+        return None
+    alternatives = _alternatives(tree)
+    if not all(alternatives):
+        return None
+    return tuple(tuple(alt) for alt in alternatives)
+
+
+def _alternatives(items: Sequence[tuple[Any, Any]]) -> list[list[Literals]]:
+    """The clauses of each alternative of the first top-level alternation in ``items`` (the
+    parts before and after it belong to every alternative); one list without one."""
+    for i, (op, av) in enumerate(items):
+        if op is _c.BRANCH:
+            head, tail = _clauses(items[:i]), _clauses(items[i + 1 :])
+            return [head + _clauses(list(branch)) + tail for branch in av[1]]
+    return [_clauses(items)]
+
+
+def satisfied(requirement: Requirement, present: set[str] | frozenset[str]) -> bool:
+    """Whether the strings ``present`` in a text meet one alternative of ``requirement``."""
+    return any(all(not clause.isdisjoint(present) for clause in alt) for alt in requirement)
 
 
 def _has_group_reference(items: Sequence[tuple[Any, Any]]) -> bool:
@@ -126,12 +167,11 @@ class PatternSet:
         self._combine = combine
         self.full = combine(patterns)
         self.literals = tuple(required_literals(p) for p in patterns)
-        self.required: Literals | None = (
-            frozenset().union(*(lits for lits in self.literals if lits is not None))
-            if all(lits is not None for lits in self.literals)
-            else None
+        each = [required_any(p) for p in patterns]
+        self.requirement: Requirement | None = (
+            tuple(alt for r in each if r is not None for alt in r) if None not in each else None
         )
-        """Strings one of which every text that any pattern matches holds (None: no such set)."""
+        """What every text any pattern matches holds (see ``required_any``; None: unknown)."""
         self._checks = tuple(
             (i, tuple(sorted(lits, key=len, reverse=True)) if lits is not None else None)
             for i, lits in enumerate(self.literals)
@@ -197,21 +237,28 @@ def _trie_pattern(words: Iterable[str]) -> str:
 
 
 class LiteralIndex:
-    """Which of several literal sets occur in a folded text, found in one scan.
+    """Which of several requirements (``required_any``) a folded text meets, in one scan.
 
-    Built from ``(bits, literals)`` pairs; ``hits(folded)`` is the union of the bits of every
-    set one of whose strings occurs in ``folded``. The scan looks ahead at every position for
-    the longest string starting there; every shorter string found at that position is a prefix
-    of it, so each string's bits include those of its prefixes and nothing is missed.
+    Built from ``(bits, requirement)`` pairs; ``hits(folded)`` is the union of the bits of every
+    requirement the text meets. The scan looks ahead at every position for the longest string
+    starting there; every shorter string found at that position is a prefix of it, so each
+    string stands for its prefixes too and nothing is missed. Only a requirement one of whose
+    strings occurs is checked in full.
     """
 
-    def __init__(self, sets: Iterable[tuple[int, Literals]]) -> None:
+    def __init__(self, requirements: Iterable[tuple[int, Requirement]]) -> None:
+        self._requirements = tuple(requirements)
         owners: dict[str, int] = {}
-        for bits, lits in sets:
-            for s in lits:
-                owners[s] = owners.get(s, 0) | bits
-        self._bits = {
-            s: functools.reduce(operator.or_, (b for p, b in owners.items() if s.startswith(p)), 0)
+        for bits, req in self._requirements:
+            for alt in req:
+                for clause in alt:
+                    for s in clause:
+                        owners[s] = owners.get(s, 0) | bits
+        self._found = {
+            s: (
+                frozenset(p for p in owners if s.startswith(p)),
+                functools.reduce(operator.or_, (b for p, b in owners.items() if s.startswith(p)), 0),
+            )
             for s in owners
         }
         trie = _trie_pattern(owners)
@@ -224,8 +271,15 @@ class LiteralIndex:
         m = self._any.search(folded)
         if m is None:
             return 0
-        bits = 0
-        table = self._bits
+        present: set[str] = set()
+        touched = 0
+        found = self._found
         for s in self._at.findall(folded, m.start()):
-            bits |= table[s]
-        return bits
+            strings, bits = found[s]
+            present |= strings
+            touched |= bits
+        hits = 0
+        for bits, req in self._requirements:
+            if bits & touched and satisfied(req, present):
+                hits |= bits
+        return hits

@@ -17,7 +17,7 @@ from sentinel.engine.detectors import DetectorSpec
 from sentinel.engine.detectors.base import Check, Subject
 from sentinel.engine.events import Severity
 from sentinel.engine.facts import FIRST_FREE_BIT, account_facts
-from sentinel.engine.prefilter import LiteralIndex, Literals, fold
+from sentinel.engine.prefilter import LiteralIndex, Requirement, fold
 from sentinel.inventory import Account
 
 SEVERITY_SCORES: dict[str, float] = {"info": 0.0, "low": 1.0, "medium": 2.0, "high": 4.0, "critical": 8.0}
@@ -271,14 +271,14 @@ def _needs(rules: Iterable[Rule]) -> tuple[dict[int, int], tuple[tuple[bool, Lit
     """Each post rule's required fact bits (by ``id``), and one literal index per kind of text
     (with links or without) that sets a text rule's own bit when the post holds its strings."""
     needs: dict[int, int] = {}
-    sets: dict[bool, list[tuple[int, Literals]]] = {}
+    sets: dict[bool, list[tuple[int, Requirement]]] = {}
     bit = 1 << FIRST_FREE_BIT
     for r in rules:
         need = r.detector.need(r.params)
         if r.detector.literals is not None:
-            include_links, lits = r.detector.literals(r.params)
-            if lits is not None:
-                sets.setdefault(include_links, []).append((bit, lits))
+            include_links, req = r.detector.literals(r.params)
+            if req is not None:
+                sets.setdefault(include_links, []).append((bit, req))
                 need |= bit
                 bit <<= 1
         needs[id(r)] = need

@@ -11,7 +11,15 @@ import pytest
 from sentinel.engine.detectors.base import quote
 from sentinel.engine.detectors.content import _combined, text_pattern
 from sentinel.engine.loader import load_rules
-from sentinel.engine.prefilter import LiteralIndex, PatternSet, fold, required_literals
+from sentinel.engine.prefilter import (
+    LiteralIndex,
+    PatternSet,
+    Requirement,
+    fold,
+    required_any,
+    required_literals,
+    satisfied,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TRICKY = "İıſKÅΣσςµ\u0307\u00df"
@@ -224,30 +232,90 @@ def test_a_pattern_without_prefilter_is_always_live() -> None:
     assert ps.live("a WORD") == (0, 1)
 
 
-def test_pattern_set_requires_one_string_of_all_its_patterns_or_nothing() -> None:
+def _present(requirement: Requirement, text: str) -> set[str]:
+    return {s for alt in requirement for clause in alt for s in clause if s in fold(text)}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"free\s+gift", [[{"free"}, {"gift"}]]),
+        (r"\bact\s+now\b|\boffer\s+ends", [[{"act"}, {"now"}], [{"offer"}, {"ends"}]]),
+        # the parser takes the shared "to" out of the group, which then is the alternation
+        (r"(?:today|tonight)\s+only", [[{"to"}, {"day"}, {"only"}], [{"to"}, {"night"}, {"only"}]]),
+        (r"x(?:today|now)?y(?:a|bc)+", [[{"x"}, {"y"}, {"a", "bc"}]]),
+        (r"click here|check this", [[{"c"}, {"lick here"}], [{"c"}, {"heck this"}]]),
+    ],
+)
+def test_required_any_keeps_every_part_of_each_alternative(
+    pattern: str, expected: list[list[set[str]]]
+) -> None:
+    got = required_any(re.compile(pattern, re.IGNORECASE))
+    assert got is not None and [[set(c) for c in alt] for alt in got] == expected
+
+
+def test_required_any_is_none_when_one_alternative_needs_no_text() -> None:
+    assert required_any(re.compile(r"claim now|\d+")) is None
+    assert required_any(re.compile(r"[a-z]+")) is None
+
+
+def test_every_match_of_a_shipped_pattern_meets_its_requirement() -> None:
+    rules = _shipped_text_rules()
+    texts = _texts(rules, 600, seed=17)
+    met = unmet = 0
+    for r in rules:
+        for p in r.params["patterns"]:
+            req = required_any(p)
+            assert req is not None, (r.id, p.pattern)
+            for text in texts:
+                ok = satisfied(req, _present(req, text))
+                met += ok
+                unmet += not ok
+                if p.search(text):
+                    assert ok, (r.id, p.pattern, text)
+    assert met > 100 and unmet > 1000
+
+
+def test_pattern_set_requires_what_one_of_its_patterns_requires() -> None:
     def ps(*patterns: str) -> PatternSet:
         return PatternSet(tuple(re.compile(p, re.IGNORECASE) for p in patterns), _combined)
 
-    assert ps(r"free\s+gift", r"claim now").required == {"free", "claim now"}
-    assert ps(r"free\s+gift", r"\d+").required is None  # one pattern can match without a string
-    assert ps().required == frozenset()  # no pattern: nothing can match
+    got = ps(r"free\s+gift", r"claim now").requirement
+    assert got == ((frozenset({"free"}), frozenset({"gift"})), (frozenset({"claim now"}),))
+    assert ps(r"free\s+gift", r"\d+").requirement is None  # one pattern can match without a string
+    assert ps().requirement == ()  # no pattern: nothing can match
 
 
-def test_literal_index_finds_every_set_a_text_holds_in_one_scan() -> None:
+def test_literal_index_finds_every_requirement_a_text_meets_in_one_scan() -> None:
     rng = random.Random(5)
-    alphabet = "abcd "
+
+    def strings() -> frozenset[str]:
+        return frozenset("".join(rng.choice("abcd") for _ in range(rng.randint(1, 4))) for _ in range(2))
+
     for _ in range(300):
-        sets = [
-            frozenset("".join(rng.choice("abcd") for _ in range(rng.randint(1, 4))) for _ in range(3))
+        reqs = [
+            tuple(tuple(strings() for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(1, 3)))
             for _ in range(rng.randint(1, 5))
         ]
-        index = LiteralIndex((1 << i, lits) for i, lits in enumerate(sets))
+        index = LiteralIndex((1 << i, req) for i, req in enumerate(reqs))
         for _ in range(20):
-            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
-            want = sum(1 << i for i, lits in enumerate(sets) if any(s in text for s in lits))
-            assert index.hits(text) == want, (sets, text)
+            text = "".join(rng.choice("abcd ") for _ in range(rng.randint(0, 30)))
+            want = sum(
+                1 << i
+                for i, req in enumerate(reqs)
+                if any(all(any(s in text for s in clause) for clause in alt) for alt in req)
+            )
+            assert index.hits(text) == want, (reqs, text)
     # a shorter string inside a longer one at the same place, and one that starts inside it
-    index = LiteralIndex([(1, frozenset({"gift"})), (2, frozenset({"gift card"})), (4, frozenset({"card"}))])
+    one = lambda *s: ((frozenset(s),),)  # noqa: E731
+    index = LiteralIndex(
+        [
+            (1, one("gift")),
+            (2, one("gift card")),
+            (4, one("card")),
+            (8, ((frozenset({"ift"}), frozenset({"x"})),)),
+        ]
+    )
     assert index.hits("free gift card") == 7
     assert index.hits("a gift") == 1
     assert LiteralIndex([]).hits("anything") == 0

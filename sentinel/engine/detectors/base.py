@@ -21,16 +21,16 @@ from typing import Any, Literal, TypeVar, cast
 from sentinel.durations import parse_duration
 from sentinel.engine.context import Context
 from sentinel.engine.facts import requirement
-from sentinel.engine.prefilter import Literals
+from sentinel.engine.prefilter import Requirement
 from sentinel.engine.state import WINDOWS
 
 Hit = tuple[str, float]
 Check = Callable[[Context, Mapping[str, Any]], Hit | None]
 Requires = frozenset[str] | Callable[[Mapping[str, Any]], frozenset[str]]
 """Event facts a detector needs: fixed, or worked out from a rule's parameters."""
-TextLiterals = Callable[[Mapping[str, Any]], tuple[bool, Literals | None]]
-"""For a rule's parameters: (whether links count as text, strings one of which the case-folded
-text must hold for a finding, None when there is no such set)."""
+TextLiterals = Callable[[Mapping[str, Any]], tuple[bool, Requirement | None]]
+"""For a rule's parameters: (whether links count as text, what the case-folded text must hold
+for a finding (``sentinel.engine.prefilter.required_any``), None when that is unknown)."""
 Subject = Literal["post", "account", "vault"]
 """What a detector judges: a post, an account event or a Vault request (each has its context)."""
 _C = TypeVar("_C")

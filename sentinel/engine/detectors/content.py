@@ -123,7 +123,7 @@ def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
         "min_matches": Param("int", 1, "how many different patterns must match"),
         "include_links": Param("bool", False, "also search inside links"),
     },
-    literals=lambda p: (p["include_links"], _rule_patterns(p["patterns"]).required),
+    literals=lambda p: (p["include_links"], _rule_patterns(p["patterns"]).requirement),
 )
 def text_pattern(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text if p["include_links"] else ctx.parsed.clean_text
@@ -206,7 +206,7 @@ _injection_patterns: _ByIdentity[PatternSet] = _ByIdentity(
     "html_injection",
     "Script or HTML injection markup (script tags, event handlers, javascript: URLs, template injection).",
     {"patterns": Param("regex_list", [], "extra patterns on top of the built-in ones")},
-    literals=lambda p: (True, _injection_patterns(p["patterns"]).required),
+    literals=lambda p: (True, _injection_patterns(p["patterns"]).requirement),
 )
 def html_injection(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text
