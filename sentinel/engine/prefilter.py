@@ -117,6 +117,16 @@ def _alternatives(items: Sequence[tuple[Any, Any]]) -> list[list[Literals]]:
     return [_clauses(items)]
 
 
+def _either(requirements: Iterable[Requirement | None]) -> Requirement | None:
+    """What a text meets when it meets one of ``requirements`` (None if one is unknown)."""
+    out: list[tuple[Literals, ...]] = []
+    for r in requirements:
+        if r is None:
+            return None
+        out.extend(r)
+    return tuple(out)
+
+
 def satisfied(requirement: Requirement, present: set[str] | frozenset[str]) -> bool:
     """Whether the strings ``present`` in a text meet one alternative of ``requirement``."""
     return any(all(not clause.isdisjoint(present) for clause in alt) for alt in requirement)
@@ -167,10 +177,7 @@ class PatternSet:
         self._combine = combine
         self.full = combine(patterns)
         self.literals = tuple(required_literals(p) for p in patterns)
-        each = [required_any(p) for p in patterns]
-        self.requirement: Requirement | None = (
-            tuple(alt for r in each if r is not None for alt in r) if None not in each else None
-        )
+        self.requirement = _either(required_any(p) for p in patterns)
         """What every text any pattern matches holds (see ``required_any``; None: unknown)."""
         self._checks = tuple(
             (i, tuple(sorted(lits, key=len, reverse=True)) if lits is not None else None)
@@ -236,6 +243,11 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return branch(root)
 
 
+def _with_prefixes(s: str, owners: dict[str, int]) -> tuple[frozenset[str], int]:
+    prefixes = frozenset(p for p in owners if s.startswith(p))
+    return prefixes, functools.reduce(operator.or_, (owners[p] for p in prefixes), 0)
+
+
 class LiteralIndex:
     """Which of several requirements (``required_any``) a folded text meets, in one scan.
 
@@ -250,17 +262,10 @@ class LiteralIndex:
         self._requirements = tuple(requirements)
         owners: dict[str, int] = {}
         for bits, req in self._requirements:
-            for alt in req:
-                for clause in alt:
-                    for s in clause:
-                        owners[s] = owners.get(s, 0) | bits
-        self._found = {
-            s: (
-                frozenset(p for p in owners if s.startswith(p)),
-                functools.reduce(operator.or_, (b for p, b in owners.items() if s.startswith(p)), 0),
-            )
-            for s in owners
-        }
+            for s in frozenset().union(*(clause for alt in req for clause in alt)):
+                owners[s] = owners.get(s, 0) | bits
+        self._found = {s: _with_prefixes(s, owners) for s in owners}
+        """Each string: the strings found with it (its prefixes) and the bits of their owners."""
         trie = _trie_pattern(owners)
         self._any = re.compile(trie) if owners else None
         self._at = re.compile(f"(?=({trie}))") if owners else None
