@@ -243,32 +243,39 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return branch(root)
 
 
-def _with_prefixes(s: str, owners: dict[str, int]) -> tuple[frozenset[str], int]:
-    prefixes = frozenset(p for p in owners if s.startswith(p))
-    return prefixes, functools.reduce(operator.or_, (owners[p] for p in prefixes), 0)
-
-
 class LiteralIndex:
     """Which of several requirements (``required_any``) a folded text meets, in one scan.
 
     Built from ``(bits, requirement)`` pairs; ``hits(folded)`` is the union of the bits of every
     requirement the text meets. The scan looks ahead at every position for the longest string
     starting there; every shorter string found at that position is a prefix of it, so each
-    string stands for its prefixes too and nothing is missed. Only a requirement one of whose
-    strings occurs is checked in full.
+    string stands for its prefixes too and nothing is missed. Every distinct set of strings
+    (clause) has a bit: a text meets an alternative when it meets all the alternative's clause
+    bits, and the answer for each combination of clauses met is worked out once.
     """
 
+    CAP = 65536
+
     def __init__(self, requirements: Iterable[tuple[int, Requirement]]) -> None:
-        self._requirements = tuple(requirements)
-        owners: dict[str, int] = {}
-        for bits, req in self._requirements:
-            for s in frozenset().union(*(clause for alt in req for clause in alt)):
-                owners[s] = owners.get(s, 0) | bits
-        self._found = {s: _with_prefixes(s, owners) for s in owners}
-        """Each string: the strings found with it (its prefixes) and the bits of their owners."""
-        trie = _trie_pattern(owners)
-        self._any = re.compile(trie) if owners else None
-        self._at = re.compile(f"(?=({trie}))") if owners else None
+        clause_bits: dict[Literals, int] = {}
+        alternatives: list[tuple[int, int]] = []
+        for bits, req in requirements:
+            for alt in req:
+                mask = 0
+                for clause in alt:
+                    mask |= clause_bits.setdefault(clause, 1 << len(clause_bits))
+                alternatives.append((bits, mask))
+        self._alternatives = tuple(alternatives)
+        meets: dict[str, int] = {}
+        for clause, bit in clause_bits.items():
+            for s in clause:
+                meets[s] = meets.get(s, 0) | bit
+        self._meets = {s: _with_prefixes(s, meets) for s in meets}
+        """Each string: the clauses it meets, with those its prefixes (found with it) meet."""
+        self._memo: dict[int, int] = {}
+        trie = _trie_pattern(meets)
+        self._any = re.compile(trie) if meets else None
+        self._at = re.compile(f"(?=({trie}))") if meets else None
 
     def hits(self, folded: str) -> int:
         if self._any is None or self._at is None:
@@ -276,15 +283,21 @@ class LiteralIndex:
         m = self._any.search(folded)
         if m is None:
             return 0
-        present: set[str] = set()
-        touched = 0
-        found = self._found
+        met = 0
+        meets = self._meets
         for s in self._at.findall(folded, m.start()):
-            strings, bits = found[s]
-            present |= strings
-            touched |= bits
-        hits = 0
-        for bits, req in self._requirements:
-            if bits & touched and satisfied(req, present):
-                hits |= bits
-        return hits
+            met |= meets[s]
+        got = self._memo.get(met)
+        if got is None:
+            got = 0
+            for bits, mask in self._alternatives:
+                if not mask & ~met:
+                    got |= bits
+            if len(self._memo) >= self.CAP:
+                self._memo.clear()
+            self._memo[met] = got
+        return got
+
+
+def _with_prefixes(s: str, meets: dict[str, int]) -> int:
+    return functools.reduce(operator.or_, (b for p, b in meets.items() if s.startswith(p)), 0)
