@@ -14,9 +14,7 @@ check holds whether or not a pattern ignores case.
 
 from __future__ import annotations
 
-import functools
 import importlib
-import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -247,35 +245,27 @@ class LiteralIndex:
     """Which of several requirements (``required_any``) a folded text meets, in one scan.
 
     Built from ``(bits, requirement)`` pairs; ``hits(folded)`` is the union of the bits of every
-    requirement the text meets. The scan looks ahead at every position for the longest string
-    starting there; every shorter string found at that position is a prefix of it, so each
-    string stands for its prefixes too and nothing is missed. Every distinct set of strings
-    (clause) has a bit: a text meets an alternative when it meets all the alternative's clause
-    bits, and the answer for each combination of clauses met is worked out once.
+    requirement the text meets. Each alternative of a requirement is triggered by its strongest
+    set of strings: one scan finds the triggers present (looking ahead at every position for
+    the longest trigger starting there; a shorter one found at that position is a prefix of it,
+    so each trigger stands for its prefixes too), and only the alternatives triggered are then
+    checked in full.
     """
 
-    CAP = 65536
-
     def __init__(self, requirements: Iterable[tuple[int, Requirement]]) -> None:
-        clause_bits: dict[Literals, int] = {}
-        alternatives: list[tuple[int, int]] = []
+        alternatives: list[tuple[int, tuple[Literals, ...]]] = []
+        triggered: dict[str, set[int]] = {}
         for bits, req in requirements:
             for alt in req:
-                mask = 0
-                for clause in alt:
-                    mask |= clause_bits.setdefault(clause, 1 << len(clause_bits))
-                alternatives.append((bits, mask))
+                for s in max(alt, key=_strength):
+                    triggered.setdefault(s, set()).add(len(alternatives))
+                alternatives.append((bits, alt))
         self._alternatives = tuple(alternatives)
-        meets: dict[str, int] = {}
-        for clause, bit in clause_bits.items():
-            for s in clause:
-                meets[s] = meets.get(s, 0) | bit
-        self._meets = {s: _with_prefixes(s, meets) for s in meets}
-        """Each string: the clauses it meets, with those its prefixes (found with it) meet."""
-        self._memo: dict[int, int] = {}
-        trie = _trie_pattern(meets)
-        self._any = re.compile(trie) if meets else None
-        self._at = re.compile(f"(?=({trie}))") if meets else None
+        self._candidates = {s: _with_prefixes(s, triggered) for s in triggered}
+        """Each trigger: the alternatives it or one of its prefixes triggers, in order."""
+        trie = _trie_pattern(triggered)
+        self._any = re.compile(trie) if triggered else None
+        self._at = re.compile(f"(?=({trie}))") if triggered else None
 
     def hits(self, folded: str) -> int:
         if self._any is None or self._at is None:
@@ -283,21 +273,14 @@ class LiteralIndex:
         m = self._any.search(folded)
         if m is None:
             return 0
-        met = 0
-        meets = self._meets
-        for s in self._at.findall(folded, m.start()):
-            met |= meets[s]
-        got = self._memo.get(met)
-        if got is None:
-            got = 0
-            for bits, mask in self._alternatives:
-                if not mask & ~met:
+        got = 0
+        for s in set(self._at.findall(folded, m.start())):
+            for i in self._candidates[s]:
+                bits, alt = self._alternatives[i]
+                if not got & bits and all(any(x in folded for x in clause) for clause in alt):
                     got |= bits
-            if len(self._memo) >= self.CAP:
-                self._memo.clear()
-            self._memo[met] = got
         return got
 
 
-def _with_prefixes(s: str, meets: dict[str, int]) -> int:
-    return functools.reduce(operator.or_, (b for p, b in meets.items() if s.startswith(p)), 0)
+def _with_prefixes(s: str, triggered: dict[str, set[int]]) -> tuple[int, ...]:
+    return tuple(sorted({i for p, alts in triggered.items() if s.startswith(p) for i in alts}))
