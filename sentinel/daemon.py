@@ -35,7 +35,7 @@ from sentinel.config import Config
 from sentinel.errors import AuditError, ConfigError, SentinelError, VaultError
 from sentinel.files import private_dir
 from sentinel.inventory import Inventory, load_inventory
-from sentinel.logs import get_logger
+from sentinel.logs import Recurring, get_logger
 from sentinel.metrics import LOOP_LAG, Metrics
 from sentinel.platforms.health import HEALTH
 from sentinel.sdnotify import Notifier
@@ -212,6 +212,7 @@ class Daemon:
         self._heap_task: asyncio.Task[None] | None = None
         self._seal_task: asyncio.Task[None] | None = None
         self._seal_at = 0.0
+        self._sealing = Recurring(log, "audit.seal_deferred", "audit.seal_resumed")
 
     # -- control from signals or tests ----------------------------------------------------
     def request_stop(self) -> None:
@@ -482,7 +483,9 @@ class Daemon:
             log.critical("audit.checkpoint_conflict", error=e.message)
             app.raise_alert("audit_tampered", "critical", e.message)
         except SentinelError as e:  # Vault unreachable: entries stay chained, sealed later
-            log.warning("audit.seal_deferred", error=e.message)
+            self._sealing.failed(e.message)
+        else:
+            self._sealing.ok()
 
     async def reload(self) -> bool:
         """Reload config and inventory (and let services reload rules); keep the old on error."""
