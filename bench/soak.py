@@ -122,6 +122,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def slopes(samples: list[tuple[float, float, int, str]], parts: int = 4) -> list[str]:
+    """RSS growth in MiB per minute over each ``parts``-th of the run."""
+    out = []
+    span = samples[-1][0] - samples[0][0]
+    for k in range(parts):
+        lo, hi = samples[0][0] + span * k / parts, samples[0][0] + span * (k + 1) / parts
+        part = [s for s in samples if lo <= s[0] <= hi]
+        if len(part) >= 2 and part[-1][0] > part[0][0]:
+            rate = (part[-1][1] - part[0][1]) / (part[-1][0] - part[0][0]) * 60
+            out.append(f"{lo / 60:.1f}-{hi / 60:.1f} min {rate:+.2f}")
+    return out
+
+
 def growth(snapshots: list[Path], warmup: float, top: int = 15) -> list[str]:
     """The traced total per snapshot and the sites that grew from ``warmup`` to the end."""
     if len(snapshots) < 2:
@@ -388,9 +401,15 @@ def main() -> None:
     for t, rss, fds, vault in samples:
         print(f"  {t:6.0f}  {rss:8.1f}  {fds:4d}  {vault}")
     rss_values = [s[1] for s in samples]
+    fds_values = [s[2] for s in samples]
     print(
-        f"  RSS min/median/max {min(rss_values):.1f}/{statistics.median(rss_values):.1f}/{max(rss_values):.1f} MiB"
+        f"  RSS min/median/max {min(rss_values):.1f}/{statistics.median(rss_values):.1f}/{max(rss_values):.1f} MiB, "
+        f"fds min/max {min(fds_values)}/{max(fds_values)}"
     )
+    print(
+        "  RSS growth per minute (growth that slows is learning filling its bounds; a leak keeps its pace):"
+    )
+    print("    " + ", ".join(slopes(samples)))
     print("\ngate /v1/check:")
     for phase in ("outside", "inside"):
         lat = result["latency"][phase]
