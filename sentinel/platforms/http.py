@@ -37,7 +37,7 @@ from sentinel.platforms.errors import (
 )
 from sentinel.platforms.health import HEALTH
 from sentinel.redact import scrub
-from sentinel.retry import RetryPolicy, TryAgain, retry_after_seconds, retrying
+from sentinel.retry import RetryPolicy, TryAgain, retry_after_seconds, with_retries
 
 __all__ = ["ErrorHook", "HttpClient", "Sleep", "api_path", "error_text", "retry_after_seconds"]
 
@@ -239,12 +239,9 @@ class HttpClient:
             )
 
         try:
-            async for attempt in retrying(self.policy, self._sleep, retried):
-                with attempt:
-                    return await self._once(call)
+            return await with_retries(self.policy, self._sleep, lambda: self._once(call), retried)
         except TryAgain as e:  # out of attempts: the error the last one would have ended with
             raise e.error from None
-        raise AssertionError("unreachable: the retry loop returns or raises")
 
     async def _once(self, call: _Call) -> httpx.Response:
         """One try: the response, a final error, or ``TryAgain`` with the error it would end in."""
