@@ -348,8 +348,11 @@ def main() -> None:
                     next_sample += args.sample
                 if t >= next_rotation and (not cut or restored):
                     account = secrets.choice(world["ids"][5:])
-                    r = cli(d, env, "rotate", account, "--reason", "soak")
-                    events.append(f"{t:6.1f}s rotate {account}: exit {r.returncode}")
+                    r = cli(d, tool_env, "rotate", account, "--reason", "soak")  # a caller holding admin
+                    said = (
+                        "" if r.returncode == 0 else f" ({(r.stderr.strip().splitlines() or [''])[-1][:150]})"
+                    )
+                    events.append(f"{t:6.1f}s rotate {account}: exit {r.returncode}{said}")
                     next_rotation = t + args.rotate_every
                 if not locked and t >= seconds * 0.4:
                     r = cli(d, tool_env, "lockdown", "--tag", "locked", "--reason", "soak", "--yes")
