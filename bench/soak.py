@@ -6,8 +6,10 @@ Then, for ``--minutes``: ``--rate`` gate checks per second from publishing tools
 rotation every ``--rotate-every`` seconds, a lockdown of a few accounts at 40% of the run,
 and Vault cut off for ``--outage`` seconds at 50%. Prints the daemon's RSS and open file
 descriptors over time (they should stay flat), the gate's p50/p99 outside and inside the
-outage and what it answered, alerts raised (by kind) and delivered (to a local webhook
-receiver), and the daemon's errors and warnings by kind.
+outage and what it answered, alerts raised (by kind) and delivered (by id, to a local
+webhook receiver, once the outbox has settled after the load), log lines per minute and
+the daemon's errors and warnings by kind. ``--keep DIR`` keeps the daemon's log and
+state database.
 
     python bench/soak.py                      # 10 minutes, 180 accounts, 20 checks/s, 60 s outage
     python bench/soak.py --minutes 2 --outage 20
@@ -26,7 +28,9 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,10 +40,10 @@ import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -56,14 +60,15 @@ TEXTS = ("New arrivals this week", "Our store opens at 9", "Thanks for 10k follo
 
 
 TRACED_DAEMON = """
-import gc, runpy, sys, threading, time, tracemalloc
+import gc, os, runpy, sys, threading, time, tracemalloc
 out, every = sys.argv.pop(1), float(sys.argv.pop(1))
 def dump():
     i = 0
     while True:
         time.sleep(every)
         gc.collect()  # what is still referenced, not garbage a later collection frees anyway
-        tracemalloc.take_snapshot().dump(f"{out}/snapshot-{i:04d}")
+        tracemalloc.take_snapshot().dump(f"{out}/partial")
+        os.replace(f"{out}/partial", f"{out}/snapshot-{i:04d}")  # a stop mid-dump leaves no half file
         i += 1
 threading.Thread(target=dump, daemon=True).start()
 runpy.run_module("sentinel", run_name="__main__", alter_sys=True)
@@ -72,11 +77,17 @@ runpy.run_module("sentinel", run_name="__main__", alter_sys=True)
 
 
 class Hook(BaseHTTPRequestHandler):
-    received = 0
+    """The webhook receiver: which alerts (by id) its notifications carried."""
+
+    notifications: ClassVar[int] = 0
+    alert_ids: ClassVar[set[str]] = set()
+    lock: ClassVar[threading.Lock] = threading.Lock()
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        Hook.received += 1
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        with Hook.lock:
+            Hook.notifications += 1
+            Hook.alert_ids.update(body["data"]["alert_ids"])
         self.send_response(200)
         self.end_headers()
 
@@ -109,6 +120,19 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def slopes(samples: list[tuple[float, float, int, str]], parts: int = 4) -> list[str]:
+    """RSS growth in MiB per minute over each ``parts``-th of the run."""
+    out = []
+    span = samples[-1][0] - samples[0][0]
+    for k in range(parts):
+        lo, hi = samples[0][0] + span * k / parts, samples[0][0] + span * (k + 1) / parts
+        part = [s for s in samples if lo <= s[0] <= hi]
+        if len(part) >= 2 and part[-1][0] > part[0][0]:
+            rate = (part[-1][1] - part[0][1]) / (part[-1][0] - part[0][0]) * 60
+            out.append(f"{lo / 60:.1f}-{hi / 60:.1f} min {rate:+.2f}")
+    return out
 
 
 def growth(snapshots: list[Path], warmup: float, top: int = 15) -> list[str]:
@@ -170,7 +194,10 @@ def setup(
         '[sentinel]\nstate_dir = "state"\ninventory = "inventory.toml"\nlog_format = "json"\nlog_level = "info"\n'
         f'[vault]\naddr = "{proxy.addr}"\ntoken_file = "vault-token"\n'
         f"[api]\nport = {port}\n"
-        f'[alerts.receivers.hook]\ntype = "slack"\nurl = "{hook}"\n'
+        # A group's next notification waits group_interval (2 min by default): 30 s, so the
+        # soak's end need not wait that long for the last one.
+        '[alerts]\ngroup_interval = "30s"\n'
+        f'[alerts.receivers.hook]\ntype = "webhook"\nurl = "{hook}"\ntoken = "soak-signing-secret"\n'
         '[[alerts.routes]]\nreceivers = ["hook"]\n'
     )
     daemon.close()
@@ -215,6 +242,23 @@ async def load(
     return {"latency": lat, "answers": answers}
 
 
+def outbox_settled(db: Path, timeout: float) -> bool:
+    """Wait until every alert raised is in a notification and every notification is sent
+    (or ``timeout`` passes); whether it settled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as con:
+            waiting = con.execute(
+                "SELECT (SELECT COUNT(*) FROM alert_members WHERE state = 'new') + "
+                "(SELECT COUNT(*) FROM alert_deliveries WHERE state = 'pending')"
+            ).fetchone()[0]
+        if not waiting:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1)
+
+
 def cli(d: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sentinel", "--config", str(d / "sentinel.toml"), *args],
@@ -239,6 +283,7 @@ def main() -> None:
         action="store_true",
         help="trace the daemon's allocations and print the sites that grew (slows the daemon)",
     )
+    ap.add_argument("--keep", type=Path, help="copy the daemon's log and state database here at the end")
     args = ap.parse_args()
     seconds = args.minutes * 60
     outage = (seconds / 2, seconds / 2 + args.outage)
@@ -264,7 +309,7 @@ def main() -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a loaded machine, or the daemon under tracemalloc
         while True:
             try:
                 if httpx.get(world["api"] + "/readyz", timeout=2).status_code == 200:
@@ -303,8 +348,11 @@ def main() -> None:
                     next_sample += args.sample
                 if t >= next_rotation and (not cut or restored):
                     account = secrets.choice(world["ids"][5:])
-                    r = cli(d, env, "rotate", account, "--reason", "soak")
-                    events.append(f"{t:6.1f}s rotate {account}: exit {r.returncode}")
+                    r = cli(d, tool_env, "rotate", account, "--reason", "soak")  # a caller holding admin
+                    said = (
+                        "" if r.returncode == 0 else f" ({(r.stderr.strip().splitlines() or [''])[-1][:150]})"
+                    )
+                    events.append(f"{t:6.1f}s rotate {account}: exit {r.returncode}{said}")
                     next_rotation = t + args.rotate_every
                 if not locked and t >= seconds * 0.4:
                     r = cli(d, tool_env, "lockdown", "--tag", "locked", "--reason", "soak", "--yes")
@@ -325,19 +373,27 @@ def main() -> None:
         result = asyncio.run(load(world["api"], world["tool"], world["ids"], args.rate, seconds, outage, t0))
         stop.set()
         side.join()
-        time.sleep(5)  # let the outbox deliver what the end raised
+        settled = outbox_settled(d / "state" / "sentinel.sqlite3", timeout=90)
         samples.append((time.monotonic() - t0, *proc_numbers(daemon.pid), "end"))
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=60)
         log.close()
         with Store(d / "state" / "sentinel.sqlite3") as store:
-            raised = Counter(r["kind"] for r in store.query("SELECT kind FROM alerts"))
+            alerts = {r["id"]: f"{r['kind']} ({r['status']})" for r in store.query("SELECT * FROM alerts")}
+        raised = Counter(alerts.values())
+        lost = sorted(f"{kind} {a}" for a, kind in alerts.items() if a not in Hook.alert_ids)
         kinds: Counter[str] = Counter()
+        levels: Counter[str] = Counter()
         for line in (d / "daemon.log").read_text(errors="replace").splitlines():
             if line.startswith("{"):
                 e = json.loads(line)
-                if e.get("level") in ("warning", "error"):
+                levels[e.get("level", "?")] += 1
+                if e.get("level") in ("warning", "error", "critical"):
                     kinds[f"{e['level']} {e['event']}"] += 1
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(d / "daemon.log", args.keep / "daemon.log")
+            shutil.copy(d / "state" / "sentinel.sqlite3", args.keep / "sentinel.sqlite3")
         grew = growth(sorted(traced.glob("snapshot-*")), warmup=0.25) if args.tracemalloc else []
 
     print("\nevents:")
@@ -348,9 +404,15 @@ def main() -> None:
     for t, rss, fds, vault in samples:
         print(f"  {t:6.0f}  {rss:8.1f}  {fds:4d}  {vault}")
     rss_values = [s[1] for s in samples]
+    fds_values = [s[2] for s in samples]
     print(
-        f"  RSS min/median/max {min(rss_values):.1f}/{statistics.median(rss_values):.1f}/{max(rss_values):.1f} MiB"
+        f"  RSS min/median/max {min(rss_values):.1f}/{statistics.median(rss_values):.1f}/{max(rss_values):.1f} MiB, "
+        f"fds min/max {min(fds_values)}/{max(fds_values)}"
     )
+    print(
+        "  RSS growth per minute (growth that slows is learning filling its bounds; a leak keeps its pace):"
+    )
+    print("    " + ", ".join(slopes(samples)))
     print("\ngate /v1/check:")
     for phase in ("outside", "inside"):
         lat = result["latency"][phase]
@@ -358,8 +420,20 @@ def main() -> None:
             f"  {phase:7} the outage: {len(lat):6d} checks, p50 {pct(lat, 0.5):7.1f} ms, "
             f"p99 {pct(lat, 0.99):7.1f} ms; answers {dict(result['answers'][phase])}"
         )
-    print(f"\nalerts raised: {dict(raised)}; delivered to the webhook receiver: {Hook.received}")
-    print("\ndaemon warnings and errors by kind:")
+    print(f"\nalerts raised: {len(alerts)} {dict(raised)}")
+    print(
+        f"delivered to the webhook receiver: {len(alerts) - len(lost)} of {len(alerts)}, "
+        f"in {Hook.notifications} notifications (grouped by kind)"
+        + ("" if settled else "; the outbox had not settled 90 s after the load")
+    )
+    for missing in lost:
+        print(f"  NOT DELIVERED: {missing}")
+    minutes = max(args.minutes, 1e-9)
+    print(
+        "\ndaemon log lines: "
+        + ", ".join(f"{n} {level} ({n / minutes:.1f}/min)" for level, n in levels.most_common())
+    )
+    print("daemon warnings and errors by kind:")
     for kind, n in kinds.most_common():
         print(f"  {n:6d}  {kind}")
     if grew:

@@ -58,9 +58,11 @@ log = get_logger("sentinel.audit")
 GENESIS = "0" * 64
 CHECKPOINTS = "audit/checkpoints"
 SIGN_BATCH = 256
-CHECKPOINT_HASHES_MAX = 4096
-"""A checkpoint lists at most this many entry hashes (the newest); the head's hash, which
-chains to all before it, is always there."""
+CHECKPOINT_HASHES_MAX = 400
+"""A checkpoint lists at most this many entry hashes; more entries since the last one (a
+Vault outage under load) are checkpointed in several, oldest first. Each hash is two JSON
+strings of the write, and OpenBao refuses a request body of more than 1000
+(``max_request_json_strings``, its default since 2.4.1)."""
 
 MIGRATIONS = [
     """
@@ -481,9 +483,10 @@ class AuditTrail:
         return self.head()[0] > self._checkpointed()
 
     def seal(self) -> Checkpoint | None:
-        """Sign every unsigned entry, then checkpoint the head if it moved; return the
+        """Sign every unsigned entry, then checkpoint the head if it moved (in several
+        checkpoints when more than ``CHECKPOINT_HASHES_MAX`` entries wait); return the last
         checkpoint written (or found). Raises when Vault cannot be reached (entries stay
-        pending) or when Vault's checkpoint of this head disagrees with the local trail."""
+        pending) or when Vault's checkpoint of a head disagrees with the local trail."""
         with self._seal_lock:
             # Only entries after the last checkpoint: what is below one is never signed again.
             last = self._checkpointed()
@@ -512,21 +515,25 @@ class AuditTrail:
                 if not r["signed"]:
                     break
                 covered.append((int(r["seq"]), str(r["hash"])))
-            if not covered:
-                return None
-            seq, digest = covered[-1]
-            cp = Checkpoint(seq, digest, _now(), dict(covered[-CHECKPOINT_HASHES_MAX:]))
-            stored = self.keys.checkpoints.create(cp)
-            if stored.hash != digest:
-                raise AuditError(
-                    f"checkpoint {stored.name} records entry {seq} with another hash than the local "
-                    "trail: the trail was rewritten (run sentinel audit verify)"
-                )
-            self.store.execute(
-                "INSERT OR IGNORE INTO audit_checkpoint(seq, hash, name) VALUES(?,?,?)",
-                (seq, digest, stored.name),
-            )
+            stored = None
+            for i in range(0, len(covered), CHECKPOINT_HASHES_MAX):
+                stored = self._checkpoint(covered[i : i + CHECKPOINT_HASHES_MAX])
             return stored
+
+    def _checkpoint(self, covered: Sequence[tuple[int, str]]) -> Checkpoint:
+        """Checkpoint the last of ``covered`` (signed entries after the previous checkpoint)."""
+        seq, digest = covered[-1]
+        stored = self.keys.checkpoints.create(Checkpoint(seq, digest, _now(), dict(covered)))
+        if stored.hash != digest:
+            raise AuditError(
+                f"checkpoint {stored.name} records entry {seq} with another hash than the local "
+                "trail: the trail was rewritten (run sentinel audit verify)"
+            )
+        self.store.execute(
+            "INSERT OR IGNORE INTO audit_checkpoint(seq, hash, name) VALUES(?,?,?)",
+            (seq, digest, stored.name),
+        )
+        return stored
 
     def try_seal(self) -> bool:
         """``seal``, logging instead of raising: an audited command never fails on it."""

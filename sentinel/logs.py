@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import structlog
@@ -104,3 +106,73 @@ class _StructlogHandler(logging.Handler):
 
 def get_logger(name: str = "sentinel", **bind: Any) -> Any:
     return structlog.get_logger(name).bind(**bind) if bind else structlog.get_logger(name)
+
+
+class Recurring:
+    """How one recurring failure is logged, so a failure that lasts is a few lines, not one
+    per try: its start (and each change of error) is written at once; the same error again
+    is only counted, with a summary line (``repeated``: how many since the last line) every
+    ``every`` seconds while it lasts; its end is written once (``recovered``, info, with
+    ``failures``: how many in all).
+
+    ``Recurring(log, "freeze.policy_check_failed", "freeze.policy_check_recovered")``, then
+    ``failed(message)`` on each failure and ``ok()`` on each success."""
+
+    def __init__(
+        self,
+        logger: Any,
+        event: str,
+        recovered: str,
+        *,
+        every: float = 300.0,
+        level: str = "warning",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.event = event
+        self.recovered = recovered
+        self.every = every
+        self.level = level
+        self.clock = clock
+        self.error = ""
+        self.failures = 0
+        self._since = 0.0
+        self._logged_at = 0.0
+        self._unlogged = 0
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
+
+    def failed(self, error: str, **fields: Any) -> bool:
+        """One more failure with ``error``; True when it was written (not only counted)."""
+        now = self.clock()
+        if not self.failures:
+            self._since = now
+        self.failures += 1
+        if self.failures > 1 and error == self.error and now - self._logged_at < self.every:
+            self._unlogged += 1
+            return False
+        if self.failures > 1:
+            fields["failing_for"] = round(now - self._since, 1)
+            if self._unlogged:
+                fields["repeated"] = self._unlogged
+            if error != self.error:
+                fields["previous"] = self.error
+        getattr(self.logger, self.level)(self.event, error=error, **fields)
+        self.error, self._logged_at, self._unlogged = error, now, 0
+        return True
+
+    def ok(self, **fields: Any) -> bool:
+        """A success; True when it ended a failure (and said so)."""
+        if not self.failures:
+            return False
+        self.logger.info(
+            self.recovered,
+            failures=self.failures,
+            failing_for=round(self.clock() - self._since, 1),
+            error=self.error,
+            **fields,
+        )
+        self.error, self.failures, self._unlogged = "", 0, 0
+        return True

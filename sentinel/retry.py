@@ -6,10 +6,10 @@ and the wait is drawn from its upper half, so many retrying clients spread out y
 comes back sooner than half the ceiling — unless the other side said how long to wait
 (``Retry-After``, or a rate-limit reset header), which always wins.
 
-Loops retry through tenacity (``retrying``): the attempt raises ``TryAgain`` carrying the
-error it would end with and the wait the other side asked for; ``policy.attempts`` bounds
-the tries and the last ``TryAgain``'s error is what the caller sees. Durable schedules
-(the alert outbox keeps when to try next) use ``backoff_delay`` directly.
+Loops retry through tenacity (``with_retries``): the attempt raises ``TryAgain`` carrying
+the error it would end with and the wait the other side asked for; ``policy.attempts``
+bounds the tries and the last ``TryAgain``'s error is what the caller sees. Durable
+schedules (the alert outbox keeps when to try next) use ``backoff_delay`` directly.
 
 Retries are not stacked: a layer that retries (the HTTP client) ends in an error that says
 so, and the layer above it (a freeze step) does not retry that error again.
@@ -23,9 +23,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_base
+
+T = TypeVar("T")
 
 _RESET_HEADERS = ("retry-after", "ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset")
 
@@ -92,6 +95,10 @@ class TryAgain(Exception):
         self.reason = reason
 
 
+_RETRY_ON_TRY_AGAIN = retry_if_exception_type(TryAgain)
+"""One for every call: it holds a bound method of its own, a cycle a new one per call would add."""
+
+
 class _PolicyWait(wait_base):
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
@@ -103,12 +110,36 @@ class _PolicyWait(wait_base):
         return self.policy.delay(retry_state.attempt_number, asked)
 
 
+async def with_retries(
+    policy: RetryPolicy,
+    sleep: Callable[[float], Awaitable[None]],
+    attempt: Callable[[], Awaitable[T]],
+    on_retry: Callable[[int, float, TryAgain], None] | None = None,
+) -> T:
+    """``await attempt()`` until it returns, raises anything but ``TryAgain``, or the policy's
+    attempts are spent (then the last ``TryAgain`` is raised).
+
+    Tenacity's retrying object ends holding bound methods of its own (the actions of its
+    last step): a reference cycle that only the garbage collector frees, and the daemon's
+    heap policy lets such garbage wait minutes. Clearing them when the call ends lets
+    reference counting free it, and what the call returned or raised, at once."""
+
+    async def once() -> T:  # a coroutine function, which tenacity awaits (a lambda it would not)
+        return await attempt()
+
+    retry = retrying(policy, sleep, on_retry)
+    try:
+        return await retry(once)
+    finally:
+        retry.iter_state.reset()
+
+
 def retrying(
     policy: RetryPolicy,
     sleep: Callable[[float], Awaitable[None]],
     on_retry: Callable[[int, float, TryAgain], None] | None = None,
 ) -> AsyncRetrying:
-    """``async for attempt in retrying(...): with attempt: ...`` — retries on ``TryAgain`` only."""
+    """Tenacity's ``AsyncRetrying`` for ``policy``: retries on ``TryAgain`` only."""
 
     def before_sleep(state: RetryCallState) -> None:
         outcome = state.outcome
@@ -119,7 +150,7 @@ def retrying(
     return AsyncRetrying(
         stop=stop_after_attempt(max(1, policy.attempts)),
         wait=_PolicyWait(policy),
-        retry=retry_if_exception_type(TryAgain),
+        retry=_RETRY_ON_TRY_AGAIN,
         sleep=sleep,
         before_sleep=before_sleep,
         reraise=True,

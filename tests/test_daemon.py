@@ -182,3 +182,30 @@ async def test_heap_policy_freezes_survivors_and_settles_now_and_then() -> None:
         policy.stop()
         gc.unfreeze()
     assert gc.get_threshold() == before
+
+
+def test_heap_policy_frees_the_garbage_made_since_the_last_freeze_instead_of_freezing_it() -> None:
+    """A request's reference cycles that outlived a young collection (the request was in
+    flight) and ended before the freeze are freed, not frozen until the next settle."""
+    import gc
+
+    from sentinel.daemon import HeapPolicy
+
+    def request_cycle() -> list[object]:
+        state: list[object] = []
+        state.append(state)  # as an httpx response and its stream refer to each other
+        return state
+
+    policy = HeapPolicy()
+    try:
+        policy.start()
+        in_flight = [request_cycle() for _ in range(5000)]
+        gc.collect(0)  # a young collection while the requests run: their cycles survive it
+        frozen = gc.get_freeze_count()
+        del in_flight  # the requests end: their cycles are garbage
+        policy.freeze()
+        assert policy.freezes == 1
+        assert gc.get_freeze_count() - frozen < 500  # not the 5000 cycles
+    finally:
+        policy.stop()
+        gc.unfreeze()

@@ -12,8 +12,10 @@ closed. ``authz_grace = 0`` fails closed at once. A token Vault refuses is forgo
 
 Every decision in grace is in the answer and the audit trail; the log has one
 ``authz.grace_decision`` warning per token per ``LOG_EVERY`` seconds (the first decision at
-once, then the decisions since the last line counted), and ``authz.grace_ended`` with the
-count not yet logged once Vault answers for that token again.
+once, then the decisions since the last line counted), likewise one ``authz.grace_expired``
+per token per ``LOG_EVERY`` seconds once its grace is over (``refused``: the requests
+refused since the last line), and ``authz.grace_ended`` with the counts not yet logged
+once Vault answers for that token again.
 
 The ``Authorizer`` calls ``remember`` whenever Vault answers and ``recall`` when it cannot;
 nothing else of it changes.
@@ -62,10 +64,11 @@ class _Seen:
     caller: Caller
     confirmed: float
     grants: dict[str, tuple[bool, float]] = field(default_factory=dict)
-    logged: float | None = None
-    """When the last ``authz.grace_decision`` line for this token was written."""
+    logged: dict[str, float] = field(default_factory=dict)
+    """When the last line of each event (``authz.grace_decision``, ``authz.grace_expired``)
+    was written for this token."""
     unlogged: dict[str, int] = field(default_factory=dict)
-    """Decisions in grace since that line: ``allowed`` / ``denied`` counts."""
+    """Decisions since the token's last line: ``allowed`` / ``denied`` / ``refused`` counts."""
 
 
 class AuthzGrace:
@@ -94,9 +97,9 @@ class AuthzGrace:
                 del self._seen[next(iter(self._seen))]
             seen = self._seen[key] = _Seen(caller, now)
         seen.caller, seen.confirmed = caller, now
-        if seen.logged is not None:
+        if seen.logged:
             log.info("authz.grace_ended", actor=caller.actor, accessor=caller.accessor, **seen.unlogged)
-            seen.logged, seen.unlogged = None, {}
+            seen.logged, seen.unlogged = {}, {}
         seen.grants.update({p: (ok, now) for p, ok in grants.items()})
 
     def forget(self, key: str) -> None:
@@ -112,7 +115,7 @@ class AuthzGrace:
         age = self.clock() - oldest
         if age > self.seconds:
             metrics.AUTHZ_GRACE.labels(result="expired").inc()
-            log.warning("authz.grace_expired", actor=seen.caller.actor, age=round(age, 1), grace=self.seconds)
+            self._count(seen, "refused", "authz.grace_expired", age=round(age, 1), grace=self.seconds)
             raise ApiError(
                 "authz_grace_expired",
                 f"Vault cannot be asked and its last answer for this token is {age:.0f}s old, "
@@ -130,19 +133,25 @@ class AuthzGrace:
         got = [seen.grants[p][0] for p in paths]
         allowed = all(got)
         metrics.AUTHZ_GRACE.labels(result="allow" if allowed else "deny").inc()
-        counted = "allowed" if allowed else "denied"
+        self._count(
+            seen,
+            "allowed" if allowed else "denied",
+            "authz.grace_decision",
+            paths=list(paths),
+            granted=got,
+            age=round(age, 1),
+            reason=error.message,
+        )
+        return grace_caller(seen.caller, age), got
+
+    def _count(self, seen: _Seen, counted: str, event: str, **fields: object) -> None:
+        """Count one decision for the token; write ``event`` with the counts since the token's
+        last line when it is the first of its kind, or ``LOG_EVERY`` after the previous one."""
         seen.unlogged[counted] = seen.unlogged.get(counted, 0) + 1
         now = self.clock()
-        if seen.logged is None or now - seen.logged >= LOG_EVERY:
+        last = seen.logged.get(event)
+        if last is None or now - last >= LOG_EVERY:
             log.warning(
-                "authz.grace_decision",
-                actor=seen.caller.actor,
-                accessor=seen.caller.accessor,
-                paths=list(paths),
-                granted=got,
-                age=round(age, 1),
-                reason=error.message,
-                **seen.unlogged,
+                event, actor=seen.caller.actor, accessor=seen.caller.accessor, **fields, **seen.unlogged
             )
-            seen.logged, seen.unlogged = now, {}
-        return grace_caller(seen.caller, age), got
+            seen.logged[event], seen.unlogged = now, {}

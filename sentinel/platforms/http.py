@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -36,7 +37,7 @@ from sentinel.platforms.errors import (
 )
 from sentinel.platforms.health import HEALTH
 from sentinel.redact import scrub
-from sentinel.retry import RetryPolicy, TryAgain, retry_after_seconds, retrying
+from sentinel.retry import RetryPolicy, TryAgain, retry_after_seconds, with_retries
 
 __all__ = ["ErrorHook", "HttpClient", "Sleep", "api_path", "error_text", "retry_after_seconds"]
 
@@ -86,6 +87,20 @@ def error_text(response: httpx.Response, limit: int = 200) -> str:
         text = response.text
     text = " ".join(scrub(text).split())
     return text[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One request as every attempt sends it."""
+
+    method: str
+    path: str
+    where: str
+    idempotent: bool
+    params: Mapping[str, Any] | None
+    json: Any
+    data: Mapping[str, Any] | None
+    headers: dict[str, str]
 
 
 class HttpClient:
@@ -190,54 +205,69 @@ class HttpClient:
         idempotent: bool | None,
     ) -> httpx.Response:
         method = method.upper()
-        idem = method in _IDEMPOTENT if idempotent is None else idempotent
         hdrs = {**self._headers, **(headers or {})}
         if token:
             hdrs["authorization"] = f"Bearer {token}"
-        where = self._where(method, path)
+        call = _Call(
+            method,
+            path,
+            self._where(method, path),
+            method in _IDEMPOTENT if idempotent is None else idempotent,
+            params,
+            json,
+            data,
+            hdrs,
+        )
+        try:
+            return await self._attempts(call)
+        except PlatformError as e:
+            error = e
+        # Raised afresh from here, with no traceback or context of the attempts: a caller that
+        # keeps the error (a status, a last error, a task's result) keeps this one small
+        # frame, not the response, its headers, the retry state and every attempt's frames.
+        error.__context__ = error.__cause__ = None
+        raise error.with_traceback(None)
 
+    async def _attempts(self, call: _Call) -> httpx.Response:
         def retried(attempt: int, delay: float, again: TryAgain) -> None:
             log.warning(
-                "platform.retry", where=where, attempt=attempt, reason=again.reason, delay=round(delay, 3)
+                "platform.retry",
+                where=call.where,
+                attempt=attempt,
+                reason=again.reason,
+                delay=round(delay, 3),
             )
 
         try:
-            async for attempt in retrying(self.policy, self._sleep, retried):
-                with attempt:
-                    return await self._once(method, path, where, idem, params, json, data, hdrs)
+            return await with_retries(self.policy, self._sleep, lambda: self._once(call), retried)
         except TryAgain as e:  # out of attempts: the error the last one would have ended with
             raise e.error from None
-        raise AssertionError("unreachable: the retry loop returns or raises")
 
-    async def _once(
-        self,
-        method: str,
-        path: str,
-        where: str,
-        idem: bool,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        data: Mapping[str, Any] | None,
-        hdrs: dict[str, str],
-    ) -> httpx.Response:
+    async def _once(self, call: _Call) -> httpx.Response:
         """One try: the response, a final error, or ``TryAgain`` with the error it would end in."""
         error: PlatformError
+        where = call.where
         try:
             response = await self._client.request(
-                method, self._url(path), params=params, json=json, data=data, headers=hdrs
+                call.method,
+                self._url(call.path),
+                params=call.params,
+                json=call.json,
+                data=call.data,
+                headers=call.headers,
             )
         except (httpx.ConnectError, httpx.ConnectTimeout) as e:
             error = PlatformUnavailable(f"{where}: cannot connect: {scrub(str(e)) or type(e).__name__}")
             raise TryAgain(error, reason=f"connect: {type(e).__name__}") from None
         except httpx.TransportError as e:
             error = PlatformUnavailable(f"{where}: {type(e).__name__}: {scrub(str(e))}")
-            if not idem:  # the platform may have acted on it
+            if not call.idempotent:  # the platform may have acted on it
                 raise error from None
             raise TryAgain(error, reason=type(e).__name__) from None
         status = response.status_code
         if status < 400:
             return response
-        retryable = status in (429, 503) or (status >= 500 and idem)
+        retryable = status in (429, 503) or (status >= 500 and call.idempotent)
         wait = retry_after_seconds(response.headers) if retryable else None
         if wait is not None:
             HEALTH.rate_limited(self.platform, wait, self.account)

@@ -32,7 +32,7 @@ from sentinel.capabilities import ACCOUNT_CAPABILITIES
 from sentinel.config import Config
 from sentinel.errors import SentinelError, VaultNotFound
 from sentinel.inventory import CREDENTIAL_KINDS, Inventory
-from sentinel.logs import get_logger
+from sentinel.logs import Recurring, get_logger
 from sentinel.response.acl import PathRule, PolicyParseError, parse_policy
 from sentinel.response.store import ResponseStore
 from sentinel.vault.client import VaultClient
@@ -249,15 +249,17 @@ class FreezePolicyWatch:
         self.interval = interval
         self.on_tamper = on_tamper
         self.checks = 0
+        self.failing = Recurring(log, "freeze.policy_check_failed", "freeze.policy_check_recovered")
 
     async def check(self, resync: bool = False) -> FreezePolicyCheck | None:
         try:
             result = await asyncio.to_thread(self.containment.verify_freeze_policy, resync)
         except SentinelError as e:  # Vault unreachable: try again next round
-            log.warning("freeze.policy_check_failed", error=e.message)
+            self.failing.failed(e.message)
             return None
         finally:
             self.checks += 1
+        self.failing.ok()
         if result.tampered:
             self.on_tamper(result)
         return result

@@ -39,7 +39,7 @@ from sentinel import metrics
 from sentinel.account_fields import LIST_FIELDS
 from sentinel.engine.events import format_ts
 from sentinel.errors import SentinelError
-from sentinel.logs import get_logger
+from sentinel.logs import Recurring, get_logger
 from sentinel.platforms.base import STATE_FIELDS, Capability, PlatformAdapter
 from sentinel.platforms.errors import PlatformAuthFailed
 from sentinel.store import Store
@@ -124,6 +124,13 @@ class _Watched:
     """A poked snapshot waits for the running one (further pokes join it)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    failing: Recurring = field(
+        default_factory=lambda: Recurring(
+            log, "account_state.snapshot_failed", "account_state.snapshot_recovered"
+        ),
+        repr=False,
+    )
+    """The same error on every round of a locked or failing account is said once, then counted."""
 
 
 class AccountStateWatcher:
@@ -190,7 +197,7 @@ class AccountStateWatcher:
             watched.errors += 1
             watched.last_error = e.message
             metrics.ACCOUNT_SNAPSHOTS.labels(platform=platform, outcome="error").inc()
-            log.warning("account_state.snapshot_failed", account=account, error=e.message)
+            watched.failing.failed(e.message, account=account)
             return []
         ts = format_ts(self.clock())
         previous = self.last(account)
@@ -206,6 +213,7 @@ class AccountStateWatcher:
         watched.snapshots += 1
         watched.events += len(events)
         watched.errors = 0
+        watched.failing.ok(account=account)
         metrics.ACCOUNT_SNAPSHOTS.labels(
             platform=platform, outcome="baseline" if previous is None else "ok"
         ).inc()

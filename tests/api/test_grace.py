@@ -10,7 +10,7 @@ import structlog
 from sentinel.api.errors import ApiError
 from sentinel.api.grace import LOG_EVERY, in_grace
 from sentinel.vault.devserver import DevVault
-from tests.api.grace_world import CACHE, World, make_world, world
+from tests.api.grace_world import CACHE, GRACE, World, make_world, world
 
 __all__ = ["world"]
 
@@ -96,3 +96,31 @@ async def test_grace_zero_fails_closed_at_once(closed_world: World) -> None:
     with pytest.raises(ApiError) as e:
         await w.authz.require(w.tokens["op-pub"], w.publish(), "check")
     assert e.value.code == "vault_unavailable"
+
+
+async def test_a_grace_that_ran_out_is_logged_once_per_token_per_minute_with_the_refusals(
+    world: World,
+) -> None:
+    token = world.tokens["op-pub"]
+    await world.authz.require(token, world.publish(), "check")
+    world.proxy.down()
+    world.tick(GRACE + 1)
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(20):  # a publishing tool retrying: refused each time, said once
+            with pytest.raises(ApiError) as refused:
+                await world.authz.require(token, world.publish(), "check")
+            assert refused.value.code == "authz_grace_expired"
+        world.tick(LOG_EVERY)
+        for _ in range(3):
+            with pytest.raises(ApiError):
+                await world.authz.require(token, world.publish(), "check")
+        world.proxy.up()
+        world.tick(CACHE + 1)
+        caller = await world.authz.require(token, world.publish(), "check")
+    assert in_grace(caller) is None
+    lines = [(e["event"], e.get("refused")) for e in logs if e["event"].startswith("authz.grace")]
+    assert lines == [
+        ("authz.grace_expired", 1),  # the change, at once
+        ("authz.grace_expired", 20),  # a minute later: the 19 since, and this one
+        ("authz.grace_ended", 2),  # the refusals not logged yet, when Vault answers again
+    ]

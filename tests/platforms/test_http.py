@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from urllib.parse import unquote
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tenacity import AsyncRetrying, RetryCallState
 
 from sentinel.platforms import (
     PlatformAuthFailed,
@@ -142,3 +144,31 @@ def test_api_path_encodes_each_segment_whole(segment: str, encoded: str) -> None
 def test_api_path_refuses_an_empty_id() -> None:
     with pytest.raises(PlatformRejected, match="empty"):
         api_path("api", "")
+
+
+def _live(*types: type) -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, types))
+
+
+async def test_errors_a_caller_keeps_hold_no_response_or_retry_state() -> None:
+    """A caller may keep the errors it gets (a last error, a status, a task's result): a
+    hundred of them hold no response, headers, retry state or the frames of the attempts."""
+    before = _live(httpx.Response, AsyncRetrying, RetryCallState)
+    retried = [httpx.Response(503, json={"error": "busy"}) for _ in range(100)]
+    final = [httpx.Response(423, json={"error": "locked"}) for _ in range(50)]
+    rec = Recorder(*retried, *final)
+    client = rec.client(max_attempts=2)
+    kept: list[Exception] = []
+    for _ in range(50):
+        with pytest.raises(PlatformUnavailable) as unavailable:
+            await client.json("GET", "/x")
+        kept.append(unavailable.value)
+    for _ in range(50):
+        with pytest.raises(PlatformRejected) as rejected:
+            await client.json("GET", "/x")
+        kept.append(rejected.value)
+    del retried, final
+    assert _live(httpx.Response, AsyncRetrying, RetryCallState) == before
+    assert all(e.__context__ is None and e.__cause__ is None for e in kept)
+    assert "HTTP 503" in str(kept[0]) and "HTTP 423" in str(kept[-1])  # the message stays whole

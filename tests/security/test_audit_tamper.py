@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from sentinel.audit import AuditTrail, Checkpoint, canonical, public_pem
+from sentinel.audit import CHECKPOINT_HASHES_MAX, AuditTrail, Checkpoint, canonical, public_pem
 from sentinel.audit_keys import audit_keystore, load_public_key, transit_public_keys
 from sentinel.cli import main
 from sentinel.config import Config, load_config
@@ -239,6 +239,26 @@ def test_entries_written_while_vault_is_unreachable_are_sealed_when_it_returns(
     cp = setup.trail().seal()  # Vault is back
     assert cp is not None and (cp.seq, sorted(cp.hashes)) == (5, [3, 4, 5])
     assert setup.verify(capsys) == (0, "5 entries checked against 2 checkpoint(s): intact\n")
+
+
+def test_a_long_outage_backlog_is_sealed_in_checkpoints_vault_accepts(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A minute of gate checks in grace leaves a thousand entries waiting; OpenBao refuses a
+    request of more than 1000 JSON strings, so one checkpoint listing them all would be
+    refused for ever and the trail never sealed again."""
+    write(setup.trail(), 2)
+    backlog = 2 * CHECKPOINT_HASHES_MAX + 100
+    trail = setup.trail()
+    for i in range(backlog):
+        trail.append("op-tool", "gate.check_in_grace", f"acct-{i % 7}", {})  # Vault away: not sealed
+    cp = setup.trail().seal()
+    head = 2 + backlog
+    assert cp is not None and cp.seq == head
+    made = sorted(c.seq for c in setup.trail().keys.checkpoints.all())
+    assert made == [2, 2 + CHECKPOINT_HASHES_MAX, 2 + 2 * CHECKPOINT_HASHES_MAX, head]
+    assert not setup.trail().unsealed()
+    assert setup.verify(capsys) == (0, f"{head} entries checked against 4 checkpoint(s): intact\n")
 
 
 def test_checkpoint_conflict_between_writers_is_accepted_not_failed(setup: Setup) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from sentinel.platforms import create_adapter
 from sentinel.platforms.bluesky import BlueskyAdapter
@@ -224,3 +225,22 @@ async def test_pokes_coalesce_into_one_running_and_one_pending_snapshot(
     assert [(e["field"], e["new"]) for e in sink.events] == [("app_password", "first")]
     st = watcher.status()["acct-p"]
     assert (st["events"], st["pokes"], st["errors"]) == (1, 5, 0)
+
+
+async def test_an_account_failing_round_after_round_is_logged_when_it_starts_and_ends(
+    sandbox: SandboxServer, store: Store
+) -> None:
+    creds = new_account(sandbox)
+    watcher = AccountStateWatcher(store, Sink())
+    async with create_adapter("sandbox", "acct-f", creds) as adapter:
+        watcher.add("acct-f", adapter)
+        await watcher.snapshot("acct-f")  # the baseline
+        httpx.post(
+            f"{sandbox.url}/api/_faults", json={"handle": creds["identifier"], "status": 400, "count": 5}
+        ).raise_for_status()
+        with structlog.testing.capture_logs() as logs:
+            for _ in range(6):
+                await watcher.snapshot("acct-f")
+    lines = [(e["event"], e.get("failures")) for e in logs if e["event"].startswith("account_state.snapshot")]
+    assert lines == [("account_state.snapshot_failed", None), ("account_state.snapshot_recovered", 5)]
+    assert watcher.status()["acct-f"]["errors"] == 0
