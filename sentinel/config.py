@@ -25,6 +25,7 @@ from sentinel.alerts.settings import AlertsSettings
 from sentinel.creds.settings import RotationSettings
 from sentinel.engine.settings import EngineSettings
 from sentinel.errors import ConfigError
+from sentinel.net import default_hosts, parse_host, url_host
 from sentinel.response.settings import ResponseSettings
 from sentinel.settings import Duration, build_section, convert, section_fields
 from sentinel.vault.settings import VaultSettings  # [vault], re-exported
@@ -80,8 +81,34 @@ class ApiSettings:
     """Requests are answered 503 while this many connections are open."""
     max_header_bytes: int = 16384
     """Request line and headers larger than this are refused (400)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host header names (``name`` any port, ``name:port`` that port) the API and console answer;
+    empty: ``host``, ``localhost``, ``127.0.0.1``, ``[::1]``. ``"*"``: any (unsafe: DNS rebinding)."""
+    public_url: str = ""
+    """Where people reach the console through a TLS-terminating proxy: its host is allowed and,
+    when it is ``https://``, session cookies are ``Secure`` whatever scheme reaches the daemon."""
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The Host names requests may carry: the allow-list (or its default) and the public URL's."""
+        public = url_host(self.public_url) if self.public_url else None
+        return (*(self.allowed_hosts or default_hosts(self.host)), *((public,) if public else ()))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.lower().startswith("https://")
 
     def validate(self, prefix: str) -> None:
+        for i, entry in enumerate(self.allowed_hosts):
+            if entry != "*" and parse_host(entry) is None:
+                raise ConfigError(
+                    f"config key '{prefix}.allowed_hosts[{i}]' must be a host name or IP address "
+                    "(IPv6 in brackets), optionally with ':port', or '*'"
+                )
+        if self.public_url and url_host(self.public_url) is None:
+            raise ConfigError(
+                f"config key '{prefix}.public_url' must be an http:// or https:// URL with a host"
+            )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"config key '{prefix}.port' must be between 0 and 65535")
         for key, low in (("max_body_bytes", 1024), ("max_connections", 2), ("max_header_bytes", 1024)):

@@ -1,9 +1,12 @@
 """Small network helpers shared by the local servers Sentinel starts (the OpenBao dev
-server, the sandbox platform, the demo's API)."""
+server, the sandbox platform, the demo's API) and the names the API answers to."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import socket
+from urllib.parse import urlsplit
 
 
 def free_port() -> int:
@@ -11,3 +14,48 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+"""Hosts every local daemon answers to unless ``[api] allowed_hosts`` says otherwise."""
+
+_HOST = re.compile(r"(?P<name>\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?)(:(?P<port>[0-9]{1,5}))?")
+
+
+def parse_host(value: str) -> tuple[str, int | None] | None:
+    """``name`` or ``name:port`` (IPv6 in brackets), lower-cased; ``None`` if it is not one."""
+    match = _HOST.fullmatch(value.strip().lower())
+    if match is None:
+        return None
+    port = match["port"]
+    return match["name"], int(port) if port is not None else None
+
+
+def host_entry(value: str) -> str:
+    """A bind host or URL host as a Host-header name (IPv6 addresses in brackets)."""
+    return f"[{value}]" if ":" in value and not value.startswith("[") else value
+
+
+def _unspecified(host: str) -> bool:
+    """An address that means "every interface" (``0.0.0.0``, ``::``): no name to answer to."""
+    try:
+        return host == "" or ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def default_hosts(bind_host: str) -> tuple[str, ...]:
+    """The bind host (unless it is a wildcard address) and the loopback names."""
+    bound = () if _unspecified(bind_host) else (host_entry(bind_host.lower()),)
+    return (*bound, *LOOPBACK)
+
+
+def url_host(url: str) -> str | None:
+    """The Host-header name of an ``http(s)://`` URL, or ``None`` if it is not one."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    return host_entry(parts.hostname)

@@ -68,6 +68,16 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ({"api": {"max_connections": 1}}, "'api.max_connections' must be at least 2"),
         ({"api": {"read_timeout": "0s"}}, "'api.read_timeout' must be between 1s and 1h"),
         ({"api": {"idle_timeout": "2h"}}, "'api.idle_timeout' must be between 1s and 1h"),
+        (
+            {"api": {"allowed_hosts": ["localhost", "http://evil.example/"]}},
+            "config key 'api.allowed_hosts[1]' must be a host name or IP address",
+        ),
+        ({"api": {"allowed_hosts": ["::1"]}}, "'api.allowed_hosts[0]' must be a host name"),
+        ({"api": {"public_url": "sentinel.example.com"}}, "'api.public_url' must be an http:// or https://"),
+        (
+            {"api": {"public_url": "https://user@x.example"}},
+            "'api.public_url' must be an http:// or https://",
+        ),
         ({"sentinel": {"log_level": "loud"}}, "config key 'sentinel.log_level'"),
         ({"valt": {}}, "config section 'valt' is unknown"),
         ({"audit": {"signing_key": "file"}}, "needs 'audit.key_file'"),
@@ -115,3 +125,18 @@ def test_receiver_secret_files_are_relative_to_the_config_file(tmp_path: Path) -
     assert cfg.alerts.receivers["soc"].token_file == tmp_path / "secrets" / "wh"
     assert str(cfg.alerts.receivers["cred"].token_file) == "$CREDENTIALS_DIRECTORY/wh"
     assert cfg.alerts.receivers["abs"].token_file == Path("/etc/sentinel/wh")
+
+
+def test_api_hosts_default_to_the_bind_host_and_loopback() -> None:
+    assert parse_config({}, "x").api.hosts == ("127.0.0.1", "localhost", "127.0.0.1", "[::1]")
+    api = parse_config({"api": {"host": "::1"}}, "x").api
+    assert api.hosts[0] == "[::1]" and not api.secure_cookies
+    assert "0.0.0.0" not in parse_config({"api": {"host": "0.0.0.0"}}, "x").api.hosts
+
+
+def test_api_allowed_hosts_and_public_url(tmp_path: Path) -> None:
+    env = {"SENTINEL_API_ALLOWED_HOSTS": "sentinel.internal, 10.0.0.5:8470"}
+    api = parse_config({"api": {"public_url": "https://Sentinel.Example.com/console"}}, "x", env=env).api
+    assert api.hosts == ("sentinel.internal", "10.0.0.5:8470", "sentinel.example.com")
+    assert api.secure_cookies
+    assert not parse_config({"api": {"public_url": "http://sentinel.lan"}}, "x").api.secure_cookies

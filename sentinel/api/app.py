@@ -61,7 +61,7 @@ async def api_docs(request: Request) -> Response:
     return Response(VIEWER, media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
 
-def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
+def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES, secure_cookies: bool = False) -> Starlette:
     api = Api(deps)
     spec = json.dumps(document()).encode()
 
@@ -99,5 +99,7 @@ def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
     )
     app.state.api = api
     # the console calls this app's own routes in-process, with the signed-in person's token
-    app.router.routes.append(Mount("/console", app=create_console(app, deps.login)))
+    app.router.routes.append(
+        Mount("/console", app=create_console(app, deps.login, secure_cookies=secure_cookies))
+    )
     return app

@@ -16,6 +16,7 @@ from sentinel.errors import SentinelError
 
 CODES: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "The request body or parameters are malformed"),
+    "host_not_allowed": (400, "The Host header is not one in [api] allowed_hosts (DNS rebinding)"),
     "missing_token": (401, "No Vault token in Authorization: Bearer or X-Vault-Token"),
     "invalid_token": (401, "Vault does not know the token (expired, revoked or wrong)"),
     "missing_capability": (403, "The token lacks the capability named in 'capability'"),

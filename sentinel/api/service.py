@@ -9,6 +9,9 @@ Connection limits are uvicorn's own (``[api] idle_timeout`` is its keep-alive ti
 size); uvicorn has no timeout for a request still arriving, so ``GuardedH11`` adds one
 (``[api] read_timeout``): a connection that opens and sends nothing, or sends part of a
 request's headers or body, is closed when the time is up.
+
+Every served request passes ``HostGuard`` first (``[api] allowed_hosts``, DNS rebinding);
+in-process callers of the app (the console's own API calls) do not go through the server.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sentinel.api.app import create_app
 from sentinel.api.deps import Deps
+from sentinel.api.hosts import AllowedHosts, HostGuard
 from sentinel.config import ApiSettings
 from sentinel.errors import ConfigError, SentinelError
 from sentinel.logs import get_logger
@@ -117,7 +121,7 @@ class ServerHandle:
         self.url = f"http://{host}:{port}"
         limits = settings or ApiSettings()
         config = _Config(
-            asgi,
+            HostGuard(asgi, AllowedHosts.of(limits.hosts)),
             http=GuardedH11,
             lifespan="off",
             log_config=None,
@@ -169,7 +173,7 @@ class ApiService:
         engine_for(app)
         register_metrics(app)
         settings = app.config.api
-        self.asgi = create_app(self.deps, settings.max_body_bytes)
+        self.asgi = create_app(self.deps, settings.max_body_bytes, settings.secure_cookies)
         self.handle = ServerHandle(self.asgi, bind(settings.host, settings.port), settings)
         await self.handle.start()
         log.info("api.listening", url=self.handle.url)

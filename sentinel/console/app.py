@@ -23,9 +23,11 @@ def create_console(
     login: VaultLogin | None = None,
     sessions: SessionStore | None = None,
     poll: float = 1.0,
+    secure_cookies: bool = False,
 ) -> Starlette:
-    """The console over ``api`` (the API's own ASGI app, called in-process)."""
-    console = Console(ApiClient(api), login, sessions or SessionStore())
+    """The console over ``api`` (the API's own ASGI app, called in-process); ``secure_cookies``:
+    the browser reaches it over TLS even if the daemon does not see it (``[api] public_url``)."""
+    console = Console(ApiClient(api), login, sessions or SessionStore(), secure_cookies)
     live = Live(console, poll)
     page = console.page
     routes = [

@@ -102,10 +102,14 @@ def _same_origin(request: Request) -> bool:
 
 
 class Console:
-    def __init__(self, api: ApiClient, login: VaultLogin | None, sessions: SessionStore) -> None:
+    def __init__(
+        self, api: ApiClient, login: VaultLogin | None, sessions: SessionStore, secure_cookies: bool = False
+    ) -> None:
         self.api = api
         self.login = login
         self.sessions = sessions
+        self.secure_cookies = secure_cookies
+        """Cookies are ``Secure`` even over plain HTTP (``[api] public_url`` is https: a proxy ends TLS)."""
         self.env = _environment()
 
     # -- plumbing ---------------------------------------------------------------------
@@ -138,7 +142,7 @@ class Console:
             value,
             max_age=max_age,
             path=self.url(request, "/") or "/",
-            secure=request.url.scheme == "https",
+            secure=self.secure_cookies or request.url.scheme == "https",
             httponly=True,
             samesite="strict",
         )

@@ -26,7 +26,7 @@ class ServedApi:
         self.store = Store(tmp / "served.sqlite3")
         self.deps, *_ = build_deps(world, self.store, **deps)
         self.loop = asyncio.new_event_loop()
-        app: Any = create_app(self.deps, self.settings.max_body_bytes)
+        app: Any = create_app(self.deps, self.settings.max_body_bytes, self.settings.secure_cookies)
         self.handle = ServerHandle(wrap(app) if wrap else app, bind("127.0.0.1", 0), self.settings)
         self.host, self.port = self.handle.sock.getsockname()[:2]
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -82,7 +82,7 @@ def connect(api: ServedApi, timeout: float = 10.0) -> socket.socket:
 
 def head(path: str, token: str, extra: str) -> bytes:
     return (
-        f"POST {path} HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer {token}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: application/json\r\n{extra}\r\n"
     ).encode()
 
@@ -221,7 +221,7 @@ def test_an_idle_connection_is_closed(served: ServedApi) -> None:
 
 def test_half_sent_headers_are_closed(served: ServedApi, world: World) -> None:
     sock = connect(served)
-    sock.sendall(b"POST /v1/check HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ")
+    sock.sendall(b"POST /v1/check HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ")
     assert_closed_by_server(sock)
 
 
@@ -259,7 +259,7 @@ def test_requests_over_the_connection_cap_are_answered_503(world: World, tmp_pat
         assert ok.status_code == 200
         idle = [connect(api), connect(api)]
         for sock in idle:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\n")  # half-sent: held open
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")  # half-sent: held open
         conn = http.client.HTTPConnection(api.host, api.port, timeout=10)
         conn.connect()
         while api.connections() < 3:
