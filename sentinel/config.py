@@ -14,6 +14,7 @@ a reload fails.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -87,6 +88,9 @@ class ApiSettings:
     public_url: str = ""
     """Where people reach the console through a TLS-terminating proxy: its host is allowed and,
     when it is ``https://``, session cookies are ``Secure`` whatever scheme reaches the daemon."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks of proxies whose ``X-Forwarded-For``/``-Proto`` are believed (the
+    client address rules see, the scheme); empty: nobody's, so a local process cannot forge them."""
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -105,6 +109,13 @@ class ApiSettings:
                     f"config key '{prefix}.allowed_hosts[{i}]' must be a host name or IP address "
                     "(IPv6 in brackets), optionally with ':port', or '*'"
                 )
+        for i, entry in enumerate(self.trusted_proxies):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"config key '{prefix}.trusted_proxies[{i}]' must be an IP address or network (10.0.0.0/8)"
+                ) from None
         if self.public_url and url_host(self.public_url) is None:
             raise ConfigError(
                 f"config key '{prefix}.public_url' must be an http:// or https:// URL with a host"

@@ -78,6 +78,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
             {"api": {"public_url": "https://user@x.example"}},
             "'api.public_url' must be an http:// or https://",
         ),
+        ({"api": {"trusted_proxies": ["10.0.0.0/8", "proxy"]}}, "'api.trusted_proxies[1]' must be an IP"),
         ({"sentinel": {"log_level": "loud"}}, "config key 'sentinel.log_level'"),
         ({"valt": {}}, "config section 'valt' is unknown"),
         ({"audit": {"signing_key": "file"}}, "needs 'audit.key_file'"),

@@ -10,7 +10,8 @@ size); uvicorn has no timeout for a request still arriving, so ``GuardedH11`` ad
 (``[api] read_timeout``): a connection that opens and sends nothing, or sends part of a
 request's headers or body, is closed when the time is up.
 
-Every served request passes ``HostGuard`` first (``[api] allowed_hosts``, DNS rebinding);
+Forwarded headers are believed only from ``[api] trusted_proxies`` (uvicorn's own default
+trusts any process on loopback). Every served request passes ``HostGuard`` first (``[api] allowed_hosts``, DNS rebinding);
 in-process callers of the app (the console's own API calls) do not go through the server.
 """
 
@@ -131,6 +132,8 @@ class ServerHandle:
             timeout_keep_alive=math.ceil(limits.idle_timeout),
             limit_concurrency=limits.max_connections,
             h11_max_incomplete_event_size=limits.max_header_bytes,
+            proxy_headers=bool(limits.trusted_proxies),
+            forwarded_allow_ips=list(limits.trusted_proxies),
         )
         config.read_timeout = float(limits.read_timeout)
         self.server = _Server(config)

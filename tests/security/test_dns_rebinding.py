@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -104,3 +105,40 @@ def test_public_https_url_makes_cookies_secure_behind_a_proxy(world: World, tmp_
 def test_plain_http_without_public_url_keeps_cookies_plain(world: World, served: ServedApi) -> None:
     resp = send(world, served, "GET", "/console/signin", f"localhost:{served.port}")
     assert "secure" not in resp.headers["set-cookie"].lower().split("; ")
+
+
+class SeenScope:
+    """An ASGI layer inside the server: what client address and scheme the app is handed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.seen.append((scope["client"][0], scope["scheme"]))
+        await self.app(scope, receive, send)
+
+
+FORGED = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+
+
+@pytest.mark.parametrize(
+    ("proxies", "seen"), [((), ("127.0.0.1", "http")), (("127.0.0.0/8",), ("203.0.113.9", "https"))]
+)
+def test_forwarded_headers_are_believed_only_from_trusted_proxies(
+    world: World, tmp_path: Path, proxies: tuple[str, ...], seen: tuple[str, str]
+) -> None:
+    """uvicorn believes X-Forwarded-* from any local process by default: a local user could
+    pose as any client address to the rules and make the console think TLS reached it."""
+    layers: list[SeenScope] = []
+
+    def wrap(app: Any) -> SeenScope:
+        layers.append(SeenScope(app))
+        return layers[0]
+
+    with ServedApi(world, tmp_path, ApiSettings(trusted_proxies=proxies), wrap=wrap) as api:
+        resp = httpx.get(f"{api.handle.url}/console/signin", headers=FORGED, timeout=10)
+        assert resp.status_code == 200
+    assert layers[0].seen == [seen]
+    assert ("secure" in resp.headers["set-cookie"].lower().split("; ")) is (seen[1] == "https")
