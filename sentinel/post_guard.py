@@ -25,6 +25,7 @@ from sentinel.activity import ActivityBuffer
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import Decision, Event, EventError, format_ts, parse_event, parse_ts
 from sentinel.engine.intake import Contain, Intake, Judgement
+from sentinel.engine.links import links_key
 from sentinel.engine.loader import RuleSetError, load_rules
 from sentinel.engine.rule_reload import RuleWatcher
 from sentinel.engine.rules import RuleSet
@@ -266,20 +267,21 @@ class Guard:
                 del self._platform_ids[pid]
 
     def _claim(self, account: str, text: str, ts: str) -> str | None:
-        """The allowed gate check this observed post carries, by text, nearest in time.
+        """The allowed gate check this observed post carries, by text and links, nearest in time.
 
         Read from the engine's own (persisted) record of approvals, so a post approved just
-        before a restart is still recognised after it. Links are left out of the comparison:
-        platforms rewrite them (t.co).
+        before a restart is still recognised after it. The words and the links must both be
+        the approved ones (links by where they lead, ``links_key``; the adapters expand the
+        platform's own wrapped links): the approved copy with another link is out-of-band.
         """
         if self.engine is None or self.app is None or self.app.inventory.get(account) is None:
             return None
         window = self.app.config.watcher.reconcile_window
-        key, when = text_key(text), parse_ts(ts)
+        key, links, when = text_key(text), links_key(text), parse_ts(ts)
         candidates = [
             (abs(t - when), pid)
-            for pid, (t, k) in self.engine.state(account).approved.items()
-            if k == key and abs(t - when) <= window
+            for pid, (t, k, lk) in self.engine.state(account).approved.items()
+            if k == key and lk in (links, None) and abs(t - when) <= window
         ]
         return min(candidates)[1] if candidates else None
 

@@ -233,14 +233,15 @@ async def test_approved_post_seen_on_the_platform_is_reconciled_even_after_a_res
     await guard.stop()  # the approval is saved with the baselines
     guard2 = Guard()
     await guard2.start(app)
-    # The platform shows it under its own id, with the link shortened.
+    # The platform shows it under its own id, the link written its own way (the adapter
+    # expands the platform's wrapped links; scheme, www, a trailing slash, tracking aside).
     await guard2.observe(
         {
             "id": "o1",
             "ts": "2026-11-28T10:00:40Z",
             "account": "acme-x",
             "via": "observed",
-            "text": "Spring is here: our new collection https://t.co/xyz",
+            "text": "Spring is here: our new collection http://www.example.com/spring/?utm_source=x",
             "client": "Buffer",
             "post_id": "sandbox:77",
             "reconciled": None,
@@ -295,7 +296,7 @@ async def test_held_post_approved_and_published_is_reconciled_not_frozen(
             "ts": f"2026-11-28T10:{minute:02d}:02Z",
             "account": "acme-x",
             "via": "observed",
-            "text": text.replace("https://example.com/help", "https://t.co/abc"),
+            "text": text.replace("https://example.com/help", "https://example.com/help/"),
             "client": "sentinel-broker",
             "post_id": f"sandbox:{n}",
             "reconciled": None,
@@ -320,6 +321,86 @@ async def test_held_post_approved_and_published_is_reconciled_not_frozen(
     await guard.observe(seen(3, 11))
     assert guard.engine.frozen("acme-x") is not None
     await guard.stop()
+    app.store.close()
+
+
+def gate_event(event_id: str, ts: str, text: str, client: str = "Buffer") -> dict[str, Any]:
+    """A gate check of ``acme-x`` by its usual operator."""
+    return {
+        "id": event_id,
+        "ts": ts,
+        "account": "acme-x",
+        "via": "gate",
+        "text": text,
+        "client": client,
+        "author": "op-ann",
+    }
+
+
+async def test_approved_copy_with_a_swapped_link_is_out_of_band_and_freezes(
+    deployment: Deployment, sandbox: SandboxServer
+) -> None:
+    """The attack: words cleared at the gate (or a held post a person approved) posted out of
+    band with another link. The approval covers the words and the links, so the copy is
+    judged as published outside the gate; the approved post itself is still reconciled."""
+    app, guard = await quiet_guard(deployment, sandbox)
+    text = "Our spring collection is here https://example.com/spring"
+    swapped = "Our spring collection is here https://example-spring-sale.com/spring"
+
+    def gate_check(n: int, minute: int) -> Decision:
+        return guard.check(gate_event(f"g{n}", f"2026-11-28T10:{minute:02d}:00Z", text))
+
+    def seen(n: int, minute: int, body: str) -> dict[str, Any]:
+        return {
+            "id": f"o{n}",
+            "ts": f"2026-11-28T10:{minute:02d}:20Z",
+            "account": "acme-x",
+            "via": "observed",
+            "text": body,
+            "client": "Web",
+            "post_id": f"sandbox:{n}",
+        }
+
+    # Cleared at the gate, then the same words with the approved link: reconciled.
+    assert gate_check(1, 0).verdict == "allow"
+    await guard.observe(seen(1, 0, text))
+    assert guard.checked.get("ok") == 1 and not guard.checked.get("flagged")
+    assert guard.engine is not None and guard.engine.frozen("acme-x") is None
+    # Cleared again, but what shows up is the same words with another link: published
+    # outside the gate (flagged), and the approval stays unused.
+    assert gate_check(2, 5).verdict == "allow"
+    await guard.observe(seen(2, 5, swapped))
+    assert guard.checked.get("flagged") == 1 and guard.checked.get("ok") == 1
+    assert "gate:g2" in guard.engine.state("acme-x").approved
+    # A held post a person approved, posted out of band behind a shortened link: out-of-band
+    # with a score past the policy's freeze_score, so the account is frozen.
+    GuardGate(guard).approve(
+        "acme-bsky", "evt_9", parse_ts("2026-11-28T10:20:00Z"), text, parse_ts("2026-11-28T10:19:00Z")
+    )
+    short = text.replace("https://example.com/spring", "https://bit.ly/spring-sale")
+    await guard.observe({**seen(9, 20, short), "account": "acme-bsky"})
+    frozen = guard.engine.frozen("acme-bsky")
+    assert frozen is not None and "provenance.out-of-band" in frozen.reason
+    assert guard.engine.frozen("acme-x") is None
+    await guard.stop()  # the counts are written with the baselines
+    counts = {(c.rule, c.verdict): c.count for c in read_stats(app.store, parse_ts("2026-11-27T00:00:00Z"))}
+    assert counts[("provenance.out-of-band", "flagged")] == 1
+    assert counts[("provenance.out-of-band", "freeze")] == 1
+    app.store.close()
+
+
+async def test_broker_post_edited_to_another_link_is_a_gate_mismatch(
+    deployment: Deployment, sandbox: SandboxServer
+) -> None:
+    app, guard = await quiet_guard(deployment, sandbox)
+    text = "Our spring collection is here https://example.com/spring"
+    assert guard.check(gate_event("g1", "2026-11-28T10:00:00Z", text, "sentinel-broker")).verdict == "allow"
+    guard.published("acme-x", "gate:g1", "sandbox:5", text)
+    seen = {"id": "o5", "ts": "2026-11-28T10:00:05Z", "account": "acme-x", "via": "observed", "client": "Web"}
+    await guard.observe({**seen, "text": text.replace("example.com", "examp1e.com"), "post_id": "sandbox:5"})
+    await guard.stop()  # the counts are written with the baselines
+    counts = {c.rule for c in read_stats(app.store, parse_ts("2026-11-27T00:00:00Z"))}
+    assert counts == {"provenance.gate-mismatch"}
     app.store.close()
 
 

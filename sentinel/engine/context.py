@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sentinel.engine.campaigns import CampaignIndex, Cluster
 from sentinel.engine.events import Event, Finding, format_ts
-from sentinel.engine.links import Link, TextLinks, extract_links
+from sentinel.engine.links import Link, TextLinks, extract_links, links_key
 from sentinel.engine.lookalike import Brand
 from sentinel.engine.settings import EngineSettings
 from sentinel.engine.similarity import Signature, signature, text_key
@@ -60,7 +60,7 @@ class Context:
         campaigns: CampaignIndex,
         settings: EngineSettings,
         tz: ZoneInfo,
-        approved_text: int | None = None,
+        approved: tuple[int, int | None] | None = None,
     ) -> None:
         self.event = event
         self.account = account
@@ -70,8 +70,10 @@ class Context:
         self.campaigns = campaigns
         self.settings = settings
         self.tz = tz
-        self.approved_text = approved_text
-        """For an observed post of an allowed gate check: the approved text's key."""
+        self.approved_text: int | None = approved[0] if approved else None
+        self.approved_links: int | None = approved[1] if approved else None
+        """For an observed post of an allowed gate check: the approved text's key and the key of
+        the links it approved (``None`` when not remembered)."""
         self.partial_score = 0.0
         """The score of the findings so far (for rules that run after the others)."""
         self.findings: tuple[Finding, ...] = ()
@@ -164,6 +166,11 @@ class Context:
     def template(self) -> int:
         """The key of the post's words without its links (one template, whatever it links to)."""
         return text_key(self.event.text)
+
+    @lazy
+    def links_key(self) -> int:
+        """The key of where the post links to (``links_key``), whatever its words."""
+        return links_key(self.event.text)
 
     @lazy
     def cluster(self) -> Cluster | None:

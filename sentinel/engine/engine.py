@@ -29,7 +29,7 @@ from sentinel.engine.campaigns import CampaignIndex
 from sentinel.engine.context import Context
 from sentinel.engine.events import Decision, Event, EventError, Finding, Freeze, format_ts
 from sentinel.engine.facts import SCORED, event_facts
-from sentinel.engine.links import extract_links
+from sentinel.engine.links import extract_links, links_key
 from sentinel.engine.lookalike import Brand
 from sentinel.engine.rules import AccountRules, Rule, RuleSet, Runner
 from sentinel.engine.settings import EngineSettings
@@ -113,7 +113,7 @@ class Engine:
         self._account(account_id)
         st = self.state(account_id)
         st.withheld.pop(post_id, None)
-        st.remember_gate(post_id, ts, True, text_key(text))
+        st.remember_gate(post_id, ts, True, text_key(text), links_key(text))
         if held_ts is not None and any(t == held_ts for t, _ in st.suspicious):
             kept = [x for x in st.suspicious if x[0] != held_ts]
             st.suspicious.clear()
@@ -218,7 +218,7 @@ class Engine:
         """
         a = self._account(event.account)
         st = self._state_for(a.id, event.ts, dry)
-        approved: int | None = None
+        approved: tuple[int, int | None] | None = None
         if event.via == "observed":
             if event.post_id in st.withheld:
                 if not dry:
@@ -226,7 +226,7 @@ class Engine:
                 return Decision(event.id, a.id, event.via, "skipped", 0.0, "info")
             got = st.approved.get(event.post_id) if dry else st.approved.pop(event.post_id, None)
             if got is not None:
-                approved = got[1]
+                approved = got[1], got[2]
         ctx = Context(
             event, a, st, self.org, self._brand, self.campaigns, self.settings, self.zone(a), approved
         )
@@ -425,7 +425,10 @@ class Engine:
             st.suspicious.append((ev.ts, score))
         if ev.via == "gate":
             allowed = verdict == "allow"
-            st.remember_gate(ev.post_id, ev.ts, allowed, ctx.template if allowed else 0)
+            if allowed:
+                st.remember_gate(ev.post_id, ev.ts, True, ctx.template, ctx.links_key)
+            else:
+                st.remember_gate(ev.post_id, ev.ts, False, 0)
 
     def _join_campaigns(
         self, ctx: Context, findings: list[Finding], verdict: str, author: AuthorState | None

@@ -13,6 +13,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from hashlib import blake2b
+from urllib.parse import parse_qsl, urlencode
 
 from publicsuffixlist import PublicSuffixList
 
@@ -234,3 +236,35 @@ def extract_links(text: str) -> TextLinks:
                 )
             )
     return TextLinks(links=tuple(links), hidden_chars=hidden, defanged=tuple(kinds), clean_text=clean)
+
+
+TRACKING_PARAMS = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi"}
+)
+"""Query parameters that only say where a click came from (``utm_*`` too): never a target."""
+
+
+def link_identity(link: Link) -> str:
+    """Where ``link`` leads, as compared when reconciling a published post with its approval:
+    no scheme, host without ``www.``, no trailing slash, tracking parameters dropped and the
+    others sorted (the fragment is kept: it is part of the address a reader opens)."""
+    host = link.host.removeprefix("www.")
+    path, _, fragment = link.path.partition("#")
+    path, _, query = path.partition("?")
+    params = sorted(
+        (k, v)
+        for k, v in parse_qsl(query, keep_blank_values=True)
+        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
+    )
+    out = host + path.rstrip("/")
+    if params:
+        out += "?" + urlencode(params)
+    return out + ("#" + fragment if fragment else "")
+
+
+@lru_cache(maxsize=4096)
+def links_key(text: str) -> int:
+    """A key for the set of places ``text`` links to (``link_identity``), whatever its words: a
+    post whose words were approved but whose links were not is another post."""
+    targets = sorted({link_identity(link) for link in extract_links(text).links})
+    return int.from_bytes(blake2b("\n".join(targets).encode(), digest_size=8).digest(), "little")

@@ -142,8 +142,9 @@ class AccountState:
         self.clients: dict[str, float] = {}
         self.authors: dict[str, float] = {}
         self.rate = Rate()
-        # post_id -> (ts, text key) of gate checks allowed / not allowed, until observed
-        self.approved: dict[str, tuple[float, int]] = {}
+        # post_id -> (ts, text key, links key) of gate checks allowed / not allowed, until
+        # observed (links key None: approved before links were remembered, not compared)
+        self.approved: dict[str, tuple[float, int, int | None]] = {}
         self.withheld: dict[str, float] = {}
         self.suspicious: deque[tuple[float, float]] = deque(maxlen=16)
         self.recent: deque[tuple[float, int, frozenset[str]]] = deque(maxlen=self.RECENT_CAP)
@@ -173,9 +174,11 @@ class AccountState:
     def remember_post(self, ts: float, template: int, domains: frozenset[str]) -> None:
         self.recent.append((ts, template, domains))
 
-    def remember_gate(self, post_id: str, ts: float, allowed: bool, text_key: int) -> None:
+    def remember_gate(
+        self, post_id: str, ts: float, allowed: bool, text_key: int, links_key: int | None = None
+    ) -> None:
         target: dict[str, Any] = self.approved if allowed else self.withheld
-        target[post_id] = (ts, text_key) if allowed else ts
+        target[post_id] = (ts, text_key, links_key) if allowed else ts
         if len(target) > self.POST_CAP:
             del target[next(iter(target))]
         # drop what is too old to be observed any more
@@ -197,7 +200,7 @@ class AccountState:
             "clients": dict(self.clients),
             "authors": dict(self.authors),
             "rate": self.rate.to_state(),
-            "approved": {k: [t, h] for k, (t, h) in self.approved.items()},
+            "approved": {k: [t, h] if lk is None else [t, h, lk] for k, (t, h, lk) in self.approved.items()},
             "withheld": dict(self.withheld),
             "suspicious": [list(x) for x in self.suspicious],
             "recent": [[t, k, sorted(d)] for t, k, d in self.recent],
@@ -218,7 +221,10 @@ class AccountState:
         s.clients = {str(k): float(v) for k, v in raw.get("clients", {}).items()}
         s.authors = {str(k): float(v) for k, v in raw.get("authors", {}).items()}
         s.rate.restore(raw.get("rate", {}))
-        s.approved = {str(k): (float(v[0]), int(v[1])) for k, v in raw.get("approved", {}).items()}
+        s.approved = {
+            str(k): (float(v[0]), int(v[1]), int(v[2]) if len(v) > 2 else None)
+            for k, v in raw.get("approved", {}).items()
+        }
         s.withheld = {str(k): float(v) for k, v in raw.get("withheld", {}).items()}
         s.suspicious.extend((float(a), float(b)) for a, b in raw.get("suspicious", []))
         s.recent.extend((float(t), int(k), frozenset(map(str, d))) for t, k, d in raw.get("recent", []))

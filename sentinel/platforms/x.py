@@ -25,6 +25,8 @@ account's own posts (other people's replies can be hidden).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from sentinel.errors import PlatformError
@@ -120,7 +122,10 @@ class XAdapter(OAuthAdapter):
         return self.credentials["user_id"]
 
     async def list_posts(self, cursor: str | None = None, limit: int = 100) -> TimelinePage:
-        params: dict[str, Any] = {"max_results": max(5, min(limit, 100)), "tweet.fields": "created_at,source"}
+        params: dict[str, Any] = {
+            "max_results": max(5, min(limit, 100)),
+            "tweet.fields": "created_at,source,entities",
+        }
         if cursor:
             params["since_id"] = cursor
         uid = await self._user_id()
@@ -136,7 +141,7 @@ class XAdapter(OAuthAdapter):
             (
                 Post(
                     post_id=str(t["id"]),
-                    text=str(t.get("text", "")),
+                    text=expanded_text(t),
                     created_at=normalise_time(str(t.get("created_at", ""))),
                     client=str(t.get("source", "")),
                     url=f"https://x.com/i/web/status/{t['id']}",
@@ -256,3 +261,17 @@ class XAdapter(OAuthAdapter):
             links=[str(u.get("expanded_url") or u.get("url", "")) for u in urls],
             pinned_post=f"x:{pinned}" if pinned else None,
         )
+
+
+def expanded_text(tweet: Mapping[str, Any]) -> str:
+    """The tweet's text with X's t.co wrappers replaced by the links they stand for (its
+    ``entities.urls``), attached media's wrappers left out: what the author wrote, to be
+    compared with the text approved at the gate, links included."""
+    text = str(tweet.get("text", ""))
+    urls = ((tweet.get("entities") or {}).get("urls")) or []
+    for u in urls:
+        wrapped = str(u.get("url") or "")
+        if wrapped:
+            target = "" if u.get("media_key") else str(u.get("expanded_url") or wrapped)
+            text = target.join(re.split(re.escape(wrapped) + r"(?![\w/])", text))
+    return text.strip() if urls else text

@@ -3,9 +3,11 @@
 The gate calls ``record(account, text, ts=...)`` when it allows a post; the broker calls
 ``record(account, text, post_id=..., ts=...)`` once the platform returned the post id. The
 watcher asks ``match`` for every post it sees: first by platform post id, else by
-normalised text within ``window`` seconds (15 minutes by default). A text match is used up
-by the post it matches, so one allowance cannot cover two identical posts. A post on a
-gated account that matches nothing is out-of-band.
+normalised text and the same links within ``window`` seconds (15 minutes by default). Links
+are compared by where they lead (``sentinel.engine.links.links_key``: scheme, ``www.``, a
+trailing slash and tracking parameters aside), so the approved copy posted with another link
+matches nothing. A text match is used up by the post it matches, so one allowance cannot
+cover two identical posts. A post on a gated account that matches nothing is out-of-band.
 
 Inside a running event loop (the daemon's gate) ``record`` only queues the row: the queue
 is written in one transaction ``flush_delay`` seconds later (at once when ``batch`` rows
@@ -24,6 +26,7 @@ import threading
 import time
 from hashlib import blake2b
 
+from sentinel.engine.links import links_key
 from sentinel.errors import StoreError
 from sentinel.inventory import PLATFORMS
 from sentinel.logs import get_logger
@@ -54,14 +57,19 @@ MIGRATIONS = [
     CREATE INDEX watcher_published_key ON watcher_published(account, text_key, ts);
     DROP INDEX watcher_published_text
     """,
+    # The key of the links' targets (``link_key``): a text match needs the same links. Rows
+    # from before keep 0 and match whatever the post links to, as they did.
+    """
+    ALTER TABLE watcher_published ADD COLUMN link_key INTEGER NOT NULL DEFAULT 0
+    """,
 ]
 KEEP_SECONDS = 7 * 86400
 MAX_QUEUED = 100_000
 """Rows kept for a retry while the store refuses writes (older ones are dropped, and logged)."""
-_INSERT = "INSERT INTO watcher_published(account, post_id, norm_text, ts, source, text_key) VALUES "
+_INSERT = "INSERT INTO watcher_published(account, post_id, norm_text, ts, source, text_key, link_key) VALUES "
 _PER_STATEMENT = 500
 """Rows per INSERT statement (one statement for many rows: fewer round trips into SQLite)."""
-Row = tuple[str, str | None, str, float, str, int]
+Row = tuple[str, str | None, str, float, str, int, int]
 log = get_logger("sentinel.watcher.ledger")
 
 
@@ -78,6 +86,11 @@ def native_post_id(post_id: str) -> str:
 def text_key(norm: str) -> int:
     """A non-zero signed 64-bit key of a normalised text (what the text index holds)."""
     return int.from_bytes(blake2b(norm.encode(), digest_size=8).digest(), "little", signed=True) or 1
+
+
+def link_key(text: str) -> int:
+    """A non-zero signed 64-bit key of where ``text`` links to (``links_key``), for SQLite."""
+    return int.from_bytes(links_key(text).to_bytes(8, "little"), "little", signed=True) or 1
 
 
 def _epoch(ts: float | str | None) -> float:
@@ -129,6 +142,7 @@ class PublishedLedger:
             _epoch(ts),
             source,
             text_key(norm),
+            link_key(text),
         )
         try:
             loop = asyncio.get_running_loop()
@@ -168,7 +182,7 @@ class PublishedLedger:
                     for i in range(0, len(rows), _PER_STATEMENT):
                         chunk = rows[i : i + _PER_STATEMENT]
                         db.execute(
-                            _INSERT + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                            _INSERT + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
                             [v for row in chunk for v in row],
                         )
             except (sqlite3.Error, StoreError) as e:
@@ -219,7 +233,7 @@ class PublishedLedger:
         pid = native_post_id(post_id)
         when = _epoch(ts)
         norm = normalise_text(text)
-        key = text_key(norm)
+        key, links = text_key(norm), link_key(text)
         self.flush()
         with self.store.transaction() as db:
             row = db.execute(
@@ -230,16 +244,16 @@ class PublishedLedger:
                 # The gate's allowance for the same post (recorded by text) is used up too.
                 db.execute(
                     "UPDATE watcher_published SET used = 1 WHERE id = (SELECT id FROM watcher_published "
-                    "WHERE account = ? AND text_key IN (?, 0) AND norm_text = ? AND used = 0 AND post_id IS NULL "
-                    "AND ts BETWEEN ? AND ? ORDER BY ABS(ts - ?) LIMIT 1)",
-                    (account, key, norm, when - self.window, when + self.window, when),
+                    "WHERE account = ? AND text_key IN (?, 0) AND norm_text = ? AND link_key IN (?, 0) "
+                    "AND used = 0 AND post_id IS NULL AND ts BETWEEN ? AND ? ORDER BY ABS(ts - ?) LIMIT 1)",
+                    (account, key, norm, links, when - self.window, when + self.window, when),
                 )
                 return "post_id"
             row = db.execute(
                 "SELECT id FROM watcher_published WHERE account = ? AND text_key IN (?, 0) AND norm_text = ? "
-                "AND used = 0 "
+                "AND link_key IN (?, 0) AND used = 0 "
                 "AND ts BETWEEN ? AND ? ORDER BY ABS(ts - ?) LIMIT 1",
-                (account, key, norm, when - self.window, when + self.window, when),
+                (account, key, norm, links, when - self.window, when + self.window, when),
             ).fetchone()
             if row is not None:
                 db.execute(

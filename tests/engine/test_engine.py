@@ -200,3 +200,27 @@ def test_an_approved_held_post_clears_the_taint_of_its_text_and_of_its_links() -
     assert not {"campaign.tainted-copy", "behaviour.escalation"} & {f.rule for f in later.findings}
     again = e.evaluate(ev(text=lure, post_id="x3", ts="2026-03-02T10:06:00Z"))
     assert "campaign.tainted-copy" not in {f.rule for f in again.findings}
+
+
+def test_an_approval_remembers_its_links_across_a_restart_and_older_ones_keep_working() -> None:
+    text = "Our report is out https://example.com/report"
+    swapped = "Our report is out https://examp1e.com/report"
+    a = Engine(INV, RULES)
+    assert a.evaluate(ev(post_id="r1", text=text)).verdict == "allow"
+    assert a.evaluate(ev(post_id="r2", text=text)).verdict == "allow"
+    data = json.loads(json.dumps(a.snapshot()))
+    b = Engine(INV, RULES)
+    b.restore(data)
+    same = b.evaluate(
+        ev(via="observed", post_id="r1", text="Our report is out http://www.example.com/report/")
+    )
+    assert same.verdict == "ok" and not same.findings
+    other = b.evaluate(ev(via="observed", post_id="r2", text=swapped))
+    assert [f.rule for f in other.findings] == ["provenance.gate-mismatch"]
+    assert "links differ" in other.findings[0].detail
+    # state saved before approvals held their links: the words are still compared, not the links
+    for entry in data["accounts"]["g"]["approved"].values():
+        del entry[2]
+    c = Engine(INV, RULES)
+    c.restore(data)
+    assert not c.evaluate(ev(via="observed", post_id="r2", text=swapped)).findings

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sentinel.engine.links import extract_links, registrable_domain
+from sentinel.engine.links import extract_links, links_key, registrable_domain
 
 
 def hosts(text: str) -> list[str]:
@@ -33,3 +33,20 @@ def test_ip_idn_and_credentials() -> None:
     assert extract_links("https://xn--80ak6aa92e.com/").links[0].idn
     cred = extract_links("https://acme.com@evil.io/x").links[0]
     assert cred.host == "evil.io" and "credentials before host" in cred.obfuscation
+
+
+def test_links_key_is_where_the_links_lead() -> None:
+    base = links_key("Our report https://example.com/report")
+    # scheme, host case, www., a trailing slash and tracking parameters aside
+    assert links_key("OUR REPORT http://WWW.Example.com/report/?utm_source=x&fbclid=1") == base
+    assert links_key("report: example.com/report") == base
+    # another host, another path (case kept), another real parameter, a link more or less
+    assert links_key("Our report https://examp1e.com/report") != base
+    assert links_key("Our report https://example.com/Report") != base
+    assert links_key("Our report https://example.com/report?id=2") != base
+    assert links_key("Our report https://example.com/report https://evil.example/x") != base
+    assert links_key("Our report") != base
+    # real parameters are compared as a set, in any order
+    assert links_key("https://example.com/r?a=1&b=2") == links_key(
+        "https://example.com/r?b=2&a=1&utm_medium=s"
+    )

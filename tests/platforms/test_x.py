@@ -13,6 +13,7 @@ from sentinel.platforms import (
     create_adapter,
 )
 from sentinel.platforms.base import content_hash
+from sentinel.platforms.x import expanded_text
 from sentinel.redact import scrub
 from tests.platforms.mockapi import MockApi, body, form, no_sleep
 
@@ -58,6 +59,7 @@ async def test_list_follows_pagination_and_sorts_oldest_first() -> None:
         page = await x.list_posts("1800000000000000001")
     first, second = [r for r in api.requests if r.url.path.endswith("/tweets")]
     assert first.url.params["since_id"] == "1800000000000000001"
+    assert "entities" in first.url.params["tweet.fields"].split(",")  # to expand t.co links
     assert second.url.params["pagination_token"] == "7140dibdnow9c7btw"
     assert [p.text for p in page.posts] == ["older", "newer", "newest"]
     assert page.cursor == "1800000000000000004"
@@ -296,3 +298,22 @@ async def test_account_state_from_users_me() -> None:
     }
     asked = api.last("GET", f"{API}/2/users/me").url.params["user.fields"].split(",")
     assert {"pinned_tweet_id", "profile_image_url", "entities"} <= set(asked)
+
+
+def test_expanded_text_restores_the_links_x_wrapped_and_drops_media_wrappers() -> None:
+    tweet = {
+        "text": "Our report https://t.co/abc123 and https://t.co/abc1234 https://t.co/media99",
+        "entities": {
+            "urls": [
+                {"url": "https://t.co/abc123", "expanded_url": "https://example.com/report"},
+                {"url": "https://t.co/abc1234", "expanded_url": "https://example.com/more"},
+                {
+                    "url": "https://t.co/media99",
+                    "expanded_url": "https://x.com/a/status/1/photo/1",
+                    "media_key": "3_1",
+                },
+            ]
+        },
+    }
+    assert expanded_text(tweet) == "Our report https://example.com/report and https://example.com/more"
+    assert expanded_text({"text": "no links "}) == "no links "

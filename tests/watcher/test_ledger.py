@@ -31,6 +31,17 @@ def test_match_by_normalised_text_within_window_once(tmp_path: Path) -> None:
     assert led.match("a1", "p2", "big news: check https://northwind.com", T0 + 610) is None
 
 
+def test_a_text_match_needs_the_same_links(tmp_path: Path) -> None:
+    led = ledger(tmp_path)
+    led.record("a1", "Our spring sale https://northwind.com/spring", ts=T0)
+    # the approved words with another link: not this allowance (out-of-band on a gated account)
+    assert (
+        led.match("a1", "p1", "Our spring sale https://northwind.com.spring-sale.io/spring", T0 + 5) is None
+    )
+    assert led.match("a1", "p2", "Our spring sale https://northwind.com/Spring", T0 + 5) is None
+    assert led.match("a1", "p3", "Our spring sale https://northwind.com/spring", T0 + 6) == "text"
+
+
 def test_text_outside_window_does_not_match(tmp_path: Path) -> None:
     led = ledger(tmp_path)
     led.record("a1", "launch day", ts=T0)
@@ -104,6 +115,7 @@ def test_rows_written_before_text_keys_still_match(tmp_path: Path) -> None:
         ("a1", None, "old allowance", T0, "gate"),
     )
     led = PublishedLedger(store)
+    assert store.query("SELECT link_key FROM watcher_published")[0]["link_key"] == 0
     led.record("a1", "new allowance", ts=T0 + 1)
     assert led.match("a1", "p1", "Old allowance", T0 + 10) == "text"
     assert led.match("a1", "p2", "new allowance", T0 + 10) == "text"

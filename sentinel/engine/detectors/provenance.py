@@ -8,7 +8,7 @@ from typing import Any
 
 from sentinel.engine.context import Context
 from sentinel.engine.detectors.base import Hit, Param, detector
-from sentinel.engine.similarity import normalise, text_key
+from sentinel.engine.similarity import normalise
 
 
 @detector(
@@ -25,15 +25,20 @@ def out_of_band(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
 
 @detector(
     "gate_mismatch",
-    "An observed post whose words differ from the text its gate check approved (links are left "
-    "out of the comparison: platforms rewrite them).",
+    "An observed post whose words differ from the text its gate check approved, or that links "
+    "elsewhere (links compared by where they lead: scheme, ``www.``, a trailing slash and "
+    "tracking parameters aside; adapters expand the platform's own wrapped links).",
     on_matched=True,
     requires=frozenset({"matched"}),
 )
 def gate_mismatch(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
-    if ctx.approved_text is None or ctx.approved_text == text_key(ctx.event.text):
+    if ctx.approved_text is None:
         return None
-    return "published text differs from the text approved at the gate", 1.0
+    if ctx.approved_text != ctx.template:
+        return "published text differs from the text approved at the gate", 1.0
+    if ctx.approved_links is not None and ctx.approved_links != ctx.links_key:
+        return "published links differ from the links approved at the gate", 1.0
+    return None
 
 
 @detector(
