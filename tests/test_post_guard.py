@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,15 @@ from sentinel.daemon import App
 from sentinel.engine.events import Decision, parse_event, parse_ts
 from sentinel.engine.loader import load_rules
 from sentinel.errors import SentinelError
+from sentinel.platforms import create_adapter
 from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.platforms.timefmt import utc_z
 from sentinel.post_guard import Guard
 from sentinel.response.service import ResponseService
 from sentinel.response.store import ResponseStore
 from sentinel.rulestats import read as read_stats
 from sentinel.vault.client import VaultClient
+from sentinel.watcher.service import WatcherService
 from tests.conftest import Deployment, running_app, sandbox_inventory, seed_sandbox
 from tests.waiting import wait_for
 
@@ -387,6 +391,47 @@ async def test_approved_copy_with_a_swapped_link_is_out_of_band_and_freezes(
     assert counts[("provenance.out-of-band", "flagged")] == 1
     assert counts[("provenance.out-of-band", "freeze")] == 1
     app.store.close()
+
+
+async def test_the_watcher_finds_approved_words_posted_on_the_platform_with_another_link(
+    deployment: Deployment, sandbox: SandboxServer
+) -> None:
+    """End to end: a copy of a gate-cleared text with a swapped link, published with the
+    account's credentials before the tool publishes, does not use up the approval: it is
+    out-of-band and freezes the account, and the approved post is still reconciled."""
+    handle = f"acme-{secrets.token_hex(3)}"
+    inv = sandbox_inventory({"acme-x": {"handle": handle, "domains": ["example.com"]}})
+    (deployment.dir / "inventory.toml").write_text(inv)
+    config = load_config(deployment.config, env={})
+    vault = VaultClient.from_settings(config.vault, env={})
+    password = seed_sandbox(sandbox.url, vault, {"acme-x": handle})["acme-x"]
+    app = running_app(config, vault)
+    app.alert = lambda **kw: None
+    guard, watcher = Guard(), WatcherService()
+    await guard.start(app)
+    await watcher.start(app)
+    creds = {"identifier": handle, "password": password, "service": sandbox.url}
+    thief = create_adapter("sandbox", "acme-x", creds)
+    text = "Our spring collection is here https://example.com/spring"
+    try:
+        assert guard.check(gate_event("g1", utc_z(time.time()), text)).verdict == "allow"
+        # the attacker's copy goes out first, then the tool publishes what was approved
+        swapped = await thief.publish(
+            text.replace("https://example.com/spring", "https://bit.ly/spring-sale")
+        )
+        await thief.publish(text, client="Buffer")
+        assert watcher.watcher is not None
+        watcher.watcher.wake("acme-x")
+        await wait_for(lambda: guard.checked.get("ok", 0) + guard.checked.get("flagged", 0) == 2)
+        assert guard.checked.get("ok") == 1  # the approved post, reconciled
+        frozen = guard.engine.frozen("acme-x") if guard.engine else None
+        assert frozen is not None and frozen.event == f"obs:acme-x:{swapped.post_id}"
+        assert "provenance.out-of-band" in frozen.reason
+    finally:
+        await thief.aclose()
+        await watcher.stop()
+        await guard.stop()
+        app.store.close()
 
 
 async def test_broker_post_edited_to_another_link_is_a_gate_mismatch(
