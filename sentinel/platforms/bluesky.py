@@ -363,7 +363,7 @@ class BlueskyAdapter(AdapterBase):
         value = record.get("value") or {}
         return Post(
             post_id=rkey_of(uri),
-            text=str(value.get("text", "")),
+            text=linked_text(value),
             created_at=normalise_time(str(value.get("createdAt", ""))),
             client="",
             url=uri,
@@ -586,3 +586,34 @@ class BlueskyAdapter(AdapterBase):
         data = await self.http.json("GET", f"{plc}/{did}/data")
         pds = str(((data.get("services") or {}).get("atproto_pds") or {}).get("endpoint", ""))
         return {"id": did, "pds": pds, "rotation_keys": [str(k) for k in data.get("rotationKeys") or []]}
+
+
+LINK_FACET = "app.bsky.richtext.facet#link"
+
+
+def linked_text(record: Mapping[str, Any]) -> str:
+    """A post record's text with each link facet's span replaced by the address it opens.
+
+    A reader clicks the facet's ``uri``, not the text it covers (which apps shorten, and which
+    may name another site entirely), so the text compared with the gate's approval carries
+    the real targets. Spans are UTF-8 byte ranges; one that does not fit the text is ignored.
+    """
+    text = str(record.get("text", ""))
+    raw = text.encode()
+    spans: list[tuple[int, int, str]] = []
+    for facet in record.get("facets") or []:
+        index = facet.get("index") or {}
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        uris = [
+            str(f.get("uri"))
+            for f in facet.get("features") or []
+            if f.get("$type") == LINK_FACET and f.get("uri")
+        ]
+        if uris and isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(raw):
+            spans.append((start, end, uris[0]))
+    last = len(raw) + 1
+    for start, end, uri in sorted(spans, reverse=True):
+        if end <= last:  # overlapping spans: the later one wins
+            raw = raw[:start] + uri.encode() + raw[end:]
+            last = start
+    return raw.decode(errors="replace") if spans else text

@@ -17,7 +17,7 @@ from sentinel.platforms import (
     create_adapter,
 )
 from sentinel.platforms.base import content_hash
-from sentinel.platforms.bluesky import BlueskyAdapter, comment_id
+from sentinel.platforms.bluesky import BlueskyAdapter, comment_id, linked_text
 from sentinel.redact import scrub
 from tests.pds_fixture import Pds
 from tests.platforms.mockapi import no_sleep
@@ -449,3 +449,27 @@ async def test_account_state_reads_email_two_factor_from_get_session() -> None:
         "pds": "https://pds.example",
         "rotation_keys": ["did:key:z1"],
     }
+
+
+def test_linked_text_carries_the_addresses_link_facets_open() -> None:
+    def link(start: int, end: int, uri: str) -> dict[str, object]:
+        return {
+            "index": {"byteStart": start, "byteEnd": end},
+            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+        }
+
+    text = "Été: see example.com/spri... and northwind.com/x"
+    at = len("Été: see ".encode())
+    shown = len(b"example.com/spri...")
+    record = {
+        "text": text,
+        "facets": [
+            link(at, at + shown, "https://example.com/spring"),
+            # the words name one site, the link opens another
+            link(len(text.encode()) - len("northwind.com/x"), len(text.encode()), "https://evil.example/x"),
+            {"index": {"byteStart": 0, "byteEnd": 3}, "features": [{"$type": "app.bsky.richtext.facet#tag"}]},
+            link(5, 999, "https://out-of-range.example"),  # does not fit the text: ignored
+        ],
+    }
+    assert linked_text(record) == "Été: see https://example.com/spring and https://evil.example/x"
+    assert linked_text({"text": "plain"}) == "plain"
