@@ -173,7 +173,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
             return asserted
         return caller.actor
 
-    async def asserted_ip(self, token: str, caller: Caller, body: Mapping[str, Any]) -> str:
+    async def asserted_ip(self, token: str, body: Mapping[str, Any]) -> str:
         """The author's address a publishing tool relays (``ip``): an assertion about somebody
         else, like ``author``, so it needs ``assert_author`` — without it a caller could teach
         an account's address baseline or borrow its usual address to look like its owner."""
@@ -285,7 +285,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
             # a decision without consequences, or the scores behind it, is a tuner's tool: to a
             # stolen publishing token it would be an oracle for shaping lures that pass
             await self.require(token, "tune", account.id, "check")
-        event = self.event(account, body, caller, author, await self.asserted_ip(token, caller, body))
+        event = self.event(account, body, caller, author, await self.asserted_ip(token, body))
         explained = self.explain(event) if dry_run or want_explain else None
         if explained is not None and dry_run:  # decided, nothing learned, held or frozen
             out = {**decision_dict(explained[0], event.post_id), "dry_run": True}
