@@ -106,6 +106,12 @@ ALERT_EVENTS = _counter(
     "Alert pipeline events by receiver (alerts_raised, deliveries_dead_lettered, ...; receiver '' when not per receiver)",
     ("event", "receiver"),
 )
+CONSOLE_REVOCATIONS = _counter(
+    "sentinel_console_token_revocations_total",
+    "Vault tokens the console obtained, revoked as their session ended, by outcome "
+    "(revoked, invalid, refused, retried, gave_up)",
+    ("outcome",),
+)
 READ_ERRORS = _counter(
     "sentinel_metrics_read_errors_total",
     "State metrics whose reading failed at a scrape (left out)",
@@ -131,6 +137,7 @@ INSTRUMENTS: tuple[Counter | Histogram, ...] = (
     ROTATIONS,
     FREEZES,
     ALERT_EVENTS,
+    CONSOLE_REVOCATIONS,
     READ_ERRORS,
 )
 

@@ -99,7 +99,7 @@ def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES, secure_cookies:
     )
     app.state.api = api
     # the console calls this app's own routes in-process, with the signed-in person's token
-    app.router.routes.append(
-        Mount("/console", app=create_console(app, deps.login, secure_cookies=secure_cookies))
-    )
+    console = create_console(app, deps.login, secure_cookies=secure_cookies)
+    app.router.routes.append(Mount("/console", app=console))
+    app.state.console = console.state.console
     return app

@@ -167,6 +167,7 @@ class ApiService:
         self.asgi: Starlette | None = None
         self.handle: ServerHandle | None = None
         self.app: App | None = None
+        self.sweeper: asyncio.Task[None] | None = None
 
     async def start(self, app: App) -> None:
         from sentinel.api.wiring import build_deps, engine_for, register_metrics
@@ -179,9 +180,17 @@ class ApiService:
         self.asgi = create_app(self.deps, settings.max_body_bytes, settings.secure_cookies)
         self.handle = ServerHandle(self.asgi, bind(settings.host, settings.port), settings)
         await self.handle.start()
+        self.sweeper = asyncio.create_task(self.asgi.state.console.expire_sessions(), name="console-sessions")
         log.info("api.listening", url=self.handle.url)
 
     async def stop(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            await asyncio.gather(self.sweeper, return_exceptions=True)
+            self.sweeper = None
+        if self.asgi is not None:
+            # every console session ends (its live streams close; tokens it obtained are revoked)
+            await self.asgi.state.console.aclose()
         if self.handle is not None:
             await self.handle.stop()
             self.handle = None

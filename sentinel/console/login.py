@@ -3,7 +3,8 @@
 A person either pastes a Vault token they already hold, or signs in with a Vault login
 method that takes a user name and password (``userpass``, ``ldap``: the same request
 shape), posted to Vault's ``auth/<mount>/login/<user>``. Vault decides; the console only
-keeps the token Vault returned, and revokes it on sign-out.
+keeps the token Vault returned, and revokes it when the session ends, however it ends
+(``sentinel.console.revocations``).
 """
 
 from __future__ import annotations
@@ -69,15 +70,28 @@ class VaultLogin:
             raise LoginFailed("Vault returned no token for this login")
         return token
 
-    def revoke(self, token: str) -> None:
-        """Revoke a token the console obtained (sign-out); a failure is only logged."""
+    def revoke(self, token: str) -> str:
+        """Revoke a token the console obtained: ``revoked``, or ``invalid`` when Vault no
+        longer accepts it (nothing left to revoke), or ``refused`` when Vault accepts it but
+        will not let it revoke itself (its policies lack ``default``); ``VaultUnavailable``
+        when Vault cannot be asked now (the caller tries again)."""
+        vault = self._vault()
+        if vault is None:
+            raise VaultUnavailable("Sentinel is not connected to Vault")
+        client = vault.with_token(token)
         try:
-            client = self._client(token)
-        except LoginFailed:
-            return
-        try:
-            client.request("POST", "auth/token/revoke-self")
-        except SentinelError as e:
-            log.warning("console.revoke_failed", error=e.message)
+            try:
+                client.request("POST", "auth/token/revoke-self")
+            except VaultUnavailable:
+                raise
+            except SentinelError:
+                try:
+                    client.request("GET", "auth/token/lookup-self")
+                except VaultUnavailable:
+                    raise
+                except SentinelError:
+                    return "invalid"
+                return "refused"
+            return "revoked"
         finally:
             client.close()

@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from sentinel.alerts.defang import defuse
 from sentinel.console.api_client import Answer, ApiClient, SignedOut
 from sentinel.console.login import LoginFailed, VaultLogin
+from sentinel.console.revocations import Revocations
 from sentinel.console.sessions import Session, SessionStore
 from sentinel.logs import get_logger
 
@@ -107,10 +108,36 @@ class Console:
     ) -> None:
         self.api = api
         self.login = login
+        self.revocations = Revocations(login) if login is not None else None
         self.sessions = sessions
+        sessions.ended = self.ended
         self.secure_cookies = secure_cookies
         """Cookies are ``Secure`` even over plain HTTP (``[api] public_url`` is https: a proxy ends TLS)."""
         self.env = _environment()
+
+    # -- sessions ending ----------------------------------------------------------------
+    def ended(self, session: Session) -> None:
+        """A session left the store (however): a token the console obtained is revoked."""
+        if session.owned:
+            self.forget(session.token)
+
+    def forget(self, token: str) -> None:
+        """Revoke a token the console obtained, off the request."""
+        if self.revocations is not None:
+            self.revocations.submit(token)
+
+    async def expire_sessions(self, interval: float = 60.0) -> None:
+        """End expired sessions every ``interval`` seconds (their tokens revoked), also when
+        nobody comes back to the console."""
+        while True:
+            await asyncio.sleep(interval)
+            self.sessions.sweep()
+
+    async def aclose(self) -> None:
+        """The daemon stops: every session ends (a restart signs everyone out anyway)."""
+        self.sessions.end_all()
+        if self.revocations is not None:
+            await self.revocations.aclose()
 
     # -- plumbing ---------------------------------------------------------------------
     def render(
@@ -225,8 +252,8 @@ class Console:
         except SignedOut:
             return self.signin_again(request, "Vault does not accept this token", 401)
         if not answer.ok:
-            if owned and self.login is not None:
-                await asyncio.to_thread(self.login.revoke, token)
+            if owned:
+                self.forget(token)
             return self.signin_again(request, answer.error, answer.status)
         actor = str(answer.body.get("actor", ""))
         session_id, _ = self.sessions.create(token, actor, owned)
@@ -243,9 +270,7 @@ class Console:
         return resp
 
     async def signout(self, request: Request, session: Session) -> Response:
-        self.sessions.drop(request.cookies.get(COOKIE))
-        if session.owned and self.login is not None:
-            await asyncio.to_thread(self.login.revoke, session.token)
+        self.sessions.drop(request.cookies.get(COOKIE))  # a token it obtained: revoked off the page
         log.info("console.signed_out", actor=session.actor)
         resp = self.redirect(request, "/signin")
         resp.delete_cookie(COOKIE, path=self.url(request, "/") or "/")

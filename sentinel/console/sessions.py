@@ -8,6 +8,12 @@ token. Each session has its own CSRF token, required on every form that changes 
 One Vault identity holds at most ``per_identity`` sessions (its oldest ends when it signs in
 once more), so signing in over and over with any token Vault accepts cannot fill the store
 and push other people's sessions out.
+
+However a session ends — sign-out, eviction by a newer one, idle or absolute expiry, a full
+store, the daemon stopping — it leaves the store through one place, which hands it to
+``ended`` (the console revokes a token it obtained itself there, see
+``sentinel.console.revocations``). Expired sessions nobody asks for again are found by
+``sweep``, which the API service calls every minute.
 """
 
 from __future__ import annotations
@@ -57,7 +63,10 @@ class SessionStore:
         max_sessions: int = 10000,
         clock: Callable[[], float] = time.monotonic,
         per_identity: int = 8,
+        ended: Callable[[Session], None] | None = None,
     ) -> None:
+        self.ended = ended
+        """Called with every session that leaves the store, whatever ended it."""
         self.idle = idle
         self.lifetime = lifetime
         self.max_sessions = max_sessions
@@ -74,7 +83,7 @@ class SessionStore:
         self._prune()
         mine = [k for k, s in self._sessions.items() if s.actor == actor]  # oldest first
         for k in mine[: max(0, len(mine) - self.per_identity + 1)]:
-            del self._sessions[k]
+            self._end(k)
         now = self.clock()
         session_id = secrets.token_urlsafe(32)
         session = Session(token, actor, secrets.token_urlsafe(32), now, now, owned)
@@ -89,27 +98,53 @@ class SessionStore:
         if session is None:
             return None
         now = self.clock()
-        if now - session.seen > self.idle or now - session.created > self.lifetime:
-            del self._sessions[key]
+        if self._expired(session, now):
+            self._end(key)
             return None
         session.seen = now
         return session
 
     def alive(self, session: Session) -> bool:
-        """Whether ``session`` is still signed in (without counting this as activity)."""
-        now = self.clock()
-        live = any(s is session for s in self._sessions.values())
-        return live and now - session.seen <= self.idle and now - session.created <= self.lifetime
+        """Whether ``session`` is still signed in (without counting this as activity); one
+        found expired ends here."""
+        key = next((k for k, s in self._sessions.items() if s is session), None)
+        if key is None:
+            return False
+        if self._expired(session, self.clock()):
+            self._end(key)
+            return False
+        return True
 
     def drop(self, session_id: str | None) -> Session | None:
+        """End the session of ``session_id`` (sign-out, or Vault refused its token)."""
         if not session_id:
             return None
-        return self._sessions.pop(_key(session_id), None)
+        return self._end(_key(session_id))
+
+    def sweep(self) -> int:
+        """End every expired session; return how many ended."""
+        now = self.clock()
+        expired = [k for k, s in self._sessions.items() if self._expired(s, now)]
+        for k in expired:
+            self._end(k)
+        return len(expired)
+
+    def end_all(self) -> None:
+        """End every session (the daemon stops: nobody can use them after a restart)."""
+        for k in list(self._sessions):
+            self._end(k)
+
+    def _expired(self, session: Session, now: float) -> bool:
+        return now - session.seen > self.idle or now - session.created > self.lifetime
+
+    def _end(self, key: str) -> Session | None:
+        """The one way out of the store: every ended session is handed to ``ended``."""
+        session = self._sessions.pop(key, None)
+        if session is not None and self.ended is not None:
+            self.ended(session)
+        return session
 
     def _prune(self) -> None:
-        now = self.clock()
-        for k, s in list(self._sessions.items()):
-            if now - s.seen > self.idle or now - s.created > self.lifetime:
-                del self._sessions[k]
+        self.sweep()
         while len(self._sessions) >= self.max_sessions:
-            del self._sessions[next(iter(self._sessions))]
+            self._end(next(iter(self._sessions)))

@@ -27,6 +27,7 @@ class ServedApi:
         self.deps, *_ = build_deps(world, self.store, **deps)
         self.loop = asyncio.new_event_loop()
         app: Any = create_app(self.deps, self.settings.max_body_bytes, self.settings.secure_cookies)
+        self.app = app
         self.handle = ServerHandle(wrap(app) if wrap else app, bind("127.0.0.1", 0), self.settings)
         self.host, self.port = self.handle.sock.getsockname()[:2]
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -37,6 +38,7 @@ class ServedApi:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.app.state.console.aclose(), self.loop).result(10)
         asyncio.run_coroutine_threadsafe(self.handle.stop(), self.loop).result(10)
         assert self.deps.aclose is not None
         asyncio.run_coroutine_threadsafe(self.deps.aclose(), self.loop).result(10)

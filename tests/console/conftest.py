@@ -104,6 +104,7 @@ async def desk(world: World, tmp_path: Path) -> AsyncIterator[Desk]:
     deps.responder = lambda: responder
     app = create_app(deps)
     yield Desk(world, deps, app, engine, responder, incidents)
+    await app.state.console.aclose()
     assert deps.aclose is not None
     await deps.aclose()
     store.close()

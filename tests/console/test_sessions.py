@@ -68,3 +68,26 @@ def test_one_identity_holds_a_bounded_number_of_sessions() -> None:
     mine = [store.create(f"t-{i}", "op-mallory")[0] for i in range(12)]
     assert [store.get(s) is not None for s in mine[-4:]] == [False, True, True, True]  # oldest ended
     assert store.get(other) is not None and len(store) == 4
+
+
+def test_every_way_a_session_ends_goes_through_ended() -> None:
+    clock = Clock()
+    ended: list[str] = []
+    store = SessionStore(idle=60, lifetime=300, max_sessions=4, per_identity=2, clock=clock)
+    store.ended = lambda s: ended.append(s.token)
+    sid, _ = store.create("signed-out", "op-a")
+    store.drop(sid)
+    store.create("evicted", "op-b")
+    store.create("b2", "op-b")
+    store.create("b3", "op-b")  # the third of op-b: its oldest ends
+    assert ended == ["signed-out", "evicted"]
+    _, idle = store.create("idle", "op-c")
+    clock.now += 61
+    assert not store.alive(idle)  # found expired by a live stream
+    assert store.sweep() == 2  # b2 and b3 idle too
+    assert ended == ["signed-out", "evicted", "idle", "b2", "b3"]
+    for i in range(5):
+        store.create(f"full-{i}", f"op-{i}")  # a full store ends its oldest
+    assert ended[-1] == "full-0"
+    store.end_all()
+    assert len(store) == 0 and sorted(ended[-4:]) == ["full-1", "full-2", "full-3", "full-4"]
