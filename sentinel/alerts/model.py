@@ -34,11 +34,12 @@ KINDS = (
     "vault_unreachable",
     "platform_error",
     "unfreeze",
+    "freeze_unrecorded",
     "test",
 )
 """Kinds Sentinel raises; other strings are accepted too (a component may add its own)."""
 
-ONGOING_KINDS = frozenset({"freeze", "lockdown", "vault_unreachable"})
+ONGOING_KINDS = frozenset({"freeze", "lockdown", "vault_unreachable", "freeze_unrecorded"})
 """Conditions that last until resolved: their notifications repeat until ``resolve``."""
 
 KIND_TITLES: Mapping[str, str] = {
@@ -52,6 +53,7 @@ KIND_TITLES: Mapping[str, str] = {
     "vault_unreachable": "Vault unreachable",
     "platform_error": "Platform error",
     "unfreeze": "Account unfrozen",
+    "freeze_unrecorded": "Account denied in Vault without a freeze",
     "test": "Test alert",
 }
 

@@ -18,6 +18,15 @@ Because every role carries the freeze policy, a grant written into it would reac
 role member: ``verify_freeze_policy`` re-reads it, rewrites anything in it that is not
 Sentinel's own deny rules, and reports what it found, so that the daemon's
 ``FreezePolicyWatch`` raises a critical ``freeze_policy_tampered`` alert.
+
+The same token can also write Sentinel's own deny rules for an account that is not frozen:
+a silent denial of service on its owners. A freeze is recorded in the state store before its
+deny is written, so a deny for an account the store does not hold as frozen is at most an
+unfreeze being written; once one has stayed past ``grace`` (``UNRECORDED_GRACE``), the
+check removes it (the policy is written again from the store) and reports the account, and
+the watch raises a critical ``freeze_unrecorded`` alert naming it, resolved once a later
+check finds the deny gone. A rewrite for any other reason keeps such a deny while it is
+still within its grace, so nothing is removed before it was seen to stay.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,10 +46,16 @@ from sentinel.logs import Recurring, get_logger
 from sentinel.response.acl import PathRule, PolicyParseError, parse_policy
 from sentinel.response.store import ResponseStore
 from sentinel.vault.client import VaultClient
-from sentinel.vault.policies import empty_freeze_policy, freeze_policy_header, freeze_policy_name
+from sentinel.vault.policies import (
+    FREEZE_PLACEHOLDER,
+    empty_freeze_policy,
+    freeze_policy_header,
+    freeze_policy_name,
+)
 from sentinel.vault.settings import VaultSettings
 
 __all__ = [
+    "UNRECORDED_GRACE",
     "FreezePolicyCheck",
     "FreezePolicyWatch",
     "VaultContainment",
@@ -52,6 +68,9 @@ __all__ = [
 log = get_logger("sentinel.response.containment")
 
 _KV_VERBS = ("data", "metadata")
+UNRECORDED_GRACE = 30.0
+"""Seconds a deny for an account the store holds as not frozen may stay (an unfreeze being
+written, perhaps by another process) before the check removes it and reports it."""
 
 
 def freeze_paths(
@@ -100,6 +119,10 @@ class FreezePolicyCheck:
     tampered: bool
     rewritten: bool
     findings: tuple[str, ...] = ()
+    unrecorded: tuple[str, ...] = ()
+    """Accounts the policy denied though the store holds no freeze for them."""
+    removed: tuple[str, ...] = ()
+    """Of those, the ones denied past the grace: this check removed their denies."""
 
 
 class VaultContainment:
@@ -110,12 +133,17 @@ class VaultContainment:
         store: ResponseStore,
         inventory: Inventory | None = None,
         prefixes: Sequence[str] = (),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.vault = vault
         self.settings = settings
         self.store = store
         self.inventory = inventory
         self.prefixes = tuple(prefixes)
+        self.clock = clock
+        self.grace = UNRECORDED_GRACE
+        self._unrecorded_since: dict[str, float] = {}
+        """Accounts denied without a recorded freeze, and since when (this clock)."""
         self._lock = threading.Lock()  # a check never interleaves with a write of this process
 
     def _credentials(self) -> dict[str, list[str]]:
@@ -148,24 +176,42 @@ class VaultContainment:
         """
         name = freeze_policy_name(self.settings)
         with self._lock:
-            frozen = self.store.frozen()
-            expected = self.render(frozen)
+            expected = self.render(self.store.frozen())
             actual = self.vault.policy_read(name)
             if actual is not None and actual.strip() == expected.strip():
+                self._unrecorded_since.clear()
                 return FreezePolicyCheck(False, False)
-            findings = self._foreign(actual) if actual is not None else []
             denied = self._denied(actual)
+            # read after the policy: a freeze is in the store before its deny is in Vault
+            frozen = self.store.frozen()
+            unrecorded, removed = self._unrecorded(denied, frozen)
+            findings = self._foreign(actual) if actual is not None else []
             written = [a for a in frozen if self._vault_step_done(a)]
             if not resync:
                 findings += [
                     f"the freeze of {a} was lifted" for a in written if not set(self._paths(a)) <= denied
                 ]
-            if not findings and not resync and actual is not None:
-                return FreezePolicyCheck(False, False)
-            self.vault.policy_write(name, expected)
+            if not findings and not removed and not resync and actual is not None:
+                return FreezePolicyCheck(False, False, unrecorded=unrecorded)
+            kept = set(unrecorded) - set(removed)  # still within their grace
+            self.vault.policy_write(name, self.render(set(self.store.frozen()) | kept))
         if findings:
             log.error("freeze.policy_tampered", policy=name, findings=findings)
-        return FreezePolicyCheck(bool(findings), True, tuple(findings))
+        if removed:
+            log.error("freeze.unrecorded_deny_removed", policy=name, accounts=list(removed))
+        return FreezePolicyCheck(bool(findings), True, tuple(findings), unrecorded, removed)
+
+    def _unrecorded(self, denied: set[str], frozen: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Accounts with Sentinel's own denies in the policy but no freeze in the store, and
+        those of them denied for longer than the grace."""
+        now = self.clock()
+        ids = {a for a in map(_account_of, denied) if a is not None}
+        accounts = ids - {FREEZE_PLACEHOLDER, *frozen}
+        unrecorded = sorted(a for a in accounts if denied & set(self._paths(a)))
+        since = {a: self._unrecorded_since.get(a, now) for a in unrecorded}
+        self._unrecorded_since = since
+        removed = tuple(a for a in unrecorded if now - since[a] >= self.grace)
+        return tuple(unrecorded), removed
 
     def _denied(self, text: str | None) -> set[str]:
         try:
@@ -238,16 +284,28 @@ def _account_of(path: str) -> str | None:
 
 
 Alert = Callable[[FreezePolicyCheck], None]
+Unrecorded = Callable[[str, bool], None]
+"""``(account, found)``: a deny without a recorded freeze was removed (``True``), or is gone (``False``)."""
 
 
 class FreezePolicyWatch:
     """The daemon's watch over the freeze policy: every ``interval`` seconds, verify it and
-    hand a tampering finding to ``on_tamper`` (the alert and the audit entry)."""
+    hand a tampering finding to ``on_tamper`` (the alert and the audit entry), and each account
+    denied without a recorded freeze to ``on_unrecorded`` (once, and again once it is gone)."""
 
-    def __init__(self, containment: VaultContainment, interval: float, on_tamper: Alert) -> None:
+    def __init__(
+        self,
+        containment: VaultContainment,
+        interval: float,
+        on_tamper: Alert,
+        on_unrecorded: Unrecorded | None = None,
+    ) -> None:
         self.containment = containment
         self.interval = interval
         self.on_tamper = on_tamper
+        self.on_unrecorded = on_unrecorded
+        self.alerted: set[str] = set()
+        """Accounts reported as denied without a recorded freeze, not yet seen gone."""
         self.checks = 0
         self.failing = Recurring(log, "freeze.policy_check_failed", "freeze.policy_check_recovered")
 
@@ -262,7 +320,19 @@ class FreezePolicyWatch:
         self.failing.ok()
         if result.tampered:
             self.on_tamper(result)
+        self._report(result)
         return result
+
+    def _report(self, result: FreezePolicyCheck) -> None:
+        if self.on_unrecorded is None:
+            return
+        for account in result.removed:
+            if account not in self.alerted:
+                self.alerted.add(account)
+                self.on_unrecorded(account, True)
+        for account in sorted(self.alerted - set(result.unrecorded)):
+            self.alerted.discard(account)
+            self.on_unrecorded(account, False)
 
     async def run(self) -> None:
         await self.check(resync=True)

@@ -150,7 +150,10 @@ class ResponseService:
         self._resume = asyncio.create_task(self.responder.resume())
         if containment is not None:
             self.watch = FreezePolicyWatch(
-                containment, float(app.config.response.freeze_policy_check), self._tampered(app, audit)
+                containment,
+                float(app.config.response.freeze_policy_check),
+                self._tampered(app, audit),
+                self._unrecorded(app, audit),
             )
             self._watch = asyncio.create_task(self.watch.run(), name="freeze-policy-watch")
 
@@ -168,6 +171,36 @@ class ResponseService:
                 findings=findings,
             )
             audit("sentinel", "freeze.policy_restored", "vault", {"findings": findings})
+
+        return report
+
+    @staticmethod
+    def _unrecorded(
+        app: App, audit: Callable[[str, str, str, Mapping[str, Any]], None]
+    ) -> Callable[[str, bool], None]:
+        def report(account: str, found: bool) -> None:
+            key = f"freeze_unrecorded:{account}"
+            if not found:
+                app.raise_alert(
+                    "freeze_unrecorded",
+                    "info",
+                    f"The freeze policy no longer denies {account} without a freeze Sentinel recorded.",
+                    accounts=[account],
+                    dedup_key=key,
+                    resolved=True,
+                )
+                return
+            app.raise_alert(
+                "freeze_unrecorded",
+                "critical",
+                f"The freeze policy in Vault denied {account}, which Sentinel holds as not frozen: its "
+                "owners were shut out with nobody told. The deny has been removed. Someone with "
+                "Sentinel's Vault token (or an administrator) wrote it: rotate the daemon token; "
+                f"to freeze {account}, use 'sentinel lockdown'.",
+                accounts=[account],
+                dedup_key=key,
+            )
+            audit("sentinel", "freeze.unrecorded_deny_removed", account, {"account": account})
 
         return report
 

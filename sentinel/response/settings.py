@@ -34,7 +34,9 @@ class ResponseSettings:
     blast_radius_window: Duration = Duration(900.0)
     freeze_policy_check: Duration = Duration(5.0)
     """How often the daemon re-reads the freeze policy in Vault and rewrites anything in it
-    that is not its own deny rules (raising a critical ``freeze_policy_tampered`` alert)."""
+    that is not its own deny rules (raising a critical ``freeze_policy_tampered`` alert), and
+    removes denies of accounts the store holds as not frozen once they stayed past a grace
+    (``freeze_unrecorded``)."""
 
     def validate(self, prefix: str) -> None:
         if self.freeze_policy_check <= 0:

@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sentinel.config import load_config
+from sentinel.daemon import App
 from sentinel.errors import VaultPermissionDenied
 from sentinel.inventory import load_inventory
 from sentinel.policies import apply, parse_roles, plan, render
@@ -175,7 +178,12 @@ class _Gate:
         return None
 
 
-async def test_the_daemon_raises_a_critical_alert(deployment: Deployment, tmp_path: Path) -> None:
+@asynccontextmanager
+async def _responder(
+    deployment: Deployment,
+) -> AsyncIterator[tuple[ResponseService, App, VaultClient, list[dict[str, Any]]]]:
+    """The daemon's responder checking the freeze policy every 50 ms (after its first check);
+    yields it, its app, its Vault client and the alerts it raises."""
     deployment.write_config('[response]\nfreeze_policy_check = "0.05s"\n')
     config = load_config(str(deployment.config), {})
     daemon = deployment.admin.with_token(deployment.token)
@@ -186,17 +194,87 @@ async def test_the_daemon_raises_a_critical_alert(deployment: Deployment, tmp_pa
     service = ResponseService()
     await service.start(app)
     try:
-        assert service.watch is not None
         await wait_for(lambda: service.watch is not None and service.watch.checks > 0)
+        yield service, app, daemon, raised
+    finally:
+        await service.stop()
+
+
+async def test_the_daemon_raises_a_critical_alert(deployment: Deployment) -> None:
+    async with _responder(deployment) as (_, app, daemon, raised):
         name = freeze_policy_name(deployment.settings)
         daemon.policy_write(
             name, (daemon.policy_read(name) or "") + 'path "sys/*" { capabilities = ["sudo"] }\n'
         )
         await wait_for(lambda: bool(raised))
-    finally:
-        await service.stop()
     assert raised[0]["kind"] == "freeze_policy_tampered" and raised[0]["severity"] == "critical"
     assert any("sys/*" in f for f in raised[0]["findings"])
     assert "sudo" not in (daemon.policy_read(freeze_policy_name(deployment.settings)) or "")
     entries = app.store.query("SELECT action FROM audit WHERE action = 'freeze.policy_restored'")
     assert len(entries) == 1
+
+
+def _owner(deployment: Deployment, containment: VaultContainment, account: str) -> tuple[VaultClient, str]:
+    """A person allowed to publish on ``account``, carrying the freeze policy as every role does;
+    returns their client and the capability path."""
+    admin = deployment.admin
+    path = f"{containment.prefixes[0]}/accounts/{account}/publish"
+    grant = "grant-" + secrets.token_hex(4)
+    admin.policy_write(grant, f'path "{path}" {{ capabilities = ["update"] }}\n')
+    token = admin.create_token(policies=[grant, freeze_policy_name(deployment.settings)], ttl="10m")[0]
+    return admin.with_token(token), path
+
+
+def test_a_deny_for_an_account_that_is_not_frozen_is_removed_past_the_grace(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """A stolen daemon token writes Sentinel's own denies for an account nobody froze: its
+    owners lose access with nobody told. Within the grace (an unfreeze being written looks
+    the same for a moment) the deny stays, even through a rewrite for tampering; past it the
+    check removes it and names the account."""
+    containment, _, attacker = _frozen(deployment, tmp_path)
+    now = [0.0]
+    containment.clock = lambda: now[0]
+    name = freeze_policy_name(deployment.settings)
+    honest = attacker.policy_read(name) or ""
+    owner, path = _owner(deployment, containment, OTHER)
+    assert owner.capabilities_self([path])[path] == ["update"]
+
+    attacker.policy_write(name, containment.render([FROZEN, OTHER]))  # the attack
+    assert owner.capabilities_self([path])[path] == ["deny"]
+    first = containment.verify_freeze_policy()
+    assert (first.tampered, first.rewritten, first.unrecorded, first.removed) == (False, False, (OTHER,), ())
+    attacker.policy_write(
+        name, (attacker.policy_read(name) or "") + 'path "sys/*" { capabilities = ["read"] }\n'
+    )
+    tamper = containment.verify_freeze_policy()
+    assert tamper.tampered and tamper.removed == ()
+    assert owner.capabilities_self([path])[path] == ["deny"]  # kept while within the grace
+
+    now[0] += containment.grace
+    late = containment.verify_freeze_policy()
+    assert late.rewritten and not late.tampered and late.removed == (OTHER,)
+    assert attacker.policy_read(name) == honest
+    assert owner.capabilities_self([path])[path] == ["update"]
+    assert containment.verify_freeze_policy().unrecorded == ()
+
+
+async def test_the_daemon_alerts_on_a_deny_without_a_freeze_and_resolves_it(deployment: Deployment) -> None:
+    async with _responder(deployment) as (service, app, daemon, raised):
+        assert service.watch is not None
+        containment = service.watch.containment
+        containment.grace = 0.0
+        raised.clear()
+        name = freeze_policy_name(deployment.settings)
+        owner, path = _owner(deployment, containment, OTHER)
+        daemon.policy_write(name, containment.render([*ResponseStore(app.store).frozen(), OTHER]))
+        await wait_for(lambda: [a for a in raised if a.get("resolved")], what="the alert resolved")
+    mine = [a for a in raised if a["kind"] == "freeze_unrecorded"]
+    assert [(a["severity"], a["accounts"], bool(a.get("resolved"))) for a in mine] == [
+        ("critical", [OTHER], False),
+        ("info", [OTHER], True),
+    ]
+    assert OTHER in mine[0]["summary"] and mine[0]["dedup_key"] == mine[1]["dedup_key"]
+    assert owner.capabilities_self([path])[path] == ["update"]
+    entries = app.store.query("SELECT target FROM audit WHERE action = 'freeze.unrecorded_deny_removed'")
+    assert [e["target"] for e in entries] == [OTHER]
