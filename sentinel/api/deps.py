@@ -7,7 +7,7 @@ responder, the platform adapters), are passed as getters and resolved per reques
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -87,8 +87,9 @@ class Deps:
     """The registry ``GET /metrics`` serves (the daemon's ``App.metrics``)."""
     tuning: Tuning | None = None
     """Acknowledgements (``/v1/rules/acks``), the same core the CLI uses."""
-    rule_stats: Callable[[float], list[RuleCount]] | None = None
-    """What each rule fired on since a time (``/v1/rules/stats``)."""
+    rule_stats: Callable[[float, Collection[str] | None], list[RuleCount]] | None = None
+    """What each rule fired on since a time, on the given accounts (None: all of them;
+    ``/v1/rules/stats``)."""
 
 
 class Host(Protocol):

@@ -922,16 +922,26 @@ def _tuning_paths() -> dict[str, Any]:
     return {
         "/v1/rules/stats": {
             "get": _op(
-                "Tuning: what each rule fired on over the last days, observe mode included",
+                "Tuning: what each rule fired on over the last days, observe mode included, on the "
+                "accounts the caller may tune (organisation-wide with lockdown)",
                 _ok(
                     {
                         "type": "object",
-                        "required": ["days", "rules"],
-                        "properties": {"days": {"type": "integer"}, "rules": _arr("RuleCount")},
+                        "required": ["days", "scope", "rules"],
+                        "properties": {
+                            "days": {"type": "integer"},
+                            "scope": {"type": "string", "enum": ["organisation", "accounts"]},
+                            "accounts": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "description": "With scope 'accounts': the accounts counted",
+                            },
+                            "rules": _arr("RuleCount"),
+                        },
                     }
                 ),
                 (403,),
-                "tune on an account, or lockdown",
+                "tune on the accounts counted, or lockdown for the organisation",
                 params=(days,),
             )
         },

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sentinel import metrics
+from sentinel.alerts.model import KIND_TITLES
 from sentinel.api.admin import AdminRoutes
 from sentinel.api.body import MAX_FIELD, field_bool, field_list, field_str, json_body, optional_body
 from sentinel.api.caller_access import Caller, Need
@@ -682,11 +683,17 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
     async def filter_visible(
         self, token: str, caller: Caller, rows: list[dict[str, Any]], route: str
     ) -> list[dict[str, Any]]:
-        """Rows about accounts the caller may see: all for ``lockdown`` holders, else by ``analytics``,
-        each narrowed to those accounts (its ``accounts`` list and its ``events``)."""
+        """Rows about accounts the caller may see: all for ``lockdown`` holders and for callers
+        with ``analytics`` on every account (the organisation's view), else by ``analytics``, each narrowed to those accounts (its ``accounts`` list, its
+        ``events``, and words that could name the others; see ``_narrowed``)."""
         if await self.holds(token, "lockdown"):
             return rows
-        seen = await self.visible(token, caller, (a for r in rows for a in r.get("accounts", ())), route)
+        everyone = [a.id for a in self.deps.inventory()]
+        seen = await self.visible(
+            token, caller, [*everyone, *(a for r in rows for a in r.get("accounts", ()))], route
+        )
+        if everyone and seen.issuperset(everyone):  # entitled to every account: the organisation's view
+            return rows
         return [_narrowed(r, seen) for r in rows if seen.intersection(r.get("accounts", ()))]
 
 
@@ -698,10 +705,22 @@ def _capabilities(got: Mapping[Need, bool], account: str) -> list[str]:
 
 
 def _narrowed(row: dict[str, Any], seen: set[str]) -> dict[str, Any]:
-    """``row`` with only the accounts in ``seen`` (and only their events, for an incident)."""
-    out = {**row, "accounts": [a for a in row.get("accounts", ()) if a in seen]}
+    """``row`` with only the accounts in ``seen`` (and only their events, for an incident).
+
+    An alert's summary and an incident's title are free text that may name any of the row's
+    accounts: when some are left out, they are replaced by words naming only those shown."""
+    accounts = list(row.get("accounts", ()))
+    shown = [a for a in accounts if a in seen]
+    out = {**row, "accounts": shown}
     if "events" in row:
         out["events"] = [e for e in row["events"] if e.get("account") in seen]
+    if len(shown) < len(accounts):
+        about = ", ".join(shown)
+        if "summary" in row:
+            kind = str(row.get("kind") or "")
+            out["summary"] = f"{KIND_TITLES.get(kind, kind or 'Alert')} on {about}"
+        if "title" in row:
+            out["title"] = f"Incident on {about}"
     return out
 
 

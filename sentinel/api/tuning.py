@@ -1,8 +1,10 @@
 """Detection tuning through the API: what each rule fired on, and acknowledgements.
 
 - ``GET /v1/rules/stats?days=N``: per rule, mode (``enforce`` or ``observe``) and verdict,
-  how often it fired over the last days (the counts ``sentinel rules stats`` shows). The
-  counts are organisation-wide, so they need ``lockdown`` or ``tune`` on some account.
+  how often it fired over the last days (the counts ``sentinel rules stats`` shows): on the
+  accounts the caller holds ``tune`` on (``scope: accounts``, those ``accounts`` listed), or
+  organisation-wide for a ``lockdown`` holder or a caller with ``tune`` on every account
+  (``scope: organisation``); ``tune`` on no account and no ``lockdown`` is refused.
 - ``GET /v1/rules/acks?all=true``: acknowledgements of the accounts the caller holds
   ``tune`` or ``analytics`` on (every one with ``lockdown``).
 - ``POST /v1/rules/acks``: acknowledge ``rule`` on ``account`` for ``key`` for the next
@@ -97,8 +99,20 @@ class TuningRoutes:
             )
         if read is None:
             raise ApiError("not_configured", "rule statistics are not kept in this daemon")
-        counts: list[RuleCount] = read(time.time() - days * 86400)
-        return JSONResponse({"days": days, "rules": [c.to_dict() for c in counts]})
+        since = time.time() - days * 86400
+        if lockdown or tuned.issuperset(a.id for a in self.deps.inventory()):
+            counts: list[RuleCount] = read(since, None)
+            return JSONResponse(
+                {"days": days, "scope": "organisation", "rules": [c.to_dict() for c in counts]}
+            )
+        counts = read(since, tuned)
+        body = {
+            "days": days,
+            "scope": "accounts",
+            "accounts": sorted(tuned),
+            "rules": [c.to_dict() for c in counts],
+        }
+        return JSONResponse(body)
 
     async def acks(self: Host, request: Request) -> Response:
         token, _ = await self.caller(request)

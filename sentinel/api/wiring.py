@@ -268,5 +268,5 @@ def build_deps(app: App) -> Deps:
         tuning=Tuning(
             app.store, lambda: app.inventory, lambda: rules_in_force(app), changed=acks_changed(app)
         ),
-        rule_stats=lambda since: rulestats.read(app.store, since),
+        rule_stats=lambda since, accounts: rulestats.read(app.store, since, accounts),
     )

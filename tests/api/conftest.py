@@ -245,7 +245,7 @@ def build_deps(
         ),
         "credentials": lambda account: show(world.daemon, account),
         "tuning": Tuning(store, lambda: world.inventory, lambda: frozenset(r.id for r in engine.rules)),
-        "rule_stats": lambda since: rulestats.read(store, since),
+        "rule_stats": lambda since, accounts: rulestats.read(store, since, accounts),
     }
     kw.update(overrides)
     return Deps(**kw), engine, responder, events

@@ -42,8 +42,16 @@ async def test_rule_stats_show_enforced_and_observed_counts(harness: Harness) ->
     stats.flush(harness.store)
     got = await harness.client.get("/v1/rules/stats?days=7", headers=harness.auth("op-tuner"))
     assert got.status_code == 200
-    assert got.json() == {
+    assert got.json() == {  # tune on acct-a only: acct-a's counts only
         "days": 7,
+        "scope": "accounts",
+        "accounts": ["acct-a"],
+        "rules": [{"rule": "test.hold-marker", "mode": "enforce", "verdict": "hold", "count": 1}],
+    }
+    week = await harness.client.get("/v1/rules/stats?days=7", headers=harness.auth("op-lock"))
+    assert week.json() == {
+        "days": 7,
+        "scope": "organisation",
         "rules": [
             {"rule": "test.hold-marker", "mode": "enforce", "verdict": "hold", "count": 1},
             {"rule": "test.observe-marker", "mode": "observe", "verdict": "block", "count": 1},

@@ -5,6 +5,7 @@ is frozen, why, or by whom."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import httpx
 import pytest
 
 from sentinel.api.app import create_app
+from sentinel.engine.events import Decision, Finding
 from sentinel.response.store import ResponseStore
+from sentinel.rulestats import COMPONENT, MIGRATIONS, RuleStats
 from sentinel.store import Store
 from tests.api.conftest import World, build_deps
 
@@ -72,3 +75,82 @@ async def test_the_account_list_shows_states_only_of_accounts_the_caller_sees(
         forged = await c.get("/v1/accounts?caller=op-analyst", headers=world.auth("op-mod"))
         assert [a["id"] for a in forged.json()["accounts"]] == ["acct-a"]  # who asks is the token's
     store.close()
+
+
+ALERTS = [
+    {
+        "id": "both",
+        "kind": "freeze",
+        "status": "firing",
+        "severity": "critical",
+        "summary": "acct-a and acct-c frozen: worm sent from op-raj's laptop through acct-c",
+        "accounts": ["acct-a", "acct-c"],
+        "rule": "worm",
+    },
+    {
+        "id": "only-c",
+        "kind": "freeze",
+        "status": "firing",
+        "severity": "critical",
+        "summary": "acct-c frozen: secret-ish",
+        "accounts": ["acct-c"],
+        "rule": "",
+    },
+    {
+        "id": "org",
+        "kind": "vault_unreachable",
+        "status": "firing",
+        "severity": "critical",
+        "summary": "Vault unreachable",
+        "accounts": [],
+        "rule": "",
+    },
+]
+
+
+async def test_alert_summaries_name_only_the_accounts_the_caller_sees(world: World, tmp_path: Path) -> None:
+    """A person with ``analytics`` on acct-a lists alerts: one about acct-a and acct-c is shown
+    about acct-a alone, and its summary (free text naming acct-c) is not shown; a person with
+    ``analytics`` on every account, or ``lockdown``, sees the organisation's alerts as raised."""
+    store = Store(tmp_path / "state.sqlite3")
+    deps, *_ = build_deps(world, store, alerts=lambda limit: [dict(a) for a in ALERTS][:limit])
+    transport = httpx.ASGITransport(app=create_app(deps))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
+        mod = (await c.get("/v1/alerts", headers=world.auth("op-mod"))).json()["alerts"]
+        everything = [
+            (await c.get("/v1/alerts", headers=world.auth(p))).json()["alerts"]
+            for p in ("op-analyst", "op-lock")
+        ]
+    store.close()
+    assert [(a["id"], a["accounts"], a["rule"]) for a in mod] == [("both", ["acct-a"], "worm")]
+    assert "acct-c" not in str(mod) and "op-raj" not in str(mod) and "secret-ish" not in str(mod)
+    assert mod[0]["summary"] == "Account frozen on acct-a"
+    assert everything == [ALERTS, ALERTS]
+
+
+async def test_rule_stats_count_only_the_accounts_the_caller_may_tune(world: World, tmp_path: Path) -> None:
+    """A tuner of acct-a must not learn what fired on other accounts (how often a rule on
+    trial would have blocked acct-c's posts); ``lockdown`` keeps the organisation's counts."""
+    store = Store(tmp_path / "state.sqlite3")
+    stats = RuleStats()
+    hit = Finding("test.marker", "medium", "matched", 5.0)
+    now = time.time()
+    stats.note(Decision("e1", "acct-a", "gate", "hold", 5.0, "medium", (hit,)), now)
+    for n in range(3):
+        stats.note(Decision(f"c{n}", "acct-c", "gate", "hold", 5.0, "medium", (hit,)), now)
+    store.migrate(COMPONENT, MIGRATIONS)
+    stats.flush(store)
+    deps, *_ = build_deps(world, store)
+    transport = httpx.ASGITransport(app=create_app(deps))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
+        tuner = (await c.get("/v1/rules/stats", headers=world.auth("op-tuner"))).json()
+        lock = (await c.get("/v1/rules/stats", headers=world.auth("op-lock"))).json()
+        nobody = await c.get("/v1/rules/stats", headers=world.auth("op-analyst"))
+    store.close()
+    assert (tuner["scope"], tuner["accounts"], [r["count"] for r in tuner["rules"]]) == (
+        "accounts",
+        ["acct-a"],
+        [1],
+    )
+    assert (lock["scope"], [r["count"] for r in lock["rules"]]) == ("organisation", [4])
+    assert nobody.status_code == 403
