@@ -193,10 +193,11 @@ class ResponseService:
             app.raise_alert(
                 "freeze_unrecorded",
                 "critical",
-                f"The freeze policy in Vault denied {account}, which Sentinel holds as not frozen: its "
-                "owners were shut out with nobody told. The deny has been removed. Someone with "
-                "Sentinel's Vault token (or an administrator) wrote it: rotate the daemon token; "
-                f"to freeze {account}, use 'sentinel lockdown'.",
+                f"The freeze policy in Vault denied {account}, which Sentinel holds as not frozen, "
+                "for longer than an unfreeze takes to write: its owners were shut out with nobody "
+                "told. The deny has been removed. Unless an unfreeze of it just failed to reach "
+                "Vault, someone with Sentinel's Vault token (or an administrator) wrote it: rotate "
+                f"the daemon token; to freeze {account}, use 'sentinel lockdown'.",
                 accounts=[account],
                 dedup_key=key,
             )

@@ -84,6 +84,9 @@ async def test_an_evicted_sessions_token_is_revoked(desk: Desk) -> None:
             async with desk.client() as again:
                 await _sign_in(desk, again, mount, user, password)
         assert (await first.get("/console/")).headers["location"] == "/console/signin"
+        cookie = first.cookies.get("sentinel_console") or ""
+        api = await first.get("/v1/whoami", headers={"Cookie": f"sentinel_console={cookie}"})
+        assert api.status_code == 401  # the API never took a console cookie
     await wait_for(lambda: not _usable(desk.world, oldest.token), what="the evicted session's token revoked")
     assert len(_console(desk).sessions) == _console(desk).sessions.per_identity
 
