@@ -144,6 +144,20 @@ class AckUnknown(AckInvalid):
     """The request names an account or rule that does not exist (``field`` says which)."""
 
 
+class SelfAcknowledgement(SentinelError):
+    """The key names the caller: findings about a person are acknowledged by another person
+    (four eyes, like approving a held post), never by that person for themselves."""
+
+    exit_code = 6
+
+    def __init__(self, actor: str) -> None:
+        super().__init__(
+            f"{actor} cannot acknowledge findings about themselves (the key names them): "
+            "another person with 'tune' on the account must"
+        )
+        self.field = "key"
+
+
 def parse_until(value: str) -> float:
     """A date or date-time (UTC unless it names an offset) as epoch seconds; ``AckInvalid``
     naming ``until`` otherwise (the window is ``Tuning.check``'s)."""
@@ -182,12 +196,16 @@ class Tuning:
         rules: Callable[[], Container[str]],
         clock: Callable[[], float] = time.time,
         changed: Callable[[], object] | None = None,
+        alert: Callable[..., object] | None = None,
     ) -> None:
         self.acks = AckStore(store)
         self.inventory = inventory
         self.rules = rules
         self.clock = clock
         self.changed = changed
+        self.alert = alert
+        """``alert(**keywords)``: every acknowledgement added is told to the security team (a
+        silenced detection is what a thief of a tuner's token would want first)."""
 
     def check(self, rule: Any, account: Any, key: Any, until: float, reason: Any) -> AckRequest:
         """Every field checked, the first problem raised as ``AckInvalid`` naming its field
@@ -215,11 +233,31 @@ class Tuning:
         return AckRequest(rule, account, key.strip().lower(), until, reason.strip())
 
     def add(self, req: AckRequest, actor: str, audit: AuditSink) -> Ack:
-        """Store ``req`` as ``actor``'s and audit it (``rule.ack``); the caller has authorized it."""
+        """Store ``req`` as ``actor``'s, audit it (``rule.ack``) and raise an ``ack_added`` alert;
+        the caller has authorized it. ``SelfAcknowledgement`` when the key names ``actor``
+        (an author key is the identity a post was made by: exempting oneself is refused)."""
+        if req.key == actor.strip().lower():
+            raise SelfAcknowledgement(actor)
         got = self.acks.add(req.rule, req.account, req.key, req.until, req.reason, actor)
         audit(actor, "rule.ack", req.account, got.to_dict())
         if self.changed is not None:
             self.changed()
+        if self.alert is not None:
+            until = got.to_dict()["until"]
+            self.alert(
+                kind="ack_added",
+                severity="warning",
+                summary=f"{actor} acknowledged {got.rule} on {got.account} for {got.key} until {until}",
+                accounts=[got.account],
+                dedup_key=f"ack_added:{got.id}",
+                details={
+                    "ack": got.id,
+                    "rule": got.rule,
+                    "key": got.key,
+                    "until": until,
+                    "reason": got.reason,
+                },
+            )
         return got
 
     def active(self, ack_id: int) -> Ack | None:

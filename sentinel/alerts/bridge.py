@@ -99,8 +99,9 @@ def alert_from_kwargs(**kw: Any) -> tuple[Alert, bool]:
         dedup_key=str(kw.pop("dedup_key", "") or incident_key(kind, accounts, incident)),
     )
     details.update({str(k): str(v) for k, v in kw.items() if v not in (None, "", [], {}, ())})
+    alert = dataclasses.replace(alert, details=details)
     next_steps = default_next_steps(alert) + tuple(f"# to do by hand: {t}" for t in todo)
-    return dataclasses.replace(alert, details=details, next_steps=next_steps), resolved
+    return dataclasses.replace(alert, next_steps=next_steps), resolved
 
 
 def outbox_sink(config: Any, store: Store) -> Callable[..., None]:

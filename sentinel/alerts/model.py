@@ -35,6 +35,7 @@ KINDS = (
     "platform_error",
     "unfreeze",
     "freeze_unrecorded",
+    "ack_added",
     "test",
 )
 """Kinds Sentinel raises; other strings are accepted too (a component may add its own)."""
@@ -54,6 +55,7 @@ KIND_TITLES: Mapping[str, str] = {
     "platform_error": "Platform error",
     "unfreeze": "Account unfrozen",
     "freeze_unrecorded": "Account denied in Vault without a freeze",
+    "ack_added": "Detection acknowledged (a rule silenced)",
     "test": "Test alert",
 }
 
@@ -234,4 +236,8 @@ def default_next_steps(alert: Alert) -> tuple[str, ...]:
         out.append("sentinel rules validate")
     elif alert.kind == "vault_unreachable":
         out.append("sentinel vault check")
+    elif alert.kind == "ack_added":
+        out.append("sentinel rules acks")
+        if alert.details.get("ack"):
+            out.append(f"sentinel rules unack {_quote(alert.details['ack'])}")
     return tuple(out)

@@ -24,6 +24,10 @@ CODES: dict[str, tuple[int, str]] = {
         403,
         "The approver sent the held post or is its asserted author; another person must approve it",
     ),
+    "self_acknowledgement": (
+        403,
+        "The acknowledgement's key names the caller; another person must acknowledge findings about them",
+    ),
     "step_up_failed": (403, "The TOTP code is missing, wrong or already used"),
     "invalid_signature": (403, "A webhook delivery or handshake is not signed with the platform's secret"),
     "post_blocked": (403, "The gate blocked the post; nothing was published"),

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sentinel.acks import MAX_AHEAD, AckInvalid, AckUnknown, Tuning
+from sentinel.acks import MAX_AHEAD, AckInvalid, AckUnknown, SelfAcknowledgement, Tuning
 from sentinel.api.body import json_body
 from sentinel.api.caller_access import Need
 from sentinel.api.deps import Host
@@ -136,7 +136,10 @@ class TuningRoutes:
         except AckInvalid as e:
             raise ApiError("invalid_request", e.message, field=e.field) from None
         caller = await self.require(token, "tune", req.account, "ack_create")
-        got = tuning.add(req, caller.actor, self.audit)
+        try:
+            got = tuning.add(req, caller.actor, self.audit)
+        except SelfAcknowledgement as e:
+            raise ApiError("self_acknowledgement", e.message, field=e.field) from None
         return JSONResponse(got.to_dict(), status_code=201)
 
     async def ack_revoke(self: Host, request: Request) -> Response:

@@ -266,7 +266,11 @@ def build_deps(app: App) -> Deps:
         login=VaultLogin(lambda: app.vault),
         metrics=app.metrics,
         tuning=Tuning(
-            app.store, lambda: app.inventory, lambda: rules_in_force(app), changed=acks_changed(app)
+            app.store,
+            lambda: app.inventory,
+            lambda: rules_in_force(app),
+            changed=acks_changed(app),
+            alert=app.raise_alert,
         ),
         rule_stats=lambda since, accounts: rulestats.read(app.store, since, accounts),
     )

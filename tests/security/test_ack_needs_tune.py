@@ -88,11 +88,19 @@ async def test_ack_needs_tune_on_the_account_is_audited_and_the_daemon_applies_i
     ]
     assert main(deployment.cli(*elsewhere, "--reason", "not my account")) == 6  # outside ana's reach
     assert main(deployment.cli(*ack, "--until", "2020-01-01", "--reason", "x")) == 2  # in the past
+    ana = f"op-ana-{deployment.settings.policy_prefix}"
+    # her own posts exempted from the rule that watches authors: refused, whatever the spelling
+    mine = ["rules", "ack", "source.new-ip", "example-brand-x", ana.upper(), "--until", until]
+    assert main(deployment.cli(*mine, "--reason", "I travel a lot")) == 6
+    assert "cannot acknowledge findings about themselves" in capsys.readouterr().err
     assert main(deployment.cli(*ack, "--reason", "the fest microsite, ticket FEST-12")) == 0
     capsys.readouterr()
     assert main(deployment.cli("--json", "rules", "acks")) == 0
     [listed] = json.loads(capsys.readouterr().out)["acks"]
-    ana = f"op-ana-{deployment.settings.policy_prefix}"
+    with Store(db) as store:  # the security team is told, once, by the daemon's alert outbox
+        told = [json.loads(r["body"]) for r in store.query("SELECT body FROM alerts")]
+    assert [(a["kind"], a["accounts"]) for a in told] == [("ack_added", ["example-brand-x"])]
+    assert f"sentinel rules unack {listed['id']}" in told[0]["next_steps"]
     assert listed["by"] == ana and listed["key"] == "nw-fest.xyz" and listed["until"].startswith(until)
     assert guard.sync_acks() == 1  # what the daemon's loop does every half second
     after = guard.check({**POST, "id": "o2", "post_id": "p2"})
@@ -197,3 +205,29 @@ async def test_a_publisher_without_tune_gets_no_scoring_oracle(
     assert harness.deps.held.list(None, "acct-a", 10) == []
     allowed = await harness.client.post("/v1/check", json=body, headers=harness.auth("op-trial"))
     assert allowed.status_code == 200 and allowed.json()["verdict"] == "hold"
+
+
+async def test_nobody_acknowledges_findings_about_themselves_and_every_ack_is_told(harness: Harness) -> None:
+    """Attack: a tuner (or a thief of their token) exempts their own posts from a rule, the key
+    being their own identity in any spelling. Refused (403 ``self_acknowledgement``), nothing
+    stored, audited or alerted; an acknowledgement about someone else goes through and raises
+    an ``ack_added`` alert naming who silenced what."""
+    c = harness.client
+    seen: list[str] = []
+    harness.deps.audit = lambda actor, action, target, details: seen.append(action)
+    tuning = harness.deps.tuning
+    assert tuning is not None
+    told: list[dict[str, object]] = []
+    tuning.alert = lambda **kw: told.append(kw)
+    for key in ("op-tuner", "OP-Tuner", " op-tuner "):
+        r = await c.post("/v1/rules/acks", json={**ACK, "key": key}, headers=harness.auth("op-tuner"))
+        assert r.status_code == 403, key
+        assert r.json()["error"]["code"] == "self_acknowledgement" and r.json()["error"]["field"] == "key"
+    assert tuning.list(active_only=False) == [] and seen == [] and told == []
+    ok = await c.post("/v1/rules/acks", json={**ACK, "key": "op-editor"}, headers=harness.auth("op-tuner"))
+    assert ok.status_code == 201 and seen == ["rule.ack"]
+    [alert] = told
+    assert alert["kind"] == "ack_added" and alert["accounts"] == ["acct-a"]
+    assert str(alert["summary"]).startswith(
+        "op-tuner acknowledged test.hold-marker on acct-a for op-editor until "
+    )
