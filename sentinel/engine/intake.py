@@ -218,61 +218,99 @@ class Intake:
         self._decided[req.id] = None
         if len(self._decided) > _DECIDED_CAP:
             del self._decided[next(iter(self._decided))]
-        g, p = self.settings, self.engine.settings.policy
-        account = req.account
-        key = req.identity
+        account, key = req.account, req.identity
         if self.is_self(req) or not key:
             return Judgement(req.id, account, "vault", "ok", 0.0, "info", identity=key)
+        ident = self._identity(req, key)
+        inventoried = account is not None and self.engine.inventory.get(account) is not None
+        frozen = self._active_freeze(account, req.ts) if inventoried and account else None
+        ctx = VaultContext(req, ident, self.settings, self.engine.settings, self.is_admin(req), frozen)
+        findings: list[Finding] = []
+        _run(ctx, self.engine.rules.vault, findings)
+        p = self.engine.settings.policy
+        score = scoring.combine(findings, p.group_damping)
+        if ident.contained is not None:
+            contain, freezes = None, self._contained(req, ident, findings, inventoried)
+        elif scoring.should_freeze(score, p):
+            contain, freezes = self._contain(req, key, ident, findings, score)
+        else:
+            contain, freezes = None, []
+        self._remember(req, ident, ctx, scoring.suspicious(score, p))
+        return self._judgement(req.id, account, "vault", findings, score, freezes, contain, key)
+
+    def _identity(self, req: VaultRequest, key: str) -> IdentityState:
+        """The identity's state, its windows trimmed to ``req``'s time; a containment episode
+        long past is over (the identity was disabled, or re-enabled by a person)."""
+        g = self.settings
         ident = self.identities.get(key)
         if ident is None:
             ident = self.identities[key] = IdentityState(display_name=req.display_name, first_ts=req.ts)
         ident.trim(req.ts, g.contain_lookback)
         if ident.contained is not None and req.ts - ident.contained > g.contain_lookback:
-            ident.contained = None  # the episode is over: disabled, or re-enabled by a person
-        inventoried = account is not None and self.engine.inventory.get(account) is not None
-        frozen = self._active_freeze(account, req.ts) if inventoried and account else None
-        ctx = VaultContext(req, ident, g, self.engine.settings, self.is_admin(req), frozen)
-        findings: list[Finding] = []
-        _run(ctx, self.engine.rules.vault, findings)
-        score = scoring.combine(findings, p.group_damping)
-        who = req.display_name or key
-        contain = None
-        freezes: list[Freeze] = []
-        until = req.ts + p.freeze_duration if p.freeze_duration > 0 else None
-        if ident.contained is not None:
-            findings.append(
-                Finding(
-                    CONTAINED_RULE,
-                    "critical",
-                    f"identity {who} contained since {format_ts(ident.contained)}",
-                    0.0,
-                )
+            ident.contained = None
+        return ident
+
+    def _until(self, ts: float) -> float | None:
+        p = self.engine.settings.policy
+        return ts + p.freeze_duration if p.freeze_duration > 0 else None
+
+    def _contained(
+        self, req: VaultRequest, ident: IdentityState, findings: list[Finding], inventoried: bool
+    ) -> list[Freeze]:
+        """A request of an identity already contained: said so, and a credential it reads in the
+        episode freezes that account (``contain_freezes = "read"``)."""
+        g, who = self.settings, req.display_name or req.identity
+        assert ident.contained is not None
+        findings.append(
+            Finding(
+                CONTAINED_RULE,
+                "critical",
+                f"identity {who} contained since {format_ts(ident.contained)}",
+                0.0,
             )
-            recent = req.ts - ident.contained <= g.contain_lookback
-            if recent and req.credential_read and inventoried and account and g.contain_freezes == "read":
-                freezes += self._freeze(
-                    account, req.ts, f"credentials read by contained identity {who}", req.id, until
-                )
-        elif scoring.should_freeze(score, p):
-            ident.contained = req.ts
-            reason = scoring.freeze_reason(findings, score)
-            read = ident.distinct_since(req.ts - g.contain_lookback)
-            if req.credential_read and account:
-                read.add(account)
-            contain = Contain(key, req.display_name, req.ts, req.id, reason, tuple(sorted(read)))
-            if g.contain_freezes == "read":
-                for acc in sorted(read):
-                    if self.engine.inventory.get(acc) is not None:
-                        freezes += self._freeze(
-                            acc, req.ts, f"credentials read by contained identity {who}", req.id, until
-                        )
+        )
+        recent = req.ts - ident.contained <= g.contain_lookback
+        account = req.account
+        if recent and req.credential_read and inventoried and account and g.contain_freezes == "read":
+            reason = f"credentials read by contained identity {who}"
+            return self._freeze(account, req.ts, reason, req.id, self._until(req.ts))
+        return []
+
+    def _contain(
+        self, req: VaultRequest, key: str, ident: IdentityState, findings: list[Finding], score: float
+    ) -> tuple[Contain, list[Freeze]]:
+        """Contain the identity now; with ``contain_freezes = "read"`` every inventoried account
+        whose credentials it read in the lookback (this one included) is frozen."""
+        g, who = self.settings, req.display_name or key
+        ident.contained = req.ts
+        read = ident.distinct_since(req.ts - g.contain_lookback)
+        if req.credential_read and req.account:
+            read.add(req.account)
+        reason = scoring.freeze_reason(findings, score)
+        contain = Contain(key, req.display_name, req.ts, req.id, reason, tuple(sorted(read)))
+        freezes: list[Freeze] = []
+        if g.contain_freezes == "read":
+            for acc in sorted(read):
+                if self.engine.inventory.get(acc) is not None:
+                    freezes += self._freeze(
+                        acc,
+                        req.ts,
+                        f"credentials read by contained identity {who}",
+                        req.id,
+                        self._until(req.ts),
+                    )
+        return contain, freezes
+
+    def _remember(self, req: VaultRequest, ident: IdentityState, ctx: VaultContext, suspicious: bool) -> None:
+        """What the request leaves in the identity's windows; an unsuspicious credential read of
+        an identity not contained is learned into its habits."""
+        account = req.account
         if req.credential_read and account:
             ident.reads.append((req.ts, account))
         if req.denied:
             ident.denied.append(req.ts)
-        if req.credential_read and account and ident.contained is None and not scoring.suspicious(score, p):
+        if req.credential_read and account and ident.contained is None and not suspicious:
             ident.learn_read(req.ts, ctx.hour, req.remote_address, account, self._peak_windows())
-        return self._judgement(req.id, account, "vault", findings, score, freezes, contain, key)
 
     # -- account events --------------------------------------------------------------------
     def account_event(self, ev: AccountEvent) -> Judgement:
