@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from sentinel.durations import parse_duration
 from sentinel.engine.context import Context
@@ -48,50 +48,93 @@ class Param:
 
     def compile(self, value: Any) -> Any:
         """Check and convert a value from a rule file; ``ValueError`` says what is allowed."""
-        k = self.kind
-        if k == "bool":
-            if not isinstance(value, bool):
-                raise ValueError(f"expected true or false, got {value!r}")
-            return value
-        if k == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"expected a whole number, got {value!r}")
-            if value < 0:
-                raise ValueError("must not be negative")
-            return value
-        if k == "float":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"expected a number, got {value!r}")
-            return float(value)
-        if k == "str":
-            if not isinstance(value, str):
-                raise ValueError(f"expected a string, got {value!r}")
-            return value
-        if k == "choice":
-            if value not in self.choices:
-                raise ValueError(f"expected one of {', '.join(self.choices)}, got {value!r}")
-            return value
-        if k in ("duration", "window"):
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise ValueError(f"expected a duration such as 30m, got {value!r}")
-            seconds = parse_duration(value)
-            if k == "window" and int(seconds) not in WINDOWS:
-                allowed = ", ".join(f"{w // 60}m" for w in WINDOWS)
-                raise ValueError(f"rate windows are {allowed}, got {value!r}")
-            return int(seconds) if k == "window" else seconds
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ValueError("expected a list of non-empty strings")
-        if k == "str_list":
-            return tuple(value)
-        if k == "domain_list":
-            return frozenset(v.strip().lower().strip(".") for v in value)
-        compiled = []
-        for i, v in enumerate(value):
-            try:
-                compiled.append(re.compile(v, re.IGNORECASE))
-            except re.error as e:
-                raise ValueError(f"item {i}: invalid regular expression {v!r}: {e}") from None
-        return tuple(compiled)
+        return _CONVERTERS[self.kind](self, value)
+
+
+def _bool(_: Param, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _int(_: Param, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _float(_: Param, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _str(_: Param, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _choice(p: Param, value: Any) -> Any:
+    if value not in p.choices:
+        raise ValueError(f"expected one of {', '.join(p.choices)}, got {value!r}")
+    return value
+
+
+def _duration(_: Param, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected a duration such as 30m, got {value!r}")
+    return parse_duration(value)
+
+
+def _window(p: Param, value: Any) -> int:
+    seconds = int(_duration(p, value))
+    if seconds not in WINDOWS:
+        allowed = ", ".join(f"{w // 60}m" for w in WINDOWS)
+        raise ValueError(f"rate windows are {allowed}, got {value!r}")
+    return seconds
+
+
+def _strings(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("expected a list of non-empty strings")
+    return value
+
+
+def _str_list(_: Param, value: Any) -> tuple[str, ...]:
+    return tuple(_strings(value))
+
+
+def _domain_list(_: Param, value: Any) -> frozenset[str]:
+    return frozenset(v.strip().lower().strip(".") for v in _strings(value))
+
+
+def _regex_list(_: Param, value: Any) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for i, v in enumerate(_strings(value)):
+        try:
+            compiled.append(re.compile(v, re.IGNORECASE))
+        except re.error as e:
+            raise ValueError(f"item {i}: invalid regular expression {v!r}: {e}") from None
+    return tuple(compiled)
+
+
+_CONVERTERS: dict[str, Callable[[Param, Any], Any]] = {
+    "bool": _bool,
+    "int": _int,
+    "float": _float,
+    "str": _str,
+    "choice": _choice,
+    "duration": _duration,
+    "window": _window,
+    "str_list": _str_list,
+    "domain_list": _domain_list,
+    "regex_list": _regex_list,
+}
+"""One converter per ``Kind``: a rule file's value checked and converted."""
+assert set(_CONVERTERS) == set(get_args(Kind)), "a parameter kind without a converter"
 
 
 @dataclass(frozen=True)
