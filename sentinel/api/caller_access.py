@@ -93,6 +93,8 @@ class _Entry:
     expires: float
     grants: dict[str, bool] = field(default_factory=dict)
     renew_at: float = 0.0
+    token_expires: float = math.inf
+    """When the token itself ends, as Vault said (``inf``: a token without a TTL)."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,10 @@ class Authorizer:
             raise ApiError("invalid_token", "the token has expired")
         lifetime = self.cache_seconds if info.ttl <= 0 else min(self.cache_seconds, float(info.ttl))
         now = self.clock()
-        return _Entry(caller, now + lifetime, renew_at=now + lifetime * (1 - REFRESH_AHEAD))
+        ends = math.inf if info.ttl <= 0 else now + info.ttl
+        return _Entry(
+            caller, now + lifetime, renew_at=now + lifetime * (1 - REFRESH_AHEAD), token_expires=ends
+        )
 
     def _renew(self, token: str, key: str, entry: _Entry) -> None:
         """Renew a cache entry in use before it expires, without making the request wait."""
@@ -225,7 +230,7 @@ class Authorizer:
 
     def _store(self, key: str, entry: _Entry) -> None:
         if self.grace is not None:
-            self.grace.remember(key, entry.caller, entry.grants)
+            self.grace.remember(key, entry.caller, entry.grants, entry.token_expires)
         if len(self._cache) >= self.max_entries:
             now = self.clock()
             for k in [k for k, e in self._cache.items() if e.expires <= now]:
@@ -287,7 +292,8 @@ class Authorizer:
         for p, caps in answer.items():
             entry.grants[p] = granted(caps)
         if self.grace is not None:
-            self.grace.remember(_key(token), entry.caller, {p: entry.grants[p] for p in answer})
+            grants = {p: entry.grants[p] for p in answer}
+            self.grace.remember(_key(token), entry.caller, grants, entry.token_expires)
 
     async def require(self, token: str, need: Need, route: str = "") -> Caller:
         """The caller, if the token holds ``need``; else ``ApiError`` 403 naming the capability."""

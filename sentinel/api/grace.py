@@ -8,7 +8,9 @@ is decided from that memory if every path it needs was answered less than ``[api
 authz_grace`` ago; such a decision is marked (``GraceCaller``: the answer, the log and
 the audit say so). A token Vault never answered for is refused as before
 (``vault_unavailable``), and past the grace the answer is ``authz_grace_expired``: fail
-closed. ``authz_grace = 0`` fails closed at once. A token Vault refuses is forgotten.
+closed. ``authz_grace = 0`` fails closed at once. A token Vault refuses is forgotten, and so
+one past the end of life Vault last gave it is refused (``invalid_token``: nobody can have
+renewed it while Vault was away).
 
 Every decision in grace is in the answer and the audit trail; the log has one
 ``authz.grace_decision`` warning per token per ``LOG_EVERY`` seconds (the first decision at
@@ -24,6 +26,7 @@ nothing else of it changes.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +66,9 @@ def in_grace(caller: Caller) -> float | None:
 class _Seen:
     caller: Caller
     confirmed: float
+    token_expires: float = math.inf
+    """When Vault said the token ends: no renewal can happen while Vault is away, so no
+    decision in grace is taken past it."""
     grants: dict[str, tuple[bool, float]] = field(default_factory=dict)
     logged: dict[str, float] = field(default_factory=dict)
     """When the last line of each event (``authz.grace_decision``, ``authz.grace_expired``)
@@ -89,14 +95,16 @@ class AuthzGrace:
         """Known unusable: decide at once (from memory, or refuse) instead of waiting on Vault."""
         return self.vault_down()
 
-    def remember(self, key: str, caller: Caller, grants: Mapping[str, bool]) -> None:
+    def remember(
+        self, key: str, caller: Caller, grants: Mapping[str, bool], token_expires: float = math.inf
+    ) -> None:
         now = self.clock()
         seen = self._seen.get(key)
         if seen is None:
             if len(self._seen) >= self.max_entries:
                 del self._seen[next(iter(self._seen))]
             seen = self._seen[key] = _Seen(caller, now)
-        seen.caller, seen.confirmed = caller, now
+        seen.caller, seen.confirmed, seen.token_expires = caller, now, token_expires
         if seen.logged:
             log.info("authz.grace_ended", actor=caller.actor, accessor=caller.accessor, **seen.unlogged)
             seen.logged, seen.unlogged = {}, {}
@@ -111,8 +119,13 @@ class AuthzGrace:
         if self.seconds <= 0 or seen is None or unknown:
             metrics.AUTHZ_GRACE.labels(result="unknown").inc()
             raise error  # never admitted on a guess: Vault has not answered this before
+        now = self.clock()
+        if now >= seen.token_expires:  # refused the same way each time, never admitted again
+            metrics.AUTHZ_GRACE.labels(result="token_expired").inc()
+            self._count(seen, "refused", "authz.grace_token_expired")
+            raise ApiError("invalid_token", "the token has expired (at the end Vault last gave it)")
         oldest = min([seen.confirmed, *(seen.grants[p][1] for p in paths)])
-        age = self.clock() - oldest
+        age = now - oldest
         if age > self.seconds:
             metrics.AUTHZ_GRACE.labels(result="expired").inc()
             self._count(seen, "refused", "authz.grace_expired", age=round(age, 1), grace=self.seconds)

@@ -6,6 +6,7 @@ import pytest
 
 from sentinel.api.caller_access import Need
 from sentinel.api.errors import ApiError
+from sentinel.api.grace import in_grace
 from tests.api.grace_world import CACHE, GRACE, World, world
 
 __all__ = ["world"]
@@ -54,3 +55,18 @@ async def test_unfreeze_is_never_granted_from_memory(world: World) -> None:
     world.proxy.down()
     world.tick(CACHE + 1)
     assert await refused(world, token, Need("unfreeze")) == "vault_unavailable"
+
+
+async def test_a_token_past_the_expiry_vault_gave_it_is_not_admitted_in_grace(world: World) -> None:
+    # a stolen short-lived token (a CI job's, a login's) expiring during the outage: Vault said
+    # when it ends, and no renewal can have happened since, so the grace must not outlive it
+    token, _ = world.admin.create_token([f"{world.prefix}-pub"], ttl="60s")
+    await world.authz.require(token, world.publish(), "check")
+    world.proxy.down()
+    world.tick(CACHE + 1)
+    assert in_grace(await world.authz.require(token, world.publish(), "check")) is not None
+    world.tick(60)  # past the token's own end, well within authz_grace
+    assert await refused(world, token, world.publish()) == "invalid_token"
+    with pytest.raises(ApiError) as e:
+        await world.authz.authenticate(token)
+    assert e.value.code == "invalid_token"
