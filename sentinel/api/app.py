@@ -69,7 +69,7 @@ def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES, secure_cookies:
         return Response(spec, media_type="application/json")
 
     routes = [
-        Route(path, endpoint(name, getattr(api, handler)), methods=[method])
+        Route(path, endpoint(name, getattr(api, handler), api.audit), methods=[method])
         for method, path, handler, name in ROUTES
     ]
     routes.append(Route("/openapi.json", openapi, methods=["GET"]))

@@ -20,16 +20,26 @@ refused since the last line), and ``authz.grace_ended`` with the counts not yet 
 once Vault answers for that token again.
 
 The ``Authorizer`` calls ``remember`` whenever Vault answers and ``recall`` when it cannot;
-nothing else of it changes.
+nothing else of it changes. Every API request runs inside ``request_grace()`` (the
+``endpoint`` wrapper): the decisions taken in grace for it are collected there, and
+``mark_response`` / ``mark_audit`` make any route's answer (``authz`` in a JSON body and the
+``Sentinel-Authz-Grace`` header, refusals included) and audit entries say so. A request
+decided in grace that wrote no audit entry of its own gets one, ``api.request_in_grace``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.responses import Response
 
 from sentinel import metrics
 from sentinel.api.caller_access import Caller
@@ -42,6 +52,79 @@ LOG_EVERY = 60.0
 """Seconds between two ``authz.grace_decision`` lines for one token (the rest are counted)."""
 NEVER = ("/unfreeze",)
 """Capabilities never granted from memory: unfreezing always needs Vault."""
+HEADER = "Sentinel-Authz-Grace"
+"""Set on every answer decided in grace: seconds since Vault last answered for the token."""
+
+
+@dataclass
+class RequestGrace:
+    """The decisions taken in grace for one API request."""
+
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    audited: bool = False
+    """An audit entry of the request's own was marked (no ``api.request_in_grace`` needed)."""
+
+    @property
+    def mark(self) -> dict[str, Any]:
+        age = max(d["vault_answered_seconds_ago"] for d in self.decisions)
+        return {"grace": True, "vault_answered_seconds_ago": age}
+
+
+_REQUEST: ContextVar[RequestGrace | None] = ContextVar("sentinel_request_grace", default=None)
+
+
+@contextmanager
+def request_grace() -> Iterator[RequestGrace]:
+    """Collect the grace decisions taken while one request is handled."""
+    state = RequestGrace()
+    reset = _REQUEST.set(state)
+    try:
+        yield state
+    finally:
+        _REQUEST.reset(reset)
+
+
+def _note(caller: Caller, age: float, paths: Sequence[str], granted: Sequence[bool]) -> None:
+    state = _REQUEST.get()
+    if state is not None:
+        state.decisions.append(
+            {
+                "actor": caller.actor,
+                "paths": list(paths),
+                "granted": list(granted),
+                "vault_answered_seconds_ago": round(age, 1),
+            }
+        )
+
+
+def mark_audit(details: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``details`` of an audit entry, with ``authz`` when its request was decided in grace."""
+    state = _REQUEST.get()
+    if state is None or not state.decisions:
+        return details
+    state.audited = True
+    return {**details, "authz": state.mark}
+
+
+def mark_response(state: RequestGrace, response: Response) -> Response:
+    """The answer to a request decided in grace, saying so (header; ``authz`` in a JSON object)."""
+    mark = state.mark
+    if response.media_type == "application/json":
+        try:
+            body = json.loads(bytes(response.body))
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and "authz" not in body:
+            response.body = response.render({**body, "authz": mark})
+            response.headers["content-length"] = str(len(response.body))
+    response.headers[HEADER] = str(mark["vault_answered_seconds_ago"])
+    return response
+
+
+def request_audit(state: RequestGrace, route: str, status: int) -> tuple[str, str, str, dict[str, Any]]:
+    """The ``api.request_in_grace`` entry of a request that wrote none of its own."""
+    details = {"status": status, "decisions": state.decisions, "authz": state.mark}
+    return state.decisions[0]["actor"], "api.request_in_grace", route, details
 
 
 @dataclass(frozen=True)
@@ -138,6 +221,7 @@ class AuthzGrace:
 
     def caller(self, key: str, error: ApiError) -> Caller:
         seen, age = self._admit(key, (), error)
+        _note(seen.caller, age, (), ())
         return grace_caller(seen.caller, age)
 
     def recall(self, key: str, paths: Sequence[str], error: ApiError) -> tuple[Caller, list[bool]]:
@@ -155,6 +239,7 @@ class AuthzGrace:
             age=round(age, 1),
             reason=error.message,
         )
+        _note(seen.caller, age, paths, got)
         return grace_caller(seen.caller, age), got
 
     def _count(self, seen: _Seen, counted: str, event: str, **fields: object) -> None:

@@ -26,9 +26,9 @@ from sentinel.alerts.model import KIND_TITLES
 from sentinel.api.admin import AdminRoutes
 from sentinel.api.body import MAX_FIELD, field_bool, field_list, field_str, json_body, optional_body
 from sentinel.api.caller_access import Caller, Need
-from sentinel.api.deps import Deps
+from sentinel.api.deps import AuditSink, Deps
 from sentinel.api.errors import ApiError
-from sentinel.api.grace import in_grace
+from sentinel.api.grace import in_grace, mark_audit, mark_response, request_audit, request_grace
 from sentinel.api.held import STATUSES, HeldPost
 from sentinel.api.hooks import HookRoutes
 from sentinel.api.moderation import ModerationRoutes, offered
@@ -53,33 +53,42 @@ MAX_TEXT = 100_000
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def endpoint(route: str, fn: Handler) -> Handler:
-    """Wrap a handler: one JSON error shape, request metrics, no stack trace to the caller."""
+def endpoint(route: str, fn: Handler, audit: AuditSink | None = None) -> Handler:
+    """Wrap a handler: one JSON error shape, request metrics, no stack trace to the caller, and
+    a request decided on Vault's remembered answers marked so in its answer and the audit
+    trail (``sentinel.api.grace``), whatever the route and the outcome."""
 
     seconds = metrics.API_SECONDS.labels(route=route)
 
     async def handle(request: Request) -> Response:
         t0 = time.perf_counter()
-        try:
-            response = await fn(request)
-        except ApiError as e:
-            response = e.response(
-                {"WWW-Authenticate": 'Bearer realm="sentinel"'} if e.status == 401 else None
-            )
-        except VaultUnavailable as e:
-            response = ApiError("vault_unavailable", e.message).response()
-        except PlatformNotSupported as e:
-            response = ApiError("not_supported", e.message).response()
-        except PlatformError as e:
-            response = ApiError("platform_error", e.message).response()
-        except Exception as e:
-            log.error("api.internal_error", route=route, error=str(e), exc_info=True)
-            response = ApiError("internal_error", "internal error; see the daemon log").response()
+        with request_grace() as grace:
+            response = await _answer(route, fn, request)
+        if grace.decisions:
+            response = mark_response(grace, response)
+            if not grace.audited and audit is not None:
+                audit(*request_audit(grace, route, response.status_code))
         metrics.API_REQUESTS.labels(route=route, status=response.status_code).inc()
         seconds.observe(time.perf_counter() - t0)
         return response
 
     return handle
+
+
+async def _answer(route: str, fn: Handler, request: Request) -> Response:
+    try:
+        return await fn(request)
+    except ApiError as e:
+        return e.response({"WWW-Authenticate": 'Bearer realm="sentinel"'} if e.status == 401 else None)
+    except VaultUnavailable as e:
+        return ApiError("vault_unavailable", e.message).response()
+    except PlatformNotSupported as e:
+        return ApiError("not_supported", e.message).response()
+    except PlatformError as e:
+        return ApiError("platform_error", e.message).response()
+    except Exception as e:
+        log.error("api.internal_error", route=route, error=str(e), exc_info=True)
+        return ApiError("internal_error", "internal error; see the daemon log").response()
 
 
 def bearer(request: Request) -> str:
@@ -191,7 +200,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
         if self.deps.audit is None:
             return
         try:
-            self.deps.audit(actor, action, target, details)
+            self.deps.audit(actor, action, target, mark_audit(details))
         except SentinelError as e:
             log.error("api.audit_failed", action=action, error=e.message)
 
@@ -296,8 +305,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
         if explained is not None:
             out["explain"] = explained[1]
         age = in_grace(allowed_as)
-        if age is not None:  # Vault could not be asked: decided on its last answer (sentinel.api.grace)
-            out["authz"] = {"grace": True, "vault_answered_seconds_ago": round(age, 1)}
+        if age is not None:  # Vault could not be asked: decided on its last answer (endpoint marks it)
             self.audit(
                 allowed_as.actor,
                 "gate.check_in_grace",
