@@ -16,7 +16,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sentinel import metrics
@@ -31,7 +31,7 @@ from sentinel.engine.rule_reload import RuleWatcher
 from sentinel.engine.rules import RuleSet
 from sentinel.engine.similarity import text_key
 from sentinel.engine.takeover_settings import TakeoverSettings
-from sentinel.errors import SentinelError
+from sentinel.errors import SentinelError, StoreError
 from sentinel.identity import is_authenticated_name
 from sentinel.inventory import Inventory
 from sentinel.logs import get_logger
@@ -96,6 +96,8 @@ class Guard:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._persist: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._unrecorded: list[tuple[list[str], str, dict[str, Any]]] = []
+        """Automatic freezes the store could not record: (accounts, reason, the lock's arguments)."""
         self.checked: dict[str, int] = {}
         self.rules_loaded = False
         self._local: set[str] = set()
@@ -344,11 +346,10 @@ class Guard:
         top = max(decision.findings, key=lambda f: f.score)
         what = f"{top.rule.rsplit('.', 1)[-1].replace('-', ' ')} post on {event.account}"
         self._run(
-            responder.lock(
+            self._lock(
+                responder,
                 [event.account],
                 reason,
-                "sentinel",
-                automatic=True,
                 evidence=evidence,
                 findings=findings,
                 what=what,
@@ -415,7 +416,7 @@ class Guard:
             app.raise_alert("blast_radius", "critical", summary, **alert)
         for a in reach:
             self.block(a, reason)
-        await responder.lock(reach, reason, "sentinel", automatic=True, operator=operator)
+        await self._lock(responder, reach, reason, operator=operator)
 
     # -- account events and Vault audit entries -------------------------------------------------------
     def takeover(self, raw: Mapping[str, Any]) -> list[Judgement]:
@@ -508,7 +509,7 @@ class Guard:
             )
             return
         findings = [{**f.record(), "account": j.account, "event": j.event} for f in j.findings]
-        self._run(responder.lock(accounts, reason, "sentinel", automatic=True, findings=findings))
+        self._run(self._lock(responder, accounts, reason, findings=findings))
 
     def expire_pending(self, now: float) -> list[Judgement]:
         """Decide the audit request entries whose response has not come (a quiet log never
@@ -536,6 +537,28 @@ class Guard:
             except SentinelError as e:
                 todo.append(f"disable Vault entity {c.identity} by hand: {e.message}")
         self.app.raise_alert("contain", "critical", summary, accounts=list(c.accounts), todo=todo)
+
+    async def _lock(self, responder: Any, accounts: Sequence[str], reason: str, **how: Any) -> None:
+        """The responder's automatic freeze of ``accounts``. One the store cannot record (a full
+        disk, a database another process locked) is tried again once the store can be written
+        (``retry_unrecorded``): until then the gate blocks the accounts from memory, and a
+        freeze left unrecorded would be lost with its steps (revoke, rotate, lock) at a restart."""
+        try:
+            await responder.lock(accounts, reason, "sentinel", automatic=True, **how)
+        except StoreError as e:
+            log.error("guard.freeze_unrecorded", accounts=list(accounts), error=e.message)
+            self._unrecorded.append((list(accounts), reason, how))
+
+    def retry_unrecorded(self) -> int:
+        """Hand the freezes the store could not record to the responder again; return how many."""
+        responder = self.app.extras.get("responder") if self.app is not None else None
+        if responder is None or not self._unrecorded or not getattr(self.app, "store_ok", True):
+            return 0
+        waiting, self._unrecorded = self._unrecorded, []
+        for accounts, reason, how in waiting:
+            log.warning("guard.freeze_retried", accounts=accounts)
+            self._run(self._lock(responder, accounts, reason, **how))
+        return len(waiting)
 
     def _run(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -618,6 +641,7 @@ class Guard:
             await asyncio.sleep(SYNC_SECONDS)
             ticks += 1
             try:
+                self.retry_unrecorded()
                 self.sync_freezes()
                 self.sync_acks()
                 self.expire_pending(time.time())
