@@ -43,6 +43,10 @@ CODES: dict[str, tuple[int, str]] = {
     "not_configured": (503, "The component this endpoint needs does not run in this daemon"),
     "vault_unavailable": (503, "Vault cannot be reached; authorization cannot be decided"),
     "authz_grace_expired": (503, "Vault cannot be reached for longer than [api] authz_grace; fails closed"),
+    "store_unavailable": (
+        503,
+        "The state database cannot be written (full disk, or locked by another process); try again",
+    ),
     "internal_error": (500, "An unexpected error; the daemon log has the details"),
 }
 

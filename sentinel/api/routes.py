@@ -37,7 +37,7 @@ from sentinel.api.tuning import TuningRoutes
 from sentinel.api.workflow import WorkflowRoutes
 from sentinel.capabilities import ACCOUNT_CAPABILITIES, GLOBAL_CAPABILITIES
 from sentinel.engine.events import Decision, Event, EventError, format_ts
-from sentinel.errors import InventoryError, PlatformError, SentinelError, VaultUnavailable
+from sentinel.errors import InventoryError, PlatformError, SentinelError, StoreError, VaultUnavailable
 from sentinel.identity import same_name
 from sentinel.inventory import Account
 from sentinel.logs import get_logger
@@ -86,6 +86,13 @@ async def _answer(route: str, fn: Handler, request: Request) -> Response:
         return ApiError("not_supported", e.message).response()
     except PlatformError as e:
         return ApiError("platform_error", e.message).response()
+    except StoreError as e:
+        log.error("api.store_unavailable", route=route, error=e.message)
+        message = (
+            "Sentinel's state database cannot be written now (full disk, or locked by another "
+            "process): the request was not completed; try again once /readyz says the store is back"
+        )
+        return ApiError("store_unavailable", message).response()
     except Exception as e:
         log.error("api.internal_error", route=route, error=str(e), exc_info=True)
         return ApiError("internal_error", "internal error; see the daemon log").response()

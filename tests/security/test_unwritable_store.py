@@ -1,10 +1,11 @@
-"""A hijack while the state database cannot be written must still be contained.
+"""The state database unwritable (a full ``/var``, another process holding its write lock).
 
-The attacker (or bad luck) makes the store unwritable — a full ``/var``, another process
+A hijack meanwhile must still be contained: the attacker (or bad luck) makes the store unwritable — a full ``/var``, another process
 holding the database's write lock — and then posts a scam with a stolen token. The gate
 blocks the account at once from memory; the freeze must then be recorded and its steps
 (deny secrets, revoke sessions, rotate, lock) run once the store can be written again, or
-a restart would hand the account back to the attacker with nothing contained.
+a restart would hand the account back to the attacker with nothing contained. And a request
+that cannot be completed gets a clear answer saying why, never an internal error.
 """
 
 from __future__ import annotations
@@ -14,11 +15,19 @@ import sqlite3
 
 from sentinel.daemon import STORE_BUSY_SECONDS
 from sentinel.response.store import ResponseStore
+from tests.api.conftest import Harness
 from tests.conftest import Deployment
 from tests.security.test_identity import Daemon, daemon, lure, publisher
 from tests.waiting import wait_for
 
 __all__ = ["daemon"]
+
+
+def lock_store(path: object) -> sqlite3.Connection:
+    """Another process's connection holding the database's write lock (ROLLBACK releases it)."""
+    locker = sqlite3.connect(str(path), isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    return locker
 
 
 async def test_a_freeze_made_while_the_store_is_locked_is_recorded_and_contained_after(
@@ -28,8 +37,7 @@ async def test_a_freeze_made_while_the_store_is_locked_is_recorded_and_contained
     token = publisher(deployment, name, assert_author=False)
     rs = ResponseStore(daemon.app.store)
     daemon.app.store.execute(f"PRAGMA busy_timeout = {int(STORE_BUSY_SECONDS * 1000)}")  # the daemon's
-    locker = sqlite3.connect(str(daemon.app.store.path), isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    locker = lock_store(daemon.app.store.path)
     try:
         resp = await lure(daemon, token, "lure-1", name)
         assert resp.status_code == 200 and resp.json()["verdict"] == "block" and resp.json()["frozen"]
@@ -47,3 +55,23 @@ async def test_a_freeze_made_while_the_store_is_locked_is_recorded_and_contained
     assert record.settled, record.steps  # every step ran, as on any freeze
     daemon.guard.sync_freezes()  # the store and the gate agree: still blocked
     assert daemon.guard.engine.frozen("lure-1") is not None
+
+
+async def test_a_request_the_store_cannot_record_is_answered_503_store_unavailable(harness: Harness) -> None:
+    harness.store.execute(f"PRAGMA busy_timeout = {int(STORE_BUSY_SECONDS * 1000)}")
+    locker = lock_store(harness.store.path)
+    try:  # a held post must be recorded to exist: the tool is told to hold it and retry
+        resp = await harness.client.post(
+            "/v1/check", json={"account": "acct-a", "text": "HOLDME please"}, headers=harness.auth("op-pub")
+        )
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert resp.status_code == 503, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "store_unavailable" and "sqlite" not in error["message"]
+    assert str(harness.store.path) not in resp.text
+    again = await harness.client.post(
+        "/v1/check", json={"account": "acct-a", "text": "HOLDME please"}, headers=harness.auth("op-pub")
+    )
+    assert again.status_code == 200 and again.json()["verdict"] == "hold"
