@@ -9,7 +9,9 @@ Vault is usable again.
 Who may break the glass is a local rule, because Vault cannot be asked: the caller must be
 able to write the state directory and the state database (the daemon's own user, or root:
 people who could stop the daemon or edit its state anyway) and must say ``--break-glass``.
-The caller is recorded as ``break-glass:<user> (uid N, not verified by Vault)``. The
+The caller is recorded as ``break-glass:<user> (uid N, not verified by Vault)``, with the
+person who logged in when they act through ``sudo`` or ``su`` (the kernel's login uid:
+``break-glass:root (uid 0, logged in as alice (uid 1000), not verified by Vault)``). The
 lockdown is audited (chained into the trail at once; the daemon seals it when Vault is
 back) and alerted. Lifting a
 freeze is never possible this way: unfreezing always needs Vault.
@@ -44,13 +46,35 @@ class BreakGlassRefused(SentinelError):
     exit_code = 3
 
 
-def local_actor() -> str:
-    uid = os.geteuid()
+LOGINUID = Path("/proc/self/loginuid")
+"""The kernel's audit login uid: who logged in to the session, kept across ``sudo`` and ``su``
+(set once at login by pam_loginuid; unset, 4294967295, outside a login session)."""
+UNSET = 0xFFFFFFFF
+
+
+def _user(uid: int) -> str:
     try:
-        name = pwd.getpwuid(uid).pw_name
+        return pwd.getpwuid(uid).pw_name
     except KeyError:
-        name = str(uid)
-    return f"break-glass:{name} (uid {uid}, not verified by Vault)"
+        return str(uid)
+
+
+def login_uid(path: Path = LOGINUID) -> int | None:
+    """The session's login uid, or None when the kernel has none (no login session, no audit)."""
+    try:
+        raw = path.read_text().strip()
+    except OSError:
+        return None
+    return int(raw) if raw.isdigit() and int(raw) != UNSET else None
+
+
+def local_actor(loginuid: Path = LOGINUID) -> str:
+    """``break-glass:<user> (uid N, ...)``: the Unix user acting, and the person who logged in
+    when that is somebody else (``sudo``, ``su``), as the kernel recorded it at login."""
+    uid = os.geteuid()
+    login = login_uid(loginuid)
+    by = f", logged in as {_user(login)} (uid {login})" if login is not None and login != uid else ""
+    return f"break-glass:{_user(uid)} (uid {uid}{by}, not verified by Vault)"
 
 
 def authorize(database: Path) -> str:
