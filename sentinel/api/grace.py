@@ -50,8 +50,10 @@ log = get_logger("sentinel.api.grace")
 
 LOG_EVERY = 60.0
 """Seconds between two ``authz.grace_decision`` lines for one token (the rest are counted)."""
-NEVER = ("/unfreeze",)
-"""Capabilities never granted from memory: unfreezing always needs Vault."""
+NEVER = ("/unfreeze", "/approve", "/tune")
+"""Capabilities never granted from memory, since they lower protection (lift a freeze, release
+a held post, acknowledge a rule away): a token revoked while Vault cannot be asked must not
+use them on what Vault said before. They always need Vault."""
 HEADER = "Sentinel-Authz-Grace"
 """Set on every answer decided in grace: seconds since Vault last answered for the token."""
 

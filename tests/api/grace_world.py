@@ -41,7 +41,9 @@ def make_world(bao: DevVault, grace: float = GRACE) -> Iterator[World]:
     admin.policy_write(
         f"{prefix}-pub",
         f'path "{prefix}/accounts/acct-a/publish" {{ capabilities = ["update"] }}\n'
-        f'path "{prefix}/global/unfreeze" {{ capabilities = ["update"] }}',
+        f'path "{prefix}/global/unfreeze" {{ capabilities = ["update"] }}\n'
+        f'path "{prefix}/global/approve" {{ capabilities = ["update"] }}\n'
+        f'path "{prefix}/accounts/acct-a/tune" {{ capabilities = ["update"] }}',
     )
     tokens, accessors = {}, {}
     for name, policies in (("op-pub", [f"{prefix}-pub"]), ("op-new", [f"{prefix}-pub"])):

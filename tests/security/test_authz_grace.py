@@ -49,12 +49,20 @@ async def test_a_token_revoked_before_the_outage_is_not_admitted_in_it(world: Wo
     assert await refused(world, token, world.publish()) == "vault_unavailable"
 
 
-async def test_unfreeze_is_never_granted_from_memory(world: World) -> None:
+@pytest.mark.parametrize(
+    "need",
+    [Need("unfreeze"), Need("approve"), Need("tune", "acct-a")],
+    ids=["unfreeze", "approve", "tune"],
+)
+async def test_what_lowers_protection_is_never_granted_from_memory(world: World, need: Need) -> None:
+    # an insider whose token is revoked while Vault cannot be asked (or made slow) must not
+    # lift a freeze, release a held post or silence a rule on what Vault said before
     token = world.tokens["op-pub"]
-    await world.authz.require(token, Need("unfreeze"), "unfreeze")  # Vault grants it
+    await world.authz.require(token, need, "route")  # Vault grants it
     world.proxy.down()
+    world.admin.revoke_accessor(world.accessors["op-pub"])  # Vault knows; Sentinel cannot ask
     world.tick(CACHE + 1)
-    assert await refused(world, token, Need("unfreeze")) == "vault_unavailable"
+    assert await refused(world, token, need) == "vault_unavailable"
 
 
 async def test_a_token_past_the_expiry_vault_gave_it_is_not_admitted_in_grace(world: World) -> None:

@@ -1,9 +1,9 @@
 """Every request decided on Vault's remembered answers says so, whatever the route.
 
 An insider whose token Vault revoked during an outage, or a thief of one token, acts through
-the grace on more than the gate: publishing through the broker, approving and rejecting held
-posts, deleting, reading incidents. Each such request must be told apart afterwards (in the
-answer to the tool that sent it, and in the audit trail), not only gate checks.
+the grace on more than the gate: publishing through the broker, deleting posts, locking
+down, reading incidents. Each such request must be told apart afterwards (in the answer to
+the tool that sent it, and in the audit trail), not only gate checks.
 """
 
 from __future__ import annotations
@@ -91,17 +91,17 @@ async def test_a_broker_post_published_in_grace_is_marked_in_the_answer_and_the_
 
 async def test_a_refusal_and_a_read_in_grace_are_marked_and_audited(outage: Outage) -> None:
     c = outage.client
-    pub, approver = outage.world.auth("op-pub"), outage.world.auth("op-approver")
+    pub, analyst = outage.world.auth("op-pub"), outage.world.auth("op-analyst")
     assert (await c.post("/v1/accounts/acct-b/posts", json={"text": "x"}, headers=pub)).status_code == 403
-    assert (await c.get("/v1/held", headers=approver)).status_code == 200
+    assert (await c.get("/v1/incidents", headers=analyst)).status_code == 200
 
     outage.vault_lost()
     refused = await c.post("/v1/accounts/acct-b/posts", json={"text": "x"}, headers=pub)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "missing_capability"
     marked(refused)
-    read = await c.get("/v1/held", headers=approver)
+    read = await c.get("/v1/incidents", headers=analyst)
     assert read.status_code == 200, read.text
     marked(read)
     audited = outage.entries("api.request_in_grace")
-    assert [(e[2], e[3]["status"]) for e in audited] == [("publish", 403), ("held_list", 200)]
+    assert [(e[2], e[3]["status"]) for e in audited] == [("publish", 403), ("incidents", 200)]
     assert all(e[3]["authz"]["grace"] is True and e[3]["decisions"] for e in audited)
