@@ -3,8 +3,8 @@
 The responder (freeze, lockdown, unfreeze) and the rotator take an ``alert`` callable so
 they need not import this package; ``outbox_sink(config, store)`` is that callable. It
 turns their keywords into an ``Alert`` and commits it to the outbox (or, for
-``resolved=True``, resolves the incident), and never raises into the caller: an alert that
-cannot be written is logged.
+``resolved=True``, resolves the incident), and never raises into the caller: an alert the
+store cannot take now is kept in memory and committed once it can (``sink_for``).
 
 Keywords understood: ``kind``, ``severity``, ``summary``, ``accounts``, ``rule``,
 ``findings`` (strings or ``Finding``), ``post_excerpt``, ``post_url``, ``steps`` (a
@@ -17,11 +17,14 @@ Anything else is added to ``details``.
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sentinel.alerts.model import SEVERITIES, Alert, Finding, Step, default_next_steps
 from sentinel.alerts.outbox import AlertOutbox
+from sentinel.errors import StoreError
 from sentinel.logs import get_logger
 from sentinel.store import Store
 
@@ -109,23 +112,53 @@ def outbox_sink(config: Any, store: Store) -> Callable[..., None]:
     return sink_for(AlertOutbox.from_config(store, config))
 
 
+HELD_MAX = 1000
+"""Alerts kept in memory while the store cannot be written; past this, the oldest are dropped."""
+
+
 def sink_for(outbox: AlertOutbox) -> Callable[..., None]:
-    """``alert(**keywords)`` writing to ``outbox``."""
+    """``alert(**keywords)`` writing to ``outbox``.
+
+    An alert the store cannot take (a full disk, another process holding the write lock) is
+    kept in memory, in order, and committed before the next alert raised once the store can
+    be written again (the daemon raises ``store_unwritable`` then): a containment alert raised
+    during the outage is delivered late, not lost. Only a restart meanwhile loses them."""
+    held: deque[tuple[Alert, bool]] = deque()
+    lock = threading.Lock()
+
+    def commit(alert: Alert, resolved: bool) -> None:
+        if resolved:
+            notice = outbox.resolve(alert.dedup_key, summary=alert.summary, accounts=alert.accounts or None)
+            if notice is None:
+                # Nothing open under that key (raised before alerts existed, or already
+                # resolved): say it anyway, as an info alert.
+                outbox.raise_alert(alert)
+        else:
+            outbox.raise_alert(alert)
 
     def sink(**kw: Any) -> None:
+        kind, accounts = kw.get("kind"), list(kw.get("accounts") or ())
         try:
-            alert, resolved = alert_from_kwargs(**kw)
-            if resolved:
-                notice = outbox.resolve(
-                    alert.dedup_key, summary=alert.summary, accounts=alert.accounts or None
-                )
-                if notice is None:
-                    # Nothing open under that key (raised before alerts existed, or already
-                    # resolved): say it anyway, as an info alert.
-                    outbox.raise_alert(alert)
-            else:
-                outbox.raise_alert(alert)
+            made = alert_from_kwargs(**kw)
         except Exception:  # an alert failure must never break a freeze or a rotation
-            log.exception("alert.sink_failed", kind=kw.get("kind"), accounts=list(kw.get("accounts") or ()))
+            log.exception("alert.sink_failed", kind=kind, accounts=accounts)
+            return
+        with lock:
+            if len(held) >= HELD_MAX:
+                lost = held.popleft()[0]
+                log.error("alert.held_dropped", kind=lost.kind, alert_id=lost.id, held=len(held))
+            held.append(made)
+            while held:
+                alert, resolved = held[0]
+                try:
+                    commit(alert, resolved)
+                except StoreError as e:
+                    log.error(
+                        "alert.held", kind=alert.kind, alert_id=alert.id, held=len(held), error=e.message
+                    )
+                    return
+                except Exception:
+                    log.exception("alert.sink_failed", kind=alert.kind, accounts=list(alert.accounts))
+                held.popleft()
 
     return sink

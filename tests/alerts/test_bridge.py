@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sentinel.alerts.bridge import alert_from_kwargs, outbox_sink
@@ -126,3 +127,26 @@ def test_the_sink_never_raises(store: Store) -> None:
     store.close()
     sink(kind="freeze", summary="x", accounts=["a"])  # the store is closed: logged, not raised
     assert isinstance(alert_from_kwargs(kind="x")[0], Alert)
+
+
+def test_an_alert_raised_while_the_store_cannot_be_written_is_committed_once_it_can(store: Store) -> None:
+    # a full disk or another process's write lock must not lose a containment alert
+    sink = outbox_sink(_cfg(), store)
+    store.execute("PRAGMA busy_timeout = 50")
+    locker = sqlite3.connect(str(store.path), isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        sink(kind="contain", severity="critical", summary="Vault identity mallory contained", accounts=["a"])
+        sink(kind="freeze", severity="critical", summary="a frozen: out-of-band post", accounts=["a"])
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert kinds(store) == []
+    sink(kind="store_unwritable", severity="error", summary="the store was unwritable from ... to ...")
+    assert kinds(store) == ["contain", "freeze", "store_unwritable"]  # in the order raised
+    sink(kind="other", severity="info", summary="later")  # each committed once
+    assert kinds(store) == ["contain", "freeze", "store_unwritable", "other"]
+
+
+def kinds(store: Store) -> list[str]:
+    return [r["kind"] for r in store.query("SELECT kind FROM alerts ORDER BY seq")]
