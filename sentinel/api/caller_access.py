@@ -315,6 +315,7 @@ class Authorizer:
         metrics.AUTHZ_DECISIONS.labels(
             capability=need.capability, result="allow" if allowed else "deny"
         ).inc()
+        age = getattr(caller, "grace_age", None)  # decided on Vault's remembered answer
         log.info(
             "authz.decision",
             actor=caller.actor,
@@ -324,6 +325,7 @@ class Authorizer:
             account=need.account,
             allowed=allowed,
             route=route,
+            **({} if age is None else {"grace": True, "vault_answered_seconds_ago": round(age, 1)}),
         )
 
 

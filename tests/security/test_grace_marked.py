@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 
 from sentinel.api.app import create_app
 from sentinel.api.caller_access import Authorizer
@@ -96,7 +97,10 @@ async def test_a_refusal_and_a_read_in_grace_are_marked_and_audited(outage: Outa
     assert (await c.get("/v1/incidents", headers=analyst)).status_code == 200
 
     outage.vault_lost()
-    refused = await c.post("/v1/accounts/acct-b/posts", json={"text": "x"}, headers=pub)
+    with structlog.testing.capture_logs() as logs:
+        refused = await c.post("/v1/accounts/acct-b/posts", json={"text": "x"}, headers=pub)
+    [decision] = [e for e in logs if e["event"] == "authz.decision"]
+    assert decision["allowed"] is False and decision["grace"] is True
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "missing_capability"
     marked(refused)
     read = await c.get("/v1/incidents", headers=analyst)
