@@ -546,7 +546,7 @@ class Guard:
         try:
             await responder.lock(accounts, reason, "sentinel", automatic=True, **how)
         except StoreError as e:
-            log.error("guard.freeze_unrecorded", accounts=list(accounts), error=e.message)
+            log.error("guard.freeze_store_failed", accounts=list(accounts), error=e.message)
             self._unrecorded.append((list(accounts), reason, how))
 
     def retry_unrecorded(self) -> int:
@@ -556,7 +556,7 @@ class Guard:
             return 0
         waiting, self._unrecorded = self._unrecorded, []
         for accounts, reason, how in waiting:
-            log.warning("guard.freeze_retried", accounts=accounts)
+            log.warning("guard.freeze_store_retried", accounts=accounts)
             self._run(self._lock(responder, accounts, reason, **how))
         return len(waiting)
 

@@ -8,8 +8,8 @@ is decided from that memory if every path it needs was answered less than ``[api
 authz_grace`` ago; such a decision is marked (``GraceCaller``: the answer, the log and
 the audit say so). A token Vault never answered for is refused as before
 (``vault_unavailable``), and past the grace the answer is ``authz_grace_expired``: fail
-closed. ``authz_grace = 0`` fails closed at once. A token Vault refuses is forgotten, and so
-one past the end of life Vault last gave it is refused (``invalid_token``: nobody can have
+closed. ``authz_grace = 0`` fails closed at once. A token Vault refuses is forgotten; one
+past the end of life Vault last gave it is refused (``invalid_token``: nobody can have
 renewed it while Vault was away).
 
 Every decision in grace is in the answer and the audit trail; the log has one
