@@ -551,8 +551,10 @@ class Guard:
 
     def retry_unrecorded(self) -> int:
         """Hand the freezes the store could not record to the responder again; return how many."""
-        responder = self.app.extras.get("responder") if self.app is not None else None
-        if responder is None or not self._unrecorded or not getattr(self.app, "store_ok", True):
+        if self.app is None or not self._unrecorded or not self.app.store_ok:
+            return 0  # while the daemon's heartbeat finds the store unwritable, nothing is tried
+        responder = self.app.extras.get("responder")
+        if responder is None:
             return 0
         waiting, self._unrecorded = self._unrecorded, []
         for accounts, reason, how in waiting:
