@@ -47,6 +47,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from sentinel.backlog import Backlog
 from sentinel.errors import AuditError, SentinelError, VaultConflict, VaultNotFound, VaultPermissionDenied
 from sentinel.files import private_dir, write_private
 from sentinel.logs import get_logger
@@ -415,6 +416,9 @@ class AuditTrail:
         self._keys = keys
         self.eager = eager
         self._seal_lock = threading.Lock()
+        self._held: Backlog[tuple[str, str, str, Mapping[str, Any] | None, str]] = Backlog(
+            self._append_late, "audit"
+        )
         store.migrate("audit", MIGRATIONS)
 
     @property
@@ -440,6 +444,21 @@ class AuditTrail:
         if self.eager and self._keys is not None:
             self.try_seal()
         return Entry(seq, ts, actor, action, target, clean, prev, digest, "", "")
+
+    def record(self, actor: str, action: str, target: str, details: Mapping[str, Any] | None = None) -> bool:
+        """``append`` for the daemon, which acts on while its store cannot be written (a full disk,
+        another process's lock): an entry the store refuses is kept in memory and appended, in
+        order and with ``happened_at`` (when it was recorded), before the next one once the
+        store takes writes again (or at ``flush_held``). False when it is held (``audit.held``)."""
+        return self._held.submit((actor, action, target, details, _now()))
+
+    def flush_held(self) -> bool:
+        """Append the entries held while the store was unwritable; True when none is left."""
+        return self._held.flush()
+
+    def _append_late(self, entry: tuple[str, str, str, Mapping[str, Any] | None, str], late: bool) -> None:
+        actor, action, target, details, at = entry
+        self.append(actor, action, target, {**(details or {}), "happened_at": at} if late else details)
 
     def entries(self, since: str | None = None) -> Iterator[Entry]:
         sql = (

@@ -566,11 +566,8 @@ class Daemon:
         app = self.app
         if app is None or app.audit is None:
             return
-        try:
-            app.audit.append("sentinel", action, "daemon", details)
-        except SentinelError as e:
-            app.record_error("audit", e.message)
-            log.error("audit.write_failed", action=action, error=e.message)
+        if not app.audit.record("sentinel", action, "daemon", details):
+            app.record_error("audit", f"the {action} entry is held until the store can be written")
 
     # -- status ---------------------------------------------------------------------------
     def _summary(self) -> str:
@@ -630,6 +627,8 @@ class Daemon:
             since, error = app.store_since, app.store_error
             app.store_ok, app.store_error, app.store_since = True, None, utcnow()
             log.warning("store.recovered", since=since, error=error)
+            if app.audit is not None:  # what was audited meanwhile, in order
+                app.audit.flush_held()
             # The alert raised when it failed could not be written: say it now, resolved.
             app.raise_alert(
                 "store_unwritable",

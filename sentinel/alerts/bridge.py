@@ -17,14 +17,12 @@ Anything else is added to ``details``.
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sentinel.alerts.model import SEVERITIES, Alert, Finding, Step, default_next_steps
 from sentinel.alerts.outbox import AlertOutbox
-from sentinel.errors import StoreError
+from sentinel.backlog import Backlog
 from sentinel.logs import get_logger
 from sentinel.store import Store
 
@@ -112,21 +110,16 @@ def outbox_sink(config: Any, store: Store) -> Callable[..., None]:
     return sink_for(AlertOutbox.from_config(store, config))
 
 
-HELD_MAX = 1000
-"""Alerts kept in memory while the store cannot be written; past this, the oldest are dropped."""
-
-
 def sink_for(outbox: AlertOutbox) -> Callable[..., None]:
     """``alert(**keywords)`` writing to ``outbox``.
 
     An alert the store cannot take (a full disk, another process holding the write lock) is
-    kept in memory, in order, and committed before the next alert raised once the store can
-    be written again (the daemon raises ``store_unwritable`` then): a containment alert raised
-    during the outage is delivered late, not lost. Only a restart meanwhile loses them."""
-    held: deque[tuple[Alert, bool]] = deque()
-    lock = threading.Lock()
+    kept in memory and committed, in order, before the next alert raised once the store can
+    be written again (the daemon raises ``store_unwritable`` then): a containment alert
+    raised during the outage is delivered late, not lost (``sentinel.backlog``)."""
 
-    def commit(alert: Alert, resolved: bool) -> None:
+    def commit(made: tuple[Alert, bool], late: bool) -> None:
+        alert, resolved = made
         if resolved:
             notice = outbox.resolve(alert.dedup_key, summary=alert.summary, accounts=alert.accounts or None)
             if notice is None:
@@ -136,6 +129,8 @@ def sink_for(outbox: AlertOutbox) -> Callable[..., None]:
         else:
             outbox.raise_alert(alert)
 
+    backlog = Backlog(commit, "alert")
+
     def sink(**kw: Any) -> None:
         kind, accounts = kw.get("kind"), list(kw.get("accounts") or ())
         try:
@@ -143,22 +138,6 @@ def sink_for(outbox: AlertOutbox) -> Callable[..., None]:
         except Exception:  # an alert failure must never break a freeze or a rotation
             log.exception("alert.sink_failed", kind=kind, accounts=accounts)
             return
-        with lock:
-            if len(held) >= HELD_MAX:
-                lost = held.popleft()[0]
-                log.error("alert.held_dropped", kind=lost.kind, alert_id=lost.id, held=len(held))
-            held.append(made)
-            while held:
-                alert, resolved = held[0]
-                try:
-                    commit(alert, resolved)
-                except StoreError as e:
-                    log.error(
-                        "alert.held", kind=alert.kind, alert_id=alert.id, held=len(held), error=e.message
-                    )
-                    return
-                except Exception:
-                    log.exception("alert.sink_failed", kind=alert.kind, accounts=list(alert.accounts))
-                held.popleft()
+        backlog.submit(made)
 
     return sink

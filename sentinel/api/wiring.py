@@ -228,8 +228,8 @@ def build_deps(app: App) -> Deps:
         return {"vault": app.vault_ok, "rules": rules, "store": app.store_ok}
 
     def audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
-        if app.audit is not None:
-            app.audit.append(actor, action, target, details)
+        if app.audit is not None:  # held in memory while the store cannot take it
+            app.audit.record(actor, action, target, details)
 
     async def aclose() -> None:
         for a in own:

@@ -66,8 +66,8 @@ class RotationService:
             app.raise_alert(kind, severity, summary, **kw)
 
         def audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
-            if app.audit is not None:
-                app.audit.append(actor, action, target, details)
+            if app.audit is not None:  # held in memory while the store cannot take it
+                app.audit.record(actor, action, target, details)
 
         self.rotator = Rotator(
             vault=app.vault,

@@ -125,11 +125,8 @@ class ResponseService:
         adapters = self.adapters = vault_adapters(app.vault) if app.vault else None
 
         def audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
-            if app.audit is not None:
-                try:
-                    app.audit.append(actor, action, target, details)
-                except SentinelError as e:
-                    app.record_error("audit", e.message)
+            if app.audit is not None and not app.audit.record(actor, action, target, details):
+                app.record_error("audit", "the audit entry is held until the store can be written")
 
         def alert(**kw: Any) -> None:
             kind, severity, summary = kw.pop("kind"), kw.pop("severity"), kw.pop("summary")

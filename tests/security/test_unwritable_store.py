@@ -16,7 +16,7 @@ import sqlite3
 from sentinel.daemon import STORE_BUSY_SECONDS
 from sentinel.response.store import ResponseStore
 from tests.api.conftest import Harness
-from tests.conftest import Deployment
+from tests.conftest import Deployment, person_token
 from tests.security.test_identity import Daemon, daemon, lure, publisher
 from tests.waiting import wait_for
 
@@ -75,3 +75,44 @@ async def test_a_request_the_store_cannot_record_is_answered_503_store_unavailab
         "/v1/check", json={"account": "acct-a", "text": "HOLDME please"}, headers=harness.auth("op-pub")
     )
     assert again.status_code == 200 and again.json()["verdict"] == "hold"
+
+
+async def test_a_post_deleted_while_the_store_is_locked_is_still_audited(
+    daemon: Daemon, deployment: Deployment
+) -> None:
+    # the thief of a moderator's token blinds the audit trail (fills the disk, or holds the
+    # database's lock) and deletes the brand's posts: the deletion must still be audited
+    name = f"mod-{secrets.token_hex(3)}"
+    policy = f"{deployment.settings.policy_prefix}-{name}"
+    deployment.admin.policy_write(
+        policy,
+        'path "sentinel/accounts/lure-1/publish" { capabilities = ["update"] }\n'
+        'path "sentinel/accounts/lure-1/moderate" { capabilities = ["update"] }',
+    )
+    token, _ = person_token(deployment.admin, name, [policy])
+    auth = {"Authorization": f"Bearer {token}"}
+    published = await daemon.client.post(
+        "/v1/accounts/lure-1/posts", json={"text": "Opening hours"}, headers=auth
+    )
+    assert published.status_code == 201, published.text
+    post_id = published.json()["post"]["post_id"]
+    daemon.app.store.execute(f"PRAGMA busy_timeout = {int(STORE_BUSY_SECONDS * 1000)}")
+    locker = lock_store(daemon.app.store.path)
+    try:
+        deleted = await daemon.client.delete(f"/v1/accounts/lure-1/posts/{post_id}", headers=auth)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert deleted.status_code == 200, deleted.text  # gone from the platform
+    again = await daemon.client.post("/v1/accounts/lure-1/posts", json={"text": "Back at 9"}, headers=auth)
+    assert again.status_code == 201, again.text
+    assert daemon.app.audit is not None
+    entries = [(e.actor, e.action, e.details.get("post_id")) for e in daemon.app.audit.entries()]
+    published_again = again.json()["post"]["post_id"]
+    assert entries[-3:] == [
+        (name, "post.publish", post_id),
+        (name, "post.delete", post_id),  # written once the store could take it, before the next
+        (name, "post.publish", published_again),
+    ]
+    [held] = [e for e in daemon.app.audit.entries() if e.action == "post.delete"]
+    assert held.details["happened_at"] <= held.ts
