@@ -21,6 +21,7 @@ from sentinel.response.responder import STEPS
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from tests.chaos.conftest import ChaosDaemon, publishers
+from tests.security.test_identity import SCAM
 from tests.waiting import wait_until
 
 
@@ -88,14 +89,28 @@ def test_a_full_disk_keeps_the_gate_answering_alerts_and_loses_nothing(
         assert allowed.status_code == 200 and allowed.json()["verdict"] == "allow", allowed.text
         frozen = check("example-brand-x")
         assert frozen.status_code != 200 or frozen.json()["verdict"] != "allow", frozen.text
+        # A hijacker's post meanwhile: blocked and frozen at once, recorded once there is room.
+        scam = httpx.post(
+            d.api + "/v1/check",
+            json={"account": "example-brand-facebook", "text": SCAM},
+            headers={"Authorization": f"Bearer {tokens['pub']}"},
+            timeout=10,
+        )
+        assert scam.status_code == 200 and scam.json()["frozen"] is True, scam.text
         assert (d.get("/healthz") or httpx.Response(0)).status_code == 200
 
         filler.unlink()  # room again
         wait_until("recovery", lambda: (d.ready() or {}).get("ready"))
         said = [a for a in d.alerts(STORE_ALERT_KEY) if a["status"] == "firing"]
         assert said and "was unwritable from" in said[-1]["summary"] and "full" in said[-1]["summary"]
+
+        def recorded() -> list[str]:
+            with Store(db) as store:
+                return ResponseStore(store).frozen()
+
+        wait_until("the hijack's freeze recorded", lambda: "example-brand-facebook" in recorded())
+        assert recorded() == ["example-brand-facebook", "example-brand-x"]
         with Store(db) as store:
-            assert ResponseStore(store).frozen() == ["example-brand-x"]
             kept = [dict(r) for r in store.query("SELECT seq, kind, status FROM alerts ORDER BY seq")]
         assert kept[: len(alerts_before)] == alerts_before
         assert d.stop() == 0
