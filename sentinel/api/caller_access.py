@@ -295,6 +295,33 @@ class Authorizer:
             grants = {p: entry.grants[p] for p in answer}
             self.grace.remember(_key(token), entry.caller, grants, entry.token_expires)
 
+    async def review_grace(self) -> list[dict[str, object]]:
+        """Once Vault answers again, ask it about every token admitted from memory meanwhile that
+        it has not answered for since (one ``capabilities-accessor`` call each): those it no
+        longer knows, revoked during the outage, are returned with what they did in grace (the
+        daemon alerts on them) and forgotten. A token that merely reached its end is not."""
+        if self.grace is None or self.grace.skip_vault():
+            return []
+        vault = self._vault()
+        if vault is None:
+            return []
+        found = []
+        for key, caller, path in self.grace.graced():
+            try:
+                await asyncio.to_thread(vault.capabilities_accessor, caller.accessor, [path])
+            except VaultUnavailable:
+                break  # away again: the rest are asked about when it is back
+            except VaultError:
+                self._cache.pop(key, None)
+                revoked = self.grace.revoked(key)
+                if revoked is not None:
+                    found.append(revoked)
+                continue
+            finally:
+                self.vault_calls += 1
+            self.grace.still_valid(key)
+        return found
+
     async def require(self, token: str, need: Need, route: str = "") -> Caller:
         """The caller, if the token holds ``need``; else ``ApiError`` 403 naming the capability."""
         caller, got = await self.grants(token, [need])

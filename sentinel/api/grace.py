@@ -19,6 +19,11 @@ per token per ``LOG_EVERY`` seconds once its grace is over (``refused``: the req
 refused since the last line), and ``authz.grace_ended`` with the counts not yet logged
 once Vault answers for that token again.
 
+Grace cannot know of a revocation Vault could not tell. Once Vault answers again,
+``Authorizer.review_grace`` asks it about each token decided from memory that it has not
+answered for since (``graced``): one it no longer knows is ``revoked`` (the daemon raises a
+critical ``authz_grace_revoked`` alert with what the token did), the others ``still_valid``.
+
 The ``Authorizer`` calls ``remember`` whenever Vault answers and ``recall`` when it cannot;
 nothing else of it changes. Every API request runs inside ``request_grace()`` (the
 ``endpoint`` wrapper): the decisions taken in grace for it are collected there, and
@@ -160,6 +165,11 @@ class _Seen:
     was written for this token."""
     unlogged: dict[str, int] = field(default_factory=dict)
     """Decisions since the token's last line: ``allowed`` / ``denied`` / ``refused`` counts."""
+    graced: dict[str, int] = field(default_factory=dict)
+    """Decisions taken from memory since Vault last answered for the token (``allowed`` /
+    ``denied``), for ``review`` once Vault is back."""
+    graced_at: tuple[float, float] = (0.0, 0.0)
+    """When the first and the last of them were taken."""
 
 
 class AuthzGrace:
@@ -190,6 +200,7 @@ class AuthzGrace:
                 del self._seen[next(iter(self._seen))]
             seen = self._seen[key] = _Seen(caller, now)
         seen.caller, seen.confirmed, seen.token_expires = caller, now, token_expires
+        seen.graced = {}  # Vault answered for it again: it is still a valid token
         if seen.logged:
             log.info("authz.grace_ended", actor=caller.actor, accessor=caller.accessor, **seen.unlogged)
             seen.logged, seen.unlogged = {}, {}
@@ -242,7 +253,43 @@ class AuthzGrace:
             reason=error.message,
         )
         _note(seen.caller, age, paths, got)
+        now = self.clock()
+        seen.graced_at = (seen.graced_at[0] if seen.graced else now, now)
+        outcome = "allowed" if allowed else "denied"
+        seen.graced[outcome] = seen.graced.get(outcome, 0) + 1
         return grace_caller(seen.caller, age), got
+
+    def graced(self) -> list[tuple[str, Caller, str]]:
+        """The tokens admitted from memory that Vault has not answered for since: key, caller
+        and a capability path Vault answered for (to ask it about the token's accessor)."""
+        return [(k, s.caller, next(iter(s.grants))) for k, s in self._seen.items() if s.graced and s.grants]
+
+    def revoked(self, key: str) -> dict[str, object] | None:
+        """Vault no longer knows the token: what it did from memory (None when it simply
+        expired, at the end Vault had given it); forgotten either way."""
+        seen = self._seen.pop(key, None)
+        if seen is None or self.clock() >= seen.token_expires:
+            return None
+        now = self.clock()
+        first, last = seen.graced_at
+        log.error(
+            "authz.grace_token_revoked", actor=seen.caller.actor, accessor=seen.caller.accessor, **seen.graced
+        )
+        return {
+            "actor": seen.caller.actor,
+            "identity": seen.caller.identity.key,
+            "accessor": seen.caller.accessor,
+            "allowed": seen.graced.get("allowed", 0),
+            "denied": seen.graced.get("denied", 0),
+            "first_seconds_ago": round(now - first, 1),
+            "last_seconds_ago": round(now - last, 1),
+        }
+
+    def still_valid(self, key: str) -> None:
+        """Vault still knows the token: nothing to say about what it did in grace."""
+        seen = self._seen.get(key)
+        if seen is not None:
+            seen.graced = {}
 
     def _count(self, seen: _Seen, counted: str, event: str, **fields: object) -> None:
         """Count one decision for the token; write ``event`` with the counts since the token's

@@ -220,6 +220,21 @@ class ApiService:
             engine.set_inventory(app.inventory)
             engine.set_rules(load_rules(app.config.sentinel.all_rules_dirs))
 
+    async def vault_back(self, app: App) -> None:
+        """Vault answers again: a token admitted from memory during the outage that Vault revoked
+        meanwhile is named in a critical alert with what it did (``Authorizer.review_grace``)."""
+        if self.deps is None:
+            return
+        for found in await self.deps.authorizer.review_grace():
+            app.raise_alert(
+                "authz_grace_revoked",
+                "critical",
+                f"{found['actor']}'s token, admitted on Vault's remembered answers during its outage "
+                f"({found['allowed']} allowed, {found['denied']} denied), was revoked meanwhile: review "
+                "what it did (audit entries marked authz grace)",
+                details={k: v for k, v in found.items() if k != "actor"} | {"actor": found["actor"]},
+            )
+
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"url": self.handle.url if self.handle else None}
         if self.deps is not None:

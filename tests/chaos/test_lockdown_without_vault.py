@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -111,6 +112,8 @@ def test_break_glass_lockdown_blocks_now_and_is_finished_when_vault_returns(
     assert late.status_code == 503 and late.json()["error"]["code"] == "vault_unavailable"
     graced = next(e for e in audited() if e["action"] == "gate.check_in_grace")
     assert graced["actor"] == f"token:{people['op-pub:accessor']}" and graced["target"] == "shop-x"
+    # The token that was admitted from memory is revoked while Sentinel cannot ask (a leak found).
+    d.admin.revoke_accessor(people["op-pub:accessor"])
 
     # Unfreezing never works without Vault, break-glass or not.
     monkeypatch.setenv("VAULT_TOKEN", d.token)
@@ -134,5 +137,15 @@ def test_break_glass_lockdown_blocks_now_and_is_finished_when_vault_returns(
         details = [r["detail"] for r in store.query("SELECT detail FROM freeze_steps")]
     assert WAITING not in details
     assert [a["status"] for a in d.alerts(VAULT_ALERT_KEY)] == ["firing", "resolved"]
+
+    # ...and the token Vault revoked during the outage is named, with what it did in grace.
+    def revoked_alerts() -> list[dict[str, Any]]:
+        with Store(d.dir / "state" / "sentinel.sqlite3") as store:
+            rows = store.query("SELECT body FROM alerts WHERE kind = 'authz_grace_revoked'")
+        return [json.loads(r["body"]) for r in rows]
+
+    revoked = wait_until("the revoked token named", revoked_alerts)
+    assert len(revoked) == 1 and revoked[0]["details"]["accessor"] == people["op-pub:accessor"], revoked
+    assert revoked[0]["severity"] == "critical" and revoked[0]["details"]["allowed"] == "1"
     assert d.stop() == 0
     assert d.token not in d.output()

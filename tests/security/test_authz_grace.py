@@ -78,3 +78,25 @@ async def test_a_token_past_the_expiry_vault_gave_it_is_not_admitted_in_grace(wo
     with pytest.raises(ApiError) as e:
         await world.authz.authenticate(token)
     assert e.value.code == "invalid_token"
+
+
+async def test_a_token_revoked_during_the_outage_is_named_with_what_it_did_once_vault_is_back(
+    world: World,
+) -> None:
+    # grace cannot know of a revocation Vault could not tell; once Vault answers, Sentinel asks
+    # about every token it admitted from memory, and names those Vault revoked meanwhile
+    thief, honest = world.tokens["op-pub"], world.tokens["op-new"]
+    for token in (thief, honest):
+        await world.authz.require(token, world.publish(), "check")
+    world.proxy.down()
+    world.tick(CACHE + 1)
+    caller = await world.authz.require(thief, world.publish(), "check")
+    await world.authz.require(thief, world.publish(), "check")
+    await world.authz.require(honest, world.publish(), "check")
+    world.admin.revoke_accessor(world.accessors["op-pub"])  # Vault knows; Sentinel cannot ask
+    world.proxy.up()
+    [found] = await world.authz.review_grace()
+    assert found["actor"] == caller.actor and found["accessor"] == world.accessors["op-pub"]
+    assert (found["allowed"], found["denied"]) == (2, 0)
+    assert await world.authz.review_grace() == []  # each said once; the honest token is fine
+    assert await refused(world, thief, world.publish()) == "invalid_token"
