@@ -38,6 +38,10 @@ CODES: dict[str, tuple[int, str]] = {
     "body_too_large": (413, "The request body is larger than [api] max_body_bytes"),
     "account_frozen": (423, "The account is frozen: nothing acts on it until a responder unfreezes it"),
     "not_supported": (422, "The account's platform cannot do this through its API"),
+    "text_too_long": (
+        422,
+        "The post's text is longer than the account's platform takes ('limit' in 'unit'); nothing was checked",
+    ),
     "platform_error": (502, "The platform refused or failed the call"),
     "rotation_failed": (502, "A credential could not be rotated; the current one stays valid"),
     "not_configured": (503, "The component this endpoint needs does not run in this daemon"),

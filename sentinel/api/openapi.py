@@ -37,6 +37,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 STR = {"type": "string"}
+TEXT_LIMIT = (
+    "At most what the account's platform takes (docs/platforms.md, Post length: X 25,000 characters, "
+    "Bluesky 300 graphemes, ...); a longer text is 422 text_too_long, before the gate decides anything."
+)
 NSTR = {"type": ["string", "null"]}
 ACCOUNT_PARAM = {
     "name": "account",
@@ -67,6 +71,13 @@ SCHEMAS: dict[str, Any] = {
                     "capability": {"type": "string", "enum": list(CAPABILITIES)},
                     "account": STR,
                     "field": STR,
+                    "limit": {"type": "integer", "description": "text_too_long: the platform's maximum"},
+                    "unit": {"type": "string", "enum": ["characters", "graphemes"]},
+                    "max_bytes": {
+                        "type": ["integer", "null"],
+                        "description": "text_too_long: a UTF-8 bound too",
+                    },
+                    "platform": STR,
                 },
             }
         },
@@ -81,7 +92,12 @@ SCHEMAS: dict[str, Any] = {
         "required": ["account", "text"],
         "properties": {
             "account": {"type": "string", "minLength": 1, "maxLength": 512},
-            "text": {"type": "string", "minLength": 1, "maxLength": 100000},
+            "text": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 100000,
+                "description": TEXT_LIMIT,
+            },
             "client": {"type": "string", "maxLength": 512, "description": "The publishing tool."},
             "author": {
                 "type": "string",
@@ -146,7 +162,12 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["text"],
         "properties": {
-            "text": {"type": "string", "minLength": 1, "maxLength": 100000},
+            "text": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 100000,
+                "description": TEXT_LIMIT,
+            },
             "reply_to": {"type": "string", "maxLength": 512},
             "client": {"type": "string", "maxLength": 512},
             "post_id": {"type": "string", "maxLength": 512},
@@ -384,7 +405,7 @@ def document() -> dict[str, Any]:
             "post": _op(
                 "Gate: ask whether a post may be published (allow, hold or block)",
                 _ok(_ref("Decision")),
-                (403, 404),
+                (403, 404, 422),
                 "publish on the account (respond when reply_to is set)",
                 body="CheckRequest",
             )

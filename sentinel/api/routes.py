@@ -43,6 +43,7 @@ from sentinel.inventory import Account
 from sentinel.logs import get_logger
 from sentinel.platforms.base import Capability
 from sentinel.platforms.errors import PlatformNotSupported
+from sentinel.platforms.registry import text_limit
 from sentinel.response.store import FreezeRecord
 
 _T = TypeVar("_T")
@@ -181,6 +182,27 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
                 account=account.id,
             )
 
+    async def refuse_too_long(self, account: Account, text: str) -> None:
+        """A text longer than the account's platform takes is refused before the engine sees
+        it (no platform would publish it, and a long text costs the engine): ``422
+        text_too_long`` naming the field and the limit. A text past the limit is counted in a
+        worker thread, piece by piece, so that even a hostile one leaves the loop its turns."""
+        limit = text_limit(account.platform)
+        if len(text) > limit.maximum:
+            why = await asyncio.to_thread(limit.excess, text)
+        else:
+            why = limit.excess(text)
+        if why:
+            raise ApiError(
+                "text_too_long",
+                f"field 'text' {why} (account {account.id!r} on {account.platform})",
+                field="text",
+                limit=limit.maximum,
+                unit=limit.unit,
+                max_bytes=limit.max_bytes,
+                platform=account.platform,
+            )
+
     async def author(self, token: str, caller: Caller, body: Mapping[str, Any], route: str) -> str:
         """Who wrote the post: the caller, or the ``author`` the caller asserts, which needs the
         global ``assert_author`` capability (a publishing tool posting on behalf of people)."""
@@ -303,6 +325,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
             # stolen publishing token it would be an oracle for shaping lures that pass
             await self.require(token, "tune", account.id, "check")
         event = self.event(account, body, caller, author, await self.asserted_ip(token, body))
+        await self.refuse_too_long(account, event.text)
         explained = self.explain(event) if dry_run or want_explain else None
         if explained is not None and dry_run:  # decided, nothing learned, held or frozen
             out = {**decision_dict(explained[0], event.post_id), "dry_run": True}
@@ -360,6 +383,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
         event = self.event(
             account, {**body, "client": body.get("client") or "sentinel-broker"}, caller, author, ip
         )
+        await self.refuse_too_long(account, event.text)
         decision = self.evaluate(event)
         out: dict[str, Any] = {"decision": decision_dict(decision, event.post_id)}
         if decision.frozen:
@@ -479,6 +503,8 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
                 f"{caller.actor} sent this post or is its author and cannot approve it; ask another approver",
             )
         self.refuse_frozen(self.account(held.account))  # before anything changes
+        # a post held before its platform's limit was known stays held: reject it instead
+        await self.refuse_too_long(self.account(held.account), held.text)
         now = self.deps.clock()
         done = self.deps.held.transition(held.id, ("held", "failed"), "approved", caller.actor, now)
         if done is None:

@@ -74,6 +74,7 @@ def explain_event(ctx: Context, args: argparse.Namespace) -> int:
     from sentinel.engine.events import EventError, parse_event
     from sentinel.engine.explain import explain
     from sentinel.engine.loader import load_rules
+    from sentinel.platforms.registry import text_limit
     from sentinel.post_guard import restore_baselines
 
     text = sys.stdin.read() if args.event == "-" else args.event
@@ -88,8 +89,18 @@ def explain_event(ctx: Context, args: argparse.Namespace) -> int:
     except EventError as e:
         raise UsageError(f"EVENT_JSON: {e.message}") from None
     inventory = ctx.load_inventory(args.inventory)
-    if inventory.get(event.account) is None:
+    account = inventory.get(event.account)
+    if account is None:
         raise UsageError(f"EVENT_JSON: account {event.account!r} is not in the inventory")
+    if (
+        event.via == "gate"
+    ):  # the gate refuses it before deciding; an observed post is judged whatever its length
+        limit = text_limit(account.platform)
+        why = limit.excess(event.text)
+        if why:
+            raise UsageError(
+                f"EVENT_JSON: field 'text' {why} ({account.platform}); the gate refuses it before deciding"
+            )
     engine = Engine(inventory, load_rules(_dirs(ctx, args)), ctx.config.engine)
     baselines = 0
     if Path(ctx.config.sentinel.database).exists():

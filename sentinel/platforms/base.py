@@ -29,6 +29,7 @@ from sentinel.account_fields import FIELDS, LIST_FIELDS
 from sentinel.errors import PlatformError
 from sentinel.platforms.errors import PlatformNotSupported, PlatformRejected
 from sentinel.platforms.http import HttpClient, Sleep
+from sentinel.platforms.post_length import UNDECLARED, TextLimit
 from sentinel.redact import is_secret_key, register_secret
 
 
@@ -129,6 +130,9 @@ class PlatformInfo:
     ``"oauth_token"`` (the platform's OAuth refresh flow issues a new access token) or
     ``"app_password"`` (a new app password, verified, replaces the one the adapter's sessions
     log in with, and the old one is revoked: Bluesky, the sandbox)."""
+    text_limit: TextLimit = UNDECLARED
+    """The longest post text the platform documents (``sentinel.platforms.post_length``): the
+    gate, the broker and held-post approval refuse a longer one before the engine runs."""
 
     def __post_init__(self) -> None:
         if (Capability.ROTATE_CREDENTIAL in self.capabilities) != bool(self.renews):
@@ -152,6 +156,7 @@ class PlatformInfo:
             "endpoints": list(self.endpoints),
             "state_fields": sorted(self.state_fields),
             "push": {p.value: p in self.push for p in Push},
+            "text_limit": self.text_limit.to_dict(),
         }
 
 

@@ -67,6 +67,7 @@ from sentinel.platforms.errors import (
     PlatformRejected,
 )
 from sentinel.platforms.http import retry_after_seconds
+from sentinel.platforms.post_length import TextLimit
 from sentinel.platforms.timefmt import normalise_time, now_z
 from sentinel.redact import register_secret
 
@@ -80,6 +81,13 @@ _DOCS = "https://docs.bsky.app/docs/advanced-guides/rate-limits"
 
 INFO = PlatformInfo(
     platform="bluesky",
+    text_limit=TextLimit(
+        300,
+        "graphemes",
+        "https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json",
+        max_bytes=3_000,
+        note="app.bsky.feed.post text: maxGraphemes 300, maxLength 3,000 (UTF-8 bytes)",
+    ),
     renews="app_password",
     push=frozenset({Push.STREAM}),
     capabilities=POSTING

@@ -47,6 +47,7 @@ from sentinel.platforms.base import (
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformNotFound
 from sentinel.platforms.http import api_path
 from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.post_length import TextLimit
 from sentinel.platforms.timefmt import utc_z
 
 OAUTH = "https://www.linkedin.com/oauth/v2"
@@ -56,6 +57,12 @@ COMMENT_URN = re.compile(r"urn:li:comment:\((?P<object>urn:li:[a-zA-Z]+:[^,]+),(
 
 INFO = PlatformInfo(
     platform="linkedin",
+    text_limit=TextLimit(
+        3_000,
+        "characters",
+        "https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api",
+        note="a post's commentary; comments take 1,250",
+    ),
     renews="oauth_token",
     state_fields=frozenset({"handle", "display_name", "avatar", "bio", "links", "delegate"}),
     capabilities=(

@@ -45,12 +45,23 @@ from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.htmltext import html_to_text
 from sentinel.platforms.http import api_path
 from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.post_length import TextLimit
 from sentinel.platforms.timefmt import normalise_time
 
 _LIMITS = "https://docs.joinmastodon.org/api/rate-limits/"
 
 INFO = PlatformInfo(
     platform="mastodon",
+    text_limit=TextLimit(
+        100_000,
+        "characters",
+        "https://docs.joinmastodon.org/entities/Instance/#max_characters",
+        link_length=23,
+        remote_mentions_free=True,
+        note="each server sets configuration.statuses.max_characters (500 by default; some allow "
+        "tens of thousands) and counts a link as characters_reserved_per_url (23): Sentinel cannot "
+        "know the server's setting at the gate, so it allows 100,000",
+    ),
     push=frozenset({Push.STREAM}),
     capabilities=(POSTING | COMMENTS | {Capability.REVOKE_TOKEN, Capability.ACCOUNT_STATE})
     - {Capability.HIDE_COMMENT},

@@ -60,6 +60,7 @@ from sentinel.platforms.errors import (
 )
 from sentinel.platforms.http import api_path, retry_after_seconds
 from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.post_length import TextLimit
 from sentinel.platforms.timefmt import normalise_time
 from sentinel.redact import register_secret
 
@@ -119,6 +120,13 @@ class _GraphAdapter(OAuthAdapter):
 
 FACEBOOK_INFO = PlatformInfo(
     platform="facebook",
+    text_limit=TextLimit(
+        63_206,
+        "characters",
+        "https://developers.facebook.com/docs/graph-api/reference/page/feed/",
+        note="the Page feed's message; the Graph API reference names no maximum, 63,206 is the "
+        "figure Facebook gives for a post (not verified in Meta's API documents)",
+    ),
     push=frozenset({Push.WEBHOOK}),
     capabilities=POSTING | COMMENTS | {Capability.ACCOUNT_STATE},
     state_fields=frozenset(
@@ -233,6 +241,13 @@ class FacebookPageAdapter(_GraphAdapter):
 
 INSTAGRAM_INFO = PlatformInfo(
     platform="instagram",
+    text_limit=TextLimit(
+        2_200,
+        "characters",
+        "https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media",
+        note="a caption takes 2,200 characters (the figure publishing tools document; Meta's media "
+        "reference names none)",
+    ),
     push=frozenset({Push.WEBHOOK}),
     capabilities=COMMENTS
     | {Capability.LIST_TIMELINE, Capability.VERIFY_CREDENTIAL, Capability.ACCOUNT_STATE},
@@ -344,6 +359,13 @@ class InstagramAdapter(_GraphAdapter):
 
 THREADS_INFO = PlatformInfo(
     platform="threads",
+    text_limit=TextLimit(
+        500,
+        "characters",
+        "https://developers.facebook.com/documentation/threads/posts",
+        note="Threads counts an emoji as its UTF-8 bytes; a text attachment (up to 10,000) is not the "
+        "post's text",
+    ),
     renews="oauth_token",
     capabilities=POSTING | COMMENTS | {Capability.ROTATE_CREDENTIAL},
     limits=RateLimits(

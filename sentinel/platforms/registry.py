@@ -14,6 +14,7 @@ from typing import Any
 from sentinel.errors import ConfigError
 from sentinel.platforms import bluesky, linkedin, mastodon, meta, sandbox, tiktok, x, youtube
 from sentinel.platforms.base import PlatformAdapter, PlatformInfo
+from sentinel.platforms.post_length import UNDECLARED, TextLimit
 
 AdapterFactory = Callable[..., PlatformAdapter]
 
@@ -53,6 +54,12 @@ def create_adapter(
 
 def capabilities_for(platform: str) -> PlatformInfo:
     return _entry(platform)[1]
+
+
+def text_limit(platform: str) -> TextLimit:
+    """The longest post text ``platform`` documents (the API's own bound for one without an adapter)."""
+    entry = _ADAPTERS.get(platform)
+    return entry[1].text_limit if entry is not None else UNDECLARED
 
 
 def capability_table() -> list[dict[str, Any]]:

@@ -30,12 +30,19 @@ from sentinel.platforms.base import (
 )
 from sentinel.platforms.errors import PlatformAuthFailed, PlatformLocked, PlatformNotFound, PlatformRejected
 from sentinel.platforms.http import api_path
+from sentinel.platforms.post_length import TextLimit
 from sentinel.redact import register_secret
 
 DEFAULT_SERVICE = "http://127.0.0.1:8480"
 
 INFO = PlatformInfo(
     platform="sandbox",
+    text_limit=TextLimit(
+        5_000,
+        "characters",
+        "sentinel/platforms/sandbox_server.py (MAX_TEXT)",
+        note="the local demo platform; it refuses a longer post as the real ones do",
+    ),
     renews="app_password",
     push=frozenset({Push.STREAM}),
     capabilities=frozenset(Capability),

@@ -13,7 +13,8 @@ API (bearer tokens from ``POST /api/sessions``):
 ``DELETE /api/session``                log this token out
 ``DELETE /api/sessions``               end every session of the account (main password session)
 ``GET /api/accounts/{handle}/posts``   public timeline; ``?since=CURSOR`` oldest first, else newest
-``POST /api/posts``                    publish ``{"text", "client"?, "reply_to"?}`` (a reply to any post)
+``POST /api/posts``                    publish ``{"text", "client"?, "reply_to"?}`` (a reply to any post;
+                                       text of at most ``MAX_TEXT`` characters)
 ``DELETE /api/posts/{id}``             delete a post: the author's, or a reply to one of the caller's posts
 ``GET /api/posts/{id}/replies``        public list of the replies to a post (with ``hidden``)
 ``POST /api/posts/{id}/hide``          ``{"hidden": bool}``: the replied-to post's author hides a reply
@@ -62,6 +63,8 @@ from sentinel.net import free_port
 from sentinel.platforms.timefmt import utc_z
 
 STREAM_KEEP = 10_000
+MAX_TEXT = 5_000
+"""The longest post text the sandbox takes (its adapter declares the same: ``text_limit``)."""
 STREAM_HEARTBEAT = 15.0
 
 
@@ -370,6 +373,8 @@ def build_app(state: SandboxState | None = None) -> Starlette:
         text = body.get("text")
         if not isinstance(text, str) or not text:
             return _error(400, "InvalidRequest", "'text' is required")
+        if len(text) > MAX_TEXT:
+            return _error(400, "InvalidRequest", f"'text' is longer than {MAX_TEXT} characters")
         reply_to = body.get("reply_to")
         if reply_to is not None and str(reply_to) not in st.posts:
             return _error(404, "PostNotFound", f"no post {reply_to!r} to reply to")

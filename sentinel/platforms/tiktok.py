@@ -27,10 +27,17 @@ from sentinel.platforms.base import (
     page_since,
 )
 from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.post_length import TextLimit
 from sentinel.platforms.timefmt import utc_z
 
 INFO = PlatformInfo(
     platform="tiktok",
+    text_limit=TextLimit(
+        4_000,
+        "characters",
+        "https://developers.tiktok.com/doc/content-posting-api-reference-direct-post",
+        note="a video's caption takes 2,200 UTF-16 units, a photo post's description 4,000",
+    ),
     renews="oauth_token",
     capabilities=frozenset(
         {

@@ -49,6 +49,7 @@ from sentinel.platforms.base import (
 from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.http import api_path
 from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.post_length import TextLimit
 from sentinel.platforms.timefmt import normalise_time
 
 log = get_logger(__name__)
@@ -58,6 +59,14 @@ MAX_PAGES = 5
 
 INFO = PlatformInfo(
     platform="x",
+    text_limit=TextLimit(
+        25_000,
+        "characters",
+        "https://docs.x.com/fundamentals/counting-characters",
+        link_length=23,
+        note="280 for most accounts, 25,000 for Premium long posts (Sentinel cannot see the tier, so it "
+        "allows the larger); X weighs an emoji or a CJK character as 2 and every link as 23",
+    ),
     renews="oauth_token",
     push=frozenset({Push.WEBHOOK}),
     capabilities=POSTING

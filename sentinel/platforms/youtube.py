@@ -44,6 +44,7 @@ from sentinel.platforms.base import (
 )
 from sentinel.platforms.errors import PlatformNotFound
 from sentinel.platforms.oauth import OAuthAdapter
+from sentinel.platforms.post_length import TextLimit
 from sentinel.platforms.timefmt import normalise_time
 
 GOOGLE_OAUTH = "https://oauth2.googleapis.com"
@@ -54,6 +55,14 @@ _QUOTA = "https://developers.google.com/youtube/v3/determine_quota_cost"
 
 INFO = PlatformInfo(
     platform="youtube",
+    text_limit=TextLimit(
+        10_000,
+        "characters",
+        "https://developers.google.com/youtube/v3/docs/commentThreads",
+        note="what passes the gate here are replies (comments) and community or description text: a "
+        "video description takes 5,000 bytes, a comment 10,000 characters (not found in the API "
+        "reference; the larger is allowed)",
+    ),
     renews="oauth_token",
     state_fields=frozenset({"handle", "display_name", "avatar", "bio"}),
     capabilities=(

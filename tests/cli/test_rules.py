@@ -183,3 +183,25 @@ def test_explain_lists_rules_on_trial_apart_from_the_verdict(
         "observed, not counted: trial.tryme; counted, they would have made it: freeze"
         in capsys.readouterr().out
     )
+
+
+def test_explain_refuses_a_gate_text_past_the_platform_limit_as_the_gate_does(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """example-brand-x is on the sandbox platform (5,000 characters): the gate would answer 422
+    text_too_long, so the CLI's check says so too (exit 2); an observed post that long is judged."""
+    event = {
+        "id": "q2",
+        "ts": "2026-02-28T15:00:00Z",
+        "account": "example-brand-x",
+        "via": "gate",
+        "text": "a" * 5_001,
+        "client": "Buffer",
+        "author": "op-alice",
+    }
+    assert main(deployment.cli("rules", "explain", json.dumps(event), "--rules", str(SHIPPED))) == 2
+    err = capsys.readouterr().err
+    assert "field 'text'" in err and "5000 characters" in err and "(sandbox)" in err
+    observed = {**event, "via": "observed", "post_id": "p2"}
+    del observed["author"]
+    assert main(deployment.cli("rules", "explain", json.dumps(observed), "--rules", str(SHIPPED))) == 0

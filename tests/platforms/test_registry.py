@@ -6,6 +6,7 @@ from sentinel.errors import ConfigError
 from sentinel.inventory import PLATFORMS
 from sentinel.platforms import Capability, PlatformAdapter, capabilities_for, capability_table, create_adapter
 from sentinel.platforms.base import STATE_FIELDS, Push
+from sentinel.platforms.registry import text_limit
 
 
 def test_every_inventory_platform_has_an_adapter_and_capability_row() -> None:
@@ -45,6 +46,7 @@ def test_docs_capability_tables_match_the_adapters() -> None:
     seen: dict[str, set[str]] = {}
     fields: dict[str, set[str]] = {}
     columns: set[str] = set()
+    lengths: dict[str, int] = {}
     header: list[str] = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -52,7 +54,15 @@ def test_docs_capability_tables_match_the_adapters() -> None:
             continue
         if cells[0] == "platform":
             header = cells[1:]
-            columns.update(header)
+            if "maximum" not in header:
+                columns.update(header)
+            continue
+        if "maximum" in header:  # the post-length table
+            limit = text_limit(cells[0])
+            row = dict(zip(header, cells[1:], strict=True))
+            assert (int(row["maximum"].replace(",", "")), row["unit"]) == (limit.maximum, limit.unit)
+            assert limit.source in row["documented at"], cells[0]
+            lengths[cells[0]] = limit.maximum
             continue
         shown = {name for name, cell in zip(header, cells[1:], strict=True) if cell == "yes"}
         seen.setdefault(cells[0], set()).update(shown - set(STATE_FIELDS))
@@ -63,3 +73,4 @@ def test_docs_capability_tables_match_the_adapters() -> None:
         for p in PLATFORMS
     }
     assert fields == {p: set(capabilities_for(p).state_fields) for p in PLATFORMS}
+    assert set(lengths) == set(PLATFORMS)
