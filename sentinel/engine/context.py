@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sentinel.engine.campaigns import CampaignIndex, Cluster
 from sentinel.engine.events import Event, Finding, format_ts
-from sentinel.engine.links import Link, TextLinks, extract_links, links_key
+from sentinel.engine.links import MAX_LINKS, Link, TextLinks, extract_links, links_key
 from sentinel.engine.lookalike import Brand
 from sentinel.engine.settings import EngineSettings
 from sentinel.engine.similarity import Signature, signature, text_key
@@ -127,7 +127,7 @@ class Context:
 
     @lazy
     def parsed(self) -> TextLinks:
-        return extract_links(self.event.text)
+        return extract_links(self.event.text, MAX_LINKS)
 
     @property
     def links(self) -> tuple[Link, ...]:

@@ -9,6 +9,7 @@ the link rules judge the real target.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -148,6 +149,14 @@ class TextLinks:
     hidden_chars: int
     defanged: tuple[str, ...]
     clean_text: str
+    unexamined: bool = False
+    """More distinct links than ``extract_links`` was asked to examine: the rest were not."""
+
+
+MAX_LINKS = 100
+"""Distinct links the engine examines in one post. A post with more is a filter-evasion
+attempt in itself (``obfuscated_link`` says so), and examining each costs the event loop:
+past this the work per post stays bounded however long an observed post is."""
 
 
 def _refang(text: str) -> tuple[str, list[str]]:
@@ -181,8 +190,9 @@ def _split(rest: str) -> tuple[str, str, str]:
     return userinfo, host.lower().strip("."), path
 
 
-def extract_links(text: str) -> TextLinks:
-    """Every link in ``text``, hidden or defanged ones included."""
+def extract_links(text: str, limit: int | None = None) -> TextLinks:
+    """Every link in ``text``, hidden or defanged ones included; with ``limit``, the first
+    ``limit`` distinct ones (``unexamined`` says whether there were more)."""
     has_hidden = _HIDDEN_RE.search(text) is not None
     hidden = len(_HIDDEN_INSIDE_RE.findall(text)) if has_hidden else 0
     clean = _HIDDEN_RE.sub("", text) if has_hidden else text
@@ -190,7 +200,9 @@ def extract_links(text: str) -> TextLinks:
     if "xx" in clean.lower() or "[" in clean or "(" in clean or "{" in clean or "**" in clean:
         clean, kinds = _refang(clean)
     links: list[Link] = []
+    seen: set[str] = set()  # with a limit: the distinct links examined
     spans: list[tuple[int, int]] = []
+    span_starts: list[int] = []
     obf_base = tuple(kinds) + (("hidden characters",) if hidden else ())
     if "://" in clean:
         for m in _SCHEME_URL.finditer(clean):
@@ -200,10 +212,19 @@ def extract_links(text: str) -> TextLinks:
             userinfo, host, path = _split(rest)
             if not host:
                 continue
+            spans.append((m.start(), m.start() + len(m.group(1)) + len(rest)))
+            span_starts.append(m.start())
+            url = m.group(1).lower() + rest
+            if limit is not None:
+                if url in seen:
+                    continue
+                if len(seen) == limit:
+                    return _capped(links, hidden, kinds, clean)
+                seen.add(url)
             obf = obf_base + (("credentials before host",) if userinfo else ())
             links.append(
                 Link(
-                    url=m.group(1).lower() + rest,
+                    url=url,
                     host=host,
                     domain=registrable_domain(host),
                     path=path,
@@ -212,19 +233,27 @@ def extract_links(text: str) -> TextLinks:
                     userinfo=userinfo,
                 )
             )
-            spans.append((m.start(), m.start() + len(m.group(1)) + len(rest)))
     if "." in clean:
         for m in _BARE_HOST.finditer(clean):
-            if any(s <= m.start() < e for s, e in spans):
+            # spans are in text order and do not overlap: only the last one starting at or
+            # before this match can hold it (a bisection, not a scan of every span)
+            i = bisect.bisect_right(span_starts, m.start()) - 1
+            if i >= 0 and spans[i][0] <= m.start() < spans[i][1]:
                 continue
             host = m.group(1).lower().rstrip(".")
             path = m.group(2).rstrip(_TRAILING)
+            if limit is not None and host + path in seen:
+                continue
             domain = registrable_domain(host)
             if domain is None:
                 continue
             tld = host.rsplit(".", 1)[-1]
             if tld in _FILEISH and not host.startswith("www.") and not path:
                 continue
+            if limit is not None:
+                if len(seen) == limit:
+                    return _capped(links, hidden, kinds, clean)
+                seen.add(host + path)
             links.append(
                 Link(
                     url=host + path,
@@ -236,6 +265,10 @@ def extract_links(text: str) -> TextLinks:
                 )
             )
     return TextLinks(links=tuple(links), hidden_chars=hidden, defanged=tuple(kinds), clean_text=clean)
+
+
+def _capped(links: list[Link], hidden: int, kinds: list[str], clean: str) -> TextLinks:
+    return TextLinks(tuple(links), hidden, tuple(kinds), clean, unexamined=True)
 
 
 TRACKING_PARAMS = frozenset(

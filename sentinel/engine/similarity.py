@@ -15,6 +15,7 @@ import operator
 import re
 import struct
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from hashlib import blake2b
@@ -126,10 +127,28 @@ def _cached_row(s: str) -> tuple[int, ...]:
     return row
 
 
+MAX_SHINGLES = 2048
+"""Distinct shingles hashed for one signature. A longer text's are sampled by their content
+(the ``MAX_SHINGLES`` with the smallest CRC-32), so two copies of a long message keep nearly
+the same sample wherever its words are shifted, and the work per post stays bounded."""
+
+
+def _sample(items: list[str]) -> list[str]:
+    crcs = list(map(zlib.crc32, map(str.encode, items)))
+    cut = sorted(crcs)[MAX_SHINGLES - 1]
+    return [s for s, c in zip(items, crcs, strict=True) if c <= cut]
+
+
 def signature(text: str) -> Signature:
     norm = normalise(text)
     words = norm.split()
-    items = [f"{a} {b}" for a, b in itertools.pairwise(words)] if len(words) >= 3 else (words or [""])
+    if len(words) >= 3:
+        # a set's MinHash: a repeated pair changes no minimum, so each is hashed once
+        items = [f"{a} {b}" for a, b in dict.fromkeys(itertools.pairwise(words))]
+    else:
+        items = words or [""]
+    if len(items) > MAX_SHINGLES:
+        items = _sample(items)
     rows = list(map(_cached_row, items))
     mins = tuple(map(min, zip(*rows, strict=True)))
     return Signature(exact=_h64(norm), minhash=mins, words=len(words), bands=_band_keys(mins))

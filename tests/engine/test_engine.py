@@ -224,3 +224,13 @@ def test_an_approval_remembers_its_links_across_a_restart_and_older_ones_keep_wo
     c = Engine(INV, RULES)
     c.restore(data)
     assert not c.evaluate(ev(via="observed", post_id="r2", text=swapped)).findings
+
+
+def test_an_observed_post_with_more_links_than_examined_is_an_obfuscated_link_finding() -> None:
+    """The engine examines the first 100 distinct links of a post; a lure behind them is not
+    looked at, so the post itself is the finding (an observed post is never refused)."""
+    padding = " ".join(f"https://example.com/p{i}" for i in range(100))
+    d = Engine(INV, RULES).evaluate(ev(via="observed", text=f"{padding} https://evil.test/claim", author=""))
+    assert "links.obfuscated" in {f.rule for f in d.findings}
+    fewer = Engine(INV, RULES).evaluate(ev(via="observed", text=padding, author=""))
+    assert "links.obfuscated" not in {f.rule for f in fewer.findings}

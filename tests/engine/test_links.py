@@ -50,3 +50,21 @@ def test_links_key_is_where_the_links_lead() -> None:
     assert links_key("https://example.com/r?a=1&b=2") == links_key(
         "https://example.com/r?b=2&a=1&utm_medium=s"
     )
+
+
+def test_a_limit_examines_the_first_distinct_links_and_says_there_were_more() -> None:
+    text = " ".join(f"https://a{i}.example.com/x" for i in range(5)) + " https://a0.example.com/x evil.io/go"
+    everything = extract_links(text)
+    assert [link.host for link in everything.links][-2:] == ["a0.example.com", "evil.io"]
+    assert not everything.unexamined
+    capped = extract_links(text, 5)
+    assert [link.host for link in capped.links] == [f"a{i}.example.com" for i in range(5)]
+    assert capped.unexamined  # evil.io was not looked at, and the engine is told
+    repeated = extract_links("https://a.example.com/x " * 1000 + "b.example.com/y", 2)
+    assert [link.host for link in repeated.links] == ["a.example.com", "b.example.com"]
+    assert not repeated.unexamined  # repeats of one link are one link
+
+
+def test_bare_hosts_inside_a_scheme_link_are_not_counted_twice_among_many_links() -> None:
+    text = " ".join(f"https://h{i}.example.org/p?next=x{i}.example.net" for i in range(300))
+    assert [link.host for link in extract_links(text).links] == [f"h{i}.example.org" for i in range(300)]

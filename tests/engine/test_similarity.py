@@ -59,3 +59,28 @@ def test_normalise_answers_as_the_plain_steps() -> None:
         text = rng.choice(["", " ", ""]).join(rng.choice(parts) for _ in range(rng.randint(0, 9)))
         want = _plain_normalise(text)
         assert (normalise(text), normalise(text, keep_links=False)) == want, text
+
+
+def test_a_long_text_is_sampled_by_content_so_shifted_copies_still_match() -> None:
+    from sentinel.engine.similarity import MAX_SHINGLES
+
+    rnd = random.Random(7)
+
+    def word() -> str:
+        return "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(6))
+
+    words = [word() for _ in range(4 * MAX_SHINGLES)]
+    original = " ".join(words)
+    shifted = "breaking news today " + original  # the same message behind a new opening
+    other = " ".join(word() for _ in range(4 * MAX_SHINGLES))
+    assert signature(original).similarity(signature(shifted)) >= 0.75
+    assert signature(original).similarity(signature(other)) <= 0.25
+
+
+def test_repeated_shingles_do_not_change_a_signature() -> None:
+    once = signature("claim your prize now at the desk")
+    assert (
+        signature("claim your prize now at the desk " * 3).minhash
+        == signature("claim your prize now at the desk claim").minhash
+    )
+    assert once.words == 7

@@ -7,7 +7,7 @@ from typing import Any
 
 from sentinel.engine.context import Context
 from sentinel.engine.detectors.base import Hit, Param, detector
-from sentinel.engine.links import SHORTENERS, public_suffix
+from sentinel.engine.links import MAX_LINKS, SHORTENERS, public_suffix
 from sentinel.engine.lookalike import Brand, embeds_brand, lookalike
 
 
@@ -135,7 +135,8 @@ def ip_literal(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
 @detector(
     "obfuscated_link",
     "A link written to slip past filters: hxxp, [.] or (dot), zero-width or bidirectional "
-    "characters, credentials before the host (``https://brand.com@evil.io``).",
+    "characters, credentials before the host (``https://brand.com@evil.io``); or more different "
+    "links than the engine examines in one post (``MAX_LINKS``).",
 )
 def obfuscated_link(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     parsed = ctx.parsed
@@ -145,6 +146,8 @@ def obfuscated_link(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
             return f"{', '.join(kinds)} in link to {link.host}", 1.0
     if parsed.hidden_chars:
         return f"{parsed.hidden_chars} hidden character(s) inside words", 1.0
+    if parsed.unexamined:
+        return f"more than {MAX_LINKS} different links: the rest were not examined", 1.0
     return None
 
 
