@@ -19,17 +19,18 @@ _B58_INDEX = {c: i for i, c in enumerate(_B58)}
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _BECH32_INDEX = {c: i for i, c in enumerate(_BECH32)}
 
-_WALLETS = (
-    ("Bitcoin (bech32)", re.compile(r"(?<![\w])(?:bc1|tb1)[ac-hj-np-z02-9]{11,87}(?![\w])", re.I)),
-    ("Bitcoin", re.compile(r"(?<![\w])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![\w])")),
-    ("Ethereum/EVM", re.compile(r"(?<![\w])0x[0-9a-fA-F]{40}(?![\w])")),
-    ("Tron", re.compile(r"(?<![\w])T[1-9A-HJ-NP-Za-km-z]{33}(?![\w])")),
-    (
-        "Litecoin",
-        re.compile(r"(?<![\w])(?:ltc1[ac-hj-np-z02-9]{11,87}|[LM][1-9A-HJ-NP-Za-km-z]{26,33})(?![\w])"),
-    ),
-    ("Monero", re.compile(r"(?<![\w])4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}(?![\w])")),
+_WALLET_SHAPES = (
+    ("Bitcoin (bech32)", r"(?i:(?:bc1|tb1)[ac-hj-np-z02-9]{11,87})"),
+    ("Bitcoin", r"[13][1-9A-HJ-NP-Za-km-z]{25,34}"),
+    ("Ethereum/EVM", r"0x[0-9a-fA-F]{40}"),
+    ("Tron", r"T[1-9A-HJ-NP-Za-km-z]{33}"),
+    ("Litecoin", r"(?:ltc1[ac-hj-np-z02-9]{11,87}|[LM][1-9A-HJ-NP-Za-km-z]{26,33})"),
+    ("Monero", r"4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}"),
 )
+"""Each kind's address shape. An address is a whole word (no word character on either side),
+so the text is scanned once for any shape and each word found is then matched per kind."""
+_WALLETS = tuple((kind, re.compile(shape)) for kind, shape in _WALLET_SHAPES)
+_ANY_WALLET = re.compile(r"(?<!\w)(?:" + "|".join(shape for _, shape in _WALLET_SHAPES) + r")(?!\w)")
 
 
 def _base58check(s: str) -> bool:
@@ -71,33 +72,31 @@ def _verified(kind: str, addr: str) -> bool:
     return kind == "Ethereum/EVM" and addr[2:] not in (addr[2:].lower(), addr[2:].upper())
 
 
-# Every address shape above is a run of at least 14 letters and digits (bech32: "bc1" and 11
-# more; with IGNORECASE the ASCII letter ranges also match four non-ASCII letters, still \w).
-_ADDRESS_RUN = re.compile(r"[^\W_]{14}")
-
-
 MAX_WALLETS = 16
 """Distinct address-shaped strings whose checksum the engine verifies in one post: past it,
 the rest count as verified (a post with that many is no accident), and the work stays bounded."""
 
 
 def find_wallets(text: str, limit: int | None = None) -> list[tuple[str, str, bool]]:
-    """(kind, address, checksum verified) for every cryptocurrency address shape in ``text``;
-    with ``limit``, each distinct address once, and past ``limit`` of them unverified ones
-    are taken as verified without the checksum's cost."""
-    out: list[tuple[str, str, bool]] = []
-    if not _ADDRESS_RUN.search(text):
-        return out
+    """(kind, address, checksum verified) for every cryptocurrency address shape in ``text``,
+    kind by kind, each in text order; with ``limit``, each distinct address once, and past
+    ``limit`` of them unverified ones are taken as verified without the checksum's cost."""
     seen: set[str] = set()
-    for kind, pattern in _WALLETS:
-        for m in pattern.finditer(text):
-            addr = m.group(0)
-            if limit is None:
-                out.append((kind, addr, _verified(kind, addr)))
-            elif addr not in seen:
-                seen.add(addr)
-                out.append((kind, addr, len(seen) > limit or _verified(kind, addr)))
-    return out
+    found: list[tuple[int, int, str, str]] = []
+    for m in _ANY_WALLET.finditer(text):
+        addr = m.group(0)
+        if limit is not None:
+            if addr in seen:
+                continue
+            seen.add(addr)
+        for i, (kind, shape) in enumerate(_WALLETS):
+            if shape.fullmatch(addr):
+                found.append((i, m.start(), kind, addr))
+    found.sort()
+    return [
+        (kind, addr, (limit is not None and n >= limit) or _verified(kind, addr))
+        for n, (_, _, kind, addr) in enumerate(found)
+    ]
 
 
 @detector(
