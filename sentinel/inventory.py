@@ -3,8 +3,10 @@
 Each ``[[accounts]]`` table needs ``id``, ``platform``, ``handle``, ``timezone`` (IANA) and
 ``publishing`` (``"gated"`` or ``"open"``); ``owners``, ``tags`` and ``domains`` default to
 empty lists. Optional: ``business_hours`` (``"mon-fri 08:00-18:00"``, several specs
-separated by commas), ``retired``, ``display_name`` and ``[[accounts.credentials]]``
-tables with ``kind`` and ``rotation`` (a duration such as ``"90d"``).
+separated by commas), ``retired``, ``display_name``, ``max_post_length`` (the longest post
+text this account may publish, where it differs from its platform's documented maximum: an
+X account without Premium takes 280, a Mastodon server sets its own) and
+``[[accounts.credentials]]`` tables with ``kind`` and ``rotation`` (a duration such as ``"90d"``).
 
 Every error names the file, the account (by id, or by position when the id itself is
 bad) and the key, and nothing is half-loaded: either the whole file is valid or
@@ -53,7 +55,10 @@ _KNOWN_KEYS = {
     "retired",
     "display_name",
     "credentials",
+    "max_post_length",
 }
+MAX_POST_LENGTH = 1_000_000
+"""The largest ``max_post_length`` an account may declare."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,9 @@ class Account:
     retired: bool = False
     display_name: str = ""
     credentials: tuple[CredentialSpec, ...] = ()
+    max_post_length: int | None = None
+    """The longest post text the account takes, where it differs from its platform's
+    documented maximum (``PlatformInfo.text_limit``)."""
 
     @property
     def gated(self) -> bool:
@@ -136,6 +144,7 @@ class Account:
             "business_hours": self.business_hours.spec if self.business_hours else None,
             "retired": self.retired,
             "display_name": self.display_name,
+            "max_post_length": self.max_post_length,
             "credentials": [
                 {"kind": c.kind, "name": c.key, "rotation_seconds": c.rotation_seconds}
                 for c in self.credentials
@@ -277,6 +286,16 @@ def _account(raw: Any, index: int, source: str) -> Account:
     retired = raw.get("retired", False)
     if not isinstance(retired, bool):
         raise InventoryError(f"{where}: key 'retired' must be true or false")
+    max_post_length = raw.get("max_post_length")
+    if max_post_length is not None and (
+        isinstance(max_post_length, bool)
+        or not isinstance(max_post_length, int)
+        or not 0 < max_post_length <= MAX_POST_LENGTH
+    ):
+        raise InventoryError(
+            f"{where}: key 'max_post_length' must be a whole number from 1 to {MAX_POST_LENGTH}, "
+            f"got {max_post_length!r}"
+        )
     creds: list[CredentialSpec] = []
     raw_creds = raw.get("credentials", [])
     if not isinstance(raw_creds, list):
@@ -319,6 +338,7 @@ def _account(raw: Any, index: int, source: str) -> Account:
         retired=retired,
         display_name=_str(raw, "display_name", where, required=False),
         credentials=tuple(creds),
+        max_post_length=max_post_length,
     )
 
 

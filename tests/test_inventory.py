@@ -120,3 +120,13 @@ def test_shared_sample_inventory_loads_if_present() -> None:
 def test_top_level_must_be_accounts() -> None:
     with pytest.raises(InventoryError, match="unknown top-level key 'account'"):
         parse_inventory({"account": []}, "inv.toml")
+
+
+def test_an_account_may_declare_its_own_post_length_and_only_a_sensible_one() -> None:
+    base = {"id": "a", "platform": "x", "handle": "@a", "timezone": "UTC", "publishing": "gated"}
+    inv = parse_inventory({"accounts": [{**base, "max_post_length": 280}]})
+    assert inv["a"].max_post_length == 280 and inv["a"].to_dict()["max_post_length"] == 280
+    assert parse_inventory({"accounts": [base]})["a"].max_post_length is None
+    for bad in (0, -1, True, "280", 1.5, 1_000_001):
+        with pytest.raises(InventoryError, match="'max_post_length' must be a whole number"):
+            parse_inventory({"accounts": [{**base, "max_post_length": bad}]})

@@ -187,7 +187,7 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
         it (no platform would publish it, and a long text costs the engine): ``422
         text_too_long`` naming the field and the limit. A text past the limit is counted in a
         worker thread, piece by piece, so that even a hostile one leaves the loop its turns."""
-        limit = text_limit(account.platform)
+        limit = text_limit(account.platform, account.max_post_length)
         if len(text) > limit.maximum:
             why = await asyncio.to_thread(limit.excess, text)
         else:

@@ -95,7 +95,7 @@ def explain_event(ctx: Context, args: argparse.Namespace) -> int:
     if (
         event.via == "gate"
     ):  # the gate refuses it before deciding; an observed post is judged whatever its length
-        limit = text_limit(account.platform)
+        limit = text_limit(account.platform, account.max_post_length)
         why = limit.excess(event.text)
         if why:
             raise UsageError(

@@ -9,6 +9,7 @@ rate limits, manual steps) without credentials, for ``sentinel accounts audit``;
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from sentinel.errors import ConfigError
@@ -56,10 +57,14 @@ def capabilities_for(platform: str) -> PlatformInfo:
     return _entry(platform)[1]
 
 
-def text_limit(platform: str) -> TextLimit:
-    """The longest post text ``platform`` documents (the API's own bound for one without an adapter)."""
+def text_limit(platform: str, account_maximum: int | None = None) -> TextLimit:
+    """The longest post text ``platform`` documents (the API's own bound for one without an
+    adapter), or the account's own ``max_post_length`` where the inventory sets one."""
     entry = _ADAPTERS.get(platform)
-    return entry[1].text_limit if entry is not None else UNDECLARED
+    limit = entry[1].text_limit if entry is not None else UNDECLARED
+    if account_maximum is None or account_maximum == limit.maximum:
+        return limit
+    return replace(limit, maximum=account_maximum, note="the account's max_post_length in the inventory")
 
 
 def capability_table() -> list[dict[str, Any]]:

@@ -43,6 +43,8 @@ def test_every_platform_declares_its_documented_maximum_and_where_it_is_document
         assert limit.source.startswith(("https://", "sentinel/")), platform
         assert capabilities_for(platform).to_dict()["text_limit"]["maximum"] == maximum
     assert text_limit("no-such-platform").maximum == 100_000  # the API's own bound
+    own = text_limit("x", 280)  # an account without Premium, as the inventory says
+    assert (own.maximum, own.link_length) == (280, 23) and text_limit("x", None) == text_limit("x")
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,17 @@ limit, before the engine sees it: nothing is learned, held, recorded or publishe
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import httpx
+
+from sentinel.api.app import create_app
+from sentinel.inventory import Inventory
 from sentinel.platforms.registry import text_limit
-from tests.api.conftest import Harness, harness, world
+from sentinel.store import Store
+from tests.api.conftest import Harness, World, build_deps, harness, world
 
 __all__ = ["harness", "world"]
 
@@ -105,3 +112,35 @@ async def test_a_held_post_past_the_limit_is_not_approved_and_stays_held(harness
     assert len(h.world.posts("acct-a")) == posts
     rejected = await h.client.post(f"/v1/held/{held.id}/reject", json={}, headers=h.auth("op-approver"))
     assert rejected.status_code == 200, rejected.text
+
+
+async def test_an_account_s_own_limit_from_the_inventory_is_the_one_enforced(
+    world: World, tmp_path: Path
+) -> None:
+    """An X account without Premium takes 280: the inventory says so, and the gate holds the
+    account to it (here on the sandbox account acct-a, whose platform would take 5,000)."""
+    accounts = tuple(
+        replace(a, max_post_length=280) if a.id == "acct-a" else a for a in world.inventory.accounts
+    )
+    tight = Inventory(accounts=accounts)
+    store = Store(tmp_path / "state.sqlite3")
+    deps, engine, _, _ = build_deps(world, store, inventory=lambda: tight)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://api"
+        ) as client:
+            before = engine.snapshot()
+            refused = await client.post(
+                "/v1/check", json={"account": "acct-a", "text": "g" * 281}, headers=world.auth("op-pub")
+            )
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["error"]["limit"] == 280 and refused.json()["error"]["field"] == "text"
+            assert engine.snapshot() == before
+            fits = await client.post(
+                "/v1/check", json={"account": "acct-a", "text": "g" * 280}, headers=world.auth("op-pub")
+            )
+            assert fits.status_code == 200, fits.text
+    finally:
+        assert deps.aclose is not None
+        await deps.aclose()
+        store.close()
