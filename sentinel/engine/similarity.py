@@ -142,15 +142,15 @@ def _sample(items: list[str]) -> list[str]:
 def signature(text: str) -> Signature:
     norm = normalise(text)
     words = norm.split()
-    if len(words) >= 3:
-        # a set's MinHash: a repeated pair changes no minimum, so each is hashed once
-        items = [f"{a} {b}" for a, b in dict.fromkeys(itertools.pairwise(words))]
-    else:
-        items = words or [""]
+    items = [f"{a} {b}" for a, b in itertools.pairwise(words)] if len(words) >= 3 else (words or [""])
     if len(items) > MAX_SHINGLES:
-        items = _sample(items)
+        # a set's MinHash: a repeated pair changes no minimum, so a long text's are hashed once
+        items = list(dict.fromkeys(items))
+        if len(items) > MAX_SHINGLES:
+            items = _sample(items)
     rows = list(map(_cached_row, items))
-    mins = tuple(map(min, zip(*rows, strict=True)))
+    # each of the N_HASHES values: its minimum over the shingles (min of one row's value is itself)
+    mins = tuple(map(min, *rows)) if len(rows) > 1 else rows[0]
     return Signature(exact=_h64(norm), minhash=mins, words=len(words), bands=_band_keys(mins))
 
 
