@@ -91,6 +91,14 @@ class ApiSettings:
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or networks of proxies whose ``X-Forwarded-For``/``-Proto`` are believed (the
     client address rules see, the scheme); empty: nobody's, so a local process cannot forge them."""
+    invalid_token_cache: Duration = Duration(60.0)
+    """A token Vault said is invalid is refused without asking Vault again for this long (by its
+    hash; never a token Vault could not be asked about); ``0``: off."""
+    failed_auth_burst: int = 20
+    """Failed authentications one client address may have in a row before its requests with a
+    token not known valid are answered 429 ``too_many_auth_failures``, before Vault; ``0``: off."""
+    failed_auth_rate: float = 2.0
+    """Failed authentications per second an address regains after its burst."""
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -128,6 +136,14 @@ class ApiSettings:
         for key in ("read_timeout", "idle_timeout"):
             if not 1 <= getattr(self, key) <= 3600:
                 raise ConfigError(f"config key '{prefix}.{key}' must be between 1s and 1h")
+        if not 0 <= self.invalid_token_cache <= 3600:
+            raise ConfigError(f"config key '{prefix}.invalid_token_cache' must be between 0 (off) and 1h")
+        if not 0 <= self.failed_auth_burst <= 100_000:
+            raise ConfigError(f"config key '{prefix}.failed_auth_burst' must be between 0 (off) and 100000")
+        if not 0.01 <= self.failed_auth_rate <= 10_000:
+            raise ConfigError(
+                f"config key '{prefix}.failed_auth_rate' must be between 0.01 and 10000 (per second)"
+            )
 
 
 @dataclass(frozen=True)

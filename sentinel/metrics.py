@@ -68,6 +68,12 @@ AUTHZ_GRACE = _counter(
     "Authorization while Vault could not answer: from remembered answers, or refused",
     ("result",),
 )
+TOKEN_REFUSALS = _counter(
+    "sentinel_api_token_refusals_total",
+    "Requests refused for their token without asking Vault: throttled (too many failed "
+    "authentications from the address), cached_invalid (Vault said invalid moments ago)",
+    ("reason",),
+)
 VAULT_SECONDS = _histogram(
     "sentinel_vault_request_seconds", "Latency of Vault calls made by Sentinel", ("operation",)
 )
@@ -125,6 +131,7 @@ INSTRUMENTS: tuple[Counter | Histogram, ...] = (
     POSTS_PUBLISHED,
     AUTHZ_DECISIONS,
     AUTHZ_GRACE,
+    TOKEN_REFUSALS,
     VAULT_SECONDS,
     VAULT_AUDIT_ENTRIES,
     VAULT_AUDIT_MALFORMED,

@@ -24,6 +24,15 @@ and, in a single ``capabilities-accessor`` call, for every path the entry alread
 an answer for; the new entry replaces the old one. Requests keep the answers Vault gave
 less than one cache window ago and never wait for Vault on the way; a token Vault refuses
 by then is dropped from the cache at once.
+
+Unauthenticated floods cost Vault nothing past a bound. A token Vault definitely refused (it
+answered 403/400 to the lookup, or gave an expired token) is remembered by its SHA-256 for
+``[api] invalid_token_cache`` seconds (default 60, bounded in number) and refused again
+without asking Vault (``cached_invalid``); a token Vault could not be asked about
+(unreachable, timed out, 5xx) is never remembered as invalid. And ``authenticate`` with the
+client's address takes a try from that address's ``AuthThrottle`` before a token not known
+valid goes to Vault, so one address makes at most a burst of failing lookups and then gets
+429 ``too_many_auth_failures`` (``sentinel.api.auth_throttle``).
 """
 
 from __future__ import annotations
@@ -36,15 +45,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cachetools import TTLCache
+
 from sentinel import metrics
 from sentinel.api.errors import ApiError
 from sentinel.capabilities import capability_path, granted
-from sentinel.errors import VaultError, VaultUnavailable
+from sentinel.errors import VaultError, VaultInvalidRequest, VaultPermissionDenied, VaultUnavailable
 from sentinel.identity import Identity, identity_of
 from sentinel.logs import get_logger
 from sentinel.vault.client import TokenInfo
 
 if TYPE_CHECKING:
+    from sentinel.api.auth_throttle import AuthThrottle
     from sentinel.api.grace import AuthzGrace
 
 log = get_logger("sentinel.api.caller_access")
@@ -114,14 +126,19 @@ class Authorizer:
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 10000,
         grace: AuthzGrace | None = None,
+        invalid_seconds: float = 60.0,
+        throttle: AuthThrottle | None = None,
     ) -> None:
         self._vault = vault
         self.grace = grace  # remembers Vault's answers; decides from them while Vault cannot answer
+        self.throttle = throttle  # failed authentications per client address, before Vault
         self.prefix = prefix.strip("/")
         self.cache_seconds = cache_seconds
+        self.invalid_seconds = invalid_seconds
         self.clock = clock
         self.max_entries = max_entries
         self._cache: dict[str, _Entry] = {}
+        self._invalid = self._invalid_cache()
         self._inflight: dict[str, asyncio.Future[_Entry]] = {}
         self._renewals: set[asyncio.Task[None]] = set()
         self.vault_calls = 0
@@ -132,6 +149,22 @@ class Authorizer:
 
     def clear(self) -> None:
         self._cache.clear()
+        self._invalid = self._invalid_cache()  # also picks up a new invalid_seconds
+
+    def _invalid_cache(self) -> TTLCache[str, bool] | None:
+        """Tokens Vault definitely refused, by hash, each for ``invalid_seconds`` (None: off)."""
+        if self.invalid_seconds <= 0:
+            return None
+        return TTLCache(maxsize=self.max_entries, ttl=self.invalid_seconds, timer=self.clock)
+
+    def known(self, token: str) -> bool:
+        """Vault accepted the token and has not refused it since (and it has not reached the
+        end Vault gave it): a caller who never takes a try from the address's throttle."""
+        key = _key(token)
+        entry = self._cache.get(key)
+        if entry is not None:
+            return self.clock() < entry.token_expires
+        return self.grace is not None and self.grace.knows(key)
 
     @property
     def renewing(self) -> int:
@@ -139,14 +172,33 @@ class Authorizer:
         return len(self._renewals)
 
     # -- the token -------------------------------------------------------------------------
-    async def authenticate(self, token: str) -> Caller:
+    async def authenticate(self, token: str, client: str | None = None) -> Caller:
+        """The token's caller. With ``client`` (the address the request comes from), a token
+        not known valid first takes a try from that address's throttle (429 when it has none
+        left, before Vault is asked); the try is given back when Vault accepts the token."""
+        throttled = self.throttle is not None and client is not None and not self.known(token)
+        if throttled:
+            assert self.throttle is not None and client is not None
+            wait = self.throttle.take(client)
+            if wait is not None:
+                refused = ApiError(
+                    "too_many_auth_failures",
+                    f"too many failed authentications from this address: try again in {wait}s",
+                    retry_after=wait,
+                )
+                refused.headers["Retry-After"] = str(wait)
+                raise refused
         try:
-            return (await self._entry(token)).caller
+            caller = (await self._entry(token)).caller
         except ApiError as e:
             if self.grace is None or e.code != "vault_unavailable":
                 self._refused(token, e)
                 raise
-            return self.grace.caller(_key(token), e)
+            caller = self.grace.caller(_key(token), e)
+        if throttled:
+            assert self.throttle is not None and client is not None
+            self.throttle.give_back(client)
+        return caller
 
     async def _entry(self, token: str) -> _Entry:
         key = hashlib.sha256(token.encode()).hexdigest()
@@ -157,6 +209,9 @@ class Authorizer:
                 entry.renew_at = math.inf  # one renewal per entry
                 self._renew(token, key, entry)
             return entry
+        if self._invalid is not None and key in self._invalid:
+            metrics.TOKEN_REFUSALS.labels(reason="cached_invalid").inc()
+            raise ApiError("invalid_token", "Vault does not accept this token")
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -192,13 +247,16 @@ class Authorizer:
             caller = await asyncio.to_thread(Caller.from_token_info, info, _entity_name(vault))
         except VaultUnavailable as e:
             raise ApiError("vault_unavailable", f"cannot check the token: {e.message}") from None
-        except VaultError:
+        except VaultError as e:
             log.info("authz.token_refused", reason="unknown to Vault")
+            if isinstance(e, VaultPermissionDenied | VaultInvalidRequest):  # a definite answer
+                self._remember_invalid(token)
             raise ApiError("invalid_token", "Vault does not accept this token") from None
         finally:
             self.vault_calls += 1
             metrics.VAULT_SECONDS.labels(operation="token_lookup").observe(time.perf_counter() - t0)
         if info.ttl <= 0 and info.expire_time:
+            self._remember_invalid(token)
             raise ApiError("invalid_token", "the token has expired")
         lifetime = self.cache_seconds if info.ttl <= 0 else min(self.cache_seconds, float(info.ttl))
         now = self.clock()
@@ -240,9 +298,16 @@ class Authorizer:
         self._cache[key] = entry
 
     def _refused(self, token: str, e: ApiError) -> None:
-        """Vault refused the token: nothing remembered of it may admit it later."""
-        if self.grace is not None and e.code == "invalid_token":
-            self.grace.forget(_key(token))
+        """Vault refused the token: nothing remembered of it may admit it later (nor count it
+        as known valid)."""
+        if e.code == "invalid_token":
+            self._cache.pop(_key(token), None)
+            if self.grace is not None:
+                self.grace.forget(_key(token))
+
+    def _remember_invalid(self, token: str) -> None:
+        if self._invalid is not None:
+            self._invalid[_key(token)] = True
 
     def _vault_usable(self) -> None:
         if self.grace is not None and self.grace.skip_vault():

@@ -34,6 +34,10 @@ CODES: dict[str, tuple[int, str]] = {
     "not_found": (404, "No such account, post, held post, incident, rule, acknowledgement or route"),
     "method_not_allowed": (405, "The route exists but not with this method"),
     "step_up_locked": (429, "Too many wrong TOTP codes from this identity; step-up is refused for a while"),
+    "too_many_auth_failures": (
+        429,
+        "Too many failed authentications from this address; retry after Retry-After seconds",
+    ),
     "conflict": (409, "The resource is not in a state that allows this"),
     "body_too_large": (413, "The request body is larger than [api] max_body_bytes"),
     "account_frozen": (423, "The account is frozen: nothing acts on it until a responder unfreezes it"),
@@ -64,13 +68,15 @@ class ApiError(SentinelError):
         super().__init__(message)
         self.code = code
         self.status = CODES[code][0]
+        self.headers: dict[str, str] = {}
+        """Headers the answer carries (``Retry-After``)."""
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, **self.extra}}
 
     def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+        return JSONResponse(self.body(), status_code=self.status, headers={**self.headers, **(headers or {})})
 
 
 def error_response(code: str, message: str, **extra: Any) -> JSONResponse:

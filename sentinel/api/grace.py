@@ -209,6 +209,12 @@ class AuthzGrace:
     def forget(self, key: str) -> None:
         self._seen.pop(key, None)
 
+    def knows(self, key: str) -> bool:
+        """Vault answered for the token within the grace and it has not reached its end."""
+        seen = self._seen.get(key)
+        now = self.clock()
+        return seen is not None and now < seen.token_expires and now - seen.confirmed <= self.seconds
+
     def _admit(self, key: str, paths: Sequence[str], error: ApiError) -> tuple[_Seen, float]:
         seen = self._seen.get(key)
         unknown = seen is None or any(p not in seen.grants or p.endswith(NEVER) for p in paths)

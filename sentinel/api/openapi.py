@@ -33,6 +33,13 @@ def _errors(*statuses: int) -> dict[str, Any]:
         codes = [c for c, (s, _) in CODES.items() if s == status]
         text = "; ".join(f"`{c}`: {CODES[c][1]}" for c in codes)
         out[str(status)] = _json(_ref("Error"), text)
+        if status == 429:
+            out[str(status)]["headers"] = {
+                "Retry-After": {
+                    "description": "Whole seconds until the request may be tried again",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
     return out
 
 
@@ -348,7 +355,7 @@ def _op(
         op["x-sentinel-capability"] = capability
     if secured:
         op["security"] = SECURITY
-        op["responses"].update(_errors(401, 503))
+        op["responses"].update(_errors(401, 429, 503))  # 429: too_many_auth_failures
     else:
         op["security"] = []
     if body:

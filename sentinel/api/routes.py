@@ -158,8 +158,11 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
         return a
 
     async def caller(self, request: Request) -> tuple[str, Caller]:
+        """The caller's token and who Vault says it is; failed authentications are counted
+        per client address (``[api] trusted_proxies`` decide what the address is)."""
         token = bearer(request)
-        return token, await self.authz.authenticate(token)
+        client = request.client.host if request.client else ""
+        return token, await self.authz.authenticate(token, client)
 
     async def require(self, token: str, capability: str, account: str | None, route: str) -> Caller:
         return await self.authz.require(token, Need(capability, account), route)

@@ -211,8 +211,15 @@ class ApiService:
     async def reload(self, app: App) -> None:
         """New inventory and rules for the engine the API built; forget cached decisions."""
         if self.deps is not None:
-            self.deps.authorizer.cache_seconds = float(app.config.api.capability_cache)
-            self.deps.authorizer.clear()
+            settings, authz = app.config.api, self.deps.authorizer
+            authz.cache_seconds = float(settings.capability_cache)
+            authz.invalid_seconds = float(settings.invalid_token_cache)
+            if authz.throttle is not None:
+                authz.throttle.burst, authz.throttle.rate = (
+                    settings.failed_auth_burst,
+                    settings.failed_auth_rate,
+                )
+            authz.clear()
         engine = app.extras.get("engine")
         if engine is not None and app.extras.get("engine_owner") == "api":
             from sentinel.engine.loader import load_rules

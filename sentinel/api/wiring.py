@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentinel import rulestats
 from sentinel.acks import AckStore, Tuning, engine_acks
+from sentinel.api.auth_throttle import AuthThrottle
 from sentinel.api.caller_access import Authorizer
 from sentinel.api.deps import Deps
 from sentinel.api.errors import ApiError
@@ -243,6 +244,8 @@ def build_deps(app: App) -> Deps:
             settings.acl_prefix,
             float(settings.capability_cache),
             grace=AuthzGrace(float(settings.authz_grace), vault_down=lambda: not app.vault_ok),
+            invalid_seconds=float(settings.invalid_token_cache),
+            throttle=AuthThrottle(settings.failed_auth_burst, settings.failed_auth_rate),
         ),
         held=HeldStore(app.store),
         gate=lambda: gate_for(app),

@@ -4,16 +4,49 @@ Every page reads and every form acts through the API's own routes, so a person c
 the console exactly what their Vault token lets them do through the API — the same
 authentication, the same capability checks, the same four-eyes and step-up rules — and
 nothing else. No request leaves the process.
+
+The API sees such a request coming from the browser the console is serving (``OnBehalf``
+wraps the console app; the client address of its request, as the server determined it, is
+given to the in-process request): a person pasting junk tokens into the sign-in form counts
+against their own address's failed authentications, not against everyone's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+_BROWSER: ContextVar[tuple[str, int] | None] = ContextVar("sentinel_console_browser", default=None)
+
+
+class OnBehalf:
+    """ASGI middleware of the console: the API calls a request makes carry its client."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        reset = _BROWSER.set((str(client[0]), int(client[1])) if client else None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _BROWSER.reset(reset)
+
+
+def _from_browser(api: ASGIApp) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        browser = _BROWSER.get()
+        if browser is not None:
+            scope = {**scope, "client": browser}
+        await api(scope, receive, send)
+
+    return app
 
 
 class SignedOut(Exception):
@@ -45,7 +78,7 @@ class Answer:
 class ApiClient:
     def __init__(self, api: ASGIApp) -> None:
         self._client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=api), base_url="http://sentinel.console"
+            transport=httpx.ASGITransport(app=_from_browser(api)), base_url="http://sentinel.console"
         )
 
     async def call(

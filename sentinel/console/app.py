@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from sentinel.console.api_client import ApiClient
+from sentinel.console.api_client import ApiClient, OnBehalf
 from sentinel.console.live import Live
 from sentinel.console.login import VaultLogin
 from sentinel.console.pages import Console
@@ -47,7 +48,8 @@ def create_console(
         Route("/accounts/{account}/unfreeze", page(console.unfreeze), methods=["POST"]),
         Route("/events", page(live.stream), methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    # its API calls on behalf of the browser's address: failed sign-ins count against that one
+    app = Starlette(routes=routes, middleware=[Middleware(OnBehalf)])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.console = console
     return app

@@ -254,7 +254,10 @@ class Console:
         if not answer.ok:
             if owned:
                 self.forget(token)
-            return self.signin_again(request, answer.error, answer.status)
+            again = self.signin_again(request, answer.error, answer.status)
+            if answer.code == "too_many_auth_failures":
+                again.headers["Retry-After"] = str(answer.body["error"].get("retry_after", 1))
+            return again
         actor = str(answer.body.get("actor", ""))
         session_id, _ = self.sessions.create(token, actor, owned)
         log.info("console.signed_in", actor=actor, method=form.get("method") or "token")

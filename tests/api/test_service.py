@@ -3,7 +3,9 @@ bridge to the real responder with the TOTP step-up kept in Vault."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyotp
@@ -25,11 +27,11 @@ from sentinel.watcher.ledger import PublishedLedger
 from tests.api.conftest import RULES, World
 
 
-def make_app(world: World, tmp_path: Path) -> App:
+def make_app(world: World, tmp_path: Path, **api: Any) -> App:
     config = Config(
         sentinel=GeneralSettings(state_dir=tmp_path, rules_dirs=(RULES,), shipped_rules=False),
         vault=world.settings,
-        api=ApiSettings(port=0, acl_prefix=world.acl_prefix, capability_cache=1.0),
+        api=ApiSettings(port=0, acl_prefix=world.acl_prefix, capability_cache=1.0, **api),
     )
     return App(
         config=config,
@@ -106,6 +108,34 @@ async def test_without_a_guard_the_api_builds_its_engine(world: World, tmp_path:
         gate = deps.gate()
         assert gate is not None and gate.frozen("acct-a") is None
         await api.reload(app)
+    finally:
+        await api.stop()
+        app.store.close()
+
+
+async def test_failed_authentications_count_per_address_the_trusted_proxy_names(
+    world: World, tmp_path: Path
+) -> None:
+    app = make_app(world, tmp_path, failed_auth_burst=2, trusted_proxies=("127.0.0.1",))
+    api = ApiService()
+    await api.start(app)
+    try:
+        assert api.handle is not None
+        url = api.handle.url
+
+        async def statuses(forwarded_for: str, n: int) -> list[int]:
+            headers = {"Authorization": "Bearer s.junk-token-000", "X-Forwarded-For": forwarded_for}
+            async with httpx.AsyncClient(base_url=url, headers=headers) as c:
+                return [(await c.get("/v1/whoami")).status_code for _ in range(n)]
+
+        assert await statuses("198.51.100.1", 3) == [401, 401, 429]
+        assert await statuses("198.51.100.2", 2) == [401, 401]  # another client behind the proxy
+        # a reload applies new limits (0 = off)
+        app.config = dataclasses.replace(
+            app.config, api=dataclasses.replace(app.config.api, failed_auth_burst=0)
+        )
+        await api.reload(app)
+        assert await statuses("198.51.100.1", 3) == [401, 401, 401]
     finally:
         await api.stop()
         app.store.close()
