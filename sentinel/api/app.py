@@ -99,7 +99,9 @@ def create_app(deps: Deps, max_body_bytes: int = MAX_BODY_BYTES, secure_cookies:
     )
     app.state.api = api
     # the console calls this app's own routes in-process, with the signed-in person's token
-    console = create_console(app, deps.login, secure_cookies=secure_cookies)
+    console = create_console(
+        app, deps.login, secure_cookies=secure_cookies, throttle=deps.authorizer.throttle
+    )
     app.router.routes.append(Mount("/console", app=console))
     app.state.console = console.state.console
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,6 +17,9 @@ from sentinel.console.login import VaultLogin
 from sentinel.console.pages import Console
 from sentinel.console.sessions import SessionStore
 
+if TYPE_CHECKING:
+    from sentinel.api.auth_throttle import AuthThrottle
+
 STATIC = Path(__file__).parent / "static"
 
 
@@ -25,10 +29,13 @@ def create_console(
     sessions: SessionStore | None = None,
     poll: float = 1.0,
     secure_cookies: bool = False,
+    throttle: AuthThrottle | None = None,
 ) -> Starlette:
     """The console over ``api`` (the API's own ASGI app, called in-process); ``secure_cookies``:
-    the browser reaches it over TLS even if the daemon does not see it (``[api] public_url``)."""
-    console = Console(ApiClient(api), login, sessions or SessionStore(), secure_cookies)
+    the browser reaches it over TLS even if the daemon does not see it (``[api] public_url``);
+    ``throttle``: the API's failed authentications per address, which password sign-ins take
+    from too."""
+    console = Console(ApiClient(api), login, sessions or SessionStore(), secure_cookies, throttle)
     live = Live(console, poll)
     page = console.page
     routes = [

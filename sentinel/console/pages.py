@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -27,6 +27,9 @@ from sentinel.console.login import LoginFailed, VaultLogin
 from sentinel.console.revocations import Revocations
 from sentinel.console.sessions import Session, SessionStore
 from sentinel.logs import get_logger
+
+if TYPE_CHECKING:
+    from sentinel.api.auth_throttle import AuthThrottle
 
 log = get_logger("sentinel.console")
 
@@ -104,10 +107,18 @@ def _same_origin(request: Request) -> bool:
 
 class Console:
     def __init__(
-        self, api: ApiClient, login: VaultLogin | None, sessions: SessionStore, secure_cookies: bool = False
+        self,
+        api: ApiClient,
+        login: VaultLogin | None,
+        sessions: SessionStore,
+        secure_cookies: bool = False,
+        throttle: AuthThrottle | None = None,
     ) -> None:
         self.api = api
         self.login = login
+        self.throttle = throttle
+        """Failed authentications per client address, shared with the API: a password sign-in
+        takes a try before Vault is asked and gives it back when Vault accepts the password."""
         self.revocations = Revocations(login) if login is not None else None
         self.sessions = sessions
         sessions.ended = self.ended
@@ -231,16 +242,22 @@ class Console:
         except Refused as e:
             return self.refusal(request, e.status, e.message)
         owned = False
+        address = request.client.host if request.client else ""
         try:
             if form.get("method") == "password":
                 if self.login is None:
                     raise LoginFailed("password sign-in is not available in this daemon")
+                wait = self.throttle.take(address) if self.throttle is not None else None
+                if wait is not None:
+                    return self.throttled(request, wait)
                 token = await asyncio.to_thread(
                     self.login.password,
                     form.get("mount", "userpass").strip() or "userpass",
                     form.get("username", "").strip(),
                     form.get("password", ""),
                 )
+                if self.throttle is not None:
+                    self.throttle.give_back(address)
                 owned = True
             else:
                 token = form.get("token", "").strip()
@@ -254,16 +271,22 @@ class Console:
         if not answer.ok:
             if owned:
                 self.forget(token)
-            again = self.signin_again(request, answer.error, answer.status)
             if answer.code == "too_many_auth_failures":
-                again.headers["Retry-After"] = str(answer.body["error"].get("retry_after", 1))
-            return again
+                return self.throttled(request, int(answer.body["error"].get("retry_after", 1)))
+            return self.signin_again(request, answer.error, answer.status)
         actor = str(answer.body.get("actor", ""))
         session_id, _ = self.sessions.create(token, actor, owned)
         log.info("console.signed_in", actor=actor, method=form.get("method") or "token")
         resp = self.redirect(request, "/")
         self.cookie(request, resp, COOKIE, session_id, int(self.sessions.lifetime))
         resp.delete_cookie(SIGNIN_COOKIE, path=self.url(request, "/") or "/")
+        return resp
+
+    def throttled(self, request: Request, wait: int) -> Response:
+        """Too many failed sign-ins from this address: 429, with when to try again."""
+        message = f"too many failed authentications from this address: try again in {wait}s"
+        resp = self.signin_again(request, message, 429)
+        resp.headers["Retry-After"] = str(wait)
         return resp
 
     def signin_again(self, request: Request, message: str, status: int) -> Response:

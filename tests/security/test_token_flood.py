@@ -61,8 +61,8 @@ class Flood:
     def tick(self, seconds: float) -> None:
         self.now[0] += seconds
 
-    def lookups(self) -> int:
-        """Token lookups Vault logged for Sentinel's own token so far."""
+    def requests(self, path: str, accessor_hash: str | None = None) -> int:
+        """Requests to ``path`` Vault logged so far (made with the token of ``accessor_hash``)."""
         found = 0
         for line in self.audit_log.read_text().splitlines():
             try:
@@ -71,11 +71,15 @@ class Flood:
                 continue
             if (
                 entry.get("type") == "request"
-                and entry.get("request", {}).get("path") == "auth/token/lookup"
-                and entry.get("auth", {}).get("accessor") == self.accessor_hash
+                and entry.get("request", {}).get("path") == path
+                and (accessor_hash is None or entry.get("auth", {}).get("accessor") == accessor_hash)
             ):
                 found += 1
         return found
+
+    def lookups(self) -> int:
+        """Token lookups Vault logged for Sentinel's own token so far."""
+        return self.requests("auth/token/lookup", self.accessor_hash)
 
     def person(self) -> str:
         token, _ = self.admin.create_token(["default"], ttl="1h")
@@ -199,26 +203,28 @@ async def test_a_vault_outage_is_never_remembered_as_an_invalid_token(
     assert resp.status_code == 200, resp.text
 
 
+async def sign_in(c: httpx.AsyncClient, **fields: str) -> httpx.Response:
+    form = await c.get("/console/signin")
+    nonce = NONCE.search(form.text)
+    assert nonce is not None
+    return await c.post("/console/signin", data={"nonce": nonce.group(1), **fields})
+
+
 async def test_pasting_junk_tokens_into_the_console_sign_in_is_limited_too(flood: Flood) -> None:
     before = flood.lookups()
 
-    async def sign_in(c: httpx.AsyncClient, token: str) -> httpx.Response:
-        form = await c.get("/console/signin")
-        nonce = NONCE.search(form.text)
-        assert nonce is not None
-        data = {"nonce": nonce.group(1), "method": "token", "token": token}
-        return await c.post("/console/signin", data=data)
-
     async with flood.client("203.0.113.99") as browser:
-        statuses = [(await sign_in(browser, junk())).status_code for _ in range(BURST + 10)]
+        statuses = [
+            (await sign_in(browser, method="token", token=junk())).status_code for _ in range(BURST + 10)
+        ]
         assert statuses == [401] * BURST + [429] * 10
-        last = await sign_in(browser, junk())
+        last = await sign_in(browser, method="token", token=junk())
         assert "too many failed authentications" in last.text
         assert int(last.headers["Retry-After"]) >= 1
     assert flood.lookups() - before == BURST
     # counted against that browser's address, not against everyone the console serves
     async with flood.client("198.51.100.20") as someone:
-        assert (await sign_in(someone, flood.person())).status_code == 303
+        assert (await sign_in(someone, method="token", token=flood.person())).status_code == 303
 
 
 async def test_a_revoked_token_is_known_valid_no_longer(flood: Flood, attacker: httpx.AsyncClient) -> None:
@@ -235,3 +241,26 @@ async def test_a_revoked_token_is_known_valid_no_longer(flood: Flood, attacker: 
     # the refusal itself took no try (the token was still known valid then); now it does, and
     # Vault is not asked again: it said invalid moments ago
     assert statuses == [401] * BURST + [429] * 5 and flood.lookups() == before
+
+
+async def test_guessing_passwords_at_the_console_sign_in_is_limited_too(flood: Flood) -> None:
+    mount, password = "up-" + secrets.token_hex(3), "pw-" + secrets.token_hex(8)
+    flood.admin.request("POST", f"sys/auth/{mount}", json={"type": "userpass"})
+    for user in ("lee", "kim"):  # Vault locks lee out after a few wrong passwords; kim is untouched
+        flood.admin.request("POST", f"auth/{mount}/users/{user}", json={"password": password})
+
+    async def attempt(c: httpx.AsyncClient, user: str, guess: str) -> int:
+        resp = await sign_in(c, method="password", mount=mount, username=user, password=guess)
+        c.cookies.clear()  # signed in or not, the next attempt starts from the form
+        return resp.status_code
+
+    async with flood.client("203.0.113.50") as guesser:
+        assert await attempt(guesser, "kim", password) == 303  # a success gives its try back
+        statuses = [await attempt(guesser, "lee", "guess-" + secrets.token_hex(4)) for _ in range(BURST + 5)]
+        assert statuses == [401] * BURST + [429] * 5
+        assert await attempt(guesser, "kim", password) == 429  # right or wrong: no try left for now
+        flood.tick(1 / RATE)
+        assert await attempt(guesser, "kim", password) == 303
+    assert flood.requests(f"auth/{mount}/login/lee") == BURST  # what reached Vault
+    async with flood.client("198.51.100.50") as someone:
+        assert await attempt(someone, "kim", password) == 303
