@@ -47,7 +47,12 @@ def test_every_v1_operation_is_secured_and_documents_its_errors() -> None:
                 assert {"403", "413"} & set(op["responses"]), (method, path)
             elif path.startswith("/v1/"):
                 assert op["security"], (method, path)
-                assert {"401", "503"} <= set(op["responses"]), (method, path)
+                assert {"401", "429", "503"} <= set(op["responses"]), (method, path)
+                too_many = op["responses"]["429"]
+                assert (
+                    "too_many_auth_failures" in too_many["description"]
+                    and "Retry-After" in too_many["headers"]
+                )
             else:
                 assert op["security"] == [], (method, path)
             if "requestBody" in op:
