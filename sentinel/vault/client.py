@@ -262,8 +262,11 @@ class VaultClient:
         return _token_info(data)
 
     def lookup_token(self, token: str) -> TokenInfo:
-        register_secret(token)
+        """What Vault knows of a caller's token. A token Vault accepts is a live credential and is
+        scrubbed from then on; a refused one is not remembered, so a flood of junk tokens cannot
+        crowd the secrets Sentinel read out of the redactor's bounded memory."""
         data = self._call("looking up a caller's token", lambda: self._hvac.auth.token.lookup(token))["data"]
+        register_secret(token)
         return _token_info(data)
 
     def renew_self(self, increment: int | None = None) -> TokenInfo:

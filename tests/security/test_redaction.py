@@ -9,13 +9,17 @@ the new password is anywhere in the database.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sentinel.api.app import create_app
 from sentinel.audit import AuditTrail, FileKeyStore
 from sentinel.creds.store import CredentialStore
+from sentinel.errors import VaultError
+from sentinel.redact import REDACTOR, register_secret, scrub
 from sentinel.store import Store
 from tests.api.conftest import World, build_deps
 
@@ -65,3 +69,19 @@ def test_a_secret_value_in_audit_details_is_still_removed(tmp_path: Path) -> Non
     assert entry.details == {"password": "[REDACTED]", "results": {"password": "failed"}}
     store.close()
     assert b"pw-unregistered-7" not in (tmp_path / "state.sqlite3").read_bytes()
+
+
+def test_a_flood_of_junk_tokens_does_not_crowd_a_secret_out_of_the_redactor(world: World) -> None:
+    """Attack: an outsider sends more unknown tokens than the redactor remembers secrets (from
+    as many addresses as the per-address limit needs), hoping a credential Sentinel read once is
+    forgotten and then printed in clear. Refused tokens are not remembered; the secret stays
+    scrubbed, and a token Vault accepted is scrubbed too."""
+    secret = "pw-" + secrets.token_urlsafe(24)
+    register_secret(secret)
+    for _ in range(REDACTOR.capacity + 10):
+        with pytest.raises(VaultError):
+            world.daemon.lookup_token("junk-" + secrets.token_urlsafe(24))
+    assert secret not in scrub(f"login with {secret}")
+    accepted = world.tokens["op-all"]
+    world.daemon.lookup_token(accepted)
+    assert accepted not in scrub(f"Bearer-less {accepted}")
