@@ -228,11 +228,15 @@ def timeline_cursor(posts: tuple[Post, ...], previous: str) -> str:
     (anyone holding an app password may) would otherwise hide every later post behind it."""
     now = time.time()
     for post in reversed(posts):
-        at = tid_time(post.post_id)
-        if at is not None and at <= now + KEY_SKEW:
+        if _sane_key(post.post_id, now):
             return post.post_id
         log.warning("bluesky.record_key_out_of_order", post_id=post.post_id)
     return previous
+
+
+def _sane_key(rkey: str, now: float) -> bool:
+    at = tid_time(rkey)
+    return at is not None and at <= now + KEY_SKEW
 
 
 def rkey_of(post_id: str) -> str:
@@ -381,6 +385,12 @@ class BlueskyAdapter(AdapterBase):
     async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
         repo = self.credentials.get("did") or self._identifier()
         params: dict[str, Any] = {"repo": repo, "collection": COLLECTION, "limit": max(1, min(limit, 100))}
+        if cursor and not _sane_key(cursor, time.time()):
+            # A cursor such a key already became (before keys were checked): list the newest
+            # page instead; the watcher skips the posts it has seen.
+            log.warning("bluesky.cursor_out_of_order", cursor=cursor)
+            page = await self.list_posts(None, limit)
+            return TimelinePage(posts=page.posts, cursor=page.cursor or cursor)
         if cursor is None:
             data = await self.http.json("GET", "com.atproto.repo.listRecords", params=params)
             records = list(reversed(data.get("records", [])))

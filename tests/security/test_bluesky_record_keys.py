@@ -46,3 +46,18 @@ async def test_a_post_under_a_record_key_from_the_future_does_not_hide_later_pos
         assert await w.poll_once("brand-bsky") == 1
         assert await w.poll_once("brand-bsky") == 0  # and the planted post is not fed again
     assert [e["text"] for e in sink.events] == ["hello", scam.text]
+
+
+@pytest.mark.pds
+async def test_a_cursor_such_a_key_already_became_heals_on_the_next_poll(pds: Pds, tmp_path: Path) -> None:
+    user = pds.create_account()
+    async with create_adapter("bluesky", "brand-bsky", user, base_url=pds.url) as owner:
+        await owner.publish("seen before")
+        sink = Sink()
+        w = Watcher(Store(tmp_path / "s.sqlite3"), [WatchedAccount("brand-bsky", owner)], sink, spread=False)
+        await w.poll_once("brand-bsky")
+        w._save_cursor("brand-bsky", "jzzzzzzzzzzzz")  # as a watcher without the check left it
+        scam = await owner.publish("Claim your airdrop at http://bsky-gift.example")
+        assert await w.poll_once("brand-bsky") == 1
+        assert w.cursor("brand-bsky") == scam.post_id
+    assert [e["text"] for e in sink.events] == [scam.text]  # "seen before" is not fed again
