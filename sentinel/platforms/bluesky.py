@@ -44,6 +44,7 @@ from sentinel.errors import PlatformError
 from sentinel.logs import get_logger
 from sentinel.platforms.base import (
     COMMENTS,
+    FUTURE_SKEW,
     POSTING,
     AdapterBase,
     AppPassword,
@@ -80,8 +81,6 @@ DEFAULT_PLC = "https://plc.directory"
 PROFILE = "app.bsky.actor.profile"
 _DOCS = "https://docs.bsky.app/docs/advanced-guides/rate-limits"
 _TID_DIGITS = {c: i for i, c in enumerate("234567abcdefghijklmnopqrstuvwxyz")}
-KEY_SKEW = 300.0
-"""Seconds a record key's time may run ahead of this clock and still move the timeline cursor."""
 
 log = get_logger(__name__)
 
@@ -236,7 +235,7 @@ def timeline_cursor(posts: tuple[Post, ...], previous: str) -> str:
 
 def _sane_key(rkey: str, now: float) -> bool:
     at = tid_time(rkey)
-    return at is not None and at <= now + KEY_SKEW
+    return at is not None and at <= now + FUTURE_SKEW
 
 
 def rkey_of(post_id: str) -> str:

@@ -36,7 +36,7 @@ from typing import Any
 
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
-from sentinel.platforms.base import PlatformAdapter, Post
+from sentinel.platforms.base import FUTURE_SKEW, PlatformAdapter, Post
 from sentinel.platforms.errors import PlatformRateLimited
 from sentinel.platforms.timefmt import parse_time, utc_z
 from sentinel.store import Store
@@ -66,7 +66,6 @@ MIGRATIONS = [
 SEEN_KEEP_SECONDS = 14 * 86400
 FROZEN_FACTOR = 10.0
 MAX_PAGES = 10
-FUTURE_SKEW = 300.0
 
 
 def _posted_at(post: Post) -> float:
