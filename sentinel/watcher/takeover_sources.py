@@ -80,7 +80,12 @@ class TakeoverSources:
 
         def report(kind: str, message: str | None) -> None:
             if kind == "oversized":
-                app.raise_alert("vault_audit_oversized", "high", f"Vault audit log: {message}")
+                app.raise_alert(
+                    "vault_audit_oversized",
+                    "high",
+                    f"Vault audit log: {message}",
+                    dedup_key="vault_audit_oversized",  # one incident however many
+                )
                 return
             key = "vault_audit_unreadable"
             if message is None:

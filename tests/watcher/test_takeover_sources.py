@@ -20,6 +20,7 @@ from sentinel.errors import SentinelError
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.post_guard import Guard
 from sentinel.response.service import ResponseService
+from sentinel.vault.audit_log import MAX_LINE
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import AUDIT_DEVICE, DevVault
 from sentinel.watcher.service import WatcherService
@@ -226,6 +227,11 @@ async def test_an_audit_log_that_cannot_be_read_raises_an_alert_until_it_is_read
         await wait_for(lambda: alerts[-1].get("resolved"), what="the alert resolved")
         assert alerts[-1]["kind"] == "vault_audit_unreadable"
         assert [a["kind"] for a in alerts].count("vault_audit_unreadable") == 2
+        with audit_log.open("ab") as f:  # an entry longer than any Vault writes
+            f.write(b'{"type": "request", "padding": "' + b"A" * MAX_LINE + b'"}\n')
+        await wait_for(lambda: alerts[-1]["kind"] == "vault_audit_oversized", what="the oversized alert")
+        assert alerts[-1]["dedup_key"] == "vault_audit_oversized"
+        assert "skipped unjudged" in alerts[-1]["summary"]
     finally:
         await sources.stop()
         await guard.stop()
