@@ -2,6 +2,10 @@
 
 Post excerpts and findings quote what an attacker wrote; chat clients turn URLs and bare
 domains into links and previews, so every one is defanged before it reaches a receiver.
+Control characters (a terminal's escape sequences, a carriage return that overwrites the
+line) and the bidirectional overrides that reorder what is shown are written out as
+``\x1b`` / ``\u202e``, so quoted text can neither drive the terminal of a person running the
+CLI nor pass for something it is not.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ _DOMAIN = re.compile(
 )
 _MENTION = re.compile(r"([@!])(channel|here|all|everyone|room)\b", re.IGNORECASE)
 _IPV4 = re.compile(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def defang(text: str) -> str:
@@ -31,6 +36,16 @@ def neutralise_mentions(text: str) -> str:
     return _MENTION.sub(lambda m: f"{m.group(1)}\u200b{m.group(2)}", text)
 
 
+def neutralise_controls(text: str) -> str:
+    """Write control characters (but tab and newline) and bidirectional controls out as escapes."""
+    return _CONTROL.sub(lambda m: _escape(ord(m.group())), text.replace("\r\n", "\n"))
+
+
+def _escape(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def defuse(text: str) -> str:
-    """Everything attacker-written goes through this: defanged links, no mass mentions."""
-    return neutralise_mentions(defang(text))
+    """Everything attacker-written goes through this: defanged links, no mass mentions, no
+    control characters."""
+    return neutralise_controls(neutralise_mentions(defang(text)))

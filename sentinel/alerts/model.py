@@ -36,11 +36,15 @@ KINDS = (
     "unfreeze",
     "freeze_unrecorded",
     "ack_added",
+    "vault_audit_unreadable",
+    "vault_audit_oversized",
     "test",
 )
 """Kinds Sentinel raises; other strings are accepted too (a component may add its own)."""
 
-ONGOING_KINDS = frozenset({"freeze", "lockdown", "vault_unreachable", "freeze_unrecorded"})
+ONGOING_KINDS = frozenset(
+    {"freeze", "lockdown", "vault_unreachable", "freeze_unrecorded", "vault_audit_unreadable"}
+)
 """Conditions that last until resolved: their notifications repeat until ``resolve``."""
 
 KIND_TITLES: Mapping[str, str] = {
@@ -56,6 +60,8 @@ KIND_TITLES: Mapping[str, str] = {
     "unfreeze": "Account unfrozen",
     "freeze_unrecorded": "Account denied in Vault without a freeze",
     "ack_added": "Detection acknowledged (a rule silenced)",
+    "vault_audit_unreadable": "Vault audit log not read",
+    "vault_audit_oversized": "Vault audit entry too long to judge",
     "test": "Test alert",
 }
 

@@ -22,7 +22,8 @@ the accounts whose credentials the identity read within ``contain_lookback`` whe
 that the episode is over (the identity is disabled, or a person re-enabled it) and its
 requests are judged afresh.
 Sentinel's own requests (``self``) and account changes (``own_*``) are its work and never
-judged. The daemon's guard (``sentinel.post_guard``) hands its sources' dicts to the same
+judged. At most ``identity_cap`` identities are remembered (a flood of entity-less tokens
+forgets the least recently seen first, never a contained one). The daemon's guard (``sentinel.post_guard``) hands its sources' dicts to the same
 ``feed`` and acts on the freezes and containments it returns.
 
 Like the engine, the intake is pure: time comes with the events.
@@ -49,6 +50,10 @@ from sentinel.engine.vault_events import VaultRequest, is_audit_entry, parse_aud
 STATE_VERSION = 1
 CONTAINED_RULE = "policy.contained"
 _DECIDED_CAP = 200_000
+IDENTITY_CAP = 20_000
+"""Vault identities whose baselines are kept: past it, the one seen longest ago that is not
+contained is forgotten (every entity-less token is an identity of its own, so their number
+has no other bound)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +119,14 @@ class Intake:
     and Vault-identity baselines beside the engine's."""
 
     def __init__(
-        self, engine: Engine, settings: TakeoverSettings | None = None, kv_mount: str = "sentinel"
+        self,
+        engine: Engine,
+        settings: TakeoverSettings | None = None,
+        kv_mount: str = "sentinel",
+        identity_cap: int = IDENTITY_CAP,
     ) -> None:
         self.engine = engine
+        self.identity_cap = identity_cap
         self.settings = settings or engine.settings.takeover
         self.kv_mount = kv_mount.strip("/")
         """The KV v2 mount holding the credentials (``[vault] kv_mount``)."""
@@ -242,9 +252,11 @@ class Intake:
         """The identity's state, its windows trimmed to ``req``'s time; a containment episode
         long past is over (the identity was disabled, or re-enabled by a person)."""
         g = self.settings
-        ident = self.identities.get(key)
+        ident = self.identities.pop(key, None)  # and back at the end: most recently seen last
         if ident is None:
-            ident = self.identities[key] = IdentityState(display_name=req.display_name, first_ts=req.ts)
+            ident = IdentityState(display_name=req.display_name, first_ts=req.ts)
+            self._forget_identities()
+        self.identities[key] = ident
         ident.trim(req.ts, g.contain_lookback)
         if ident.contained is not None and req.ts - ident.contained > g.contain_lookback:
             ident.contained = None
@@ -311,6 +323,15 @@ class Intake:
             ident.denied.append(req.ts)
         if req.credential_read and account and ident.contained is None and not suspicious:
             ident.learn_read(req.ts, ctx.hour, req.remote_address, account, self._peak_windows())
+
+    def _forget_identities(self) -> None:
+        """Make room for one more identity: forget the least recently seen that is not contained."""
+        if len(self.identities) < self.identity_cap:
+            return
+        for key, ident in self.identities.items():
+            if ident.contained is None:
+                del self.identities[key]
+                return
 
     # -- account events --------------------------------------------------------------------
     def account_event(self, ev: AccountEvent) -> Judgement:

@@ -1,7 +1,8 @@
 """Finding the links in a post, including the ones written to slip past a filter.
 
-``extract_links(text)`` undoes the usual defanging and hiding first: zero-width and
-bidirectional control characters, ``hxxp``, ``[.]``/``(.)``/``[dot]``, ``[:]``, trailing
+``extract_links(text)`` undoes the usual defanging and hiding first: every character
+Unicode draws as nothing (zero-width, fillers, tags, variation selectors) and the
+bidirectional controls, ``hxxp``, ``[.]``/``(.)``/``[dot]``, ``[:]``, trailing
 punctuation, and scheme-less domains (``evil.example/claim``). Each ``Link`` records
 its host, registrable domain (public suffix list, offline) and how it was obfuscated, so
 the link rules judge the real target.
@@ -19,12 +20,22 @@ from urllib.parse import parse_qsl, urlencode
 
 from publicsuffixlist import PublicSuffixList
 
-ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
-_HIDDEN_RE = re.compile(f"[{ZERO_WIDTH}{BIDI}]")
-# A hidden character between two letters/digits/dots is hiding something; one between emoji
-# (the zero-width joiner in family emoji) is not.
-_HIDDEN_INSIDE_RE = re.compile(f"(?<=[\\w./:-])[{ZERO_WIDTH}]+(?=[\\w./:-])|[{BIDI}]")
+INVISIBLE = (
+    "\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200d\u2060-\u2065\u206a-\u206f\u3164"
+    "\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e00ff"
+    "\U000e01f0-\U000e0fff"
+)
+"""Unicode's default-ignorable code points (drawn as nothing) other than the bidirectional
+controls and the variation selectors, as a character-class body."""
+VARIATION = "\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef"
+"""Variation selectors: invisible too, but they follow emoji and Mongolian letters as a matter of course."""
+BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_HIDDEN_RE = re.compile(f"[{INVISIBLE}{VARIATION}{BIDI}]")
+# An invisible character between two letters/digits/dots is hiding something; one between
+# emoji (the zero-width joiner in family emoji) is not, nor is a variation selector alone.
+_HIDDEN_INSIDE_RE = re.compile(
+    f"(?<=[\\w./:-])[{INVISIBLE}{VARIATION}]*[{INVISIBLE}][{INVISIBLE}{VARIATION}]*(?=[\\w./:-])|[{BIDI}]"
+)
 _DEFANG = (
     (re.compile(r"(?i)\bh(?:xx|\*\*)p(s?)(\[?:\]?)//"), r"http\1://", "hxxp scheme"),
     (re.compile(r"(?i)\bh(?:xx|\*\*)p(s?)\b"), r"http\1", "hxxp scheme"),
@@ -193,7 +204,7 @@ def _split(rest: str) -> tuple[str, str, str]:
 def extract_links(text: str, limit: int | None = None) -> TextLinks:
     """Every link in ``text``, hidden or defanged ones included; with ``limit``, the first
     ``limit`` distinct ones (``unexamined`` says whether there were more)."""
-    has_hidden = _HIDDEN_RE.search(text) is not None
+    has_hidden = not text.isascii() and _HIDDEN_RE.search(text) is not None
     hidden = len(_HIDDEN_INSIDE_RE.findall(text)) if has_hidden else 0
     clean = _HIDDEN_RE.sub("", text) if has_hidden else text
     kinds: list[str] = []

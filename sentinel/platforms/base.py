@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import time
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,7 @@ from sentinel.errors import PlatformError
 from sentinel.platforms.errors import PlatformNotSupported, PlatformRejected
 from sentinel.platforms.http import HttpClient, Sleep
 from sentinel.platforms.post_length import UNDECLARED, TextLimit
+from sentinel.platforms.timefmt import utc_z
 from sentinel.redact import is_secret_key, register_secret
 
 
@@ -487,14 +489,23 @@ def normalise_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+FUTURE_SKEW = 300.0
+"""Seconds a platform's time (a post's creation, a record key) may run ahead of this clock and
+still be believed: some platforms let the client set it."""
+
+
 def page_since(posts: Iterable[Post], cursor: str | None, limit: int = 50) -> TimelinePage:
     """A page for platforms that list newest first and filter by time: posts at or after the
     cursor (a ``YYYY-MM-DDTHH:MM:SSZ`` timestamp; the watcher drops ids it has seen), oldest
-    first. Without a cursor: the newest ``limit`` posts and a cursor at the newest."""
+    first. Without a cursor: the newest ``limit`` posts and a cursor at the newest. A time
+    more than ``FUTURE_SKEW`` ahead never becomes the cursor (it would hide every later post),
+    and a cursor that is already such a time lists the newest posts again."""
     ordered = sorted(posts, key=lambda p: (p.created_at, p.post_id))
-    if cursor is None:
+    latest = utc_z(time.time() + FUTURE_SKEW)
+    if cursor is None or cursor > latest:
         ordered = ordered[-limit:]
     elif cursor:
         ordered = [p for p in ordered if p.created_at >= cursor]
-    newest = ordered[-1].created_at if ordered else (cursor or "")
+    dated = [p.created_at for p in ordered if p.created_at <= latest]
+    newest = dated[-1] if dated else (cursor if cursor and cursor <= latest else "")
     return TimelinePage(posts=tuple(ordered), cursor=newest)

@@ -41,8 +41,10 @@ from typing import Any
 import httpx
 
 from sentinel.errors import PlatformError
+from sentinel.logs import get_logger
 from sentinel.platforms.base import (
     COMMENTS,
+    FUTURE_SKEW,
     POSTING,
     AdapterBase,
     AppPassword,
@@ -78,6 +80,9 @@ DEFAULT_SERVICE = "https://bsky.social"
 DEFAULT_PLC = "https://plc.directory"
 PROFILE = "app.bsky.actor.profile"
 _DOCS = "https://docs.bsky.app/docs/advanced-guides/rate-limits"
+_TID_DIGITS = {c: i for i, c in enumerate("234567abcdefghijklmnopqrstuvwxyz")}
+
+log = get_logger(__name__)
 
 INFO = PlatformInfo(
     platform="bluesky",
@@ -146,7 +151,8 @@ INFO = PlatformInfo(
         "Bluesky lists no sessions and no OAuth grants; the DID document comes from the PLC directory "
         "('plc' in the credential, default https://plc.directory) or, for did:web, the host's did.json",
         Capability.LIST_TIMELINE: "listRecords by record key; a back-dated record key from a third-party "
-        "client sorts before the cursor and is missed",
+        "client sorts before the cursor and is missed (a key dated in the future is listed, and "
+        "never becomes the cursor)",
     },
     endpoints=(
         "com.atproto.server.createSession",
@@ -202,6 +208,34 @@ def _xrpc_error(response: httpx.Response, message: str) -> PlatformError | None:
     if name == "RateLimitExceeded":
         return PlatformRateLimited(message, retry_after=retry_after_seconds(response.headers))
     return None
+
+
+def tid_time(rkey: str) -> float | None:
+    """Epoch seconds a TID record key stands for (``None`` for a key that is not a TID): 13
+    base32-sortable characters, microseconds since the epoch above a 10-bit clock id."""
+    if len(rkey) != 13 or not all(c in _TID_DIGITS for c in rkey):
+        return None
+    n = 0
+    for c in rkey:
+        n = n * 32 + _TID_DIGITS[c]
+    return None if n >> 63 else (n >> 10) / 1e6
+
+
+def timeline_cursor(posts: tuple[Post, ...], previous: str) -> str:
+    """The newest post's record key to list after next time, passing over keys that are not
+    TIDs or are dated in the future: listing sorts by key, so a client that wrote such a key
+    (anyone holding an app password may) would otherwise hide every later post behind it."""
+    now = time.time()
+    for post in reversed(posts):
+        if _sane_key(post.post_id, now):
+            return post.post_id
+        log.warning("bluesky.record_key_out_of_order", post_id=post.post_id)
+    return previous
+
+
+def _sane_key(rkey: str, now: float) -> bool:
+    at = tid_time(rkey)
+    return at is not None and at <= now + FUTURE_SKEW
 
 
 def rkey_of(post_id: str) -> str:
@@ -350,20 +384,24 @@ class BlueskyAdapter(AdapterBase):
     async def list_posts(self, cursor: str | None = None, limit: int = 50) -> TimelinePage:
         repo = self.credentials.get("did") or self._identifier()
         params: dict[str, Any] = {"repo": repo, "collection": COLLECTION, "limit": max(1, min(limit, 100))}
+        if cursor and not _sane_key(cursor, time.time()):
+            # A cursor such a key already became (before keys were checked): list the newest
+            # page instead; the watcher skips the posts it has seen.
+            log.warning("bluesky.cursor_out_of_order", cursor=cursor)
+            page = await self.list_posts(None, limit)
+            return TimelinePage(posts=page.posts, cursor=page.cursor or cursor)
         if cursor is None:
             data = await self.http.json("GET", "com.atproto.repo.listRecords", params=params)
             records = list(reversed(data.get("records", [])))
             posts = tuple(self._post(r) for r in records)
-            return TimelinePage(posts=posts, cursor=posts[-1].post_id if posts else "")
+            return TimelinePage(posts=posts, cursor=timeline_cursor(posts, ""))
         params["reverse"] = "true"
         if cursor:
             params["cursor"] = cursor
         data = await self.http.json("GET", "com.atproto.repo.listRecords", params=params)
         posts = tuple(self._post(r) for r in data.get("records", []))
         return TimelinePage(
-            posts=posts,
-            cursor=posts[-1].post_id if posts else cursor,
-            more=len(posts) >= params["limit"],
+            posts=posts, cursor=timeline_cursor(posts, cursor), more=len(posts) >= params["limit"]
         )
 
     def _post(self, record: Mapping[str, Any]) -> Post:

@@ -11,6 +11,12 @@ cannot have acted on them: connection failures, 429 and 503.
 Every failure becomes a ``PlatformError`` subclass whose one-line message names the
 platform, account, method and path, with any secret scrubbed.
 
+An answer is read whole within ``deadline`` seconds and ``max_body`` bytes (decoded): a body
+that drips slower or runs longer ends the attempt (``PlatformUnavailable``) instead of
+holding the caller or its memory. A redirect is never followed and is not an answer: it
+fails naming only the host it pointed to. A JSON body nested deeper than the decoder goes is
+"not JSON" like any other.
+
 Adapters build every request path that holds an id with ``api_path``: each segment is
 percent-encoded whole, so an id (a ``reply_to`` from a request, a comment id from a
 platform) is one segment and never a path, a query, a fragment or a ``..``.
@@ -48,6 +54,19 @@ ErrorHook = Callable[[httpx.Response, str], PlatformError | None]
 """Platform-specific translation of an error response (``None``: use the generic one)."""
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+MAX_BODY = 8 << 20
+"""The largest answer read (decoded): a page of posts or an account's state is kilobytes."""
+DEADLINE = 60.0
+"""The longest one attempt may take, answer included (``timeout`` bounds each wait within it)."""
+_HOP_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The body as JSON; ``ValueError`` when it is not (nesting too deep included)."""
+    try:
+        return response.json()
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
 
 
 def api_path(*segments: str) -> str:
@@ -67,7 +86,7 @@ def error_text(response: httpx.Response, limit: int = 200) -> str:
     """A short, scrubbed description of an error body (JSON ``error``/``message`` preferred)."""
     text = ""
     try:
-        body = response.json()
+        body = decode_json(response)
     except ValueError:
         body = None
     if isinstance(body, dict):
@@ -119,6 +138,8 @@ class HttpClient:
         backoff: float = 0.5,
         max_backoff: float = 8.0,
         max_wait: float = 30.0,
+        max_body: int = MAX_BODY,
+        deadline: float = DEADLINE,
         sleep: Sleep | None = None,
         error_hook: ErrorHook | None = None,
         headers: Mapping[str, str] | None = None,
@@ -130,6 +151,8 @@ class HttpClient:
         self.max_backoff = max_backoff
         self.policy = RetryPolicy(self.max_attempts, backoff, max_backoff)
         self.max_wait = max_wait
+        self.max_body = max_body
+        self.deadline = deadline
         self._sleep: Sleep = sleep or asyncio.sleep
         self._error_hook = error_hook
         self._owns_client = client is None
@@ -248,14 +271,12 @@ class HttpClient:
         error: PlatformError
         where = call.where
         try:
-            response = await self._client.request(
-                call.method,
-                self._url(call.path),
-                params=call.params,
-                json=call.json,
-                data=call.data,
-                headers=call.headers,
-            )
+            response = await self._fetch(call)
+        except TimeoutError:
+            error = PlatformUnavailable(f"{where}: no whole answer within {self.deadline:g} s")
+            if not call.idempotent:
+                raise error from None
+            raise TryAgain(error, reason="deadline") from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as e:
             error = PlatformUnavailable(f"{where}: cannot connect: {scrub(str(e)) or type(e).__name__}")
             raise TryAgain(error, reason=f"connect: {type(e).__name__}") from None
@@ -265,8 +286,11 @@ class HttpClient:
                 raise error from None
             raise TryAgain(error, reason=type(e).__name__) from None
         status = response.status_code
-        if status < 400:
+        if status < 300:
             return response
+        if status < 400:
+            target = httpx.URL(response.headers.get("location", "")).host or "nowhere"
+            raise PlatformUnavailable(f"{where} -> HTTP {status}: redirected to {target}, not followed")
         retryable = status in (429, 503) or (status >= 500 and call.idempotent)
         wait = retry_after_seconds(response.headers) if retryable else None
         if wait is not None:
@@ -276,13 +300,39 @@ class HttpClient:
             raise TryAgain(error, asked=wait, reason=f"HTTP {status}")
         raise error
 
+    async def _fetch(self, call: _Call) -> httpx.Response:
+        """The whole answer to one attempt, read within ``deadline`` and ``max_body``."""
+        request = self._client.build_request(
+            call.method,
+            self._url(call.path),
+            params=call.params,
+            json=call.json,
+            data=call.data,
+            headers=call.headers,
+        )
+        async with asyncio.timeout(self.deadline):
+            response = await self._client.send(request, stream=True)
+            try:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > self.max_body:
+                        raise PlatformUnavailable(
+                            f"{call.where} -> HTTP {response.status_code}: answer longer than "
+                            f"{self.max_body} bytes, not read"
+                        )
+            finally:
+                await response.aclose()
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _HOP_HEADERS]
+        return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=request)
+
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """``request`` and decode a JSON body (an empty body is ``{}``)."""
         response = await self.request(method, path, **kwargs)
         if not response.content:
             return {}
         try:
-            return response.json()
+            return decode_json(response)
         except ValueError:
             raise PlatformRejected(
                 f"{self._where(method.upper(), path)}: answer is not JSON (HTTP {response.status_code})"

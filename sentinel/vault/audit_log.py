@@ -24,18 +24,30 @@ truncated and written again past the old offset from the same file grown). So:
   history).
 
 A half-written last line waits for its newline. A line that is not a JSON object with
-``type`` is counted (``sentinel_vault_audit_malformed_total``) and logged by offset, never
-by content, and never stops the tailer; so is an entry the sink fails on. watchdog wakes the tailer when the directory
-changes; a poll every ``poll`` seconds covers file systems without notifications.
+``type`` (nesting too deep to decode included) is counted
+(``sentinel_vault_audit_malformed_total``) and logged by offset, never by content, and never
+stops the tailer; so is an entry the sink fails on. A line longer than ``max_line`` bytes is
+skipped to its newline without being held in memory, counted and reported (an entry too big
+to judge is itself worth a look). watchdog wakes the tailer when the directory changes; a
+poll every ``poll`` seconds covers file systems without notifications.
+
+Only regular files are read: the log, or a rotated copy beside it, that is a symbolic link, a
+FIFO or a device is refused without blocking (a FIFO would stall ``open``, ``/dev/zero`` would
+never end). While the log cannot be read (absent, unreadable, not a regular file) the tailer
+keeps retrying and reports the problem once, through ``on_problem`` (the daemon raises an
+alert), and reports ``None`` when it reads again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import stat
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +64,13 @@ from sentinel.store import Store
 log = get_logger("sentinel.vault.audit_log")
 
 AuditSink = Callable[[dict[str, Any]], Awaitable[None]]
+ProblemHook = Callable[[str, str | None], None]
+"""``(kind, message)``: ``unreadable`` while the log cannot be read (message ``None`` once it
+is read again), ``oversized`` for each entry skipped as too long."""
 CHUNK = 1 << 20
 HEAD_BYTES = 1 << 16
+MAX_LINE = 16 << 20
+"""The longest entry read (Vault refuses requests over 32 MiB by default, and HMACs the values)."""
 
 MIGRATIONS = [
     """
@@ -84,11 +101,31 @@ def first_line_hash(fh: BinaryIO) -> str:
     return hashlib.sha256(start[: end + 1]).hexdigest() if end >= 0 else ""
 
 
+class NotRegularFile(OSError):
+    """The path is a symbolic link, FIFO, device or directory, not a file to tail."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file: a symbolic link is not followed
+    and a FIFO does not block the open (``NotRegularFile`` for either)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise NotRegularFile(errno.ELOOP, "is a symbolic link, not the audit file", str(path)) from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotRegularFile(errno.EINVAL, f"is not a regular file (mode {stat.filemode(mode)})", str(path))
+    return os.fdopen(fd, "rb")
+
+
 def parse_entry(line: bytes) -> dict[str, Any] | None:
     """The audit entry on one line, or None when the line is not one."""
     try:
         entry = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         return None
     if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
         return None
@@ -112,15 +149,34 @@ class _Wake(FileSystemEventHandler):
 class AuditLogTailer:
     """Hands every entry of the audit log at ``path`` to ``sink``, exactly once, in order."""
 
-    def __init__(self, path: str | Path, store: Store, sink: AuditSink, *, poll: float = 1.0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        store: Store,
+        sink: AuditSink,
+        *,
+        poll: float = 1.0,
+        max_line: int = MAX_LINE,
+        missing_grace: float = 10.0,
+        on_problem: ProblemHook | None = None,
+    ) -> None:
         self.path = Path(path)
         self.store = store
         self.sink = sink
         self.poll = poll
+        self.max_line = max_line
+        self.on_problem = on_problem
+        self.missing_grace = missing_grace
+        self._missing_since: float | None = None
         self.entries = 0
         self.malformed = 0
+        self.oversized = 0
         self.failed = 0
         self.rotations = 0
+        self.problem: str | None = None
+        """Why the log cannot be read right now (``None`` while it is read)."""
+        self._skip: tuple[int, int] | None = None
+        """(inode, offset) where a line longer than ``max_line`` began, while skipping it."""
         self._fh: BinaryIO | None = None
         self._pos: Position | None = None
         self._stop = False
@@ -148,29 +204,75 @@ class AuditLogTailer:
 
     # -- reading ---------------------------------------------------------------------------
     async def _drain(self, fh: BinaryIO, pos: Position) -> Position:
-        """Hand on every whole line of ``fh`` from ``pos.offset``; return the new position."""
+        """Hand on every whole line of ``fh`` from ``pos.offset``; return the new position.
+
+        At most ``max_line`` bytes of one line are held: a longer line is skipped to its
+        newline (``_skip`` remembers where it began across passes)."""
         offset = pos.offset
         head = pos.head
         pending = b""
+        skip = self._skip[1] if self._skip is not None and self._skip[0] == pos.inode else None
         while True:
             chunk = os.pread(fh.fileno(), CHUNK, offset + len(pending))
             if not chunk:
                 break
+            if skip is not None:
+                newline = chunk.find(b"\n")
+                if newline < 0:
+                    offset += len(chunk)
+                    chunk = b""
+                else:
+                    offset += newline + 1
+                    self._skipped(skip, offset - skip)
+                    skip = None
+                    chunk = chunk[newline + 1 :]
+            elif len(pending) + len(chunk) > self.max_line and b"\n" not in chunk:
+                skip = offset  # a line already longer than any entry: stop holding it
+                offset += len(pending) + len(chunk)
+                pending = chunk = b""
             pending += chunk
             cut = pending.rfind(b"\n")
-            if cut < 0:
+            if cut >= 0:
+                lines, pending = pending[: cut + 1], pending[cut + 1 :]
+                line_at = offset
+                for line in lines.splitlines(keepends=True):
+                    if len(line) > self.max_line:
+                        self._skipped(line_at, len(line))
+                    else:
+                        await self._deliver(line, line_at)
+                    line_at += len(line)
+                offset += len(lines)
+            elif skip is None:
                 continue
-            lines, pending = pending[: cut + 1], pending[cut + 1 :]
-            line_at = offset
-            for line in lines.splitlines(keepends=True):
-                await self._deliver(line, line_at)
-                line_at += len(line)
-            offset += len(lines)
             if not head:
                 head = first_line_hash(fh)
             self._pos = Position(pos.inode, offset, head)
             self._save()
+        self._skip = (pos.inode, skip) if skip is not None else None
         return Position(pos.inode, offset, head or first_line_hash(fh))
+
+    def _skipped(self, offset: int, length: int) -> None:
+        self.oversized += 1
+        metrics.VAULT_AUDIT_MALFORMED.inc()
+        log.warning("vault_audit.oversized_line", path=str(self.path), offset=offset, length=length)
+        if self.on_problem is not None:
+            self.on_problem(
+                "oversized",
+                f"an entry of {length} bytes at offset {offset} of {self.path} is longer than "
+                f"{self.max_line} bytes and was skipped unjudged",
+            )
+
+    def _unreadable(self, problem: str | None) -> None:
+        """Say once that the log cannot be read (and once that it can again)."""
+        if problem == self.problem:
+            return
+        if problem is None:
+            log.info("vault_audit.readable", path=str(self.path), previous=self.problem)
+        else:
+            log.error("vault_audit.unreadable", path=str(self.path), error=problem)
+        self.problem = problem
+        if self.on_problem is not None:
+            self.on_problem("unreadable", problem)
 
     async def _deliver(self, line: bytes, offset: int) -> None:
         if not line.strip():
@@ -200,7 +302,7 @@ class AuditLogTailer:
             return None
         for candidate in names:
             try:
-                fh = open(candidate, "rb")  # noqa: SIM115 - handed to the caller
+                fh = open_regular(candidate)
             except OSError:
                 continue
             if match(fh, os.fstat(fh.fileno())):
@@ -211,8 +313,9 @@ class AuditLogTailer:
     async def _open(self) -> bool:
         """Open the log where the store says we were (reading a rotated predecessor first)."""
         try:
-            fh = open(self.path, "rb")  # noqa: SIM115 - kept open while tailing
+            fh = open_regular(self.path)
         except FileNotFoundError:
+            self._missing()
             return False
         st = os.fstat(fh.fileno())
         head = first_line_hash(fh)
@@ -259,10 +362,25 @@ class AuditLogTailer:
         metrics.VAULT_AUDIT_ROTATIONS.labels(how=how).inc()
         log.info("vault_audit.rotated", path=str(self.path), how=how)
 
+    def _missing(self) -> None:
+        """The log is absent: a problem once it stayed absent ``missing_grace`` seconds (a
+        rotation without ``create`` leaves it absent until Vault reopens it)."""
+        now = time.monotonic()
+        if self._missing_since is None:
+            self._missing_since = now
+        if now - self._missing_since >= self.missing_grace:
+            self._unreadable(f"{self.path} does not exist")
+
     async def read_available(self) -> None:
-        """One pass: everything written since the last pass, following a rotation or truncation."""
+        """One pass: everything written since the last pass, following a rotation or truncation.
+        ``OSError`` when the log (or the copy of a rotated one) cannot be read."""
         if self._fh is None and not await self._open():
             return
+        self._missing_since = None
+        await self._read_open()
+        self._unreadable(None)
+
+    async def _read_open(self) -> None:
         assert self._fh is not None and self._pos is not None
         pos = self._pos
         st = os.fstat(self._fh.fileno())
@@ -281,7 +399,7 @@ class AuditLogTailer:
             self._count_rotation("copytruncate")
         self._pos = await self._drain(self._fh, self._pos)
         try:
-            current = os.stat(self.path).st_ino
+            current = os.lstat(self.path).st_ino
         except FileNotFoundError:
             return  # renamed, its successor not created yet: the handle keeps the old file
         if current != self._pos.inode:
@@ -290,7 +408,7 @@ class AuditLogTailer:
             self._fh.close()
             self._fh = None
             try:
-                fh = open(self.path, "rb")  # noqa: SIM115 - kept open while tailing
+                fh = open_regular(self.path)
             except FileNotFoundError:
                 return
             self._fh, self._pos = fh, Position(os.fstat(fh.fileno()).st_ino, 0, "")
@@ -321,7 +439,10 @@ class AuditLogTailer:
                 try:
                     await self.read_available()
                 except OSError as e:
-                    log.warning("vault_audit.read_failed", path=str(self.path), error=str(e))
+                    self._unreadable(f"{self.path} cannot be read: {e.strerror or e.__class__.__name__}")
+                except Exception as e:  # whatever it is, the next pass tries again
+                    log.error("vault_audit.pass_failed", path=str(self.path), error=e.__class__.__name__)
+                    self._unreadable(f"{self.path} cannot be tailed: {e.__class__.__name__}")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll)
         finally:
@@ -344,6 +465,8 @@ class AuditLogTailer:
             "path": str(self.path),
             "entries": self.entries,
             "malformed": self.malformed,
+            "oversized": self.oversized,
+            "problem": self.problem,
             "sink_failed": self.failed,
             "rotations": self.rotations,
             "offset": self._pos.offset if self._pos else None,

@@ -57,7 +57,7 @@ def decode_frame(frame: bytes) -> tuple[int | None, list[tuple[str, str, str]]]:
     Raises ``StreamFrameError`` for an error frame (``op == -1``) or a malformed one."""
     try:
         parts = libipld.decode_dag_cbor_multi(frame)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, RecursionError) as e:  # RecursionError: nested past the decoder
         raise StreamFrameError("MalformedFrame", str(e)) from None
     if len(parts) != 2 or not isinstance(parts[0], dict) or not isinstance(parts[1], dict):
         raise StreamFrameError("MalformedFrame", "expected a header and a body")
@@ -72,7 +72,10 @@ def decode_frame(frame: bytes) -> tuple[int | None, list[tuple[str, str, str]]]:
     if kind == "#commit":
         if body.get("tooBig"):
             changes.append((did, POSTS, "commit tooBig"))
-        for op in body.get("ops") or []:
+        ops = body.get("ops") or []
+        if not isinstance(ops, list):
+            raise StreamFrameError("MalformedFrame", "a commit's ops are not a list")
+        for op in ops:
             path = str(op.get("path", "")) if isinstance(op, dict) else ""
             collection = path.partition("/")[0]
             action = str(op.get("action", "")) if isinstance(op, dict) else ""

@@ -9,11 +9,16 @@ watcher has seen on it; statuses of the people it follows (the home timeline sha
 stream) do not. Mastodon sends a heartbeat comment every few seconds, so a stream silent
 for ``read_timeout`` seconds is taken as lost: the account falls back to polling, and the
 stream is opened again with backoff (each connection reconciles once).
+
+A hostile or broken server cannot hold memory: a line is never buffered past ``MAX_LINE``
+characters, nor an event's data past ``MAX_LINE`` in all (either drops the connection, to be
+opened again with backoff), and a status nested past the JSON decoder is not a status.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -28,6 +33,7 @@ log = get_logger("sentinel.watcher.mastodon_stream")
 PATH = "/api/v1/streaming/user"
 READ_TIMEOUT = 60.0
 MAX_LINE = 1 << 20
+_EOL = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +42,37 @@ class ServerEvent:
     data: str
 
 
+async def bounded_lines(text: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The lines of a decoded event stream (each ended by CRLF, LF or CR), holding at most
+    ``MAX_LINE`` characters of an unfinished one: ``ValueError`` past that."""
+    pending = ""
+    async for chunk in text:
+        pending += chunk
+        start = 0
+        for end in _EOL.finditer(pending):
+            if end.group() == "\r" and end.end() == len(pending):
+                break  # perhaps half a CRLF: the next chunk tells
+            yield pending[start : end.start()]
+            start = end.end()
+        pending = pending[start:]
+        if len(pending) > MAX_LINE:
+            raise ValueError("an event-stream line is longer than 1 MiB")
+    if pending:
+        yield pending.removesuffix("\r")
+
+
 async def server_events(lines: AsyncIterator[str]) -> AsyncIterator[ServerEvent]:
-    """The events of a ``text/event-stream`` (comments, ids and retry hints are skipped)."""
+    """The events of a ``text/event-stream`` (comments, ids and retry hints are skipped);
+    ``ValueError`` for a line or an event's data longer than ``MAX_LINE``."""
     event, data = "", list[str]()
+    size = 0
     async for line in lines:
         if len(line) > MAX_LINE:
             raise ValueError("an event-stream line is longer than 1 MiB")
         if not line:
             if data:
                 yield ServerEvent(event or "message", "\n".join(data))
-            event, data = "", []
+            event, data, size = "", [], 0
             continue
         if line.startswith(":"):
             continue
@@ -54,6 +81,9 @@ async def server_events(lines: AsyncIterator[str]) -> AsyncIterator[ServerEvent]
         if name == "event":
             event = value
         elif name == "data":
+            size += len(value) + 1
+            if size > MAX_LINE:
+                raise ValueError("an event's data is longer than 1 MiB")
             data.append(value)
 
 
@@ -62,7 +92,7 @@ def change_of(event: ServerEvent, own_id: str, seen: Callable[[str], bool]) -> s
     if event.event in ("update", "status.update"):
         try:
             status = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         author = str(((status.get("account") or {}) if isinstance(status, dict) else {}).get("id", ""))
         if own_id and author != own_id:
@@ -111,7 +141,7 @@ class MastodonStream(PushStream):
             response.raise_for_status()
             self._set_live(True)
             log.info("watcher.stream_up", source=self.source)
-            async for event in server_events(response.aiter_lines()):
+            async for event in server_events(bounded_lines(response.aiter_text())):
                 self.frames += 1
                 what = change_of(event, self.own_id(), self.seen)
                 if what is not None:

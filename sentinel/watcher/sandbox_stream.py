@@ -15,14 +15,14 @@ from collections.abc import Callable
 import httpx
 
 from sentinel.logs import get_logger
-from sentinel.watcher.mastodon_stream import server_events
+from sentinel.watcher.mastodon_stream import bounded_lines, server_events
 from sentinel.watcher.streams import POSTS, Change, CursorStream, OnChange, OnLive, StreamCursors
 
 log = get_logger("sentinel.watcher.sandbox_stream")
 
 
 class SandboxStream(CursorStream):
-    errors = (httpx.HTTPError, ValueError, KeyError)
+    errors = (httpx.HTTPError, ValueError, KeyError, TypeError)
 
     def __init__(
         self,
@@ -42,7 +42,12 @@ class SandboxStream(CursorStream):
 
     def handle(self, kind: str, data: str) -> None:
         self.frames += 1
-        body = json.loads(data)
+        try:
+            body = json.loads(data)
+        except RecursionError:
+            raise ValueError("a stream event nests deeper than the JSON decoder goes") from None
+        if not isinstance(body, dict):
+            raise ValueError("a stream event is not a JSON object")
         account = self.accounts.get(str(body.get("account", "")))
         if account is not None:
             self.on_change(Change(account, POSTS, f"{kind} {body.get('post_id', '')}", self.source))
@@ -54,7 +59,7 @@ class SandboxStream(CursorStream):
         async with self._client.stream("GET", self.service + "/api/stream", params=params) as response:
             response.raise_for_status()
             self._set_live(True)
-            async for event in server_events(response.aiter_lines()):
+            async for event in server_events(bounded_lines(response.aiter_text())):
                 if event.event in ("post", "delete"):
                     self.handle(event.event, event.data)
 

@@ -19,7 +19,7 @@ from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
 from sentinel.platforms.base import PlatformAdapter
 from sentinel.response.service import VaultAdapters
-from sentinel.vault.audit_log import AuditLogTailer
+from sentinel.vault.audit_log import AuditLogTailer, ProblemHook
 from sentinel.watcher.account_state import AccountStateWatcher, Reconnect
 from sentinel.watcher.push import PushSources
 from sentinel.watcher.streams import Change
@@ -45,7 +45,9 @@ class TakeoverSources:
     async def start(self, app: App) -> None:
         sink = app.extras["guard"].takeover_event
         if app.config.vault.audit_log is not None:
-            self.tailer = AuditLogTailer(app.config.vault.audit_log, app.store, sink)
+            self.tailer = AuditLogTailer(
+                app.config.vault.audit_log, app.store, sink, on_problem=self._audit_problem(app)
+            )
             self._tail = asyncio.create_task(self.tailer.run(), name="vault-audit-log")
         s = app.config.watcher
         self.accounts = AccountStateWatcher(
@@ -70,6 +72,33 @@ class TakeoverSources:
             accounts=len(self.accounts.state),
             audit_log=str(app.config.vault.audit_log or ""),
         )
+
+    @staticmethod
+    def _audit_problem(app: App) -> ProblemHook:
+        """Alert while Vault's audit log cannot be read (resolved when it is read again), and for
+        each entry too long to judge."""
+
+        def report(kind: str, message: str | None) -> None:
+            if kind == "oversized":
+                app.raise_alert(
+                    "vault_audit_oversized",
+                    "high",
+                    f"Vault audit log: {message}",
+                    dedup_key="vault_audit_oversized",  # one incident however many
+                )
+                return
+            key = "vault_audit_unreadable"
+            if message is None:
+                app.raise_alert(key, "info", "Vault's audit log is read again.", dedup_key=key, resolved=True)
+                return
+            app.raise_alert(
+                key,
+                "high",
+                f"Vault's audit log is not being read, so credential reads go unjudged: {message}.",
+                dedup_key=key,
+            )
+
+        return report
 
     def _pushed(self, change: Change) -> None:
         if self.accounts is not None:

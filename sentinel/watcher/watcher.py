@@ -9,7 +9,10 @@ others. Per account:
 - every later poll lists posts newer than the persisted cursor, oldest first, turns each
   into an event ``{id, ts, account, via: "observed", text, client, post_id, out_of_band,
   reconciled}``, awaits ``on_post(event)``, then records the post as seen and moves the
-  cursor, so a restart neither re-alerts old posts nor skips new ones;
+  cursor, so a restart neither re-alerts old posts nor skips new ones; the event's ``ts`` is
+  the platform's creation time unless that is in the future or from before the last whole
+  poll (which did not list the post): some platforms let the client set it, so then it is
+  the time the post was seen;
 - a failure backs off exponentially (or as long as the platform's ``Retry-After`` said),
   up to ``max_backoff``, for that account alone; the same error again is not logged again
   (``watcher.poll_failed`` once, then ``repeated=N`` when it changes or the account recovers);
@@ -33,7 +36,7 @@ from typing import Any
 
 from sentinel.errors import SentinelError
 from sentinel.logs import get_logger
-from sentinel.platforms.base import PlatformAdapter, Post
+from sentinel.platforms.base import FUTURE_SKEW, PlatformAdapter, Post
 from sentinel.platforms.errors import PlatformRateLimited
 from sentinel.platforms.timefmt import parse_time, utc_z
 from sentinel.store import Store
@@ -63,7 +66,6 @@ MIGRATIONS = [
 SEEN_KEEP_SECONDS = 14 * 86400
 FROZEN_FACTOR = 10.0
 MAX_PAGES = 10
-FUTURE_SKEW = 300.0
 
 
 def _posted_at(post: Post) -> float:
@@ -101,6 +103,8 @@ class AccountState:
     """A stream or webhook said the account changed while a poll was running: poll again."""
     streamed: bool = False
     """A live stream or webhook covers the account: polls fall back to the stream floor."""
+    listed: float = 0.0
+    """When the last whole poll began: a post it did not list was made after that."""
 
 
 class Watcher:
@@ -205,6 +209,7 @@ class Watcher:
     async def poll_once(self, account: str) -> int:
         """Poll one account now; return how many events were fed. Errors propagate."""
         acct = self._accounts[account]
+        started = self.clock()
         cursor = self.cursor(account)
         if cursor is None:
             # The first poll sets where to start from: posts before ``since`` are history.
@@ -218,6 +223,7 @@ class Watcher:
             for post in fresh:
                 if await self._feed(acct, post):
                     fed += 1
+            self._listed(account, started)
             return fed
         fed = 0
         for _ in range(MAX_PAGES):
@@ -230,7 +236,13 @@ class Watcher:
                 self._save_cursor(account, cursor)
             if not page.more:
                 break
+        self._listed(account, started)
         return fed
+
+    def _listed(self, account: str, started: float) -> None:
+        st = self.state.get(account)
+        if st is not None:
+            st.listed = started
 
     def _baseline(self, account: str, posts: Iterable[Post], cursor: str | None) -> None:
         now = self.clock()
@@ -280,8 +292,11 @@ class Watcher:
         """The observed event for ``post`` (reconciled against the ledger)."""
         now = self.clock()
         posted = parse_time(post.created_at) if post.created_at else None
-        # A platform's timestamp may be set by the client; a future one is not trusted.
-        ts = posted.timestamp() if posted and posted.timestamp() <= now + FUTURE_SKEW else now
+        # A platform's timestamp may be set by the client (Bluesky's createdAt): one in the
+        # future, or from before the last poll that did not list the post, is not trusted.
+        st = self.state.get(acct.account)
+        floor = st.listed - FUTURE_SKEW if st is not None and st.listed else float("-inf")
+        ts = posted.timestamp() if posted and floor <= posted.timestamp() <= now + FUTURE_SKEW else now
         matched = self.ledger.match(acct.account, post.post_id, post.text, ts)
         return {
             "id": f"obs:{acct.account}:{post.post_id}",

@@ -32,3 +32,13 @@ def test_mass_mentions_are_neutralised() -> None:
         assert word not in out
     assert "@alice" in out
     assert "hxxps://x[.]io" in defuse("@everyone https://x.io")
+
+
+def test_control_and_bidirectional_characters_are_written_out() -> None:
+    # A post that would clear the operator's terminal, retitle it, overwrite a line and
+    # show a reversed address, as `sentinel incidents show` would print it.
+    text = "Hi\x1b[2J\x1b]0;ok\x07 all\rfine \u202emoc.live\u202c\r\nbye\tnow \x9b31m"
+    assert (
+        defuse(text) == "Hi\\x1b[2J\\x1b]0;ok\\x07 all\\x0dfine \\u202emoc[.]live\\u202c\nbye\tnow \\x9b31m"
+    )
+    assert defuse(defuse(text)) == defuse(text)

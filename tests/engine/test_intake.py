@@ -160,6 +160,22 @@ def test_a_token_named_like_sentinel_with_another_entity_is_not_sentinel(learned
     assert j.contain is not None and j.contain.identity == "entity-mallory"
 
 
+def test_a_flood_of_tokens_keeps_a_bounded_number_of_identities_and_every_contained_one() -> None:
+    intake = make()
+    intake.identity_cap = 50
+    path = "sys/policies/acl/sentinel-role-team"
+    [mallory] = feed_all(intake, sim.audit(at(0, 3), "mallory", path, "update"))
+    assert mallory.contain is not None
+    reads = [sim.read(at(0, 3, 1, i), f"token-ci-{i}", "acct-01", entity_id="") for i in range(400)]
+    feed_all(intake, [e for pair in reads for e in pair])
+    assert len(intake.identities) == 50
+    assert "entity-mallory" in intake.identities  # its containment outlives the flood
+    assert "accessor:hmac-sha256:token-ci-399acc" in intake.identities
+    assert "accessor:hmac-sha256:token-ci-0acc" not in intake.identities
+    [again] = feed_all(intake, sim.read(at(0, 3, 10), "mallory", "acct-02"))
+    assert "policy.contained" in rules_of(again) and [fz.account for fz in again.freezes] == ["acct-02"]
+
+
 def test_sentinels_display_name_is_bound_to_its_token_when_it_has_no_entity() -> None:
     intake = make()
     path = "sys/policies/acl/sentinel-account-acct-01"

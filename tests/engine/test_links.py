@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from sentinel.engine.links import extract_links, links_key, registrable_domain
 
 
@@ -20,6 +22,22 @@ def test_defanged_and_hidden() -> None:
     hidden = extract_links("visit ex\u200bample.com/login")
     assert hidden.hidden_chars == 1 and hosts("visit ex\u200bample.com/login") == ["example.com"]
     assert extract_links("family \U0001f468\u200d\U0001f469 photo").hidden_chars == 0
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u2063", "\u180e", "\u034f", "\u3164", "\u17b4", "\U000e0041", "\u061c", "\u2062\ufe0f"],
+)
+def test_every_character_drawn_as_nothing_is_hidden(invisible: str) -> None:
+    parsed = extract_links(f"log in at ex{invisible}ample.com/verify")
+    assert parsed.hidden_chars == 1
+    assert parsed.clean_text == "log in at example.com/verify"
+    assert [link.host for link in parsed.links] == ["example.com"]
+
+
+def test_emoji_sequences_hide_nothing() -> None:
+    text = "\u2764\ufe0f 1\ufe0f\u20e3 \U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    assert extract_links(text).hidden_chars == 0
 
 
 def test_scheme_less_needs_a_real_suffix() -> None:

@@ -17,7 +17,7 @@ from sentinel.platforms import (
     create_adapter,
 )
 from sentinel.platforms.base import content_hash
-from sentinel.platforms.bluesky import BlueskyAdapter, comment_id, linked_text
+from sentinel.platforms.bluesky import BlueskyAdapter, comment_id, linked_text, tid_time
 from sentinel.redact import scrub
 from tests.pds_fixture import Pds
 from tests.platforms.mockapi import no_sleep
@@ -473,3 +473,11 @@ def test_linked_text_carries_the_addresses_link_facets_open() -> None:
     }
     assert linked_text(record) == "Été: see https://example.com/spring and https://evil.example/x"
     assert linked_text({"text": "plain"}) == "plain"
+
+
+def test_tid_record_keys_read_as_their_time() -> None:
+    assert tid_time("3n3v277fg4k2i") == 1796430374.482
+    assert tid_time("2222222222222") == 0.0
+    assert tid_time("bzzzzzzzzzzzz") == (2**53 - 1) / 1e6  # the last TID there is
+    assert tid_time("jzzzzzzzzzzzz") is None  # the top bit is set
+    assert tid_time("self") is None and tid_time("3n3v277fg4k2I") is None

@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from tests.api.conftest import harness, world
 from tests.creds.conftest import env
+from tests.pds_fixture import pds
 
-__all__ = ["env", "harness", "world"]
+__all__ = ["env", "harness", "pds", "world"]

@@ -16,7 +16,7 @@ import httpx
 from sentinel.platforms import create_adapter
 from sentinel.store import Store
 from sentinel.watcher import WatchedAccount, Watcher
-from sentinel.watcher.mastodon_stream import ServerEvent, change_of, server_events
+from sentinel.watcher.mastodon_stream import ServerEvent, bounded_lines, change_of, server_events
 from sentinel.watcher.push import PushSources
 from tests.watcher.test_watcher import Sink, wait_for
 
@@ -160,4 +160,18 @@ async def test_user_stream_wakes_the_reconcile_and_a_lost_stream_falls_back(tmp_
         "Claim your airdrop",
         "posted while the stream was down",
         "after the reconnect",
+    ]
+
+
+async def test_lines_end_at_crlf_lf_or_cr_even_split_across_chunks() -> None:
+    async def chunks() -> AsyncIterator[str]:
+        for c in ("event: up", "date\r", "\ndata: 1\r", "data: 2\n\r", "\n:tail"):
+            yield c
+
+    assert [line async for line in bounded_lines(chunks())] == [
+        "event: update",
+        "data: 1",
+        "data: 2",
+        "",
+        ":tail",
     ]

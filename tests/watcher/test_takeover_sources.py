@@ -20,6 +20,7 @@ from sentinel.errors import SentinelError
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.post_guard import Guard
 from sentinel.response.service import ResponseService
+from sentinel.vault.audit_log import MAX_LINE
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import AUDIT_DEVICE, DevVault
 from sentinel.watcher.service import WatcherService
@@ -193,4 +194,46 @@ async def test_an_operator_reading_twenty_accounts_credentials_is_contained_and_
             await s.stop()
         vault.close()
         admin.close()
+        app.store.close()
+
+
+async def test_an_audit_log_that_cannot_be_read_raises_an_alert_until_it_is_read_again(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    audit_log = tmp_path / "audit" / "audit.log"
+    audit_log.parent.mkdir()
+    audit_log.symlink_to(tmp_path / "elsewhere.log")
+    text = deployment.config.read_text().replace("[api]", f'audit_log = "{audit_log}"\n[api]', 1)
+    deployment.config.write_text(text)
+    config = load_config(deployment.config, env={})
+    vault = VaultClient.from_settings(config.vault, env={})
+    app = running_app(config, vault)
+    alerts: list[dict[str, Any]] = []
+    app.alert = lambda **kw: alerts.append(kw)
+    guard, sources = Guard(), TakeoverSources()
+    await guard.start(app)
+    await sources.start(app)
+    try:
+        await wait_for(lambda: [a for a in alerts if a["kind"] == "vault_audit_unreadable"])
+        assert alerts[-1] == {
+            "kind": "vault_audit_unreadable",
+            "severity": "high",
+            "summary": f"Vault's audit log is not being read, so credential reads go unjudged: {audit_log} "
+            "cannot be read: is a symbolic link, not the audit file.",
+            "dedup_key": "vault_audit_unreadable",
+        }
+        audit_log.unlink()
+        audit_log.write_text("")
+        await wait_for(lambda: alerts[-1].get("resolved"), what="the alert resolved")
+        assert alerts[-1]["kind"] == "vault_audit_unreadable"
+        assert [a["kind"] for a in alerts].count("vault_audit_unreadable") == 2
+        with audit_log.open("ab") as f:  # an entry longer than any Vault writes
+            f.write(b'{"type": "request", "padding": "' + b"A" * MAX_LINE + b'"}\n')
+        await wait_for(lambda: alerts[-1]["kind"] == "vault_audit_oversized", what="the oversized alert")
+        assert alerts[-1]["dedup_key"] == "vault_audit_oversized"
+        assert "skipped unjudged" in alerts[-1]["summary"]
+    finally:
+        await sources.stop()
+        await guard.stop()
+        vault.close()
         app.store.close()

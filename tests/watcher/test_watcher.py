@@ -13,6 +13,7 @@ import pytest
 from sentinel.platforms import create_adapter
 from sentinel.platforms.base import PlatformAdapter
 from sentinel.platforms.sandbox_server import SandboxServer
+from sentinel.platforms.timefmt import parse_time, utc_z
 from sentinel.store import Store
 from sentinel.watcher import PublishedLedger, WatchedAccount, Watcher
 from tests.pds_fixture import Pds
@@ -183,3 +184,28 @@ async def test_finds_an_out_of_band_post_on_a_real_pds(pds: Pds, tmp_path: Path)
     assert ev["Spring launch"]["out_of_band"] is False
     oob = ev["Claim your airdrop at http://bsky-gift.example"]
     assert oob["out_of_band"] is True and oob["post_id"] == f"bluesky:{hijack.post_id}"
+
+
+@pytest.mark.pds
+async def test_a_post_dated_before_the_last_poll_is_dated_when_it_was_seen(pds: Pds, tmp_path: Path) -> None:
+    """Bluesky's createdAt is the client's word: a hijacker back-dating a post to office hours
+    must not move it out of the hours (and windows) the rules judge it in."""
+    user = pds.create_account()
+    async with create_adapter("bluesky", "brand-bsky", user, base_url=pds.url) as owner:
+        sink = Sink()
+        w = Watcher(Store(tmp_path / "s.sqlite3"), [WatchedAccount("brand-bsky", owner)], sink, spread=False)
+        await w.poll_once("brand-bsky")
+        listed = time.time()
+        await w.poll_once("brand-bsky")  # a whole poll that listed nothing new
+        record = {"$type": "app.bsky.feed.post", "text": "Claim now", "createdAt": "2026-01-05T14:00:00.000Z"}
+        async with httpx.AsyncClient(base_url=pds.url, headers=pds.auth_headers(user), timeout=30) as c:
+            made = await c.post(
+                "/xrpc/com.atproto.repo.createRecord",
+                json={"repo": user["did"], "collection": "app.bsky.feed.post", "record": record},
+            )
+            made.raise_for_status()
+        honest = await owner.publish("Honest post")
+        assert await w.poll_once("brand-bsky") == 2
+    ev = sink.by_text()
+    assert parse_time(ev["Claim now"]["ts"]).timestamp() >= int(listed)  # seconds in the event
+    assert ev["Honest post"]["ts"] == utc_z(parse_time(honest.created_at).timestamp())

@@ -108,6 +108,8 @@ def find_wallets(text: str, limit: int | None = None) -> list[tuple[str, str, bo
 )
 def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text
+    if len(text) >= 26 and not text.isascii():
+        text = ctx.parsed.clean_text  # an address split by invisible characters still reads as one
     if len(text) < 26:
         return None
     found = find_wallets(text, MAX_WALLETS)
