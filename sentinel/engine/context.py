@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from sentinel.engine.campaigns import CampaignIndex, Cluster
+from sentinel.engine.confusables import Reading, read
 from sentinel.engine.events import Event, Finding, format_ts
 from sentinel.engine.links import MAX_LINKS, Link, TextLinks, extract_links, links_key
 from sentinel.engine.lookalike import Brand
@@ -128,6 +129,17 @@ class Context:
     @lazy
     def parsed(self) -> TextLinks:
         return extract_links(self.event.text, MAX_LINKS)
+
+    @lazy
+    def reading(self) -> Reading:
+        """The post's words as the content rules read them: invisible characters gone and
+        look-alike letters read as the Latin words they imitate."""
+        return read(self.parsed.clean_text)
+
+    @lazy
+    def reading_with_links(self) -> Reading:
+        """The post's text, links included as written, with look-alike letters read as Latin."""
+        return read(self.event.text)
 
     @property
     def links(self) -> tuple[Link, ...]:

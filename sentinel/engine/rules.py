@@ -255,7 +255,7 @@ class RuleSet:
         """The bits of the text rules one of whose required strings the post holds."""
         bits = 0
         for include_links, index in self._texts:
-            text = ctx.event.text if include_links else ctx.parsed.clean_text
+            text = (ctx.reading_with_links if include_links else ctx.reading).text
             bits |= index.hits(fold(text))
         return bits
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from sentinel.engine import facts
+from sentinel.engine.confusables import read
 from sentinel.engine.detectors.base import detector
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import parse_event
@@ -57,6 +58,8 @@ def test_a_text_rule_never_finds_anything_in_a_text_that_misses_its_requirement(
     texts = [
         *_texts([r for r in rules if r.detector.name == "text_pattern"], 400, seed=13),
         "<script>alert(1)</script>",
+        "\u0421l\u0430im your fr\u0435\u0435 NFT, s\u0435nd \u0412\u0422\u0421 and receive d\u043euble",
+        "\U0001d42f\U0001d41e\U0001d42b\U0001d422\U0001d41f\U0001d432 your account",
         "<img src=x onerror=alert(1)>",
         "click javascript:void(0)",
         "{{7*7}} and ${jndi}",
@@ -70,9 +73,15 @@ def test_a_text_rule_never_finds_anything_in_a_text_that_misses_its_requirement(
         _, req = r.detector.literals(r.params)  # type: ignore[misc]
         assert req is not None
         for text in texts:
-            ctx = SimpleNamespace(event=SimpleNamespace(text=text), parsed=SimpleNamespace(clean_text=text))
+            reading = read(text)
+            ctx = SimpleNamespace(
+                event=SimpleNamespace(text=text),
+                parsed=SimpleNamespace(clean_text=text),
+                reading=reading,
+                reading_with_links=reading,
+            )
             if r.detector.check(ctx, r.params) is not None:  # type: ignore[arg-type]
                 found += 1
-                present = {s for alt in req for clause in alt for s in clause if s in fold(text)}
+                present = {s for alt in req for clause in alt for s in clause if s in fold(reading.text)}
                 assert satisfied(req, present), (r.id, text)
     assert found > 50

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sentinel.engine.confusables import read
 from sentinel.engine.detectors.base import quote
 from sentinel.engine.detectors.content import _combined, text_pattern
 from sentinel.engine.loader import load_rules
@@ -200,9 +201,10 @@ def test_detector_answers_as_without_the_prefilter() -> None:
         for min_matches in (1, 2, 3):
             params = {**r.params, "min_matches": min_matches, "include_links": True}
             for text in texts:
-                ctx = SimpleNamespace(event=SimpleNamespace(text=text))
+                reading = read(text)
+                ctx = SimpleNamespace(event=SimpleNamespace(text=text), reading_with_links=reading)
                 got = text_pattern(ctx, params)  # type: ignore[arg-type]
-                assert got == _plain_text_pattern(text, params), (r.id, text)
+                assert got == _plain_text_pattern(reading.text, params), (r.id, text)
                 hits += got is not None
     assert hits > 50
 

@@ -109,7 +109,8 @@ def find_wallets(text: str, limit: int | None = None) -> list[tuple[str, str, bo
 def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text
     if len(text) >= 26 and not text.isascii():
-        text = ctx.parsed.clean_text  # an address split by invisible characters still reads as one
+        # an address split by invisible characters or written with look-alike letters still reads as one
+        text = ctx.reading.text
     if len(text) < 26:
         return None
     found = find_wallets(text, MAX_WALLETS)
@@ -129,6 +130,23 @@ def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
 
 
 @detector(
+    "mixed_script",
+    'Words that mix Latin letters with look-alike letters of another script ("сlаim" with a '
+    "Cyrillic с and а): nobody writes a word so but to slip it past the content rules. Counts "
+    "words that read as Latin words once folded; a post in Russian or Greek has none.",
+    {"min_words": Param("int", 1, "how many such words the post must hold")},
+)
+def mixed_script(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
+    if ctx.event.text.isascii():
+        return None
+    words = ctx.reading.disguised
+    if len(words) < max(1, p["min_words"]):
+        return None
+    shown = ", ".join(repr(quote(w, 40)) for w in dict.fromkeys(words))
+    return f"spells {shown} with look-alike letters of another script", 1.0
+
+
+@detector(
     "text_pattern",
     "The text matches regular expressions (case-insensitive); rule files hold the phrases.",
     {
@@ -139,7 +157,7 @@ def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     literals=lambda p: (p["include_links"], _rule_patterns(p["patterns"]).requirement),
 )
 def text_pattern(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
-    text = ctx.event.text if p["include_links"] else ctx.parsed.clean_text
+    text = (ctx.reading_with_links if p["include_links"] else ctx.reading).text
     gate, candidates = _rule_patterns(p["patterns"]).select(text)
     if not candidates or (gate is not None and not gate.search(text)):
         return None
