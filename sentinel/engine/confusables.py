@@ -33,8 +33,6 @@ from typing import NamedTuple
 SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")
 """Scripts whose look-alikes of Latin letters are folded."""
 
-_WORD = re.compile(r"\w+")
-
 
 class Reading(NamedTuple):
     text: str
@@ -63,8 +61,33 @@ def table() -> dict[int, str]:
     return out
 
 
-def _latin(char: str) -> bool:
-    return char.isascii() or unicodedata.name(char, "").startswith("LATIN ")
+LATIN = "A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02af\u1d00-\u1d25\u1e00-\u1eff\u2c60-\u2c7f\ua722-\ua787\ua78b-\ua7ff\uab30-\uab64\uab66-\uab6f"
+"""The Latin letters (the Latin blocks' ranges, as a character-class body) that stay as they are."""
+
+
+class _Words(NamedTuple):
+    disguise: re.Pattern[str]
+    """A word of Latin letters, digits and look-alikes that holds a look-alike."""
+    latin: re.Pattern[str]
+    """A word of Latin letters, digits and look-alikes that holds a Latin letter."""
+    foreign: re.Pattern[str]
+    """A word holding a letter of another script that imitates nothing Latin."""
+    latin_letter: re.Pattern[str]
+
+
+@cache
+def _words() -> _Words:
+    alike = "".join(map(chr, table()))
+    allowed = f"0-9_{LATIN}{alike}"
+    # Each scans a word once from its start: possessive runs and lazy searches never backtrack
+    # over a word, so a hostile long word costs time linear in its length.
+    whole = f"(?<!\\w)(?=[{allowed}]*+(?!\\w))"
+    return _Words(
+        disguise=re.compile(f"{whole}(?=[{allowed}]*?[{alike}])[{allowed}]++"),
+        latin=re.compile(f"{whole}[{allowed}]*?[{LATIN}]"),
+        foreign=re.compile(f"(?<!\\w)\\w*?[^\\W{allowed}]"),
+        latin_letter=re.compile(f"[{LATIN}]"),
+    )
 
 
 def read(text: str) -> Reading:
@@ -74,33 +97,26 @@ def read(text: str) -> Reading:
     text = unicodedata.normalize("NFKC", text)
     if text.isascii():
         return Reading(text)
+    words = _words()
     fold = table()
-    latin = foreign = 0
-    candidates: list[tuple[re.Match[str], str, bool]] = []  # (word, its Latin spelling, mixed)
-    for m in _WORD.finditer(text):
-        word = m.group(0)
-        if word.isascii():
-            latin += not word.isdigit()
-            continue
-        folded = word.translate(fold)
-        if not all(_latin(c) for c in folded if c.isalpha()):
-            foreign += 1
-            continue
-        mixed = any(c.isalpha() and _latin(c) for c in word)
-        latin += mixed  # a word of look-alikes alone says nothing of the post's language
-        if folded != word:
-            candidates.append((m, folded, mixed))
-    if not candidates:
-        return Reading(text)
-    latin_post = latin > foreign
+    latin_post: bool | None = None  # worked out only for a word of look-alikes alone
     parts: list[str] = []
     disguised: list[str] = []
     end = 0
-    for m, folded, mixed in candidates:
-        if mixed or latin_post:
-            parts += (text[end : m.start()], folded)
-            end = m.end()
+    for m in words.disguise.finditer(text):
+        word = m.group(0)
+        mixed = words.latin_letter.search(word) is not None
+        if not mixed:
+            if latin_post is None:
+                latin_post = len(words.latin.findall(text)) > len(words.foreign.findall(text))
+            if not latin_post:
+                continue
+        folded = word.translate(fold)
+        parts += (text[end : m.start()], folded)
+        end = m.end()
         if mixed:
             disguised.append(folded)
+    if not parts:
+        return Reading(text)
     parts.append(text[end:])
     return Reading("".join(parts), tuple(disguised))

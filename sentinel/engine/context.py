@@ -130,6 +130,14 @@ class Context:
     def parsed(self) -> TextLinks:
         return extract_links(self.event.text, MAX_LINKS)
 
+    def content(self, include_links: bool = False) -> str:
+        """The text the content rules match: ``reading`` (or ``reading_with_links``), and an
+        all-ASCII text as it is without building either."""
+        text = self.event.text if include_links else self.parsed.clean_text
+        if text.isascii():
+            return text
+        return (self.reading_with_links if include_links else self.reading).text
+
     @lazy
     def reading(self) -> Reading:
         """The post's words as the content rules read them: invisible characters gone and

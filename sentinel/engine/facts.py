@@ -37,6 +37,7 @@ FACTS: dict[str, int] = {
             "scored",  # the other rules found something (only for rules that run after them)
             "gated",  # the account publishes through the gate
             "business_hours",  # the inventory gives the account business hours
+            "non_ascii",  # the post's text holds a character outside ASCII
         )
     )
 }
@@ -56,6 +57,7 @@ FACTS: dict[str, int] = {
     SCORED,
     GATED,
     BUSINESS_HOURS,
+    NON_ASCII,
 ) = FACTS.values()  # in the order above; tests/engine/test_facts.py holds each name to its bit
 FIRST_FREE_BIT = len(FACTS)
 """Bits from here on are the rule set's own (one per text rule)."""
@@ -100,4 +102,6 @@ def event_facts(ctx: Context) -> int:
         bits |= SUSPICIOUS
     if ctx.approved_text is not None:
         bits |= MATCHED
+    if not ev.text.isascii():
+        bits |= NON_ASCII
     return bits

@@ -255,8 +255,7 @@ class RuleSet:
         """The bits of the text rules one of whose required strings the post holds."""
         bits = 0
         for include_links, index in self._texts:
-            text = (ctx.reading_with_links if include_links else ctx.reading).text
-            bits |= index.hits(fold(text))
+            bits |= index.hits(fold(ctx.content(include_links)))
         return bits
 
     def for_account_events(self, a: Account) -> tuple[Runner, ...]:

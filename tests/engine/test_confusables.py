@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
 import pytest
 
-from sentinel.engine.confusables import read, table
+from sentinel.engine.confusables import LATIN, read, table
 from sentinel.engine.engine import Engine
 from sentinel.engine.events import parse_event
 from sentinel.engine.loader import load_rules
@@ -125,3 +126,25 @@ def test_the_table_holds_only_letters_of_the_four_scripts_imitating_ascii_letter
         assert latin.isascii() and latin.isalpha() and len(latin) == 1
     assert t[ord("\u0430")] == "a" and t[ord("\u03bf")] == "o" and t[ord("\u0456")] == "i"
     assert ord("\u043f") not in t and ord("\u03c0") not in t  # Cyrillic pe and Greek pi imitate nothing Latin
+
+
+def test_the_latin_ranges_hold_latin_letters_only() -> None:
+    """Of the letters NFKC leaves as they are (the ones ``read`` meets)."""
+    letters = [
+        c
+        for c in map(chr, range(0x10000))
+        if c.isalpha() and re.fullmatch(f"[{LATIN}]", c) and unicodedata.normalize("NFKC", c) == c
+    ]
+    assert len(letters) > 500
+    assert all(unicodedata.name(c).startswith("LATIN ") for c in letters)
+
+
+def test_latin_letters_with_accents_are_latin_context_and_words_stay_whole() -> None:
+    assert (
+        read("Caf\u00e9 fr\u0435\u0435 \u00e9t\u00e9 \u0412\u0422\u0421").text
+        == "Caf\u00e9 free \u00e9t\u00e9 BTC"
+    )
+    # a long word that ends in a letter imitating nothing Latin is not a word of look-alikes
+    long_word = "\u0441" * 5000 + "\u0436"
+    assert read("claim " + long_word).text == "claim " + long_word
+    assert read("fr\u0435\u0435_\u0412\u0422\u0421").disguised == ("free_BTC",)

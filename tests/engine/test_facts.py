@@ -78,7 +78,7 @@ def test_a_text_rule_never_finds_anything_in_a_text_that_misses_its_requirement(
                 event=SimpleNamespace(text=text),
                 parsed=SimpleNamespace(clean_text=text),
                 reading=reading,
-                reading_with_links=reading,
+                content=lambda include_links=False, reading=reading: reading.text,
             )
             if r.detector.check(ctx, r.params) is not None:  # type: ignore[arg-type]
                 found += 1

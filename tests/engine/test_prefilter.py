@@ -202,7 +202,7 @@ def test_detector_answers_as_without_the_prefilter() -> None:
             params = {**r.params, "min_matches": min_matches, "include_links": True}
             for text in texts:
                 reading = read(text)
-                ctx = SimpleNamespace(event=SimpleNamespace(text=text), reading_with_links=reading)
+                ctx = SimpleNamespace(content=lambda include_links, reading=reading: reading.text)
                 got = text_pattern(ctx, params)  # type: ignore[arg-type]
                 assert got == _plain_text_pattern(reading.text, params), (r.id, text)
                 hits += got is not None

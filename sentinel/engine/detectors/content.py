@@ -109,8 +109,7 @@ def find_wallets(text: str, limit: int | None = None) -> list[tuple[str, str, bo
 def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     text = ctx.event.text
     if len(text) >= 26 and not text.isascii():
-        # an address split by invisible characters or written with look-alike letters still reads as one
-        text = ctx.reading.text
+        text = ctx.content()  # an address split by invisible characters or look-alike letters reads as one
     if len(text) < 26:
         return None
     found = find_wallets(text, MAX_WALLETS)
@@ -135,10 +134,9 @@ def crypto_wallet(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     "Cyrillic с and а): nobody writes a word so but to slip it past the content rules. Counts "
     "words that read as Latin words once folded; a post in Russian or Greek has none.",
     {"min_words": Param("int", 1, "how many such words the post must hold")},
+    requires=frozenset({"non_ascii"}),
 )
 def mixed_script(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
-    if ctx.event.text.isascii():
-        return None
     words = ctx.reading.disguised
     if len(words) < max(1, p["min_words"]):
         return None
@@ -157,7 +155,7 @@ def mixed_script(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
     literals=lambda p: (p["include_links"], _rule_patterns(p["patterns"]).requirement),
 )
 def text_pattern(ctx: Context, p: Mapping[str, Any]) -> Hit | None:
-    text = (ctx.reading_with_links if p["include_links"] else ctx.reading).text
+    text = ctx.content(p["include_links"])
     gate, candidates = _rule_patterns(p["patterns"]).select(text)
     if not candidates or (gate is not None and not gate.search(text)):
         return None
