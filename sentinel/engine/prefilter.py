@@ -9,7 +9,9 @@ lookarounds, back-references, optional parts and non-ASCII characters contribute
 
 Texts are compared after ``fold``, which maps every character that a case-insensitive
 pattern treats as equal to an ASCII character onto that character's lower case, so the
-check holds whether or not a pattern ignores case.
+check holds whether or not a pattern ignores case. The engine folds the text the content
+rules match (``Context.content``: look-alike letters already read as Latin), so the prefilter
+and the patterns see the same words.
 """
 
 from __future__ import annotations
