@@ -88,6 +88,8 @@ LEGITIMATE = {
     "Greek": "GIVEAWAY \u03b3\u03b9\u03b1 \u03c4\u03b1 10 \u0395\u03a4\u0397 \u03c4\u03b7\u03c2 \u03b5\u03c4\u03b1\u03b9\u03c1\u03b5\u03af\u03b1\u03c2 \u03bc\u03b1\u03c2! \u039a\u0391\u0399 \u03bf \u03c4\u03bf\u03ba\u03b5\u03bd \u03b4\u03ce\u03c1\u03bf",
     "Ukrainian": "\u0406 \u0446\u0435 \u043d\u0430\u0448 \u043d\u043e\u0432\u0438\u0439 \u0441\u0430\u0439\u0442 \u0456 \u0431\u043b\u043e\u0433: \u043f\u0456\u0434\u043f\u0438\u0441\u0443\u0439\u0442\u0435\u0441\u044f \u0456 \u043e\u0442\u0440\u0438\u043c\u0443\u0439\u0442\u0435 \u043d\u043e\u0432\u0438\u043d\u0438",
     "Serbian": "\u041e\u0432\u043e \u0458\u0435 \u043d\u0430\u0448 \u043d\u043e\u0432\u0438 \u0441\u0430\u0458\u0442, \u0430 \u0422\u041e \u0458\u0435 \u0441\u0432\u0435. Posetite nas u Beogradu",
+    # typed with a Latin i for the Ukrainian і, as many keyboards make people do
+    "Ukrainian with Latin i": "\u041b\u0430\u0441\u043a\u0430\u0432\u043e \u043f\u0440\u043e\u0441\u0438\u043c\u043e \u0434\u043e \u043d\u0430\u0448\u043e\u0433\u043e \u043ci\u0441\u0442\u0430, \u043f\u0440\u0430\u0446\u044e\u0454\u043c\u043e \u0449\u043e\u0434\u043d\u044f i \u0441\u0456\u0440 \u0434\u0430\u0440\u043e\u043c",
     "Japanese": "\u65b0\u3057\u3044\u30b3\u30ec\u30af\u30b7\u30e7\u30f3\u304c\u767b\u5834\uff01\uff2e\uff26\uff34\u30d7\u30ec\u30bc\u30f3\u30c8\u306f\u3042\u308a\u307e\u305b\u3093",
 }
 
@@ -109,6 +111,11 @@ def test_a_lure_in_look_alike_letters_is_held_like_the_lure_in_latin() -> None:
     verdict, rules = _verdict("\u0421l\u0430im your fr\u0435\u0435 NFT before midnight")
     assert verdict == "hold"
     assert rules == ("content.lure-phrases", "content.mixed-script-lure", "content.prize-lure")
+    # invisible characters inside a disguised word hide nothing, and are evidence of their own
+    assert _verdict("\u0421\u200bl\u0430\u2063im your fr\u0435\u0435 NFT before midnight") == (
+        "block",
+        ("content.lure-phrases", "content.mixed-script-lure", "content.prize-lure", "links.obfuscated"),
+    )
     verdict, rules = _verdict("\U0001d42f\U0001d41e\U0001d42b\U0001d422\U0001d41f\U0001d432 your account now")
     assert (verdict, rules) == ("hold", ("content.credential-lure",))
 
