@@ -13,9 +13,9 @@ is folded only when it reads as a Latin word:
 - it mixes scripts: a Latin letter next to look-alikes, and every other letter a look-alike
   ("frее", "0х742d…"): nobody writes a word so but to disguise it, and such words are
   returned as ``disguised``;
-- or it is written in look-alikes alone ("ВТС", "ΑΙRDRΟP" less its Latin) and the post is
+- or it is written in look-alikes alone ("ВТС" for BTC, Greek "ΕΤΗ" for ETH) and the post is
   written in Latin: more of its words are Latin than in any other script. In a Russian post
-  "сосо" or "ВТС" stays what it is.
+  "СОСО" or "ВТС", in a Greek one "ΕΤΗ" (years), stays what it is.
 
 A word holding any letter that imitates nothing Latin (most Cyrillic or Greek words) is never
 folded, and a text that is all ASCII is returned as it is without any of this work.
