@@ -162,7 +162,17 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
         per client address (``[api] trusted_proxies`` decide what the address is)."""
         token = bearer(request)
         client = request.client.host if request.client else ""
-        return token, await self.authz.authenticate(token, client)
+        caller = await self.authz.authenticate(token, client)
+        if request.method not in ("GET", "HEAD") and self.deps.audit_full():
+            # the audit trail keeps what it could not write in a bounded backlog: an action now
+            # would push the oldest held entry (a deletion, a rotation) out of the trail for good
+            raise ApiError(
+                "store_unavailable",
+                "Sentinel's audit trail cannot hold another entry until its state database can be "
+                "written (full disk, or locked by another process): nothing was done; try again "
+                "once /readyz says the store is back",
+            )
+        return token, caller
 
     async def require(self, token: str, capability: str, account: str | None, route: str) -> Caller:
         return await self.authz.require(token, Need(capability, account), route)
