@@ -276,6 +276,6 @@ class Tuning:
         return self.acks.list(active_only=active_only, now=self.clock())
 
 
-def engine_acks(acks: AckStore) -> list[tuple[str, str, str, float]]:
+def engine_acks(acks: AckStore) -> list[tuple[str, str, str, float, str]]:
     """The active acknowledgements as the engine takes them (``Engine.set_acks``)."""
-    return [(a.rule, a.account, a.key, a.until) for a in acks.list()]
+    return [(a.rule, a.account, a.key, a.until, a.actor) for a in acks.list()]

@@ -416,9 +416,10 @@ class AuditTrail:
         self._keys = keys
         self.eager = eager
         self._seal_lock = threading.Lock()
-        self._held: Backlog[tuple[str, str, str, Mapping[str, Any] | None, str]] = Backlog(
+        self.backlog: Backlog[tuple[str, str, str, Mapping[str, Any] | None, str]] = Backlog(
             self._append_late, "audit"
         )
+        """Entries the store refused, appended once it takes writes again (``record``)."""
         store.migrate("audit", MIGRATIONS)
 
     @property
@@ -450,11 +451,11 @@ class AuditTrail:
         another process's lock): an entry the store refuses is kept in memory and appended, in
         order and with ``happened_at`` (when it was recorded), before the next one once the
         store takes writes again (or at ``flush_held``). False when it is held (``audit.held``)."""
-        return self._held.submit((actor, action, target, details, _now()))
+        return self.backlog.submit((actor, action, target, details, _now()))
 
     def flush_held(self) -> bool:
         """Append the entries held while the store was unwritable; True when none is left."""
-        return self._held.flush()
+        return self.backlog.flush()
 
     def _append_late(self, entry: tuple[str, str, str, Mapping[str, Any] | None, str], late: bool) -> None:
         actor, action, target, details, at = entry

@@ -36,6 +36,11 @@ class Backlog(Generic[T]):
     def __len__(self) -> int:
         return len(self._held)
 
+    @property
+    def full(self) -> bool:
+        """The next item held would push the oldest out: whoever can wait should."""
+        return len(self._held) >= self.limit
+
     def submit(self, item: T) -> bool:
         """Write ``item`` after what is held; False when it is held too (the store refused)."""
         with self._lock:

@@ -39,3 +39,15 @@ def test_past_the_limit_the_oldest_are_dropped() -> None:
     store.broken = False
     assert backlog.flush()
     assert [item for item, _ in store.written] == ["b", "c"]
+
+
+def test_full_says_the_next_item_would_push_the_oldest_out() -> None:
+    store = Store()
+    backlog = Backlog(store.write, "test", limit=2)
+    store.broken = True
+    backlog.submit("a")
+    assert not backlog.full
+    backlog.submit("b")
+    assert backlog.full
+    store.broken = False
+    assert backlog.flush() and not backlog.full

@@ -57,6 +57,9 @@ class Deps:
     alerts: Callable[[int], list[dict[str, Any]]] | None = None
     readiness: Callable[[], dict[str, bool]] = field(default_factory=lambda: dict)
     audit: AuditSink | None = None
+    audit_full: Callable[[], bool] = lambda: False
+    """The audit trail holds as many entries as it can while its store cannot be written: an
+    action now would push the oldest held entry out (``sentinel.backlog``)."""
     events: EventSink | None = None
     """Outbound events for integrators (``post.held``, ``account.frozen``, ...)."""
     reach: Callable[[str], Reach] | None = None

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sentinel import metrics
-from sentinel.alerts.model import KIND_TITLES
+from sentinel.alerts.model import KIND_TITLES, alert_from_dict, default_next_steps
 from sentinel.api.admin import AdminRoutes
 from sentinel.api.body import MAX_FIELD, field_bool, field_list, field_str, json_body, optional_body
 from sentinel.api.caller_access import Caller, Need
@@ -162,7 +162,17 @@ class Api(ModerationRoutes, AdminRoutes, HookRoutes, WorkflowRoutes, TuningRoute
         per client address (``[api] trusted_proxies`` decide what the address is)."""
         token = bearer(request)
         client = request.client.host if request.client else ""
-        return token, await self.authz.authenticate(token, client)
+        caller = await self.authz.authenticate(token, client)
+        if request.method not in ("GET", "HEAD") and self.deps.audit_full():
+            # the audit trail keeps what it could not write in a bounded backlog: an action now
+            # would push the oldest held entry (a deletion, a rotation) out of the trail for good
+            raise ApiError(
+                "store_unavailable",
+                "Sentinel's audit trail cannot hold another entry until its state database can be "
+                "written (full disk, or locked by another process): nothing was done; try again "
+                "once /readyz says the store is back",
+            )
+        return token, caller
 
     async def require(self, token: str, capability: str, account: str | None, route: str) -> Caller:
         return await self.authz.require(token, Need(capability, account), route)
@@ -752,7 +762,8 @@ def _narrowed(row: dict[str, Any], seen: set[str]) -> dict[str, Any]:
     """``row`` with only the accounts in ``seen`` (and only their events, for an incident).
 
     An alert's summary and an incident's title are free text that may name any of the row's
-    accounts: when some are left out, they are replaced by words naming only those shown."""
+    accounts: when some are left out, they are replaced by words naming only those shown, and
+    an alert keeps only its facts (``_ALERT_FACTS``), its next steps rebuilt for those shown."""
     accounts = list(row.get("accounts", ()))
     shown = [a for a in accounts if a in seen]
     out = {**row, "accounts": shown}
@@ -762,10 +773,28 @@ def _narrowed(row: dict[str, Any], seen: set[str]) -> dict[str, Any]:
         about = ", ".join(shown)
         if "summary" in row:
             kind = str(row.get("kind") or "")
+            out = {k: v if k in _ALERT_FACTS else _blank(v) for k, v in out.items()}
             out["summary"] = f"{KIND_TITLES.get(kind, kind or 'Alert')} on {about}"
+            out["steps"] = [s for s in row.get("steps", ()) if s.get("account") in seen]
+            if "kind" in row:
+                out["next_steps"] = list(default_next_steps(alert_from_dict(out)))
         if "title" in row:
             out["title"] = f"Incident on {about}"
     return out
+
+
+_ALERT_FACTS = frozenset(
+    {"id", "kind", "status", "severity", "accounts", "rule", "tags", "incident_id", "runbook_url"}
+    | {"ongoing", "occurred_at", "events"}
+)
+"""What an alert shown about some of its accounts keeps as raised: facts that name no account.
+Everything else is free text that may name the others (summary, details, findings, steps,
+next steps, dedup key, the post and its address) and is left out or rebuilt from the shown."""
+
+
+def _blank(value: Any) -> Any:
+    """An empty value of ``value``'s JSON type (a field left out keeps its shape)."""
+    return type(value)() if isinstance(value, str | list | dict) else None
 
 
 def _asserted(event: Event) -> dict[str, str]:

@@ -258,6 +258,7 @@ def build_deps(app: App) -> Deps:
         alerts=lambda limit: alerts_from_store(app, limit),
         readiness=readiness,
         audit=audit,
+        audit_full=lambda: app.audit is not None and app.audit.backlog.full,
         events=app.extras.get("webhooks") or integrator_events(app),
         rotator=lambda: app.extras.get("rotator"),
         reach=lambda operator: reach_for(app.vault, app.inventory, operator, app.config),

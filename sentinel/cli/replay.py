@@ -73,6 +73,7 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
     from sentinel.engine.intake import Intake
     from sentinel.engine.loader import load_rules
     from sentinel.engine.replay import replay
+    from sentinel.platforms.registry import gate_refusal
 
     inventory = ctx.load_inventory(args.inventory)
     dirs = [Path(d) for d in args.rules] if args.rules else list(ctx.config.sentinel.all_rules_dirs)
@@ -97,8 +98,16 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
     def error(message: str) -> None:
         print(f"sentinel replay: {args.events}: {ctx.scrub(message)}", file=sys.stderr)
 
+    def refuse(raw: dict[str, Any]) -> str:
+        """A gate check the daemon's gate answers 422 before deciding (past the length)."""
+        account = inventory.get(str(raw.get("account", "")))
+        text = raw.get("text")
+        if raw.get("via") != "gate" or account is None or not isinstance(text, str):
+            return ""
+        return gate_refusal(account.platform, account.max_post_length, text)
+
     if args.events == "-":
-        stats = replay(_lines(sys.stdin), engine, emit, error, intake)
+        stats = replay(_lines(sys.stdin), engine, emit, error, intake, refuse)
     else:
         path = Path(args.events)
         try:
@@ -106,14 +115,14 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
         except OSError as e:
             raise UsageError(f"{path}: cannot read events: {e.strerror or e}") from None
         with f:
-            stats = replay(_lines(f), engine, emit, error, intake)
+            stats = replay(_lines(f), engine, emit, error, intake, refuse)
     out.flush()
     if args.stats:
         verdicts = ", ".join(f"{k}={v}" for k, v in sorted(stats.verdicts.items()))
         print(
             f"sentinel replay: {stats.lines} lines, {stats.decisions} decisions ({verdicts}), "
             f"{stats.skipped} skipped, {stats.freezes} freezes, {stats.contains} contains, "
-            f"{stats.errors} malformed",
+            f"{stats.errors} malformed, {stats.refused} refused by the gate before deciding",
             file=sys.stderr,
         )
     return 1 if args.strict and stats.errors else 0

@@ -74,7 +74,7 @@ def explain_event(ctx: Context, args: argparse.Namespace) -> int:
     from sentinel.engine.events import EventError, parse_event
     from sentinel.engine.explain import explain
     from sentinel.engine.loader import load_rules
-    from sentinel.platforms.registry import text_limit
+    from sentinel.platforms.registry import gate_refusal
     from sentinel.post_guard import restore_baselines
 
     text = sys.stdin.read() if args.event == "-" else args.event
@@ -92,15 +92,11 @@ def explain_event(ctx: Context, args: argparse.Namespace) -> int:
     account = inventory.get(event.account)
     if account is None:
         raise UsageError(f"EVENT_JSON: account {event.account!r} is not in the inventory")
-    if (
-        event.via == "gate"
-    ):  # the gate refuses it before deciding; an observed post is judged whatever its length
-        limit = text_limit(account.platform, account.max_post_length)
-        why = limit.excess(event.text)
-        if why:
-            raise UsageError(
-                f"EVENT_JSON: field 'text' {why} ({account.platform}); the gate refuses it before deciding"
-            )
+    # the gate refuses a text past the platform's length before deciding; an observed post is
+    # judged whatever its length
+    why = gate_refusal(account.platform, account.max_post_length, event.text) if event.via == "gate" else ""
+    if why:
+        raise UsageError(f"EVENT_JSON: {why}")
     engine = Engine(inventory, load_rules(_dirs(ctx, args)), ctx.config.engine)
     baselines = 0
     if Path(ctx.config.sentinel.database).exists():

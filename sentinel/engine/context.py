@@ -85,12 +85,13 @@ class Context:
         """When explaining: every rule considered (``sentinel.engine.engine.Trace``)."""
         self.dry = False
         """A dry run: decide, change nothing."""
-        self.acks: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {}
-        """Acknowledged findings by (rule, account): (key, until) pairs."""
+        self.acks: dict[tuple[str, str], tuple[tuple[str, float, str], ...]] = {}
+        """Acknowledged findings by (rule, account): (key, until, who acknowledged, casefolded)."""
         self.notes: list[str] = []
 
     def acknowledged(self, rule: str) -> bool:
-        """Whether a finding of ``rule`` here is acknowledged (noted in ``notes`` when it is)."""
+        """Whether a finding of ``rule`` here is acknowledged (noted in ``notes`` when it is):
+        by someone other than the post's author and sender."""
         got = self.acks.get((rule, self.account.id))
         if not got:
             return False
@@ -98,8 +99,11 @@ class Context:
         keys = {ev.client.lower(), ev.author.lower()} | {
             k for link in self.links for k in (link.host, link.domain or link.host)
         }
-        for key, until in got:
-            if ev.ts < until and key in keys:
+        # the client and the links are whatever the sender writes: an acknowledgement by the
+        # post's own author or sender would let them exempt themselves under any key
+        own = {ev.author.casefold(), ev.caller.casefold()} - {""}
+        for key, until, by in got:
+            if ev.ts < until and key in keys and by not in own:
                 self.notes.append(f"{rule} acknowledged for {key} until {format_ts(until)}")
                 return True
         return False

@@ -63,20 +63,21 @@ class Engine:
         self._tz: dict[str, ZoneInfo] = {}
         self._dirty: set[str] = set()
         self._brand = Brand.of(d for a in inventory for d in a.domains)
-        self._acks: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {}
+        self._acks: dict[tuple[str, str], tuple[tuple[str, float, str], ...]] = {}
 
     # -- configuration -------------------------------------------------------------------
     def set_rules(self, rules: RuleSet) -> None:
         """Swap the rule set (hot reload); the next event uses the new one."""
         self.rules = rules
 
-    def set_acks(self, acks: Iterable[tuple[str, str, str, float]]) -> None:
-        """Acknowledged findings (rule, account, key, until): a finding of that rule on that
+    def set_acks(self, acks: Iterable[tuple[str, str, str, float, str]]) -> None:
+        """Acknowledged findings (rule, account, key, until, by): a finding of that rule on that
         account about that key (a link's domain or host, the client, the author) is left out of
-        the score until ``until`` and named in the decision's notes."""
-        out: dict[tuple[str, str], list[tuple[str, float]]] = {}
-        for rule, account, key, until in acks:
-            out.setdefault((rule, account), []).append((key.lower(), until))
+        the score until ``until`` and named in the decision's notes, unless the post is ``by``'s
+        own (its author or sender: nobody silences findings on their own posts)."""
+        out: dict[tuple[str, str], list[tuple[str, float, str]]] = {}
+        for rule, account, key, until, by in acks:
+            out.setdefault((rule, account), []).append((key.lower(), until, by.casefold()))
         self._acks = {k: tuple(v) for k, v in out.items()}
 
     def set_inventory(self, inventory: Inventory) -> None:

@@ -26,6 +26,8 @@ class ReplayStats:
     decisions: int = 0
     skipped: int = 0
     errors: int = 0
+    refused: int = 0
+    """Lines ``refuse`` kept from the engine (what the daemon refuses before deciding)."""
     freezes: int = 0
     contains: int = 0
     verdicts: dict[str, int] = field(default_factory=dict)
@@ -37,10 +39,13 @@ def replay(
     emit: Callable[[dict[str, Any]], None],
     error: Callable[[str], None],
     intake: Intake | None = None,
+    refuse: Callable[[dict[str, Any]], str] | None = None,
 ) -> ReplayStats:
     """Feed JSON lines through the engine in order: every decision, freeze and containment goes
     to ``emit`` as a replay line, every bad line to ``error`` (naming the line); the engine
-    keeps learning, exactly as the daemon would on the same events."""
+    keeps learning, exactly as the daemon would on the same events. ``refuse(raw)`` says why
+    the daemon would refuse an event before its engine sees it (the gate's length limit),
+    ``""`` when it would not: such a line goes to ``error`` and is not judged."""
     intake = intake or Intake(engine)
     stats = ReplayStats()
 
@@ -71,12 +76,18 @@ def replay(
             stats.errors += 1
             error(f"line {n}: not valid JSON: {e.msg} at column {e.colno}")
             continue
+        eid = raw.get("id") if isinstance(raw, dict) else None
+        where = f"line {n}" + (f" (event {eid})" if isinstance(eid, str) else "")
+        why = refuse(raw) if refuse is not None and isinstance(raw, dict) else ""
+        if why:
+            stats.refused += 1
+            error(f"{where}: {why}")
+            continue
         try:
             outcomes = intake.feed(raw)
         except EventError as e:
             stats.errors += 1
-            eid = raw.get("id") if isinstance(raw, dict) else None
-            error(f"line {n}" + (f" (event {eid})" if isinstance(eid, str) else "") + f": {e.message}")
+            error(f"{where}: {e.message}")
             continue
         out(outcomes)
     out(intake.flush())

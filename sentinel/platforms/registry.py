@@ -67,5 +67,13 @@ def text_limit(platform: str, account_maximum: int | None = None) -> TextLimit:
     return replace(limit, maximum=account_maximum, note="the account's max_post_length in the inventory")
 
 
+def gate_refusal(platform: str, account_maximum: int | None, text: str) -> str:
+    """Why the gate refuses ``text`` for an account on ``platform`` before deciding (past the
+    length the platform takes), or ``""``: for the tools that decide as the gate does
+    (``sentinel rules explain``, ``sentinel replay``); the API answers ``422 text_too_long``."""
+    why = text_limit(platform, account_maximum).excess(text)
+    return f"field 'text' {why} ({platform}); the gate refuses it before deciding" if why else ""
+
+
 def capability_table() -> list[dict[str, Any]]:
     return [capabilities_for(p).to_dict() for p in platforms()]

@@ -151,16 +151,23 @@ async def test_an_acknowledgement_made_through_the_api_applies_at_once(world: Wo
         await api.start(app)
         try:
             assert api.handle is not None
-            who = world.auth("op-all")
+            # a tuner acknowledges the rule for the planner a colleague posts with (never for
+            # their own posts)
+            tuner, colleague = world.auth("op-all"), world.auth("op-trial")
             post = {"account": "acct-a", "text": "HOLDME", "client": "planner", "dry_run": True}
-            async with httpx.AsyncClient(base_url=api.handle.url, headers=who) as c:
-                assert (await c.post("/v1/check", json=post)).json()["verdict"] == "hold"
+            async with httpx.AsyncClient(base_url=api.handle.url) as c:
+                assert (await c.post("/v1/check", json=post, headers=colleague)).json()["verdict"] == "hold"
                 ack = {"rule": "test.hold-marker", "account": "acct-a", "key": "Planner", "days": 1}
-                made = await c.post("/v1/rules/acks", json={**ack, "reason": "the planner's test posts"})
+                made = await c.post(
+                    "/v1/rules/acks", json={**ack, "reason": "the planner's test posts"}, headers=tuner
+                )
                 assert made.status_code == 201, made.text
-                assert (await c.post("/v1/check", json=post)).json()["verdict"] == "allow"
-                assert (await c.delete(f"/v1/rules/acks/{made.json()['id']}")).status_code == 200
-                assert (await c.post("/v1/check", json=post)).json()["verdict"] == "hold"
+                assert (await c.post("/v1/check", json=post, headers=colleague)).json()["verdict"] == "allow"
+                assert (await c.post("/v1/check", json=post, headers=tuner)).json()["verdict"] == "hold"
+                assert (
+                    await c.delete(f"/v1/rules/acks/{made.json()['id']}", headers=tuner)
+                ).status_code == 200
+                assert (await c.post("/v1/check", json=post, headers=colleague)).json()["verdict"] == "hold"
         finally:
             await api.stop()
             if with_guard:

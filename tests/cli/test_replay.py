@@ -143,3 +143,26 @@ def test_replay_account_events_and_vault_audit_entries(
         assert by_id[rid]["verdict"] == "ok", by_id[rid]
     assert by_id[incident[0]["request"]["id"]]["account"] == "acct-00"
     assert request_ids  # the history's requests were there to learn from
+
+
+def test_a_gate_check_the_gate_would_refuse_as_too_long_is_not_judged(
+    org_files: tuple[Path, Path, orgsim.Org], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The daemon answers a gate check past its platform's length 422 before the engine sees
+    it (nothing learned, held or frozen): replay, which decides as the daemon did, must not
+    judge it either; an observed post is judged whatever its length, as in the daemon."""
+    inv, events, org = org_files
+    first = next(e for e in org.events if e["account"] == "acme-brand-li" and e["via"] == "gate")
+    long = " ".join(["giveaway"] * 400)  # 3,599 characters; LinkedIn takes 3,000
+    extra = [
+        {**first, "id": "g-long", "post_id": "li:long", "text": long},
+        {**first, "id": "o-long", "post_id": "li:long-seen", "via": "observed", "text": long},
+    ]
+    with events.open("a") as f:
+        f.write("".join(json.dumps(e) + "\n" for e in extra))
+    assert main(["replay", "--stats", "--inventory", str(inv), str(events)]) == 0
+    out, err = capsys.readouterr()
+    decided = {json.loads(x)["event"] for x in out.splitlines() if json.loads(x)["type"] == "decision"}
+    assert "g-long" not in decided and "o-long" in decided
+    assert "(event g-long): field 'text' is longer than the 3000 characters" in err
+    assert "the gate refuses it before deciding" in err and "1 refused by the gate" in err

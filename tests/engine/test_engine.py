@@ -171,7 +171,7 @@ def test_observe_mode_reports_what_it_would_do_and_changes_nothing(tmp_path: Pat
 
 def test_acknowledged_finding_is_left_out_for_its_key_until_it_expires() -> None:
     e = Engine(INV, RULES)
-    e.set_acks([("links.suspicious-tld", "o", "partner-fest.xyz", 1772449200.0)])  # 11:00 UTC
+    e.set_acks([("links.suspicious-tld", "o", "partner-fest.xyz", 1772449200.0, "op-ana")])  # 11:00 UTC
     d = e.evaluate(ev(account="o", via="observed", text="Tickets: https://partner-fest.xyz/t"))
     assert "links.suspicious-tld" not in {f.rule for f in d.findings}
     assert d.notes == ("links.suspicious-tld acknowledged for partner-fest.xyz until 2026-03-02T11:00:00Z",)
@@ -183,6 +183,17 @@ def test_acknowledged_finding_is_left_out_for_its_key_until_it_expires() -> None
     assert "links.suspicious-tld" in {f.rule for f in late.findings}
     elsewhere = e.evaluate(ev(account="g", post_id="x1", text="Tickets: https://partner-fest.xyz/t"))
     assert "links.suspicious-tld" in {f.rule for f in elsewhere.findings}
+
+
+def test_an_acknowledgement_never_silences_a_finding_on_its_own_makers_post() -> None:
+    e = Engine(INV, RULES)
+    e.set_acks([("links.suspicious-tld", "o", "partner-fest.xyz", 1772449200.0, "Op-Ana")])
+    post = {"account": "o", "via": "observed", "text": "Tickets: https://partner-fest.xyz/t"}
+    for own in ({"author": "op-ana"}, {"author": "op-b", "caller": "OP-ANA"}):
+        d = e.evaluate(ev(**post, **own))
+        assert "links.suspicious-tld" in {f.rule for f in d.findings} and not d.notes, own
+    theirs = e.evaluate(ev(**post, author="op-b", caller="op-b"))
+    assert "links.suspicious-tld" not in {f.rule for f in theirs.findings}
 
 
 def test_an_approved_held_post_clears_the_taint_of_its_text_and_of_its_links() -> None:

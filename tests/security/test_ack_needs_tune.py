@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from sentinel.acks import AckStore
+from sentinel.acks import AckStore, engine_acks
 from sentinel.audit import AuditTrail
 from sentinel.audit_keys import audit_keystore
 from sentinel.cli import main
@@ -231,3 +231,22 @@ async def test_nobody_acknowledges_findings_about_themselves_and_every_ack_is_to
     assert str(alert["summary"]).startswith(
         "op-tuner acknowledged test.hold-marker on acct-a for op-editor until "
     )
+
+
+async def test_a_tuner_cannot_exempt_their_own_posts_through_a_key_they_choose(harness: Harness) -> None:
+    """The key naming the caller is refused, but a post's client is whatever its sender writes
+    and its links go wherever the sender wants: a tuner who acknowledges a rule for a client
+    name (or a host) of their own choosing and then posts with it would silence the rule on
+    their own posts. An acknowledgement silences findings on other people's posts only."""
+    c = harness.client
+    mine = await c.post("/v1/rules/acks", json={**ACK, "key": "my-own-tool"}, headers=harness.auth("op-all"))
+    assert mine.status_code == 201, mine.text
+    assert harness.deps.tuning is not None
+    harness.engine.set_acks(engine_acks(harness.deps.tuning.acks))  # what the daemon's sync does
+    post = {"account": "acct-a", "text": "HOLDME: claim your prize", "client": "my-own-tool"}
+    own = await c.post("/v1/check", json=post, headers=harness.auth("op-all"))
+    assert own.status_code == 200 and own.json()["verdict"] == "hold", own.text
+    colleague = await c.post(
+        "/v1/check", json={**post, "text": "HOLDME: the fest opens at 9"}, headers=harness.auth("op-pub")
+    )
+    assert colleague.status_code == 200 and colleague.json()["verdict"] == "allow", colleague.text

@@ -30,6 +30,19 @@ def lock_store(path: object) -> sqlite3.Connection:
     return locker
 
 
+def moderator(deployment: Deployment) -> tuple[str, dict[str, str]]:
+    """A person who may publish on and moderate lure-1: their name and request headers."""
+    name = f"mod-{secrets.token_hex(3)}"
+    policy = f"{deployment.settings.policy_prefix}-{name}"
+    deployment.admin.policy_write(
+        policy,
+        'path "sentinel/accounts/lure-1/publish" { capabilities = ["update"] }\n'
+        'path "sentinel/accounts/lure-1/moderate" { capabilities = ["update"] }',
+    )
+    token, _ = person_token(deployment.admin, name, [policy])
+    return name, {"Authorization": f"Bearer {token}"}
+
+
 async def test_a_freeze_made_while_the_store_is_locked_is_recorded_and_contained_after(
     daemon: Daemon, deployment: Deployment
 ) -> None:
@@ -82,15 +95,7 @@ async def test_a_post_deleted_while_the_store_is_locked_is_still_audited(
 ) -> None:
     # the thief of a moderator's token blinds the audit trail (fills the disk, or holds the
     # database's lock) and deletes the brand's posts: the deletion must still be audited
-    name = f"mod-{secrets.token_hex(3)}"
-    policy = f"{deployment.settings.policy_prefix}-{name}"
-    deployment.admin.policy_write(
-        policy,
-        'path "sentinel/accounts/lure-1/publish" { capabilities = ["update"] }\n'
-        'path "sentinel/accounts/lure-1/moderate" { capabilities = ["update"] }',
-    )
-    token, _ = person_token(deployment.admin, name, [policy])
-    auth = {"Authorization": f"Bearer {token}"}
+    name, auth = moderator(deployment)
     published = await daemon.client.post(
         "/v1/accounts/lure-1/posts", json={"text": "Opening hours"}, headers=auth
     )
@@ -116,3 +121,36 @@ async def test_a_post_deleted_while_the_store_is_locked_is_still_audited(
     ]
     [held] = [e for e in daemon.app.audit.entries() if e.action == "post.delete"]
     assert held.details["happened_at"] <= held.ts
+
+
+async def test_actions_cannot_push_a_held_audit_entry_out_of_the_trail(
+    daemon: Daemon, deployment: Deployment
+) -> None:
+    # the thief of a moderator's token blinds the store, deletes the brand's post, then acts
+    # on and on so that the deletion's entry, held in memory, is pushed out of the bounded
+    # backlog before the store can take it: the trail would never show the deletion
+    _, auth = moderator(deployment)
+    assert daemon.app.audit is not None
+    daemon.app.audit.backlog.limit = 3  # the bound under attack (1,000 in the daemon), kept small
+    posts = []
+    for n in range(5):
+        published = await daemon.client.post(
+            "/v1/accounts/lure-1/posts", json={"text": f"Hours {n}"}, headers=auth
+        )
+        assert published.status_code == 201, published.text
+        posts.append(published.json()["post"]["post_id"])
+    daemon.app.store.execute(f"PRAGMA busy_timeout = {int(STORE_BUSY_SECONDS * 1000)}")
+    locker = lock_store(daemon.app.store.path)
+    try:
+        answers = [await daemon.client.delete(f"/v1/accounts/lure-1/posts/{p}", headers=auth) for p in posts]
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert [a.status_code for a in answers] == [200, 200, 200, 503, 503], [a.text for a in answers]
+    refused = answers[3].json()["error"]
+    assert refused["code"] == "store_unavailable" and "audit trail" in refused["message"]
+    assert daemon.app.audit.flush_held()
+    deleted = [e.details.get("post_id") for e in daemon.app.audit.entries() if e.action == "post.delete"]
+    assert deleted == posts[:3]  # every deletion done is in the trail, the first one included
+    again = await daemon.client.delete(f"/v1/accounts/lure-1/posts/{posts[3]}", headers=auth)
+    assert again.status_code == 200, again.text  # refused only while nothing more could be held

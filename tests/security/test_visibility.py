@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sentinel.alerts.bridge import alert_from_kwargs
 from sentinel.api.app import create_app
 from sentinel.engine.events import Decision, Finding
 from sentinel.response.store import ResponseStore
@@ -154,3 +155,54 @@ async def test_rule_stats_count_only_the_accounts_the_caller_may_tune(world: Wor
     )
     assert (lock["scope"], [r["count"] for r in lock["rules"]]) == ("organisation", [4])
     assert nobody.status_code == 403
+
+
+def _raised(**kw: object) -> dict[str, object]:
+    """An alert row as the outbox lists it, raised with these keywords."""
+    alert, _ = alert_from_kwargs(**kw)
+    return alert.to_dict()
+
+
+async def test_an_alert_spanning_a_hidden_account_shows_none_of_its_words_about_it(
+    world: World, tmp_path: Path
+) -> None:
+    """Besides its summary, an alert carries free text that can name every account it is
+    about: the commands to run next (``sentinel unfreeze acct-c``), its dedup key, details
+    (a blast radius's lockdown command, the operator), findings, step details, the offending
+    post and its address. A person with ``analytics`` on acct-a reading an alert about acct-a
+    and acct-c must learn nothing of acct-c from any of them."""
+    rows = [
+        _raised(
+            kind="lockdown",
+            severity="critical",
+            summary="acct-a, acct-c frozen: worm",
+            accounts=["acct-a", "acct-c"],
+            rule="worm",
+            details={"command": "sentinel lockdown --operator op-raj --reason 'worm via acct-c'"},
+            todo=["revoke op-raj's sessions on acct-c by hand"],
+            steps={"lock": "acct-c locked at the platform"},
+            failed=["rotate: acct-c's app password could not be rotated"],
+            findings=["worm: the post on acct-c links a wallet"],
+            post_excerpt="secret-ish scam text posted on acct-c",
+            post_url="https://bsky.app/profile/acct-c.example/post/3kxyz",
+            tags=["T1586"],
+        )
+    ]
+    store = Store(tmp_path / "state.sqlite3")
+    deps, *_ = build_deps(world, store, alerts=lambda limit: [dict(r) for r in rows][:limit])
+    transport = httpx.ASGITransport(app=create_app(deps))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
+        mod = await c.get("/v1/alerts", headers=world.auth("op-mod"))  # analytics on acct-a only
+        lock = await c.get("/v1/alerts", headers=world.auth("op-lock"))
+    store.close()
+    assert mod.status_code == 200, mod.text
+    [shown] = mod.json()["alerts"]
+    assert "acct-c" not in mod.text and "op-raj" not in mod.text and "secret-ish" not in mod.text
+    assert (shown["kind"], shown["accounts"], shown["rule"], shown["tags"]) == (
+        "lockdown",
+        ["acct-a"],
+        "worm",
+        ["T1586"],
+    )
+    assert shown["next_steps"] == ['sentinel unfreeze acct-a --reason "..."']  # for what they see
+    assert lock.json()["alerts"] == rows  # a responder with lockdown reads it whole
