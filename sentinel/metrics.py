@@ -118,6 +118,11 @@ CONSOLE_REVOCATIONS = _counter(
     "(revoked, invalid, refused, retried, gave_up)",
     ("outcome",),
 )
+BACKLOG_DROPS = _counter(
+    "sentinel_backlog_dropped_total",
+    "Items a full in-memory backlog (the store unwritable) dropped, by backlog (alert, audit) and severity",
+    ("what", "severity"),
+)
 READ_ERRORS = _counter(
     "sentinel_metrics_read_errors_total",
     "State metrics whose reading failed at a scrape (left out)",
@@ -145,6 +150,7 @@ INSTRUMENTS: tuple[Counter | Histogram, ...] = (
     FREEZES,
     ALERT_EVENTS,
     CONSOLE_REVOCATIONS,
+    BACKLOG_DROPS,
     READ_ERRORS,
 )
 

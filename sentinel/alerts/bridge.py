@@ -20,9 +20,9 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sentinel.alerts.model import SEVERITIES, Alert, Finding, Step, default_next_steps
+from sentinel.alerts.model import SEVERITIES, Alert, Finding, Step, default_next_steps, severity_rank
 from sentinel.alerts.outbox import AlertOutbox
-from sentinel.backlog import Backlog
+from sentinel.backlog import Backlog, Weight
 from sentinel.logs import get_logger
 from sentinel.store import Store
 
@@ -30,6 +30,9 @@ log = get_logger(__name__)
 
 OK_STATUSES = frozenset({"done", "ok", "skipped", "already", "not_needed"})
 FREEZE_KINDS = frozenset({"freeze", "lockdown", "unfreeze"})
+CONTAINMENT_KINDS = frozenset({"freeze", "lockdown", "contain"})
+"""Alerts that say an account or identity was cut off: weighed as critical whatever their severity."""
+LOST_ALERTS_KEY = "store:alerts_lost"
 SEVERITY_SYNONYMS = {"high": "error", "medium": "warning", "low": "info", "crit": "critical", "err": "error"}
 
 
@@ -110,13 +113,16 @@ def outbox_sink(config: Any, store: Store) -> Callable[..., None]:
     return sink_for(AlertOutbox.from_config(store, config))
 
 
-def sink_for(outbox: AlertOutbox) -> Callable[..., None]:
+def sink_for(outbox: AlertOutbox, limit: int = 1000) -> Callable[..., None]:
     """``alert(**keywords)`` writing to ``outbox``.
 
     An alert the store cannot take (a full disk, another process holding the write lock) is
     kept in memory and committed, in order, before the next alert raised once the store can
     be written again (the daemon raises ``store_unwritable`` then): a containment alert
-    raised during the outage is delivered late, not lost (``sentinel.backlog``)."""
+    raised during the outage is delivered late, not lost (``sentinel.backlog``). Past
+    ``limit`` held alerts the mildest oldest goes first; should critical ones have to go (the
+    backlog holds nothing else), an ``alerts_lost`` critical alert says so once the store
+    takes writes again."""
 
     def commit(made: tuple[Alert, bool], late: bool) -> None:
         alert, resolved = made
@@ -129,7 +135,7 @@ def sink_for(outbox: AlertOutbox) -> Callable[..., None]:
         else:
             outbox.raise_alert(alert)
 
-    backlog = Backlog(commit, "alert")
+    backlog = Backlog(commit, "alert", limit, describe=alert_weight)
 
     def sink(**kw: Any) -> None:
         kind, accounts = kw.get("kind"), list(kw.get("accounts") or ())
@@ -138,6 +144,34 @@ def sink_for(outbox: AlertOutbox) -> Callable[..., None]:
         except Exception:  # an alert failure must never break a freeze or a rotation
             log.exception("alert.sink_failed", kind=kind, accounts=accounts)
             return
-        backlog.submit(made)
+        if backlog.submit(made) and backlog.lost:
+            backlog.submit(_lost_alert(backlog.take_lost(), backlog.limit))
 
     return sink
+
+
+def alert_weight(made: tuple[Alert, bool]) -> Weight:
+    """How much a held alert matters when the backlog is full: a containment alert counts as
+    critical, any other by its severity."""
+    alert, _ = made
+    rank = 0 if alert.kind in CONTAINMENT_KINDS else severity_rank(alert.severity)
+    return Weight(alert.kind, alert.severity, rank)
+
+
+def _lost_alert(lost: list[Weight], limit: int) -> tuple[Alert, bool]:
+    """The critical alert saying which critical alerts a full backlog dropped."""
+    counts: dict[str, int] = {}
+    for weight in lost:
+        counts[weight.kind] = counts.get(weight.kind, 0) + 1
+    named = ", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items()))
+    return alert_from_kwargs(
+        kind="alerts_lost",
+        severity="critical",
+        summary=(
+            f"{len(lost)} critical alert(s) were dropped while the state store was unwritable "
+            f"(the backlog of {limit} held only critical alerts): {named}; "
+            "the log names each (alert.critical_dropped)"
+        ),
+        dedup_key=LOST_ALERTS_KEY,
+        details={"dropped": len(lost)},
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sentinel.alerts.bridge import alert_from_kwargs, outbox_sink
+from sentinel.alerts.bridge import LOST_ALERTS_KEY, alert_from_kwargs, outbox_sink, sink_for
 from sentinel.alerts.model import Alert
 from sentinel.alerts.outbox import AlertOutbox
 from sentinel.alerts.render import Message
@@ -146,6 +149,45 @@ def test_an_alert_raised_while_the_store_cannot_be_written_is_committed_once_it_
     assert kinds(store) == ["contain", "freeze", "store_unwritable"]  # in the order raised
     sink(kind="other", severity="info", summary="later")  # each committed once
     assert kinds(store) == ["contain", "freeze", "store_unwritable", "other"]
+
+
+def test_a_full_backlog_drops_milder_alerts_before_a_freeze_or_containment(store: Store) -> None:
+    sink = sink_for(AlertOutbox.from_config(store, _cfg()), limit=2)
+    with locked(store):
+        sink(kind="freeze", severity="critical", summary="a frozen", accounts=["a"])
+        sink(kind="rule_file_error", severity="error", summary="rules unreadable")
+        sink(kind="contain", severity="error", summary="identity contained", accounts=["a"])
+        sink(kind="held_post", severity="warning", summary="held")
+    sink(kind="store_unwritable", severity="warning", summary="was unwritable")
+    assert kinds(store) == ["freeze", "contain", "store_unwritable"]
+
+
+def test_critical_alerts_dropped_from_a_full_backlog_are_said_once_the_store_is_back(store: Store) -> None:
+    sink = sink_for(AlertOutbox.from_config(store, _cfg()), limit=1)
+    with locked(store):
+        sink(kind="freeze", severity="critical", summary="a frozen", accounts=["a"])
+        sink(kind="lockdown", severity="critical", summary="lockdown", accounts=["b"])
+    sink(kind="store_unwritable", severity="warning", summary="was unwritable")
+    assert kinds(store) == ["lockdown", "store_unwritable", "alerts_lost"]
+    lost = store.query_one("SELECT * FROM alerts WHERE kind = 'alerts_lost'")
+    assert lost is not None and lost["severity"] == "critical" and lost["dedup_key"] == LOST_ALERTS_KEY
+    summary = json.loads(lost["body"])["summary"]
+    assert "1 critical alert(s) were dropped" in summary and "freeze x1" in summary
+    sink(kind="other", severity="info", summary="later")
+    assert kinds(store) == ["lockdown", "store_unwritable", "alerts_lost", "other"]  # said once
+
+
+@contextmanager
+def locked(store: Store) -> Iterator[None]:
+    """Another process holds the store's write lock (the store waits 50 ms for it)."""
+    store.execute("PRAGMA busy_timeout = 50")
+    locker = sqlite3.connect(str(store.path), isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
 
 
 def kinds(store: Store) -> list[str]:
