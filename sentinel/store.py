@@ -105,8 +105,7 @@ class Store:
                     )
                     self._db.execute("COMMIT")
                 except sqlite3.Error as e:
-                    if self._db.in_transaction:  # BEGIN itself may be what failed (locked)
-                        self._db.execute("ROLLBACK")
+                    self._rollback()  # BEGIN itself may be what failed (locked)
                     raise StoreError(
                         f"{self.path}: migration {number} of {component!r} failed: {e}"
                     ) from None
@@ -115,7 +114,16 @@ class Store:
     # -- queries --------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error)."""
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error).
+
+        An error of the database's condition raised inside (``unavailable``: a full disk, a
+        lock, an I/O error, a corrupt file) leaves as ``StoreError`` naming the path and
+        SQLite's message, like a failed BEGIN or COMMIT, so callers that wait out an
+        unwritable store (the backlogs, the API's ``503 store_unavailable``) see it as one. An
+        error of the statement itself (``IntegrityError`` on a constraint, a syntax error or a
+        missing table, a misused cursor) stays the ``sqlite3`` error it is: a bug or a
+        conflict the caller handles, never something to retry.
+        """
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -123,17 +131,30 @@ class Store:
                 raise StoreError(f"{self.path}: cannot start transaction: {e}") from None
             try:
                 yield self._db
+            except sqlite3.Error as e:
+                self._rollback()
+                if unavailable(e):
+                    raise StoreError(f"{self.path}: transaction failed: {e}") from None
+                raise
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
             else:
                 try:
                     self._db.execute("COMMIT")
                 except sqlite3.Error as e:
                     # Left open, the failed transaction would refuse every later BEGIN.
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
+                    self._rollback()
                     raise StoreError(f"{self.path}: commit failed: {e}") from None
+
+    def _rollback(self) -> None:
+        """End a failed transaction. SQLite may have rolled it back itself (a full disk, an
+        I/O error): a ROLLBACK then would raise over the error that matters."""
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # nothing was committed; the next BEGIN says what is wrong
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one statement in autocommit; return the rowcount (or last row id for INSERT)."""
@@ -167,6 +188,20 @@ class Store:
             "INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 26})
+"""SQLite's primary result codes for a database that cannot be used now, whatever is asked of
+it: BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL,
+NOTADB (https://www.sqlite.org/rescode.html)."""
+
+
+def unavailable(e: sqlite3.Error) -> bool:
+    """Whether ``e`` says the database cannot be used now (not that the statement is wrong)."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is None:  # raised by the sqlite3 module itself, not by SQLite
+        return False
+    return int(code) & 0xFF in UNAVAILABLE_CODES
 
 
 def _split(script: str) -> list[str]:

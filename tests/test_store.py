@@ -7,6 +7,7 @@ import pytest
 
 from sentinel.errors import StoreError
 from sentinel.store import Store
+from tests.full_disk import fill, small_tmpfs
 
 V1 = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v)"
 V2 = (
@@ -52,6 +53,51 @@ def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
             db.execute("INSERT INTO t(v) VALUES('x')")
             raise RuntimeError("boom")
         assert s.query("SELECT * FROM t") == []
+
+
+def test_a_disk_filling_up_inside_a_transaction_is_a_store_error_and_applies_nothing(tmp_path: Path) -> None:
+    with small_tmpfs(tmp_path / "small", "2m") as small, Store(small / "s.sqlite3") as s:
+        s.migrate("one", [V1])
+        filler = small / "filler"
+        fill(filler)
+        with pytest.raises(StoreError) as raised, s.transaction() as db:
+            db.execute("INSERT INTO t(v) VALUES('kept apart')")
+            db.execute("INSERT INTO t(v) VALUES(?)", ("x" * (8 << 20),))  # spills past the cache
+        assert str(small / "s.sqlite3") in raised.value.message and "full" in raised.value.message
+        filler.unlink()
+        assert s.query("SELECT v FROM t") == []  # nothing half-applied
+        with s.transaction() as db:
+            db.execute("INSERT INTO t(v) VALUES('after')")
+        assert [r["v"] for r in s.query("SELECT v FROM t")] == ["after"]
+
+
+def test_another_process_holding_the_write_lock_is_a_store_error(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3", busy_timeout=0.05) as s:
+        s.migrate("one", [V1])
+        locker = sqlite3.connect(str(s.path), isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreError, match="locked"), s.transaction() as db:
+                db.execute("INSERT INTO t(v) VALUES('x')")
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        with s.transaction() as db:
+            db.execute("INSERT INTO t(v) VALUES('after')")
+        assert [r["v"] for r in s.query("SELECT v FROM t")] == ["after"]
+
+
+def test_errors_of_the_statement_stay_sqlite_errors_and_roll_back(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as s:
+        s.migrate("one", [V1])
+        s.execute("INSERT INTO t(id, v) VALUES(1, 'x')")
+        with pytest.raises(sqlite3.IntegrityError), s.transaction() as db:
+            db.execute("INSERT INTO t(id, v) VALUES(2, 'y')")
+            db.execute("INSERT INTO t(id, v) VALUES(1, 'again')")
+        with pytest.raises(sqlite3.OperationalError, match="no such table"), s.transaction() as db:
+            db.execute("INSERT INTO t(id, v) VALUES(3, 'z')")
+            db.execute("SELECT * FROM missing")
+        assert [r["v"] for r in s.query("SELECT v FROM t")] == ["x"]
 
 
 def test_kv_and_unopenable_path(tmp_path: Path) -> None:

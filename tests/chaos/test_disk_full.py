@@ -7,9 +7,6 @@ skipped with the reason.
 
 from __future__ import annotations
 
-import errno
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from sentinel.response.responder import STEPS
 from sentinel.response.store import ResponseStore
 from sentinel.store import Store
 from tests.chaos.conftest import ChaosDaemon, publishers
+from tests.full_disk import fill, small_tmpfs
 from tests.security.test_identity import SCAM
 from tests.waiting import wait_until
 
@@ -28,37 +26,8 @@ from tests.waiting import wait_until
 @pytest.fixture
 def small_state_dir(tmp_path: Path) -> Iterator[Path]:
     """``tmp_path/state`` as a 4 MiB tmpfs (unmounted at the end, after the daemon stopped)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs for the state directory needs root")
-    state = tmp_path / "state"
-    state.mkdir(mode=0o700)
-    mount = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(state)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mount.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "state") as state:
         yield state
-    finally:
-        subprocess.run(["umount", "-l", str(state)], check=False)
-
-
-def fill(path: Path) -> int:
-    """Write ``path`` until the filesystem has no byte left; return how many were written."""
-    written = 0
-    chunk = b"\0" * 65536
-    with open(path, "wb", buffering=0) as f:
-        while True:
-            try:
-                written += f.write(chunk)
-            except OSError as e:
-                assert e.errno == errno.ENOSPC, e
-                if len(chunk) == 1:
-                    return written
-                chunk = chunk[: len(chunk) // 2]
 
 
 def test_a_full_disk_keeps_the_gate_answering_alerts_and_loses_nothing(
