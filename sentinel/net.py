@@ -1,5 +1,5 @@
 """Small network helpers shared by the local servers Sentinel starts (the OpenBao dev
-server, the sandbox platform, the demo's API) and the names the API answers to."""
+server, the sandbox platform, the demo's API), the names the API answers to and the key a client address counts under."""
 
 from __future__ import annotations
 
@@ -59,3 +59,16 @@ def url_host(url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
         return None
     return host_entry(parts.hostname)
+
+
+def client_key(address: str) -> str:
+    """The key an address counts under: an IPv4 address itself, an IPv6 address's /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an IP (a Unix socket, a test client): counted by its name
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)

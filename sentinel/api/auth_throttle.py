@@ -20,7 +20,6 @@ burst again). The log has one ``authz.failed_auth_throttled`` warning per addres
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -30,25 +29,13 @@ from cachetools import LRUCache
 
 from sentinel import metrics
 from sentinel.logs import get_logger
+from sentinel.net import client_key
 
 log = get_logger("sentinel.api.auth_throttle")
 
 LOG_EVERY = 60.0
 """Seconds between two ``authz.failed_auth_throttled`` lines for one address."""
 MAX_CLIENTS = 10_000
-
-
-def client_key(address: str) -> str:
-    """The key an address counts under: an IPv4 address itself, an IPv6 address's /64."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address  # not an IP (a Unix socket, a test client): counted by its name
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from sentinel.console.login import LoginFailed, VaultLogin
 from sentinel.console.revocations import Revocations
 from sentinel.console.sessions import Session, SessionStore
 from sentinel.logs import get_logger
+from sentinel.net import client_key
 
 if TYPE_CHECKING:
     from sentinel.api.auth_throttle import AuthThrottle
@@ -275,7 +276,10 @@ class Console:
                 return self.throttled(request, int(answer.body["error"].get("retry_after", 1)))
             return self.signin_again(request, answer.error, answer.status)
         actor = str(answer.body.get("actor", ""))
-        session_id, _ = self.sessions.create(token, actor, owned)
+        entityless = not answer.body.get("entity_id")
+        session_id, _ = self.sessions.create(
+            token, actor, owned, entityless=entityless, address=client_key(address)
+        )
         log.info("console.signed_in", actor=actor, method=form.get("method") or "token")
         resp = self.redirect(request, "/")
         self.cookie(request, resp, COOKIE, session_id, int(self.sessions.lifetime))

@@ -9,6 +9,16 @@ One Vault identity holds at most ``per_identity`` sessions (its oldest ends when
 once more), so signing in over and over with any token Vault accepts cannot fill the store
 and push other people's sessions out.
 
+A token without a Vault entity is its own identity, and whoever may create tokens can mint
+as many as they like; Vault tells nothing that ties them to their creator (the display name,
+metadata and policies are the creator's choice, the parent token is not shown). Sessions of
+such tokens are therefore bounded apart: at most ``per_address`` of them per client address
+(an IPv6 /64 counts as one), and at most ``entityless`` in all, the oldest ending first in
+each case. One person with many tokens can push out only sessions of entity-less tokens,
+never the sessions of people who signed in with an identity, however many addresses they
+use; a team behind one NAT signing in with their own identities (userpass, OIDC, ...) is not
+bound by the address at all.
+
 However a session ends — sign-out, eviction by a newer one, idle or absolute expiry, a full
 store, the daemon stopping — it leaves the store through one place, which hands it to
 ``ended`` (the console revokes a token it obtained itself there, see
@@ -37,6 +47,10 @@ class Session:
     seen: float
     owned: bool = False
     """The console created the token (a userpass login): it is revoked on sign-out."""
+    address: str = ""
+    """The client address it signed in from, as counted (an IPv6 /64): bounds entity-less sessions."""
+    entityless: bool = False
+    """Its token has no Vault entity: its own identity (``per_address``, ``entityless`` bound it)."""
     flash: list[tuple[str, str]] = field(default_factory=list)
     """Messages for the next page: (level, text)."""
 
@@ -64,29 +78,41 @@ class SessionStore:
         clock: Callable[[], float] = time.monotonic,
         per_identity: int = 8,
         ended: Callable[[Session], None] | None = None,
+        per_address: int = 16,
+        entityless: int | None = None,
     ) -> None:
+        """``entityless``: sessions of tokens without an entity in all (a tenth of
+        ``max_sessions`` when not given)."""
         self.ended = ended
         """Called with every session that leaves the store, whatever ended it."""
         self.idle = idle
         self.lifetime = lifetime
         self.max_sessions = max_sessions
         self.per_identity = per_identity
+        self.per_address = per_address
+        self.entityless = max(1, max_sessions // 10) if entityless is None else entityless
         self.clock = clock
         self._sessions: dict[str, Session] = {}
 
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def create(self, token: str, actor: str, owned: bool = False) -> tuple[str, Session]:
-        """A new session for ``token``; returns the id for the cookie (a fresh one at every sign-in)."""
+    def create(
+        self, token: str, actor: str, owned: bool = False, *, entityless: bool = False, address: str = ""
+    ) -> tuple[str, Session]:
+        """A new session for ``token`` of ``actor`` (``entityless``: the token has no Vault
+        entity; ``address``: the client's, as counted); returns the id for the cookie (a fresh
+        one at every sign-in)."""
         register_secret(token)
         self._prune()
-        mine = [k for k, s in self._sessions.items() if s.actor == actor]  # oldest first
-        for k in mine[: max(0, len(mine) - self.per_identity + 1)]:
-            self._end(k)
+        self._make_room(lambda s: s.actor == actor, self.per_identity)
+        if entityless:
+            self._make_room(lambda s: s.entityless and s.address == address, self.per_address)
+            self._make_room(lambda s: s.entityless, self.entityless)
         now = self.clock()
         session_id = secrets.token_urlsafe(32)
-        session = Session(token, actor, secrets.token_urlsafe(32), now, now, owned)
+        csrf = secrets.token_urlsafe(32)
+        session = Session(token, actor, csrf, now, now, owned, address=address, entityless=entityless)
         self._sessions[_key(session_id)] = session
         return session_id, session
 
@@ -143,6 +169,12 @@ class SessionStore:
         if session is not None and self.ended is not None:
             self.ended(session)
         return session
+
+    def _make_room(self, among: Callable[[Session], bool], limit: int) -> None:
+        """End the oldest sessions ``among`` selects until one more stays within ``limit``."""
+        chosen = [k for k, s in self._sessions.items() if among(s)]  # oldest first
+        for k in chosen[: max(0, len(chosen) - limit + 1)]:
+            self._end(k)
 
     def _prune(self) -> None:
         self.sweep()

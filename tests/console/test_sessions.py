@@ -91,3 +91,18 @@ def test_every_way_a_session_ends_goes_through_ended() -> None:
     assert ended[-1] == "full-0"
     store.end_all()
     assert len(store) == 0 and sorted(ended[-4:]) == ["full-1", "full-2", "full-3", "full-4"]
+
+
+def test_entityless_sessions_are_bounded_per_address_and_in_all_oldest_first() -> None:
+    ended: list[str] = []
+    store = SessionStore(
+        clock=Clock(), per_address=2, entityless=3, ended=lambda s: ended.append(s.actor), max_sessions=100
+    )
+    person, _ = store.create("t-p", "op-a", address="198.51.100.7")  # an identity behind the same NAT
+    for n in range(3):
+        store.create(f"t{n}", f"token:acc{n}", entityless=True, address="198.51.100.7")
+    assert ended == ["token:acc0"]  # the address's oldest entity-less session
+    store.create("t3", "token:acc3", entityless=True, address="192.0.2.1")
+    store.create("t4", "token:acc4", entityless=True, address="192.0.2.2")
+    assert ended == ["token:acc0", "token:acc1"]  # the oldest of all entity-less ones
+    assert store.get(person) is not None and len(store) == 4

@@ -167,3 +167,67 @@ def test_an_open_live_stream_ends_with_its_session(world: World, tmp_path: Path)
                 assert next(lines) == "event: hello"
                 assert person.post("/console/signout", data={"csrf": csrf}).status_code == 303
                 assert "event: signedout" in list(lines)
+
+
+def _minted(world: World, count: int) -> list[str]:
+    """``count`` tokens without a Vault entity, minted by one person from one token of theirs
+    (an entity-less token allowed to create tokens: its children have no entity either)."""
+    policy = "mint-" + secrets.token_hex(3)
+    world.admin.request(
+        "PUT",
+        f"sys/policies/acl/{policy}",
+        json={"policy": 'path "auth/token/create" { capabilities = ["update"] }'},
+    )
+    minter, _ = world.admin.create_token([policy], ttl="10m")
+    mint = world.admin.with_token(minter)
+    return [mint.create_token(["default"], ttl="10m")[0] for _ in range(count)]
+
+
+async def _token_sign_in(desk: Desk, token: str, address: str) -> httpx.AsyncClient:
+    """A browser at ``address`` signed in with ``token`` (left open: its cookie is the session)."""
+    c = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=desk.app, client=(address, 40000)), base_url="http://console.test"
+    )
+    form = await c.get("/console/signin")
+    nonce = NONCE.search(form.text)
+    assert nonce is not None
+    resp = await c.post("/console/signin", data={"nonce": nonce.group(1), "method": "token", "token": token})
+    assert resp.status_code == 303, resp.text
+    return c
+
+
+async def _still_in(c: httpx.AsyncClient) -> bool:
+    return (await c.get("/console/")).status_code == 200
+
+
+async def test_many_entityless_tokens_cannot_push_people_out_of_the_console(desk: Desk) -> None:
+    """One person mints tokens without an identity and signs in with each, from one address
+    and then from many: the store stays open to people who signed in with their identity, and
+    to an entity-less token user elsewhere until the flood comes from everywhere."""
+    sessions = _console(desk).sessions
+    sessions.max_sessions, sessions.per_address, sessions.entityless = 12, 3, 6
+    desk.world.person("ivy-sessions", ["default"])
+    colleague = desk.world.person("jo-sessions", ["default"])
+    browsers: list[httpx.AsyncClient] = []
+    try:
+        ivy = await _token_sign_in(desk, desk.world.tokens["ivy-sessions"], "198.51.100.7")
+        jo = await _token_sign_in(desk, colleague, "198.51.100.7")  # the attacker's NAT
+        browsers += [ivy, jo]
+        bystander = await _token_sign_in(desk, _minted(desk.world, 1)[0], "192.0.2.40")
+        browsers.append(bystander)
+        flood = _minted(desk.world, 16)
+        for token in flood[:8]:  # one address
+            browsers.append(await _token_sign_in(desk, token, "198.51.100.7"))
+        assert await _still_in(ivy) and await _still_in(jo) and await _still_in(bystander)
+        from_attacker = [
+            s for s in sessions._sessions.values() if s.address == "198.51.100.7" and s.entityless
+        ]
+        assert len(from_attacker) == sessions.per_address
+        for n, token in enumerate(flood[8:]):  # many addresses
+            browsers.append(await _token_sign_in(desk, token, f"203.0.113.{n + 1}"))
+        assert await _still_in(ivy) and await _still_in(jo)  # people with an identity stay
+        assert sum(s.entityless for s in sessions._sessions.values()) == sessions.entityless
+        assert len(sessions) <= sessions.max_sessions
+    finally:
+        for c in browsers:
+            await c.aclose()
