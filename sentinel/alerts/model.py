@@ -38,6 +38,7 @@ KINDS = (
     "ack_added",
     "vault_audit_unreadable",
     "vault_audit_oversized",
+    "alerts_lost",
     "test",
 )
 """Kinds Sentinel raises; other strings are accepted too (a component may add its own)."""
@@ -62,6 +63,7 @@ KIND_TITLES: Mapping[str, str] = {
     "ack_added": "Detection acknowledged (a rule silenced)",
     "vault_audit_unreadable": "Vault audit log not read",
     "vault_audit_oversized": "Vault audit entry too long to judge",
+    "alerts_lost": "Critical alerts lost while the store was unwritable",
     "test": "Test alert",
 }
 
