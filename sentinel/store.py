@@ -116,8 +116,8 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error).
 
-        An error of the database's condition raised inside (``unavailable``: a full disk, a
-        lock, an I/O error, a corrupt file) leaves as ``StoreError`` naming the path and
+        An error of the database's condition raised inside (``unavailable``: a full disk,
+        another connection's lock, an I/O error, a corrupt file) leaves as ``StoreError`` naming the path and
         SQLite's message, like a failed BEGIN or COMMIT, so callers that wait out an
         unwritable store (the backlogs, the API's ``503 store_unavailable``) see it as one. An
         error of the statement itself (``IntegrityError`` on a constraint, a syntax error or a
@@ -190,10 +190,11 @@ class Store:
         )
 
 
-UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 26})
+UNAVAILABLE_CODES = frozenset({5, 7, 8, 10, 11, 13, 14, 15, 26})
 """SQLite's primary result codes for a database that cannot be used now, whatever is asked of
-it: BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL,
-NOTADB (https://www.sqlite.org/rescode.html)."""
+it: BUSY (another connection's lock), NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN,
+PROTOCOL, NOTADB (https://www.sqlite.org/rescode.html). LOCKED is not among them: without a
+shared cache it is a conflict within the one connection (a table changed while read), a bug."""
 
 
 def unavailable(e: sqlite3.Error) -> bool:
