@@ -83,12 +83,12 @@ class Backlog(Generic[T]):
     def submit(self, item: T) -> bool:
         """Write ``item`` after what is held; False when it is held too (the store refused)."""
         with self._lock:
-            if len(self._held) >= self.limit:
-                self._drain()  # the store may take them now: drop only what it cannot
             self._held.append((item, False))  # late once a write of it or before it failed
-            if len(self._held) > self.limit:
+            if self._drain():
+                return True
+            if len(self._held) > self.limit:  # the store refused: only now is one dropped
                 self._drop_one()
-            return self._drain()
+            return False
 
     def take_lost(self) -> list[Weight]:
         """The critical items dropped since the last call (to be said once the store is back)."""
