@@ -210,76 +210,105 @@ def extract_links(text: str, limit: int | None = None) -> TextLinks:
     kinds: list[str] = []
     if "xx" in clean.lower() or "[" in clean or "(" in clean or "{" in clean or "**" in clean:
         clean, kinds = _refang(clean)
-    links: list[Link] = []
-    seen: set[str] = set()  # with a limit: the distinct links examined
-    spans: list[tuple[int, int]] = []
-    span_starts: list[int] = []
-    obf_base = tuple(kinds) + (("hidden characters",) if hidden else ())
-    if "://" in clean:
-        for m in _SCHEME_URL.finditer(clean):
-            rest = m.group(2).rstrip(_TRAILING)
-            if not rest:
-                continue
-            userinfo, host, path = _split(rest)
-            if not host:
-                continue
-            spans.append((m.start(), m.start() + len(m.group(1)) + len(rest)))
-            span_starts.append(m.start())
-            url = m.group(1).lower() + rest
-            if limit is not None:
-                if url in seen:
-                    continue
-                if len(seen) == limit:
-                    return _capped(links, hidden, kinds, clean)
-                seen.add(url)
-            obf = obf_base + (("credentials before host",) if userinfo else ())
-            links.append(
-                Link(
-                    url=url,
-                    host=host,
-                    domain=registrable_domain(host),
-                    path=path,
-                    scheme=m.group(1)[:-3].lower(),
-                    obfuscation=obf,
-                    userinfo=userinfo,
-                )
-            )
-    if "." in clean:
-        for m in _BARE_HOST.finditer(clean):
-            # spans are in text order and do not overlap: only the last one starting at or
-            # before this match can hold it (a bisection, not a scan of every span)
-            i = bisect.bisect_right(span_starts, m.start()) - 1
-            if i >= 0 and spans[i][0] <= m.start() < spans[i][1]:
-                continue
-            host = m.group(1).lower().rstrip(".")
-            path = m.group(2).rstrip(_TRAILING)
-            if limit is not None and host + path in seen:
-                continue
-            domain = registrable_domain(host)
-            if domain is None:
-                continue
-            tld = host.rsplit(".", 1)[-1]
-            if tld in _FILEISH and not host.startswith("www.") and not path:
-                continue
-            if limit is not None:
-                if len(seen) == limit:
-                    return _capped(links, hidden, kinds, clean)
-                seen.add(host + path)
-            links.append(
-                Link(
-                    url=host + path,
-                    host=host,
-                    domain=domain,
-                    path=path,
-                    scheme="",
-                    obfuscation=(*obf_base, "no scheme") if obf_base else (),
-                )
-            )
-    return TextLinks(links=tuple(links), hidden_chars=hidden, defanged=tuple(kinds), clean_text=clean)
+    found = _Found(limit, tuple(kinds) + (("hidden characters",) if hidden else ()))
+    complete = ("://" not in clean or _scheme_links(clean, found)) and (
+        "." not in clean or _bare_links(clean, found)
+    )
+    return TextLinks(tuple(found.links), hidden, tuple(kinds), clean, unexamined=not complete)
 
 
-def _capped(links: list[Link], hidden: int, kinds: list[str], clean: str) -> TextLinks:
-    return TextLinks(tuple(links), hidden, tuple(kinds), clean, unexamined=True)
+class _Found:
+    """The links found so far; with ``limit``, only the first ``limit`` distinct ones."""
+
+    def __init__(self, limit: int | None, obfuscation: tuple[str, ...]) -> None:
+        self.limit = limit
+        self.obfuscation = obfuscation
+        """How the whole text was obfuscated (every link's obfuscation starts with it)."""
+        self.links: list[Link] = []
+        self.seen: set[str] = set()
+        self.spans: list[tuple[int, int]] = []
+        """Where the links with a scheme are, in text order (they do not overlap)."""
+        self.starts: list[int] = []
+
+    def repeat(self, key: str) -> bool:
+        """With a limit: ``key`` was examined already."""
+        return self.limit is not None and key in self.seen
+
+    def room(self, key: str) -> bool:
+        """Whether ``key`` may be examined (then it counts towards the limit)."""
+        if self.limit is None:
+            return True
+        if len(self.seen) == self.limit:
+            return False
+        self.seen.add(key)
+        return True
+
+    def in_scheme_link(self, pos: int) -> bool:
+        # only the last span starting at or before ``pos`` can hold it (a bisection)
+        i = bisect.bisect_right(self.starts, pos) - 1
+        return i >= 0 and self.spans[i][0] <= pos < self.spans[i][1]
+
+
+def _scheme_links(clean: str, found: _Found) -> bool:
+    """The links with a scheme; False when the limit stopped the scan."""
+    for m in _SCHEME_URL.finditer(clean):
+        rest = m.group(2).rstrip(_TRAILING)
+        if not rest:
+            continue
+        userinfo, host, path = _split(rest)
+        if not host:
+            continue
+        found.spans.append((m.start(), m.start() + len(m.group(1)) + len(rest)))
+        found.starts.append(m.start())
+        url = m.group(1).lower() + rest
+        if found.repeat(url):
+            continue
+        if not found.room(url):
+            return False
+        found.links.append(
+            Link(
+                url=url,
+                host=host,
+                domain=registrable_domain(host),
+                path=path,
+                scheme=m.group(1)[:-3].lower(),
+                obfuscation=found.obfuscation + (("credentials before host",) if userinfo else ()),
+                userinfo=userinfo,
+            )
+        )
+    return True
+
+
+def _bare_links(clean: str, found: _Found) -> bool:
+    """The links written without a scheme (outside the ones with); False when the limit
+    stopped the scan."""
+    for m in _BARE_HOST.finditer(clean):
+        if found.in_scheme_link(m.start()):
+            continue
+        host = m.group(1).lower().rstrip(".")
+        path = m.group(2).rstrip(_TRAILING)
+        if found.repeat(host + path):
+            continue
+        domain = registrable_domain(host)
+        if domain is None:
+            continue
+        tld = host.rsplit(".", 1)[-1]
+        if tld in _FILEISH and not host.startswith("www.") and not path:
+            continue
+        if not found.room(host + path):
+            return False
+        obf = found.obfuscation
+        found.links.append(
+            Link(
+                url=host + path,
+                host=host,
+                domain=domain,
+                path=path,
+                scheme="",
+                obfuscation=(*obf, "no scheme") if obf else (),
+            )
+        )
+    return True
 
 
 TRACKING_PARAMS = frozenset(
