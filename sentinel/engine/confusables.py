@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import NamedTuple
 
@@ -97,6 +97,13 @@ def read(text: str) -> Reading:
     """``text`` as the content rules read it (see the module's description)."""
     if text.isascii():
         return Reading(text)
+    return _read(text)
+
+
+@lru_cache(maxsize=4096)
+def _read(text: str) -> Reading:
+    """``read`` of a text that is not all ASCII. Cached: the content rules and the similarity
+    (campaigns, copies) read each post's text."""
     text = unicodedata.normalize("NFKC", text)
     if text.isascii():
         return Reading(text)
