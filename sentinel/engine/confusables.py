@@ -14,7 +14,7 @@ is folded only when it reads as a Latin word:
   ("frее", "0х742d…"): nobody writes a word so but to disguise it, and such words are
   returned as ``disguised``;
 - or it is written in look-alikes alone ("ВТС" for BTC, Greek "ΕΤΗ" for ETH) and the post is
-  written in Latin: more of its words are Latin than in any other script. In a Russian post
+  written in Latin: more of its words (outside its links) are Latin than in any other script. In a Russian post
   "СОСО" or "ВТС", in a Greek one "ΕΤΗ" (years), stays what it is.
 
 A word holding any letter that imitates nothing Latin (most Cyrillic or Greek words) is never
@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import NamedTuple
 
@@ -65,6 +65,9 @@ LATIN = "A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02af\u1d00-\u1d25\
 """The Latin letters (the Latin blocks' ranges, as a character-class body) that stay as they are."""
 
 
+_LINK = re.compile(r"(?i)\b(?:https?|hxxps?|ftp)://\S+")
+
+
 class _Words(NamedTuple):
     disguise: re.Pattern[str]
     """A word of Latin letters, digits and look-alikes that holds a look-alike."""
@@ -94,6 +97,13 @@ def read(text: str) -> Reading:
     """``text`` as the content rules read it (see the module's description)."""
     if text.isascii():
         return Reading(text)
+    return _read(text)
+
+
+@lru_cache(maxsize=4096)
+def _read(text: str) -> Reading:
+    """``read`` of a text that is not all ASCII. Cached: the content rules and the similarity
+    (campaigns, copies) read each post's text."""
     text = unicodedata.normalize("NFKC", text)
     if text.isascii():
         return Reading(text)
@@ -108,7 +118,9 @@ def read(text: str) -> Reading:
         mixed = words.latin_letter.search(word) is not None
         if not mixed:
             if latin_post is None:
-                latin_post = len(words.latin.findall(text)) > len(words.foreign.findall(text))
+                # a link's words are Latin whatever the post's language: they do not vote
+                voters = _LINK.sub(" ", text) if "://" in text else text
+                latin_post = len(words.latin.findall(voters)) > len(words.foreign.findall(voters))
             if not latin_post:
                 continue
         folded = word.translate(fold)

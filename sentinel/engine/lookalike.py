@@ -3,7 +3,8 @@
 ``Brand`` holds the protected registrable domains and their labels (``northwind`` for
 ``northwind.com``). ``lookalike(domain, brand)`` says how a foreign domain imitates one:
 the same label under another suffix, a homoglyph or confusable spelling (``n0rthwind``,
-``northwlnd``, Cyrillic letters, punycode), a one- or two-letter typo, or a protected
+``northwlnd``, punycode, the Cyrillic, Greek, Armenian and Cherokee look-alikes that
+``confusables`` reads), a one- or two-letter typo, or a protected
 domain used as a sub-domain of a foreign one (``northwind.com.evil.io``).
 ``embeds_brand`` finds the brand inside a longer foreign domain (``northwind-support.com``,
 ``claim.northwind.io``), which is weaker evidence on its own: organisations register
@@ -12,62 +13,56 @@ campaign domains too.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
-# Characters people (and fonts) confuse, mapped to one representative.
-_CONFUSABLE = str.maketrans(
-    {
-        "0": "o",
-        "1": "l",
-        "i": "l",
-        "|": "l",
-        "!": "l",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "8": "b",
-        "9": "g",
-        "$": "s",
-        "@": "a",
-        # Cyrillic and Greek letters that look Latin
-        "а": "a",
-        "е": "e",
-        "о": "o",
-        "р": "p",
-        "с": "c",
-        "у": "y",
-        "х": "x",
-        "і": "l",
-        "ј": "j",
-        "ԁ": "d",
-        "ѕ": "s",
-        "һ": "h",
-        "ԛ": "q",
-        "ԝ": "w",
-        "ν": "v",
-        "ο": "o",
-        "α": "a",
-        "ε": "e",
-        "ι": "l",
-        "κ": "k",
-        "ρ": "p",
-        "τ": "t",
-        "υ": "u",
-        "χ": "x",
-        "ɡ": "g",
-        "ı": "l",
-        "ɩ": "l",
-    }
-)
+from sentinel.engine import confusables
+
+_ASCII = {
+    "0": "o",
+    "1": "l",
+    "i": "l",
+    "|": "l",
+    "!": "l",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "$": "s",
+    "@": "a",
+}
+"""ASCII characters people (and fonts) confuse, mapped to one representative."""
+_MORE = {"ε": "e", "κ": "k", "τ": "t", "χ": "x", "ɡ": "g", "ı": "l", "ɩ": "l"}
+"""Look-alikes in domains that Unicode's confusables data pairs with no single ASCII letter."""
+
+
+@cache
+def _fold() -> dict[int, str]:
+    """Every confusable character mapped to its representative: the ASCII ones, and each
+    look-alike letter of the scripts ``confusables`` reads (Cyrillic, Greek, Armenian,
+    Cherokee) through the ASCII letter it imitates (Cyrillic і is i, so l)."""
+    out = {ord(k): v for k, v in _ASCII.items()}
+    for k, v in [*((chr(c), a) for c, a in confusables.table().items()), *_MORE.items()]:
+        out[ord(k)] = _ASCII.get(v.lower(), v.lower())
+    for c in confusables.table():
+        # A domain is lower case (IDNA folds it): Cherokee's small letters are its capitals'
+        # shapes, so they imitate what the capitals do.
+        small = ord(chr(c).lower())
+        if small != c and small not in out and unicodedata.name(chr(c)).startswith("CHEROKEE"):
+            out[small] = out[c]
+    return out
+
+
 _MULTI = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("nn", "m"))
 
 
 def skeleton(label: str) -> str:
     """A label reduced to what it looks like: confusable characters folded, hyphens dropped."""
-    s = label.lower().translate(_CONFUSABLE).replace("-", "").replace("_", "")
+    s = label.lower().translate(_fold()).replace("-", "").replace("_", "")
     for a, b in _MULTI:
         s = s.replace(a, b)
     return s

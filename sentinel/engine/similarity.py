@@ -5,7 +5,8 @@ Two posts are "the same message" when their normalised word shingles overlap a l
 a 16-value MinHash; ``band_keys`` splits it into 8 bands of 2 values, so any pair whose
 similarity is around 0.5 or more shares a band with high probability (the candidates are
 then compared on the signature). Hashes are BLAKE2b, so signatures are stable across
-processes and can be persisted.
+processes and can be persisted. Words disguised in look-alike letters are read as the Latin
+words they imitate (``confusables.read``), so "frее NFT" with Cyrillic е signs as "free NFT".
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import itertools
 import operator
 import re
 import struct
-import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from hashlib import blake2b
+
+from sentinel.engine import confusables
 
 N_HASHES = 16
 BANDS = 8
@@ -43,7 +45,10 @@ def _normalised(text: str) -> tuple[str, str]:
     Cached: a gate check's text is normalised for its signature and its text key, and the
     published copy of an allowed check has the same text again seconds later.
     """
-    t = text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).lower()
+    # Non-ASCII text is read as the content rules read it: NFKC, then words disguised in
+    # look-alike letters in the Latin letters they imitate, so disguised copies of one message
+    # sign as it does. ASCII text and words really written in another script stay as they are.
+    t = text.lower() if text.isascii() else confusables.read(text).text.lower()
     links: list[str] = []
     if "://" in t:  # every link the pattern finds has a scheme
         parts = _URL_SPLIT.split(t)  # text, link, text, ..., text: one scan for both

@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from hashlib import blake2b
 
 from sentinel.engine.similarity import normalise, signature, text_key
 
@@ -84,3 +85,85 @@ def test_repeated_shingles_do_not_change_a_signature() -> None:
         == signature("claim your prize now at the desk claim").minhash
     )
     assert once.words == 7
+
+
+PLAIN_SCAM = "Claim your free NFT now, only for our followers"
+DISGUISED_SCAMS = (
+    "\u0421laim your fr\u0435\u0435 NFT now, only for our followers",  # Cyrillic С, е
+    "Claim y\u03bfur free NFT n\u03bfw, \u03bfnly for our followers",  # Greek ο
+    "Claim your free NFT no\uab83, \u0585nly for our f\u0585llowers",  # Cherokee ꮃ, Armenian օ
+    "\uff23\uff4c\uff41\uff49\uff4d your free NFT now, only for our followers",  # fullwidth
+)
+
+
+def test_copies_disguised_with_look_alikes_sign_as_the_plain_text() -> None:
+    plain = signature(PLAIN_SCAM)
+    for text in DISGUISED_SCAMS:
+        assert signature(text) == plain, text
+        assert text_key(f"{text} https://a.example/x") == text_key(f"{PLAIN_SCAM} https://b.example/y")
+
+
+# Posts really written in other scripts, with words of look-alike letters alone that mean
+# themselves there (Russian СОСО and ВТС, Greek ΕΤΗ "years", Bulgarian "ТОР"), and Latin texts.
+FOREIGN = (
+    "\u041e\u0442\u043a\u0440\u044b\u043b\u0438 \u043d\u043e\u0432\u044b\u0439 \u043c\u0430\u0433\u0430\u0437\u0438\u043d",
+    "\u0421\u041e\u0421\u041e \u0438 \u0412\u0422\u0421 \u0442\u043e\u0436\u0435 \u0442\u0443\u0442",
+    "GIVEAWAY \u03b3\u03b9\u03b1 \u03c4\u03b1 10 \u0395\u03a4\u0397 \u03c4\u03b7\u03c2 \u03b5\u03c4\u03b1\u03b9\u03c1\u03b5\u03af\u03b1\u03c2",
+    "\u041d\u0430\u0439-\u0434\u043e\u0431\u0440\u0438\u044f\u0442 \u0422\u041e\u0420 \u0437\u0430 \u0433\u0440\u0430\u0434\u0438\u043d\u0430\u0442\u0430",
+    "\u0421\u0435\u0440\u0432\u0438\u0441 \u0440\u0430\u0431\u043e\u0442\u0430\u0435\u0442, \u0441\u043f\u0430\u0441\u0438\u0431\u043e \u0437\u0430 \u0442\u0435\u0440\u043f\u0435\u043d\u0438\u0435",
+    "\u0425\u043e\u0447\u0443 \u043a\u0430\u0432\u0443 \u0456 \u0441\u0438\u0440 \u0443 \u041a\u0438\u0454\u0432\u0456",
+    "\u0540\u0561\u0575\u0561\u057d\u057f\u0561\u0576\u056b \u0574\u0565\u0580 \u056d\u0561\u0576\u0578\u0582\u0569\u0568 \u0562\u0561\u0581 \u0567",
+    "\u039a\u03b1\u03bb\u03ae \u03c7\u03c1\u03bf\u03bd\u03b9\u03ac \u03c3\u03b5 \u03cc\u03bb\u03bf\u03c5\u03c2 \u03bc\u03b1\u03c2 \u03c6\u03af\u03bb\u03bf\u03c5\u03c2",
+    "\u65b0\u5e97\u8217\u304c\u30aa\u30fc\u30d7\u30f3\u3057\u307e\u3057\u305f",
+    "\u0627\u0641\u062a\u062a\u062d\u0646\u0627 \u0645\u062a\u062c\u0631\u0646\u0627 \u0627\u0644\u062c\u062f\u064a\u062f",
+    "\u05e4\u05ea\u05d7\u05e0\u05d5 \u05d7\u05e0\u05d5\u05ea \u05d7\u05d3\u05e9\u05d4",
+    "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e \u00e0 Z\u00fcrich, \u0141\u00f3d\u017a i Vi\u1ec7t Nam",
+    "\uff21\uff22\uff23 \u2460 \ufb01ne \u00bd",
+)
+ASCII_WORDS = (
+    "Claim",
+    "your",
+    "FREE",
+    "nft",
+    "now!!",
+    "@team",
+    "#Launch",
+    "42nd",
+    "https://ex.example/a?b=1.",
+    "e-mail",
+)
+
+
+def _corpus() -> list[str]:
+    """ASCII posts and posts in other scripts, mixed at random with a fixed seed."""
+    rng = random.Random(11)
+    out = list(FOREIGN)
+    for _ in range(300):
+        out.append(" ".join(rng.choice(ASCII_WORDS) for _ in range(rng.randint(0, 12))))
+    for _ in range(300):
+        words = FOREIGN[rng.randrange(8)].split()
+        rng.shuffle(words)
+        out.append(" ".join([*words, rng.choice(ASCII_WORDS)]))
+    return out
+
+
+def _digest(texts: list[str]) -> str:
+    h = blake2b(digest_size=16)
+    for text in texts:
+        s = signature(text)
+        h.update(repr((s.exact, s.minhash, s.words, text_key(text))).encode())
+    return h.hexdigest()
+
+
+CORPUS_DIGEST = "c968e04389686b37f4a126542a16d750"
+"""The corpus's signatures before look-alikes were read (NFKC only): they must not change."""
+
+
+def test_ascii_and_foreign_texts_keep_their_signatures_bit_for_bit() -> None:
+    """Signatures may be persisted: the look-alike reading changes none but disguised words'.
+
+    The digest was taken with the normalisation before look-alikes were read (NFKC only)."""
+    corpus = _corpus()
+    for text in corpus:
+        assert (normalise(text), normalise(text, keep_links=False)) == _plain_normalise(text), text
+    assert _digest(corpus) == CORPUS_DIGEST

@@ -10,23 +10,11 @@ holds them (blocks the one with the most evidence) and the broker publishes noth
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import httpx
 import pytest
 
-from sentinel.api.app import create_app
 from sentinel.engine import context
 from sentinel.engine.confusables import Reading
-from sentinel.engine.engine import Engine
-from sentinel.engine.loader import load_rules
-from sentinel.store import Store
-from tests.api.conftest import Harness, World, build_deps, world
-
-__all__ = ["world"]
-
-SHIPPED = load_rules([Path(__file__).resolve().parents[2] / "rules"])
+from tests.api.conftest import Harness
 
 LURES = {
     # Cyrillic С, а, е inside Latin words
@@ -54,21 +42,6 @@ LEGITIMATE = (
     "\u03b5\u03c4\u03b1\u03b9\u03c1\u03b5\u03af\u03b1\u03c2 \u03bc\u03b1\u03c2! "
     "\u039a\u03b5\u03c1\u03b4\u03af\u03c3\u03c4\u03b5 \u03b4\u03ce\u03c1\u03b1",
 )
-
-
-@pytest.fixture
-async def shipped(world: World, tmp_path: Path) -> AsyncIterator[Harness]:
-    """The API harness with the shipped rules and the default policy."""
-    store = Store(tmp_path / "state.sqlite3")
-    engine = Engine(world.inventory, SHIPPED)
-    deps, _, responder, events = build_deps(world, store, gate=lambda: engine)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://api"
-    ) as client:
-        yield Harness(world, deps, client, engine, responder, events, store)
-    assert deps.aclose is not None
-    await deps.aclose()
-    store.close()
 
 
 @pytest.mark.parametrize("text", sorted(LURES))
