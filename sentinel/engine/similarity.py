@@ -6,7 +6,9 @@ a 16-value MinHash; ``band_keys`` splits it into 8 bands of 2 values, so any pai
 similarity is around 0.5 or more shares a band with high probability (the candidates are
 then compared on the signature). Hashes are BLAKE2b, so signatures are stable across
 processes and can be persisted. Words disguised in look-alike letters are read as the Latin
-words they imitate (``confusables.read``), so "frее NFT" with Cyrillic е signs as "free NFT".
+words they imitate (``confusables.read``), so "frее NFT" with Cyrillic е signs as "free NFT",
+and invisible characters that can only be hiding something are dropped (``unhide``), so
+"fr\u200bee cl\u2063aim" signs as "free claim".
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import itertools
 import operator
 import re
 import struct
+import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from hashlib import blake2b
 
 from sentinel.engine import confusables
+from sentinel.engine.links import BIDI, INVISIBLE, VARIATION
 
 N_HASHES = 16
 BANDS = 8
@@ -30,6 +34,43 @@ _URL_SPLIT = re.compile(r"(?i)(\b(?:https?|hxxps?|ftp)://\S+)")
 _MENTION = re.compile(r"(?<!\w)[@#][\w.]+")
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
+
+_NEVER_IN_TEXT = (
+    "\u180e\u2060-\u2064\u202a-\u202e\u2066-\u206f\ufeff\ufff0-\ufff8"
+    "\U000e0000-\U000e00ff\U000e01f0-\U000e0fff"
+)
+"""Invisible characters no script writes with: the Mongolian vowel separator (a format
+character no more), the word joiner and the invisible mathematical operators, the bidirectional
+embeddings, overrides and isolates, deprecated format characters, a byte-order mark inside a
+text, the tag characters and unassigned default-ignorables. None can stand between two letters
+of a word but to hide something: they go wherever they are."""
+_UNJOINED = (
+    f"0-9_{confusables.LATIN}\u0300-\u036f\u0370-\u03ff\u1f00-\u1fff\u0400-\u052f\u1c80-\u1c8f"
+    "\u2de0-\u2dff\ua640-\ua69f\u0531-\u058f\u13a0-\u13ff\uab70-\uabbf"
+)
+"""Digits and the letters of the alphabets that write no invisible character inside a word
+(Latin, Greek, Cyrillic, Armenian, Cherokee: the look-alikes' scripts, with combining
+diacritics). Zero-width joiners and non-joiners belong to scripts that shape letters (Arabic and
+Persian, the Indic scripts) and to emoji sequences, zero-width spaces to scripts written without
+spaces (Thai, Khmer, Japanese), variation selectors to emoji and ideographs: any of them between
+two of these characters splits a word for the eye only."""
+_HIDING = re.compile(
+    f"(?<=[{_UNJOINED}])[{INVISIBLE}{VARIATION}{BIDI}]++(?=[{_UNJOINED}])|[{_NEVER_IN_TEXT}]+"
+)
+_HIDDEN = re.compile(f"[{INVISIBLE}{VARIATION}{BIDI}]")
+
+
+def unhide(text: str) -> str:
+    """``text`` (NFKC) without the invisible characters that can only be hiding something.
+
+    Those that no script writes with go anywhere; the others go between two digits or letters of
+    Latin, Greek, Cyrillic, Armenian or Cherokee ("fr\u200bee", "fr\u200cее"), and stay where a
+    script or an emoji sequence uses them (a Persian ZWNJ, a Devanagari ZWJ, a family emoji's
+    ZWJ, a Thai zero-width space). A text without invisible characters is returned as it is.
+    """
+    if _HIDDEN.search(text) is None:
+        return text
+    return _HIDING.sub("", unicodedata.normalize("NFKC", text))
 
 
 def normalise(text: str, keep_links: bool = True) -> str:
@@ -47,8 +88,9 @@ def _normalised(text: str) -> tuple[str, str]:
     """
     # Non-ASCII text is read as the content rules read it: NFKC, then words disguised in
     # look-alike letters in the Latin letters they imitate, so disguised copies of one message
-    # sign as it does. ASCII text and words really written in another script stay as they are.
-    t = text.lower() if text.isascii() else confusables.read(text).text.lower()
+    # sign as it does. Invisible characters splitting a word go first, so that copies split
+    # differently sign as one. ASCII text and words really written in another script stay as they are.
+    t = text.lower() if text.isascii() else confusables.read(unhide(text)).text.lower()
     links: list[str] = []
     if "://" in t:  # every link the pattern finds has a scheme
         parts = _URL_SPLIT.split(t)  # text, link, text, ..., text: one scan for both

@@ -5,7 +5,7 @@ import re
 import unicodedata
 from hashlib import blake2b
 
-from sentinel.engine.similarity import normalise, signature, text_key
+from sentinel.engine.similarity import normalise, signature, text_key, unhide
 
 
 def test_near_duplicates_are_similar() -> None:
@@ -23,8 +23,10 @@ def test_signatures_are_stable_and_ignore_mentions() -> None:
 
 def _plain_normalise(text: str) -> tuple[str, str]:
     """Normalisation step by step, one regular expression at a time (what ``normalise`` does in
-    fewer scans)."""
-    t = unicodedata.normalize("NFKC", text).lower()
+    fewer scans). The corpora's only invisible character is the zero-width space, which goes
+    between two Latin letters or digits."""
+    t = unicodedata.normalize("NFKC", text)
+    t = re.sub(r"(?<=[0-9A-Za-z_\u00e9])\u200b+(?=[0-9A-Za-z_\u00e9])", "", t).lower()
     url = re.compile(r"(?i)\b(?:https?|hxxps?|ftp)://\S+")
     links = url.findall(t)
     t = re.sub(r"(?<!\w)[@#][\w.]+", " ", url.sub(" ", t))
@@ -167,3 +169,62 @@ def test_ascii_and_foreign_texts_keep_their_signatures_bit_for_bit() -> None:
     for text in corpus:
         assert (normalise(text), normalise(text, keep_links=False)) == _plain_normalise(text), text
     assert _digest(corpus) == CORPUS_DIGEST
+
+
+SPLIT_SCAMS = (
+    "Cl\u200baim your fr\u200bee NFT now, only for our followers",  # zero-width space
+    "Claim your fr\u2063ee NFT n\u2063ow, only f\u2063or our followers",  # invisible separator
+    "Claim y\u200cour free N\u200dFT now, o\u200cnly for our fol\u200dlowers",  # ZWNJ, ZWJ
+    "Clai\U000e0041m your free NFT now, only for o\u180eur followers",  # tag, Mongolian separator
+    "Claim your \u202efree\u202c NFT now, only for our fol\u00adlow\ufe0fers",  # override, soft hyphen, VS
+    "C\u2060l\ufeffaim your fr\u200b\u2063\u200cee NFT now, on\u200ely for our followers",  # runs, LRM
+    "\u0421l\u200ba\u200bim your fr\u200c\u0435\u0435 NFT now, only for our followers",  # with look-alikes
+)
+
+
+def test_copies_split_by_invisible_characters_sign_as_the_plain_text() -> None:
+    plain = signature(PLAIN_SCAM)
+    for text in SPLIT_SCAMS:
+        assert normalise(text) == normalise(PLAIN_SCAM), text
+        assert signature(text) == plain, text
+        assert text_key(f"{text} https://a.example/x") == text_key(f"{PLAIN_SCAM} https://b.example/y")
+
+
+def test_a_split_link_signs_as_the_link() -> None:
+    assert normalise("Go https://pri\u200bze.example/cl\u2063aim") == normalise(
+        "Go https://prize.example/claim"
+    )
+
+
+# Texts whose invisible characters are written as their scripts and emoji write them: a Persian
+# ZWNJ, Devanagari, Malayalam and Sinhala ZWJ, emoji ZWJ sequences, variation selectors and a
+# tag flag, Thai and Japanese zero-width spaces, Arabic and Hebrew direction marks.
+JOINED = (
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u0628\u0647 \u062e\u0627\u0646\u0647\u200c\u0627\u0645 \u0628\u0631\u0648\u0645",
+    "\u06a9\u062a\u0627\u0628\u200c\u0647\u0627 \u0631\u0627 \u062e\u0631\u06cc\u062f\u0645 https://shop.example/fa",
+    "\u0915\u094d\u200d\u0937 \u0914\u0930 \u0930\u093e\u0937\u094d\u200d\u091f\u094d\u0930",
+    "\u0d28\u0d4d\u200d \u0d15\u0d47\u0d30\u0d33\u0d02",
+    "\u0dc1\u0dca\u200d\u0dbb\u0dd3 \u0dbd\u0d82\u0d9a\u0dcf",
+    "Our team \U0001f469\u200d\U0001f4bb\U0001f468\u200d\U0001f469\u200d\U0001f467 is hiring",
+    "\U0001f3f3\ufe0f\u200d\U0001f308 pride month \u2764\ufe0f 1\ufe0f\u20e3 first",
+    "Go \U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f team",
+    "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35\u200b\u0e04\u0e23\u0e31\u0e1a",
+    "\u6771\u4eac\u200b\u5927\u962a\u200b\u65b0\u5e97",
+    "\u0627\u0644\u0633\u0639\u0631 100\u200f \u062f\u0648\u0644\u0627\u0631",
+    "\u05e9\u05dc\u05d5\u05dd\u200e ABC \u05e2\u05d5\u05dc\u05dd",
+)
+JOINED_DIGEST = "d3e5ed625879e6aefaf16ee85a1377f0"
+"""The signatures of ``JOINED`` before invisible characters were dropped: they must not change."""
+
+
+def test_joiners_where_scripts_and_emoji_use_them_keep_their_signatures_bit_for_bit() -> None:
+    for text in JOINED[:7] + JOINED[8:]:  # the tag flag's tags go, and are no word
+        assert unhide(text) == text, text
+    assert _digest(list(JOINED)) == JOINED_DIGEST
+    persian = JOINED[0]
+    assert normalise(persian) != normalise(persian.replace("\u200c", ""))  # the ZWNJ still parts
+
+
+def test_text_without_invisible_characters_is_returned_as_it_is() -> None:
+    for text in (PLAIN_SCAM, *FOREIGN):
+        assert unhide(text) is text
