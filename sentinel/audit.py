@@ -49,7 +49,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from sentinel.backlog import Backlog
 from sentinel.errors import AuditError, SentinelError, VaultConflict, VaultNotFound, VaultPermissionDenied
-from sentinel.files import private_dir, write_private
+from sentinel.files import private_dir, readable_by_others, writable_by_others, write_private
 from sentinel.logs import get_logger
 from sentinel.redact import register_secret, scrub_obj
 from sentinel.store import Store
@@ -372,6 +372,9 @@ class FileKeyStore:
                 key = Ed25519PrivateKey.generate()
                 private_dir(self.key_path.parent)
                 write_private(self.key_path, _pem(key), exclusive=True)
+            unsafe = writable_by_others(self.key_path) or readable_by_others(self.key_path)
+            if unsafe:
+                raise AuditError(f"refusing the audit signing key: {unsafe}")
             try:
                 pem = self.key_path.read_text()
             except OSError as e:

@@ -26,6 +26,7 @@ from sentinel.alerts.settings import AlertsSettings
 from sentinel.creds.settings import RotationSettings
 from sentinel.engine.settings import EngineSettings
 from sentinel.errors import ConfigError
+from sentinel.files import writable_by_others
 from sentinel.net import default_hosts, parse_host, url_host
 from sentinel.response.settings import ResponseSettings
 from sentinel.settings import Duration, build_section, convert, section_fields
@@ -289,6 +290,9 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     p, required = config_path(path, env)
     raw: dict[str, Any] = {}
     if p.exists():
+        unsafe = writable_by_others(p)
+        if unsafe:
+            raise ConfigError(f"{p}: refusing a config file others could change: {unsafe}")
         try:
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:

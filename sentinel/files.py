@@ -1,10 +1,13 @@
 """Files and directories Sentinel creates: readable by their owner only, from the first byte,
-whatever the process's umask (directories 0700, files 0600)."""
+whatever the process's umask (directories 0700, files 0600); and the checks on files Sentinel
+trusts (config, inventory, rules, secrets): nobody but Sentinel's user and root may change
+them, nobody else may read a secret."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -44,3 +47,46 @@ def tighten(path: str | Path) -> None:
     """Mode 0600 on ``path`` if it exists (files another program created, such as SQLite's WAL)."""
     with contextlib.suppress(FileNotFoundError):
         os.chmod(path, FILE_MODE)
+
+
+def writable_by_others(path: str | Path) -> str | None:
+    """Why someone other than this process's user or root could change what ``path`` holds,
+    or None when nobody can: ``path``, every directory above it and, through any symlink on the
+    way, what the symlink leads to, must be owned by this user or root and not writable by
+    group or others (as ssh's StrictModes). A world-writable directory with the sticky bit
+    (``/tmp``) may lie above: others cannot rename or replace entries they do not own there.
+    A missing ``path`` is not a reason (reading it fails on its own)."""
+    me = os.geteuid()
+    seen: set[Path] = set()
+    todo = [Path(os.path.abspath(path))]
+    while todo:
+        leaf = todo.pop()
+        for part in (leaf, *leaf.parents):
+            if part in seen:
+                continue
+            seen.add(part)
+            try:
+                st = os.lstat(part)
+            except FileNotFoundError:
+                continue
+            if st.st_uid not in (0, me):
+                return f"{part} belongs to another user (uid {st.st_uid})"
+            if stat.S_ISLNK(st.st_mode):
+                todo.append(Path(os.path.realpath(part)))
+                continue
+            sticky_above = part != leaf and stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
+            if st.st_mode & 0o022 and not sticky_above:
+                who = "every user" if st.st_mode & 0o002 else "its group"
+                return f"{part} is writable by {who} (mode {oct(stat.S_IMODE(st.st_mode))})"
+    return None
+
+
+def readable_by_others(path: str | Path) -> str | None:
+    """Why ``path`` (a secret) can be read by group or others, or None when it cannot."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return None
+    if mode & 0o077:
+        return f"{path} can be read by others (mode {oct(mode)}); chmod 600 it"
+    return None

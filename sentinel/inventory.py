@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sentinel.durations import parse_duration
 from sentinel.errors import InventoryError
+from sentinel.files import writable_by_others
 
 PLATFORMS = (
     "bluesky",
@@ -362,6 +363,9 @@ def parse_inventory(data: Mapping[str, Any], source: str = "<memory>") -> Invent
 def load_inventory(path: str | Path) -> Inventory:
     """Read and validate the inventory file at ``path``."""
     p = Path(path)
+    unsafe = writable_by_others(p)
+    if unsafe:
+        raise InventoryError(f"{p}: refusing an inventory others could change: {unsafe}")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from sentinel.files import write_private
 from sentinel.vault.devserver import AUDIT_DEVICE, DevVault
 from tests.conftest import Deployment, new_mount
 
@@ -16,7 +17,7 @@ def audited_deployment(
     """A fresh mount bootstrapped on ``bao`` (which has an audit log), its daemon token in
     ``where/vault-token``, an inventory of ``accounts`` and a config that tails the audit log."""
     settings, admin, _, token = new_mount(bao, letter)
-    (where / "vault-token").write_text(token)
+    write_private(where / "vault-token", token)
     d = Deployment(dir=where, vault=bao, settings=settings, token=token, admin=admin)
     owned = f"owners = {list(owners)!r}\n".replace("'", '"') if owners else ""
     (where / "inventory.toml").write_text(

@@ -19,6 +19,7 @@ from sentinel.audit_keys import audit_keystore
 from sentinel.config import Config, VaultSettings
 from sentinel.daemon import App
 from sentinel.errors import VaultNotFound
+from sentinel.files import write_private
 from sentinel.inventory import load_inventory
 from sentinel.logs import QUIET_LIBRARIES
 from sentinel.platforms.health import HEALTH
@@ -186,7 +187,7 @@ class Deployment:
 @pytest.fixture
 def deployment(bao: DevVault, tmp_path: Path) -> Iterator[Deployment]:
     settings, admin, _, token = new_mount(bao, "d")
-    (tmp_path / "vault-token").write_text(token)
+    write_private(tmp_path / "vault-token", token)
     (tmp_path / "inventory.toml").write_text(DEMO_INVENTORY.read_text())
     d = Deployment(dir=tmp_path, vault=bao, settings=settings, token=token, admin=admin)
     d.write_config()

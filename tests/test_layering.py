@@ -16,6 +16,8 @@ BASE = {
     "sentinel.account_fields",
     "sentinel.durations",
     "sentinel.errors",
+    "sentinel.files",
+    "sentinel.net",
     "sentinel.redact",
     "sentinel.settings",
 }

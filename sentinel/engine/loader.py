@@ -51,6 +51,7 @@ from sentinel.engine.detectors import DETECTORS, DetectorSpec
 from sentinel.engine.events import SEVERITIES, Severity
 from sentinel.engine.rules import SEVERITY_SCORES, Exceptions, Fixture, Rule, RuleSet, Scope
 from sentinel.errors import RuleError
+from sentinel.files import writable_by_others
 
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _RULE_KEYS = {
@@ -576,8 +577,16 @@ def collect_rules(dirs: Iterable[Path]) -> tuple[RuleSet, list[RuleIssue]]:
     """Every valid rule under ``dirs`` and every problem found."""
     issues: list[RuleIssue] = []
     rules: list[Rule] = []
+    dirs = [Path(d) for d in dirs]
     files = rule_files(dirs)
     seen: dict[str, Rule] = {}
+    for where in [*dirs, *files]:
+        # A rule decides what is let through: one someone else could edit could switch detection off.
+        unsafe = writable_by_others(where)
+        if unsafe:
+            issues.append(RuleIssue(str(where), 0, "", f"refusing rules others could change: {unsafe}"))
+    if issues:
+        return RuleSet((), tuple(str(p) for p in files)), issues
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")

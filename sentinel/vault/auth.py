@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sentinel.errors import VaultAuthError, VaultError
+from sentinel.files import readable_by_others, writable_by_others
 from sentinel.redact import register_secret
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ class TokenSource:
 
 
 def _read_secret_file(path: Path, what: str) -> str:
+    unsafe = writable_by_others(path) or readable_by_others(path)
+    if unsafe:
+        raise VaultAuthError(f"refusing the {what} file: {unsafe}")
     try:
         value = path.read_text(encoding="utf-8").strip()
     except OSError as e:

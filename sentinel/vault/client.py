@@ -31,6 +31,7 @@ import hvac.exceptions as hv
 import requests
 
 from sentinel.errors import (
+    ConfigError,
     VaultAuthError,
     VaultConflict,
     VaultError,
@@ -39,6 +40,7 @@ from sentinel.errors import (
     VaultPermissionDenied,
     VaultUnavailable,
 )
+from sentinel.files import writable_by_others
 from sentinel.redact import register_secret, scrub
 from sentinel.vault.aio import Answer, ConnectFailed, LoopShared, Pool, tls_refusal
 from sentinel.vault.auth import TokenSource, login
@@ -140,6 +142,10 @@ class VaultClient:
         self.round_trips = 0
         self.last_latency = 0.0
         self._namespace, self._ca_cert, self._timeout = namespace, ca_cert, timeout
+        # The CA bundle decides whom the token is sent to: nobody else may swap in their own CA.
+        unsafe = writable_by_others(ca_cert) if ca_cert else None
+        if unsafe:
+            raise ConfigError(f"refusing the Vault CA bundle ([vault] ca_cert): {unsafe}")
         verify: bool | str = ca_cert if ca_cert else True
         # The environment (proxies, CA bundle) is read once here rather than by requests on
         # every call: that lookup (netrc file, proxy variables) cost more than the call itself.

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from sentinel.config import VaultSettings
+from sentinel.files import write_private
 from sentinel.net import free_port
 from sentinel.platforms.sandbox_server import SandboxServer
 from sentinel.store import Store
@@ -176,7 +177,7 @@ def daemon_factory(chaos_vault: DevVault, tmp_path: Path) -> Iterator[Callable[.
         settings = VaultSettings(addr=chaos_vault.addr)  # the daemon's defaults: this server is the module's
         admin = admin_client(chaos_vault, settings)
         _, token, accessor = bootstrap_daemon(admin, settings)
-        (tmp_path / "vault-token").write_text(token)
+        write_private(tmp_path / "vault-token", token)
         if prepare is not None:
             prepare(admin, token)
         (tmp_path / "inventory.toml").write_text(inventory or DEMO_INVENTORY.read_text())

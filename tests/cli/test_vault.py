@@ -10,6 +10,7 @@ from sentinel.audit import AuditTrail
 from sentinel.audit_keys import audit_keystore, transit_public_keys
 from sentinel.cli import main
 from sentinel.config import load_config
+from sentinel.files import write_private
 from sentinel.store import Store
 from sentinel.vault.client import VaultClient
 from tests.conftest import Deployment
@@ -70,6 +71,6 @@ def test_check_fails_for_a_token_without_the_policy(
     deployment: Deployment, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     weak, _ = deployment.admin.create_token(policies=["default"], ttl="5m")
-    (deployment.dir / "vault-token").write_text(weak)
+    write_private(deployment.dir / "vault-token", weak)
     assert main(deployment.cli("vault", "check")) == 1
     assert weak not in capsys.readouterr().out

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from sentinel.config import Config, load_config
+from sentinel.files import write_private
 from sentinel.post_guard import Guard
 from sentinel.vault.bootstrap import issue_daemon_token
 from sentinel.vault.client import VaultClient
@@ -52,7 +53,7 @@ async def test_a_token_named_like_sentinel_is_not_sentinel_and_a_reissued_daemon
     first = await _run(config, lambda guard: reads_seen(guard, first_token))
     assert as_logged(first_token) not in first
     second_token, _ = issue_daemon_token(admin, settings, ttl="10m")
-    (tmp_path / "vault-token").write_text(second_token)
+    write_private(tmp_path / "vault-token", second_token)
     # an insider creates a token with Sentinel's display name and reads with it
     reader = f"{settings.policy_prefix}-reader"
     admin.policy_write(reader, f'path "{settings.kv_mount}/data/accounts/*" {{ capabilities = ["read"] }}\n')

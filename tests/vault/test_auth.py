@@ -6,6 +6,7 @@ import pytest
 
 from sentinel.config import VaultSettings
 from sentinel.errors import VaultAuthError
+from sentinel.files import write_private
 from sentinel.vault.auth import TokenKeeper, find_token, login
 from sentinel.vault.bootstrap import bootstrap
 from sentinel.vault.client import VaultClient
@@ -13,10 +14,10 @@ from sentinel.vault.client import VaultClient
 
 def test_token_sources_in_order(tmp_path: Path) -> None:
     f = tmp_path / "tok"
-    f.write_text("from-file-token\n")
+    write_private(f, "from-file-token\n")
     creds = tmp_path / "creds"
     creds.mkdir()
-    (creds / "vault-token").write_text("from-credential\n")
+    write_private(creds / "vault-token", "from-credential\n")
     env = {"VAULT_TOKEN": "from-env-token", "CREDENTIALS_DIRECTORY": str(creds)}
     assert find_token(VaultSettings(token_file=f), env)[0] == "from-file-token"
     token, source = find_token(VaultSettings(), env)
@@ -25,7 +26,7 @@ def test_token_sources_in_order(tmp_path: Path) -> None:
     assert (token, source.kind) == ("from-credential", "credential")
     with pytest.raises(VaultAuthError, match="no Vault token"):
         find_token(VaultSettings(), {})
-    (tmp_path / "empty").write_text("  \n")
+    write_private(tmp_path / "empty", "  \n")
     with pytest.raises(VaultAuthError, match="is empty"):
         find_token(VaultSettings(token_file=tmp_path / "empty"), {})
 
@@ -35,7 +36,7 @@ def test_approle_login_and_renewal(admin: VaultClient, settings: VaultSettings, 
     role = f"auth/{settings.approle_mount}/role/sentinel"
     role_id = admin.request("GET", f"{role}/role-id")["data"]["role_id"]
     secret_id = admin.request("POST", f"{role}/secret-id")["data"]["secret_id"]
-    (tmp_path / "sid").write_text(secret_id)
+    write_private(tmp_path / "sid", secret_id)
     cfg = VaultSettings(
         addr=settings.addr,
         ca_cert=settings.ca_cert,
