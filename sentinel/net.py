@@ -61,6 +61,17 @@ def url_host(url: str) -> str | None:
     return host_entry(parts.hostname)
 
 
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` names this host itself (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def client_key(address: str) -> str:
     """The key an address counts under: an IPv4 address itself, an IPv6 address's /64."""
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from sentinel.errors import ConfigError
+from sentinel.net import is_loopback_url
 from sentinel.settings import Duration
 
 
@@ -21,6 +22,8 @@ class VaultSettings:
     """
 
     addr: str = "http://127.0.0.1:8200"
+    allow_plain_http: bool = False
+    """Send tokens in clear to an ``http://`` address that is not this host (a lab only)."""
     ca_cert: Path | None = None
     namespace: str = ""
     kv_mount: str = "sentinel"
@@ -46,6 +49,13 @@ class VaultSettings:
         if not self.addr.startswith(("http://", "https://")):
             raise ConfigError(
                 f"config key '{prefix}.addr': {self.addr!r} must start with http:// or https://"
+            )
+        # Every request carries a token (the daemon's, or a person's from the CLI): in clear
+        # over the network anyone on the path could take it.
+        if self.addr.startswith("http://") and not is_loopback_url(self.addr) and not self.allow_plain_http:
+            raise ConfigError(
+                f"config key '{prefix}.addr': {self.addr!r} would send Vault tokens in clear to "
+                f"another host; use https://, or set '{prefix}.allow_plain_http = true' (a lab only)"
             )
         if self.auth == "approle" and (not self.approle_role_id or self.approle_secret_id_file is None):
             raise ConfigError(

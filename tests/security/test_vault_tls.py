@@ -21,6 +21,7 @@ from sentinel.errors import VaultNotFound, VaultUnavailable
 from sentinel.vault.client import VaultClient
 from sentinel.vault.devserver import DevCA, DevVault
 from tests.conftest import Deployment, new_mount
+from tests.listener import accept_each
 
 
 @pytest.fixture(scope="module")
@@ -42,27 +43,22 @@ class Impostor:
         self.received = b""
         self.handshakes_failed = 0
         self.changed = threading.Condition()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread = threading.Thread(target=accept_each, args=(self.sock, self._handle), daemon=True)
         self.thread.start()
 
     @property
     def addr(self) -> str:
         return f"https://127.0.0.1:{self.sock.getsockname()[1]}"
 
-    def _serve(self) -> None:
-        while True:
+    def _handle(self, conn: socket.socket) -> None:
+        with self.changed:
+            conn.settimeout(5)
             try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn, self.changed:
-                conn.settimeout(5)
-                try:
-                    with self.ctx.wrap_socket(conn, server_side=True) as tls:
-                        self.received += tls.recv(65536)
-                except (ssl.SSLError, OSError):
-                    self.handshakes_failed += 1
-                self.changed.notify_all()
+                with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                    self.received += tls.recv(65536)
+            except (ssl.SSLError, OSError):
+                self.handshakes_failed += 1
+            self.changed.notify_all()
 
     def refused(self, n: int) -> bool:
         """Wait until ``n`` clients broke off their handshakes."""
