@@ -1,23 +1,36 @@
 """Files and directories Sentinel creates: readable by their owner only, from the first byte,
-whatever the process's umask (directories 0700, files 0600); and the checks on files Sentinel
-trusts (config, inventory, rules, secrets): nobody but Sentinel's user and root may change
-them, nobody else may read a secret."""
+whatever the process's umask (directories 0700, files 0600), never through a symlink planted
+in their place; and the checks on files Sentinel trusts (config, inventory, rules, secrets):
+nobody but Sentinel's user and root may change them, nobody else may read a secret."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from pathlib import Path
+
+from sentinel.errors import SentinelError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
+def _open_own(path: str | Path, flags: int) -> int:
+    """``os.open`` that never follows a symlink in ``path``'s place: one planted there by
+    someone who can write the directory would send a secret into their file."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, FILE_MODE)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise SentinelError(f"{path}: is a symlink; refusing to write through it") from None
+        raise
+
+
 def write_private(path: str | Path, text: str, exclusive: bool = False) -> None:
     """Write ``text`` to ``path`` with mode 0600 (``exclusive``: fail if it exists)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    fd = os.open(path, flags, FILE_MODE)
+    fd = _open_own(path, os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC))
     os.fchmod(fd, FILE_MODE)  # an existing file keeps its mode through O_TRUNC
     with os.fdopen(fd, "w") as f:
         f.write(text)
@@ -25,7 +38,7 @@ def write_private(path: str | Path, text: str, exclusive: bool = False) -> None:
 
 def private_file(path: str | Path) -> None:
     """Create ``path`` empty with mode 0600 if it does not exist; make an existing one ours alone."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = _open_own(path, os.O_RDWR | os.O_CREAT)
     try:
         os.fchmod(fd, FILE_MODE)
     finally:

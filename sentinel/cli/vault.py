@@ -10,7 +10,7 @@ from sentinel.audit_keys import audit_keystore
 from sentinel.cli.context import Context
 from sentinel.cli.output import emit_json, table
 from sentinel.errors import SentinelError
-from sentinel.files import private_dir, write_private
+from sentinel.files import private_dir, private_file, write_private
 from sentinel.vault.bootstrap import Step, bootstrap, issue_daemon_token
 from sentinel.vault.policies import daemon_policy_name
 
@@ -39,12 +39,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def handle_bootstrap(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.config.vault
+    path: Path | None = args.token_file
+    if path is not None:  # a symlink in its place is refused before Vault is changed
+        private_dir(path.parent)
+        private_file(path)
     steps = bootstrap(ctx.vault, settings, approle=args.approle, token_ttl=args.token_ttl)
     token_note = None
-    if args.token_file:
+    if path is not None:
         token, accessor = issue_daemon_token(ctx.vault, settings, ttl=args.token_ttl)
-        path: Path = args.token_file
-        private_dir(path.parent)
         write_private(path, token + "\n")
         token_note = {"token_file": str(path), "accessor": accessor, "policy": daemon_policy_name(settings)}
     audit = _audit(ctx, steps, token_note)
