@@ -17,11 +17,11 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def _open_own(path: str | Path, flags: int) -> int:
+def _open_own(path: str | Path, flags: int, mode: int = FILE_MODE) -> int:
     """``os.open`` that never follows a symlink in ``path``'s place: one planted there by
     someone who can write the directory would send a secret into their file."""
     try:
-        return os.open(path, flags | os.O_NOFOLLOW, FILE_MODE)
+        return os.open(path, flags | os.O_NOFOLLOW, mode)
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise SentinelError(f"{path}: is a symlink; refusing to write through it") from None
@@ -30,8 +30,13 @@ def _open_own(path: str | Path, flags: int) -> int:
 
 def write_private(path: str | Path, text: str, exclusive: bool = False) -> None:
     """Write ``text`` to ``path`` with mode 0600 (``exclusive``: fail if it exists)."""
-    fd = _open_own(path, os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC))
-    os.fchmod(fd, FILE_MODE)  # an existing file keeps its mode through O_TRUNC
+    write_file(path, text, FILE_MODE, exclusive)
+
+
+def write_file(path: str | Path, text: str, mode: int, exclusive: bool = False) -> None:
+    """Write ``text`` to ``path`` with ``mode``, never through a symlink in its place."""
+    fd = _open_own(path, os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC), mode)
+    os.fchmod(fd, mode)  # an existing file keeps its mode through O_TRUNC
     with os.fdopen(fd, "w") as f:
         f.write(text)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sentinel.cli.context import Context
 from sentinel.errors import UsageError
+from sentinel.files import write_file
 
 TEMPLATES = {"sentinel.toml": "init-sentinel.toml", "inventory.toml": "init-inventory.toml"}
 
@@ -33,7 +34,8 @@ def handle(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError(f"{', '.join(existing)} already exist(s) in {target}; use --force to overwrite")
     data = files("sentinel") / "data"
     for name, template in TEMPLATES.items():
-        (target / name).write_text(data.joinpath(template).read_text())
+        # 0644: the daemon may read it, only whoever ran init may change it (files.writable_by_others)
+        write_file(target / name, data.joinpath(template).read_text(), 0o644)
         print(f"wrote {target / name}")
     print(
         "next: set [vault] addr and your accounts, then "

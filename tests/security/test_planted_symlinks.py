@@ -5,12 +5,14 @@ user who could write its directory planted ``PATH -> their own file``, and the d
 token was written into a file they own (the 0600 set on it kept them its owner). Now every
 file Sentinel creates is opened with O_NOFOLLOW: the command stops with a message naming the
 path before it changes Vault or issues a token, and the planted target stays empty. The state
-database is opened the same way. Performed with the session's real OpenBao.
+database is opened the same way, and ``sentinel init`` (often run as root in ``/etc``) creates
+no file where a dangling symlink points. Performed with the session's real OpenBao.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +49,17 @@ def test_the_state_database_is_not_opened_through_a_planted_symlink(deployment: 
     with pytest.raises(SentinelError, match="is a symlink; refusing to write through it"):
         Store(state / "sentinel.sqlite3")
     assert not elsewhere.exists()
+
+
+def test_init_creates_no_file_where_a_planted_symlink_points(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "etc-sentinel"
+    target.mkdir()
+    chosen = tmp_path / "cron.d-entry"  # anywhere the planter wants a file created as root
+    (target / "inventory.toml").symlink_to(chosen)  # dangling: init does not see it as existing
+    assert main(["init", "--dir", str(target)]) == 1
+    assert (
+        f"{target / 'inventory.toml'}: is a symlink; refusing to write through it" in capsys.readouterr().err
+    )
+    assert not chosen.exists()
