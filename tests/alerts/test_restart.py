@@ -15,6 +15,7 @@ import pytest
 from sentinel.alerts.model import Alert
 from sentinel.alerts.outbox import AlertOutbox
 from sentinel.config import load_config
+from sentinel.files import write_private
 from sentinel.store import Store
 from tests.alerts.httpreceiver import HttpReceiver, Reply
 from tests.waiting import wait_until
@@ -38,7 +39,7 @@ def test_killed_with_alerts_pending_then_delivered_after_restart(
     tmp_path: Path, http_receiver: HttpReceiver
 ) -> None:
     secret_file = tmp_path / "hook-secret"
-    secret_file.write_text(SECRET + "\n")
+    write_private(secret_file, SECRET + "\n")
     cfg = tmp_path / "sentinel.toml"
     cfg.write_text(
         f"""

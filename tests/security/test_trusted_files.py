@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from sentinel.alerts.receivers import resolve_secret
 from sentinel.audit import FileKeyStore
 from sentinel.config import load_config
 from sentinel.engine.loader import RuleSetError, load_rules
@@ -147,3 +148,13 @@ def test_files_of_ours_under_a_sticky_world_writable_directory_are_trusted(tmp_p
     shutil.copytree(RULES, mine)
     os.chmod(mine, 0o755)  # noqa: S103  (readable by all, writable by us alone)
     assert len(load_rules([mine])) == len(SHIPPED)
+
+
+def test_an_alert_webhook_url_file_others_can_change_is_refused(tmp_path: Path) -> None:
+    url_file = tmp_path / "slack-webhook"
+    write_private(url_file, "https://hooks.slack.com/services/T0/B0/secret\n")
+    os.chmod(url_file, 0o660)  # a group could point the alerts at their own endpoint
+    with pytest.raises(
+        ConfigError, match=r"'alerts\.receivers\.ops\.url_file': refusing it: .*writable by its group"
+    ):
+        resolve_secret("alerts.receivers.ops.url", "", url_file, "", {})

@@ -24,6 +24,7 @@ from sentinel.alerts.receivers.teams import TeamsReceiver
 from sentinel.alerts.receivers.webhook import WebhookReceiver, secret_key
 from sentinel.alerts.settings import AlertsSettings, ReceiverSettings
 from sentinel.errors import ConfigError
+from sentinel.files import readable_by_others, writable_by_others
 from sentinel.redact import register_secret
 
 RECEIVER_CLASSES: dict[str, type[Receiver]] = {
@@ -53,6 +54,10 @@ def resolve_secret(
     """
     if file is not None:
         path = Path(string.Template(str(file)).safe_substitute(environ))
+        # a webhook URL someone else could change would send the alerts to them
+        unsafe = writable_by_others(path) or readable_by_others(path)
+        if unsafe:
+            raise ConfigError(f"config key '{key}_file': refusing it: {unsafe}")
         try:
             value = path.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as e:

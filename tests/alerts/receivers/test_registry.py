@@ -11,6 +11,7 @@ import pytest
 from sentinel import logs
 from sentinel.alerts.receivers import build_receiver, build_receivers
 from sentinel.errors import ConfigError
+from sentinel.files import write_private
 from sentinel.redact import scrub
 from tests.alerts.conftest import alerts_settings, receiver_settings
 
@@ -18,7 +19,7 @@ SLACK = "https://hooks.slack.com/services/T0FILE/B0FILE/filesecret0123456789"
 
 
 def test_url_from_a_systemd_credential_file(tmp_path: Path) -> None:
-    (tmp_path / "slack").write_text(SLACK + "\n")
+    write_private(tmp_path / "slack", SLACK + "\n")
     r = build_receiver(
         "chat",
         receiver_settings(type="slack", url_file="$CREDENTIALS_DIRECTORY/slack"),
@@ -62,7 +63,7 @@ def test_settings_validation() -> None:
 
 
 def test_secrets_never_reach_the_logs(tmp_path: Path) -> None:
-    (tmp_path / "hook").write_text("whsec_c2VjcmV0LXNpZ25pbmcta2V5LWZvci1sb2dz")
+    write_private(tmp_path / "hook", "whsec_c2VjcmV0LXNpZ25pbmcta2V5LWZvci1sb2dz")
     settings = alerts_settings(
         {
             "receivers": {
