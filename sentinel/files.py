@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import grp
 import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -93,10 +95,27 @@ def writable_by_others(path: str | Path) -> str | None:
                 todo.append(Path(os.path.realpath(part)))
                 continue
             sticky_above = part != leaf and stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
-            if st.st_mode & 0o022 and not sticky_above:
-                who = "every user" if st.st_mode & 0o002 else "its group"
-                return f"{part} is writable by {who} (mode {oct(stat.S_IMODE(st.st_mode))})"
+            if sticky_above:
+                continue
+            if st.st_mode & 0o002:
+                return f"{part} is writable by every user (mode {oct(stat.S_IMODE(st.st_mode))})"
+            if st.st_mode & 0o020 and not private_group(st.st_gid, st.st_uid):
+                return f"{part} is writable by its group (mode {oct(stat.S_IMODE(st.st_mode))})"
     return None
+
+
+def private_group(gid: int, uid: int) -> bool:
+    """Whether group ``gid`` is user ``uid``'s own: its primary group, with no other member and
+    no other user's primary group (the user-private-group scheme Debian gives every account, under
+    which a umask of 002 makes a checkout group-writable without letting anyone else write it)."""
+    try:
+        owner = pwd.getpwuid(uid)
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return False
+    if owner.pw_gid != gid or any(m != owner.pw_name for m in group.gr_mem):
+        return False
+    return not any(u.pw_gid == gid and u.pw_uid != uid for u in pwd.getpwall())
 
 
 def readable_by_others(path: str | Path) -> str | None:

@@ -17,6 +17,7 @@ so a container where everything is root keeps working; a sticky world-writable d
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from sentinel.config import load_config
 from sentinel.engine.loader import RuleSetError, load_rules
 from sentinel.engine.rule_reload import RuleWatcher
 from sentinel.errors import AuditError, ConfigError, InventoryError, VaultAuthError
-from sentinel.files import write_private
+from sentinel.files import private_group, write_private
 from sentinel.inventory import load_inventory
 from sentinel.vault.client import VaultClient
 from tests.conftest import Deployment
@@ -56,9 +57,11 @@ def test_a_rule_file_emptied_in_a_world_writable_rules_directory_is_not_reloaded
         load_rules([shared])
 
 
+@as_root
 def test_a_group_writable_rule_file_is_refused(tmp_path: Path) -> None:
     shared = tmp_path / "rules"
     shutil.copytree(RULES, shared)
+    os.chown(shared / "links.yaml", -1, NOBODY)  # a group others are in (nogroup: nobody's)
     os.chmod(shared / "links.yaml", 0o664)
     with pytest.raises(RuleSetError, match=r"links\.yaml is writable by its group"):
         load_rules([shared])
@@ -150,11 +153,30 @@ def test_files_of_ours_under_a_sticky_world_writable_directory_are_trusted(tmp_p
     assert len(load_rules([mine])) == len(SHIPPED)
 
 
+@as_root
 def test_an_alert_webhook_url_file_others_can_change_is_refused(tmp_path: Path) -> None:
     url_file = tmp_path / "slack-webhook"
     write_private(url_file, "https://hooks.slack.com/services/T0/B0/secret\n")
+    os.chown(url_file, -1, NOBODY)
     os.chmod(url_file, 0o660)  # a group could point the alerts at their own endpoint
     with pytest.raises(
         ConfigError, match=r"'alerts\.receivers\.ops\.url_file': refusing it: .*writable by its group"
     ):
         resolve_secret("alerts.receivers.ops.url", "", url_file, "", {})
+
+
+def test_a_checkout_writable_by_the_users_own_group_loads(tmp_path: Path) -> None:
+    """Debian gives every account a group of its own and users a umask of 002, so a checkout
+    is group-writable while nobody else can write it: its rules load (``make run`` works)."""
+    me = os.geteuid()
+    gid = pwd.getpwuid(me).pw_gid
+    if not private_group(gid, me):
+        pytest.skip("this user's primary group is shared with others")
+    mine = tmp_path / "rules"
+    shutil.copytree(RULES, mine)
+    os.chown(mine, -1, gid)
+    os.chmod(mine, 0o775)  # noqa: S103  (group-writable, the group being ours alone)
+    for f in mine.iterdir():
+        os.chown(f, -1, gid)
+        os.chmod(f, 0o664)
+    assert len(load_rules([mine])) == len(SHIPPED)
