@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,13 @@ class Context:
         if self._store is None:
             self._store = Store(self.config.sentinel.database)
         return self._store
+
+    def alert_sink(self) -> Callable[..., None]:
+        """``alert(**keywords)`` into the state store's alert outbox, which the daemon delivers
+        (for a command that raises an alert: a lockdown, a rotation, a step-up lock, an acknowledgement)."""
+        from sentinel.alerts.bridge import outbox_sink
+
+        return outbox_sink(self.config, self.store)
 
     @property
     def vault(self) -> VaultClient:

@@ -90,7 +90,7 @@ def _responder(ctx: Context) -> Responder:
         containment_for(ctx.vault, ctx.config, ctx.inventory, rstore),
         vault_adapters(ctx.vault),
         rotation=_rotation(ctx),
-        alert=_alert_sink(ctx),
+        alert=ctx.alert_sink(),
         audit=audit,
         settings=responder_settings(ctx.config.response),
     )
@@ -112,14 +112,6 @@ def _rotation(ctx: Context) -> Any:
     except ImportError:
         return None
     return cli_rotation(ctx)
-
-
-def _alert_sink(ctx: Context) -> Any:
-    try:
-        from sentinel.alerts.bridge import outbox_sink  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return outbox_sink(ctx.config, ctx.store)
 
 
 def handle_lockdown(ctx: Context, args: argparse.Namespace) -> int:
@@ -196,7 +188,7 @@ def _break_glass(ctx: Context, args: argparse.Namespace, accounts: list[str], wh
     if not confirm(f"Break-glass: block {len(chosen)} account(s) at the gate: {preview}?", args.yes):
         raise ConfirmationRequired("lockdown not confirmed (use --yes to skip the question)")
     operator = args.operator[0] if len(args.operator) == 1 else ""
-    report = breakglass.block_at_gate(ctx.store, chosen, args.reason, actor, operator, _alert_sink(ctx))
+    report = breakglass.block_at_gate(ctx.store, chosen, args.reason, actor, operator, ctx.alert_sink())
     if ctx.as_json:
         emit_json(report.to_dict())
     else:
@@ -280,7 +272,7 @@ def handle_unfreeze(ctx: Context, args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise UsageError("give your TOTP code with --code (no terminal to ask on)")
         code = getpass.getpass("Your TOTP code: ")
-    limiter = stepup.StepUpLimiter(ctx.store, _alert_sink(ctx))
+    limiter = stepup.StepUpLimiter(ctx.store, ctx.alert_sink())
     verified = stepup.verify_limited(ctx.vault, limiter, who, me.key, code)
     if not verified:
         raise SentinelError("TOTP code not valid (or already used): unfreeze refused")

@@ -147,9 +147,7 @@ def _tuning(ctx: Context) -> Any:
     def rules() -> frozenset[str]:
         return frozenset(r.id for r in load_rules(list(ctx.config.sentinel.all_rules_dirs)))
 
-    from sentinel.alerts.bridge import outbox_sink
-
-    return Tuning(ctx.store, lambda: ctx.inventory, rules, alert=outbox_sink(ctx.config, ctx.store))
+    return Tuning(ctx.store, lambda: ctx.inventory, rules, alert=ctx.alert_sink())
 
 
 def _acting(ctx: Context, account: str) -> tuple[Any, str]:

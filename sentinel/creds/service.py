@@ -214,15 +214,7 @@ def cli_rotation(ctx: Context) -> Rotator:
         inventory=ctx.inventory,
         settings=ctx.config.rotation,
         password_policy=ctx.config.vault.password_policy,
-        on_alert=_alert_sink(ctx),
+        on_alert=ctx.alert_sink(),
         audit=audit,
         on_own_change=OwnChanges(ctx.store).note,
     )
-
-
-def _alert_sink(ctx: Context) -> Any:
-    try:
-        from sentinel.alerts.bridge import outbox_sink  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return outbox_sink(ctx.config, ctx.store)
